@@ -1,0 +1,136 @@
+"""The command line: thin Typer verbs over the library, one module per verb.
+
+Exit codes: 0 ok, 1 a finding (golden drift, disagreement), 2 bad input or usage. Messages go to stderr;
+the compiled ruleset (or machine-readable output) to stdout or the `-o` file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, NoReturn
+
+import typer
+
+from .. import __version__
+from ..cluster import Cluster, ClusterError
+from ..compiler import CompileOptions, Output, compile_paths
+from ..errors import InputError
+from ..manifests import NODE_PORT_RANGE, ParseOptions
+from ..source import Limits
+from ..validation import parse_cidr
+
+app = typer.Typer(
+    name="netcompile",
+    help="Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+BAD_INPUT = 2
+DEFAULT_LIMITS = Limits()
+FINDING = 1
+
+
+def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
+    typer.echo(f"netcompile: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _cidrs(values: list[str] | None, flag: str) -> tuple:  # type: ignore[type-arg]
+    out = []
+    for value in values or []:
+        for part in value.split(","):
+            net = parse_cidr(part.strip())
+            if net is None:
+                fail(f"{flag} {part!r}: must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+            out.append(net)
+    return tuple(out)
+
+
+def _node_port_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    if not sep or not low.isdigit() or not high.isdigit() or not 1 <= int(low) <= int(high) <= 65535:
+        fail(f"--service-node-port-range {text!r}: must be LOW-HIGH, e.g. 30000-32767")
+    return int(low), int(high)
+
+
+# Options shared by every verb that reads manifests.
+Paths = Annotated[list[str], typer.Argument(help="Manifest files or directories (recursive, sorted); - for stdin.")]
+NodeOpt = Annotated[
+    str | None, typer.Option("--node", help="Node the ruleset is for (implied when the input has one Node or none).")
+]
+ClusterCidrOpt = Annotated[
+    list[str] | None,
+    typer.Option("--cluster-cidr", help="Pod network(s); overrides the Nodes' podCIDRs. Repeat or comma-separate."),
+]
+NodePortAddrOpt = Annotated[
+    list[str] | None,
+    typer.Option("--nodeport-addresses", help="Accept NodePorts only on node addresses in these CIDRs."),
+]
+TableOpt = Annotated[str, typer.Option("--table", help="Name of netcompile's own nftables table (family inet).")]
+NodePortRangeOpt = Annotated[
+    str, typer.Option("--service-node-port-range", help="Valid nodePort range, as the API server's flag.")
+]
+MaxBytesOpt = Annotated[int, typer.Option("--max-file-bytes", help="Refuse input files larger than this.")]
+MaxObjectsOpt = Annotated[int, typer.Option("--max-objects", help="Refuse input with more objects than this.")]
+MaxAliasOpt = Annotated[
+    int, typer.Option("--max-alias-nodes", help="Refuse YAML whose aliases expand to more nodes than this.")
+]
+
+
+def run_compile(
+    paths: list[str],
+    *,
+    node: str | None = None,
+    cluster_cidr: list[str] | None = None,
+    nodeport_addresses: list[str] | None = None,
+    table: str = "netcompile",
+    node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
+    limits: Limits = Limits(),
+) -> tuple[Cluster, Output]:
+    """The compile pipeline for every verb that reads manifests: exit 2 with all diagnostics on bad input."""
+    opts = CompileOptions(
+        node=node,
+        cluster_cidrs=_cidrs(cluster_cidr, "--cluster-cidr"),
+        nodeport_addresses=_cidrs(nodeport_addresses, "--nodeport-addresses"),
+        table=table,
+    )
+    try:
+        cluster, output = compile_paths(
+            paths, opts, limits, ParseOptions(node_port_range=_node_port_range(node_port_range))
+        )
+    except InputError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        n = len(exc.diagnostics)
+        fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
+    except ClusterError as exc:
+        fail(str(exc))
+    for notice in output.notices:
+        typer.echo(f"notice: {notice}", err=True)
+    return cluster, output
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"netcompile {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node."""
+
+
+def main() -> None:
+    app()
+
+
+# The verbs register themselves on `app` when imported.
+from . import compile as _compile  # noqa: E402,F401
+from . import golden as _golden  # noqa: E402,F401

@@ -1,0 +1,258 @@
+"""The Cluster: indexed objects and the questions both evaluators ask of them.
+
+Shared by the compiler and the reference evaluator (and only this and the model are shared): who is
+selected by a selector, what a named port resolves to, and the endpoints of a Service port as the
+EndpointSlice controller would publish them. Which endpoints are *usable* for which traffic (ready,
+terminating, local, topology) is Service semantics and stays with each evaluator.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
+
+from .model import (
+    EndpointSlice,
+    IPAddress,
+    IPNetwork,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Objects,
+    Pod,
+    Protocol,
+    Service,
+    ServicePort,
+)
+from .selectors import LabelSelector
+
+
+class ClusterError(Exception):
+    """A problem with the question asked (e.g. `--node` names no Node), not with one object."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One backend of one Service port, with the conditions the EndpointSlice carries."""
+
+    address: IPAddress
+    port: int
+    ready: bool
+    serving: bool
+    terminating: bool
+    node_name: str | None
+    zone: str | None
+    hint_zones: tuple[str, ...] | None
+    target: str  # "ns/pod" when known, else the address; for comments and reasons
+
+
+def collapse(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
+    """Sorted, merged networks, IPv4 first (deterministic set contents)."""
+    networks = list(networks)
+    v4 = [n for n in networks if isinstance(n, IPv4Network)]
+    v6 = [n for n in networks if isinstance(n, IPv6Network)]
+    return (*collapse_addresses(v4), *collapse_addresses(v6))
+
+
+class Cluster:
+    """Every object, indexed, and the node the ruleset is written for."""
+
+    def __init__(
+        self,
+        objects: Objects,
+        node_name: str | None = None,
+        cluster_cidrs: tuple[IPNetwork, ...] = (),
+    ) -> None:
+        self.objects = objects
+        self.nodes: dict[str, Node] = {n.meta.name: n for n in objects.nodes}
+        if node_name is None and len(self.nodes) > 1:
+            raise ClusterError(f"the input has {len(self.nodes)} Nodes; choose one with --node")
+        if node_name is not None and self.nodes and node_name not in self.nodes:
+            known = ", ".join(sorted(self.nodes))
+            raise ClusterError(f"--node {node_name}: no such Node in the input (known: {known})")
+        if node_name is None and self.nodes:
+            node_name = next(iter(self.nodes))
+        self.node_name = node_name
+        self.node: Node | None = self.nodes.get(node_name) if node_name else None
+        self._cluster_cidrs = cluster_cidrs
+        self.namespaces: dict[str, Namespace] = {n.meta.name: n for n in objects.namespaces}
+        self.pods_by_ns: dict[str, list[Pod]] = defaultdict(list)
+        for pod in objects.pods:
+            self.pods_by_ns[pod.meta.namespace].append(pod)
+        self.services: dict[str, Service] = {s.meta.key: s for s in objects.services}
+        self.slices_by_service: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
+        for eps in objects.endpoint_slices:
+            if eps.service_name and eps.address_type in ("IPv4", "IPv6"):
+                self.slices_by_service[(eps.meta.namespace, eps.service_name)].append(eps)
+        self.endpoints_by_name = {(e.meta.namespace, e.meta.name): e for e in objects.endpoints}
+        self.policies: tuple[NetworkPolicy, ...] = objects.network_policies
+
+    # --- the node and the network ----------------------------------------------------------------
+
+    @property
+    def single_node(self) -> bool:
+        """No Node objects: a one-node cluster where every pod is local."""
+        return not self.nodes
+
+    def is_local(self, node_name: str | None) -> bool:
+        """Is a pod or endpoint on `node_name` on the node this ruleset is for?"""
+        if self.single_node:
+            return True
+        return node_name is not None and node_name == self.node_name
+
+    @cached_property
+    def node_addresses(self) -> tuple[IPAddress, ...]:
+        """This node's addresses (InternalIP, ExternalIP), in the order the Node lists them."""
+        return tuple(a.address for a in self.node.addresses) if self.node else ()
+
+    @cached_property
+    def cluster_cidrs(self) -> tuple[IPNetwork, ...]:
+        """The pod networks: --cluster-cidr, else every Node's podCIDRs, else every pod's address."""
+        if self._cluster_cidrs:
+            return collapse(self._cluster_cidrs)
+        from_nodes = [c for n in self.objects.nodes for c in n.pod_cidrs]
+        if from_nodes:
+            return collapse(from_nodes)
+        return collapse(ip_network(ip) for p in self.objects.pods if not p.host_network and p.running for ip in p.ips)
+
+    def pod_ips(self, pod: Pod) -> tuple[IPAddress, ...]:
+        """A pod's addresses; a hostNetwork pod without status IPs has its node's addresses."""
+        if pod.ips or not pod.host_network:
+            return pod.ips
+        node = self.nodes.get(pod.node_name or "")
+        return tuple(a.address for a in node.addresses) if node else ()
+
+    # --- selection ---------------------------------------------------------------------------------
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        """A namespace's labels; one that is only referred to still has its name label."""
+        ns = self.namespaces.get(namespace)
+        if ns is not None:
+            return ns.meta.label_dict()
+        return {"kubernetes.io/metadata.name": namespace}
+
+    @cached_property
+    def namespace_names(self) -> tuple[str, ...]:
+        """Every namespace: declared ones and those objects live in."""
+        names = set(self.namespaces) | set(self.pods_by_ns)
+        names |= {s.meta.namespace for s in self.objects.services}
+        names |= {p.meta.namespace for p in self.objects.network_policies}
+        return tuple(sorted(names))
+
+    def select_pods(self, namespace: str, selector: LabelSelector) -> list[Pod]:
+        return [p for p in self.pods_by_ns.get(namespace, ()) if selector.matches(p.meta.label_dict())]
+
+    # --- Service endpoints -------------------------------------------------------------------------
+
+    def endpoints(self, service: Service, port: ServicePort) -> tuple[Endpoint, ...]:
+        """The endpoints of one Service port, as the EndpointSlice controller publishes them.
+
+        From EndpointSlices labelled with the Service's name (ports matched by name and protocol), else
+        from a legacy Endpoints object of the same name, else — for a Service with a selector — from the
+        Running pods with an address that it selects (named targetPorts resolved per pod). Sorted by
+        address and port, duplicates removed (the first slice, by name, wins).
+        """
+        key = (service.meta.namespace, service.meta.name)
+        slices = self.slices_by_service.get(key)
+        found: dict[tuple[IPAddress, int], Endpoint] = {}
+        if slices:
+            for eps in sorted(slices, key=lambda s: s.meta.name):
+                for slice_port in eps.ports:
+                    if slice_port.name != port.name or slice_port.protocol != port.protocol:
+                        continue
+                    for ep in eps.endpoints:
+                        if not ep.addresses:
+                            continue
+                        address = ep.addresses[0]  # as kube-proxy: the first address is the endpoint
+                        found.setdefault(
+                            (address, slice_port.port),
+                            Endpoint(
+                                address,
+                                slice_port.port,
+                                ep.conditions.ready,
+                                ep.conditions.serving,
+                                ep.conditions.terminating,
+                                ep.node_name,
+                                ep.zone,
+                                ep.hint_zones,
+                                self._target_name(service.meta.namespace, address),
+                            ),
+                        )
+        elif key in self.endpoints_by_name:
+            for subset in self.endpoints_by_name[key].subsets:
+                for ep_port in subset.ports:
+                    if ep_port.name != port.name or ep_port.protocol != port.protocol:
+                        continue
+                    for ready, addresses in ((True, subset.addresses), (False, subset.not_ready_addresses)):
+                        for a in addresses:
+                            found.setdefault(
+                                (a.ip, ep_port.port),
+                                Endpoint(
+                                    a.ip,
+                                    ep_port.port,
+                                    ready,
+                                    ready,
+                                    False,
+                                    a.node_name,
+                                    self._node_zone(a.node_name),
+                                    None,
+                                    self._target_name(service.meta.namespace, a.ip),
+                                ),
+                            )
+        elif service.selector is not None:
+            families = {ip.version for ip in service.cluster_ips}
+            for pod in self.select_pods(service.meta.namespace, service.selector):
+                if not pod.running or pod.terminating:
+                    continue
+                target = self.target_port(pod, port.target_port, port.protocol)
+                if target is None:
+                    continue
+                for address in self.pod_ips(pod):
+                    if families and address.version not in families:
+                        continue
+                    found.setdefault(
+                        (address, target),
+                        Endpoint(
+                            address,
+                            target,
+                            pod.ready,
+                            pod.ready,
+                            False,
+                            pod.node_name,
+                            self._node_zone(pod.node_name),
+                            None,
+                            pod.meta.key,
+                        ),
+                    )
+        return tuple(found[k] for k in sorted(found, key=lambda k: (k[0].version, k[0], k[1])))
+
+    @staticmethod
+    def target_port(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
+        """A Service targetPort on one pod: a number as is, a name through the pod's container ports."""
+        if isinstance(target, int):
+            return target
+        return pod.named_port(target, protocol)
+
+    def _node_zone(self, node_name: str | None) -> str | None:
+        node = self.nodes.get(node_name or "")
+        return node.zone if node else None
+
+    @cached_property
+    def _pods_by_ip(self) -> dict[IPAddress, Pod]:
+        out: dict[IPAddress, Pod] = {}
+        for pod in self.objects.pods:
+            if pod.host_network or not pod.running:
+                continue
+            for ip in pod.ips:
+                out.setdefault(ip, pod)
+        return out
+
+    def pod_by_ip(self, address: IPAddress) -> Pod | None:
+        return self._pods_by_ip.get(address)
+
+    def _target_name(self, namespace: str, address: IPAddress) -> str:
+        pod = self._pods_by_ip.get(address)
+        return pod.meta.key if pod is not None else str(address)

@@ -1,0 +1,692 @@
+"""From raw documents to validated model objects, one parser per kind.
+
+Each parser reads the fields netcompile uses, checks them as the API server would, and records every
+problem on the object's Report; an object with problems is not built. `load()` runs the whole pipeline
+(read → parse → cross-object checks) and raises one InputError carrying every diagnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from .errors import Diagnostic, InputError, duplicate, forbidden, invalid, required, unsupported
+from .model import (
+    ContainerPort,
+    EndpointAddress,
+    EndpointConditions,
+    EndpointPort,
+    Endpoints,
+    EndpointSlice,
+    EndpointSubset,
+    IPAddress,
+    IPBlock,
+    KubeObject,
+    LoadBalancerIngress,
+    Meta,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    NodeAddress,
+    Objects,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    PolicyType,
+    Protocol,
+    Service,
+    ServicePort,
+    ServiceType,
+    SliceEndpoint,
+    TrafficPolicy,
+)
+from .selectors import LabelSelector, Operator, Requirement
+from .source import Limits, RawObject, load_raw
+from .validation import (
+    Field,
+    Report,
+    cidr_field,
+    dns1035_label,
+    dns1123_label,
+    dns1123_subdomain,
+    ip_field,
+    labels_field,
+    name_field,
+    port_name,
+    port_number,
+    qualified_name,
+)
+
+PROTOCOLS = tuple(p.value for p in Protocol)
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+DEFAULT_AFFINITY_TIMEOUT = 10800
+NODE_PORT_RANGE = (30000, 32767)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOptions:
+    """Choices that change what counts as valid input."""
+
+    node_port_range: tuple[int, int] = NODE_PORT_RANGE
+
+
+# --- shared pieces ----------------------------------------------------------------------------------
+
+
+def _meta(raw: RawObject, root: Field, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:
+    md = root.child("metadata")
+    if not md.present:
+        md.error(required())
+        return None
+    if not md.is_map():
+        return None
+    name = name_field(md.child("name"), name_check)
+    namespace = ""
+    if namespaced:
+        namespace = name_field(md.child("namespace"), dns1123_label, required_=False) or "default"
+    labels = labels_field(md.child("labels"))
+    if name is None:
+        return None
+    return Meta(raw.kind, namespace, name, labels, raw.position)
+
+
+def _protocol(f: Field) -> Protocol | None:
+    value = f.choice(PROTOCOLS, default="TCP")
+    return Protocol(value) if value else None
+
+
+def _port_number(f: Field, *, required_: bool = True) -> int | None:
+    value = f.integer(required_=required_)
+    if value is None:
+        return None
+    problem = port_number(value)
+    if problem:
+        f.error(invalid(value, problem))
+        return None
+    return value
+
+
+def _ips(f: Field) -> tuple[IPAddress, ...]:
+    out: list[IPAddress] = []
+    for item in f.items():
+        addr = ip_field(item, required_=True)
+        if addr is not None:
+            if addr in out:
+                item.error(duplicate(str(addr)))
+            else:
+                out.append(addr)
+    return tuple(out)
+
+
+def _selector(f: Field) -> LabelSelector | None:
+    """A metav1.LabelSelector; None when absent or invalid (callers decide what absent means)."""
+    if not f.is_map():
+        return None
+    before = f.report.count
+    match_labels = labels_field(f.child("matchLabels"))
+    exprs: list[Requirement] = []
+    for item in f.child("matchExpressions").items():
+        if not item.is_map():
+            continue
+        key = item.child("key").string(required_=True)
+        if key is not None and (problem := qualified_name(key)):
+            item.child("key").error(invalid(key, problem))
+        op_text = item.child("operator").choice(tuple(o.value for o in Operator))
+        if item.child("operator").value is None:
+            item.child("operator").error(required())
+        values_field = item.child("values")
+        values: list[str] = []
+        for v in values_field.items():
+            text = v.string(required_=True) if not isinstance(v.value, str) else v.value
+            if text is not None:
+                values.append(text)
+        if op_text in (Operator.IN, Operator.NOT_IN) and not values:
+            values_field.error(required("must be specified when `operator` is 'In' or 'NotIn'"))
+        if op_text in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and values:
+            values_field.error(forbidden("may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+        if key is not None and op_text is not None:
+            exprs.append(Requirement(key, Operator(op_text), frozenset(values)))
+    if f.report.count != before:
+        return None
+    return LabelSelector(match_labels, tuple(exprs))
+
+
+# --- kinds ------------------------------------------------------------------------------------------
+
+
+def parse_namespace(raw: RawObject, root: Field, opts: ParseOptions) -> Namespace | None:
+    meta = _meta(raw, root, False, dns1123_label)
+    if meta is None:
+        return None
+    # The API server labels every namespace with its own name; namespaceSelectors rely on it.
+    labels = dict(meta.labels)
+    labels[NAMESPACE_NAME_LABEL] = meta.name
+    return Namespace(Meta(meta.kind, "", meta.name, tuple(sorted(labels.items())), meta.position))
+
+
+def parse_node(raw: RawObject, root: Field, opts: ParseOptions) -> Node | None:
+    meta = _meta(raw, root, False, dns1123_subdomain)
+    spec = root.child("spec")
+    cidrs = []
+    if spec.is_map():
+        pod_cidrs = spec.child("podCIDRs")
+        if pod_cidrs.present:
+            cidrs = [c for c in (cidr_field(i, required_=True) for i in pod_cidrs.items()) if c]
+        else:
+            single = cidr_field(spec.child("podCIDR"))
+            cidrs = [single] if single else []
+    addresses: list[NodeAddress] = []
+    status = root.child("status")
+    if status.is_map():
+        for item in status.child("addresses").items():
+            if not item.is_map():
+                continue
+            kind = item.child("type").string(required_=True)
+            if kind in ("InternalIP", "ExternalIP"):
+                addr = ip_field(item.child("address"), required_=True)
+                if addr is not None and addr not in [a.address for a in addresses]:
+                    addresses.append(NodeAddress(kind, addr))
+            else:
+                item.child("address").string(required_=True)
+    if meta is None:
+        return None
+    return Node(meta, tuple(cidrs), tuple(addresses))
+
+
+def _container_ports(spec: Field) -> tuple[ContainerPort, ...]:
+    ports: list[ContainerPort] = []
+    for containers_key in ("containers", "initContainers"):
+        for container in spec.child(containers_key).items():
+            if not container.is_map():
+                continue
+            if containers_key == "initContainers" and container.child("restartPolicy").value != "Always":
+                continue  # only sidecar init containers keep running and serve ports
+            for item in container.child("ports").items():
+                if not item.is_map():
+                    continue
+                name = name_field(item.child("name"), port_name, required_=False)
+                number = _port_number(item.child("containerPort"))
+                protocol = _protocol(item.child("protocol"))
+                if number is not None and protocol is not None:
+                    ports.append(ContainerPort(name, number, protocol))
+    return tuple(ports)
+
+
+def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
+    meta = _meta(raw, root, True, dns1123_subdomain)
+    spec, status = root.child("spec"), root.child("status")
+    node_name = host_network = None
+    ports: tuple[ContainerPort, ...] = ()
+    if spec.is_map():
+        node_name = spec.child("nodeName").string()
+        host_network = spec.child("hostNetwork").boolean(default=False)
+        ports = _container_ports(spec)
+    phase, ips, ready = "", [], None
+    if status.is_map():
+        phase = status.child("phase").string() or ""
+        pod_ips = status.child("podIPs")
+        if pod_ips.present:
+            for item in pod_ips.items():
+                if item.is_map():
+                    addr = ip_field(item.child("ip"), required_=True)
+                    if addr is not None and addr not in ips:
+                        ips.append(addr)
+        else:
+            addr = ip_field(status.child("podIP"))
+            if addr is not None:
+                ips.append(addr)
+        for cond in status.child("conditions").items():
+            if cond.is_map() and cond.child("type").value == "Ready":
+                ready = cond.child("status").value == "True"
+    terminating = root.child("metadata").child("deletionTimestamp").present
+    if meta is None:
+        return None
+    return Pod(
+        meta,
+        node_name,
+        bool(host_network),
+        phase,
+        tuple(ips),
+        ports,
+        terminating,
+        ready if ready is not None else phase == "Running",
+    )
+
+
+def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) -> tuple[ServicePort, ...]:
+    out: list[ServicePort] = []
+    items = list(spec.child("ports").items())
+    names: set[str] = set()
+    seen: set[tuple[int, Protocol]] = set()
+    for item in items:
+        if not item.is_map():
+            continue
+        name_f = item.child("name")
+        name = name_field(name_f, dns1123_label, required_=len(items) > 1) or ""
+        if name and name in names:
+            name_f.error(duplicate(name))
+        names.add(name)
+        protocol = _protocol(item.child("protocol"))
+        port = _port_number(item.child("port"))
+        if port is not None and protocol is not None:
+            if (port, protocol) in seen:
+                item.child("port").error(duplicate(f"{port}/{protocol}"))
+            seen.add((port, protocol))
+        target: int | str | None = port
+        target_f = item.child("targetPort")
+        if isinstance(target_f.value, int) and not isinstance(target_f.value, bool):
+            target = _port_number(target_f)
+        elif isinstance(target_f.value, str):
+            problem = port_name(target_f.value)
+            if problem:
+                target_f.error(invalid(target_f.value, problem))
+                target = None
+            else:
+                target = target_f.value
+        elif target_f.present:
+            target_f.error(invalid(target_f.value, "must be a port number or a port name"))
+            target = None
+        node_port: int | None = None
+        np_f = item.child("nodePort")
+        if np_f.present and np_f.value != 0:
+            node_port = _port_number(np_f)
+            low, high = opts.node_port_range
+            if node_port is not None and not low <= node_port <= high:
+                np_f.error(
+                    invalid(
+                        node_port, f"provided port is not in the valid range. The range of valid ports is {low}-{high}"
+                    )
+                )
+                node_port = None
+            if service_type not in ("NodePort", "LoadBalancer"):
+                np_f.error(forbidden("may not be used when `type` is 'ClusterIP'"))
+        if port is not None and protocol is not None and target is not None:
+            out.append(ServicePort(name, protocol, port, target, node_port))
+    return tuple(out)
+
+
+def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | None:
+    meta = _meta(raw, root, True, dns1035_label)
+    spec = root.child("spec")
+    if not spec.present:
+        spec.error(required())
+        return None
+    if not spec.is_map():
+        return None
+    type_text = spec.child("type").choice(tuple(t.value for t in ServiceType), default="ClusterIP")
+    stype = ServiceType(type_text) if type_text else None
+    selector = None
+    sel_f = spec.child("selector")
+    if sel_f.present and sel_f.is_map():
+        selector = LabelSelector(labels_field(sel_f))
+    # clusterIP / clusterIPs
+    headless = False
+    cluster_ips: list[IPAddress] = []
+    ips_f, ip_f = spec.child("clusterIPs"), spec.child("clusterIP")
+    texts = [i.value for i in ips_f.items()] if ips_f.present else ([ip_f.value] if ip_f.present else [])
+    if texts and texts[0] == "None":
+        headless = True
+        if len(texts) > 1:
+            ips_f.error(invalid(texts, "must not contain other addresses when the first is 'None'"))
+    elif ips_f.present:
+        cluster_ips = list(_ips(ips_f))
+        if ip_f.present and cluster_ips and ip_f.value != str(cluster_ips[0]) and ip_f.value != ips_f.value[0]:
+            ip_f.error(invalid(ip_f.value, "must match the first value of `clusterIPs`"))
+    elif ip_f.present:
+        addr = ip_field(ip_f)
+        cluster_ips = [addr] if addr else []
+    if len(cluster_ips) > 2 or (len(cluster_ips) == 2 and cluster_ips[0].version == cluster_ips[1].version):
+        ips_f.error(invalid([str(a) for a in cluster_ips], "may specify no more than one IP for each IP family"))
+    if stype == ServiceType.EXTERNAL_NAME:
+        cluster_ips, headless = [], False
+    external_name = spec.child("externalName").string(required_=stype == ServiceType.EXTERNAL_NAME)
+    ports = _service_ports(spec, type_text, opts)
+    if not ports and stype not in (ServiceType.EXTERNAL_NAME, None) and not headless:
+        spec.child("ports").error(required())
+    external_ips = _ips(spec.child("externalIPs"))
+    lb_ingress: list[LoadBalancerIngress] = []
+    status = root.child("status")
+    if status.is_map():
+        lb = status.child("loadBalancer")
+        if lb.is_map():
+            for item in lb.child("ingress").items():
+                if not item.is_map():
+                    continue
+                addr = ip_field(item.child("ip"))
+                mode = item.child("ipMode").choice(("VIP", "Proxy"), default="VIP")
+                if addr is not None and mode is not None:
+                    lb_ingress.append(LoadBalancerIngress(addr, mode))
+    ranges = tuple(
+        r for r in (cidr_field(i, required_=True) for i in spec.child("loadBalancerSourceRanges").items()) if r
+    )
+    external = stype in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER) or bool(external_ips)
+    etp_f = spec.child("externalTrafficPolicy")
+    etp = etp_f.choice(("Cluster", "Local"), default="Cluster")
+    if etp_f.present and not external and etp_f.value:
+        etp_f.error(invalid(etp_f.value, "may only be set for externally-accessible services"))
+    itp = spec.child("internalTrafficPolicy").choice(("Cluster", "Local"), default="Cluster")
+    affinity = spec.child("sessionAffinity").choice(("None", "ClientIP"), default="None")
+    timeout = None
+    timeout_f = spec.child("sessionAffinityConfig").child("clientIP").child("timeoutSeconds")
+    if affinity == "ClientIP":
+        timeout = timeout_f.integer() if timeout_f.present else DEFAULT_AFFINITY_TIMEOUT
+        if timeout is not None and not 0 < timeout <= 86400:
+            timeout_f.error(invalid(timeout, "must be greater than 0 and less than 86400"))
+            timeout = None
+    elif timeout_f.present:
+        timeout_f.error(forbidden("must not be set when `sessionAffinity` is None"))
+    distribution = spec.child("trafficDistribution").string()
+    if meta is None or stype is None or etp is None or itp is None or affinity is None:
+        return None
+    if affinity == "ClientIP" and timeout is None:
+        return None
+    return Service(
+        meta,
+        stype,
+        selector if stype != ServiceType.EXTERNAL_NAME else None,
+        tuple(cluster_ips),
+        headless,
+        ports,
+        external_ips,
+        tuple(lb_ingress),
+        ranges,
+        TrafficPolicy(etp),
+        TrafficPolicy(itp),
+        timeout,
+        external_name if stype == ServiceType.EXTERNAL_NAME else None,
+        distribution,
+    )
+
+
+def _endpoint_ports(f: Field, *, allow_unnamed: bool = True) -> tuple[EndpointPort, ...]:
+    out: list[EndpointPort] = []
+    names: set[str] = set()
+    for item in f.items():
+        if not item.is_map():
+            continue
+        name = name_field(item.child("name"), dns1123_label, required_=False) or ""
+        if name in names:
+            item.child("name").error(duplicate(name))
+        names.add(name)
+        port = _port_number(item.child("port"))
+        protocol = _protocol(item.child("protocol"))
+        if port is not None and protocol is not None:
+            out.append(EndpointPort(name, port, protocol))
+    return tuple(out)
+
+
+def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> EndpointSlice | None:
+    meta = _meta(raw, root, True, dns1123_subdomain)
+    address_type = root.child("addressType").choice(("IPv4", "IPv6", "FQDN"))
+    if root.child("addressType").value is None:
+        root.child("addressType").error(required())
+    endpoints: list[SliceEndpoint] = []
+    for item in root.child("endpoints").items():
+        if not item.is_map():
+            continue
+        addrs: list[IPAddress] = []
+        addr_items = list(item.child("addresses").items())
+        if not addr_items:
+            item.child("addresses").error(required())
+        for a in addr_items:
+            if address_type == "FQDN":
+                a.string(required_=True)
+                continue
+            addr = ip_field(a, required_=True)
+            if addr is None:
+                continue
+            if address_type in ("IPv4", "IPv6") and addr.version != (4 if address_type == "IPv4" else 6):
+                a.error(invalid(str(addr), f"must be an {address_type} address"))
+                continue
+            addrs.append(addr)
+        cond = item.child("conditions")
+        conditions = EndpointConditions()
+        if cond.is_map():
+            conditions = EndpointConditions(
+                ready=cond.child("ready").boolean(default=True),
+                serving=cond.child("serving").boolean(default=cond.child("ready").value is not False),
+                terminating=cond.child("terminating").boolean(default=False),
+            )
+        hints = item.child("hints")
+        hint_zones: tuple[str, ...] | None = None
+        if hints.is_map() and hints.child("forZones").present:
+            hint_zones = tuple(
+                z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").items()) if z
+            )
+        endpoints.append(
+            SliceEndpoint(
+                tuple(addrs), conditions, item.child("nodeName").string(), item.child("zone").string(), hint_zones
+            )
+        )
+    ports = _endpoint_ports(root.child("ports"))
+    if meta is None or address_type is None:
+        return None
+    service_name = dict(meta.labels).get(SERVICE_NAME_LABEL)
+    return EndpointSlice(meta, service_name, address_type, ports, tuple(endpoints))
+
+
+def parse_endpoints(raw: RawObject, root: Field, opts: ParseOptions) -> Endpoints | None:
+    meta = _meta(raw, root, True, dns1123_subdomain)
+    subsets: list[EndpointSubset] = []
+    for subset in root.child("subsets").items():
+        if not subset.is_map():
+            continue
+        groups: list[tuple[EndpointAddress, ...]] = []
+        for key in ("addresses", "notReadyAddresses"):
+            group: list[EndpointAddress] = []
+            for a in subset.child(key).items():
+                if a.is_map():
+                    addr = ip_field(a.child("ip"), required_=True)
+                    if addr is not None:
+                        group.append(EndpointAddress(addr, a.child("nodeName").string()))
+            groups.append(tuple(group))
+        subsets.append(EndpointSubset(groups[0], groups[1], _endpoint_ports(subset.child("ports"))))
+    if meta is None:
+        return None
+    return Endpoints(meta, tuple(subsets))
+
+
+def _policy_ports(f: Field) -> tuple[PolicyPort, ...] | None:
+    if not f.present:
+        return None
+    out: list[PolicyPort] = []
+    for item in f.items():
+        if not item.is_map():
+            continue
+        protocol = _protocol(item.child("protocol"))
+        port_f, end_f = item.child("port"), item.child("endPort")
+        port: int | str | None = None
+        if isinstance(port_f.value, str):
+            problem = port_name(port_f.value)
+            if problem:
+                port_f.error(invalid(port_f.value, problem))
+            else:
+                port = port_f.value
+        elif port_f.present:
+            port = _port_number(port_f)
+        end_port = None
+        if end_f.present:
+            end_port = _port_number(end_f)
+            if not isinstance(port, int):
+                end_f.error(
+                    required("must be specified when `endPort` is specified")
+                    if port is None and not port_f.present
+                    else invalid(end_f.value, "may not be specified when `port` is non-numeric")
+                )
+                end_port = None
+            elif end_port is not None and end_port < port:
+                end_f.error(invalid(end_port, "must be greater than or equal to `port`"))
+                end_port = None
+        if protocol is not None:
+            out.append(PolicyPort(protocol, port, end_port))
+    return tuple(out)
+
+
+def _policy_peers(f: Field) -> tuple[PolicyPeer, ...] | None:
+    if not f.present:
+        return None
+    peers: list[PolicyPeer] = []
+    for item in f.items():
+        if not item.is_map():
+            continue
+        pod_f, ns_f, ip_f = item.child("podSelector"), item.child("namespaceSelector"), item.child("ipBlock")
+        if not (pod_f.present or ns_f.present or ip_f.present):
+            item.error(required("must specify a peer"))
+            continue
+        if ip_f.present and (pod_f.present or ns_f.present):
+            item.error(forbidden("may not specify more than 1 peer type: ipBlock with a selector"))
+            continue
+        block = None
+        if ip_f.present and ip_f.is_map():
+            cidr = cidr_field(ip_f.child("cidr"), required_=True)
+            excepts = []
+            for e in ip_f.child("except").items():
+                net = cidr_field(e, required_=True)
+                if net is None or cidr is None:
+                    continue
+                if net.version != cidr.version or not net.subnet_of(cidr) or net == cidr:  # type: ignore[arg-type]
+                    e.error(invalid(e.value, "must be a strict subset of `cidr`"))
+                else:
+                    excepts.append(net)
+            if cidr is None:
+                continue
+            block = IPBlock(cidr, tuple(excepts))
+        pod_sel = _selector(pod_f) if pod_f.present else None
+        ns_sel = _selector(ns_f) if ns_f.present else None
+        if (pod_f.present and pod_sel is None) or (ns_f.present and ns_sel is None):
+            continue
+        peers.append(PolicyPeer(pod_sel, ns_sel, block))
+    return tuple(peers)
+
+
+def _policy_rules(f: Field, peers_key: str) -> tuple[PolicyRule, ...]:
+    rules: list[PolicyRule] = []
+    for item in f.items():
+        if item.value is None:
+            continue
+        if not item.is_map():
+            continue
+        rules.append(PolicyRule(_policy_peers(item.child(peers_key)), _policy_ports(item.child("ports"))))
+    return tuple(rules)
+
+
+def parse_network_policy(raw: RawObject, root: Field, opts: ParseOptions) -> NetworkPolicy | None:
+    meta = _meta(raw, root, True, dns1123_subdomain)
+    spec = root.child("spec")
+    if not spec.present:
+        spec.error(required())
+        return None
+    if not spec.is_map():
+        return None
+    sel_f = spec.child("podSelector")
+    selector = _selector(sel_f) if sel_f.present else LabelSelector()
+    ingress = _policy_rules(spec.child("ingress"), "from")
+    egress = _policy_rules(spec.child("egress"), "to")
+    types_f = spec.child("policyTypes")
+    types: list[PolicyType] = []
+    if types_f.present:
+        for item in types_f.items():
+            value = item.choice(("Ingress", "Egress"))
+            if value is not None:
+                if PolicyType(value) in types:
+                    item.error(duplicate(value))
+                types.append(PolicyType(value))
+    else:
+        # Defaulted as the API server does: Ingress always, Egress when there is an egress rule.
+        types.append(PolicyType.INGRESS)
+        if egress:
+            types.append(PolicyType.EGRESS)
+    if meta is None or selector is None:
+        return None
+    return NetworkPolicy(
+        meta,
+        selector,
+        tuple(sorted(set(types))),
+        ingress if PolicyType.INGRESS in types else (),
+        egress if PolicyType.EGRESS in types else (),
+    )
+
+
+# --- the pipeline -----------------------------------------------------------------------------------
+
+Parser = Callable[[RawObject, Field, ParseOptions], KubeObject | None]
+
+# kind -> (apiVersion, parser)
+KINDS: dict[str, tuple[str, Parser]] = {
+    "Namespace": ("v1", parse_namespace),
+    "Node": ("v1", parse_node),
+    "Pod": ("v1", parse_pod),
+    "Service": ("v1", parse_service),
+    "EndpointSlice": ("discovery.k8s.io/v1", parse_endpoint_slice),
+    "Endpoints": ("v1", parse_endpoints),
+    "NetworkPolicy": ("networking.k8s.io/v1", parse_network_policy),
+}
+
+
+def _ref(raw: RawObject) -> str:
+    md = raw.body.get("metadata")
+    name = md.get("name") if isinstance(md, dict) else None
+    ns = md.get("namespace") if isinstance(md, dict) else None
+    if not isinstance(name, str):
+        return raw.kind
+    namespaced = raw.kind not in ("Namespace", "Node")
+    key = f"{ns if isinstance(ns, str) and ns else 'default'}/{name}" if namespaced else name
+    return f'{raw.kind} "{key}"'
+
+
+def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOptions) -> Objects:
+    by_kind: dict[str, list[KubeObject]] = {kind: [] for kind in KINDS}
+    notices: list[str] = []
+    first_seen: dict[tuple[str, str], RawObject] = {}
+    for raw in raws:
+        if raw.kind not in KINDS:
+            notices.append(f"{raw.position}: skipping {_ref(raw)}: kind {raw.kind} is not compiled by netcompile")
+            continue
+        version, parser = KINDS[raw.kind]
+        report = Report(_ref(raw), errors)
+        root = Field(report, raw.body, "")
+        if raw.api_version != version:
+            root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
+            continue
+        obj = parser(raw, root, opts)
+        if obj is None or report.count:
+            continue
+        ident = (raw.kind, obj.meta.key)
+        if ident in first_seen:
+            errors.append(
+                Diagnostic(
+                    raw.body.position("metadata"),
+                    obj.meta.ref,
+                    "metadata.name",
+                    duplicate(obj.meta.name) + f": already defined at {first_seen[ident].position}",
+                )
+            )
+            continue
+        first_seen[ident] = raw
+        by_kind[raw.kind].append(obj)
+    return Objects(
+        namespaces=tuple(o for o in by_kind["Namespace"] if isinstance(o, Namespace)),
+        nodes=tuple(o for o in by_kind["Node"] if isinstance(o, Node)),
+        pods=tuple(o for o in by_kind["Pod"] if isinstance(o, Pod)),
+        services=tuple(o for o in by_kind["Service"] if isinstance(o, Service)),
+        endpoint_slices=tuple(o for o in by_kind["EndpointSlice"] if isinstance(o, EndpointSlice)),
+        endpoints=tuple(o for o in by_kind["Endpoints"] if isinstance(o, Endpoints)),
+        network_policies=tuple(o for o in by_kind["NetworkPolicy"] if isinstance(o, NetworkPolicy)),
+        notices=tuple(notices),
+    )
+
+
+def load(paths: list[str], limits: Limits = Limits(), opts: ParseOptions = ParseOptions()) -> Objects:
+    """Read and validate `paths`; every problem found is raised at once as an InputError."""
+    raws, errors = load_raw(paths, limits)
+    objects = parse_objects(raws, errors, opts)
+    if errors:
+        raise InputError(errors)
+    return objects
+
+
+def is_ipv4(addr: IPAddress) -> bool:
+    return isinstance(addr, IPv4Address)

@@ -1,0 +1,267 @@
+"""The Cluster model: frozen, typed Kubernetes objects as netcompile understands them.
+
+Objects are built (and validated) by `manifests.py`; `cluster.py` indexes them and answers questions
+(which pods does a selector pick, what are a Service's endpoints). Nothing here knows nftables.
+Addresses are `ipaddress` objects, normalized as Kubernetes normalizes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from .errors import Position
+from .selectors import LabelSelector
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
+
+
+class Protocol(StrEnum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class ServiceType(StrEnum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    LOAD_BALANCER = "LoadBalancer"
+    EXTERNAL_NAME = "ExternalName"
+
+
+class TrafficPolicy(StrEnum):
+    CLUSTER = "Cluster"
+    LOCAL = "Local"
+
+
+class PolicyType(StrEnum):
+    INGRESS = "Ingress"
+    EGRESS = "Egress"
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """What every object has: identity, labels, and where it was defined."""
+
+    kind: str
+    namespace: str  # "" for cluster-scoped kinds
+    name: str
+    labels: Labels
+    position: Position
+
+    @property
+    def ref(self) -> str:
+        """`Kind "ns/name"` as used in messages and ruleset comments."""
+        return f'{self.kind} "{self.key}"'
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def label_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    meta: Meta
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddress:
+    type: str  # InternalIP, ExternalIP, Hostname, ...
+    address: IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    meta: Meta
+    pod_cidrs: tuple[IPNetwork, ...]
+    addresses: tuple[NodeAddress, ...]  # IP addresses only (InternalIP and ExternalIP)
+
+    @property
+    def zone(self) -> str | None:
+        return self.meta.label_dict().get("topology.kubernetes.io/zone")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    name: str | None
+    port: int
+    protocol: Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    meta: Meta
+    node_name: str | None
+    host_network: bool
+    phase: str
+    ips: tuple[IPAddress, ...]  # status.podIPs (or podIP); for hostNetwork pods the node's addresses
+    ports: tuple[ContainerPort, ...]
+    terminating: bool  # metadata.deletionTimestamp is set
+    ready: bool  # the Ready condition (True when conditions are absent and the pod is Running)
+
+    @property
+    def running(self) -> bool:
+        return self.phase == "Running"
+
+    def named_port(self, name: str, protocol: Protocol) -> int | None:
+        """The container port called `name` with `protocol`, as Service targetPorts and policies resolve it."""
+        for port in self.ports:
+            if port.name == name and port.protocol == protocol:
+                return port.port
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str  # "" when the Service has a single unnamed port
+    protocol: Protocol
+    port: int
+    target_port: int | str  # number, or the name of a container port
+    node_port: int | None
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerIngress:
+    ip: IPAddress
+    ip_mode: str  # "VIP" (default) or "Proxy"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    meta: Meta
+    type: ServiceType
+    selector: LabelSelector | None  # None: no selector (endpoints are given by slices or Endpoints)
+    cluster_ips: tuple[IPAddress, ...]  # empty for headless and ExternalName
+    headless: bool  # clusterIP: None
+    ports: tuple[ServicePort, ...]
+    external_ips: tuple[IPAddress, ...]
+    load_balancer_ingress: tuple[LoadBalancerIngress, ...]
+    load_balancer_source_ranges: tuple[IPNetwork, ...]
+    external_traffic_policy: TrafficPolicy
+    internal_traffic_policy: TrafficPolicy
+    session_affinity_timeout: int | None  # seconds; None when sessionAffinity is None
+    external_name: str | None
+    traffic_distribution: str | None
+
+    @property
+    def has_selector(self) -> bool:
+        return self.selector is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPort:
+    name: str
+    port: int
+    protocol: Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointConditions:
+    """EndpointSlice conditions; absent `ready`/`serving` mean true, absent `terminating` false."""
+
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    addresses: tuple[IPAddress, ...]
+    conditions: EndpointConditions
+    node_name: str | None
+    zone: str | None
+    hint_zones: tuple[str, ...] | None  # hints.forZones; None when there are no hints
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    meta: Meta
+    service_name: str | None  # the kubernetes.io/service-name label
+    address_type: str  # IPv4, IPv6, FQDN
+    ports: tuple[EndpointPort, ...]
+    endpoints: tuple[SliceEndpoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointAddress:
+    ip: IPAddress
+    node_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSubset:
+    addresses: tuple[EndpointAddress, ...]
+    not_ready_addresses: tuple[EndpointAddress, ...]
+    ports: tuple[EndpointPort, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    meta: Meta
+    subsets: tuple[EndpointSubset, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IPBlock:
+    cidr: IPNetwork
+    except_: tuple[IPNetwork, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPeer:
+    """One `from`/`to` entry: pod and/or namespace selectors, or an ipBlock."""
+
+    pod_selector: LabelSelector | None
+    namespace_selector: LabelSelector | None
+    ip_block: IPBlock | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    protocol: Protocol
+    port: int | str | None  # None: every port of the protocol
+    end_port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """An ingress or egress rule; `peers` None means every peer, `ports` None every port and protocol."""
+
+    peers: tuple[PolicyPeer, ...] | None
+    ports: tuple[PolicyPort, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    meta: Meta
+    pod_selector: LabelSelector
+    policy_types: tuple[PolicyType, ...]
+    ingress: tuple[PolicyRule, ...]
+    egress: tuple[PolicyRule, ...]
+
+
+KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Objects:
+    """Every object of the input, by kind, in input order."""
+
+    namespaces: tuple[Namespace, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    endpoints: tuple[Endpoints, ...] = ()
+    network_policies: tuple[NetworkPolicy, ...] = ()
+    notices: tuple[str, ...] = field(default=())

@@ -1,0 +1,63 @@
+"""libnftables through Debian's python3-nftables binding: dry-run checks, atomic loads, listings.
+
+The binding is imported lazily, so everything that does not talk to the kernel works without it; when
+it is missing, or the process lacks CAP_NET_ADMIN, the caller gets an `NftUnavailable` with a one-line
+explanation instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+class NftUnavailable(Exception):
+    """libnftables cannot be used here (not installed, or not allowed)."""
+
+
+class NftRejected(Exception):
+    """libnftables refused the script; the message is libnftables' own, with the offending line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    output: str
+    warnings: str
+
+
+def _nft() -> Any:
+    try:
+        import nftables
+    except ImportError as exc:
+        raise NftUnavailable(
+            "the libnftables Python binding is not importable: install Debian's python3-nftables "
+            "(apt-get install python3-nftables) and run netcompile from the virtualenv `make setup` creates"
+        ) from exc
+    try:
+        nft = nftables.Nftables()
+    except OSError as exc:
+        raise NftUnavailable(f"libnftables could not be loaded ({exc}): install Debian's nftables package") from exc
+    nft.set_handle_output(False)
+    return nft
+
+
+def _privileged() -> None:
+    if os.geteuid() != 0:
+        raise NftUnavailable("talking to the kernel's nftables needs root (CAP_NET_ADMIN): run with sudo")
+
+
+def run(script: str, *, dry_run: bool) -> Result:
+    """Feed `script` to libnftables as one transaction; with `dry_run` the kernel checks and discards it."""
+    _privileged()
+    nft = _nft()
+    nft.set_dry_run(dry_run)
+    rc, out, err = nft.cmd(script)
+    if rc != 0:
+        raise NftRejected(err.strip() or f"libnftables failed with code {rc}")
+    return Result(out, err.strip())
+
+
+def check(script: str) -> Result:
+    """Parse and validate in the kernel without changing anything (`nft -c`)."""
+    return run(script, dry_run=True)

@@ -1,0 +1,75 @@
+"""The one label-selector implementation (metav1.LabelSelector and Service selectors).
+
+An empty selector matches everything. An *absent* selector is the caller's business: it means "nothing"
+for a Service (no selector: endpoints come from slices) and for a policy peer that lacks it, which
+callers express as `None`, never as an empty selector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Operator(StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    key: str
+    operator: Operator
+    values: frozenset[str]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        match self.operator:
+            case Operator.IN:
+                return self.key in labels and labels[self.key] in self.values
+            case Operator.NOT_IN:
+                return self.key not in labels or labels[self.key] not in self.values
+            case Operator.EXISTS:
+                return self.key in labels
+            case Operator.DOES_NOT_EXIST:
+                return self.key not in labels
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """matchLabels and matchExpressions, ANDed; `LabelSelector()` selects everything."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[Requirement, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        for key, value in self.match_labels:
+            if labels.get(key) != value:
+                return False
+        return all(req.matches(labels) for req in self.match_expressions)
+
+    def __str__(self) -> str:
+        """kubectl's rendering: `app=web,tier in (a,b),!legacy`; empty is `<all>`."""
+        parts = [f"{k}={v}" for k, v in self.match_labels]
+        for req in self.match_expressions:
+            values = ",".join(sorted(req.values))
+            parts.append(
+                {
+                    Operator.IN: f"{req.key} in ({values})",
+                    Operator.NOT_IN: f"{req.key} notin ({values})",
+                    Operator.EXISTS: req.key,
+                    Operator.DOES_NOT_EXIST: f"!{req.key}",
+                }[req.operator]
+            )
+        return ",".join(parts) if parts else "<all>"
+
+
+def selector_from_labels(labels: Mapping[str, str]) -> LabelSelector:
+    """A Service's `spec.selector` (a plain map) as a LabelSelector."""
+    return LabelSelector(match_labels=tuple(sorted(labels.items())))

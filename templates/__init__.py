@@ -1,0 +1,1 @@
+"""Jinja2 templates of nftables syntax, shipped inside the package as `netcompile.templates`."""
