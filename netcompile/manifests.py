@@ -344,7 +344,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
         cluster_ips, headless = [], False
     external_name = spec.child("externalName").string(required_=stype == ServiceType.EXTERNAL_NAME)
     ports = _service_ports(spec, type_text, opts)
-    if not ports and stype not in (ServiceType.EXTERNAL_NAME, None) and not headless:
+    if not spec.child("ports").value and stype not in (ServiceType.EXTERNAL_NAME, None) and not headless:
         spec.child("ports").error(required())
     external_ips = _ips(spec.child("externalIPs"))
     lb_ingress: list[LoadBalancerIngress] = []

@@ -283,7 +283,7 @@ def flatten(doc: YMap, errors: list[Diagnostic]) -> Iterator[YMap]:
             return
         for index, item in enumerate(items):
             if isinstance(item, YMap):
-                yield item
+                yield from flatten(item, errors)
             else:
                 errors.append(
                     Diagnostic(items.position(index), "", f"items[{index}]", "must be a mapping (a Kubernetes object)")

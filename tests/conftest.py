@@ -34,6 +34,10 @@ def kernel_available() -> str | None:
     return None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", help="rewrite golden/*/expected.nft")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = kernel_available()
     if reason is None or IN_CI:  # in CI they run, and fail loudly if the machine cannot run them

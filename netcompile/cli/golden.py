@@ -24,6 +24,6 @@ def golden_cmd(
     for line in problems:
         typer.echo(line, err=True)
     verb = "updated" if update else "match"
-    if problems and not update:
-        fail(f"{len(problems)} of {len(cases)} golden cases differ", FINDING)
+    if problems:
+        fail(f"{len(problems)} of {len(cases)} golden cases {'fail' if update else 'differ'}", FINDING)
     typer.echo(f"{len(cases)} golden cases {verb}", err=True)

@@ -1,0 +1,406 @@
+"""Loading and validation: positions, the Kubernetes message vocabulary, all errors at once."""
+
+from __future__ import annotations
+
+import io
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from netcompile.errors import InputError
+from netcompile.manifests import load
+from netcompile.model import Protocol, ServiceType
+from netcompile.source import Limits
+
+WriteYaml = Callable[[str, str], Path]
+
+
+def errors_of(directory: Path, limits: Limits = Limits()) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load([str(directory)], limits)
+    return [str(d) for d in info.value.diagnostics]
+
+
+def test_the_issue_example_message(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: shop}
+        spec:
+          ports:
+          - port: 0
+        """,
+        "svc.yaml",
+    )
+    assert errors_of(d) == [
+        f'{d}/svc.yaml:7:11: Service "shop/web": spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, '
+        "inclusive"
+    ]
+
+
+def test_every_error_is_reported_at_once_sorted_by_position(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: Bad_Name}
+        spec:
+          clusterIP: 10.96.0.300
+          ports:
+          - {name: a, port: 70000, protocol: ICMP}
+          - {name: a, port: 80, targetPort: "8080"}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        status: {phase: Running, podIP: not-an-ip}
+        """,
+    )
+    errs = errors_of(d)
+    f = f"{d}/input.yaml"
+    assert errs == [
+        f'{f}:4:18: Service "default/Bad_Name": metadata.name: Invalid value: "Bad_Name": a DNS-1035 label must '
+        "consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an "
+        "alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is "
+        "'[a-z]([-a-z0-9]*[a-z0-9])?')",
+        f'{f}:6:14: Service "default/Bad_Name": spec.clusterIP: Invalid value: "10.96.0.300": must be a valid IP '
+        "address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        f'{f}:8:21: Service "default/Bad_Name": spec.ports[0].port: Invalid value: 70000: must be between 1 and '
+        "65535, inclusive",
+        f'{f}:8:38: Service "default/Bad_Name": spec.ports[0].protocol: Unsupported value: "ICMP": supported values: '
+        '"TCP", "UDP", "SCTP"',
+        f'{f}:9:12: Service "default/Bad_Name": spec.ports[1].name: Duplicate value: "a"',
+        f'{f}:9:37: Service "default/Bad_Name": spec.ports[1].targetPort: Invalid value: "8080": must contain at least '
+        "one letter (a-z)",
+        f'{f}:14:33: Pod "default/p": status.podIP: Invalid value: "not-an-ip": must be a valid IP address, (e.g. '
+        "10.9.8.7 or 2001:db8::ffff)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kind: [unclosed\n", "YAML syntax error"),
+        ("a: b\n c: d\n", "2:3: YAML syntax error: mapping values are not allowed in this context"),
+        ("- 1\n- 2\n", "document is not a mapping (a Kubernetes object)"),
+        ("just a string\n", "document is not a mapping"),
+        ("kind: Service\nmetadata: {name: x}\n", "apiVersion: Required value"),
+        ("apiVersion: v1\nmetadata: {name: x}\n", "kind: Required value"),
+        ("apiVersion: v1\nkind: Service\nspec: {ports: [{port: 1}]}\n", 'Service: metadata: Required value'),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\n", "Pod: metadata.name: Required value"),
+        ("apiVersion: 1\nkind: Pod\n", "apiVersion: Invalid value: 1: must be a string"),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x, name: y}\n",
+            'Duplicate value: "name": mapping key appears more than once',
+        ),
+        (
+            "apiVersion: networking.k8s.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec: {}\n",
+            'apiVersion: Unsupported value: "networking.k8s.io/v1beta1": supported values: "networking.k8s.io/v1"',
+        ),
+        (
+            "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {podCIDR: 10.0.0.0/33}\n",
+            'spec.podCIDR: Invalid value: "10.0.0.0/33": must be a valid CIDR value',
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: [x]}}\n",
+            'metadata.labels[app]: Invalid value: "<list>": must be a string',
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {'a/b/c': x}}\n",
+            "metadata.labels[a/b/c]: Invalid value",
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: Magic, ports: [{port: 1}]}\n",
+            'spec.type: Unsupported value: "Magic"',
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 1, nodePort: 80}], type: NodePort}\n",
+            "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid "
+            "ports is 30000-32767",
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 1}, {port: 2}]}\n",
+            "spec.ports[0].name: Required value",
+        ),
+        (
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e}\naddressType: IPv4\n"
+            "endpoints: [{addresses: ['fd00::1']}]\n",
+            'endpoints[0].addresses[0]: Invalid value: "fd00::1": must be an IPv4 address',
+        ),
+    ],
+)
+def test_bad_input_messages(write_yaml: WriteYaml, text: str, expected: str) -> None:
+    d = write_yaml(text, "bad.yaml")
+    errs = errors_of(d)
+    assert any(expected in e for e in errs), errs
+    assert all(e.startswith(f"{d}/bad.yaml:") for e in errs), errs
+
+
+def test_duplicate_objects_across_files_point_at_the_first(write_yaml: WriteYaml) -> None:
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {ports: [{port: 1}]}\n"
+    write_yaml(svc, "1.yaml")
+    d = write_yaml(svc, "2.yaml")
+    errs = errors_of(d)
+    assert len(errs) == 1
+    assert errs[0].startswith(f'{d}/2.yaml:3:11: Service "a/s": metadata.name: Duplicate value: "s": already defined')
+    assert errs[0].endswith(f"{d}/1.yaml:1:1")
+
+
+def test_same_name_in_other_kind_or_namespace_is_no_duplicate(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: s, namespace: a}
+        spec: {ports: [{port: 1}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: s, namespace: b}
+        spec: {ports: [{port: 1}]}
+        ---
+        apiVersion: v1
+        kind: Endpoints
+        metadata: {name: s, namespace: a}
+        """
+    )
+    objects = load([str(d)])
+    assert [s.meta.key for s in objects.services] == ["a/s", "b/s"]
+
+
+def test_directories_are_read_recursively_in_sorted_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    for path, name in (("b/1.yaml", "third"), ("a/2.yml", "second"), ("a/1.yaml", "first"), ("notes.txt", "x")):
+        (tmp_path / path).write_text(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n")
+    assert [n.meta.name for n in load([str(tmp_path)]).namespaces] == ["first", "second", "third"]
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: from-stdin}\n---\nkind: Pod\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    with pytest.raises(InputError) as info:
+        load(["-"])
+    assert [str(d) for d in info.value.diagnostics] == ["<stdin>:5:1: apiVersion: Required value"]
+
+
+def test_list_kind_and_unknown_kinds(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: List
+        items:
+        - apiVersion: v1
+          kind: Namespace
+          metadata: {name: a}
+        - apiVersion: apps/v1
+          kind: Deployment
+          metadata: {name: d, namespace: a}
+        - apiVersion: v1
+          kind: ServiceList
+          items: []
+        """
+    )
+    objects = load([str(d)])
+    assert [n.meta.name for n in objects.namespaces] == ["a"]
+    assert objects.notices == (
+        f'{d}/input.yaml:8:3: skipping Deployment "a/d": kind Deployment is not compiled by netcompile',
+    )
+
+
+def test_positions_survive_lists_flow_style_and_anchors(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: List
+        items:
+        - apiVersion: v1
+          kind: Service
+          metadata: {name: s}
+          spec:
+            ports: &ports
+            - {name: a, port: 80}
+            - {name: b, port: -1}
+        """
+    )
+    assert errors_of(d) == [
+        f'{d}/input.yaml:11:23: Service "default/s": spec.ports[1].port: Invalid value: -1: must be between 1 and '
+        "65535, inclusive"
+    ]
+
+
+def test_merge_keys_are_expanded(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: p
+          labels:
+            <<: {app: web, tier: front}
+            tier: back
+        """
+    )
+    (pod,) = load([str(d)]).pods
+    assert pod.meta.label_dict() == {"app": "web", "tier": "back"}
+
+
+def test_alias_bomb_is_refused(write_yaml: WriteYaml) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]")
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n" + textwrap.indent("\n".join(lines), "  ")
+    d = write_yaml(text, "bomb.yaml")
+    errs = errors_of(d)
+    assert len(errs) == 1 and "YAML aliases expand to more than 100000 nodes (--max-alias-nodes)" in errs[0]
+
+
+def test_limits(write_yaml: WriteYaml) -> None:
+    d = write_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n" + "#" * 100, "big.yaml")
+    assert "file is larger than 50 bytes (--max-file-bytes)" in errors_of(d, Limits(max_file_bytes=50))[0]
+    deep = write_yaml("a: " + "[" * 100 + "]" * 100 + "\n", "big.yaml")
+    assert "nesting deeper than 64 levels (--max-depth)" in errors_of(deep)[0]
+
+
+def test_not_utf8_and_control_characters(tmp_path: Path) -> None:
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00junk")
+    assert errors_of(tmp_path)[0].startswith(f"{tmp_path}/bin.yaml:1:1: not UTF-8 text")
+    (tmp_path / "bin.yaml").write_bytes(b"kind: \x07\n")
+    assert "YAML syntax error: unacceptable character" in errors_of(tmp_path)[0]
+
+
+def test_parsed_service(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: s, namespace: n}
+        spec:
+          type: LoadBalancer
+          clusterIPs: [10.96.0.1, "fd00::1"]
+          selector: {app: x}
+          externalTrafficPolicy: Local
+          sessionAffinity: ClientIP
+          externalIPs: [010.001.002.003]
+          loadBalancerSourceRanges: [10.0.0.1/8]
+          ports:
+          - {name: dns, port: 53, protocol: UDP, nodePort: 30053}
+        status:
+          loadBalancer:
+            ingress: [{ip: 1.2.3.4}, {ip: 1.2.3.5, ipMode: Proxy}, {hostname: lb.example.com}]
+        """
+    )
+    (svc,) = load([str(d)]).services
+    assert svc.type == ServiceType.LOAD_BALANCER
+    assert [str(ip) for ip in svc.cluster_ips] == ["10.96.0.1", "fd00::1"]
+    assert [str(ip) for ip in svc.external_ips] == ["10.1.2.3"]  # leading zeros read as decimal
+    assert [str(n) for n in svc.load_balancer_source_ranges] == ["10.0.0.0/8"]
+    assert [(str(i.ip), i.ip_mode) for i in svc.load_balancer_ingress] == [("1.2.3.4", "VIP"), ("1.2.3.5", "Proxy")]
+    assert svc.session_affinity_timeout == 10800
+    assert svc.ports[0].protocol == Protocol.UDP and svc.ports[0].target_port == 53 and svc.ports[0].node_port == 30053
+
+
+def test_ipv4_mapped_ipv6_is_ipv4(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        status: {phase: Running, podIPs: [{ip: "::ffff:10.0.0.1"}]}
+        """
+    )
+    assert [str(ip) for ip in load([str(d)]).pods[0].ips] == ["10.0.0.1"]
+
+
+def test_namespace_gets_its_name_label(write_yaml: WriteYaml) -> None:
+    d = write_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: y}}\n")
+    assert load([str(d)]).namespaces[0].meta.label_dict() == {"kubernetes.io/metadata.name": "a", "x": "y"}
+
+
+def test_network_policy_types_are_defaulted_like_the_api_server(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: only-ingress}
+        spec:
+          podSelector: {}
+          egress: []
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: both}
+        spec:
+          podSelector: {}
+          egress: [{}]
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: ingress-type-ignores-egress}
+        spec:
+          podSelector: {}
+          policyTypes: [Ingress]
+          egress: [{}]
+        """
+    )
+    policies = {p.meta.name: p for p in load([str(d)]).network_policies}
+    assert [t.value for t in policies["only-ingress"].policy_types] == ["Ingress"]
+    assert [t.value for t in policies["both"].policy_types] == ["Egress", "Ingress"]
+    assert policies["ingress-type-ignores-egress"].egress == ()
+
+
+@pytest.mark.parametrize(
+    ("peer", "expected"),
+    [
+        ("{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}", "must be a strict subset of `cidr`"),
+        ("{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}", "must be a strict subset of `cidr`"),
+        ("{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}", "may not specify more than 1 peer type"),
+        ("{}", "Required value: must specify a peer"),
+        (
+            "{podSelector: {matchExpressions: [{key: a, operator: In}]}}",
+            "Required value: must be specified when `operator` is 'In' or 'NotIn'",
+        ),
+        ("{podSelector: {matchExpressions: [{key: a, operator: Near}]}}", 'Unsupported value: "Near"'),
+    ],
+)
+def test_bad_policy_peers(write_yaml: WriteYaml, peer: str, expected: str) -> None:
+    d = write_yaml(
+        f"""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {{name: p}}
+        spec:
+          podSelector: {{}}
+          ingress: [{{from: [{peer}]}}]
+        """
+    )
+    errs = errors_of(d)
+    assert any(expected in e for e in errs), errs
+
+
+@pytest.mark.parametrize(
+    ("ports", "expected"),
+    [
+        ("[{port: 80, endPort: 79}]", "endPort: Invalid value: 79: must be greater than or equal to `port`"),
+        ("[{port: http, endPort: 90}]", "may not be specified when `port` is non-numeric"),
+        ("[{endPort: 90}]", "Required value: must be specified when `endPort` is specified"),
+        ("[{protocol: ICMP}]", 'Unsupported value: "ICMP"'),
+    ],
+)
+def test_bad_policy_ports(write_yaml: WriteYaml, ports: str, expected: str) -> None:
+    d = write_yaml(
+        f"""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {{name: p}}
+        spec:
+          podSelector: {{}}
+          ingress: [{{ports: {ports}}}]
+        """
+    )
+    errs = errors_of(d)
+    assert any(expected in e for e in errs), errs
