@@ -1,0 +1,78 @@
+"""The reference evaluator: what Kubernetes says happens to one packet on this node.
+
+    Service stage (§2)        is the destination a frontend (or a ClusterIP)? → DNAT targets, each 1/n,
+                              with masquerade; or rejected / dropped here
+    NetworkPolicy stage (§3)  for each target: do egress (source pod) and ingress (destination pod) allow?
+
+Computed from the Cluster model alone; it shares no code with the compiler, so that the two can be
+compared (docs/semantics.md is the contract both follow).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from weakref import WeakKeyDictionary
+
+from ..cluster import Cluster
+from ..model import IPNetwork
+from ..packet import Outcome, Packet, Result, Verdict
+from .policy import PolicyStage
+from .services import ServiceStage, Target, hostport
+
+
+class Reference:
+    """The reference semantics for one Cluster (indexes are built once, packets evaluated many times)."""
+
+    def __init__(self, cluster: Cluster, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
+        self.cluster = cluster
+        self.nodeport_addresses = nodeport_addresses
+        self.services = ServiceStage(cluster, nodeport_addresses)
+        self.policies = PolicyStage(cluster)
+
+    def evaluate(self, packet: Packet) -> Outcome:
+        if packet.ct_state == "established":
+            return Outcome.certain(
+                Result(Verdict.DELIVERED, packet.dst, packet.dport, masquerade=False),
+                "established connection: delivered unchanged",
+            )
+        if packet.ct_state != "new":
+            raise ValueError(f"unknown ct_state {packet.ct_state!r}: expected 'new' or 'established'")
+
+        reasons: list[str] = []
+        decision = self.services.decide(packet)
+        if decision is None:
+            targets: tuple[Target, ...] = (Target(packet.dst, packet.dport, False, str(packet.dst)),)
+        elif decision.verdict is not None:
+            return Outcome({Result(decision.verdict): Fraction(1)}, decision.reasons)
+        else:
+            targets = decision.targets
+            reasons += decision.reasons
+
+        distribution: dict[Result, Fraction] = {}
+        share = Fraction(1, len(targets))
+        for target in targets:
+            judgement = self.policies.judge(packet.src, packet.origin, target.address, packet.protocol, target.port)
+            if judgement.allowed:
+                result = Result(Verdict.DELIVERED, target.address, target.port, target.masquerade)
+            else:
+                result = Result.dropped()
+            distribution[result] = distribution.get(result, Fraction(0)) + share
+            prefix = f"{hostport(target.address, target.port)} ({target.name}): " if decision is not None else ""
+            reasons += [prefix + r for r in judgement.reasons if prefix + r not in reasons]
+        return Outcome(distribution, reasons)
+
+
+_cache: WeakKeyDictionary[Cluster, dict[tuple[IPNetwork, ...], Reference]] = WeakKeyDictionary()
+
+
+def reference_for(cluster: Cluster, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> Reference:
+    """The Reference of a Cluster, built on first use and kept as long as the Cluster lives."""
+    per_cluster = _cache.setdefault(cluster, {})
+    if nodeport_addresses not in per_cluster:
+        per_cluster[nodeport_addresses] = Reference(cluster, nodeport_addresses)
+    return per_cluster[nodeport_addresses]
+
+
+def evaluate(cluster: Cluster, packet: Packet, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> Outcome:
+    """What Kubernetes semantics (docs/semantics.md) say happens to `packet` on `cluster`'s node."""
+    return reference_for(cluster, tuple(nodeport_addresses)).evaluate(packet)

@@ -1,0 +1,298 @@
+"""Service semantics (docs/semantics.md §1, §2), straight from the Cluster model.
+
+The Service stage answers one question for a new packet: is it addressed to a Service frontend, and if
+so, which endpoints may it be DNATed to (each with probability 1/n), is it masqueraded, or does it die
+here (rejected: no usable endpoint or a ClusterIP's missing port; dropped: a Local traffic policy with no
+local endpoint, or a LoadBalancer source range)? It knows nothing of nftables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Address
+
+from ..cluster import Cluster, Endpoint
+from ..model import IPAddress, IPNetwork, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
+from ..packet import Origin, Packet, Verdict
+
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def hostport(address: IPAddress, port: int) -> str:
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+
+
+def family_name(address: IPAddress) -> str:
+    return "IPv4" if isinstance(address, IPv4Address) else "IPv6"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# --- source classes (§1) ------------------------------------------------------------------------------
+
+
+class SourceClass(StrEnum):
+    NODE = "node"  # origin NODE
+    POD = "pod"  # origin NETWORK, source inside the pod networks P
+    EXTERNAL = "external"  # everything else
+
+
+def source_class(cluster: Cluster, packet: Packet) -> SourceClass:
+    if packet.origin == Origin.NODE:
+        return SourceClass.NODE
+    if any(packet.src in network for network in cluster.cluster_cidrs):
+        return SourceClass.POD
+    return SourceClass.EXTERNAL
+
+
+# --- frontends (§2.1) ---------------------------------------------------------------------------------
+
+
+class FrontendKind(StrEnum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    EXTERNAL_IP = "externalIP"
+    LOAD_BALANCER = "LoadBalancer IP"
+
+    @property
+    def external(self) -> bool:
+        """NodePorts and external addresses follow externalTrafficPolicy; ClusterIPs do not."""
+        return self != FrontendKind.CLUSTER_IP
+
+
+@dataclass(frozen=True, slots=True)
+class Frontend:
+    """One (address, protocol, port) a Service answers on."""
+
+    address: IPAddress
+    protocol: Protocol
+    port: int
+    kind: FrontendKind
+    service: Service
+    service_port: ServicePort
+    source_ranges: tuple[IPNetwork, ...]  # non-empty: only sources inside one of them may use it
+
+    @property
+    def key(self) -> tuple[IPAddress, Protocol, int]:
+        return (self.address, self.protocol, self.port)
+
+    def describe(self) -> str:
+        """`Service "ns/name" port http (TCP 80)`"""
+        sp = self.service_port
+        return f"{self.service.meta.ref} port {sp.label} ({sp.protocol.value} {sp.port})"
+
+
+def ignored_reason(service: Service) -> str | None:
+    """Why a Service gets no DNAT at all, or None when it is programmed."""
+    if service.type == ServiceType.EXTERNAL_NAME:
+        return "ExternalName Service: DNS only, no DNAT"
+    if service.headless:
+        return "headless Service (clusterIP: None): DNS only, no DNAT"
+    if not service.cluster_ips:
+        return "no clusterIP in the input: not programmed"
+    return None
+
+
+def service_frontends(cluster: Cluster, service: Service, nodeport_addresses: tuple[IPNetwork, ...]) -> list[Frontend]:
+    """Every frontend of one programmed Service, ClusterIPs first, then NodePorts, then external addresses."""
+    node_port_addresses = [
+        a for a in cluster.node_addresses if not nodeport_addresses or any(a in net for net in nodeport_addresses)
+    ]
+    lb_ips: list[IPAddress] = []
+    if service.type == ServiceType.LOAD_BALANCER:  # as kube-proxy: status.loadBalancer only for LoadBalancers
+        lb_ips = [ing.ip for ing in service.load_balancer_ingress if ing.ip_mode != "Proxy"]
+    ranges = service.load_balancer_source_ranges
+
+    out: list[Frontend] = []
+    for sp in service.ports:
+        for address in service.cluster_ips:
+            out.append(Frontend(address, sp.protocol, sp.port, FrontendKind.CLUSTER_IP, service, sp, ()))
+    if service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+        for sp in service.ports:
+            if sp.node_port is None:
+                continue
+            for address in node_port_addresses:
+                out.append(Frontend(address, sp.protocol, sp.node_port, FrontendKind.NODE_PORT, service, sp, ()))
+    for sp in service.ports:
+        for address in service.external_ips:
+            # An address that is also one of the Service's LoadBalancer IPs is still filtered by source ranges.
+            filtered = ranges if address in lb_ips else ()
+            out.append(Frontend(address, sp.protocol, sp.port, FrontendKind.EXTERNAL_IP, service, sp, filtered))
+        for address in lb_ips:
+            out.append(Frontend(address, sp.protocol, sp.port, FrontendKind.LOAD_BALANCER, service, sp, ranges))
+    return out
+
+
+# --- endpoint lists (§2.2) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointLists:
+    """The endpoints of one Service port in one IP family, as §2.2 defines the lists."""
+
+    usable: tuple[Endpoint, ...]
+    cluster: tuple[Endpoint, ...]
+    local: tuple[Endpoint, ...]
+    internal: tuple[Endpoint, ...]
+    notes: tuple[str, ...]  # terminating fallback, topology filtering: part of the explanation
+
+
+def ready_or_terminating(endpoints: list[Endpoint]) -> tuple[tuple[Endpoint, ...], bool]:
+    """The ready endpoints; if none, the serving-and-terminating ones (second value True). Never non-serving."""
+    ready = [e for e in endpoints if e.ready and e.serving]
+    if ready:
+        return tuple(ready), False
+    return tuple(e for e in endpoints if e.serving and e.terminating), True
+
+
+def endpoint_lists(cluster: Cluster, service: Service, sp: ServicePort, version: int) -> EndpointLists:
+    endpoints = [e for e in cluster.endpoints(service, sp) if e.address.version == version]
+    notes: list[str] = []
+
+    usable, fallback = ready_or_terminating(endpoints)
+    if fallback and usable:
+        notes.append(f"no ready endpoints: using {plural(len(usable), 'serving and terminating endpoint')}")
+
+    cluster_eps = usable
+    zone = cluster.node.zone if cluster.node else None
+    # An endpoint "carries hints" when hints.forZones names at least one zone (an empty list is no hint).
+    if usable and zone and all(e.hint_zones for e in usable):
+        hinted = tuple(e for e in usable if zone in (e.hint_zones or ()))
+        if hinted:
+            cluster_eps = hinted
+            notes.append(f"topology: {len(hinted)} of {len(usable)} usable endpoints are hinted for zone {zone}")
+
+    local_all = [e for e in endpoints if cluster.is_local(e.node_name)]
+    local, _ = ready_or_terminating(local_all)
+
+    internal = local if service.internal_traffic_policy == TrafficPolicy.LOCAL else cluster_eps
+    return EndpointLists(usable, cluster_eps, local, internal, tuple(notes))
+
+
+# --- the decision (§2.3, §2.4) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One DNAT target of a new connection (each of n targets has probability 1/n)."""
+
+    address: IPAddress
+    port: int
+    masquerade: bool
+    name: str  # "ns/pod" or the address
+
+
+@dataclass(slots=True)
+class ServiceDecision:
+    """What the Service stage does with a packet addressed to a frontend or a ClusterIP."""
+
+    verdict: Verdict | None  # DROPPED or REJECTED: the packet dies here; None: one of `targets`
+    targets: tuple[Target, ...] = ()
+    reasons: list[str] = field(default_factory=list)
+
+
+def choose(frontend: Frontend, cls: SourceClass, lists: EndpointLists) -> tuple[tuple[Endpoint, ...], bool, str]:
+    """The table of §2.3: (endpoints, masquerade, which list and why)."""
+    service = frontend.service
+    itp = f"internalTrafficPolicy {service.internal_traffic_policy.value}"
+    if not frontend.kind.external:
+        return lists.internal, cls != SourceClass.POD, f"internal list ({itp}), source is {cls.value}"
+    if service.external_traffic_policy == TrafficPolicy.CLUSTER:
+        return lists.cluster, True, f"cluster endpoints (externalTrafficPolicy Cluster), source is {cls.value}"
+    etp = "externalTrafficPolicy Local"
+    if cls == SourceClass.NODE:
+        return lists.internal, True, f"internal list ({etp}, {itp}), source is the node"
+    if cls == SourceClass.POD:
+        return lists.internal, False, f"internal list ({etp}, {itp}), source is a pod"
+    return lists.local, False, f"local endpoints ({etp}), source is external"
+
+
+class ServiceStage:
+    """The frontends of a cluster, indexed, and the decision for each packet that reaches one."""
+
+    def __init__(self, cluster: Cluster, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
+        self.cluster = cluster
+        self.frontends: dict[tuple[IPAddress, Protocol, int], Frontend] = {}
+        self.cluster_ips: dict[IPAddress, Service] = {}
+        self.ignored: dict[str, str] = {}  # Service key -> why it has no DNAT
+        self.collisions: list[tuple[Frontend, Frontend]] = []  # (winner, loser)
+        self._lists: dict[tuple[str, str, int], EndpointLists] = {}
+        for service in sorted(cluster.services.values(), key=lambda s: (s.meta.namespace, s.meta.name)):
+            why = ignored_reason(service)
+            if why is not None:
+                self.ignored[service.meta.key] = why
+                continue
+            for address in service.cluster_ips:
+                self.cluster_ips.setdefault(address, service)
+            for frontend in service_frontends(cluster, service, nodeport_addresses):
+                winner = self.frontends.setdefault(frontend.key, frontend)
+                if winner is not frontend:
+                    self.collisions.append((winner, frontend))
+
+    def lists(self, frontend: Frontend) -> EndpointLists:
+        key = (frontend.service.meta.key, frontend.service_port.label, frontend.address.version)
+        if key not in self._lists:
+            self._lists[key] = endpoint_lists(
+                self.cluster, frontend.service, frontend.service_port, frontend.address.version
+            )
+        return self._lists[key]
+
+    def decide(self, packet: Packet) -> ServiceDecision | None:
+        """None when the packet is no business of the Service stage (not a frontend, not a ClusterIP)."""
+        frontend = self.frontends.get((packet.dst, packet.protocol, packet.dport))
+        if frontend is None:
+            service = self.cluster_ips.get(packet.dst)
+            if service is None:
+                return None
+            return ServiceDecision(
+                Verdict.REJECTED,
+                reasons=[
+                    f"{packet.dst} is a ClusterIP of {service.meta.ref}, which has no port "
+                    f"{packet.protocol.value} {packet.dport}: rejected"
+                ],
+            )
+        head = frontend.describe()
+        where = f"{frontend.kind.value} {hostport(frontend.address, frontend.port)}"
+
+        # loadBalancerSourceRanges: before anything else.
+        if frontend.source_ranges and not any(packet.src in net for net in frontend.source_ranges):
+            ranges = ", ".join(str(r) for r in frontend.source_ranges)
+            return ServiceDecision(
+                Verdict.DROPPED,
+                reasons=[
+                    f"{head} via {where}: source {packet.src} is outside loadBalancerSourceRanges ({ranges}): dropped"
+                ],
+            )
+
+        cls = source_class(self.cluster, packet)
+        lists = self.lists(frontend)
+        chosen, masquerade, which = choose(frontend, cls, lists)
+        family = family_name(frontend.address)
+        if not chosen:
+            if not lists.usable:
+                return ServiceDecision(
+                    Verdict.REJECTED,
+                    reasons=[f"{head} via {where} has no usable {family} endpoints: rejected"],
+                )
+            return ServiceDecision(
+                Verdict.DROPPED,
+                reasons=[
+                    f"{head} via {where}: {which}: no endpoints in that list "
+                    f"({plural(len(lists.usable), 'usable endpoint')} elsewhere): dropped"
+                ],
+            )
+        reasons = [
+            f"{head} -> {plural(len(chosen), 'endpoint')}",
+            f"via {where}: {which}; " + ("masqueraded" if masquerade else "source kept"),
+            *lists.notes,
+        ]
+        targets: list[Target] = []
+        for ep in chosen:
+            hairpin = ep.address == packet.src
+            if hairpin:
+                reasons.append(f"hairpin: endpoint {ep.target} ({ep.address}) is the source: masqueraded")
+            targets.append(Target(ep.address, ep.port, masquerade or hairpin, ep.target))
+        return ServiceDecision(None, tuple(targets), reasons)
