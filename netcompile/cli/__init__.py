@@ -132,5 +132,6 @@ def main() -> None:
 
 
 # The verbs register themselves on `app` when imported.
+from . import apply as _apply  # noqa: E402,F401
 from . import compile as _compile  # noqa: E402,F401
 from . import golden as _golden  # noqa: E402,F401

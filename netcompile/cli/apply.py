@@ -1,0 +1,154 @@
+"""`netcompile apply` and `netcompile delete`: netcompile's table on this host or in a network namespace."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..apply import NetnsError, ScopeError, apply_script, check_table_name, delete_table
+from ..nftlib import NftRejected, NftUnavailable
+from ..source import Limits
+from . import (
+    DEFAULT_LIMITS,
+    ClusterCidrOpt,
+    MaxAliasOpt,
+    MaxBytesOpt,
+    MaxObjectsOpt,
+    NodeOpt,
+    NodePortAddrOpt,
+    NodePortRangeOpt,
+    TableOpt,
+    app,
+    fail,
+    run_compile,
+)
+
+NetnsOpt = Annotated[
+    str | None,
+    typer.Option("--netns", help="Work inside this named network namespace (/run/netns/NAME), as `ip netns exec`."),
+]
+
+
+def is_script(path: str) -> bool:
+    """A compiled nftables script rather than manifests: a `.nft` file, or a file starting with an nft shebang."""
+    p = Path(path)
+    if path == "-" or not p.is_file():
+        return False
+    if p.suffix == ".nft":
+        return True
+    try:
+        with p.open("rb") as f:
+            first = f.readline(200)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"nft" in first
+
+
+def _read_script(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    except UnicodeDecodeError:
+        fail(f"{path}: not UTF-8 text")
+
+
+@app.command("apply")
+def apply_cmd(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="A compiled .nft script, or manifest files/directories to compile first (- for stdin)."),
+    ],
+    node: NodeOpt = None,
+    netns: NetnsOpt = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Dry run: libnftables checks, the kernel keeps nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Load a script even if it touches tables other than netcompile's.")
+    ] = False,
+    table: TableOpt = "netcompile",
+    cluster_cidr: ClusterCidrOpt = None,
+    nodeport_addresses: NodePortAddrOpt = None,
+    service_node_port_range: NodePortRangeOpt = "30000-32767",
+    max_file_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_file_bytes,
+    max_objects: MaxObjectsOpt = DEFAULT_LIMITS.max_objects,
+    max_alias_nodes: MaxAliasOpt = DEFAULT_LIMITS.max_alias_nodes,
+) -> None:
+    """Load a ruleset: replace netcompile's table in one libnftables transaction, touching nothing else.
+
+    Given a compiled script (a .nft file), loads it; given manifests, compiles them first (as `compile`).
+    A script that would touch any other table (`flush ruleset`, another table's commands, `include`) is
+    refused unless --force. A failed load changes nothing and shows libnftables' message. Exit 0 when
+    loaded (or, with --check, when it would load), 2 otherwise.
+    """
+    try:
+        check_table_name(table)
+    except ValueError as exc:
+        fail(f"--table: {exc}")
+    scripts = [p for p in paths if is_script(p)]
+    if scripts:
+        if len(paths) != 1:
+            fail("give either one compiled .nft script or manifests, not both")
+        name = scripts[0]
+        script = _read_script(name)
+    else:
+        _, output = run_compile(
+            paths,
+            node=node,
+            cluster_cidr=cluster_cidr,
+            nodeport_addresses=nodeport_addresses,
+            table=table,
+            node_port_range=service_node_port_range,
+            limits=Limits(max_file_bytes=max_file_bytes, max_objects=max_objects, max_alias_nodes=max_alias_nodes),
+        )
+        name = "<compiled>"
+        script = output.text
+    where = f" in network namespace {netns}" if netns else ""
+    try:
+        applied = apply_script(script, table=table, netns=netns, dry_run=check, force=force, display_name=name)
+    except ScopeError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{name}: {problem}", err=True)
+        fail(f"{name}: refusing a script that touches more than table inet {table} (use --force to load it anyway)")
+    except (NftUnavailable, NetnsError) as exc:
+        fail(str(exc))
+    except NftRejected as exc:
+        typer.echo(str(exc), err=True)
+        fail(f"{name}: libnftables rejected the script; nothing was changed{where}")
+    if applied.warnings:
+        typer.echo(applied.warnings, err=True)
+    if check:
+        verb = "would replace" if applied.existed else "would create"
+        typer.echo(f"{name}: libnftables accepts the script (dry run): it {verb} table inet {table}{where}", err=True)
+    else:
+        verb = "replaced" if applied.existed else "created"
+        typer.echo(f"{name}: {verb} table inet {table}{where}", err=True)
+    sys.stderr.flush()
+
+
+@app.command("delete")
+def delete_cmd(
+    netns: NetnsOpt = None,
+    table: TableOpt = "netcompile",
+) -> None:
+    """Remove netcompile's table (only it); succeeds also when it is not there."""
+    try:
+        check_table_name(table)
+    except ValueError as exc:
+        fail(f"--table: {exc}")
+    where = f" in network namespace {netns}" if netns else ""
+    try:
+        existed = delete_table(table, netns=netns)
+    except (NftUnavailable, NetnsError) as exc:
+        fail(str(exc))
+    except NftRejected as exc:
+        typer.echo(str(exc), err=True)
+        fail(f"cannot delete table inet {table}{where}")
+    if existed:
+        typer.echo(f"deleted table inet {table}{where}", err=True)
+    else:
+        typer.echo(f"table inet {table} was not there{where}; nothing to do", err=True)
