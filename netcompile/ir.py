@@ -126,7 +126,8 @@ class Rule:
     comment: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.text or "\n" in self.text or "#" in self.text or '"' in self.text:
+        # A newline or `;` would start another statement, `#` a comment, `"` a string: none is ever needed.
+        if not self.text or any(c in self.text for c in '\n;#"'):
             raise IRError(f"invalid rule text {self.text!r}")
 
 

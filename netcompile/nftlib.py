@@ -8,6 +8,7 @@ explanation instead of a traceback.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +48,26 @@ def _privileged() -> None:
         raise NftUnavailable("talking to the kernel's nftables needs root (CAP_NET_ADMIN): run with sudo")
 
 
-def run(script: str, *, dry_run: bool) -> Result:
-    """Feed `script` to libnftables as one transaction; with `dry_run` the kernel checks and discards it."""
+def run(script: str, *, dry_run: bool, name: str = "<script>") -> Result:
+    """Feed `script` to libnftables as one transaction; with `dry_run` the kernel checks and discards it.
+
+    The script goes through a temporary file: from a file, libnftables' error messages carry
+    `file:line:col` and quote the offending line (from a string buffer they point at the wrong line).
+    Messages name the script `name` instead of the temporary file.
+    """
     _privileged()
     nft = _nft()
     nft.set_dry_run(dry_run)
-    rc, out, err = nft.cmd(script)
+    with tempfile.NamedTemporaryFile("w", prefix="netcompile-", suffix=".nft", encoding="utf-8") as f:
+        f.write(script)
+        f.flush()
+        rc, out, err = nft.cmd_from_file(f.name)
+        err = err.replace(f.name, name)
     if rc != 0:
         raise NftRejected(err.strip() or f"libnftables failed with code {rc}")
     return Result(out, err.strip())
 
 
-def check(script: str) -> Result:
+def check(script: str, name: str = "<script>") -> Result:
     """Parse and validate in the kernel without changing anything (`nft -c`)."""
-    return run(script, dry_run=True)
+    return run(script, dry_run=True, name=name)

@@ -11,6 +11,7 @@ import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -50,8 +51,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 CompileYaml = Callable[..., tuple[Cluster, Output]]
 
 
+class WriteYaml(Protocol):
+    def __call__(self, text: str, name: str = "input.yaml") -> Path: ...
+
+
 @pytest.fixture
-def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
+def write_yaml(tmp_path: Path) -> WriteYaml:
     """Write dedented YAML to a file in a fresh directory; returns the directory."""
 
     def write(text: str, name: str = "input.yaml") -> Path:
@@ -62,7 +67,7 @@ def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 @pytest.fixture
-def compile_yaml(write_yaml: Callable[[str, str], Path]) -> CompileYaml:
+def compile_yaml(write_yaml: WriteYaml) -> CompileYaml:
     """Compile dedented YAML text with CompileOptions keywords; returns (cluster, output)."""
 
     def run(text: str, **options: object) -> tuple[Cluster, Output]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,7 @@ from netcompile.errors import InputError
 from netcompile.manifests import load
 from netcompile.model import Protocol, ServiceType
 from netcompile.source import Limits
-
-WriteYaml = Callable[[str, str], Path]
+from tests.conftest import WriteYaml
 
 
 def errors_of(directory: Path, limits: Limits = Limits()) -> list[str]:
@@ -118,7 +116,8 @@ def test_every_error_is_reported_at_once_sorted_by_position(write_yaml: WriteYam
             'spec.type: Unsupported value: "Magic"',
         ),
         (
-            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 1, nodePort: 80}], type: NodePort}\n",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+            "spec: {ports: [{port: 1, nodePort: 80}], type: NodePort}\n",
             "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid "
             "ports is 30000-32767",
         ),

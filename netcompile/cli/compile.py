@@ -85,7 +85,7 @@ def check_cmd(
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text")
     try:
-        check(script)
+        check(script, "<stdin>" if file == "-" else file)
     except NftUnavailable as exc:
         fail(str(exc))
     except NftRejected as exc:
