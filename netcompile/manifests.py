@@ -43,7 +43,7 @@ from .model import (
     TrafficPolicy,
 )
 from .selectors import LabelSelector, Operator, Requirement
-from .source import Limits, RawObject, load_raw
+from .source import Limits, RawObject, load_raw, object_ref
 from .validation import (
     Field,
     Report,
@@ -627,14 +627,7 @@ KINDS: dict[str, tuple[str, Parser]] = {
 
 
 def _ref(raw: RawObject) -> str:
-    md = raw.body.get("metadata")
-    name = md.get("name") if isinstance(md, dict) else None
-    ns = md.get("namespace") if isinstance(md, dict) else None
-    if not isinstance(name, str):
-        return raw.kind
-    namespaced = raw.kind not in ("Namespace", "Node")
-    key = f"{ns if isinstance(ns, str) and ns else 'default'}/{name}" if namespaced else name
-    return f'{raw.kind} "{key}"'
+    return object_ref(raw.kind, raw.body)
 
 
 def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOptions) -> Objects:

@@ -43,15 +43,20 @@ def _pack(line: int, col: int) -> int:
 
 
 class YMap(dict[str, Any]):
-    """A mapping from the input that knows its own position and that of each value."""
+    """A mapping from the input that knows its own position and that of each value.
 
-    __slots__ = ("file", "pos", "positions")
+    `duplicates` lists keys that appeared again (the first value is kept): reported with the object
+    and field path once the object they belong to is known.
+    """
+
+    __slots__ = ("duplicates", "file", "pos", "positions")
 
     def __init__(self, file: str, pos: int) -> None:
         super().__init__()
         self.file = file
         self.pos = pos
         self.positions: dict[str, int] = {}
+        self.duplicates: list[tuple[str, int]] | None = None
 
     def position(self, key: str | None = None) -> Position:
         packed = self.positions.get(key, self.pos) if key is not None else self.pos
@@ -100,6 +105,7 @@ class _Converter:
         self.constructor = yaml.constructor.SafeConstructor()
         self.alias_nodes = 0
         self.seen: set[int] = set()  # ids of nodes already converted: a second visit is an alias
+        self.had_duplicates = False
 
     def pos(self, node: yaml.Node) -> int:
         return _pack(node.start_mark.line + 1, node.start_mark.column + 1)
@@ -141,7 +147,8 @@ class _Converter:
                     continue
                 key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
             if key in mapping.positions:
-                self.fail(key_node, duplicate(key) + ": mapping key appears more than once")
+                mapping.duplicates = [*(mapping.duplicates or ()), (key, self.pos(key_node))]
+                self.had_duplicates = True
                 continue
             mapping[key] = self.convert(value_node, depth + 1)
             mapping.positions[key] = self.pos(value_node)
@@ -237,15 +244,17 @@ class _TooBig(Exception):
     pass
 
 
-def read_documents(name: str, data: bytes, limits: Limits, errors: list[Diagnostic]) -> list[YMap]:
-    """Every non-empty document of one file, as YMaps; problems go to `errors`."""
+def read_documents(
+    name: str, data: bytes, limits: Limits, errors: list[Diagnostic]
+) -> list[tuple[YMap, bool]]:
+    """Every non-empty document of one file, as YMaps (and whether it repeats a key); problems go to `errors`."""
     display = "<stdin>" if name == STDIN else name
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         errors.append(Diagnostic(Position(display, 1, 1), "", "", f"not UTF-8 text: {exc.reason}"))
         return []
-    docs: list[YMap] = []
+    docs: list[tuple[YMap, bool]] = []
     converter = _Converter(display, limits, errors)
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
@@ -253,6 +262,7 @@ def read_documents(name: str, data: bytes, limits: Limits, errors: list[Diagnost
                 continue
             converter.alias_nodes = 0
             converter.seen.clear()
+            converter.had_duplicates = False
             if not isinstance(node, yaml.MappingNode):
                 if isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null"):
                     continue
@@ -261,7 +271,7 @@ def read_documents(name: str, data: bytes, limits: Limits, errors: list[Diagnost
                 )
                 continue
             try:
-                docs.append(converter.convert(node))
+                docs.append((converter.convert(node), converter.had_duplicates))
             except _LimitExceeded as exc:
                 errors.append(Diagnostic(converter.position(exc.node), "", "", str(exc)))
     except yaml.YAMLError as exc:
@@ -269,6 +279,36 @@ def read_documents(name: str, data: bytes, limits: Limits, errors: list[Diagnost
     except RecursionError:
         errors.append(Diagnostic(Position(display, 1, 1), "", "", "nesting too deep for the YAML parser"))
     return docs
+
+
+def duplicate_keys(value: Any, path: str = "", skip: str | None = None) -> Iterator[tuple[str, Position, str]]:
+    """(field path, position, key) of every repeated mapping key under `value`, `skip` key excluded."""
+    if isinstance(value, YMap):
+        for key, packed in value.duplicates or ():
+            yield f"{path}.{key}" if path else key, Position(value.file, packed >> 20, packed & 0xFFFFF), key
+        for key, item in value.items():
+            if key != skip and isinstance(item, YMap | YList):
+                yield from duplicate_keys(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, YList):
+        for index, item in enumerate(value):
+            yield from duplicate_keys(item, f"{path}[{index}]")
+
+
+def object_ref(kind: str, body: YMap) -> str:
+    """`Kind "ns/name"` for messages, from the raw body (the namespace defaults as the API server's)."""
+    md = body.get("metadata")
+    name = md.get("name") if isinstance(md, dict) else None
+    ns = md.get("namespace") if isinstance(md, dict) else None
+    if not isinstance(name, str):
+        return kind
+    namespaced = kind not in ("Namespace", "Node")
+    key = f"{ns if isinstance(ns, str) and ns else 'default'}/{name}" if namespaced else name
+    return f'{kind} "{key}"'
+
+
+def _report_duplicates(value: Any, obj: str, errors: list[Diagnostic], skip: str | None = None) -> None:
+    for path, position, key in duplicate_keys(value, skip=skip):
+        errors.append(Diagnostic(position, obj, path, duplicate(key) + ": mapping key appears more than once"))
 
 
 def flatten(doc: YMap, errors: list[Diagnostic]) -> Iterator[YMap]:
@@ -306,8 +346,15 @@ def load_raw(paths: list[str], limits: Limits = Limits()) -> tuple[list[RawObjec
         except OSError as exc:
             errors.append(Diagnostic(Position(display, 1, 1), "", "", f"cannot read: {exc.strerror}"))
             continue
-        for doc in read_documents(name, data, limits, errors):
-            for body in flatten(doc, errors):
+        for doc, has_duplicates in read_documents(name, data, limits, errors):
+            bodies = list(flatten(doc, errors))
+            if has_duplicates:
+                if bodies != [doc]:  # a List: its own keys, then each item as an object
+                    _report_duplicates(doc, "", errors, skip="items")
+                for body in bodies:
+                    kind = body.get("kind")
+                    _report_duplicates(body, object_ref(kind, body) if isinstance(kind, str) else "", errors)
+            for body in bodies:
                 api_version, kind = body.get("apiVersion"), body.get("kind")
                 problems = False
                 for field, value in (("apiVersion", api_version), ("kind", kind)):

@@ -232,6 +232,25 @@ def test_positions_survive_lists_flow_style_and_anchors(write_yaml: WriteYaml) -
     ]
 
 
+def test_duplicate_keys_name_object_and_field(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: List
+        items:
+        - apiVersion: v1
+          kind: Pod
+          metadata:
+            name: p
+            namespace: n
+            labels: {a: x, a: y}
+        """
+    )
+    assert errors_of(d) == [
+        f'{d}/input.yaml:10:20: Pod "n/p": metadata.labels.a: Duplicate value: "a": mapping key appears more than once'
+    ]
+
+
 def test_merge_keys_are_expanded(write_yaml: WriteYaml) -> None:
     d = write_yaml(
         """
