@@ -1,0 +1,399 @@
+"""Hypothesis strategies: small clusters as YAML manifests, and packets aimed at interesting places.
+
+Clusters are generated as Kubernetes manifests (dicts dumped to YAML) and go through the real loader,
+so every example is also a loading test and a shrunk failure prints as YAML a person can read and
+paste into `netcompile trace`. The address plan is fixed so that selectors, named ports, VIPs and node
+ports collide often:
+
+    node-a  192.168.0.1   fd00:192::1   pods 10.244.1.0/24  fd00:244:1::/64   (the ruleset is for node-a)
+    node-b  192.168.0.2   fd00:192::2   pods 10.244.2.0/24  fd00:244:2::/64
+    ClusterIPs 10.96.0.0/24 and fd00:96::/112, externalIPs 203.0.113.0/24, LB IPs 198.51.100.0/24,
+    outside clients 203.0.113.200, 198.51.100.200, 100.64.0.1, 2001:db8::200
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
+
+import yaml
+from hypothesis import strategies as st
+
+from netcompile.model import IPAddress, Protocol
+from netcompile.packet import Origin, Packet
+
+NODES = {
+    "node-a": ("192.168.0.1", "fd00:192::1", "10.244.1", "fd00:244:1::"),
+    "node-b": ("192.168.0.2", "fd00:192::2", "10.244.2", "fd00:244:2::"),
+}
+NAMESPACES = ("default", "ns-a", "ns-b")
+OUTSIDE = ("203.0.113.200", "198.51.100.200", "100.64.0.1", "2001:db8::200")
+LABEL_VALUES = {"app": ("web", "db", "api"), "tier": ("front", "back"), "team": ("a", "b"), "env": ("prod", "dev")}
+# (name, number, protocol): the same name maps to different numbers on different pods
+PORT_CHOICES = (
+    ("http", 8080, "TCP"),
+    ("http", 8081, "TCP"),
+    ("dns", 53, "UDP"),
+    ("dns-tcp", 53, "TCP"),
+    ("metrics", 9100, "TCP"),
+    ("diameter", 3868, "SCTP"),
+    ("alt", 8080, "UDP"),
+)
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+@dataclass
+class Scenario:
+    """Manifests and packets; its repr is YAML, so failures print readably."""
+
+    docs: list[dict[str, Any]]
+    packets: list[Packet] = field(default_factory=list)
+    dual_stack: bool = False
+
+    @property
+    def yaml(self) -> str:
+        return yaml.safe_dump_all(self.docs, sort_keys=False, default_flow_style=None, width=120)
+
+    def __repr__(self) -> str:
+        packets = "\n".join(f"#   {p}" for p in self.packets)
+        return f"\n# --- manifests (compile with --node node-a) ---\n{self.yaml}# --- packets ---\n{packets}\n"
+
+
+def _labels(draw: st.DrawFn, keys: tuple[str, ...] = ("app", "tier")) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key in keys:
+        if draw(st.booleans()):
+            out[key] = draw(st.sampled_from(LABEL_VALUES[key]))
+    return out
+
+
+@st.composite
+def label_selectors(draw: st.DrawFn, keys: tuple[str, ...] = ("app", "tier")) -> dict[str, Any]:
+    """metav1.LabelSelector, simplest first: {} (everything), matchLabels, matchExpressions."""
+    kind = draw(st.sampled_from(["empty", "labels", "expressions", "both"]))
+    sel: dict[str, Any] = {}
+    if kind in ("labels", "both"):
+        key = draw(st.sampled_from(keys))
+        sel["matchLabels"] = {key: draw(st.sampled_from(LABEL_VALUES[key]))}
+    if kind in ("expressions", "both"):
+        exprs = []
+        for _ in range(draw(st.integers(1, 2))):
+            key = draw(st.sampled_from(keys))
+            op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
+            expr: dict[str, Any] = {"key": key, "operator": op}
+            if op in ("In", "NotIn"):
+                expr["values"] = sorted(draw(st.sets(st.sampled_from(LABEL_VALUES[key]), min_size=1)))
+            exprs.append(expr)
+        sel["matchExpressions"] = exprs
+    return sel
+
+
+@st.composite
+def pods(draw: st.DrawFn, dual_stack: bool) -> list[dict[str, Any]]:
+    out = []
+    count = draw(st.integers(0, 6))
+    for i in range(count):
+        node = draw(st.sampled_from(sorted(NODES)))
+        v4, v6, prefix4, prefix6 = NODES[node]
+        host_network = draw(st.integers(0, 9)) == 0
+        phase = draw(st.sampled_from(["Running"] * 8 + ["Pending", "Succeeded"]))
+        ips = [v4, v6] if host_network else [f"{prefix4}.{10 + i}", f"{prefix6}{10 + i:x}"]
+        ports = draw(st.lists(st.sampled_from(PORT_CHOICES), max_size=3, unique_by=lambda p: (p[0], p[2])))
+        ports = [p for j, p in enumerate(ports) if all(q[1:] != p[1:] for q in ports[:j])]
+        meta: dict[str, Any] = {"name": f"pod-{i}", "namespace": draw(st.sampled_from(NAMESPACES))}
+        labels = _labels(draw)
+        if labels:
+            meta["labels"] = labels
+        if draw(st.integers(0, 9)) == 0:
+            meta["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+        spec: dict[str, Any] = {"nodeName": node, "containers": [{"name": "c", "image": "x"}]}
+        if ports:
+            spec["containers"][0]["ports"] = [
+                {"name": n, "containerPort": num, "protocol": proto} for n, num, proto in ports
+            ]
+        if host_network:
+            spec["hostNetwork"] = True
+        status: dict[str, Any] = {"phase": phase}
+        if phase == "Running":
+            chosen = ips if dual_stack else ips[:1]
+            status["podIP"] = chosen[0]
+            status["podIPs"] = [{"ip": ip} for ip in chosen]
+            ready = draw(st.integers(0, 5)) != 0
+            status["conditions"] = [{"type": "Ready", "status": "True" if ready else "False"}]
+        out.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status})
+    return out
+
+
+@st.composite
+def services(draw: st.DrawFn, pod_docs: list[dict[str, Any]], dual_stack: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    used_node_ports: set[int] = set()
+    for i in range(draw(st.integers(0, 3))):
+        name, ns = f"svc-{i}", draw(st.sampled_from(NAMESPACES))
+        kind = draw(st.sampled_from(["ClusterIP"] * 3 + ["NodePort", "LoadBalancer", "ExternalName", "Headless"]))
+        meta = {"name": name, "namespace": ns}
+        if kind == "ExternalName":
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": meta,
+                    "spec": {"type": "ExternalName", "externalName": "example.com"},
+                }
+            )
+            continue
+        spec: dict[str, Any] = {"type": "ClusterIP" if kind == "Headless" else kind}
+        ips = [f"10.96.0.{10 + i}"] + ([f"fd00:96::{10 + i:x}"] if dual_stack else [])
+        if kind == "Headless":
+            ips = ["None"]
+        spec["clusterIP"], spec["clusterIPs"] = ips[0], ips
+        has_selector = draw(st.booleans())
+        if has_selector:
+            spec["selector"] = _labels(draw) or {"app": "web"}
+        ports = []
+        for j, (proto, number) in enumerate(
+            draw(
+                st.lists(
+                    st.tuples(st.sampled_from(PROTOCOLS), st.sampled_from([53, 80, 443, 3868, 8080])),
+                    min_size=1,
+                    max_size=2,
+                    unique=True,
+                )
+            )
+        ):
+            port: dict[str, Any] = {"name": f"p{j}", "protocol": proto, "port": number}
+            port["targetPort"] = draw(
+                st.sampled_from([number, 8080, 9100, "http", "dns", "metrics", "diameter", "alt"])
+            )
+            if kind in ("NodePort", "LoadBalancer"):
+                node_port = 30000 + 10 * i + j
+                used_node_ports.add(node_port)
+                port["nodePort"] = node_port
+            ports.append(port)
+        spec["ports"] = ports
+        if kind != "Headless" and draw(st.integers(0, 3)) == 0:
+            spec["externalIPs"] = [f"203.0.113.{10 + i}"]
+        external = kind in ("NodePort", "LoadBalancer") or "externalIPs" in spec
+        if external and draw(st.booleans()):
+            spec["externalTrafficPolicy"] = "Local"
+        if draw(st.integers(0, 3)) == 0:
+            spec["internalTrafficPolicy"] = "Local"
+        if draw(st.integers(0, 4)) == 0:
+            spec["sessionAffinity"] = "ClientIP"
+            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": draw(st.sampled_from([10, 10800]))}}
+        if draw(st.integers(0, 4)) == 0:
+            spec["trafficDistribution"] = "PreferClose"
+        doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
+        if kind == "LoadBalancer":
+            ingress: list[dict[str, Any]] = [{"ip": f"198.51.100.{10 + i}"}]
+            if draw(st.integers(0, 3)) == 0:
+                ingress[0]["ipMode"] = "Proxy"
+            doc["status"] = {"loadBalancer": {"ingress": ingress}}
+            if draw(st.booleans()):
+                spec["loadBalancerSourceRanges"] = [draw(st.sampled_from(["203.0.113.0/24", "100.64.0.0/10"]))]
+        out.append(doc)
+        if not has_selector and kind != "Headless" and draw(st.booleans()):
+            out.append(draw(endpoint_slices(name, ns, ports, pod_docs)))
+    return out
+
+
+@st.composite
+def endpoint_slices(
+    draw: st.DrawFn, service: str, namespace: str, ports: list[dict[str, Any]], pod_docs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """An IPv4 slice for a selector-less Service: pod addresses (or strangers), every condition mix."""
+    candidates = [
+        (p["status"]["podIP"], p["spec"]["nodeName"])
+        for p in pod_docs
+        if "podIP" in p["status"] and ":" not in p["status"]["podIP"] and not p["spec"].get("hostNetwork")
+    ] + [("10.244.1.200", "node-a"), ("10.244.2.200", "node-b")]
+    chosen = draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))
+    zones = {"node-a": "zone-1", "node-b": "zone-2"}
+    hinted = draw(st.booleans())
+    endpoints = []
+    for ip, node in chosen:
+        ready = draw(st.booleans())
+        conditions = {"ready": ready, "serving": ready or draw(st.booleans()), "terminating": draw(st.booleans())}
+        ep: dict[str, Any] = {"addresses": [ip], "conditions": conditions, "nodeName": node, "zone": zones[node]}
+        if hinted:
+            ep["hints"] = {"forZones": [{"name": draw(st.sampled_from(["zone-1", "zone-2"]))}]}
+        endpoints.append(ep)
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{service}-slice",
+            "namespace": namespace,
+            "labels": {"kubernetes.io/service-name": service},
+        },
+        "addressType": "IPv4",
+        "ports": [
+            {"name": p["name"], "protocol": p["protocol"], "port": draw(st.sampled_from([8080, 9100, 53]))}
+            for p in ports
+        ],
+        "endpoints": endpoints,
+    }
+
+
+@st.composite
+def peers(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["pod", "namespace", "both", "ipblock"]))
+    if kind == "ipblock":
+        cidr, excepts = draw(
+            st.sampled_from(
+                [
+                    ("10.244.0.0/16", ["10.244.2.0/24"]),
+                    ("10.244.1.0/24", []),
+                    ("0.0.0.0/0", ["10.244.1.0/25"]),
+                    ("203.0.113.0/24", ["203.0.113.128/25"]),
+                    ("192.168.0.0/16", []),
+                    ("fd00:244::/32", ["fd00:244:2::/48"]),
+                    ("::/0", []),
+                ]
+            )
+        )
+        block: dict[str, Any] = {"cidr": cidr}
+        if excepts:
+            block["except"] = excepts
+        return {"ipBlock": block}
+    out: dict[str, Any] = {}
+    if kind in ("pod", "both"):
+        out["podSelector"] = draw(label_selectors())
+    if kind in ("namespace", "both"):
+        out["namespaceSelector"] = draw(label_selectors(("team", "env")))
+    return out
+
+
+@st.composite
+def policy_ports(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["number", "name", "range", "protocol-only", "empty"]))
+    port: dict[str, Any] = {}
+    if kind != "empty":
+        port["protocol"] = draw(st.sampled_from(PROTOCOLS))
+    if kind == "number":
+        port["port"] = draw(st.sampled_from([53, 80, 8080, 9100, 3868]))
+    elif kind == "name":
+        port["port"] = draw(st.sampled_from(["http", "dns", "metrics", "diameter", "alt", "nosuch"]))
+    elif kind == "range":
+        low = draw(st.sampled_from([53, 8000, 9000]))
+        port["port"], port["endPort"] = low, low + draw(st.sampled_from([0, 100, 1000]))
+    return port
+
+
+@st.composite
+def rules(draw: st.DrawFn, peers_key: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {}
+    if draw(st.booleans()):
+        rule[peers_key] = draw(st.lists(peers(), max_size=2))
+    if draw(st.booleans()):
+        rule["ports"] = draw(st.lists(policy_ports(), max_size=2))
+    return rule
+
+
+@st.composite
+def network_policies(draw: st.DrawFn) -> list[dict[str, Any]]:
+    out = []
+    for i in range(draw(st.integers(0, 3))):
+        spec: dict[str, Any] = {"podSelector": draw(label_selectors())}
+        types = draw(st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]))
+        if types is not None:
+            spec["policyTypes"] = types
+        if draw(st.booleans()):
+            spec["ingress"] = draw(st.lists(rules("from"), max_size=2))
+        if draw(st.booleans()):
+            spec["egress"] = draw(st.lists(rules("to"), max_size=2))
+        out.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": f"np-{i}", "namespace": draw(st.sampled_from(NAMESPACES))},
+                "spec": spec,
+            }
+        )
+    return out
+
+
+def _addresses(docs: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Interesting addresses and ports found in the manifests, to aim packets at."""
+    found: dict[str, set[str]] = {"pod": set(), "vip": set(), "ports": set()}
+    for doc in docs:
+        if doc["kind"] == "Pod":
+            for ip in doc["status"].get("podIPs", []):
+                found["pod"].add(ip["ip"])
+            for port in doc["spec"]["containers"][0].get("ports", []):
+                found["ports"].add(str(port["containerPort"]))
+        if doc["kind"] == "Service":
+            spec = doc["spec"]
+            found["vip"].update(ip for ip in spec.get("clusterIPs", []) if ip != "None")
+            found["vip"].update(spec.get("externalIPs", []))
+            for ing in doc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
+                found["vip"].add(ing["ip"])
+            for port in spec.get("ports", []):
+                found["ports"].add(str(port["port"]))
+                if "nodePort" in port:
+                    found["ports"].add(str(port["nodePort"]))
+                if isinstance(port.get("targetPort"), int):
+                    found["ports"].add(str(port["targetPort"]))
+        if doc["kind"] == "EndpointSlice":
+            for ep in doc["endpoints"]:
+                found["pod"].update(ep["addresses"])
+            for port in doc["ports"]:
+                found["ports"].add(str(port["port"]))
+    return found
+
+
+@st.composite
+def packets(draw: st.DrawFn, docs: list[dict[str, Any]], dual_stack: bool) -> Packet:
+    found = _addresses(docs)
+    node_ips = [ip for v4, v6, _, _ in NODES.values() for ip in (v4, v6)]
+    sources = sorted(found["pod"]) + node_ips + list(OUTSIDE)
+    destinations = sorted(found["pod"] | found["vip"]) + node_ips + list(OUTSIDE[:2]) + ["10.96.0.99"]
+    if not dual_stack:
+        sources = [s for s in sources if ":" not in s]
+        destinations = [d for d in destinations if ":" not in d]
+    src = ip_address(draw(st.sampled_from(sources)))
+    same_family = [d for d in destinations if ip_address(d).version == src.version] or [str(src)]
+    dst: IPAddress = ip_address(draw(st.sampled_from(same_family)))
+    local = {ip_address(NODES["node-a"][0]), ip_address(NODES["node-a"][1])}
+    origin = Origin.NODE if src in local else Origin.NETWORK
+    ports = sorted(int(p) for p in found["ports"]) or [80]
+    dport = draw(st.one_of(st.sampled_from(ports), st.sampled_from([1, 80, 8080, 65535])))
+    protocol = Protocol(draw(st.sampled_from(PROTOCOLS)))
+    assert isinstance(src, IPv4Address | IPv6Address)
+    return Packet(src, dst, protocol, dport, origin=origin)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, max_packets: int = 12) -> Scenario:
+    """A node-a cluster with pods, Services (and slices), NetworkPolicies, and packets to try."""
+    dual_stack = draw(st.integers(0, 4)) == 0
+    docs: list[dict[str, Any]] = []
+    for ns in NAMESPACES:
+        labels = _labels(draw, ("team", "env"))
+        meta: dict[str, Any] = {"name": ns}
+        if labels:
+            meta["labels"] = labels
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+    for name, (v4, v6, prefix4, prefix6) in NODES.items():
+        zone = "zone-1" if name == "node-a" else "zone-2"
+        cidrs = [f"{prefix4}.0/24"] + ([f"{prefix6}/64"] if dual_stack else [])
+        addresses = [{"type": "InternalIP", "address": v4}] + (
+            [{"type": "InternalIP", "address": v6}] if dual_stack else []
+        )
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": zone}},
+                "spec": {"podCIDR": cidrs[0], "podCIDRs": cidrs},
+                "status": {"addresses": addresses},
+            }
+        )
+    pod_docs = draw(pods(dual_stack))
+    docs += pod_docs
+    docs += draw(services(pod_docs, dual_stack))
+    docs += draw(network_policies())
+    scenario = Scenario(docs, dual_stack=dual_stack)
+    scenario.packets = draw(st.lists(packets(docs, dual_stack), min_size=1, max_size=max_packets))
+    return scenario
