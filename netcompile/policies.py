@@ -149,34 +149,38 @@ class PolicyCompiler:
         self._peer_pods_cache: dict[tuple[str, ...], list[Pod]] = {}
         self._label_index: dict[str, dict[tuple[str, str], list[Pod]]] = {}
         self.protected = self._protected_pods()
-        # every running pod with an address, by address (first in namespace/name order wins): the pod a
-        # packet to that address goes to, for named ports of ipBlock and "everywhere" egress peers
-        self.pod_at: dict[IPAddress, Pod] = {}
-        for pod in sorted(cluster.objects.pods, key=lambda p: (p.meta.namespace, p.meta.name)):
-            if pod.running and not pod.host_network:
-                for ip in pod.ips:
-                    self.pod_at.setdefault(ip, pod)
+        # every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
+        # order: the pods a packet to that address goes to, for named ports of ipBlock and "every
+        # address" egress peers
+        self.pods_at: dict[IPAddress, list[Pod]] = defaultdict(list)
+        for pod in cluster.objects.pods:
+            if pod.running:
+                for ip in cluster.pod_ips(pod):
+                    self.pods_at[ip].append(pod)
 
     # --- who is protected, and by what ---------------------------------------------------------------
 
     def _protected_pods(self) -> list[Pod]:
-        """This node's pods that policies can isolate: running, with an address, not hostNetwork."""
+        """This node's pods that policies can isolate: running, with an address, not hostNetwork.
+
+        Sorted by namespace/name. When two pods claim one address, the first in the input owns it (as
+        the reference evaluator decides) and the other is told about in a notice.
+        """
         owner: dict[IPAddress, Pod] = {}
         out: list[Pod] = []
-        for pod in sorted(self.cluster.objects.pods, key=lambda p: (p.meta.namespace, p.meta.name)):
+        for pod in self.cluster.objects.pods:
             if not pod.running or pod.host_network or not pod.ips or not self.cluster.is_local(pod.node_name):
                 continue
-            clash = [ip for ip in pod.ips if ip in owner]
-            if clash:
-                self.notices.append(
-                    f"{pod.meta.ref}: address {clash[0]} is also pod {owner[clash[0]].meta.key}'s: "
-                    "policies of the first pod apply to it"
-                )
             for ip in pod.ips:
+                if ip in owner:
+                    self.notices.append(
+                        f"{pod.meta.ref}: address {ip} is also pod {owner[ip].meta.key}'s: "
+                        f"policies isolating {owner[ip].meta.key} apply to it"
+                    )
                 owner.setdefault(ip, pod)
             out.append(pod)
         self._owner = owner
-        return out
+        return sorted(out, key=lambda p: (p.meta.namespace, p.meta.name))
 
     def _pods_in(self, namespace: str, selector: LabelSelector) -> list[Pod]:
         """Pods of `namespace` matching `selector`, through a label index (matchLabels narrow first)."""
@@ -454,10 +458,10 @@ class PolicyCompiler:
         if stem is not None:
             return stem
         if peer is None:
-            targets = sorted(self.pod_at.items(), key=lambda t: (t[0].version, t[0]))
+            targets = [(ip, pod) for ip, pods in self.pods_at.items() for pod in pods]
         elif peer.ip_block is not None:
             block = peer.ip_block
-            targets = [(ip, pod) for ip, pod in self.pod_at.items() if block_contains(block, ip)]
+            targets = [(ip, pod) for ip, pods in self.pods_at.items() if block_contains(block, ip) for pod in pods]
         else:
             targets = [(ip, pod) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
         elements = [
