@@ -346,6 +346,35 @@ def test_no_node_objects_means_no_node_ports_and_every_pod_local(write_yaml: Wri
     check(cluster, (OUT, "198.51.100.9", "tcp/80", "net", "10.244.1.6:8080; 10.244.2.6:8080"))
 
 
+MISC = [
+    NODES,
+    service(
+        "sticky",
+        "{clusterIP: 10.96.0.60, sessionAffinity: ClientIP, ports: [{name: sig, port: 3868, protocol: SCTP}]}",
+    ),
+    endpoints("sticky", "{name: sig, port: 3868, protocol: SCTP}", "10.244.1.60@node-a", "10.244.2.60@node-b"),
+    service("legacy", "{clusterIP: 10.96.0.61, ports: [{port: 80, targetPort: 8080}]}"),
+    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: legacy}\n"
+    "subsets: [{addresses: [{ip: 10.244.1.61, nodeName: node-a}],"
+    " notReadyAddresses: [{ip: 10.244.2.61, nodeName: node-b}], ports: [{port: 8080}]}]",
+    service("legacy-unready", "{clusterIP: 10.96.0.62, ports: [{port: 80}]}"),
+    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: legacy-unready}\n"
+    "subsets: [{notReadyAddresses: [{ip: 10.244.2.62, nodeName: node-b}], ports: [{port: 80}]}]",
+]
+
+MISC_ROWS: list[Row] = [
+    (POD, "10.96.0.60", "sctp/3868", "net", "10.244.1.60:3868; 10.244.2.60:3868"),  # a new client: balanced
+    (POD, "10.96.0.60", "tcp/3868", "net", "rejected"),
+    (POD, "10.96.0.61", "tcp/80", "net", "10.244.1.61:8080"),  # legacy Endpoints: notReadyAddresses unused
+    (POD, "10.96.0.62", "tcp/80", "net", "rejected"),
+]
+
+
+@pytest.mark.parametrize("row", MISC_ROWS, ids=lambda r: f"{r[1]}:{r[2]}:{r[3]}")
+def test_affinity_sctp_and_legacy_endpoints(write_yaml: WriteYaml, row: Row) -> None:
+    check(make_cluster(write_yaml, *MISC), row)
+
+
 TOPOLOGY = [
     NODES,
     service("topo", "{clusterIP: 10.96.0.30, ports: [{name: http, port: 80}]}"),
@@ -762,17 +791,18 @@ def test_policy_reasons(write_yaml: WriteYaml) -> None:
     cluster = make_cluster(write_yaml, *PODS, *POLICY_CASES["union across policies"][0])
     out = check(cluster, (DEV_CLIENT, WEB, "tcp/9090", "net", f"{WEB}:9090"))
     assert out.reasons == [
+        f"TCP {WEB}:9090 is no Service frontend: no DNAT",
         "pod dev/client is not isolated for egress",
         f'NetworkPolicy "prod/b" ingress[0] allows {DEV_CLIENT} -> {WEB} TCP 9090',
     ]
     out = check(cluster, (CLIENT, WEB, "tcp/9090", "net", "dropped"))
-    assert out.reasons[1:] == [
+    assert out.reasons[2:] == [
         'pod prod/web-1 is isolated for ingress by NetworkPolicy "prod/a", "prod/b"; '
         f"no rule allows {CLIENT} -> {WEB} TCP 9090: dropped"
     ]
     cluster = make_cluster(write_yaml, *PODS, *POLICY_CASES["egress isolation only"][0])
     out = check(cluster, (WEB, OUT, "tcp/443", "net", "dropped"))
-    assert out.reasons[0].startswith('pod prod/web-1 is isolated for egress by NetworkPolicy "prod/deny-out"')
+    assert out.reasons[1].startswith('pod prod/web-1 is isolated for egress by NetworkPolicy "prod/deny-out"')
 
 
 # --- Services and policies together -----------------------------------------------------------------------

@@ -42,6 +42,9 @@ class Reference:
         decision = self.services.decide(packet)
         if decision is None:
             targets: tuple[Target, ...] = (Target(packet.dst, packet.dport, False, str(packet.dst)),)
+            reasons.append(
+                f"{packet.protocol.value} {hostport(packet.dst, packet.dport)} is no Service frontend: no DNAT"
+            )
         elif decision.verdict is not None:
             return Outcome({Result(decision.verdict): Fraction(1)}, decision.reasons)
         else:

@@ -157,7 +157,7 @@ class PolicyStage:
     def judge(self, src: IPAddress, origin: Origin, dst: IPAddress, protocol: Protocol, dport: int) -> Judgement:
         """Both directions for a packet from `src` to its final (post-DNAT) destination `dst`:`dport`."""
         if dst in self.node_addresses:
-            return Judgement(True)  # delivered to the node itself: not filtered
+            return Judgement(True, [f"{dst} is this node's address: not filtered by NetworkPolicy"])
         target = self.local_pods.get(dst)
         if origin == Origin.NODE:
             if target is not None:
