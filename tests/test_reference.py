@@ -827,8 +827,9 @@ TOGETHER: dict[str, tuple[list[str], list[Row]]] = {
             (CLIENT, "10.96.1.1", "tcp/80", "net", f"{WEB}:8080; {WEB2}:8081; {NODE}:8080"),
             (DEV_CLIENT, "10.96.1.1", "tcp/80", "net", f"dropped; {WEB2}:8081; {NODE}:8080"),
             (CLIENT6, "fd00:96::1", "tcp/80", "net", "fd00:96::1:80"),  # no IPv6 ClusterIP: untouched
-            (OUT, NODE, "tcp/30200", "net", f"dropped; {WEB2}:8081 masq; {NODE}:8080 masq"),  # original source
-            (NODE, "10.96.1.1", "tcp/80", "node", f"{WEB}:8080 masq; {WEB2}:8081 masq; {NODE}:8080 masq"),
+            # policy judges the original source; an endpoint on the node's own address is never masqueraded
+            (OUT, NODE, "tcp/30200", "net", f"dropped; {WEB2}:8081 masq; {NODE}:8080"),
+            (NODE, "10.96.1.1", "tcp/80", "node", f"{WEB}:8080 masq; {WEB2}:8081 masq; {NODE}:8080"),
         ],
     ),
     "an egress rule that allows the pod allows its Service": (

@@ -290,7 +290,13 @@ class ServiceStage:
             *lists.notes,
         ]
         targets: list[Target] = []
+        node_addresses = set(self.cluster.node_addresses)
         for ep in chosen:
+            if ep.address in node_addresses:
+                # Delivered to the node itself (§1: prerouting/output → input): no postrouting, no masquerade.
+                reasons.append(f"endpoint {ep.target} ({ep.address}) is this node: delivered locally, not masqueraded")
+                targets.append(Target(ep.address, ep.port, False, ep.target))
+                continue
             hairpin = ep.address == packet.src
             if hairpin:
                 reasons.append(f"hairpin: endpoint {ep.target} ({ep.address}) is the source: masqueraded")
