@@ -126,9 +126,7 @@ def port_names(names: Sequence[tuple[Protocol, str]]) -> str:
 
 def block_contains(block: IPBlock, address: IPAddress) -> bool:
     return (
-        address.version == block.cidr.version
-        and address in block.cidr
-        and not any(address in e for e in block.except_)
+        address.version == block.cidr.version and address in block.cidr and not any(address in e for e in block.except_)
     )
 
 
@@ -382,10 +380,7 @@ class PolicyCompiler:
             ]
         selector = peer.pod_selector or LabelSelector()
         pods = [
-            p
-            for n in namespaces
-            for p in sorted(self._pods_in(n, selector), key=lambda p: p.meta.name)
-            if p.running
+            p for n in namespaces for p in sorted(self._pods_in(n, selector), key=lambda p: p.meta.name) if p.running
         ]
         self._peer_pods_cache[key] = pods
         return pods
@@ -480,4 +475,3 @@ class PolicyCompiler:
 def compile_policies(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:
     """Add every NetworkPolicy to `table`; returns notices for the user."""
     return PolicyCompiler(cluster, table, opts).compile()
-
