@@ -375,6 +375,59 @@ def test_affinity_sctp_and_legacy_endpoints(write_yaml: WriteYaml, row: Row) -> 
     check(make_cluster(write_yaml, *MISC), row)
 
 
+# Choices where docs/semantics.md leaves room, pinned (listed in netcompile/reference/__init__.py).
+CHOICES = [
+    NODES,
+    service(
+        "lbx",
+        "{type: LoadBalancer, clusterIP: 10.96.0.70, externalIPs: [198.51.100.70],"
+        " loadBalancerSourceRanges: [192.0.2.0/24, '2001:db8:aa::/48'],"
+        " ports: [{name: http, port: 80, nodePort: 30700}]}",
+        "{loadBalancer: {ingress: [{ip: 198.51.100.70}, {ip: '2001:db8:bb::70'}]}}",
+    ),
+    endpoints("lbx", HTTP, "10.244.1.70@node-a"),
+    endpoints("lbx", HTTP, "fd00:1::70@node-a", family="IPv6", slice_name="lbx-v6"),
+    service(
+        "lbv6",
+        "{type: LoadBalancer, clusterIP: 10.96.0.71, loadBalancerSourceRanges: ['2001:db8:aa::/48'],"
+        " ports: [{name: http, port: 80, nodePort: 30701}]}",
+        "{loadBalancer: {ingress: [{ip: 198.51.100.71}]}}",
+    ),
+    endpoints("lbv6", HTTP, "10.244.1.71@node-a"),
+    service(
+        "status-only",
+        "{clusterIP: 10.96.0.72, ports: [{name: http, port: 80}]}",
+        "{loadBalancer: {ingress: [{ip: 198.51.100.72}]}}",
+    ),
+    endpoints("status-only", HTTP, "10.244.1.72@node-a"),
+    service("rdy", "{clusterIP: 10.96.0.74, ports: [{name: http, port: 80}]}"),
+    "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+    "metadata: {name: rdy, labels: {kubernetes.io/service-name: rdy}}\n"
+    "addressType: IPv4\nports: [{name: http, port: 8080}]\n"
+    "endpoints: [{addresses: [10.244.1.74], nodeName: node-a, conditions: {ready: true, serving: false}},"
+    " {addresses: [10.244.2.74], nodeName: node-b}]",
+]
+
+CHOICE_ROWS: list[Row] = [
+    # an address that is both an externalIP and a LoadBalancer IP of the Service is filtered by source ranges
+    (FAR, "198.51.100.70", "tcp/80", "net", "dropped"),
+    (OUT, "198.51.100.70", "tcp/80", "net", "10.244.1.70:8080 masq"),
+    ("2001:db8:aa::1", "2001:db8:bb::70", "tcp/80", "net", "[fd00:1::70]:8080 masq"),
+    ("2001:db8:cc::1", "2001:db8:bb::70", "tcp/80", "net", "dropped"),
+    # ranges of the other family only: every source is outside every range
+    (OUT, "198.51.100.71", "tcp/80", "net", "dropped"),
+    # status.loadBalancer of a Service that is not a LoadBalancer is not programmed (as kube-proxy)
+    (OUT, "198.51.100.72", "tcp/80", "net", "198.51.100.72:80"),
+    # ready but explicitly not serving: never used
+    (POD, "10.96.0.74", "tcp/80", "net", "10.244.2.74:8080"),
+]
+
+
+@pytest.mark.parametrize("row", CHOICE_ROWS, ids=lambda r: f"{r[0]}->{r[1]}:{r[2]}:{r[3]}")
+def test_choices(write_yaml: WriteYaml, row: Row) -> None:
+    check(make_cluster(write_yaml, *CHOICES), row)
+
+
 TOPOLOGY = [
     NODES,
     service("topo", "{clusterIP: 10.96.0.30, ports: [{name: http, port: 80}]}"),
