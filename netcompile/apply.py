@@ -40,9 +40,22 @@ NETNS_DIR = Path("/run/netns")
 
 # nftables object keywords that are followed by `[family] table ...` (nft(8), "COMMANDS").
 _OBJECTS = frozenset(
-    {"table", "chain", "set", "map", "element", "rule", "flowtable", "counter", "quota", "limit", "secmark",
-     "synproxy", "ct"}
-)  # fmt: skip
+    {
+        "table",
+        "chain",
+        "set",
+        "map",
+        "element",
+        "rule",
+        "flowtable",
+        "counter",
+        "quota",
+        "limit",
+        "secmark",
+        "synproxy",
+        "ct",
+    }
+)
 _VERBS = frozenset({"add", "create", "insert", "replace", "delete", "destroy", "flush", "reset", "list", "rename"})
 _FAMILIES = frozenset({"ip", "ip6", "inet", "arp", "bridge", "netdev"})
 _DEFINES = frozenset({"define", "redefine", "undefine"})

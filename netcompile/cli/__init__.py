@@ -135,3 +135,4 @@ def main() -> None:
 from . import apply as _apply  # noqa: E402,F401
 from . import compile as _compile  # noqa: E402,F401
 from . import golden as _golden  # noqa: E402,F401
+from . import lab as _lab  # noqa: E402,F401

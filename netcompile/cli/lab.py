@@ -1,0 +1,105 @@
+"""`netcompile lab`: build a test machine from namespaces, apply the rulesets, send real packets, compare."""
+
+from __future__ import annotations
+
+import json
+import sys
+from ipaddress import IPv4Address, ip_address
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..cluster import ClusterError
+from ..errors import InputError
+from ..lab import LabOptions, run_lab
+from ..lab.plan import PlanError
+from ..lab.probes import ExpectError
+from ..lab.run import format_table, stderr_progress, summary
+from ..lab.servers import ServerError
+from ..lab.topology import TopologyError
+from ..manifests import load
+from ..nftlib import NftRejected, NftUnavailable
+from . import FINDING, Paths, TableOpt, app, fail
+
+
+def _clients(values: list[str] | None) -> list[IPv4Address]:
+    out = []
+    for value in values or []:
+        try:
+            address = ip_address(value)
+        except ValueError:
+            fail(f"--client {value!r}: must be an IPv4 address")
+        if not isinstance(address, IPv4Address):
+            fail(f"--client {value}: the lab is IPv4-only")
+        out.append(address)
+    return out
+
+
+@app.command("lab")
+def lab_cmd(
+    paths: Paths,
+    expect: Annotated[
+        Path | None, typer.Option("--expect", help="YAML list of expectations to probe instead of the full matrix.")
+    ] = None,
+    client: Annotated[
+        list[str] | None, typer.Option("--client", help="An outside client address to attach to the LAN (repeat).")
+    ] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the namespaces in place for inspection.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds each probe waits for an answer.")] = 1.0,
+    output: Annotated[str, typer.Option("--output", help="table (stderr) or json (stdout).")] = "table",
+    table: TableOpt = "netcompile",
+) -> None:
+    """Build the cluster from network namespaces, apply each node's ruleset, probe it with real packets.
+
+    One namespace per Node (one if there are none), one per Running pod (hostNetwork pods on their node),
+    a LAN joining the nodes, outside clients (--client, and addresses in the expectations). Servers in
+    every pod answer on every declared TCP/UDP port with the pod's name and the source they saw. Every
+    observation is compared with the reference evaluator (and with --expect). Everything is removed at
+    the end, also on Ctrl-C, unless --keep. Exit 0 when everything agrees, 1 on any mismatch.
+    """
+    if output not in ("table", "json"):
+        fail(f'--output: Unsupported value: "{output}": supported values: "table", "json"')
+    if not 0.05 <= timeout <= 30:
+        fail("--timeout must be between 0.05 and 30 seconds")
+    clients = _clients(client)
+    try:
+        objects = load(paths)
+    except InputError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        fail(f"{len(exc.diagnostics)} error(s) in the input; no lab was built")
+    for notice in objects.notices:
+        typer.echo(f"notice: {notice}", err=True)
+    options = LabOptions(
+        clients=clients,
+        expect_file=expect,
+        keep=keep,
+        timeout=timeout,
+        table=table,
+        progress=stderr_progress,
+        log=lambda line: typer.echo(line, err=True),
+    )
+    try:
+        report = run_lab(objects, options)
+    except (PlanError, ExpectError, ClusterError) as exc:
+        fail(str(exc))
+    except (NftUnavailable, TopologyError, ServerError) as exc:
+        fail(f"cannot build the lab: {exc}")
+    except NftRejected as exc:
+        typer.echo(str(exc), err=True)
+        fail("libnftables rejected a compiled ruleset (a compiler bug: please report it)")
+    except KeyboardInterrupt:
+        fail("interrupted; the lab was torn down", 130)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    if output == "json":
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        for line in format_table(report):
+            typer.echo(line, err=True)
+    if report.kept:
+        typer.echo(f"kept: {' '.join(report.namespaces)} (remove with: ip netns delete NAME)", err=True)
+    typer.echo(summary(report), err=True)
+    if report.mismatches:
+        raise typer.Exit(FINDING)

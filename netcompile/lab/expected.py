@@ -1,0 +1,146 @@
+"""What a probe should observe, from the reference evaluator, across the nodes the packet crosses.
+
+The reference answers for one node. A lab packet may cross two: a pod on node A talking to a pod on
+node B is forwarded by A (its egress policy, Service DNAT, masquerade) and then by B (the ingress
+policy of B's pod). So the expectation is composed hop by hop: evaluate on the node the packet enters,
+and for each delivered result whose destination lives behind another node, evaluate again there with
+the (possibly masqueraded) source, origin NETWORK. Probabilities multiply.
+
+The oracle is pluggable (`Oracle`): the lab uses `netcompile.reference.evaluate` when it exists; tests
+can pass their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from ipaddress import IPv4Address
+
+from ..cluster import Cluster
+from ..model import Protocol
+from ..packet import Origin, Outcome, Packet, Verdict
+from .plan import LabPlan
+
+Oracle = Callable[[Cluster, Packet], Outcome]
+
+MAX_HOPS = 3
+
+
+def default_oracle() -> Oracle | None:
+    """`netcompile.reference.evaluate`, or None while the reference evaluator is not there."""
+    try:
+        from ..reference import evaluate
+    except ImportError:
+        return None
+    return evaluate
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Final:
+    """What the prober can observe: the verdict and, when delivered, who answers and the source it sees."""
+
+    verdict: Verdict
+    server: str | None = None  # the pod answering; None: delivered where no lab server listens
+    port: int | None = None
+    source: IPv4Address | None = None  # the source address the server sees
+    where: str = ""  # for delivered results: address:port, for messages
+
+    def __str__(self) -> str:
+        if self.verdict != Verdict.DELIVERED:
+            return self.verdict.value
+        who = self.server or f"no lab server at {self.where}"
+        return f"{who}:{self.port} from {self.source}"
+
+
+@dataclass(slots=True)
+class Expectation:
+    distribution: dict[Final, Fraction]
+    reasons: list[str]
+
+    def possible(self) -> list[Final]:
+        return sorted(f for f, p in self.distribution.items() if p > 0)
+
+    def describe(self, original_source: IPv4Address) -> str:
+        parts = []
+        for final, p in sorted(self.distribution.items(), key=lambda kv: (-kv[1], kv[0])):
+            if p == 0:
+                continue
+            share = "" if p == 1 else f"{p} "
+            if final.verdict != Verdict.DELIVERED:
+                parts.append(f"{share}{final.verdict.value}")
+            else:
+                masq = "" if final.source == original_source else f" (masq {final.source})"
+                parts.append(f"{share}{final.server or 'no server: ' + final.where}:{final.port}{masq}")
+        return ", ".join(parts)
+
+
+def first_node(plan: LabPlan, source_node: str | None, dst: IPv4Address) -> str:
+    """The node a probe's packet enters first: the source's own node, or for outside clients the node
+    their route to `dst` points at (the owner of dst, else their entry node)."""
+    if source_node is not None:
+        return source_node
+    routed = plan.node_routing(dst)
+    return routed.name if routed is not None else plan.clients[0].entry if plan.clients else plan.nodes[0].name
+
+
+def expect(
+    plan: LabPlan,
+    clusters: dict[str, Cluster],
+    oracle: Oracle,
+    *,
+    src: IPv4Address,
+    dst: IPv4Address,
+    protocol: Protocol,
+    port: int,
+    origin: Origin,
+    node: str,
+) -> Expectation:
+    """The composed reference expectation for one probe entering at `node`."""
+    distribution: dict[Final, Fraction] = {}
+    reasons: list[str] = []
+
+    def add(final: Final, p: Fraction) -> None:
+        distribution[final] = distribution.get(final, Fraction(0)) + p
+
+    def hop(node_name: str, packet: Packet, prob: Fraction, depth: int) -> None:
+        here = plan.node(node_name)
+        outcome = oracle(clusters[node_name], packet)
+        prefix = f"{node_name}: " if len(plan.nodes) > 1 else ""
+        reasons.extend(prefix + r for r in outcome.reasons if prefix + r not in reasons)
+        for result, p in outcome.distribution.items():
+            if p == 0:
+                continue
+            share = prob * p
+            if result.verdict != Verdict.DELIVERED:
+                add(Final(result.verdict), share)
+                continue
+            assert result.dst is not None and result.dport is not None
+            source = here.primary if result.masquerade else packet.src
+            dst_addr = result.dst
+            where = f"{dst_addr}:{result.dport}"
+            if not isinstance(dst_addr, IPv4Address) or not isinstance(source, IPv4Address):
+                add(Final(Verdict.DELIVERED, None, result.dport, None, where), share)
+                continue
+            pod = plan.pod_at(dst_addr)
+            if dst_addr in here.addresses:
+                server = plan.host_server(node_name, packet.protocol, result.dport)
+                add(Final(Verdict.DELIVERED, server.key if server else None, result.dport, source, where), share)
+                continue
+            if pod is not None and pod.node == node_name:
+                served = (packet.protocol, result.dport) in pod.ports
+                add(Final(Verdict.DELIVERED, pod.key if served else None, result.dport, source, where), share)
+                continue
+            nxt = plan.node_routing(dst_addr)
+            if nxt is not None and nxt.name != node_name and depth < MAX_HOPS:
+                hop(
+                    nxt.name,
+                    Packet(source, dst_addr, packet.protocol, result.dport, packet.sport, Origin.NETWORK),
+                    share,
+                    depth + 1,
+                )
+                continue
+            add(Final(Verdict.DELIVERED, None, result.dport, source, where), share)  # a client, or nowhere
+
+    hop(node, Packet(src, dst, protocol, port, origin=origin), Fraction(1), 1)
+    return Expectation(distribution, reasons)

@@ -1,0 +1,356 @@
+"""Probes: who sends what to where — the full matrix, or the expectations of an `--expect` file — and
+running them in parallel (one agent per source namespace, one thread per probe, short timeouts).
+
+Expectations file (YAML list), e.g. examples/lab-expect.yaml:
+
+    - from: default/client          # a pod (ns/name, or name in "default"), node:NAME, or an IP address
+      to: service:default/web       # a pod, service:ns/name (its ClusterIP), node:NAME, or an IP address
+      port: 80                      # a number, or a name (Service port / container port)
+      protocol: TCP                 # TCP (default) or UDP
+      expect: allow                 # allow | deny (dropped or rejected) | drop | reject
+      pods: [default/web-1, default/web-2]   # optional: who may answer
+      source: masqueraded           # optional: preserved | masqueraded (the source the server saw)
+
+An IP address in `from` that is neither a pod's nor a node's becomes an outside client on the LAN.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, ip_address
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..model import Objects, Protocol, Service, ServiceType
+from ..packet import Origin
+from .plan import LabPlan
+from .servers import agent_argv
+
+EXPECT_VALUES = ("allow", "deny", "drop", "reject")
+SOURCE_VALUES = ("preserved", "masqueraded")
+
+
+class ExpectError(Exception):
+    """The expectations file is malformed; the message names the entry and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    label: str
+    netns: str
+    address: IPv4Address
+    origin: Origin
+    node: str | None  # the node the packet enters first; None for outside clients (depends on dst)
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One expectation from the --expect file."""
+
+    expect: str  # allow | deny | drop | reject
+    pods: tuple[str, ...] | None
+    source: str | None  # preserved | masqueraded
+    where: str  # "file entry N" for messages
+
+
+@dataclass(slots=True)
+class Probe:
+    id: int
+    source: Source
+    target: str  # what was addressed, for the table: a pod, a Service frontend, an address
+    dst: IPv4Address
+    protocol: Protocol
+    port: int
+    wanted: Wanted | None = None
+
+    def agent_request(self, timeout: float) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "protocol": self.protocol.value,
+            "src": str(self.source.address),
+            "dst": str(self.dst),
+            "port": self.port,
+            "timeout": timeout,
+        }
+
+
+@dataclass(slots=True)
+class Observation:
+    status: str  # answered | refused | unreachable | timeout | error
+    pod: str | None = None
+    peer: str | None = None
+    port: int | None = None
+    ms: float = 0.0
+    error: str | None = None
+
+    def __str__(self) -> str:
+        if self.status == "answered":
+            return f"{self.pod}:{self.port} saw {self.peer}"
+        return self.status + (f" ({self.error})" if self.status == "error" and self.error else "")
+
+
+# --- sources and targets -----------------------------------------------------------------------------
+
+
+def sources(plan: LabPlan) -> list[Source]:
+    """Every pod (not hostNetwork: those are their node), every node, every outside client."""
+    out = [Source(p.key, p.netns, p.address, Origin.NETWORK, p.node) for p in plan.pods if not p.host_network]
+    out += [Source(n.label, n.netns, n.primary, Origin.NODE, n.name) for n in plan.nodes]
+    out += [Source(c.label, c.netns, c.address, Origin.NETWORK, None) for c in plan.clients]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    label: str
+    dst: IPv4Address
+    protocol: Protocol
+    port: int
+
+
+def service_targets(plan: LabPlan, service: Service, notes: list[str]) -> list[Target]:
+    """Every frontend of a Service the lab can reach: ClusterIPs, NodePorts on each node, external IPs."""
+    out: list[Target] = []
+    key = service.meta.key
+    for sp in service.ports:
+        if sp.protocol == Protocol.SCTP:
+            notes.append(f"service {key} port {sp.label}: SCTP not probed (no SCTP sockets in this kernel)")
+            continue
+        for ip in service.cluster_ips:
+            if isinstance(ip, IPv4Address):
+                out.append(Target(f"service:{key}", ip, sp.protocol, sp.port))
+        if sp.node_port and service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+            for node in plan.nodes:
+                if node.declared and not node.invented:
+                    out += [Target(f"nodeport:{key}@{node.name}", a, sp.protocol, sp.node_port) for a in node.addresses]
+        externals = [*service.external_ips, *(i.ip for i in service.load_balancer_ingress if i.ip_mode != "Proxy")]
+        out += [Target(f"external:{key}", a, sp.protocol, sp.port) for a in externals if isinstance(a, IPv4Address)]
+    return out
+
+
+def matrix(plan: LabPlan, objects: Objects, notes: list[str]) -> list[Probe]:
+    """Every source to every pod port and every Service frontend."""
+    targets = [Target(p.key, p.address, proto, port) for p in plan.pods for proto, port in p.ports]
+    if objects.services:
+        for service in sorted(objects.services, key=lambda s: s.meta.key):
+            if service.type == ServiceType.EXTERNAL_NAME or service.headless:
+                continue
+            targets += service_targets(plan, service, notes)
+    probes: list[Probe] = []
+    for source in sources(plan):
+        for t in targets:
+            probes.append(Probe(len(probes), source, t.label, t.dst, t.protocol, t.port))
+    return probes
+
+
+# --- the expectations file ---------------------------------------------------------------------------
+
+
+def client_addresses(entries: list[dict[str, Any]]) -> list[IPv4Address]:
+    """Addresses in `from` of expectation entries (candidates for outside clients)."""
+    out = []
+    for entry in entries:
+        try:
+            address = ip_address(str(entry.get("from", "")))
+        except ValueError:
+            continue
+        if isinstance(address, IPv4Address):
+            out.append(address)
+    return out
+
+
+def read_expectations(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ExpectError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ExpectError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise ExpectError(f"{path}: must be a YAML list of mappings with from, to, port, expect")
+    return data
+
+
+def _pod_key(ref: str) -> str:
+    return ref if "/" in ref else f"default/{ref}"
+
+
+def _resolve_source(plan: LabPlan, ref: str, where: str) -> Source:
+    if ref.startswith("node:"):
+        name = ref[5:]
+        node = next((n for n in plan.nodes if n.name == name), None)
+        if node is None:
+            raise ExpectError(f"{where}: from: no node {name!r} in the lab")
+        return Source(node.label, node.netns, node.primary, Origin.NODE, node.name)
+    try:
+        address = ip_address(ref)
+    except ValueError:
+        pod = plan.pod(_pod_key(ref))
+        if pod is None:
+            raise ExpectError(f"{where}: from: no running pod {_pod_key(ref)!r} in the lab") from None
+        origin = Origin.NODE if pod.host_network else Origin.NETWORK
+        return Source(pod.key, pod.netns, pod.address, origin, pod.node)
+    if not isinstance(address, IPv4Address):
+        raise ExpectError(f"{where}: from: {ref}: the lab is IPv4-only")
+    lab_pod = plan.pod_at(address)
+    if lab_pod is not None:
+        return Source(lab_pod.key, lab_pod.netns, address, Origin.NETWORK, lab_pod.node)
+    node = plan.node_at(address)
+    if node is not None:
+        return Source(node.label, node.netns, address, Origin.NODE, node.name)
+    client = plan.client_at(address)
+    if client is None:  # pragma: no cover - clients are planned from the same file
+        raise ExpectError(f"{where}: from: {ref} is not in the lab")
+    return Source(client.label, client.netns, address, Origin.NETWORK, None)
+
+
+def _port(value: Any, names: Callable[[str], int | None], where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    if isinstance(value, str) and value:
+        if value.isdigit() and 1 <= int(value) <= 65535:
+            return int(value)
+        resolved = names(value)
+        if resolved is not None:
+            return resolved
+        raise ExpectError(f"{where}: port: no port named {value!r} on the target")
+    raise ExpectError(f"{where}: port: Required value: a port number or name")
+
+
+def _resolve_target(
+    plan: LabPlan, objects: Objects, entry: dict[str, Any], protocol: Protocol, where: str
+) -> tuple[str, IPv4Address, int]:
+    ref = str(entry.get("to", ""))
+    value = entry.get("port")
+    if not ref:
+        raise ExpectError(f"{where}: to: Required value")
+    if ref.startswith(("service:", "svc:")):
+        key = _pod_key(ref.split(":", 1)[1])
+        service = next((s for s in objects.services if s.meta.key == key), None)
+        if service is None:
+            raise ExpectError(f"{where}: to: no Service {key!r} in the input")
+        ips = [ip for ip in service.cluster_ips if isinstance(ip, IPv4Address)]
+        if not ips:
+            raise ExpectError(f"{where}: to: Service {key!r} has no IPv4 clusterIP")
+
+        def service_port(name: str) -> int | None:
+            return next((p.port for p in service.ports if p.name == name and p.protocol == protocol), None)
+
+        return f"service:{key}", ips[0], _port(value, service_port, where)
+    if ref.startswith("node:"):
+        node = next((n for n in plan.nodes if n.name == ref[5:]), None)
+        if node is None:
+            raise ExpectError(f"{where}: to: no node {ref[5:]!r} in the lab")
+        return node.label, node.primary, _port(value, lambda _: None, where)
+    try:
+        address = ip_address(ref)
+    except ValueError:
+        pod = plan.pod(_pod_key(ref))
+        if pod is None:
+            raise ExpectError(f"{where}: to: no running pod {_pod_key(ref)!r} in the lab") from None
+        model_pod = next(p for p in objects.pods if p.meta.key == pod.key)
+        return pod.key, pod.address, _port(value, lambda name: model_pod.named_port(name, protocol), where)
+    if not isinstance(address, IPv4Address):
+        raise ExpectError(f"{where}: to: {ref}: the lab is IPv4-only")
+    return ref, address, _port(value, lambda _: None, where)
+
+
+def expectation_probes(plan: LabPlan, objects: Objects, entries: list[dict[str, Any]], name: str) -> list[Probe]:
+    probes: list[Probe] = []
+    known = {"from", "to", "port", "protocol", "expect", "pods", "source"}
+    for i, entry in enumerate(entries):
+        where = f"{name}: entry {i + 1}"
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise ExpectError(
+                f"{where}: unknown field(s) {', '.join(map(str, unknown))}: supported: {', '.join(sorted(known))}"
+            )
+        proto_text = str(entry.get("protocol", "TCP")).upper()
+        if proto_text not in ("TCP", "UDP"):
+            raise ExpectError(f'{where}: protocol: Unsupported value: "{proto_text}": supported values: "TCP", "UDP"')
+        protocol = Protocol(proto_text)
+        if "from" not in entry:
+            raise ExpectError(f"{where}: from: Required value")
+        source = _resolve_source(plan, str(entry["from"]), where)
+        label, dst, port = _resolve_target(plan, objects, entry, protocol, where)
+        expect_value = str(entry.get("expect", ""))
+        if expect_value not in EXPECT_VALUES:
+            raise ExpectError(
+                f'{where}: expect: Unsupported value: "{expect_value}": supported values: '
+                + ", ".join(f'"{v}"' for v in EXPECT_VALUES)
+            )
+        pods = entry.get("pods")
+        if pods is not None and (not isinstance(pods, list) or not all(isinstance(p, str) for p in pods)):
+            raise ExpectError(f"{where}: pods: must be a list of pod names (ns/name)")
+        source_value = entry.get("source")
+        if source_value is not None and source_value not in SOURCE_VALUES:
+            raise ExpectError(
+                f'{where}: source: Unsupported value: "{source_value}": supported values: "preserved", "masqueraded"'
+            )
+        wanted = Wanted(
+            expect_value, tuple(_pod_key(p) for p in pods) if pods is not None else None, source_value, where
+        )
+        probes.append(Probe(len(probes), source, label, dst, protocol, port, wanted))
+    return probes
+
+
+# --- running -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Progress:
+    total: int
+    done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def run_probes(
+    probes: list[Probe],
+    timeout: float,
+    on_result: Callable[[Probe, Observation], None] | None = None,
+) -> dict[int, Observation]:
+    """Run every probe: one agent per source namespace, all agents at once; results as they come."""
+    by_netns: dict[tuple[str, str], list[Probe]] = {}
+    for p in probes:
+        by_netns.setdefault((p.source.netns, str(p.source.address)), []).append(p)
+    by_id = {p.id: p for p in probes}
+    results: dict[int, Observation] = {}
+    lock = threading.Lock()
+
+    def run_one(netns: str, group: list[Probe]) -> None:
+        proc = subprocess.Popen(
+            agent_argv(netns, "probe"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps([p.agent_request(timeout) for p in group]))
+        proc.stdin.close()
+        for line in proc.stdout:
+            data = json.loads(line)
+            obs = Observation(data["status"], data["pod"], data["peer"], data["port"], data["ms"], data["error"])
+            with lock:
+                results[data["id"]] = obs
+                if on_result is not None:
+                    on_result(by_id[data["id"]], obs)
+        err = proc.stderr.read() if proc.stderr else ""
+        proc.wait()
+        for p in group:
+            if p.id not in results:
+                with lock:
+                    results[p.id] = Observation("error", error=f"the probe agent failed: {err.strip()[-200:]}")
+
+    threads = [threading.Thread(target=run_one, args=(netns, group)) for (netns, _), group in by_netns.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -1,0 +1,185 @@
+"""Building and removing the lab's network namespaces with iproute2 (batch mode), per DESIGN.md §3.
+
+    client ns ─veth─┐                                    ┌─ pod ns (pod IP/32, default via 169.254.1.1)
+                    ├─ bridge (LAN ns, gateway address)  │   veth
+    node ns ──veth──┘   answers "unreachable"            └─ node ns: 169.254.1.1/32 scope link on every
+      addresses /32, default via the gateway,                 pod veth, proxy_arp=1, pod IP/32 route,
+      other nodes' addresses and pod networks via LAN         ip_forward=1, the compiled ruleset
+
+Veths are created directly inside their namespaces (`ip link add ... netns A type veth peer ... netns
+B`), so no interface ever appears in the host's namespace and nothing the lab does can reach the
+host's networks: the namespaces are joined only to each other.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..apply import in_netns
+from .plan import NETNS_DIR, POD_GATEWAY, LabPlan
+
+
+class TopologyError(Exception):
+    """iproute2 refused a command; the message names it."""
+
+
+def ip_batch(commands: Iterable[str], netns: str | None = None, *, force: bool = False) -> None:
+    """Run iproute2 commands in one `ip -batch -` process (in `netns` with `-n`)."""
+    lines = list(commands)
+    if not lines:
+        return
+    argv = ["ip", *(["-n", netns] if netns else []), *(["-force"] if force else []), "-batch", "-"]
+    proc = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True, text=True, check=False)
+    if proc.returncode != 0 and not force:
+        where = f" in {netns}" if netns else ""
+        raise TopologyError(f"ip -batch{where} failed: {proc.stderr.strip()}")
+
+
+def _parallel_batches(batches: dict[str, list[str]]) -> None:
+    procs = []
+    for netns, lines in batches.items():
+        proc = subprocess.Popen(
+            ["ip", "-n", netns, "-batch", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append((netns, proc, "\n".join(lines) + "\n"))
+    errors = []
+    for netns, proc, text in procs:
+        _, err = proc.communicate(text)
+        if proc.returncode != 0:
+            errors.append(f"ip -batch in {netns} failed: {err.strip()}")
+    if errors:
+        raise TopologyError("; ".join(errors))
+
+
+def _write_sysctls(values: dict[str, str]) -> None:
+    for path, value in values.items():
+        Path("/proc/sys/net", path).write_text(value)
+
+
+def node_sysctls(plan: LabPlan, node_name: str) -> dict[str, str]:
+    node = plan.node(node_name)
+    values = {
+        "ipv4/ip_forward": "1",
+        "ipv4/conf/all/rp_filter": "0",
+        "ipv4/conf/default/rp_filter": "0",
+        "ipv4/conf/all/send_redirects": "0",
+        f"ipv4/conf/{node.lan_if}/rp_filter": "0",
+        f"ipv4/conf/{node.lan_if}/send_redirects": "0",
+    }
+    for pod in plan.pods:
+        if pod.node == node_name and not pod.host_network:
+            values[f"ipv4/conf/{pod.node_if}/proxy_arp"] = "1"
+            values[f"ipv4/conf/{pod.node_if}/rp_filter"] = "0"
+    return values
+
+
+def build(plan: LabPlan) -> None:
+    """Create every namespace, link, address and route of the plan (raise TopologyError on failure)."""
+    ip_batch(f"netns add {ns}" for ns in plan.namespaces)
+    veths = [
+        f"link add {n.lan_if} netns {n.netns} type veth peer name {n.bridge_port} netns {plan.lan_netns}"
+        for n in plan.nodes
+    ]
+    veths += [
+        f"link add {c.client_if} netns {c.netns} type veth peer name {c.bridge_port} netns {plan.lan_netns}"
+        for c in plan.clients
+    ]
+    veths += [
+        f"link add {p.pod_if} netns {p.netns} type veth peer name {p.node_if} netns {plan.node(p.node).netns}"
+        for p in plan.pods
+        if not p.host_network
+    ]
+    ip_batch(veths)
+
+    batches: dict[str, list[str]] = {}
+    # the LAN: a bridge with the gateway address, routes back to every node and client
+    lan = [
+        "link set lo up",
+        f"link add {plan.bridge} type bridge",
+        f"link set {plan.bridge} up",
+        f"address add {plan.gateway}/32 dev {plan.bridge}",
+        "route add unreachable default",
+    ]
+    for port, addresses in [(n.bridge_port, n.addresses) for n in plan.nodes] + [
+        (c.bridge_port, (c.address,)) for c in plan.clients
+    ]:
+        lan.append(f"link set {port} master {plan.bridge} up")
+        lan += [f"route add {a}/32 dev {plan.bridge}" for a in addresses]
+    batches[plan.lan_netns] = lan
+
+    for node in plan.nodes:
+        cmds = ["link set lo up", f"link set {node.lan_if} up"]
+        cmds += [f"address add {a}/32 dev {node.lan_if}" for a in node.addresses]
+        cmds += [
+            f"route add {plan.gateway}/32 dev {node.lan_if}",
+            f"route add default via {plan.gateway} dev {node.lan_if}",
+        ]
+        for other in plan.nodes:
+            if other.name == node.name:
+                continue
+            cmds += [f"route add {a}/32 dev {node.lan_if}" for a in other.addresses]
+            cmds += [f"route add {net} via {other.primary} dev {node.lan_if}" for net in other.pod_networks]
+        cmds += [f"route add {c.address}/32 dev {node.lan_if}" for c in plan.clients]
+        for pod in plan.pods:
+            if pod.node != node.name or pod.host_network:
+                continue
+            cmds += [
+                f"link set {pod.node_if} up",
+                f"address add {POD_GATEWAY}/32 dev {pod.node_if} scope link",
+                f"route add {pod.address}/32 dev {pod.node_if} src {node.primary}",
+            ]
+        batches[node.netns] = cmds
+
+    for pod in plan.pods:
+        if pod.host_network:
+            continue
+        batches[pod.netns] = [
+            "link set lo up",
+            f"link set {pod.pod_if} up",
+            f"address add {pod.address}/32 dev {pod.pod_if}",
+            f"route add {POD_GATEWAY}/32 dev {pod.pod_if} scope link",
+            f"route add default via {POD_GATEWAY} dev {pod.pod_if} src {pod.address}",
+        ]
+
+    for client in plan.clients:
+        entry = plan.node(client.entry)
+        cmds = [
+            "link set lo up",
+            f"link set {client.client_if} up",
+            f"address add {client.address}/32 dev {client.client_if}",
+        ]
+        for node in plan.nodes:  # each node's addresses on the LAN, its pod networks through it
+            cmds += [f"route add {a}/32 dev {client.client_if}" for a in node.addresses]
+            cmds += [f"route add {net} via {node.primary} dev {client.client_if}" for net in node.pod_networks]
+        cmds.append(f"route add default via {entry.primary} dev {client.client_if}")  # Service addresses
+        batches[client.netns] = cmds
+
+    _parallel_batches(batches)
+    in_netns(plan.lan_netns, _write_sysctls, {"ipv4/ip_forward": "1"})
+    for node in plan.nodes:
+        in_netns(node.netns, _write_sysctls, node_sysctls(plan, node.name))
+
+
+def leftovers(prefix: str) -> list[str]:
+    """Namespaces of this prefix that still exist (for teardown checks)."""
+    if not NETNS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix + "-"))
+
+
+def teardown(prefix: str) -> list[str]:
+    """Delete every namespace whose name starts with `prefix` (their veths and bridge go with them).
+
+    Returns the names that could not be deleted (normally none). Safe to call twice.
+    """
+    if not prefix.startswith("nc") or len(prefix) < 4:
+        raise ValueError(f"refusing to tear down namespaces by the unsafe prefix {prefix!r}")
+    names = leftovers(prefix)
+    ip_batch((f"netns delete {ns}" for ns in names), force=True)
+    return leftovers(prefix)
