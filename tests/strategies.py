@@ -99,10 +99,19 @@ def pods(draw: st.DrawFn, dual_stack: bool) -> list[dict[str, Any]]:
         host_network = draw(st.integers(0, 9)) == 0
         phase = draw(st.sampled_from(["Running"] * 8 + ["Pending", "Succeeded"]))
         ips = [v4, v6] if host_network else [f"{prefix4}.{10 + i}", f"{prefix6}{10 + i:x}"]
-        ports = draw(st.lists(st.sampled_from(PORT_CHOICES), max_size=3, unique_by=lambda p: (p[0], p[2])))
+        ports = draw(
+            st.lists(
+                st.sampled_from(PORT_CHOICES),
+                min_size=draw(st.sampled_from([0, 1, 1])),
+                max_size=3,
+                unique_by=lambda p: (p[0], p[2]),
+            )
+        )
         ports = [p for j, p in enumerate(ports) if all(q[1:] != p[1:] for q in ports[:j])]
         meta: dict[str, Any] = {"name": f"pod-{i}", "namespace": draw(st.sampled_from(NAMESPACES))}
         labels = _labels(draw)
+        if draw(st.integers(0, 4)) != 0:
+            labels.setdefault("app", draw(st.sampled_from(LABEL_VALUES["app"])))
         if labels:
             meta["labels"] = labels
         if draw(st.integers(0, 9)) == 0:
@@ -148,9 +157,23 @@ def services(draw: st.DrawFn, pod_docs: list[dict[str, Any]], dual_stack: bool) 
         if kind == "Headless":
             ips = ["None"]
         spec["clusterIP"], spec["clusterIPs"] = ips[0], ips
-        has_selector = draw(st.booleans())
+        has_selector = draw(st.integers(0, 3)) != 0
+        # Mostly select pods that exist and target ports they declare, so traffic really gets DNATed.
+        labelled = [p for p in pod_docs if p["metadata"].get("labels")]
+        model_pod = draw(st.sampled_from(labelled)) if labelled and draw(st.integers(0, 3)) != 0 else None
+        if model_pod is not None:
+            ns = model_pod["metadata"]["namespace"]
+            meta["namespace"] = ns
         if has_selector:
-            spec["selector"] = _labels(draw) or {"app": "web"}
+            if model_pod is not None:
+                key = draw(st.sampled_from(sorted(model_pod["metadata"]["labels"])))
+                spec["selector"] = {key: model_pod["metadata"]["labels"][key]}
+            else:
+                spec["selector"] = _labels(draw) or {"app": "web"}
+        declared = [
+            (q["name"], q["containerPort"], q["protocol"])
+            for q in (model_pod["spec"]["containers"][0].get("ports", []) if model_pod else [])
+        ]
         ports = []
         for j, (proto, number) in enumerate(
             draw(
@@ -162,10 +185,14 @@ def services(draw: st.DrawFn, pod_docs: list[dict[str, Any]], dual_stack: bool) 
                 )
             )
         ):
-            port: dict[str, Any] = {"name": f"p{j}", "protocol": proto, "port": number}
-            port["targetPort"] = draw(
-                st.sampled_from([number, 8080, 9100, "http", "dns", "metrics", "diameter", "alt"])
-            )
+            if declared and draw(st.integers(0, 2)) != 0:
+                target_name, target_number, proto = draw(st.sampled_from(declared))
+                target: int | str = draw(st.sampled_from([target_name, target_number]))
+            else:
+                target = draw(st.sampled_from([number, 8080, 9100, "http", "dns", "metrics", "diameter", "alt"]))
+            if any(q["protocol"] == proto and q["port"] == number for q in ports):
+                continue  # the API server refuses two ports with the same number and protocol
+            port: dict[str, Any] = {"name": f"p{j}", "protocol": proto, "port": number, "targetPort": target}
             if kind in ("NodePort", "LoadBalancer"):
                 node_port = 30000 + 10 * i + j
                 used_node_ports.add(node_port)
@@ -314,52 +341,68 @@ def network_policies(draw: st.DrawFn) -> list[dict[str, Any]]:
     return out
 
 
-def _addresses(docs: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Interesting addresses and ports found in the manifests, to aim packets at."""
-    found: dict[str, set[str]] = {"pod": set(), "vip": set(), "ports": set()}
+def _targets(
+    docs: list[dict[str, Any]],
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]], set[str], set[int]]:
+    """Where packets should go: every (address, protocol, port) the manifests serve — Service
+    frontends (ClusterIPs, node ports on every node address, externalIPs, LB IPs) and pod container
+    ports — plus every address and port mentioned, for near misses."""
+    frontends: list[tuple[str, str, int]] = []
+    pod_ports: list[tuple[str, str, int]] = []
+    addresses: set[str] = set()
+    ports: set[int] = set()
+    node_ips = [ip for v4, v6, _, _ in NODES.values() for ip in (v4, v6)]
     for doc in docs:
         if doc["kind"] == "Pod":
-            for ip in doc["status"].get("podIPs", []):
-                found["pod"].add(ip["ip"])
+            ips = [ip["ip"] for ip in doc["status"].get("podIPs", [])]
+            addresses.update(ips)
             for port in doc["spec"]["containers"][0].get("ports", []):
-                found["ports"].add(str(port["containerPort"]))
+                ports.add(port["containerPort"])
+                pod_ports += [(ip, port["protocol"], port["containerPort"]) for ip in ips]
         if doc["kind"] == "Service":
             spec = doc["spec"]
-            found["vip"].update(ip for ip in spec.get("clusterIPs", []) if ip != "None")
-            found["vip"].update(spec.get("externalIPs", []))
-            for ing in doc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
-                found["vip"].add(ing["ip"])
+            vips = [ip for ip in spec.get("clusterIPs", []) if ip != "None"] + spec.get("externalIPs", [])
+            vips += [ing["ip"] for ing in doc.get("status", {}).get("loadBalancer", {}).get("ingress", [])]
+            addresses.update(vips)
             for port in spec.get("ports", []):
-                found["ports"].add(str(port["port"]))
+                ports.add(port["port"])
+                frontends += [(ip, port["protocol"], port["port"]) for ip in vips]
                 if "nodePort" in port:
-                    found["ports"].add(str(port["nodePort"]))
-                if isinstance(port.get("targetPort"), int):
-                    found["ports"].add(str(port["targetPort"]))
+                    ports.add(port["nodePort"])
+                    frontends += [(ip, port["protocol"], port["nodePort"]) for ip in node_ips]
         if doc["kind"] == "EndpointSlice":
             for ep in doc["endpoints"]:
-                found["pod"].update(ep["addresses"])
-            for port in doc["ports"]:
-                found["ports"].add(str(port["port"]))
-    return found
+                addresses.update(ep["addresses"])
+            ports.update(port["port"] for port in doc["ports"])
+    return sorted(frontends), sorted(pod_ports), addresses, ports
 
 
 @st.composite
 def packets(draw: st.DrawFn, docs: list[dict[str, Any]], dual_stack: bool) -> Packet:
-    found = _addresses(docs)
+    """Mostly aimed at something served (a frontend or a pod port), sometimes a near miss."""
+    frontends, pod_ports, addresses, ports = _targets(docs)
     node_ips = [ip for v4, v6, _, _ in NODES.values() for ip in (v4, v6)]
-    sources = sorted(found["pod"]) + node_ips + list(OUTSIDE)
-    destinations = sorted(found["pod"] | found["vip"]) + node_ips + list(OUTSIDE[:2]) + ["10.96.0.99"]
+    sources = sorted(a for a in addresses if a.startswith(("10.244.", "fd00:244:"))) + node_ips + list(OUTSIDE)
+    destinations = sorted(addresses) + node_ips + list(OUTSIDE[:2]) + ["10.96.0.99"]
     if not dual_stack:
         sources = [s for s in sources if ":" not in s]
         destinations = [d for d in destinations if ":" not in d]
-    src = ip_address(draw(st.sampled_from(sources)))
-    same_family = [d for d in destinations if ip_address(d).version == src.version] or [str(src)]
-    dst: IPAddress = ip_address(draw(st.sampled_from(same_family)))
+        frontends = [a for a in frontends if ":" not in a[0]]
+        pod_ports = [a for a in pod_ports if ":" not in a[0]]
+    aim = draw(st.sampled_from(["frontend", "frontend", "pod", "anywhere"]))
+    aimed = frontends if aim == "frontend" and frontends else pod_ports if aim != "anywhere" else []
+    if aimed:
+        dst_text, proto_text, dport = draw(st.sampled_from(aimed))
+        protocol = Protocol(proto_text)
+    else:
+        dst_text = draw(st.sampled_from(destinations))
+        protocol = Protocol(draw(st.sampled_from(PROTOCOLS)))
+        dport = draw(st.sampled_from(sorted(ports | {1, 80, 8080, 65535})))
+    dst: IPAddress = ip_address(dst_text)
+    same_family = [s for s in sources if ip_address(s).version == dst.version] or [dst_text]
+    src = ip_address(draw(st.sampled_from(same_family)))
     local = {ip_address(NODES["node-a"][0]), ip_address(NODES["node-a"][1])}
     origin = Origin.NODE if src in local else Origin.NETWORK
-    ports = sorted(int(p) for p in found["ports"]) or [80]
-    dport = draw(st.one_of(st.sampled_from(ports), st.sampled_from([1, 80, 8080, 65535])))
-    protocol = Protocol(draw(st.sampled_from(PROTOCOLS)))
     assert isinstance(src, IPv4Address | IPv6Address)
     return Packet(src, dst, protocol, dport, origin=origin)
 
