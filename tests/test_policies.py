@@ -7,9 +7,11 @@ every policy golden case is also checked packet by packet against the reference 
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from ipaddress import ip_address
+from pathlib import Path
 
 import pytest
 
@@ -514,17 +516,23 @@ def synthetic(pods: int, policies: int) -> str:
 
 
 def compiled_lines(text: str) -> int:
-    with_dir = compile_text(text)
-    return with_dir.text.count("\n")
+    return compile_text(text).text.count("\n")
 
 
-def compile_text(text: str) -> Output:
-    import tempfile
-    from pathlib import Path
+_DIRS: dict[str, Path] = {}
 
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "in.yaml").write_text(text)
-        return compile_paths([tmp], CompileOptions())[1]
+
+def out_dir(text: str) -> Path:
+    """A directory holding `text` as in.yaml (one per distinct text, for the test session)."""
+    if text not in _DIRS:
+        directory = Path(tempfile.mkdtemp(prefix="nc-policies-"))
+        (directory / "in.yaml").write_text(text)
+        _DIRS[text] = directory
+    return _DIRS[text]
+
+
+def compile_text(text: str, opts: CompileOptions | None = None) -> Output:
+    return compile_paths([str(out_dir(text))], opts or CompileOptions())[1]
 
 
 def test_size_grows_linearly_not_with_the_product() -> None:
@@ -637,3 +645,98 @@ def test_compiled_policies_agree_with_the_reference(case: object) -> None:
             disagreements.append(f"{packet}: reference {expected.describe()} compiled {got.describe()}")
     assert not disagreements, "\n".join(disagreements[:20])
     assert {"delivered", "dropped"} <= verdicts  # the probes exercise both outcomes
+
+
+# --- packet by packet, with the expected verdict written down -----------------------------------------
+
+TABLE = (
+    NODES
+    + namespace("ops", "{team: ops}")
+    + pod(
+        "web",
+        "10.0.0.1",
+        "{app: web}",
+        extra="nodeName: node-a, ",
+        ports="[{name: http, containerPort: 8080}]",
+    )
+    + pod("client", "10.0.0.2", "{app: client}", extra="nodeName: node-a, ")
+    + pod("remote", "10.0.1.2", "{app: client}", extra="nodeName: node-b, ", ports="[{name: http, containerPort: 81}]")
+    + pod("mon", "10.0.1.3", "{app: mon}", ns="ops", extra="nodeName: node-b, ")
+    + pod("agent", "", "{app: agent}", extra="nodeName: node-b, hostNetwork: true, ")
+    + "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
+    "spec: {clusterIP: 10.96.0.1, selector: {app: web}, ports: [{port: 80, targetPort: http}]}\n---\n"
+    + policy(
+        "web",
+        """\
+        podSelector: {matchLabels: {app: web}}
+        ingress:
+        - from: [{podSelector: {matchLabels: {app: client}}}]
+          ports: [{port: http}]
+        - from: [{namespaceSelector: {matchLabels: {team: ops}}, podSelector: {matchLabels: {app: mon}}}]
+          ports: [{port: 9000, endPort: 9100}]
+        - from: [{ipBlock: {cidr: 172.16.0.0/12, except: [172.16.9.0/24]}}]
+          ports: [{port: 7, protocol: SCTP}]
+        - from: [{podSelector: {matchLabels: {app: agent}}}]
+        """,
+    )
+    + policy(
+        "client",
+        """\
+        podSelector: {matchLabels: {app: client}}
+        policyTypes: [Egress]
+        egress:
+        - to: [{podSelector: {matchLabels: {app: web}}}]
+          ports: [{port: http}]
+        - to: [{podSelector: {matchLabels: {app: client}}}]
+          ports: [{port: http}]
+        """,
+    )
+)
+
+WEB, CLIENT, REMOTE, MON, NODE_A, NODE_B = (
+    "10.0.0.1",
+    "10.0.0.2",
+    "10.0.1.2",
+    "10.0.1.3",
+    "192.168.1.10",
+    "192.168.1.11",
+)
+TCP, UDP, SCTP = Protocol.TCP, Protocol.UDP, Protocol.SCTP
+
+ROWS = [
+    # (why, src, dst, protocol, port, origin, ct_state, delivered)
+    ("named ingress port, egress named port on the peer", CLIENT, WEB, TCP, 8080, "network", "new", True),
+    ("other port: ingress denies", REMOTE, WEB, TCP, 80, "network", "new", False),
+    ("named port over UDP is another port", REMOTE, WEB, UDP, 8080, "network", "new", False),
+    ("via the Service: DNAT to 8080 first, then judged", CLIENT, "10.96.0.1", TCP, 80, "network", "new", True),
+    ("egress allows web, ingress isolation still applies", CLIENT, WEB, TCP, 9000, "network", "new", False),
+    ("egress denies what ingress would allow", CLIENT, REMOTE, TCP, 9000, "network", "new", False),
+    ("egress named port resolved on the peer pod (81)", CLIENT, REMOTE, TCP, 81, "network", "new", True),
+    ("egress named port: 8080 is not remote's http", CLIENT, REMOTE, TCP, 8080, "network", "new", False),
+    ("namespace+pod selector, endPort inclusive", MON, WEB, TCP, 9100, "network", "new", True),
+    ("endPort range ends at 9100", MON, WEB, TCP, 9101, "network", "new", False),
+    ("ipBlock, SCTP", "172.20.0.1", WEB, SCTP, 7, "network", "new", True),
+    ("an SCTP rule never opens TCP", "172.20.0.1", WEB, TCP, 7, "network", "new", False),
+    ("ipBlock except", "172.16.9.9", WEB, SCTP, 7, "network", "new", False),
+    ("hostNetwork peer: its node's address", NODE_B, WEB, UDP, 53, "network", "new", True),
+    ("the node itself: always allowed (kubelet)", NODE_A, WEB, TCP, 1, "node", "new", True),
+    ("replies of allowed connections pass", WEB, CLIENT, TCP, 40000, "network", "established", True),
+    ("non-isolated pod ingress", REMOTE, CLIENT, TCP, 1, "network", "new", True),
+    ("to the node's own address: not filtered", CLIENT, NODE_A, TCP, 22, "network", "new", True),
+    ("remote pods are not protected here", "8.8.8.8", REMOTE, TCP, 1, "network", "new", True),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
+def test_packets(row: tuple[str, str, str, Protocol, int, str, str, bool]) -> None:
+    from netcompile.interpreter import Ruleset
+    from netcompile.reference import evaluate
+
+    _, src, dst, proto, port, origin, state, delivered = row
+    out = compile_text(TABLE, CompileOptions(node="node-a"))
+    cluster = Cluster(load([str(out_dir(TABLE))]), "node-a")
+    packet = Packet(ip_address(src), ip_address(dst), proto, port, origin=Origin(origin), ct_state=state)
+    got = Ruleset.parse(out.text).evaluate(packet, cluster.node_addresses)
+    verdicts = {r.verdict.value for r in got.distribution}
+    assert verdicts == ({"delivered"} if delivered else {"dropped"}), got.path
+    assert got.agrees_with(evaluate(cluster, packet))
