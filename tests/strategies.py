@@ -174,7 +174,7 @@ def services(draw: st.DrawFn, pod_docs: list[dict[str, Any]], dual_stack: bool) 
             (q["name"], q["containerPort"], q["protocol"])
             for q in (model_pod["spec"]["containers"][0].get("ports", []) if model_pod else [])
         ]
-        ports = []
+        ports: list[dict[str, Any]] = []
         for j, (proto, number) in enumerate(
             draw(
                 st.lists(
@@ -189,7 +189,8 @@ def services(draw: st.DrawFn, pod_docs: list[dict[str, Any]], dual_stack: bool) 
                 target_name, target_number, proto = draw(st.sampled_from(declared))
                 target: int | str = draw(st.sampled_from([target_name, target_number]))
             else:
-                target = draw(st.sampled_from([number, 8080, 9100, "http", "dns", "metrics", "diameter", "alt"]))
+                choices: list[int | str] = [number, 8080, 9100, "http", "dns", "metrics", "diameter", "alt"]
+                target = draw(st.sampled_from(choices))
             if any(q["protocol"] == proto and q["port"] == number for q in ports):
                 continue  # the API server refuses two ports with the same number and protocol
             port: dict[str, Any] = {"name": f"p{j}", "protocol": proto, "port": number, "targetPort": target}
