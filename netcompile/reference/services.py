@@ -137,7 +137,7 @@ class EndpointLists:
     cluster: tuple[Endpoint, ...]
     local: tuple[Endpoint, ...]
     internal: tuple[Endpoint, ...]
-    notes: tuple[str, ...]  # terminating fallback, topology filtering: part of the explanation
+    notes: tuple[str, ...]  # how the cluster list came about (terminating fallback, topology filtering)
 
 
 def ready_or_terminating(endpoints: list[Endpoint]) -> tuple[tuple[Endpoint, ...], bool]:
@@ -287,7 +287,7 @@ class ServiceStage:
         reasons = [
             f"{head} -> {plural(len(chosen), 'endpoint')}",
             f"via {where}: {which}; " + ("masqueraded" if masquerade else "source kept"),
-            *lists.notes,
+            *(lists.notes if chosen is lists.cluster else ()),  # the notes explain the cluster list
         ]
         targets: list[Target] = []
         node_addresses = set(self.cluster.node_addresses)
