@@ -26,6 +26,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -221,8 +222,15 @@ def netns_path(netns: str) -> Path:
     return NETNS_DIR / netns
 
 
-def _setns(path: Path) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+@cache
+def _libc() -> ctypes.CDLL:
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # pragma: no cover - not glibc
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _setns(path: Path, libc: ctypes.CDLL) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         if libc.setns(fd, CLONE_NEWNET) != 0:
@@ -243,12 +251,13 @@ def in_netns(netns: str | None, fn: Callable[..., T], *args: Any) -> T:
     path = netns_path(netns)
     if not path.exists():
         raise NetnsError(f"no network namespace {netns!r} (not in {NETNS_DIR})")
+    libc = _libc()  # loaded before forking: the child only calls it
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
         os.close(read_fd)
         try:
-            _setns(path)
+            _setns(path, libc)
             payload = pickle.dumps((True, fn(*args)))
         except BaseException as exc:
             try:

@@ -209,13 +209,15 @@ def test_failed_load_changes_nothing(
     assert isinstance(output, Output)
     apply_script(output.text, netns=netns)
     ruleset = list_ruleset(netns)
-    broken = output.text.replace("goto endpoints-1", "goto nowhere")
+    lines = output.text.splitlines(keepends=True)
+    hook = next(i for i, text in enumerate(lines) if "hook prerouting" in text)
+    lines.insert(hook + 1, "\t\tip daddr @no-such-set accept\n")  # a well-formed rule the kernel refuses
+    broken = "".join(lines)
     path = tmp_path / "broken.nft"
     path.write_text(broken)
-    line = broken.splitlines().index("\t\tgoto nowhere") + 1
     result = runner.invoke(app, ["apply", str(path), "--netns", netns])
     assert result.exit_code == 2
-    assert f"{path}:{line}:" in result.stderr and "goto nowhere" in result.stderr  # libnftables' own message
+    assert f"{path}:{hook + 2}:" in result.stderr and "@no-such-set" in result.stderr  # libnftables' own message
     assert "nothing was changed" in result.stderr
     assert list_ruleset(netns) == ruleset
     with pytest.raises(NftRejected):

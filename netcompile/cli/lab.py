@@ -19,6 +19,7 @@ from ..lab.run import format_table, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..manifests import load
+from ..model import Objects
 from ..nftlib import NftRejected, NftUnavailable
 from . import FINDING, Paths, TableOpt, app, fail
 
@@ -36,6 +37,22 @@ def _clients(values: list[str] | None) -> list[IPv4Address]:
     return out
 
 
+def _rulesets(values: list[str] | None, objects: Objects) -> dict[str, str]:
+    out: dict[str, str] = {}
+    nodes = sorted(n.meta.name for n in objects.nodes) or ["node"]
+    for value in values or []:
+        node, sep, path = value.partition("=")
+        if not sep:
+            if len(nodes) != 1:
+                fail(f"--ruleset {value}: the input has {len(nodes)} nodes; write NODE=FILE ({', '.join(nodes)})")
+            node, path = nodes[0], value
+        try:
+            out[node] = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--ruleset {value}: cannot read {path}: {exc}")
+    return out
+
+
 @app.command("lab")
 def lab_cmd(
     paths: Paths,
@@ -48,6 +65,13 @@ def lab_cmd(
     keep: Annotated[bool, typer.Option("--keep", help="Leave the namespaces in place for inspection.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each probe waits for an answer.")] = 1.0,
     output: Annotated[str, typer.Option("--output", help="table (stderr) or json (stdout).")] = "table",
+    ruleset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ruleset",
+            help="[NODE=]FILE: apply this script on the node instead of the compiled ruleset (e.g. a hand-edited one).",
+        ),
+    ] = None,
     table: TableOpt = "netcompile",
 ) -> None:
     """Build the cluster from network namespaces, apply each node's ruleset, probe it with real packets.
@@ -71,8 +95,10 @@ def lab_cmd(
         fail(f"{len(exc.diagnostics)} error(s) in the input; no lab was built")
     for notice in objects.notices:
         typer.echo(f"notice: {notice}", err=True)
+    rulesets = _rulesets(ruleset, objects)
     options = LabOptions(
         clients=clients,
+        rulesets=rulesets,
         expect_file=expect,
         keep=keep,
         timeout=timeout,

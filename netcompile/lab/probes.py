@@ -1,7 +1,8 @@
 """Probes: who sends what to where — the full matrix, or the expectations of an `--expect` file — and
 running them in parallel (one agent per source namespace, one thread per probe, short timeouts).
 
-Expectations file (YAML list), e.g. examples/lab-expect.yaml:
+Expectations file: a YAML list, or (so it can sit beside the manifests, as examples/lab-expect.yaml
+does) an object `{apiVersion: netcompile/v1, kind: LabExpectations, expectations: [...]}`. Entries:
 
     - from: default/client          # a pod (ns/name, or name in "default"), node:NAME, or an IP address
       to: service:default/web       # a pod, service:ns/name (its ClusterIP), node:NAME, or an IP address
@@ -34,6 +35,9 @@ from .servers import agent_argv
 
 EXPECT_VALUES = ("allow", "deny", "drop", "reject")
 SOURCE_VALUES = ("preserved", "masqueraded")
+# The file may also be one object of this kind (the list under `expectations`): then it can live among
+# the manifests, which skip unknown kinds with a notice.
+EXPECT_KIND = "LabExpectations"
 
 
 class ExpectError(Exception):
@@ -145,8 +149,17 @@ def matrix(plan: LabPlan, objects: Objects, notes: list[str]) -> list[Probe]:
     probes: list[Probe] = []
     for source in sources(plan):
         for t in targets:
+            if never_reaches_node(source, t.dst):
+                continue
             probes.append(Probe(len(probes), source, t.label, t.dst, t.protocol, t.port))
+    if any(not p.host_network and p.ports for p in plan.pods):
+        notes.append("a pod's traffic to its own address is not probed: it never leaves the pod, no ruleset sees it")
     return probes
+
+
+def never_reaches_node(source: Source, dst: IPv4Address) -> bool:
+    """A pod talking to its own address: delivered inside the pod's namespace, no node ruleset sees it."""
+    return source.origin == Origin.NETWORK and source.node is not None and source.address == dst
 
 
 # --- the expectations file ---------------------------------------------------------------------------
@@ -172,8 +185,13 @@ def read_expectations(path: Path) -> list[dict[str, Any]]:
         raise ExpectError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ExpectError(f"{path}: not valid YAML: {exc}") from None
+    if isinstance(data, dict) and data.get("kind") == EXPECT_KIND:
+        data = data.get("expectations")
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise ExpectError(f"{path}: must be a YAML list of mappings with from, to, port, expect")
+        raise ExpectError(
+            f"{path}: must be a YAML list of mappings with from, to, port, expect "
+            f"(or a `kind: {EXPECT_KIND}` object with such a list in `expectations`)"
+        )
     return data
 
 

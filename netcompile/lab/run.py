@@ -22,7 +22,7 @@ from ..model import Objects
 from ..packet import Verdict
 from . import probes as pr
 from .expected import Expectation, Oracle, default_oracle, expect, first_node
-from .plan import LabPlan, make_plan
+from .plan import LabPlan, PlanError, make_plan
 from .servers import Servers
 from .topology import build, teardown
 
@@ -42,7 +42,9 @@ class LabOptions:
     # Called with each finished (done, total); and with each line of progress text.
     progress: Callable[[int, int], None] | None = None
     log: Callable[[str], None] | None = None
-    # Hook for tests: change a node's compiled ruleset before it is applied (e.g. break a rule).
+    # Rulesets to apply instead of the compiled ones, by node name (e.g. a hand-edited, broken one).
+    rulesets: dict[str, str] = field(default_factory=dict)
+    # Hook for tests: change a node's ruleset before it is applied (e.g. break a rule).
     edit_ruleset: Callable[[str, str], str] | None = None
 
 
@@ -139,6 +141,8 @@ OBSERVED_VERDICT = {
 
 def compare_reference(probe: pr.Probe, obs: pr.Observation, ref: Expectation) -> tuple[str, list[str]]:
     """Does the observation fit the reference's distribution? (status, reasons when it does not)"""
+    if pr.never_reaches_node(probe.source, probe.dst):
+        return SKIPPED, ["a pod's traffic to its own address never leaves the pod: no ruleset sees it"]
     possible = ref.possible()
     verdict = OBSERVED_VERDICT.get(obs.status)
     if verdict is None:
@@ -224,6 +228,11 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
     entries = pr.read_expectations(options.expect_file) if options.expect_file else None
     clients = list(options.clients) + (pr.client_addresses(entries) if entries else [])
     plan = make_plan(objects, clients, options.prefix)
+    unknown = sorted(set(options.rulesets) - {n.name for n in plan.nodes})
+    if unknown:
+        raise PlanError(
+            f"--ruleset for {', '.join(unknown)}: no such node (nodes: {', '.join(n.name for n in plan.nodes)})"
+        )
     notes = list(plan.notes)
     if oracle is None:
         notes.append("the reference evaluator is not available: only --expect expectations are checked")
@@ -233,7 +242,9 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
         out = compile_cluster(
             clusters[node.name], CompileOptions(node=node.name if node.declared else None, table=options.table)
         )
-        text = out.text
+        text = options.rulesets.get(node.name, out.text)
+        if node.name in options.rulesets:
+            notes.append(f"{node.name}: applied the given ruleset, not the compiled one")
         if options.edit_ruleset is not None:
             text = options.edit_ruleset(node.name, text)
         rulesets[node.name] = text
