@@ -42,7 +42,7 @@ from .selectors import LabelSelector
 FAMILIES: dict[int, tuple[str, str, str]] = {4: ("v4", "ip", "ipv4_addr"), 6: ("v6", "ip6", "ipv6_addr")}
 PROTOCOL_ORDER = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 ALL_PORTS = (0, 65535)
-HASH_LEN = 8  # hex digits in generated names: 2^32 values, checked for collisions by the IR
+HASH_LEN = 10  # hex digits in generated names; a collision takes more digits (PolicyCompiler._name)
 NAME_MAX = 64  # ir.NAME_MAX
 
 
@@ -67,8 +67,8 @@ INGRESS = Direction("ingress", PolicyType.INGRESS, "daddr", "saddr", "from", "fi
 DIRECTIONS = (EGRESS, INGRESS)
 
 
-def short_hash(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:HASH_LEN]
+def short_hash(*parts: str, length: int = HASH_LEN) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
 
 
 def chain_name(prefix: str, key: str) -> str:
@@ -146,6 +146,8 @@ class PolicyCompiler:
         self._named_sets: dict[tuple[str, ...], str] = {}
         self._peer_pods_cache: dict[tuple[str, ...], list[Pod]] = {}
         self._label_index: dict[str, dict[tuple[str, str], list[Pod]]] = {}
+        self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
+        self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self.protected = self._protected_pods()
         # every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
         # order: the pods a packet to that address goes to, for named ports of ipBlock and "every
@@ -209,9 +211,13 @@ class PolicyCompiler:
                     out[id(pod)].append(policy)
         return out
 
-    @property
-    def policies(self) -> list[NetworkPolicy]:
-        return sorted(self.cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
+    def _name(self, prefix: str, key: tuple[str, ...]) -> str:
+        """`<prefix>-<hash of key>`, stable across runs; on a collision with another key, more digits."""
+        for length in range(HASH_LEN, 65, 2):
+            name = f"{prefix}-{short_hash(*key, length=length)}"
+            if self._names.setdefault(name, key) == key:
+                return name
+        raise AssertionError(f"sha256 collision for {key}")  # pragma: no cover
 
     # --- the layout ----------------------------------------------------------------------------------
 
@@ -268,7 +274,7 @@ class PolicyCompiler:
         entries: list[tuple[IPAddress, str, str]] = []
         for key in sorted(groups, key=lambda k: short_hash(*k)):
             pods = groups[key]
-            chain = f"{direction.name}-pods-{short_hash(*key)}"
+            chain = self._name(f"{direction.name}-pods", key)
             count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
             self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(key)}")
             for policy in by_key[key]:
@@ -405,7 +411,7 @@ class PolicyCompiler:
         key = self._peer_key(namespace, peer)
         stem = self._selector_sets.get(key)
         if stem is None:
-            stem = f"sel-{short_hash(*key)}"
+            stem = self._name("sel", key)
             addresses = [(ip, ()) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
             self._family_sets(stem, "{addr}", self._describe_peer(key), addresses)
             self._selector_sets[key] = stem
@@ -418,7 +424,7 @@ class PolicyCompiler:
         key = ("ingress", policy.meta.namespace, str(policy.pod_selector), *(f"{p.value}/{n}" for p, n in names))
         stem = self._named_sets.get(key)
         if stem is None:
-            stem = f"named-{short_hash(*key)}"
+            stem = self._name("named", key)
             elements = [
                 (ip, (proto.value.lower(), str(port)))
                 for pod in pods
@@ -465,7 +471,7 @@ class PolicyCompiler:
             for proto, name in names
             if (port := pod.named_port(name, proto)) is not None
         ]
-        stem = f"named-{short_hash(*key)}"
+        stem = self._name("named", key)
         comment = f"ports {port_names(names)} of {description}"
         self._family_sets(stem, "{addr} . inet_proto . inet_service", comment, elements)
         self._named_sets[key] = stem

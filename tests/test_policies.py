@@ -740,3 +740,18 @@ def test_packets(row: tuple[str, str, str, Protocol, int, str, str, bool]) -> No
     verdicts = {r.verdict.value for r in got.distribution}
     assert verdicts == ({"delivered"} if delivered else {"dropped"}), got.path
     assert got.agrees_with(evaluate(cluster, packet))
+
+
+def test_generated_names_survive_hash_collisions(monkeypatch: pytest.MonkeyPatch, compile_yaml: CompileYaml) -> None:
+    import netcompile.policies as policies
+
+    real = policies.short_hash
+
+    def colliding(*parts: str, length: int = policies.HASH_LEN) -> str:
+        return "0" * length if length == policies.HASH_LEN else real(*parts, length=length)
+
+    monkeypatch.setattr(policies, "short_hash", colliding)
+    _, out = compile_yaml(UNION)
+    chains = sorted(set(vmap(out, "ingress").values()))
+    assert len(chains) == 2 and chains[0] == "ingress-pods-" + "0" * policies.HASH_LEN
+    assert len(chains[1]) == len(chains[0]) + 2
