@@ -672,7 +672,8 @@ class _Parser:
                 raise self.error(f"statement after terminal statement has no effect: {token.text!r}", token)
             step = self.statement(has_l4)
             steps.append(step)
-            has_l4 = has_l4 or any(e.kind in _L4_KINDS for e in step.expr)
+            if step.op != "!=":  # nft's "transport protocol match": a positive l4proto or tcp/udp/sctp match
+                has_l4 = has_l4 or any(e.kind in _L4_KINDS for e in step.expr)
             terminal = step.kind in ("verdict", "reject", "dnat", "dnat_map", "masquerade", "vmap")
             last = self.tokens[self.i - 1]
         if not steps:
@@ -908,7 +909,8 @@ class _Parser:
         return _Step("compare", line, expr=expr, op=op, values=[(v,) for v in values])
 
 
-_L4_KINDS = {"l4proto", "th_dport", "th_sport", "tcp_dport", "udp_dport", "sctp_dport"}
+# Expressions that tell nft the transport protocol (`th` does not: it reads ports of any protocol).
+_L4_KINDS = {"l4proto", "tcp_dport", "udp_dport", "sctp_dport"}
 
 
 # ───────────────────────────── sets as Python structures ─────────────────────────────

@@ -837,6 +837,19 @@ BAD = [
         4,
         "transport protocol mapping is only valid after transport protocol match",
     ),
+    (
+        "dnat port after th dport only",
+        "chain c {\ntype nat hook prerouting priority dstnat;\nth dport 80 dnat ip to 10.0.0.2:80\n}",
+        4,
+        "transport protocol mapping is only valid after transport protocol match",
+    ),
+    (
+        "dnat map to a port without a protocol match",
+        "map m {\ntypeof ip daddr . th dport : ip daddr . th dport\n}\nchain c {\n"
+        "type nat hook prerouting priority dstnat;\nmeta l4proto != udp dnat ip to ip daddr . th dport map @m\n}",
+        7,
+        "transport protocol mapping is only valid after transport protocol match",
+    ),
     ("bad address", "chain c {\nip daddr 10.0.0.300 accept\n}", 3, "invalid ipv4_addr value '10.0.0.300'"),
     ("v6 value for v4", "chain c {\nip daddr fd00::1 accept\n}", 3, "invalid ipv4_addr value 'fd00::1'"),
     ("port out of range", "chain c {\nth dport 70000 accept\n}", 3, "invalid inet_service value '70000'"),
@@ -951,6 +964,8 @@ def test_nft_accepts_what_the_interpreter_accepts(text: str, tmp_path: Path) -> 
         "dstnat at output",
         "concatenation with a singleton",
         "dnat port without a protocol match",
+        "dnat port after th dport only",
+        "dnat map to a port without a protocol match",
         "statement after verdict",
         "prefix without interval",
     ],
