@@ -119,11 +119,18 @@ class Cluster:
         return collapse(ip_network(ip) for p in self.objects.pods if not p.host_network and p.running for ip in p.ips)
 
     def pod_ips(self, pod: Pod) -> tuple[IPAddress, ...]:
-        """A pod's addresses; a hostNetwork pod without status IPs has its node's addresses."""
+        """A pod's addresses. A hostNetwork pod without status IPs has what the kubelet would report:
+        its node's primary address of each family (the first InternalIP, else the first address)."""
         if pod.ips or not pod.host_network:
             return pod.ips
         node = self.nodes.get(pod.node_name or "")
-        return tuple(a.address for a in node.addresses) if node else ()
+        if node is None:
+            return ()
+        ordered = [a for a in node.addresses if a.type == "InternalIP"] + list(node.addresses)
+        primary: dict[int, IPAddress] = {}
+        for a in ordered:
+            primary.setdefault(a.address.version, a.address)
+        return tuple(primary[v] for v in sorted(primary))
 
     # --- selection ---------------------------------------------------------------------------------
 
