@@ -17,11 +17,14 @@ An IP address in `from` that is neither a pod's nor a node's becomes an outside 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 from typing import Any
@@ -321,39 +324,32 @@ def expectation_probes(plan: LabPlan, objects: Objects, entries: list[dict[str, 
 # --- running -----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Progress:
-    total: int
-    done: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 def run_probes(
     probes: list[Probe],
     timeout: float,
     on_result: Callable[[Probe, Observation], None] | None = None,
 ) -> dict[int, Observation]:
-    """Run every probe: one agent per source namespace, all agents at once; results as they come."""
-    by_netns: dict[tuple[str, str], list[Probe]] = {}
+    """Run every probe: one agent per source namespace, all agents at once; results as they come.
+
+    The agents are started here (in the calling thread), read by one thread each; if the caller is
+    interrupted (Ctrl-C), every agent is killed before the exception goes on. `on_result` runs in the
+    reader threads, one call at a time.
+    """
+    by_source: dict[tuple[str, str], list[Probe]] = {}
     for p in probes:
-        by_netns.setdefault((p.source.netns, str(p.source.address)), []).append(p)
+        by_source.setdefault((p.source.netns, str(p.source.address)), []).append(p)
     by_id = {p.id: p for p in probes}
     results: dict[int, Observation] = {}
     lock = threading.Lock()
+    procs: list[subprocess.Popen[str]] = []
 
-    def run_one(netns: str, group: list[Probe]) -> None:
-        proc = subprocess.Popen(
-            agent_argv(netns, "probe"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps([p.agent_request(timeout) for p in group]))
-        proc.stdin.close()
+    def read(proc: subprocess.Popen[str], group: list[Probe]) -> None:
+        assert proc.stdout is not None
         for line in proc.stdout:
-            data = json.loads(line)
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
             obs = Observation(data["status"], data["pod"], data["peer"], data["port"], data["ms"], data["error"])
             with lock:
                 results[data["id"]] = obs
@@ -361,14 +357,39 @@ def run_probes(
                     on_result(by_id[data["id"]], obs)
         err = proc.stderr.read() if proc.stderr else ""
         proc.wait()
-        for p in group:
-            if p.id not in results:
-                with lock:
-                    results[p.id] = Observation("error", error=f"the probe agent failed: {err.strip()[-200:]}")
+        with lock:
+            for p in group:
+                results.setdefault(p.id, Observation("error", error=f"the probe agent failed: {err.strip()[-200:]}"))
 
-    threads = [threading.Thread(target=run_one, args=(netns, group)) for (netns, _), group in by_netns.items()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    threads = []
+    try:
+        for (netns, _), group in by_source.items():
+            proc = subprocess.Popen(
+                agent_argv(netns, "probe"),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            procs.append(proc)
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps([p.agent_request(timeout) for p in group]))
+            proc.stdin.close()
+            thread = threading.Thread(target=read, args=(proc, group), daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    finally:
+        for proc in procs:
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None and proc.poll() is not None:
+                    stream.close()
     return results

@@ -1,0 +1,375 @@
+"""The lab: plans (no kernel), and real labs (marker `kernel`) on small scenarios, compared with the
+reference evaluator and with expectations; teardown leaves nothing behind, also on errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from fractions import Fraction
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netcompile.cli import app
+from netcompile.cluster import Cluster
+from netcompile.lab import LabOptions, LabReport, run_lab
+from netcompile.lab.expected import expect
+from netcompile.lab.plan import IFNAMSIZ, POOL, make_plan
+from netcompile.lab.probes import ExpectError, expectation_probes, read_expectations
+from netcompile.lab.run import MISMATCH, OK, SKIPPED
+from netcompile.lab.topology import leftovers
+from netcompile.manifests import load
+from netcompile.model import Objects, Protocol
+from netcompile.nftlib import NftRejected
+from netcompile.packet import Origin, Outcome, Packet, Result, Verdict
+
+WriteYaml = Callable[[str, str], Path]
+runner = CliRunner()
+
+# One node (no Node object), two web pods behind a ClusterIP, a Service without endpoints, a client pod.
+SERVICES = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080, name: http}, {containerPort: 53, protocol: UDP}]}]}
+status: {phase: Running, podIP: 10.244.0.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080, name: http}, {containerPort: 53, protocol: UDP}]}]}
+status: {phase: Running, podIP: 10.244.0.6}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec: {containers: [{name: c}]}
+status: {phase: Running, podIP: 10.244.0.7}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  clusterIP: 10.96.0.10
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}, {name: dns, port: 53, protocol: UDP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: empty}
+spec:
+  clusterIP: 10.96.0.11
+  selector: {app: nothing}
+  ports: [{port: 80}]
+"""
+
+# Two nodes; the shop namespace denies all ingress, the web pods admit only the front pod on http.
+POLICIES = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.10}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+spec: {podCIDR: 10.244.2.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.11}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: shop, labels: {app: web}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}
+status: {phase: Running, podIP: 10.244.1.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: front, namespace: shop, labels: {app: front}}
+spec: {nodeName: node-b, containers: [{name: c, ports: [{containerPort: 9000}]}]}
+status: {phase: Running, podIP: 10.244.2.6}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: default}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 9000, protocol: UDP}]}]}
+status: {phase: Running, podIP: 10.244.1.6}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: default}
+spec: {nodeName: node-b, hostNetwork: true, containers: [{name: c, ports: [{containerPort: 9100}]}]}
+status: {phase: Running}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.20
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-front, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: front}}}]
+    ports: [{port: http}]
+"""
+
+POLICY_EXPECT = """\
+apiVersion: netcompile/v1
+kind: LabExpectations
+expectations:
+- {from: shop/front, to: service:shop/web, port: 80, expect: allow, pods: [shop/web-1], source: preserved}
+- {from: shop/front, to: shop/web-1, port: http, expect: allow}
+- {from: default/other, to: shop/web-1, port: 8080, expect: drop}
+- {from: default/other, to: service:shop/web, port: 80, expect: deny}
+- {from: 203.0.113.9, to: shop/front, port: 9000, expect: deny}
+- {from: 203.0.113.9, to: default/other, port: 9000, protocol: UDP, expect: allow, source: preserved}
+- {from: shop/front, to: default/agent, port: 9100, expect: allow, pods: [default/agent]}
+- {from: node:node-b, to: shop/front, port: 9000, expect: allow}
+"""
+
+
+def objects_of(write_yaml: WriteYaml, text: str) -> Objects:
+    return load([str(write_yaml(text, "input.yaml"))])
+
+
+def assert_clean(prefix: str) -> None:
+    """No namespace of the lab is left, and no interface of it ever appeared in the host's namespace."""
+    assert leftovers(prefix) == []
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    assert prefix not in links
+
+
+def lab(objects: Objects, **options: object) -> LabReport:
+    opts = LabOptions(timeout=0.5, **options)  # type: ignore[arg-type]
+    return run_lab(objects, opts)
+
+
+def row(report: LabReport, source: str, target: str, port: int) -> str:
+    matches = [r for r in report.rows if r.probe.source.label == source and r.probe.target == target]
+    matches = [r for r in matches if r.probe.port == port]
+    assert len(matches) == 1, [(r.probe.source.label, r.probe.target) for r in report.rows]
+    return str(matches[0].observed)
+
+
+# --- plans (no kernel) -------------------------------------------------------------------------------
+
+
+def test_plan_names_are_prefixed_and_fit(write_yaml: WriteYaml) -> None:
+    objects = objects_of(write_yaml, POLICIES)
+    plan = make_plan(objects, [IPv4Address("203.0.113.9")], "nc0a1b2c")
+    names = [n.lan_if for n in plan.nodes] + [n.bridge_port for n in plan.nodes] + [plan.bridge]
+    names += [p.pod_if for p in plan.pods if p.pod_if] + [p.node_if for p in plan.pods if p.node_if]
+    names += [c.client_if for c in plan.clients] + [c.bridge_port for c in plan.clients]
+    assert all(n.startswith("nc0a1b2c") and len(n) <= IFNAMSIZ for n in names), names
+    assert all(ns.startswith("nc0a1b2c-") for ns in plan.namespaces)
+    assert len(set(plan.namespaces)) == len(plan.namespaces) == 1 + 2 + 3 + 1  # lan, nodes, pods, client
+    agent = plan.pod("default/agent")
+    assert agent is not None and agent.host_network and agent.netns == plan.node("node-b").netns
+    assert agent.address == IPv4Address("192.168.1.11")
+    assert plan.gateway in POOL and plan.gateway not in {a for n in plan.nodes for a in n.addresses}
+    assert plan.node_routing(IPv4Address("10.244.2.6")) == plan.node("node-b")
+
+
+def test_plan_invents_node_addresses_and_notes_what_it_skips(write_yaml: WriteYaml) -> None:
+    objects = objects_of(
+        write_yaml,
+        SERVICES
+        + """\
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6}
+spec: {containers: [{name: c}]}
+status: {phase: Running, podIP: "fd00::5"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sctp}
+spec: {containers: [{name: c, ports: [{containerPort: 9, protocol: SCTP}]}]}
+status: {phase: Running, podIP: 10.244.0.9}
+""",
+    )
+    plan = make_plan(objects, [], "nc0a1b2d")
+    (node,) = plan.nodes
+    assert node.invented and node.primary in POOL
+    assert any("default/v6" in n and "IPv4" in n for n in plan.notes)
+    assert any("default/sctp" in n and "SCTP" in n for n in plan.notes)
+    web = plan.pod("default/web-1")
+    assert web is not None and web.ports == ((Protocol.TCP, 8080), (Protocol.UDP, 53))
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{from: shop/nope, to: shop/web-1, port: 80, expect: allow}", "no running pod 'shop/nope'"),
+        ("{from: shop/front, to: shop/web-1, port: 80, expect: maybe}", 'expect: Unsupported value: "maybe"'),
+        ("{from: shop/front, to: shop/web-1, port: nope, expect: allow}", "no port named 'nope'"),
+        ("{from: shop/front, to: service:shop/x, port: 80, expect: allow}", "no Service 'shop/x'"),
+        ("{from: shop/front, to: shop/web-1, port: 80, expect: allow, colour: red}", "unknown field(s) colour"),
+        ("{from: shop/front, to: shop/web-1, port: 80, protocol: SCTP, expect: allow}", 'Unsupported value: "SCTP"'),
+    ],
+)
+def test_expectation_errors_name_the_entry(write_yaml: WriteYaml, entry: str, message: str) -> None:
+    objects = objects_of(write_yaml, POLICIES)
+    path = write_yaml(f"- {{from: shop/front, to: shop/web-1, port: http, expect: allow}}\n- {entry}\n", "e.yaml")
+    entries = read_expectations(path / "e.yaml")
+    plan = make_plan(objects, [], "nc0a1b2e")
+    with pytest.raises(ExpectError) as info:
+        expectation_probes(plan, objects, entries, "e.yaml")
+    assert "e.yaml: entry 2" in str(info.value) and message in str(info.value)
+
+
+def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:
+    """A pod on node-b to the Service: node-b DNATs (and masquerades, in this fake), node-a drops half."""
+    objects = objects_of(write_yaml, POLICIES)
+    plan = make_plan(objects, [], "nc0a1b2f")
+    clusters = {n.name: Cluster(objects, n.name) for n in plan.nodes}
+    seen: list[tuple[str | None, Packet]] = []
+    web = IPv4Address("10.244.1.5")
+
+    def oracle(cluster: Cluster, packet: Packet) -> Outcome:
+        seen.append((cluster.node_name, packet))
+        if cluster.node_name == "node-b":
+            return Outcome.certain(Result(Verdict.DELIVERED, web, 8080, masquerade=True))
+        return Outcome({Result(Verdict.DELIVERED, web, 8080): Fraction(1, 2), Result.dropped(): Fraction(1, 2)})
+
+    got = expect(plan, clusters, oracle, src=IPv4Address("10.244.2.6"), dst=IPv4Address("10.96.0.20"),
+                 protocol=Protocol.TCP, port=80, origin=Origin.NETWORK, node="node-b")  # fmt: skip
+    node_b = plan.node("node-b").primary
+    assert [(n, p.src, p.dst, p.origin) for n, p in seen] == [
+        ("node-b", IPv4Address("10.244.2.6"), IPv4Address("10.96.0.20"), Origin.NETWORK),
+        ("node-a", node_b, web, Origin.NETWORK),
+    ]
+    assert {str(f): p for f, p in got.distribution.items()} == {
+        f"shop/web-1:8080 from {node_b}": Fraction(1, 2),
+        "dropped": Fraction(1, 2),
+    }
+
+
+# --- real labs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_clusterip_and_no_endpoint_reject(write_yaml: WriteYaml) -> None:
+    report = lab(objects_of(write_yaml, SERVICES), clients=[IPv4Address("198.51.100.20")])
+    assert_clean(report.prefix)
+    assert report.reference_used
+    assert [r for r in report.rows if r.status == MISMATCH] == [], [r.to_json() for r in report.mismatches]
+    assert all(r.status == OK for r in report.rows)
+    # through the ClusterIP, a web pod answers and sees the client pod's own address
+    answer = row(report, "default/client", "service:default/web", 80)
+    assert answer.split(":")[0] in ("default/web-1", "default/web-2") and answer.endswith("saw 10.244.0.7")
+    assert row(report, "default/client", "service:default/web", 53).endswith("saw 10.244.0.7")  # UDP
+    # a Service without endpoints rejects, from everywhere
+    for source in ("default/client", "node:node", "198.51.100.20"):
+        assert row(report, source, "service:default/empty", 80) == "refused"
+    # an outside client reaching a ClusterIP is masqueraded to the node's address
+    node = row(report, "node:node", "default/web-1", 8080).split("saw ")[1]
+    assert row(report, "198.51.100.20", "service:default/web", 80).endswith(f"saw {node}")
+
+
+@pytest.mark.kernel
+def test_network_policy_default_deny_on_two_nodes(write_yaml: WriteYaml) -> None:
+    objects = objects_of(write_yaml, POLICIES)
+    expect_file = write_yaml(POLICY_EXPECT, "expect.yaml") / "expect.yaml"
+    report = lab(objects, expect_file=expect_file)
+    assert_clean(report.prefix)
+    assert [r.to_json() for r in report.rows if r.status != OK] == []
+    assert len(report.rows) == 8
+    assert row(report, "default/other", "shop/web-1", 8080) == "timeout"  # dropped by node-a's policy
+
+
+@pytest.mark.kernel
+def test_network_policy_full_matrix_and_broken_rule_is_pinpointed(write_yaml: WriteYaml) -> None:
+    objects = objects_of(write_yaml, POLICIES)
+    report = lab(objects)
+    assert_clean(report.prefix)
+    assert report.mismatches == [], [r.to_json() for r in report.mismatches]
+
+    def remove_allow(node: str, text: str) -> str:  # the rule admitting shop/front into shop/web-1
+        if node != "node-a":
+            return text
+        lines = [line for line in text.splitlines(keepends=True) if "web-from-front ingress[0]" not in line]
+        assert len(lines) < len(text.splitlines())
+        return "".join(lines)
+
+    broken = lab(objects, edit_ruleset=remove_allow)
+    assert_clean(broken.prefix)
+    bad = sorted((r.probe.source.label, r.probe.target, r.probe.port) for r in broken.mismatches)
+    assert bad == [("shop/front", "service:shop/web", 80), ("shop/front", "shop/web-1", 8080)]
+
+
+@pytest.mark.kernel
+def test_teardown_after_failed_apply_and_interrupt(write_yaml: WriteYaml) -> None:
+    objects = objects_of(write_yaml, SERVICES)
+    with pytest.raises(NftRejected):
+        lab(objects, prefix="nc7e57a1", edit_ruleset=lambda _, text: text + "chain inet netcompile x { bogus }\n")
+    assert_clean("nc7e57a1")
+
+    def interrupt(done: int, total: int) -> None:  # Ctrl-C while probes run
+        if done == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        lab(objects, prefix="nc7e57a2", progress=interrupt)
+    assert_clean("nc7e57a2")
+
+
+@pytest.mark.kernel
+def test_two_labs_side_by_side(write_yaml: WriteYaml) -> None:
+    objects = objects_of(write_yaml, SERVICES)
+    reports: list[LabReport] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            reports.append(lab(objects))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({r.prefix for r in reports}) == 2
+    for report in reports:
+        assert_clean(report.prefix)
+        assert report.mismatches == [] and all(r.status in (OK, SKIPPED) for r in report.rows)
+
+
+@pytest.mark.kernel
+def test_cli_json_and_exit_codes(write_yaml: WriteYaml, tmp_path: Path) -> None:
+    directory = write_yaml(SERVICES, "input.yaml")
+    result = runner.invoke(app, ["lab", str(directory), "--output", "json", "--timeout", "0.3"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["summary"]["mismatches"] == 0 and data["summary"]["probes"] == len(data["probes"]) > 0
+    assert_clean(data["prefix"])
+    broken = tmp_path / "broken.nft"  # the ruleset without any Service: ClusterIPs answer nothing
+    broken.write_text("table inet netcompile {\n}\n")
+    result = runner.invoke(app, ["lab", str(directory), "--ruleset", str(broken), "--timeout", "0.3"])
+    assert result.exit_code == 1
+    assert "MISMATCH" in result.stderr and "service:default/web" in result.stderr
+    result = runner.invoke(app, ["lab", str(directory), "--client", "fd00::1"])
+    assert result.exit_code == 2 and "IPv4-only" in result.stderr
