@@ -211,6 +211,7 @@ class _Step:
     mark_op: str = ""  # "set", "|", "^", "&"
     number: int = 0
     dnat_to: tuple[int, int | None] | None = None
+    l4_known: bool = False  # dnat: a transport protocol match precedes it (nft requires one for a port)
 
 
 @dataclass(slots=True)
@@ -779,7 +780,7 @@ class _Parser:
             if not ref.text.startswith("@"):
                 raise self.error(f"expected @map, found {ref.text!r}", ref)
             has_l4 = has_l4 or any(e.kind in _L4_KINDS for e in expr)
-            return _Step("dnat_map", line, expr=expr, ref=ref.text[1:], family=family, proto=int(has_l4))
+            return _Step("dnat_map", line, expr=expr, ref=ref.text[1:], family=family, l4_known=has_l4)
         target = self.word("an address")
         text = target.text
         port_text: str | None = None
@@ -1233,7 +1234,7 @@ class _Linker:
                     f"@{definition.name} maps to {' . '.join(value_types)}, dnat needs {addr_type} [. inet_service]",
                     step.line,
                 )
-            if len(value_types) == 2 and not step.proto:
+            if len(value_types) == 2 and not step.l4_known:
                 raise self.error("transport protocol mapping is only valid after transport protocol match", step.line)
             lookup = definition.lookup
             assert lookup is not None

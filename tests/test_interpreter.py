@@ -485,6 +485,20 @@ def test_mark_set_replaces_and_masks() -> None:
     assert only(text, packet("10.0.0.1", "10.0.0.2", 3)) == delivered("10.0.0.2", 3)
 
 
+def test_statements_before_a_failing_match_still_ran() -> None:
+    text = table(
+        """
+    chain c {
+        type filter hook forward priority 0; policy accept;
+        meta mark set 0x00000001 tcp dport 9 accept
+        meta mark 0x00000001 drop
+    }
+"""
+    )
+    assert only(text, packet("10.0.0.1", "10.0.0.2", 9, UDP)) == DROPPED
+    assert only(text, packet("10.0.0.1", "10.0.0.2", 9, TCP)) == delivered("10.0.0.2", 9)
+
+
 STATEFUL = table(
     """
     chain pre {
@@ -753,6 +767,48 @@ spec:
     }
 
 
+def test_compiled_session_affinity_balances_the_first_packet(compile_yaml: CompileYaml) -> None:
+    yaml = SERVICE_YAML.replace(
+        "ports: [{port: 80, targetPort: 8080}]",
+        "ports: [{port: 80, targetPort: 8080}]\n  "
+        "sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}",
+    )
+    yaml += pod("web-1", ["10.244.1.5"]) + pod("web-2", ["10.244.1.6"]) + pod("client", ["10.244.1.9"], "{app: c}")
+    cluster, out = compile_yaml(yaml)
+    assert "update @" in out.text and "vmap {" in out.text
+    outcome = Ruleset.parse(out.text).evaluate(packet("10.244.1.9", "10.96.0.10"), tuple(cluster.node_addresses))
+    assert outcome.distribution == {
+        delivered("10.244.1.5", 8080): Fraction(1, 2),
+        delivered("10.244.1.6", 8080): Fraction(1, 2),
+    }
+    assert any("update @" in line for line in outcome.path)
+
+
+DATATYPES = table(
+    """
+set marks { type mark; flags interval; elements = { 0x10-0x1f, 0x4000 } }
+set protos { type inet_proto; elements = { tcp, 132 } }
+set names { type ifname; elements = { "eth0", lo } }
+map by-mark { typeof meta mark : verdict; elements = { 0x1 : drop } }
+chain c {
+    type filter hook prerouting priority raw; policy accept;
+    tcp dport 1 meta mark set 0x00000001
+    th dport 2 meta mark set 0x00000015
+    meta mark vmap @by-mark
+    meta mark @marks meta l4proto @protos reject
+}
+"""
+)
+
+
+def test_every_declarable_datatype() -> None:
+    text = DATATYPES
+    assert only(text, packet("10.0.0.1", "10.0.0.2", 1)) == DROPPED
+    assert only(text, packet("10.0.0.1", "10.0.0.2", 2, SCTP)) == REJECTED
+    assert only(text, packet("10.0.0.1", "10.0.0.2", 2, UDP)) == delivered("10.0.0.2", 2)
+    assert only(text, packet("10.0.0.1", "10.0.0.2", 3)) == delivered("10.0.0.2", 3)
+
+
 GOLDEN = sorted((ROOT / "golden").glob("*/expected.nft"))
 
 
@@ -931,7 +987,7 @@ def test_ten_thousand_services_evaluate_in_well_under_a_millisecond_each() -> No
 
 # ───────────────────────────── nft agrees (kernel) ─────────────────────────────
 
-ACCEPTED_BY_BOTH = [FORWARD_POLICY, TWO_FORWARD_CHAINS, HOOKS, JUMPS, VMAPS, SETS, NUMGEN, MARKS, STATEFUL]
+ACCEPTED_BY_BOTH = [FORWARD_POLICY, TWO_FORWARD_CHAINS, HOOKS, JUMPS, VMAPS, SETS, NUMGEN, MARKS, STATEFUL, DATATYPES]
 
 
 def nft_load(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
