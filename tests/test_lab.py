@@ -20,7 +20,7 @@ from netcompile.cli import app
 from netcompile.cluster import Cluster
 from netcompile.lab import LabOptions, LabReport, run_lab
 from netcompile.lab.expected import expect
-from netcompile.lab.plan import IFNAMSIZ, POOL, make_plan
+from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan
 from netcompile.lab.probes import ExpectError, expectation_probes, read_expectations
 from netcompile.lab.run import MISMATCH, OK, SKIPPED
 from netcompile.lab.topology import leftovers
@@ -356,6 +356,40 @@ def test_two_labs_side_by_side(write_yaml: WriteYaml) -> None:
     for report in reports:
         assert_clean(report.prefix)
         assert report.mismatches == [] and all(r.status in (OK, SKIPPED) for r in report.rows)
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.kernel
+def test_examples_full_matrix_and_expectations_pass() -> None:
+    """`netcompile lab examples/`: nine pods, Services and policies (selectors, named ports, endPort,
+    UDP, egress); every probe agrees with the reference, and the example expectations hold."""
+    objects = load([str(EXAMPLES)])
+    report = lab(objects)
+    assert_clean(report.prefix)
+    assert report.mismatches == [], [r.to_json() for r in report.mismatches]
+    assert len({r.probe.source.label for r in report.rows}) >= 9
+    expected = lab(objects, expect_file=EXAMPLES / "lab-expect.yaml")
+    assert_clean(expected.prefix)
+    assert [r.to_json() for r in expected.rows if r.status != OK] == []
+
+
+def test_refuses_to_probe_outside_the_lab(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("netcompile.lab.run.os.geteuid", lambda: 0)
+    objects = objects_of(write_yaml, SERVICES)
+    path = write_yaml("- {from: default/client, to: 8.8.8.8, port: 53, expect: deny}\n", "e.yaml") / "e.yaml"
+    with pytest.raises(PlanError, match=r"refusing to probe 8\.8\.8\.8"):
+        lab(objects, expect_file=path)
+
+
+def test_without_root_one_line_exit_2(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("netcompile.lab.run.os.geteuid", lambda: 1000)
+    result = runner.invoke(app, ["lab", str(write_yaml(SERVICES, "input.yaml"))])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "netcompile: the lab needs root (network namespaces and nftables): run with sudo"
+    ]
 
 
 @pytest.mark.kernel

@@ -110,7 +110,9 @@ def lab_cmd(
         report = run_lab(objects, options)
     except (PlanError, ExpectError, ClusterError) as exc:
         fail(str(exc))
-    except (NftUnavailable, TopologyError, ServerError) as exc:
+    except NftUnavailable as exc:
+        fail(str(exc))
+    except (TopologyError, ServerError) as exc:
         fail(f"cannot build the lab: {exc}")
     except NftRejected as exc:
         typer.echo(str(exc), err=True)

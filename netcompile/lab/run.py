@@ -4,6 +4,8 @@ report, and teardown always (also on Ctrl-C, SIGTERM or error) unless asked to k
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import sys
 import time
@@ -18,7 +20,8 @@ from typing import Any
 from ..apply import apply_script
 from ..cluster import Cluster
 from ..compiler import CompileOptions, compile_cluster
-from ..model import Objects
+from ..model import IPAddress, Objects
+from ..nftlib import NftUnavailable
 from ..packet import Verdict
 from . import probes as pr
 from .expected import Expectation, Oracle, default_oracle, expect, first_node
@@ -214,6 +217,30 @@ def _sigterm_as_interrupt() -> Iterator[None]:
             signal.signal(s, h)
 
 
+def preflight() -> None:
+    """The lab needs root (namespaces, nftables), iproute2 and libnftables: say so in one line."""
+    if os.geteuid() != 0:
+        raise NftUnavailable("the lab needs root (network namespaces and nftables): run with sudo")
+    if shutil.which("ip") is None:
+        raise NftUnavailable("the lab needs iproute2 (`ip`): apt-get install iproute2")
+    try:
+        import nftables  # noqa: F401
+    except ImportError:
+        raise NftUnavailable(
+            "the libnftables Python binding is not importable: install Debian's python3-nftables"
+        ) from None
+
+
+def service_addresses(objects: Objects) -> set[IPAddress]:
+    """Every Service frontend address of the input (virtual: DNATed inside the lab, never routed out)."""
+    out: set[IPAddress] = set()
+    for s in objects.services:
+        out.update(s.cluster_ips)
+        out.update(s.external_ips)
+        out.update(i.ip for i in s.load_balancer_ingress)
+    return out
+
+
 def node_clusters(objects: Objects, plan: LabPlan) -> dict[str, Cluster]:
     return {n.name: Cluster(objects, n.name if n.declared else None) for n in plan.nodes}
 
@@ -221,6 +248,7 @@ def node_clusters(objects: Objects, plan: LabPlan) -> dict[str, Cluster]:
 def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None) -> LabReport:
     """Build the lab, probe, compare, tear down. Raises PlanError, ExpectError, TopologyError,
     ServerError, NftRejected/NftUnavailable on problems (after tearing down what was built)."""
+    preflight()
     log = options.log or (lambda _: None)
     oracle = oracle or default_oracle()
     timings: dict[str, float] = {}
@@ -254,6 +282,10 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
         probes = pr.expectation_probes(plan, objects, entries, str(options.expect_file))
     else:
         probes = pr.matrix(plan, objects, notes)
+    inside = plan.lab_addresses() | service_addresses(objects)
+    outside = sorted({str(p.dst) for p in probes if p.dst not in inside})
+    if outside:
+        raise PlanError(f"refusing to probe {', '.join(outside)}: not an address of the lab or of a Service")
     timings["plan"] = time.monotonic() - t0
 
     servers = Servers()
