@@ -15,6 +15,8 @@ from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netcompile.interpreter import InterpreterError, Ruleset
 from netcompile.model import IPAddress, Protocol
@@ -937,6 +939,59 @@ def test_other_families_and_commands_are_refused() -> None:
         Ruleset.parse("table inet t\nflush ruleset\n")
     with pytest.raises(InterpreterError, match=r"^line 1: delete of table inet t, which does not exist"):
         Ruleset.parse("delete table inet t\n")
+
+
+NOISE = [
+    "{",
+    "}",
+    ";",
+    ",",
+    ":",
+    ".",
+    "@x",
+    "-",
+    "0x",
+    "/",
+    "==",
+    "!=",
+    '"',
+    "\n",
+    "ip",
+    "numgen",
+    "mod",
+    "0",
+    "9" * 12,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.sampled_from([FORWARD_POLICY, HOOKS, JUMPS, VMAPS, SETS, NUMGEN, MARKS, STATEFUL]),
+    edits=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.sampled_from(NOISE)), min_size=1, max_size=3
+    ),
+)
+def test_damaged_text_raises_interpreter_error_or_parses(text: str, edits: list[tuple[int, int, str]]) -> None:
+    """Never a traceback: truncated, shortened, repeated or garbled text is refused with a line, or still valid."""
+    words = text.split(" ")
+    for op, where, noise in edits:
+        k = where % len(words)
+        if op == 0:
+            words = words[: max(k, 1)]
+        elif op == 1 and len(words) > 1:
+            del words[k]
+        elif op == 2:
+            words.insert(k, words[(k * 7) % len(words)])
+        else:
+            words[k] = noise
+    damaged = " ".join(words)
+    try:
+        ruleset = Ruleset.parse(damaged)
+    except InterpreterError as error:
+        assert 1 <= error.line <= damaged.count("\n") + 1, str(error)
+        return
+    for pkt in (packet("10.0.0.1", "10.96.0.1"), packet("fd00::1", "fd00::2", 53, UDP, Origin.NODE)):
+        assert ruleset.evaluate(pkt, [NODE]).total == 1
 
 
 # ───────────────────────────── speed ─────────────────────────────
