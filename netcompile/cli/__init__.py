@@ -12,9 +12,10 @@ import typer
 
 from .. import __version__
 from ..cluster import Cluster, ClusterError
-from ..compiler import CompileOptions, Output, compile_paths
+from ..compiler import CompileOptions, Output, compile_cluster
 from ..errors import InputError
-from ..manifests import NODE_PORT_RANGE, ParseOptions
+from ..manifests import NODE_PORT_RANGE, ParseOptions, load
+from ..model import Objects
 from ..source import Limits
 from ..validation import parse_cidr
 
@@ -79,6 +80,40 @@ MaxAliasOpt = Annotated[
 ]
 
 
+def options(
+    node: str | None = None,
+    cluster_cidr: list[str] | None = None,
+    nodeport_addresses: list[str] | None = None,
+    table: str = "netcompile",
+) -> CompileOptions:
+    """CompileOptions from command-line values; exit 2 on a malformed CIDR."""
+    return CompileOptions(
+        node=node,
+        cluster_cidrs=_cidrs(cluster_cidr, "--cluster-cidr"),
+        nodeport_addresses=_cidrs(nodeport_addresses, "--nodeport-addresses"),
+        table=table,
+    )
+
+
+def load_input(
+    paths: list[str],
+    *,
+    node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
+    limits: Limits = Limits(),
+) -> Objects:
+    """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input."""
+    try:
+        objects = load(paths, limits, ParseOptions(node_port_range=_node_port_range(node_port_range)))
+    except InputError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        n = len(exc.diagnostics)
+        fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
+    for notice in objects.notices:
+        typer.echo(f"notice: {notice}", err=True)
+    return objects
+
+
 def run_compile(
     paths: list[str],
     *,
@@ -89,24 +124,14 @@ def run_compile(
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
     limits: Limits = Limits(),
 ) -> tuple[Cluster, Output]:
-    """The compile pipeline for every verb that reads manifests: exit 2 with all diagnostics on bad input."""
-    opts = CompileOptions(
-        node=node,
-        cluster_cidrs=_cidrs(cluster_cidr, "--cluster-cidr"),
-        nodeport_addresses=_cidrs(nodeport_addresses, "--nodeport-addresses"),
-        table=table,
-    )
+    """The compile pipeline for every verb that compiles: exit 2 on bad input or usage."""
+    opts = options(node, cluster_cidr, nodeport_addresses, table)
+    objects = load_input(paths, node_port_range=node_port_range, limits=limits)
     try:
-        cluster, output = compile_paths(
-            paths, opts, limits, ParseOptions(node_port_range=_node_port_range(node_port_range))
-        )
-    except InputError as exc:
-        for diagnostic in exc.diagnostics:
-            typer.echo(str(diagnostic), err=True)
-        n = len(exc.diagnostics)
-        fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
+        cluster = Cluster(objects, opts.node, opts.cluster_cidrs)
     except ClusterError as exc:
         fail(str(exc))
+    output = compile_cluster(cluster, opts)
     for notice in output.notices:
         typer.echo(f"notice: {notice}", err=True)
     return cluster, output
@@ -136,3 +161,5 @@ from . import apply as _apply  # noqa: E402,F401
 from . import compile as _compile  # noqa: E402,F401
 from . import golden as _golden  # noqa: E402,F401
 from . import lab as _lab  # noqa: E402,F401
+from . import matrix as _matrix  # noqa: E402,F401
+from . import trace as _trace  # noqa: E402,F401

@@ -1,0 +1,150 @@
+"""`netcompile matrix`: who can reach whom on which ports, by both evaluators."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from ipaddress import ip_address
+from typing import Annotated, Any
+
+import typer
+
+from ..model import Pod, Protocol
+from ..reachability import EndpointError, Journey, Network, Place
+from . import FINDING, ClusterCidrOpt, NodeOpt, NodePortAddrOpt, Paths, fail, load_input, options
+from . import app as root
+from .trace import distribution_json
+
+
+@dataclass(frozen=True)
+class Column:
+    pod: Pod
+    port: int
+    protocol: Protocol
+
+    @property
+    def label(self) -> str:
+        return f"{self.pod.meta.key}:{self.port}/{self.protocol.value.lower()}"
+
+
+def parse_ports(text: str | None) -> list[tuple[int, Protocol]] | None:
+    """`80,81/udp,3868/sctp` → [(80, TCP), (81, UDP), (3868, SCTP)]."""
+    if not text:
+        return None
+    out = []
+    for item in text.split(","):
+        number, _, proto = item.strip().partition("/")
+        if not number.isdigit() or not 1 <= int(number) <= 65535 or proto.upper() not in ("", *Protocol.__members__):
+            fail(f"--ports {item!r}: must be PORT or PORT/PROTOCOL, e.g. 80,53/udp")
+        out.append((int(number), Protocol[proto.upper() or "TCP"]))
+    return out
+
+
+def cell(journey: Journey) -> str:
+    p = journey.delivered()
+    mark = "ok" if p == 1 else "--" if p == 0 else str(p)
+    return mark if journey.agrees else f"!{mark}"
+
+
+def render_table(rows: list[str], columns: list[Column], cells: dict[tuple[int, int], str]) -> list[str]:
+    width = max((len(r) for r in rows), default=4) + 2
+    cw = max([4, *(len(c) + 1 for c in cells.values())])
+    out = [" " * width + "".join(f"{i + 1:>{cw}}" for i in range(len(columns)))]
+    for r, row in enumerate(rows):
+        out.append(f"{row:<{width}}" + "".join(f"{cells[(r, c)]:>{cw}}" for c in range(len(columns))))
+    out.append("")
+    out += [f"{i + 1:>3} = {c.label}" for i, c in enumerate(columns)]
+    out.append(
+        "ok: delivered; --: dropped or rejected; 1/2: delivered with that probability; .: a pod to itself "
+        "(never crosses the node); !: the compiled ruleset disagrees with the reference"
+    )
+    return out
+
+
+def render_markdown(rows: list[str], columns: list[Column], cells: dict[tuple[int, int], str]) -> list[str]:
+    out = ["| from \\ to | " + " | ".join(f"`{c.label}`" for c in columns) + " |"]
+    out.append("|---|" + "---|" * len(columns))
+    for r, row in enumerate(rows):
+        marks = [cells[(r, c)].replace("!", "**!**") for c in range(len(columns))]
+        out.append(f"| `{row}` | " + " | ".join(marks) + " |")
+    return out
+
+
+@root.command("matrix")
+def matrix_cmd(
+    paths: Paths,
+    ports: Annotated[
+        str | None, typer.Option("--ports", help="Ports to probe on every pod, e.g. 80,53/udp (default: declared).")
+    ] = None,
+    external: Annotated[
+        list[str] | None, typer.Option("--external", help="Also an outside client at this address (repeat).")
+    ] = None,
+    node: NodeOpt = None,
+    cluster_cidr: ClusterCidrOpt = None,
+    nodeport_addresses: NodePortAddrOpt = None,
+    output: Annotated[str, typer.Option("--output", help="table (default), markdown or json.")] = "table",
+) -> None:
+    """The reachability matrix between all running pods (and outside clients), on their ports.
+
+    Every cell is computed by the reference evaluator and by the interpreter of the compiled rulesets
+    (each node's: a connection between nodes crosses both); a cell where they disagree is marked `!`
+    and the exit code is 1.
+    """
+    if output not in ("table", "markdown", "json"):
+        fail(f"--output {output!r}: must be table, markdown or json")
+    wanted = parse_ports(ports)
+    objects = load_input(paths)
+    try:
+        network = Network(objects, options(node, cluster_cidr, nodeport_addresses))
+    except EndpointError as exc:
+        fail(str(exc))
+    pods = sorted(
+        (p for p in objects.pods if p.running and not p.host_network and network.any_cluster.pod_ips(p)),
+        key=lambda p: p.meta.key,
+    )
+    sources: list[Place] = [network.resolve(p.meta.key) for p in pods]
+    for text in external or []:
+        try:
+            address = ip_address(text)
+        except ValueError:
+            fail(f"--external {text!r}: must be an IP address")
+        sources.append(Place(address, f"external {address}", None))
+    columns = [
+        Column(pod, port, protocol)
+        for pod in pods
+        for port, protocol in (wanted or sorted({(c.port, c.protocol) for c in pod.ports}))
+    ]
+    cells: dict[tuple[int, int], str] = {}
+    records: list[dict[str, Any]] = []
+    disagreements = 0
+    for r, src in enumerate(sources):
+        for c, col in enumerate(columns):
+            dst = network.resolve(col.pod.meta.key, src.address.version)
+            if dst.address == src.address:
+                cells[(r, c)] = "."  # a pod's traffic to itself stays inside the pod: no node, no ruleset
+                continue
+            journey = network.journey(src, dst.address, col.port, col.protocol)
+            cells[(r, c)] = cell(journey)
+            disagreements += not journey.agrees
+            records.append(
+                {
+                    "from": src.label,
+                    "to": col.label,
+                    "delivered": str(journey.delivered()),
+                    "agree": journey.agrees,
+                    "reference": distribution_json(journey.reference),
+                    "compiled": distribution_json(journey.compiled),
+                }
+            )
+    rows = [s.label.removeprefix("pod ") for s in sources]
+    if output == "json":
+        typer.echo(json.dumps({"cells": records, "disagreements": disagreements}, indent=2))
+    elif output == "markdown":
+        typer.echo("\n".join(render_markdown(rows, columns, cells)))
+    else:
+        typer.echo("\n".join(render_table(rows, columns, cells)))
+    if disagreements:
+        typer.echo(
+            f"netcompile: {disagreements} cells where the compiled ruleset disagrees with the reference", err=True
+        )
+        raise typer.Exit(FINDING)

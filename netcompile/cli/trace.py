@@ -1,0 +1,132 @@
+"""`netcompile trace`: one packet, explained by the reference and by the compiled ruleset."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Annotated, Any
+
+import typer
+
+from ..model import Protocol
+from ..packet import Result, Verdict
+from ..reachability import EndpointError, Journey, Network
+from . import (
+    FINDING,
+    ClusterCidrOpt,
+    NodeOpt,
+    NodePortAddrOpt,
+    Paths,
+    fail,
+    load_input,
+    options,
+)
+from . import app as root
+
+OutputOpt = Annotated[str, typer.Option("--output", help="text (default) or json.")]
+
+
+def result_json(result: Result, probability: Fraction) -> dict[str, Any]:
+    return {
+        "verdict": result.verdict.value,
+        "destination": str(result.dst) if result.dst is not None else None,
+        "port": result.dport,
+        "masquerade": result.masquerade,
+        "probability": str(probability),
+    }
+
+
+def distribution_json(dist: dict[Result, Fraction]) -> list[dict[str, Any]]:
+    items = sorted(dist.items(), key=lambda kv: (-kv[1], kv[0].sort_key()))
+    return [result_json(r, p) for r, p in items]
+
+
+def summarize(network: Network, dist: dict[Result, Fraction]) -> list[str]:
+    """`1/2  delivered to 10.244.0.21:9000 (pod shop/api-1)`, most likely first."""
+    lines = []
+    for result, p in sorted(dist.items(), key=lambda kv: (-kv[1], kv[0].sort_key())):
+        where = f" ({network.describe(result.dst)})" if result.dst is not None else ""
+        lines.append(f"{p!s:>5}  {result}{where}")
+    return lines
+
+
+def render_text(network: Network, journey: Journey, src_label: str, dst_label: str) -> list[str]:
+    out = [f"packet      {journey.packet}", f"            from {src_label} to {dst_label}, entering {journey.entry}"]
+    verdicts = sorted({r.verdict.value for r in journey.reference})
+    out.append(f"verdict     {' / '.join(verdicts)}")
+    out.append("outcome     (reference)")
+    out += [f"            {line}" for line in summarize(network, journey.reference)]
+    masq = {r.masquerade for r in journey.reference if r.verdict == Verdict.DELIVERED}
+    if masq:
+        out.append(f"masquerade  {'yes' if masq == {True} else 'no' if masq == {False} else 'for some targets'}")
+    for hop in journey.hops:
+        out.append(f"at {hop.node}: {hop.packet}")
+        out.append("  reasons (reference):")
+        out += [f"    - {reason}" for reason in hop.reference.reasons] or ["    - nothing applies: untouched"]
+        out.append("  path (compiled ruleset):")
+        out += [f"    {step}" for step in hop.compiled.path] or ["    (no rule matched)"]
+    if journey.agrees:
+        out.append("reference and compiled ruleset agree")
+    else:
+        out.append("DISAGREEMENT: the compiled ruleset does something else:")
+        out += [f"            {line}" for line in summarize(network, journey.compiled)]
+    return out
+
+
+@root.command("trace")
+def trace_cmd(
+    paths: Paths,
+    source: Annotated[str, typer.Option("--from", help="Source: ns/pod, a node name, or an address.")],
+    destination: Annotated[str, typer.Option("--to", help="Destination: ns/pod, ns/service, node, or address.")],
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Destination port.")],
+    protocol: Annotated[str, typer.Option("--protocol", help="tcp, udp or sctp.")] = "tcp",
+    node: NodeOpt = None,
+    cluster_cidr: ClusterCidrOpt = None,
+    nodeport_addresses: NodePortAddrOpt = None,
+    output: OutputOpt = "text",
+) -> None:
+    """Follow one packet: verdict, DNAT targets with probabilities, masquerade, why, and the rules it hits.
+
+    The reference evaluator says what Kubernetes semantics require; the interpreter runs the compiled
+    ruleset text. A packet between pods on different nodes crosses both nodes' rulesets. Exit 1 when
+    the two disagree.
+    """
+    if protocol.upper() not in Protocol.__members__:
+        fail(f"--protocol {protocol!r}: must be tcp, udp or sctp")
+    if output not in ("text", "json"):
+        fail(f"--output {output!r}: must be text or json")
+    objects = load_input(paths)
+    opts = options(node, cluster_cidr, nodeport_addresses)
+    try:
+        network = Network(objects, opts)
+        dst = network.resolve(destination)
+        src = network.resolve(source, dst.address.version)
+        if src.address.version != dst.address.version:
+            dst = network.resolve(destination, src.address.version)
+    except EndpointError as exc:
+        fail(str(exc))
+    journey = network.journey(src, dst.address, port, Protocol[protocol.upper()])
+    if output == "json":
+        doc = {
+            "packet": str(journey.packet),
+            "from": src.label,
+            "to": dst.label,
+            "entry": journey.entry,
+            "reference": distribution_json(journey.reference),
+            "compiled": distribution_json(journey.compiled),
+            "agree": journey.agrees,
+            "hops": [
+                {
+                    "node": hop.node,
+                    "packet": str(hop.packet),
+                    "reasons": hop.reference.reasons,
+                    "path": hop.compiled.path,
+                }
+                for hop in journey.hops
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        typer.echo("\n".join(render_text(network, journey, src.label, dst.label)))
+    if not journey.agrees:
+        raise typer.Exit(FINDING)
