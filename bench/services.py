@@ -1,0 +1,209 @@
+"""Benchmark: compile and load N Services x E endpoints (EndpointSlices), as issue 3 measures it.
+
+Not a test: run on demand (as root, for the `nft -f` load in a scratch network namespace):
+
+    .venv/bin/python bench/services.py                 # N = 1k, 10k, 25k; 10 endpoints each
+    .venv/bin/python bench/services.py --services 10000 --endpoints 10 --profile
+
+Each size runs in a fresh child process so that its peak memory (ru_maxrss) is its own. Printed per size:
+manifest size, compile time (in-process, split into load / index / Services / render), `nft -f` load time
+in a scratch network namespace, ruleset size (bytes, lines, chains, rules, elements), peak RSS, and the
+ratio of compile time to load time. Goal (issue 3): 10k x 10 compiled and loaded in < 5 s, peak < 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from netcompile.cluster import Cluster  # noqa: E402
+from netcompile.compiler import CompileOptions, compile_cluster  # noqa: E402
+from netcompile.manifests import load  # noqa: E402
+
+DEFAULT_SIZES = (1_000, 10_000, 25_000)
+
+
+def manifest(services: int, endpoints: int) -> str:
+    """N ClusterIP Services (one TCP port each) with one EndpointSlice of `endpoints` ready endpoints each.
+
+    ClusterIPs come from 10.96.0.0/12 and pod addresses from 10.128.0.0/9, all distinct.
+    """
+    out: list[str] = []
+    for i in range(services):
+        vip = 0x0A600000 + i + 1
+        name = f"svc-{i:05d}"
+        ns = f"ns-{i % 50:02d}"
+        out.append(
+            "apiVersion: v1\nkind: Service\n"
+            f"metadata: {{name: {name}, namespace: {ns}}}\n"
+            f"spec:\n  clusterIP: {_ip(vip)}\n  selector: {{app: {name}}}\n"
+            "  ports:\n  - {name: http, port: 80, targetPort: 8080, protocol: TCP}\n---\n"
+        )
+        eps = []
+        for j in range(endpoints):
+            pod = 0x0A800000 + i * endpoints + j + 1
+            eps.append(f"  - addresses: [{_ip(pod)}]\n    conditions: {{ready: true}}\n    nodeName: node-a\n")
+        out.append(
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+            f"metadata:\n  name: {name}-abcde\n  namespace: {ns}\n"
+            f"  labels: {{kubernetes.io/service-name: {name}}}\n"
+            "addressType: IPv4\nports:\n- {name: http, port: 8080, protocol: TCP}\n"
+            "endpoints:\n" + "".join(eps) + "---\n"
+        )
+    return "".join(out)
+
+
+def _ip(value: int) -> str:
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+
+
+def ruleset_size(text: str) -> dict[str, int]:
+    chains = rules = elements = 0
+    in_elements = False
+    in_chain = False
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("chain "):
+            chains += 1
+            in_chain = True
+        elif s.startswith(("map ", "set ")):
+            in_chain = False
+        elif s == "elements = {":
+            in_elements = True
+        elif in_elements and s == "}":
+            in_elements = False
+        elif in_elements:
+            elements += 1
+        elif in_chain and s and not s.startswith(("comment ", "type ", "}")):
+            rules += 1
+    return {
+        "bytes": len(text.encode()),
+        "lines": text.count("\n"),
+        "chains": chains,
+        "rules": rules,
+        "elements": elements,
+    }
+
+
+def nft_load(path: Path) -> float | None:
+    """Seconds `nft -f` takes in a scratch network namespace, or None when that cannot be done here."""
+    if os.geteuid() != 0:
+        return None
+    netns = f"ncbench{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        start = time.perf_counter()
+        done = subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", str(path)], capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"nft -f {path} failed:\n{done.stderr[:2000]}")
+        return elapsed
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=True)
+
+
+def run_one(services: int, endpoints: int, workdir: Path, profile: bool) -> dict[str, object]:
+    """One size, in this process: generate, compile (timed by phase), write, load."""
+    inputs = workdir / f"services-{services}x{endpoints}"
+    inputs.mkdir(parents=True, exist_ok=True)
+    manifest_file = inputs / "manifest.yaml"
+    manifest_file.write_text(manifest(services, endpoints))
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    t0 = time.perf_counter()
+    objects = load([str(inputs)])
+    t1 = time.perf_counter()
+    cluster = Cluster(objects)
+    t2 = time.perf_counter()
+    output = compile_cluster(cluster, CompileOptions())
+    t3 = time.perf_counter()
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+    out_file = workdir / f"services-{services}x{endpoints}.nft"
+    out_file.write_text(output.text)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    load_s = nft_load(out_file)
+    compile_s = t3 - t0
+    return {
+        "services": services,
+        "endpoints": services * endpoints,
+        "manifest_bytes": manifest_file.stat().st_size,
+        "parse_s": round(t1 - t0, 3),
+        "index_s": round(t2 - t1, 3),
+        "compile_render_s": round(t3 - t2, 3),
+        "compile_s": round(compile_s, 3),
+        "load_s": None if load_s is None else round(load_s, 3),
+        "total_s": None if load_s is None else round(compile_s + load_s, 3),
+        "compile_over_load": None if not load_s else round(compile_s / load_s, 2),
+        "peak_rss_mib": round(peak / 2**20, 1),
+        **ruleset_size(output.text),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--services", type=int, action="append", help="N (repeatable); default 1k, 10k, 25k")
+    parser.add_argument("--endpoints", type=int, default=10, help="endpoints per Service (default 10)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the compile (slower)")
+    parser.add_argument("--keep", type=Path, help="write inputs and rulesets here instead of a temporary dir")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one size, JSON out
+    args = parser.parse_args()
+    sizes = args.services or list(DEFAULT_SIZES)
+    if args.one:
+        workdir = args.keep or Path(tempfile.mkdtemp(prefix="ncbench-"))
+        print(json.dumps(run_one(sizes[0], args.endpoints, workdir, args.profile)))
+        return
+    with tempfile.TemporaryDirectory(prefix="ncbench-") as tmp:
+        workdir = args.keep or Path(tmp)
+        rows = []
+        for n in sizes:
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                "--services",
+                str(n),
+                "--endpoints",
+                str(args.endpoints),
+                "--keep",
+                str(workdir),
+            ]
+            if args.profile:
+                cmd.append("--profile")
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(_format(row), flush=True)
+
+
+def _format(row: dict[str, object]) -> str:
+    return (
+        f"{row['services']:>6} Services x {row['endpoints']} endpoints | manifest {_mb(row['manifest_bytes'])} | "
+        f"compile {row['compile_s']} s (parse {row['parse_s']}, index {row['index_s']}, "
+        f"services+render {row['compile_render_s']}) | nft -f {row['load_s']} s | total {row['total_s']} s | "
+        f"compile/load {row['compile_over_load']} | ruleset {_mb(row['bytes'])}, {row['lines']} lines, "
+        f"{row['chains']} chains, {row['rules']} rules, {row['elements']} elements | peak RSS {row['peak_rss_mib']} MiB"
+    )
+
+
+def _mb(value: object) -> str:
+    assert isinstance(value, int)
+    return f"{value / 1e6:.1f} MB"
+
+
+if __name__ == "__main__":
+    main()
