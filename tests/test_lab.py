@@ -132,6 +132,79 @@ spec:
     ports: [{port: http}]
 """
 
+# Two nodes: NodePort with externalTrafficPolicy Local, an externalIP, UDP, ClientIP affinity over two
+# endpoints, hairpin through a one-endpoint Service, and an egress ipBlock with an except.
+NODEPORTS = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.10}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+spec: {podCIDR: 10.244.2.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.11}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-a, labels: {app: web}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}
+status: {phase: Running, podIP: 10.244.1.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-b, labels: {app: web}}
+spec: {nodeName: node-b, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}
+status: {phase: Running, podIP: 10.244.2.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: solo, labels: {app: solo}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 7000, protocol: UDP}]}]}
+status: {phase: Running, podIP: 10.244.1.7}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  clusterIP: 10.96.0.30
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http, nodePort: 30080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: solo}
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.31
+  externalIPs: [203.0.113.50]
+  sessionAffinity: ClientIP
+  selector: {app: solo}
+  ports: [{port: 70, targetPort: 7000, protocol: UDP, nodePort: 30070}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: solo-egress}
+spec:
+  podSelector: {matchLabels: {app: solo}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.2.0/24]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sticky}
+spec:
+  clusterIP: 10.96.0.32
+  sessionAffinity: ClientIP
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+"""
+
 POLICY_EXPECT = """\
 apiVersion: netcompile/v1
 kind: LabExpectations
@@ -319,6 +392,32 @@ def test_network_policy_full_matrix_and_broken_rule_is_pinpointed(write_yaml: Wr
 
 
 @pytest.mark.kernel
+def test_nodeport_local_hairpin_affinity_ipblock_on_two_nodes(write_yaml: WriteYaml) -> None:
+    client = "198.51.100.7"
+    report = lab(objects_of(write_yaml, NODEPORTS), clients=[IPv4Address(client)], repeat=3)
+    assert_clean(report.prefix)
+    assert report.mismatches == [], [r.to_json() for r in report.mismatches]
+    assert {r.round for r in report.rows} == {0, 1, 2}
+
+    def answers(source: str, target: str, port: int) -> set[str]:
+        key = (source, target, port)
+        rows = [r for r in report.rows if (r.probe.source.label, r.probe.target, r.probe.port) == key]
+        assert len(rows) == 3
+        return {str(r.observed) for r in rows}
+
+    # externalTrafficPolicy Local: an outside client reaches only the node's own endpoint, source preserved
+    assert answers(client, "nodeport:default/web-local@node-a", 30080) == {f"default/web-a:8080 saw {client}"}
+    assert answers(client, "nodeport:default/web-local@node-b", 30080) == {f"default/web-b:8080 saw {client}"}
+    # hairpin: the only endpoint of the Service calls it and sees its node's address
+    assert answers("default/solo", "service:default/solo", 70) == {"default/solo:7000 saw 192.168.1.10"}
+    # egress ipBlock 10.244.0.0/16 except 10.244.2.0/24: node-b's pod network is out of reach
+    assert answers("default/solo", "default/web-a", 8080) == {"default/web-a:8080 saw 10.244.1.7"}
+    assert answers("default/solo", "default/web-b", 8080) == {"timeout"}
+    # session affinity holds across rounds (checked by the lab for every source)
+    assert len(answers(client, "service:default/sticky", 80)) == 1
+
+
+@pytest.mark.kernel
 def test_teardown_after_failed_apply_and_interrupt(write_yaml: WriteYaml) -> None:
     objects = objects_of(write_yaml, SERVICES)
     with pytest.raises(NftRejected):
@@ -404,6 +503,7 @@ def test_cli_json_and_exit_codes(write_yaml: WriteYaml, tmp_path: Path) -> None:
     broken.write_text("table inet netcompile {\n}\n")
     result = runner.invoke(app, ["lab", str(directory), "--ruleset", str(broken), "--timeout", "0.3"])
     assert result.exit_code == 1
-    assert "MISMATCH" in result.stderr and "service:default/web" in result.stderr
+    assert "MISMATCH" in result.stdout and "service:default/web" in result.stdout
+    assert "mismatch" in result.stderr  # the summary
     result = runner.invoke(app, ["lab", str(directory), "--client", "fd00::1"])
     assert result.exit_code == 2 and "IPv4-only" in result.stderr

@@ -64,6 +64,9 @@ def lab_cmd(
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the namespaces in place for inspection.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each probe waits for an answer.")] = 1.0,
+    repeat: Annotated[
+        int, typer.Option("--repeat", help="Rounds of probes, one after another (checks session affinity).")
+    ] = 1,
     output: Annotated[str, typer.Option("--output", help="table (stderr) or json (stdout).")] = "table",
     ruleset: Annotated[
         list[str] | None,
@@ -84,6 +87,8 @@ def lab_cmd(
     """
     if output not in ("table", "json"):
         fail(f'--output: Unsupported value: "{output}": supported values: "table", "json"')
+    if not 1 <= repeat <= 100:
+        fail("--repeat must be between 1 and 100")
     if not 0.05 <= timeout <= 30:
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
@@ -102,6 +107,7 @@ def lab_cmd(
         expect_file=expect,
         keep=keep,
         timeout=timeout,
+        repeat=repeat,
         table=table,
         progress=stderr_progress,
         log=lambda line: typer.echo(line, err=True),
@@ -125,7 +131,7 @@ def lab_cmd(
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
         for line in format_table(report):
-            typer.echo(line, err=True)
+            typer.echo(line)
     if report.kept:
         typer.echo(f"kept: {' '.join(report.namespaces)} (remove with: ip netns delete NAME)", err=True)
     typer.echo(summary(report), err=True)

@@ -76,6 +76,12 @@ class Probe:
     port: int
     wanted: Wanted | None = None
 
+    @property
+    def service(self) -> str | None:
+        """The Service (ns/name) whose frontend the probe addresses, if any."""
+        kind, sep, rest = self.target.partition(":")
+        return rest.split("@")[0] if sep and kind in ("service", "nodeport", "external") else None
+
     def agent_request(self, timeout: float) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -138,6 +144,14 @@ def service_targets(plan: LabPlan, service: Service, notes: list[str]) -> list[T
                     out += [Target(f"nodeport:{key}@{node.name}", a, sp.protocol, sp.node_port) for a in node.addresses]
         externals = [*service.external_ips, *(i.ip for i in service.load_balancer_ingress if i.ip_mode != "Proxy")]
         out += [Target(f"external:{key}", a, sp.protocol, sp.port) for a in externals if isinstance(a, IPv4Address)]
+    # a ClusterIP on a port its Service does not have (rejected, semantics §2.4)
+    used = {sp.port for sp in service.ports if sp.protocol == Protocol.TCP}
+    unused = next(port for port in range(1, 65536) if port not in used)
+    out += [
+        Target(f"service:{key}", ip, Protocol.TCP, unused)
+        for ip in service.cluster_ips
+        if isinstance(ip, IPv4Address) and service.ports
+    ]
     return out
 
 

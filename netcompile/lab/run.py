@@ -40,6 +40,7 @@ class LabOptions:
     expect_file: Path | None = None
     keep: bool = False
     timeout: float = 1.0
+    repeat: int = 1  # rounds of probes, one after the other (session affinity must hold across them)
     table: str = "netcompile"
     prefix: str | None = None  # run-unique by default
     # Called with each finished (done, total); and with each line of progress text.
@@ -58,6 +59,7 @@ class Row:
     reference: Expectation | None
     status: str  # ok | MISMATCH | skipped
     why: list[str]
+    round: int = 0  # with --repeat: which round of probes
 
     def to_json(self) -> dict[str, Any]:
         p, o = self.probe, self.observed
@@ -96,6 +98,7 @@ class Row:
                 "pods": list(p.wanted.pods) if p.wanted.pods is not None else None,
                 "source": p.wanted.source,
             },
+            "round": self.round,
             "status": self.status,
             "why": self.why,
         }
@@ -309,16 +312,18 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
             servers.start(plan)
             timings["servers"] = time.monotonic() - t
             t = time.monotonic()
-            log(f"probing: {len(probes)} probe(s), timeout {options.timeout:g}s")
+            rounds = f" x {options.repeat} rounds" if options.repeat > 1 else ""
+            log(f"probing: {len(probes)} probe(s){rounds}, timeout {options.timeout:g}s")
             done = 0
+            total = len(probes) * options.repeat
 
             def on_result(_: pr.Probe, __: pr.Observation) -> None:
                 nonlocal done
                 done += 1
                 if options.progress is not None:
-                    options.progress(done, len(probes))
+                    options.progress(done, total)
 
-            observed = pr.run_probes(probes, options.timeout, on_result)
+            observed = [pr.run_probes(probes, options.timeout, on_result) for _ in range(options.repeat)]
             timings["probe"] = time.monotonic() - t
         finally:
             t = time.monotonic()
@@ -329,10 +334,9 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
                     notes.append(f"teardown could not delete: {', '.join(left)}")
             timings["teardown"] = time.monotonic() - t
 
+    affinity = {s.meta.key for s in objects.services if s.session_affinity_timeout is not None}
     for probe in probes:
-        obs = observed[probe.id]
         ref = None
-        status, why = OK, list[str]()
         if oracle is not None:
             entry = first_node(plan, probe.source.node, probe.dst)
             ref = expect(
@@ -346,11 +350,22 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
                 origin=probe.source.origin,
                 node=entry,
             )
-            status, why = compare_reference(probe, obs, ref)
-        wanted_why = compare_wanted(probe, obs)
-        if wanted_why:
-            status, why = MISMATCH, [*why, *wanted_why]
-        rows.append(Row(probe, obs, ref, status, why))
+        first_answer: str | None = None
+        for round_, results in enumerate(observed):
+            obs = results[probe.id]
+            status, why = compare_reference(probe, obs, ref) if ref is not None else (OK, list[str]())
+            wanted_why = compare_wanted(probe, obs)
+            if wanted_why:
+                status, why = MISMATCH, [*why, *wanted_why]
+            if probe.service in affinity and obs.status == "answered":
+                if first_answer is None:
+                    first_answer = obs.pod
+                elif obs.pod != first_answer:
+                    status, why = (
+                        MISMATCH,
+                        [*why, f"session affinity: answered by {obs.pod}, earlier by {first_answer}"],
+                    )
+            rows.append(Row(probe, obs, ref, status, why, round_))
     timings["total"] = time.monotonic() - t0
     return LabReport(plan.prefix, rows, notes, timings, oracle is not None, options.keep, plan.namespaces)
 
@@ -370,7 +385,8 @@ def format_table(report: LabReport, *, all_rows: bool = True) -> list[str]:
             ref = f"{ref} | expect {p.wanted.expect}" if row.reference else f"expect {p.wanted.expect}"
         result = row.status + (": " + "; ".join(row.why) if row.why and row.status != OK else "")
         target = p.target if p.target == str(p.dst) else f"{p.target} ({p.dst})"
-        lines.append((p.source.label, target, f"{p.protocol.value.lower()}/{p.port}", str(row.observed), ref, result))
+        source = p.source.label + (f" #{row.round + 1}" if row.round else "")
+        lines.append((source, target, f"{p.protocol.value.lower()}/{p.port}", str(row.observed), ref, result))
     widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(headers[:-1])]
     out = []
     for line in [headers, *lines]:
