@@ -8,6 +8,9 @@ explanation instead of a traceback.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +71,32 @@ def run(script: str, *, dry_run: bool, name: str = "<script>") -> Result:
     return Result(out, err.strip())
 
 
+# Run in a child process inside a private network namespace: load for real, report libnftables' error.
+_SCRATCH_LOADER = """
+import sys, nftables
+nft = nftables.Nftables()
+rc, _, err = nft.cmd_from_file(sys.argv[1])
+sys.stderr.write(err.replace(sys.argv[1], sys.argv[2]))
+sys.exit(0 if rc == 0 else 1)
+"""
+
+
 def check(script: str, name: str = "<script>") -> Result:
-    """Parse and validate in the kernel without changing anything (`nft -c`)."""
-    return run(script, dry_run=True, name=name)
+    """Validate without changing anything: a libnftables dry run, then a real load in a throwaway
+    network namespace. The dry run alone misses what the kernel checks only on commit (a jump loop, a
+    `dnat` reachable from a filter chain); the scratch namespace sees it and vanishes afterwards."""
+    result = run(script, dry_run=True, name=name)
+    if shutil.which("unshare") is None:
+        return result  # util-linux missing: the dry run is all we can do
+    with tempfile.NamedTemporaryFile("w", prefix="netcompile-", suffix=".nft", encoding="utf-8") as f:
+        f.write(script)
+        f.flush()
+        proc = subprocess.run(
+            ["unshare", "--net", sys.executable, "-c", _SCRATCH_LOADER, f.name, name],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    if proc.returncode != 0:
+        raise NftRejected(proc.stderr.strip() or "the kernel refused the ruleset in a scratch network namespace")
+    return result

@@ -108,4 +108,4 @@ class Outcome:
     def describe(self) -> list[str]:
         """One line per result, most likely first, e.g. `1/3 delivered to 10.244.1.5:8080 (masqueraded)`."""
         items = sorted(self.distribution.items(), key=lambda kv: (-kv[1], kv[0].sort_key()))
-        return [f"{p} {r}" for p, r in items]
+        return [f"{p} {r}" for r, p in items]

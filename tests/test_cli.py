@@ -154,6 +154,19 @@ def test_check_rejects_broken_script_with_nft_message(tmp_path: Path) -> None:
     assert result.stderr.endswith("libnftables rejected the script\n")
 
 
+@pytest.mark.kernel
+def test_check_catches_what_only_the_kernel_sees(tmp_path: Path) -> None:
+    """A jump loop passes libnftables' dry run; the load in a scratch namespace refuses it."""
+    script = tmp_path / "loop.nft"
+    script.write_text(
+        "table inet x {\n  chain a {\n    jump b\n  }\n  chain b {\n    jump a\n  }\n"
+        "  chain in {\n    type filter hook input priority 0; policy accept;\n    jump a\n  }\n}\n"
+    )
+    result = runner.invoke(app, ["check", str(script)])
+    assert result.exit_code == 2
+    assert f"{script}:10:5-10: Error: Could not process rule: Too many links" in result.stderr
+
+
 def test_check_without_privilege_explains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = tmp_path / "x.nft"
     script.write_text("table inet x\n")

@@ -73,11 +73,12 @@ TableOpt = Annotated[str, typer.Option("--table", help="Name of netcompile's own
 NodePortRangeOpt = Annotated[
     str, typer.Option("--service-node-port-range", help="Valid nodePort range, as the API server's flag.")
 ]
-MaxBytesOpt = Annotated[int, typer.Option("--max-file-bytes", help="Refuse input files larger than this.")]
-MaxObjectsOpt = Annotated[int, typer.Option("--max-objects", help="Refuse input with more objects than this.")]
+MaxBytesOpt = Annotated[int, typer.Option("--max-file-bytes", help="Refuse input files larger than this.", min=1)]
+MaxObjectsOpt = Annotated[int, typer.Option("--max-objects", help="Refuse input with more objects than this.", min=1)]
 MaxAliasOpt = Annotated[
-    int, typer.Option("--max-alias-nodes", help="Refuse YAML whose aliases expand to more nodes than this.")
+    int, typer.Option("--max-alias-nodes", help="Refuse YAML whose aliases expand to more nodes than this.", min=0)
 ]
+MaxDepthOpt = Annotated[int, typer.Option("--max-depth", help="Refuse YAML nested deeper than this.", min=1)]
 
 
 def options(
@@ -95,13 +96,23 @@ def options(
     )
 
 
+# The root command's options, set on every invocation before the verb runs.
+_state: dict[str, Limits] = {"limits": DEFAULT_LIMITS}
+
+
+def input_limits() -> Limits:
+    """The limits given to the root command (`netcompile --max-objects N VERB ...`)."""
+    return _state["limits"]
+
+
 def load_input(
     paths: list[str],
     *,
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
 ) -> Objects:
     """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input."""
+    limits = limits or input_limits()
     try:
         objects = load(paths, limits, ParseOptions(node_port_range=_node_port_range(node_port_range)))
     except InputError as exc:
@@ -122,7 +133,7 @@ def run_compile(
     nodeport_addresses: list[str] | None = None,
     table: str = "netcompile",
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
 ) -> tuple[Cluster, Output]:
     """The compile pipeline for every verb that compiles: exit 2 on bad input or usage."""
     opts = options(node, cluster_cidr, nodeport_addresses, table)
@@ -148,8 +159,17 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
     ] = False,
+    max_file_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_file_bytes,
+    max_objects: MaxObjectsOpt = DEFAULT_LIMITS.max_objects,
+    max_alias_nodes: MaxAliasOpt = DEFAULT_LIMITS.max_alias_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
-    """Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node."""
+    """Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node.
+
+    Input is untrusted: the limits below bound what any verb reads (e.g. `netcompile --max-objects
+    2000000 compile big/`).
+    """
+    _state["limits"] = Limits(max_file_bytes, max_objects, max_alias_nodes, max_depth)
 
 
 def main() -> None:

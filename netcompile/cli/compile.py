@@ -10,13 +10,8 @@ import typer
 
 from ..atomic import write_atomically
 from ..nftlib import NftRejected, NftUnavailable, check
-from ..source import Limits
 from . import (
-    DEFAULT_LIMITS,
     ClusterCidrOpt,
-    MaxAliasOpt,
-    MaxBytesOpt,
-    MaxObjectsOpt,
     NodeOpt,
     NodePortAddrOpt,
     NodePortRangeOpt,
@@ -39,9 +34,6 @@ def compile_cmd(
     nodeport_addresses: NodePortAddrOpt = None,
     table: TableOpt = "netcompile",
     service_node_port_range: NodePortRangeOpt = "30000-32767",
-    max_file_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_file_bytes,
-    max_objects: MaxObjectsOpt = DEFAULT_LIMITS.max_objects,
-    max_alias_nodes: MaxAliasOpt = DEFAULT_LIMITS.max_alias_nodes,
 ) -> None:
     """Compile manifests into an nftables script for one node.
 
@@ -57,7 +49,6 @@ def compile_cmd(
         nodeport_addresses=nodeport_addresses,
         table=table,
         node_port_range=service_node_port_range,
-        limits=Limits(max_file_bytes=max_file_bytes, max_objects=max_objects, max_alias_nodes=max_alias_nodes),
     )
     if output is None:
         sys.stdout.write(result.text)
@@ -73,10 +64,12 @@ def compile_cmd(
 def check_cmd(
     file: Annotated[str, typer.Argument(help="An nftables script (e.g. from `netcompile compile`); - for stdin.")],
 ) -> None:
-    """Validate a script with libnftables, without changing anything (like `nft -c -f FILE`).
+    """Validate a script with libnftables, without changing anything on this host.
 
-    Needs the python3-nftables binding and root (the kernel checks the transaction, then discards it).
-    Exit 0 when the script would load, 2 otherwise with libnftables' message.
+    A libnftables dry run (like `nft -c -f FILE`), then a real load in a throwaway network namespace,
+    which also catches what the kernel checks only on commit (jump loops, NAT in a filter chain).
+    Needs the python3-nftables binding and root. Exit 0 when the script loads, 2 otherwise with
+    libnftables' message and the offending line.
     """
     try:
         script = sys.stdin.read() if file == "-" else Path(file).read_text()
@@ -91,4 +84,4 @@ def check_cmd(
     except NftRejected as exc:
         typer.echo(str(exc), err=True)
         fail(f"{file}: libnftables rejected the script")
-    typer.echo(f"{file}: libnftables accepts the script (dry run)", err=True)
+    typer.echo(f"{file}: libnftables accepts the script (dry run, and a load in a scratch network namespace)", err=True)
