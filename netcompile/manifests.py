@@ -340,6 +340,13 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
         cluster_ips = [addr] if addr else []
     if len(cluster_ips) > 2 or (len(cluster_ips) == 2 and cluster_ips[0].version == cluster_ips[1].version):
         ips_f.error(invalid([str(a) for a in cluster_ips], "may specify no more than one IP for each IP family"))
+    family_items = list(spec.child("ipFamilies").items())
+    families = [item.choice(("IPv4", "IPv6")) for item in family_items]
+    for index, (item, family) in enumerate(zip(family_items, families, strict=True)):
+        if family is not None and family in families[:index]:
+            item.error(duplicate(family))
+        elif family is not None and index < len(cluster_ips) and family != f"IPv{cluster_ips[index].version}":
+            item.error(invalid(family, f"does not match the IP family of `clusterIPs[{index}]`"))
     if stype == ServiceType.EXTERNAL_NAME:
         cluster_ips, headless = [], False
     external_name = spec.child("externalName").string(required_=stype == ServiceType.EXTERNAL_NAME)
@@ -630,10 +637,31 @@ def _ref(raw: RawObject) -> str:
     return object_ref(raw.kind, raw.body)
 
 
+def _check_allocations(raw: RawObject, svc: Service, allocated: dict[object, str], errors: list[Diagnostic]) -> None:
+    """What the API server allocates once: a clusterIP, and a nodePort (one Service may reuse its own
+    nodePort for another protocol)."""
+    report = Report(svc.meta.ref, errors)
+    spec = Field(report, raw.body, "").child("spec")
+    ips_f = spec.child("clusterIPs") if spec.child("clusterIPs").present else None
+    for index, address in enumerate(svc.cluster_ips):
+        owner = allocated.setdefault(address, svc.meta.key)
+        if owner != svc.meta.key:
+            where = list(ips_f.items())[index] if ips_f is not None else spec.child("clusterIP")
+            where.error(invalid(str(address), f'provided IP is already allocated to Service "{owner}"'))
+    for index, port in enumerate(svc.ports):
+        if port.node_port is None:
+            continue
+        owner = allocated.setdefault(("nodePort", port.node_port), svc.meta.key)
+        if owner != svc.meta.key:
+            where = list(spec.child("ports").items())[index].child("nodePort")
+            where.error(invalid(port.node_port, f'provided port is already allocated to Service "{owner}"'))
+
+
 def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOptions) -> Objects:
     by_kind: dict[str, list[KubeObject]] = {kind: [] for kind in KINDS}
     notices: list[str] = []
     first_seen: dict[tuple[str, str], RawObject] = {}
+    allocations: dict[object, str] = {}
     for raw in raws:
         if raw.kind not in KINDS:
             notices.append(f"{raw.position}: skipping {_ref(raw)}: kind {raw.kind} is not compiled by netcompile")
@@ -659,6 +687,8 @@ def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOp
             )
             continue
         first_seen[ident] = raw
+        if isinstance(obj, Service):
+            _check_allocations(raw, obj, allocations, errors)
         by_kind[raw.kind].append(obj)
     return Objects(
         namespaces=tuple(o for o in by_kind["Namespace"] if isinstance(o, Namespace)),

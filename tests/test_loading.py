@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from netcompile.compiler import CompileOptions, compile_paths
 from netcompile.errors import InputError
 from netcompile.manifests import load
 from netcompile.model import Protocol, ServiceType
@@ -88,7 +89,7 @@ def test_every_error_is_reported_at_once_sorted_by_position(write_yaml: WriteYam
         ("just a string\n", "document is not a mapping"),
         ("kind: Service\nmetadata: {name: x}\n", "apiVersion: Required value"),
         ("apiVersion: v1\nmetadata: {name: x}\n", "kind: Required value"),
-        ("apiVersion: v1\nkind: Service\nspec: {ports: [{port: 1}]}\n", 'Service: metadata: Required value'),
+        ("apiVersion: v1\nkind: Service\nspec: {ports: [{port: 1}]}\n", "Service: metadata: Required value"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\n", "Pod: metadata.name: Required value"),
         ("apiVersion: 1\nkind: Pod\n", "apiVersion: Invalid value: 1: must be a string"),
         (
@@ -137,6 +138,40 @@ def test_bad_input_messages(write_yaml: WriteYaml, text: str, expected: str) -> 
     errs = errors_of(d)
     assert any(expected in e for e in errs), errs
     assert all(e.startswith(f"{d}/bad.yaml:") for e in errs), errs
+
+
+def test_allocations_are_unique_across_services(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: a}
+        spec:
+          type: NodePort
+          clusterIP: 10.96.0.1
+          ports:
+          - {name: t, port: 53, nodePort: 30053}
+          - {name: u, port: 53, protocol: UDP, nodePort: 30053}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: b}
+        spec: {type: NodePort, clusterIPs: [10.96.0.1], ports: [{port: 1, nodePort: 30053}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: c}
+        spec: {clusterIPs: [10.96.0.3], ipFamilies: [IPv6], ports: [{port: 1}]}
+        """
+    )
+    assert [e.split(": ", 1)[1] for e in errors_of(d)] == [
+        'Service "default/b": spec.clusterIPs[0]: Invalid value: "10.96.0.1": provided IP is already allocated to '
+        'Service "default/a"',
+        'Service "default/b": spec.ports[0].nodePort: Invalid value: 30053: provided port is already allocated to '
+        'Service "default/a"',
+        'Service "default/c": spec.ipFamilies[0]: Invalid value: "IPv6": does not match the IP family of '
+        "`clusterIPs[0]`",
+    ]
 
 
 def test_duplicate_objects_across_files_point_at_the_first(write_yaml: WriteYaml) -> None:
@@ -332,6 +367,69 @@ def test_ipv4_mapped_ipv6_is_ipv4(write_yaml: WriteYaml) -> None:
         """
     )
     assert [str(ip) for ip in load([str(d)]).pods[0].ips] == ["10.0.0.1"]
+
+
+EDGE_ADDRESSES = """
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  clusterIP: CLUSTER_IP
+  externalIPs: [EXTERNAL_IP]
+  selector: {app: a}
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, labels: {app: a}}
+status: {phase: Running, podIP: POD_IP}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: n}
+spec:
+  podSelector: {}
+  ingress: [{from: [{ipBlock: {cidr: BLOCK, except: [EXCEPT]}}]}]
+"""
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        {
+            "CLUSTER_IP": "010.096.000.001",
+            "EXTERNAL_IP": "203.000.113.001",
+            "POD_IP": "10.244.0.05",
+            "BLOCK": "0.0.0.0/0",
+            "EXCEPT": "010.244.000.005/32",
+        },
+        {
+            "CLUSTER_IP": "'::ffff:10.96.0.1'",
+            "EXTERNAL_IP": "'::ffff:203.0.113.1'",
+            "POD_IP": "'::ffff:af4:5'",
+            "BLOCK": "'::ffff:0.0.0.0/96'",
+            "EXCEPT": "'::ffff:10.244.0.5/128'",
+        },
+    ],
+)
+def test_addresses_are_normalized_as_kubernetes_does(write_yaml: WriteYaml, spelling: dict[str, str]) -> None:
+    """Leading zeros (decimal) and IPv4-mapped IPv6 compile exactly like the canonical spelling."""
+    canonical = {
+        "CLUSTER_IP": "10.96.0.1",
+        "EXTERNAL_IP": "203.0.113.1",
+        "POD_IP": "10.244.0.5",
+        "BLOCK": "0.0.0.0/0",
+        "EXCEPT": "10.244.0.5/32",
+    }
+
+    def compiled(values: dict[str, str], name: str) -> str:
+        text = EDGE_ADDRESSES
+        for key, value in values.items():
+            text = text.replace(key, value)
+        directory = write_yaml(text, name)
+        return compile_paths([str(directory / name)], CompileOptions())[1].text
+
+    assert compiled(spelling, "odd.yaml") == compiled(canonical, "canonical.yaml")
 
 
 def test_namespace_gets_its_name_label(write_yaml: WriteYaml) -> None:
