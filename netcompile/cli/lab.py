@@ -133,7 +133,8 @@ def lab_cmd(
         for line in format_table(report):
             typer.echo(line)
     if report.kept:
-        typer.echo(f"kept: {' '.join(report.namespaces)} (remove with: ip netns delete NAME)", err=True)
+        typer.echo(f"kept: {' '.join(report.namespaces)}", err=True)
+        typer.echo(f"remove with: {'; '.join(f'ip netns delete {ns}' for ns in report.namespaces)}", err=True)
     typer.echo(summary(report), err=True)
     if report.mismatches:
         raise typer.Exit(FINDING)

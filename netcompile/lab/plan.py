@@ -17,12 +17,13 @@ skipped.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from ..cluster import Cluster
-from ..model import Node, Objects, Pod, Protocol
+from ..model import IPAddress, Node, Objects, Pod, Protocol
 
 POOL = IPv4Network("198.18.0.0/15")
 POD_GATEWAY = IPv4Address("169.254.1.1")  # the node side of every pod veth (DESIGN.md §3)
@@ -177,8 +178,8 @@ class _Allocator:
         raise PlanError(f"no free address left in {POOL}")
 
 
-def _v4(addresses: object) -> list[IPv4Address]:
-    return [a for a in addresses if isinstance(a, IPv4Address)]  # type: ignore[attr-defined]
+def _v4(addresses: Iterable[IPAddress]) -> list[IPv4Address]:
+    return [a for a in addresses if isinstance(a, IPv4Address)]
 
 
 def pod_ports(cluster: Cluster, pod: Pod, address: IPv4Address) -> tuple[set[tuple[Protocol, int]], list[str]]:
