@@ -20,7 +20,7 @@ from netcompile.cli import app
 from netcompile.cluster import Cluster
 from netcompile.lab import LabOptions, LabReport, run_lab
 from netcompile.lab.expected import expect
-from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan
+from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan, new_prefix
 from netcompile.lab.probes import ExpectError, expectation_probes, read_expectations
 from netcompile.lab.run import MISMATCH, OK, SKIPPED
 from netcompile.lab.topology import leftovers
@@ -232,7 +232,7 @@ def assert_clean(prefix: str) -> None:
 
 
 def lab(objects: Objects, **options: object) -> LabReport:
-    opts = LabOptions(timeout=0.5, **options)  # type: ignore[arg-type]
+    opts = LabOptions(timeout=1.0, **options)  # type: ignore[arg-type]  # generous: CI machines are slow
     return run_lab(objects, opts)
 
 
@@ -420,17 +420,18 @@ def test_nodeport_local_hairpin_affinity_ipblock_on_two_nodes(write_yaml: WriteY
 @pytest.mark.kernel
 def test_teardown_after_failed_apply_and_interrupt(write_yaml: WriteYaml) -> None:
     objects = objects_of(write_yaml, SERVICES)
+    first, second = new_prefix(), new_prefix()
     with pytest.raises(NftRejected):
-        lab(objects, prefix="nc7e57a1", edit_ruleset=lambda _, text: text + "chain inet netcompile x { bogus }\n")
-    assert_clean("nc7e57a1")
+        lab(objects, prefix=first, edit_ruleset=lambda _, text: text + "chain inet netcompile x { bogus }\n")
+    assert_clean(first)
 
     def interrupt(done: int, total: int) -> None:  # Ctrl-C while probes run
         if done == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        lab(objects, prefix="nc7e57a2", progress=interrupt)
-    assert_clean("nc7e57a2")
+        lab(objects, prefix=second, progress=interrupt)
+    assert_clean(second)
 
 
 @pytest.mark.kernel
