@@ -5,8 +5,9 @@ needs names derived from Kubernetes objects. Such a name is
 
     <prefix>-<hash>-<tail>        e.g. endpoint-k3j5q2xa-default/web/http__10.244.1.5/8080
 
-- `hash`: the first 8 characters of the lowercase base32 SHA-256 of the full identity (prefix included),
-  40 bits: it alone makes the name unique; the tail is for the reader.
+- `hash`: the first 8 characters of the lowercase base32 SHA-256 of the full identity, 40 bits: with the
+  prefix it makes the name unique; the tail is for the reader. Objects of one identity share the hash
+  (`affinity-X-…` is the set of the chain `endpoint-X-…`), as in kube-proxy.
 - `tail`: the identity made readable, every character outside `[a-z0-9_./-]` replaced (`:` of IPv6
   addresses by `.`, anything else by `_`), and cut so the whole name fits.
 - Allowed characters: `[a-z0-9_./-]`, first character a letter (the prefix), as `ir.check_name` wants.
@@ -38,6 +39,6 @@ def readable(text: str) -> str:
 
 
 def object_name(prefix: str, identity: str, tail: str) -> str:
-    """`<prefix>-<hash of prefix and identity>-<readable tail>`, at most NAME_MAX bytes."""
-    head = f"{prefix}-{short_hash(prefix + chr(0) + identity)}-"
+    """`<prefix>-<hash of identity>-<readable tail>`, at most NAME_MAX bytes."""
+    head = f"{prefix}-{short_hash(identity)}-"
     return head + readable(tail)[: NAME_MAX - len(head)]

@@ -413,7 +413,7 @@ class _Builder:
         fam = family_of(fe.address)
         tail = f"{svc.meta.namespace}/{svc.meta.name}/{sp.label}"
         ids = ",".join(f"{e.address}/{e.port}" for e in endpoints)
-        chain = object_name("service", f"{base}/{ids}", tail + role.affinity_tail)
+        chain = object_name("service", f"{base}/list:{ids}", tail + role.affinity_tail)
         self.affinity_lists[identity] = chain
         rules: list[tuple[str, str | None]] = []
         targets: list[str] = []
