@@ -10,7 +10,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from fractions import Fraction
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
@@ -205,6 +205,68 @@ spec:
   ports: [{port: 80, targetPort: http}]
 """
 
+# Dual-stack on two nodes: a dual-stack NodePort Service, an IPv6-only pod behind an IPv6-only Service,
+# an IPv6 ipBlock with an except.
+DUAL_STACK = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+spec: {podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]}
+status: {addresses: [{type: InternalIP, address: 192.168.1.10}, {type: InternalIP, address: "fd00:192:168:1::10"}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+spec: {podCIDRs: [10.244.2.0/24, "fd00:10:244:2::/64"]}
+status: {addresses: [{type: InternalIP, address: 192.168.1.11}, {type: InternalIP, address: "fd00:192:168:1::11"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-a, labels: {app: web}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}
+status: {phase: Running, podIPs: [{ip: 10.244.1.5}, {ip: "fd00:10:244:1::5"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-b, labels: {app: web}}
+spec: {nodeName: node-b, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}
+status: {phase: Running, podIPs: [{ip: 10.244.2.5}, {ip: "fd00:10:244:2::5"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6only, labels: {app: v6only}}
+spec: {nodeName: node-b, containers: [{name: c, ports: [{containerPort: 53, protocol: UDP}]}]}
+status: {phase: Running, podIPs: [{ip: "fd00:10:244:2::7"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  ipFamilyPolicy: RequireDualStack
+  clusterIP: 10.96.0.30
+  clusterIPs: [10.96.0.30, "fd00:96::30"]
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http, nodePort: 30080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns6}
+spec:
+  clusterIP: "fd00:96::53"
+  clusterIPs: ["fd00:96::53"]
+  selector: {app: v6only}
+  ports: [{port: 53, protocol: UDP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-ingress}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{ipBlock: {cidr: "fd00:10:244::/48", except: ["fd00:10:244:2::7/128"]}}, {ipBlock: {cidr: 10.244.0.0/16}}]
+"""
+
 POLICY_EXPECT = """\
 apiVersion: netcompile/v1
 kind: LabExpectations
@@ -283,8 +345,10 @@ status: {phase: Running, podIP: 10.244.0.9}
     )
     plan = make_plan(objects, [], "nc0a1b2d")
     (node,) = plan.nodes
-    assert node.invented and node.primary in POOL
-    assert any("default/v6" in n and "IPv4" in n for n in plan.notes)
+    assert node.invented == node.addresses and node.primary in POOL  # an IPv4 and an IPv6 address, both chosen
+    assert [a.version for a in node.addresses] == [4, 6] and plan.families == (4, 6)
+    v6 = plan.pod("default/v6")
+    assert v6 is not None and [str(a) for a in v6.addresses] == ["fd00::5"]
     assert any("default/sctp" in n and "SCTP" in n for n in plan.notes)
     web = plan.pod("default/web-1")
     assert web is not None and web.ports == ((Protocol.TCP, 8080), (Protocol.UDP, 53))
@@ -418,6 +482,19 @@ def test_nodeport_local_hairpin_affinity_ipblock_on_two_nodes(write_yaml: WriteY
 
 
 @pytest.mark.kernel
+def test_dual_stack_on_two_nodes(write_yaml: WriteYaml) -> None:
+    report = lab(objects_of(write_yaml, DUAL_STACK), clients=[IPv4Address("198.51.100.7"), IPv6Address("2001:db8::7")])
+    assert_clean(report.prefix)
+    assert report.mismatches == [], [r.to_json() for r in report.mismatches]
+    v6 = [r for r in report.rows if r.probe.dst.version == 6]
+    assert len(v6) > len(report.rows) / 2
+    # IPv6: the ipBlock except keeps the IPv6-only pod out; its node masquerades hairpin traffic
+    assert row(report, "default/v6only", "default/web-a", 8080) == "timeout"
+    assert row(report, "default/v6only", "service:default/dns6", 53) == "default/v6only:53 saw fd00:192:168:1::11"
+    assert row(report, "2001:db8::7", "default/v6only", 53) == "default/v6only:53 saw 2001:db8::7"
+
+
+@pytest.mark.kernel
 def test_teardown_after_failed_apply_and_interrupt(write_yaml: WriteYaml) -> None:
     objects = objects_of(write_yaml, SERVICES)
     first, second = new_prefix(), new_prefix()
@@ -506,5 +583,5 @@ def test_cli_json_and_exit_codes(write_yaml: WriteYaml, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "MISMATCH" in result.stdout and "service:default/web" in result.stdout
     assert "mismatch" in result.stderr  # the summary
-    result = runner.invoke(app, ["lab", str(directory), "--client", "fd00::1"])
-    assert result.exit_code == 2 and "IPv4-only" in result.stderr
+    result = runner.invoke(app, ["lab", str(directory), "--client", "nope"])
+    assert result.exit_code == 2 and "must be an IPv4 or IPv6 address" in result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from ipaddress import IPv4Address, ip_address
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated
 
@@ -19,21 +19,18 @@ from ..lab.run import format_table, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..manifests import load
-from ..model import Objects
+from ..model import IPAddress, Objects
 from ..nftlib import NftRejected, NftUnavailable
 from . import FINDING, Paths, TableOpt, app, fail
 
 
-def _clients(values: list[str] | None) -> list[IPv4Address]:
+def _clients(values: list[str] | None) -> list[IPAddress]:
     out = []
     for value in values or []:
         try:
-            address = ip_address(value)
+            out.append(ip_address(value))
         except ValueError:
-            fail(f"--client {value!r}: must be an IPv4 address")
-        if not isinstance(address, IPv4Address):
-            fail(f"--client {value}: the lab is IPv4-only")
-        out.append(address)
+            fail(f"--client {value!r}: must be an IPv4 or IPv6 address")
     return out
 
 

@@ -2,9 +2,10 @@
 
 Standard library only and no netcompile imports, so it starts in milliseconds with `-S`.
 
-    agent.py serve NAME SPEC...   SPEC = tcp:ADDR:PORT or udp:ADDR:PORT; prints `ready` once every socket
-                                  is bound, then answers each TCP connection and UDP datagram with one
-                                  JSON line {"pod": NAME, "peer": SOURCE-ADDRESS, "port": LOCAL-PORT}.
+    agent.py serve NAME SPEC...   SPEC = tcp:ADDR:PORT or udp:ADDR:PORT (ADDR IPv4 or IPv6); prints
+                                  `ready` once every socket is bound, then answers each TCP connection
+                                  and UDP datagram with one JSON line
+                                  {"pod": NAME, "peer": SOURCE-ADDRESS, "port": LOCAL-PORT}.
     agent.py probe                reads a JSON list of probes {id, protocol, src, dst, port, timeout} on
                                   stdin, runs them all at once (one thread each), prints one JSON line per
                                   probe as it finishes: {id, status, pod, peer, port, ms, error}.
@@ -26,13 +27,17 @@ REFUSED = {errno.ECONNREFUSED, errno.ECONNRESET}
 UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
 
 
+def family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def serve(name: str, specs: list[str]) -> int:
     sel = selectors.DefaultSelector()
     for spec in specs:
         proto, _, rest = spec.partition(":")
         addr, _, port = rest.rpartition(":")
         kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-        sock = socket.socket(socket.AF_INET, kind)
+        sock = socket.socket(family(addr), kind)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((addr, int(port)))
@@ -71,7 +76,7 @@ def serve(name: str, specs: list[str]) -> int:
 def probe_one(p: dict[str, Any]) -> dict[str, Any]:
     timeout = float(p["timeout"])
     tcp = p["protocol"] == "TCP"
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    sock = socket.socket(family(p["dst"]), socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     out: dict[str, Any] = {"id": p["id"], "status": "error", "pod": None, "peer": None, "port": None, "error": None}
     start = time.monotonic()
     try:

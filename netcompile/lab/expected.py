@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from ipaddress import IPv4Address
 
 from ..cluster import Cluster
-from ..model import Protocol
+from ..model import IPAddress, Protocol
 from ..packet import Origin, Outcome, Packet, Verdict
 from .plan import LabPlan
 
@@ -43,7 +42,7 @@ class Final:
     verdict: Verdict
     server: str | None = None  # the pod answering; None: delivered where no lab server listens
     port: int | None = None
-    source: IPv4Address | None = None  # the source address the server sees
+    source: IPAddress | None = None  # the source address the server sees
     where: str = ""  # for delivered results: address:port, for messages
 
     def __str__(self) -> str:
@@ -61,7 +60,7 @@ class Expectation:
     def possible(self) -> list[Final]:
         return sorted(f for f, p in self.distribution.items() if p > 0)
 
-    def describe(self, original_source: IPv4Address) -> str:
+    def describe(self, original_source: IPAddress) -> str:
         parts = []
         for final, p in sorted(self.distribution.items(), key=lambda kv: (-kv[1], kv[0])):
             if p == 0:
@@ -75,7 +74,7 @@ class Expectation:
         return ", ".join(parts)
 
 
-def first_node(plan: LabPlan, source_node: str | None, dst: IPv4Address) -> str:
+def first_node(plan: LabPlan, source_node: str | None, dst: IPAddress) -> str:
     """The node a probe's packet enters first: the source's own node, or for outside clients the node
     their route to `dst` points at (the owner of dst, else their entry node)."""
     if source_node is not None:
@@ -89,8 +88,8 @@ def expect(
     clusters: dict[str, Cluster],
     oracle: Oracle,
     *,
-    src: IPv4Address,
-    dst: IPv4Address,
+    src: IPAddress,
+    dst: IPAddress,
     protocol: Protocol,
     port: int,
     origin: Origin,
@@ -116,10 +115,10 @@ def expect(
                 add(Final(result.verdict), share)
                 continue
             assert result.dst is not None and result.dport is not None
-            source = here.primary if result.masquerade else packet.src
             dst_addr = result.dst
+            source = here.primary_of(dst_addr.version) if result.masquerade else packet.src
             where = f"{dst_addr}:{result.dport}"
-            if not isinstance(dst_addr, IPv4Address) or not isinstance(source, IPv4Address):
+            if source is None:  # masqueraded by a node without an address of the family: nothing arrives
                 add(Final(Verdict.DELIVERED, None, result.dport, None, where), share)
                 continue
             pod = plan.pod_at(dst_addr)

@@ -7,26 +7,29 @@ Names: every namespace and interface starts with the run's prefix (`nc` + 6 hex 
 can run side by side and teardown finds everything. Interface names are at most 15 bytes (IFNAMSIZ-1):
 prefix (8) + one letter + index (up to 6 digits).
 
-Addresses: pods keep their status IPs; nodes their InternalIP/ExternalIP addresses (the first one is
-the *primary*: the source of the node's own traffic and of masquerade). A node without addresses in the
-input, the LAN gateway, and nothing else, get addresses from 198.18.0.0/15 (RFC 2544, benchmarking)
-that collide with nothing in the input. The lab is IPv4-only for now; IPv6 addresses are noted and
-skipped.
+Addresses (IPv4 and IPv6, dual-stack where the input is): pods keep their status IPs; nodes their
+InternalIP/ExternalIP addresses (the first of each family is the *primary*: the source of the node's
+own traffic and of masquerade). A node without an address of a family the lab uses, and the LAN
+gateway, get addresses from 198.18.0.0/15 (RFC 2544) and 2001:2::/48 (RFC 5180), the benchmarking
+ranges, that collide with nothing in the input.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 
 from ..cluster import Cluster
-from ..model import IPAddress, Node, Objects, Pod, Protocol
+from ..model import IPAddress, IPNetwork, Node, Objects, Pod, Protocol
 
-POOL = IPv4Network("198.18.0.0/15")
-POD_GATEWAY = IPv4Address("169.254.1.1")  # the node side of every pod veth (DESIGN.md §3)
+POOLS: dict[int, IPNetwork] = {4: IPv4Network("198.18.0.0/15"), 6: IPv6Network("2001:2::/48")}
+POOL = POOLS[4]
+# The node side of every pod veth (DESIGN.md §3): the pods' gateway, per family.
+POD_GATEWAY = IPv4Address("169.254.1.1")
+POD_GATEWAY6 = IPv6Address("fe80::1")
 IFNAMSIZ = 15
 PREFIX_LEN = 8  # "nc" + 6 hex digits
 NETNS_DIR = Path("/run/netns")
@@ -36,6 +39,10 @@ class PlanError(Exception):
     """The lab cannot be built from this input (a bad --client, nothing to run, ...)."""
 
 
+def of_family(addresses: Iterable[IPAddress], version: int) -> IPAddress | None:
+    return next((a for a in addresses if a.version == version), None)
+
+
 @dataclass(frozen=True, slots=True)
 class LabNode:
     name: str  # the Node's name, or "node" when the input has no Node objects
@@ -43,14 +50,18 @@ class LabNode:
     netns: str
     lan_if: str  # its end of the LAN veth (in netns); the other end is in the LAN bridge
     bridge_port: str
-    addresses: tuple[IPv4Address, ...]  # first = primary
-    invented: bool  # the input gave no IPv4 address: the lab chose one
-    pod_networks: tuple[IPv4Network, ...]  # routed to this node by the others and by clients
+    addresses: tuple[IPAddress, ...]  # the first of each family = that family's primary
+    invented: tuple[IPAddress, ...]  # addresses the lab chose (the input gave none of that family)
+    pod_networks: tuple[IPNetwork, ...]  # routed to this node by the others and by clients
     declared: bool  # a Node object exists (the ruleset is compiled with --node name)
 
     @property
-    def primary(self) -> IPv4Address:
-        return self.addresses[0]
+    def primary(self) -> IPAddress:
+        """The primary address (IPv4 if the node has one)."""
+        return self.primary_of(4) or self.addresses[0]
+
+    def primary_of(self, version: int) -> IPAddress | None:
+        return of_family(self.addresses, version)
 
     @property
     def label(self) -> str:
@@ -63,16 +74,21 @@ class LabPod:
     index: int
     node: str
     host_network: bool
-    address: IPv4Address  # its own address, or its node's primary for hostNetwork pods
+    addresses: tuple[IPAddress, ...]  # its own addresses, or its node's for hostNetwork pods
     netns: str  # its own namespace, or its node's
     pod_if: str  # in the pod namespace ("" for hostNetwork pods)
     node_if: str  # the node side of its veth ("" for hostNetwork pods)
     ports: tuple[tuple[Protocol, int], ...]  # where its server listens
 
+    @property
+    def address(self) -> IPAddress:
+        """Its primary address (IPv4 if it has one)."""
+        return of_family(self.addresses, 4) or self.addresses[0]
+
 
 @dataclass(frozen=True, slots=True)
 class LabClient:
-    address: IPv4Address
+    address: IPAddress
     index: int
     netns: str
     client_if: str
@@ -89,7 +105,7 @@ class LabPlan:
     prefix: str
     lan_netns: str
     bridge: str
-    gateway: IPv4Address
+    gateways: tuple[IPAddress, ...]  # the LAN gateway, one address per family in use
     nodes: list[LabNode]
     pods: list[LabPod]
     clients: list[LabClient]
@@ -97,13 +113,20 @@ class LabPlan:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def families(self) -> tuple[int, ...]:
+        return tuple(sorted({a.version for a in self.gateways}))
+
+    @property
+    def gateway(self) -> IPAddress:
+        return self.gateways[0]
+
+    def gateway_of(self, version: int) -> IPAddress | None:
+        return of_family(self.gateways, version)
+
+    @property
     def namespaces(self) -> list[str]:
-        return [
-            self.lan_netns,
-            *(n.netns for n in self.nodes),
-            *(p.netns for p in self.pods if not p.host_network),
-            *(c.netns for c in self.clients),
-        ]
+        return [self.lan_netns, *(n.netns for n in self.nodes), *(p.netns for p in self.pods if not p.host_network),
+                *(c.netns for c in self.clients)]  # fmt: skip
 
     def node(self, name: str) -> LabNode:
         return next(n for n in self.nodes if n.name == name)
@@ -111,15 +134,15 @@ class LabPlan:
     def pod(self, key: str) -> LabPod | None:
         return next((p for p in self.pods if p.key == key), None)
 
-    def pod_at(self, address: IPv4Address) -> LabPod | None:
+    def pod_at(self, address: IPAddress) -> LabPod | None:
         """The (non-hostNetwork) pod with this address."""
-        return next((p for p in self.pods if p.address == address and not p.host_network), None)
+        return next((p for p in self.pods if address in p.addresses and not p.host_network), None)
 
-    def node_at(self, address: IPv4Address) -> LabNode | None:
+    def node_at(self, address: IPAddress) -> LabNode | None:
         """The node that owns this address (one of its addresses)."""
         return next((n for n in self.nodes if address in n.addresses), None)
 
-    def node_routing(self, address: IPv4Address) -> LabNode | None:
+    def node_routing(self, address: IPAddress) -> LabNode | None:
         """The node a packet to `address` is routed to on the LAN: its owner, or the node of its pod network."""
         owner = self.node_at(address)
         if owner is not None:
@@ -129,18 +152,18 @@ class LabPlan:
             return self.node(pod.node)
         return next((n for n in self.nodes if any(address in net for net in n.pod_networks)), None)
 
-    def client_at(self, address: IPv4Address) -> LabClient | None:
+    def client_at(self, address: IPAddress) -> LabClient | None:
         return next((c for c in self.clients if c.address == address), None)
 
     def host_server(self, node: str, protocol: Protocol, port: int) -> LabPod | None:
         """The hostNetwork pod of `node` that serves (protocol, port)."""
         return next((p for p in self.pods if p.host_network and p.node == node and (protocol, port) in p.ports), None)
 
-    def lab_addresses(self) -> set[IPv4Address]:
+    def lab_addresses(self) -> set[IPAddress]:
         """Every address that lives in a namespace of this lab."""
-        out = {self.gateway}
+        out: set[IPAddress] = set(self.gateways)
         out.update(a for n in self.nodes for a in n.addresses)
-        out.update(p.address for p in self.pods)
+        out.update(a for p in self.pods for a in p.addresses)
         out.update(c.address for c in self.clients)
         return out
 
@@ -162,34 +185,32 @@ def _ifname(prefix: str, letter: str, index: int) -> str:
 
 
 class _Allocator:
-    """Addresses from POOL that collide with nothing the input mentions."""
+    """Addresses from POOLS that collide with nothing the input mentions."""
 
-    def __init__(self, taken: set[IPv4Address], networks: list[IPv4Network]) -> None:
+    def __init__(self, taken: set[IPAddress], networks: list[IPNetwork]) -> None:
         self.taken = taken
         self.networks = networks
-        self.hosts = POOL.hosts()
+        self.hosts = {version: pool.hosts() for version, pool in POOLS.items()}
 
-    def take(self) -> IPv4Address:
-        for address in self.hosts:
+    def take(self, version: int) -> IPAddress:
+        for address in self.hosts[version]:
             if address in self.taken or any(address in n for n in self.networks):
                 continue
             self.taken.add(address)
             return address
-        raise PlanError(f"no free address left in {POOL}")
+        raise PlanError(f"no free address left in {POOLS[version]}")
 
 
-def _v4(addresses: Iterable[IPAddress]) -> list[IPv4Address]:
-    return [a for a in addresses if isinstance(a, IPv4Address)]
-
-
-def pod_ports(cluster: Cluster, pod: Pod, address: IPv4Address) -> tuple[set[tuple[Protocol, int]], list[str]]:
+def pod_ports(
+    cluster: Cluster, pod: Pod, addresses: tuple[IPAddress, ...]
+) -> tuple[set[tuple[Protocol, int]], list[str]]:
     """Where a pod's server listens: every declared container port, plus every Service endpoint port at
-    its address (a targetPort the pod does not declare still reaches it in Kubernetes). SCTP is noted."""
+    its addresses (a targetPort the pod does not declare still reaches it in Kubernetes). SCTP is noted."""
     ports: set[tuple[Protocol, int]] = {(p.protocol, p.port) for p in pod.ports}
     for service in cluster.services.values():
         for sp in service.ports:
             for ep in cluster.endpoints(service, sp):
-                if ep.address == address:
+                if ep.address in addresses:
                     ports.add((sp.protocol, ep.port))
     notes = []
     sctp = sorted(port for proto, port in ports if proto == Protocol.SCTP)
@@ -200,7 +221,11 @@ def pod_ports(cluster: Cluster, pod: Pod, address: IPv4Address) -> tuple[set[tup
     return {pp for pp in ports if pp[0] != Protocol.SCTP}, notes
 
 
-def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None = None) -> LabPlan:
+def _host(address: IPAddress) -> IPNetwork:
+    return ip_network(f"{address}/{address.max_prefixlen}")
+
+
+def make_plan(objects: Objects, clients: Sequence[IPAddress], prefix: str | None = None) -> LabPlan:
     """Decide the lab for these objects and outside clients (no side effects)."""
     prefix = prefix or new_prefix()
     if len(prefix) > PREFIX_LEN:
@@ -208,18 +233,18 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
     notes: list[str] = []
     some = Cluster(objects, next((n.meta.name for n in objects.nodes), None))
 
-    taken: set[IPv4Address] = set()
-    networks: list[IPv4Network] = [n for n in some.cluster_cidrs if isinstance(n, IPv4Network)]
+    taken: set[IPAddress] = set(clients)
     for node in objects.nodes:
-        taken.update(_v4(a.address for a in node.addresses))
+        taken.update(a.address for a in node.addresses)
     for pod in objects.pods:
-        taken.update(_v4(pod.ips))
+        taken.update(pod.ips)
     for service in objects.services:
-        taken.update(_v4(service.cluster_ips))
-        taken.update(_v4(service.external_ips))
-        taken.update(_v4(i.ip for i in service.load_balancer_ingress))
-    taken.update(clients)
-    alloc = _Allocator(taken, networks)
+        taken.update(service.cluster_ips)
+        taken.update(service.external_ips)
+        taken.update(i.ip for i in service.load_balancer_ingress)
+    alloc = _Allocator(taken, list(some.cluster_cidrs))
+    families = {4} | {a.version for p in objects.pods if p.running and not p.host_network for a in p.ips}
+    families |= {a.version for a in clients}
 
     # nodes
     declared = sorted(objects.nodes, key=lambda n: n.meta.name)
@@ -227,13 +252,13 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
     node_specs: list[tuple[str, Node | None, bool]] = [(n.meta.name, n, True) for n in declared]
     node_specs = node_specs or [("node", None, False)]
     for index, (name, node_obj, is_declared) in enumerate(node_specs):
-        addresses = _v4(a.address for a in node_obj.addresses) if node_obj else []
-        invented = not addresses
-        if invented:
-            addresses = [alloc.take()]
-            if node_obj is not None:
-                notes.append(f"node {name}: no IPv4 address in the input; the lab gives it {addresses[0]}")
-        pod_networks = [n for n in node_obj.pod_cidrs if isinstance(n, IPv4Network)] if node_obj else []
+        addresses = list(dict.fromkeys(a.address for a in node_obj.addresses)) if node_obj else []
+        invented = []
+        for version in sorted(families):
+            if of_family(addresses, version) is None:
+                invented.append(alloc.take(version))
+                if node_obj is not None:
+                    notes.append(f"node {name}: no IPv{version} address in the input; the lab gives it {invented[-1]}")
         nodes.append(
             LabNode(
                 name=name,
@@ -241,9 +266,9 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
                 netns=f"{prefix}-n{index}",
                 lan_if=_ifname(prefix, "l", index),
                 bridge_port=_ifname(prefix, "b", index),
-                addresses=tuple(dict.fromkeys(addresses)),
-                invented=invented,
-                pod_networks=tuple(pod_networks),
+                addresses=(*addresses, *invented),
+                invented=tuple(invented),
+                pod_networks=node_obj.pod_cidrs if node_obj else (),
                 declared=is_declared,
             )
         )
@@ -251,9 +276,10 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
 
     # pods
     pods: list[LabPod] = []
-    seen_ips: dict[IPv4Address, str] = {}
+    seen_ips: dict[IPAddress, str] = {}
     host_ports: dict[tuple[str, Protocol, int], str] = {}
-    extra_networks: dict[str, list[IPv4Network]] = {n.name: [] for n in nodes}
+    extra_networks: dict[str, list[IPNetwork]] = {n.name: [] for n in nodes}
+    node_addresses = {a for n in nodes for a in n.addresses}
     for pod in sorted(objects.pods, key=lambda p: p.meta.key):
         key = pod.meta.key
         if not pod.running:
@@ -263,26 +289,24 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
             notes.append(f"pod {key}: not on a Node of the input (spec.nodeName {pod.node_name!r}); not in the lab")
             continue
         lab_node = by_name[node_name]
+        pod_addresses: tuple[IPAddress, ...]
         if pod.host_network:
-            address = lab_node.primary
+            pod_addresses = lab_node.addresses
         else:
-            v4 = _v4(pod.ips)
-            if not v4:
-                notes.append(f"pod {key}: no IPv4 address; not in the lab (the lab is IPv4-only)")
+            if not pod.ips:
+                notes.append(f"pod {key}: no address in the input; not in the lab")
                 continue
-            address = v4[0]
-            if len(pod.ips) > 1:
-                notes.append(f"pod {key}: only its IPv4 address {address} is in the lab")
-            if address in seen_ips:
-                notes.append(f"pod {key}: address {address} already belongs to {seen_ips[address]}; not in the lab")
+            clash = [a for a in pod.ips if a in seen_ips or a in node_addresses]
+            if clash:
+                owner = seen_ips.get(clash[0], "a node")
+                notes.append(f"pod {key}: address {clash[0]} already belongs to {owner}; not in the lab")
                 continue
-            if any(address in n.addresses for n in nodes):
-                notes.append(f"pod {key}: address {address} is a node's address; not in the lab")
-                continue
-            seen_ips[address] = key
-            if not any(address in net for net in lab_node.pod_networks):
-                extra_networks[node_name].append(IPv4Network(address))
-        ports, port_notes = pod_ports(some, pod, address)
+            pod_addresses = pod.ips
+            for address in pod_addresses:
+                seen_ips[address] = key
+                if not any(address in net for net in lab_node.pod_networks):
+                    extra_networks[node_name].append(_host(address))
+        ports, port_notes = pod_ports(some, pod, pod_addresses)
         notes.extend(port_notes)
         if pod.host_network:
             for proto, port in sorted(ports):
@@ -297,7 +321,7 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
                 index=index,
                 node=node_name,
                 host_network=pod.host_network,
-                address=address,
+                addresses=pod_addresses,
                 netns=lab_node.netns if pod.host_network else f"{prefix}-p{index}",
                 pod_if="" if pod.host_network else _ifname(prefix, "p", index),
                 node_if="" if pod.host_network else _ifname(prefix, "v", index),
@@ -321,7 +345,7 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
 
     # outside clients
     lab_clients: list[LabClient] = []
-    owned = {a for n in nodes for a in n.addresses} | {p.address for p in pods}
+    owned = {a for n in nodes for a in n.addresses} | {a for p in pods for a in p.addresses}
     for address in dict.fromkeys(clients):
         if address in owned:
             continue  # a pod or node address: that pod or node is the source
@@ -343,7 +367,7 @@ def make_plan(objects: Objects, clients: list[IPv4Address], prefix: str | None =
         prefix=prefix,
         lan_netns=f"{prefix}-lan",
         bridge=f"{prefix}br",
-        gateway=alloc.take(),
+        gateways=tuple(alloc.take(v) for v in sorted(families)),
         nodes=nodes,
         pods=pods,
         clients=lab_clients,

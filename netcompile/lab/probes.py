@@ -23,17 +23,17 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, ip_address
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..model import Objects, Protocol, Service, ServiceType
+from ..model import IPAddress, Objects, Protocol, Service, ServiceType
 from ..packet import Origin
-from .plan import LabPlan
+from .plan import LabPlan, of_family
 from .servers import agent_argv
 
 EXPECT_VALUES = ("allow", "deny", "drop", "reject")
@@ -51,7 +51,7 @@ class ExpectError(Exception):
 class Source:
     label: str
     netns: str
-    address: IPv4Address
+    address: IPAddress
     origin: Origin
     node: str | None  # the node the packet enters first; None for outside clients (depends on dst)
 
@@ -71,7 +71,7 @@ class Probe:
     id: int
     source: Source
     target: str  # what was addressed, for the table: a pod, a Service frontend, an address
-    dst: IPv4Address
+    dst: IPAddress
     protocol: Protocol
     port: int
     wanted: Wanted | None = None
@@ -112,9 +112,16 @@ class Observation:
 
 
 def sources(plan: LabPlan) -> list[Source]:
-    """Every pod (not hostNetwork: those are their node), every node, every outside client."""
-    out = [Source(p.key, p.netns, p.address, Origin.NETWORK, p.node) for p in plan.pods if not p.host_network]
-    out += [Source(n.label, n.netns, n.primary, Origin.NODE, n.name) for n in plan.nodes]
+    """Every pod (not hostNetwork: those are their node), every node, every outside client; one source
+    per address family (a dual-stack pod sends from its IPv4 and from its IPv6 address)."""
+    out = [
+        Source(p.key, p.netns, a, Origin.NETWORK, p.node) for p in plan.pods if not p.host_network for a in p.addresses
+    ]
+    for node in plan.nodes:
+        for version in plan.families:
+            address = node.primary_of(version)
+            if address is not None:
+                out.append(Source(node.label, node.netns, address, Origin.NODE, node.name))
     out += [Source(c.label, c.netns, c.address, Origin.NETWORK, None) for c in plan.clients]
     return out
 
@@ -122,7 +129,7 @@ def sources(plan: LabPlan) -> list[Source]:
 @dataclass(frozen=True, slots=True)
 class Target:
     label: str
-    dst: IPv4Address
+    dst: IPAddress
     protocol: Protocol
     port: int
 
@@ -135,29 +142,25 @@ def service_targets(plan: LabPlan, service: Service, notes: list[str]) -> list[T
         if sp.protocol == Protocol.SCTP:
             notes.append(f"service {key} port {sp.label}: SCTP not probed (no SCTP sockets in this kernel)")
             continue
-        for ip in service.cluster_ips:
-            if isinstance(ip, IPv4Address):
-                out.append(Target(f"service:{key}", ip, sp.protocol, sp.port))
+        out += [Target(f"service:{key}", ip, sp.protocol, sp.port) for ip in service.cluster_ips]
         if sp.node_port and service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
             for node in plan.nodes:
-                if node.declared and not node.invented:
-                    out += [Target(f"nodeport:{key}@{node.name}", a, sp.protocol, sp.node_port) for a in node.addresses]
+                if node.declared:
+                    addresses = [a for a in node.addresses if a not in node.invented]
+                    out += [Target(f"nodeport:{key}@{node.name}", a, sp.protocol, sp.node_port) for a in addresses]
         externals = [*service.external_ips, *(i.ip for i in service.load_balancer_ingress if i.ip_mode != "Proxy")]
-        out += [Target(f"external:{key}", a, sp.protocol, sp.port) for a in externals if isinstance(a, IPv4Address)]
+        out += [Target(f"external:{key}", a, sp.protocol, sp.port) for a in externals]
     # a ClusterIP on a port its Service does not have (rejected, semantics §2.4)
     used = {sp.port for sp in service.ports if sp.protocol == Protocol.TCP}
     unused = next(port for port in range(1, 65536) if port not in used)
-    out += [
-        Target(f"service:{key}", ip, Protocol.TCP, unused)
-        for ip in service.cluster_ips
-        if isinstance(ip, IPv4Address) and service.ports
-    ]
+    if service.ports:
+        out += [Target(f"service:{key}", ip, Protocol.TCP, unused) for ip in service.cluster_ips]
     return out
 
 
 def matrix(plan: LabPlan, objects: Objects, notes: list[str]) -> list[Probe]:
-    """Every source to every pod port and every Service frontend."""
-    targets = [Target(p.key, p.address, proto, port) for p in plan.pods for proto, port in p.ports]
+    """Every source to every pod port and every Service frontend, of the same address family."""
+    targets = [Target(p.key, a, proto, port) for p in plan.pods for a in p.addresses for proto, port in p.ports]
     if objects.services:
         for service in sorted(objects.services, key=lambda s: s.meta.key):
             if service.type == ServiceType.EXTERNAL_NAME or service.headless:
@@ -166,7 +169,7 @@ def matrix(plan: LabPlan, objects: Objects, notes: list[str]) -> list[Probe]:
     probes: list[Probe] = []
     for source in sources(plan):
         for t in targets:
-            if never_reaches_node(source, t.dst):
+            if t.dst.version != source.address.version or never_reaches_node(source, t.dst):
                 continue
             probes.append(Probe(len(probes), source, t.label, t.dst, t.protocol, t.port))
     if any(not p.host_network and p.ports for p in plan.pods):
@@ -174,7 +177,7 @@ def matrix(plan: LabPlan, objects: Objects, notes: list[str]) -> list[Probe]:
     return probes
 
 
-def never_reaches_node(source: Source, dst: IPv4Address) -> bool:
+def never_reaches_node(source: Source, dst: IPAddress) -> bool:
     """A pod talking to its own address: delivered inside the pod's namespace, no node ruleset sees it."""
     return source.origin == Origin.NETWORK and source.node is not None and source.address == dst
 
@@ -182,16 +185,14 @@ def never_reaches_node(source: Source, dst: IPv4Address) -> bool:
 # --- the expectations file ---------------------------------------------------------------------------
 
 
-def client_addresses(entries: list[dict[str, Any]]) -> list[IPv4Address]:
+def client_addresses(entries: list[dict[str, Any]]) -> list[IPAddress]:
     """Addresses in `from` of expectation entries (candidates for outside clients)."""
     out = []
     for entry in entries:
         try:
-            address = ip_address(str(entry.get("from", "")))
+            out.append(ip_address(str(entry.get("from", ""))))
         except ValueError:
             continue
-        if isinstance(address, IPv4Address):
-            out.append(address)
     return out
 
 
@@ -216,13 +217,27 @@ def _pod_key(ref: str) -> str:
     return ref if "/" in ref else f"default/{ref}"
 
 
-def _resolve_source(plan: LabPlan, ref: str, where: str) -> Source:
+def _pick(addresses: Iterable[IPAddress], version: int | None, what: str, where: str) -> IPAddress:
+    """The address of the wanted family (IPv4 first when none is wanted)."""
+    candidates = list(addresses)
+    if version is not None:
+        chosen = of_family(candidates, version)
+    else:
+        chosen = of_family(candidates, 4) or of_family(candidates, 6)
+    if chosen is None:
+        family = f"IPv{version} " if version else ""
+        raise ExpectError(f"{where}: {what} has no {family}address in the lab")
+    return chosen
+
+
+def _resolve_source(plan: LabPlan, ref: str, version: int, where: str) -> Source:
     if ref.startswith("node:"):
         name = ref[5:]
         node = next((n for n in plan.nodes if n.name == name), None)
         if node is None:
             raise ExpectError(f"{where}: from: no node {name!r} in the lab")
-        return Source(node.label, node.netns, node.primary, Origin.NODE, node.name)
+        address = _pick(node.addresses, version, f"from: node {name}", where)
+        return Source(node.label, node.netns, address, Origin.NODE, node.name)
     try:
         address = ip_address(ref)
     except ValueError:
@@ -230,9 +245,10 @@ def _resolve_source(plan: LabPlan, ref: str, where: str) -> Source:
         if pod is None:
             raise ExpectError(f"{where}: from: no running pod {_pod_key(ref)!r} in the lab") from None
         origin = Origin.NODE if pod.host_network else Origin.NETWORK
-        return Source(pod.key, pod.netns, pod.address, origin, pod.node)
-    if not isinstance(address, IPv4Address):
-        raise ExpectError(f"{where}: from: {ref}: the lab is IPv4-only")
+        address = _pick(pod.addresses, version, f"from: pod {pod.key}", where)
+        return Source(pod.key, pod.netns, address, origin, pod.node)
+    if address.version != version:
+        raise ExpectError(f"{where}: from {ref} and to are of different address families")
     lab_pod = plan.pod_at(address)
     if lab_pod is not None:
         return Source(lab_pod.key, lab_pod.netns, address, Origin.NETWORK, lab_pod.node)
@@ -258,9 +274,24 @@ def _port(value: Any, names: Callable[[str], int | None], where: str) -> int:
     raise ExpectError(f"{where}: port: Required value: a port number or name")
 
 
+def _family(entry: dict[str, Any], where: str) -> int | None:
+    """The address family an entry asks for: `family: IPv4|IPv6`, else that of an address in from/to."""
+    family = entry.get("family")
+    if family is not None:
+        if str(family) not in ("IPv4", "IPv6", "4", "6"):
+            raise ExpectError(f'{where}: family: Unsupported value: "{family}": supported values: "IPv4", "IPv6"')
+        return int(str(family)[-1])
+    for key in ("to", "from"):
+        try:
+            return ip_address(str(entry.get(key, ""))).version
+        except ValueError:
+            continue
+    return None
+
+
 def _resolve_target(
-    plan: LabPlan, objects: Objects, entry: dict[str, Any], protocol: Protocol, where: str
-) -> tuple[str, IPv4Address, int]:
+    plan: LabPlan, objects: Objects, entry: dict[str, Any], protocol: Protocol, version: int | None, where: str
+) -> tuple[str, IPAddress, int]:
     ref = str(entry.get("to", ""))
     value = entry.get("port")
     if not ref:
@@ -270,19 +301,20 @@ def _resolve_target(
         service = next((s for s in objects.services if s.meta.key == key), None)
         if service is None:
             raise ExpectError(f"{where}: to: no Service {key!r} in the input")
-        ips = [ip for ip in service.cluster_ips if isinstance(ip, IPv4Address)]
-        if not ips:
-            raise ExpectError(f"{where}: to: Service {key!r} has no IPv4 clusterIP")
+        # its first clusterIP of the family (`clusterIPs[0]` is the Service's primary family)
+        if version is None and service.cluster_ips:
+            version = service.cluster_ips[0].version
+        ip = _pick(service.cluster_ips, version, f"to: Service {key}", where)
 
         def service_port(name: str) -> int | None:
             return next((p.port for p in service.ports if p.name == name and p.protocol == protocol), None)
 
-        return f"service:{key}", ips[0], _port(value, service_port, where)
+        return f"service:{key}", ip, _port(value, service_port, where)
     if ref.startswith("node:"):
         node = next((n for n in plan.nodes if n.name == ref[5:]), None)
         if node is None:
             raise ExpectError(f"{where}: to: no node {ref[5:]!r} in the lab")
-        return node.label, node.primary, _port(value, lambda _: None, where)
+        return node.label, _pick(node.addresses, version, f"to: {ref}", where), _port(value, lambda _: None, where)
     try:
         address = ip_address(ref)
     except ValueError:
@@ -290,15 +322,14 @@ def _resolve_target(
         if pod is None:
             raise ExpectError(f"{where}: to: no running pod {_pod_key(ref)!r} in the lab") from None
         model_pod = next(p for p in objects.pods if p.meta.key == pod.key)
-        return pod.key, pod.address, _port(value, lambda name: model_pod.named_port(name, protocol), where)
-    if not isinstance(address, IPv4Address):
-        raise ExpectError(f"{where}: to: {ref}: the lab is IPv4-only")
+        address = _pick(pod.addresses, version, f"to: pod {pod.key}", where)
+        return pod.key, address, _port(value, lambda name: model_pod.named_port(name, protocol), where)
     return ref, address, _port(value, lambda _: None, where)
 
 
 def expectation_probes(plan: LabPlan, objects: Objects, entries: list[dict[str, Any]], name: str) -> list[Probe]:
     probes: list[Probe] = []
-    known = {"from", "to", "port", "protocol", "expect", "pods", "source"}
+    known = {"from", "to", "port", "protocol", "family", "expect", "pods", "source"}
     for i, entry in enumerate(entries):
         where = f"{name}: entry {i + 1}"
         unknown = sorted(set(entry) - known)
@@ -312,8 +343,8 @@ def expectation_probes(plan: LabPlan, objects: Objects, entries: list[dict[str, 
         protocol = Protocol(proto_text)
         if "from" not in entry:
             raise ExpectError(f"{where}: from: Required value")
-        source = _resolve_source(plan, str(entry["from"]), where)
-        label, dst, port = _resolve_target(plan, objects, entry, protocol, where)
+        label, dst, port = _resolve_target(plan, objects, entry, protocol, _family(entry, where), where)
+        source = _resolve_source(plan, str(entry["from"]), dst.version, where)
         expect_value = str(entry.get("expect", ""))
         if expect_value not in EXPECT_VALUES:
             raise ExpectError(

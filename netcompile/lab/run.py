@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -36,7 +35,7 @@ SKIPPED = "skipped"
 
 @dataclass(slots=True)
 class LabOptions:
-    clients: list[IPv4Address] = field(default_factory=list)
+    clients: list[IPAddress] = field(default_factory=list)
     expect_file: Path | None = None
     keep: bool = False
     timeout: float = 1.0

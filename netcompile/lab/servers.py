@@ -31,7 +31,7 @@ def agent_argv(netns: str, *args: str) -> list[str]:
 
 
 def _specs(plan: LabPlan, pod: LabPod) -> list[str]:
-    addresses = plan.node(pod.node).addresses if pod.host_network else (pod.address,)
+    addresses = plan.node(pod.node).addresses if pod.host_network else pod.addresses
     return [f"{proto.value.lower()}:{a}:{port}" for proto, port in pod.ports for a in addresses]
 
 

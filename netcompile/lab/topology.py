@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..apply import in_netns
-from .plan import NETNS_DIR, POD_GATEWAY, LabPlan
+from ..model import IPAddress
+from .plan import NETNS_DIR, POD_GATEWAY, POD_GATEWAY6, LabPlan
 
 
 class TopologyError(Exception):
@@ -62,21 +63,56 @@ def _write_sysctls(values: dict[str, str]) -> None:
         Path("/proc/sys/net", path).write_text(value)
 
 
-def node_sysctls(plan: LabPlan, node_name: str) -> dict[str, str]:
-    node = plan.node(node_name)
-    values = {
-        "ipv4/ip_forward": "1",
-        "ipv4/conf/all/rp_filter": "0",
-        "ipv4/conf/default/rp_filter": "0",
-        "ipv4/conf/all/send_redirects": "0",
-        f"ipv4/conf/{node.lan_if}/rp_filter": "0",
-        f"ipv4/conf/{node.lan_if}/send_redirects": "0",
-    }
-    for pod in plan.pods:
-        if pod.node == node_name and not pod.host_network:
-            values[f"ipv4/conf/{pod.node_if}/proxy_arp"] = "1"
-            values[f"ipv4/conf/{pod.node_if}/rp_filter"] = "0"
-    return values
+def _host(address: IPAddress) -> str:
+    return f"{address}/{address.max_prefixlen}"
+
+
+def _add_address(address: IPAddress, dev: str) -> str:
+    # IPv6: no duplicate address detection, or the address stays "tentative" (unusable) for a second
+    return f"address add {_host(address)} dev {dev}" + (" nodad" if address.version == 6 else "")
+
+
+def _default(version: int) -> str:
+    return "0.0.0.0/0" if version == 4 else "::/0"
+
+
+def sysctls(plan: LabPlan) -> dict[str, dict[str, str]]:
+    """Per namespace, the sysctls (under /proc/sys/net) to set before any link comes up."""
+    v6 = 6 in plan.families
+    out: dict[str, dict[str, str]] = {}
+
+    def no_dad(ifnames: list[str]) -> dict[str, str]:
+        if not v6:
+            return {}
+        values = {"ipv6/conf/all/accept_dad": "0", "ipv6/conf/default/accept_dad": "0"}
+        values |= {f"ipv6/conf/{name}/accept_dad": "0" for name in ifnames}
+        return values
+
+    out[plan.lan_netns] = {"ipv4/ip_forward": "1"} | ({"ipv6/conf/all/forwarding": "1"} if v6 else {})
+    out[plan.lan_netns] |= no_dad([n.bridge_port for n in plan.nodes] + [c.bridge_port for c in plan.clients])
+    for node in plan.nodes:
+        veths = [p.node_if for p in plan.pods if p.node == node.name and not p.host_network]
+        values = {
+            "ipv4/ip_forward": "1",
+            "ipv4/conf/all/rp_filter": "0",
+            "ipv4/conf/default/rp_filter": "0",
+            "ipv4/conf/all/send_redirects": "0",
+            f"ipv4/conf/{node.lan_if}/rp_filter": "0",
+            f"ipv4/conf/{node.lan_if}/send_redirects": "0",
+        }
+        for veth in veths:
+            values[f"ipv4/conf/{veth}/proxy_arp"] = "1"
+            values[f"ipv4/conf/{veth}/rp_filter"] = "0"
+        if v6:
+            values["ipv6/conf/all/forwarding"] = "1"
+        out[node.netns] = values | no_dad([node.lan_if, *veths])
+    if v6:
+        for pod in plan.pods:
+            if not pod.host_network:
+                out[pod.netns] = no_dad([pod.pod_if])
+        for client in plan.clients:
+            out[client.netns] = no_dad([client.client_if])
+    return out
 
 
 def build(plan: LabPlan) -> None:
@@ -96,74 +132,82 @@ def build(plan: LabPlan) -> None:
         if not p.host_network
     ]
     ip_batch(veths)
+    for netns, values in sysctls(plan).items():
+        in_netns(netns, _write_sysctls, values)
 
     batches: dict[str, list[str]] = {}
-    # the LAN: a bridge with the gateway address, routes back to every node and client
-    lan = [
-        "link set lo up",
-        f"link add {plan.bridge} type bridge",
-        f"link set {plan.bridge} up",
-        f"address add {plan.gateway}/32 dev {plan.bridge}",
-        "route add unreachable default",
-    ]
+    # the LAN: a bridge with the gateway addresses ("unreachable" for everything), routes back to every
+    # node and client
+    lan = ["link set lo up", f"link add {plan.bridge} type bridge", f"link set {plan.bridge} up"]
+    for gateway in plan.gateways:
+        lan += [_add_address(gateway, plan.bridge), f"route add unreachable {_default(gateway.version)}"]
     for port, addresses in [(n.bridge_port, n.addresses) for n in plan.nodes] + [
         (c.bridge_port, (c.address,)) for c in plan.clients
     ]:
         lan.append(f"link set {port} master {plan.bridge} up")
-        lan += [f"route add {a}/32 dev {plan.bridge}" for a in addresses]
+        lan += [f"route add {_host(a)} dev {plan.bridge}" for a in addresses]
     batches[plan.lan_netns] = lan
 
     for node in plan.nodes:
         cmds = ["link set lo up", f"link set {node.lan_if} up"]
-        cmds += [f"address add {a}/32 dev {node.lan_if}" for a in node.addresses]
-        cmds += [
-            f"route add {plan.gateway}/32 dev {node.lan_if}",
-            f"route add default via {plan.gateway} dev {node.lan_if}",
-        ]
+        cmds += [_add_address(a, node.lan_if) for a in node.addresses]
+        for gateway in plan.gateways:
+            cmds += [
+                f"route add {_host(gateway)} dev {node.lan_if}",
+                f"route add {_default(gateway.version)} via {gateway} dev {node.lan_if}",
+            ]
         for other in plan.nodes:
             if other.name == node.name:
                 continue
-            cmds += [f"route add {a}/32 dev {node.lan_if}" for a in other.addresses]
-            cmds += [f"route add {net} via {other.primary} dev {node.lan_if}" for net in other.pod_networks]
-        cmds += [f"route add {c.address}/32 dev {node.lan_if}" for c in plan.clients]
+            cmds += [f"route add {_host(a)} dev {node.lan_if}" for a in other.addresses]
+            for net in other.pod_networks:
+                via = other.primary_of(net.version)
+                if via is not None:
+                    cmds.append(f"route add {net} via {via} dev {node.lan_if}")
+        cmds += [f"route add {_host(c.address)} dev {node.lan_if}" for c in plan.clients]
         for pod in plan.pods:
             if pod.node != node.name or pod.host_network:
                 continue
-            cmds += [
-                f"link set {pod.node_if} up",
-                f"address add {POD_GATEWAY}/32 dev {pod.node_if} scope link",
-                f"route add {pod.address}/32 dev {pod.node_if} src {node.primary}",
-            ]
+            cmds += [f"link set {pod.node_if} up", f"address add {POD_GATEWAY}/32 dev {pod.node_if} scope link"]
+            if any(a.version == 6 for a in pod.addresses):
+                cmds.append(f"address add {POD_GATEWAY6}/64 dev {pod.node_if} nodad")
+            for a in pod.addresses:
+                src = node.primary_of(a.version)
+                cmds.append(f"route add {_host(a)} dev {pod.node_if}" + (f" src {src}" if src else ""))
         batches[node.netns] = cmds
 
     for pod in plan.pods:
         if pod.host_network:
             continue
-        batches[pod.netns] = [
-            "link set lo up",
-            f"link set {pod.pod_if} up",
-            f"address add {pod.address}/32 dev {pod.pod_if}",
-            f"route add {POD_GATEWAY}/32 dev {pod.pod_if} scope link",
-            f"route add default via {POD_GATEWAY} dev {pod.pod_if} src {pod.address}",
-        ]
+        cmds = ["link set lo up", f"link set {pod.pod_if} up"]
+        cmds += [_add_address(a, pod.pod_if) for a in pod.addresses]
+        for a in pod.addresses:
+            if a.version == 4:
+                cmds += [
+                    f"route add {POD_GATEWAY}/32 dev {pod.pod_if} scope link",
+                    f"route add {_default(4)} via {POD_GATEWAY} dev {pod.pod_if} src {a}",
+                ]
+            else:
+                cmds.append(f"route add {_default(6)} via {POD_GATEWAY6} dev {pod.pod_if} src {a}")
+        batches[pod.netns] = cmds
 
     for client in plan.clients:
-        entry = plan.node(client.entry)
-        cmds = [
-            "link set lo up",
-            f"link set {client.client_if} up",
-            f"address add {client.address}/32 dev {client.client_if}",
-        ]
+        version = client.address.version
+        entry = plan.node(client.entry).primary_of(version)
+        cmds = ["link set lo up", f"link set {client.client_if} up", _add_address(client.address, client.client_if)]
         for node in plan.nodes:  # each node's addresses on the LAN, its pod networks through it
-            cmds += [f"route add {a}/32 dev {client.client_if}" for a in node.addresses]
-            cmds += [f"route add {net} via {node.primary} dev {client.client_if}" for net in node.pod_networks]
-        cmds.append(f"route add default via {entry.primary} dev {client.client_if}")  # Service addresses
+            cmds += [f"route add {_host(a)} dev {client.client_if}" for a in node.addresses if a.version == version]
+            via = node.primary_of(version)
+            cmds += [
+                f"route add {net} via {via} dev {client.client_if}"
+                for net in node.pod_networks
+                if net.version == version and via is not None
+            ]
+        if entry is not None:  # Service addresses
+            cmds.append(f"route add {_default(version)} via {entry} dev {client.client_if}")
         batches[client.netns] = cmds
 
     _parallel_batches(batches)
-    in_netns(plan.lan_netns, _write_sysctls, {"ipv4/ip_forward": "1"})
-    for node in plan.nodes:
-        in_netns(node.netns, _write_sysctls, node_sysctls(plan, node.name))
 
 
 def leftovers(prefix: str) -> list[str]:
