@@ -119,7 +119,8 @@ def lab_cmd(
         fail(f"cannot build the lab: {exc}")
     except NftRejected as exc:
         typer.echo(str(exc), err=True)
-        fail("libnftables rejected a compiled ruleset (a compiler bug: please report it)")
+        given = " (a compiler bug: please report it)" if not rulesets else ""
+        fail(f"libnftables rejected a node's ruleset{given}; the lab was torn down")
     except KeyboardInterrupt:
         fail("interrupted; the lab was torn down", 130)
     for note in report.notes:

@@ -303,8 +303,13 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
             timings["build"] = time.monotonic() - t
             t = time.monotonic()
             for node in plan.nodes:
+                # force: the node's namespace is the lab's own, nothing else lives there to protect
                 apply_script(
-                    rulesets[node.name], table=options.table, netns=node.netns, display_name=f"<ruleset of {node.name}>"
+                    rulesets[node.name],
+                    table=options.table,
+                    netns=node.netns,
+                    force=True,
+                    display_name=f"<ruleset of {node.name}>",
                 )
             timings["apply"] = time.monotonic() - t
             t = time.monotonic()
