@@ -23,7 +23,6 @@ import ctypes.util
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import nftlib
-from .nftlib import NftRejected, NftUnavailable
+from .nftlib import NftUnavailable
 
 T = TypeVar("T")
 
@@ -291,29 +290,6 @@ class Applied:
     warnings: str
 
 
-def located_error(script: str, display_name: str) -> str | None:
-    """libnftables' message for a failing script, with the right file:line:col and source line.
-
-    libnftables 1.0.6 reports errors in a buffer against the buffer's first line; from a file it names
-    the right one. So the failing script is checked again (dry run) from a temporary file named like
-    the user's, and the temporary path is replaced by the user's name.
-    """
-    try:
-        import nftables
-    except ImportError:
-        return None
-    name = Path(display_name).name or "script.nft"
-    with tempfile.TemporaryDirectory(prefix="netcompile-") as tmp:
-        path = Path(tmp) / name
-        path.write_text(script)
-        nft = nftables.Nftables()
-        nft.set_dry_run(True)
-        rc, _, err = nft.cmd_from_file(str(path))
-    if rc == 0 or not err.strip():
-        return None
-    return str(err).replace(str(path), display_name).strip()
-
-
 def _table_exists(table: str) -> bool:
     out = nftlib.run("list tables", dry_run=False).output
     return any(line.split()[1:3] == [FAMILY, table] for line in out.splitlines() if line.startswith("table "))
@@ -321,11 +297,11 @@ def _table_exists(table: str) -> bool:
 
 def _load(script: str, table: str, dry_run: bool, display_name: str) -> Applied:
     existed = _table_exists(table)
-    try:
-        result = nftlib.run(with_replacement(script, table), dry_run=dry_run)
-    except NftRejected as exc:
-        located = located_error(script, display_name)
-        raise NftRejected(located or str(exc)) from None
+    script = with_replacement(script, table)
+    if dry_run:  # the dry run, and a real load in a throwaway namespace (what only a commit checks)
+        result = nftlib.check(script, name=display_name)
+    else:
+        result = nftlib.run(script, dry_run=False, name=display_name)
     return Applied(table, None, dry_run, existed, result.warnings)
 
 

@@ -232,6 +232,14 @@ def test_check_is_a_dry_run_and_refusal_needs_force(netns: str, tmp_path: Path) 
     result = runner.invoke(app, ["apply", str(path), "--netns", netns, "--check"])
     assert result.exit_code == 0 and "would create" in result.stderr
     assert list_table(netns=netns) is None
+    loop = tmp_path / "loop.nft"  # only the kernel sees a jump loop
+    loop.write_text(
+        "table inet netcompile {\n  chain in {\n    type filter hook input priority 0;\n    jump a\n  }\n"
+        "  chain a {\n    jump b\n  }\n  chain b {\n    jump a\n  }\n}\n"
+    )
+    result = runner.invoke(app, ["apply", str(loop), "--netns", netns, "--check"])
+    assert result.exit_code == 2 and f"{loop}:10:" in result.stderr
+    assert list_table(netns=netns) is None
     other = tmp_path / "other.nft"
     other.write_text("table ip other {\n}\n")
     result = runner.invoke(app, ["apply", str(other), "--netns", netns])
