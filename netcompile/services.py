@@ -84,16 +84,13 @@ class Frontend:
     service: Service
     service_port: ServicePort
     source_ranges: tuple[IPNetwork, ...] = ()  # loadBalancerSourceRanges that apply to it
+    key: tuple[str, str, str] = field(init=False)  # the map key atoms: address . protocol . port
+    label: str = field(init=False)  # `ns/name:port` as cited in comments
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """The map key atoms: address . protocol . port."""
-        return (str(self.address), self.service_port.protocol.value.lower(), str(self.port))
-
-    @property
-    def label(self) -> str:
-        """`ns/name:port` as cited in comments."""
-        return f"{self.service.meta.key}:{self.service_port.label}"
+    def __post_init__(self) -> None:
+        protocol = self.service_port.protocol.value.lower()
+        object.__setattr__(self, "key", (str(self.address), protocol, str(self.port)))
+        object.__setattr__(self, "label", f"{self.service.meta.key}:{self.service_port.label}")
 
     @property
     def element_comment(self) -> str:
@@ -221,7 +218,7 @@ class _Builder:
     opts: CompileOptions
     mark: str = ""
     counts: dict[str, set[int]] = field(default_factory=dict)  # chain prefix -> list lengths used
-    hairpin: dict[IPAddress, str] = field(default_factory=dict)  # endpoint address -> comment
+    hairpin: dict[IPAddress, str] = field(default_factory=dict)  # every endpoint address, as text
     affinity_lists: dict[tuple[object, ...], str] = field(default_factory=dict)  # list identity -> chain
     affinity_endpoints: dict[tuple[object, ...], tuple[str, str]] = field(default_factory=dict)
     pending_chains: list[tuple[str, str, list[tuple[str, str | None]]]] = field(default_factory=list)
@@ -386,8 +383,8 @@ class _Builder:
             verdict = f"goto {DROP}" if lists.usable else f"goto {REJECT}"
             self.table.add_element(picks, Element(fe.key, (verdict,), fe.label))
             return
-        for ep in endpoints:
-            self.hairpin.setdefault(ep.address, ep.target)
+        texts = [str(ep.address) for ep in endpoints]
+        self.hairpin.update(zip((ep.address for ep in endpoints), texts, strict=True))
         if fe.service.session_affinity_timeout is not None:
             chain = self.affinity_chain(fe, role, endpoints)
             self.table.add_element(picks, Element(fe.key, (f"goto {chain}",), f"{fe.label}: ClientIP affinity"))
@@ -395,10 +392,13 @@ class _Builder:
         n = len(endpoints)
         self.counts.setdefault(role.chain_prefix, set()).add(n)
         self.table.add_element(picks, Element(fe.key, (f"goto {role.chain_prefix}-{n}",), fe.label))
-        target = f"{role.endpoints}-{suffix}"
+        target, (address, protocol, port), label = f"{role.endpoints}-{suffix}", fe.key, fe.label
         add = self.table.add_element
         for index, ep in enumerate(endpoints):
-            add(target, Element((*fe.key, str(index)), (str(ep.address), str(ep.port)), f"{fe.label} -> {ep.target}"))
+            add(
+                target,
+                Element((address, protocol, port, str(index)), (texts[index], str(ep.port)), f"{label} -> {ep.target}"),
+            )
 
     # --- session affinity: per-Service state ---------------------------------------------------------
 
@@ -488,9 +488,10 @@ class _Builder:
             t.add_chain(chain, comment)
             for text, rule_comment in rules:
                 t.add_rule(chain, text, rule_comment)
-        for address in sorted(self.hairpin, key=lambda a: (a.version, a)):
-            a = str(address)
-            t.add_element(f"hairpin-{family_of(address).suffix}", Element((a, a), comment=self.hairpin[address]))
+        # No element comments here: 100k endpoints make 100k elements, and `a . a` speaks for itself.
+        for address in sorted(self.hairpin, key=lambda a: (a.version, int(a))):
+            a = self.hairpin[address]
+            t.add_element(f"hairpin-{family_of(address).suffix}", Element((a, a)))
 
 
 def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:
