@@ -10,13 +10,8 @@ import typer
 
 from ..apply import NetnsError, ScopeError, apply_script, check_table_name, delete_table
 from ..nftlib import NftRejected, NftUnavailable
-from ..source import Limits
 from . import (
-    DEFAULT_LIMITS,
     ClusterCidrOpt,
-    MaxAliasOpt,
-    MaxBytesOpt,
-    MaxObjectsOpt,
     NodeOpt,
     NodePortAddrOpt,
     NodePortRangeOpt,
@@ -74,9 +69,6 @@ def apply_cmd(
     cluster_cidr: ClusterCidrOpt = None,
     nodeport_addresses: NodePortAddrOpt = None,
     service_node_port_range: NodePortRangeOpt = "30000-32767",
-    max_file_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_file_bytes,
-    max_objects: MaxObjectsOpt = DEFAULT_LIMITS.max_objects,
-    max_alias_nodes: MaxAliasOpt = DEFAULT_LIMITS.max_alias_nodes,
 ) -> None:
     """Load a ruleset: replace netcompile's table in one libnftables transaction, touching nothing else.
 
@@ -103,7 +95,6 @@ def apply_cmd(
             nodeport_addresses=nodeport_addresses,
             table=table,
             node_port_range=service_node_port_range,
-            limits=Limits(max_file_bytes=max_file_bytes, max_objects=max_objects, max_alias_nodes=max_alias_nodes),
         )
         name = "<compiled>"
         script = output.text

@@ -11,17 +11,15 @@ from typing import Annotated
 import typer
 
 from ..cluster import ClusterError
-from ..errors import InputError
 from ..lab import LabOptions, run_lab
 from ..lab.plan import PlanError
 from ..lab.probes import ExpectError
 from ..lab.run import format_table, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
-from ..manifests import load
 from ..model import IPAddress, Objects
 from ..nftlib import NftRejected, NftUnavailable
-from . import FINDING, Paths, TableOpt, app, fail
+from . import FINDING, Paths, TableOpt, app, fail, load_input
 
 
 def _clients(values: list[str] | None) -> list[IPAddress]:
@@ -89,14 +87,7 @@ def lab_cmd(
     if not 0.05 <= timeout <= 30:
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
-    try:
-        objects = load(paths)
-    except InputError as exc:
-        for diagnostic in exc.diagnostics:
-            typer.echo(str(diagnostic), err=True)
-        fail(f"{len(exc.diagnostics)} error(s) in the input; no lab was built")
-    for notice in objects.notices:
-        typer.echo(f"notice: {notice}", err=True)
+    objects = load_input(paths)
     rulesets = _rulesets(ruleset, objects)
     options = LabOptions(
         clients=clients,
