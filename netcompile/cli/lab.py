@@ -62,7 +62,7 @@ def lab_cmd(
     repeat: Annotated[
         int, typer.Option("--repeat", help="Rounds of probes, one after another (checks session affinity).")
     ] = 1,
-    output: Annotated[str, typer.Option("--output", help="table (stderr) or json (stdout).")] = "table",
+    output: Annotated[str, typer.Option("--output", help="table (human-readable) or json; both on stdout.")] = "table",
     ruleset: Annotated[
         list[str] | None,
         typer.Option(
