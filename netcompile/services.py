@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from ipaddress import IPv4Address
 
 from .cluster import Cluster, Endpoint, collapse
@@ -183,6 +184,13 @@ def service_frontends(service: Service, node_addresses: Sequence[IPAddress]) -> 
 
 
 # --- the ruleset ----------------------------------------------------------------------------------------
+
+
+@cache
+def _num(n: int) -> str:
+    """Indexes and ports as text, one shared string each (100k map elements repeat a few values)."""
+    return str(n)
+
 
 # Shared chains, in the order they are written.
 SERVICES = "services"
@@ -395,10 +403,8 @@ class _Builder:
         target, (address, protocol, port), label = f"{role.endpoints}-{suffix}", fe.key, fe.label
         add = self.table.add_element
         for index, ep in enumerate(endpoints):
-            add(
-                target,
-                Element((address, protocol, port, str(index)), (texts[index], str(ep.port)), f"{label} -> {ep.target}"),
-            )
+            key = (address, protocol, port, _num(index))
+            add(target, Element(key, (texts[index], _num(ep.port)), f"{label} -> {ep.target}"))
 
     # --- session affinity: per-Service state ---------------------------------------------------------
 
