@@ -201,11 +201,12 @@ class Network:
         return out
 
     def _next_node(self, node: str | None, result: Result) -> str | None:
-        """The node a delivered packet goes on to: where its destination pod lives, if not here."""
+        """The node a delivered packet goes on to, if not this one: the node its destination pod lives
+        on, or the node whose address it is sent to (a NodePort of another node, say)."""
         if result.verdict != Verdict.DELIVERED or result.dst is None:
             return None
-        pod = self.pod_by_address(result.dst)
-        if pod is None or pod.host_network:
-            return None
-        target = self.pod_node(pod)
+        target = self.node_of_address(result.dst)
+        if target is None:
+            pod = self.pod_by_address(result.dst)
+            target = self.pod_node(pod) if pod is not None and not pod.host_network else None
         return target if target is not None and target != node else None

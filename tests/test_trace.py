@@ -148,6 +148,39 @@ def test_matrix_across_two_nodes(write_yaml: WriteYaml) -> None:
     assert [h["node"] for h in hops] == ["node-b", "node-a"]
 
 
+def test_trace_to_another_nodes_node_port_takes_two_hops(write_yaml: WriteYaml) -> None:
+    """free (node-b, no egress policy) -> node-a's NodePort: node-b forwards, node-a DNATs and masquerades."""
+    d = write_yaml(
+        TWO_NODES
+        + """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: free, namespace: default, labels: {app: free}}
+spec: {nodeName: node-b}
+status: {phase: Running, podIP: 10.244.2.6}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.5
+  selector: {app: server}
+  ports: [{port: 80, nodePort: 30080}]
+"""
+    )
+    result = runner.invoke(
+        app, ["trace", str(d), "--from", "default/free", "--to", "node-a", "--port", "30080", "--output", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [h["node"] for h in doc["hops"]] == ["node-b", "node-a"]
+    assert doc["reference"] == [
+        {"verdict": "delivered", "destination": "10.244.1.5", "port": 80, "masquerade": True, "probability": "1"}
+    ]
+
+
 def test_matrix_ports_flag_is_checked() -> None:
     result = runner.invoke(app, ["matrix", EXAMPLES, "--ports", "80,x/udp"])
     assert result.exit_code == 2 and "--ports 'x/udp'" in result.stderr
