@@ -419,12 +419,13 @@ class _Builder:
         fam = family_of(fe.address)
         tail = f"{svc.meta.namespace}/{svc.meta.name}/{sp.label}"
         ids = ",".join(f"{e.address}/{e.port}" for e in endpoints)
-        chain = object_name("service", f"{base}/list:{ids}", tail + role.affinity_tail)
+        list_id = f"{base}/list:{ids}"
+        chain = object_name("service", list_id, tail + role.affinity_tail)
         self.affinity_lists[identity] = chain
         rules: list[tuple[str, str | None]] = []
         targets: list[str] = []
         for ep in endpoints:
-            ep_chain, ep_set = self.affinity_endpoint(fe, ep, base, tail)
+            ep_chain, ep_set = self.affinity_endpoint(fe, ep, list_id, tail + role.affinity_tail)
             rules.append((f"{fam.ip} saddr @{ep_set} goto {ep_chain}", f"{fe.label}: a client of {ep.target}"))
             targets.append(ep_chain)
         if len(targets) == 1:
@@ -439,14 +440,18 @@ class _Builder:
         )
         return chain
 
-    def affinity_endpoint(self, fe: Frontend, ep: Endpoint, base: str, tail: str) -> tuple[str, str]:
-        """The chain that remembers the client and DNATs to `ep`, and the set of clients sticking to it."""
-        key = (base, ep.address, ep.port)
+    def affinity_endpoint(self, fe: Frontend, ep: Endpoint, list_id: str, tail: str) -> tuple[str, str]:
+        """The chain that remembers the client and DNATs to `ep`, and the set of clients sticking to it.
+
+        Per endpoint *of one list*: a client that an externalTrafficPolicy Local frontend had to send to a
+        local endpoint keeps its own choice on the ClusterIP (whose list is wider), and the other way round.
+        """
+        key = (list_id, ep.address, ep.port)
         found = self.affinity_endpoints.get(key)
         if found is not None:
             return found
         fam = family_of(ep.address)
-        identity = f"{base}/{ep.address}/{ep.port}"
+        identity = f"{list_id}/{ep.address}/{ep.port}"
         ep_tail = f"{tail}__{ep.address}/{ep.port}"
         chain = object_name("endpoint", identity, ep_tail)
         members = object_name("affinity", identity, ep_tail)
