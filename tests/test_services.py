@@ -712,3 +712,24 @@ def test_golden_case_loads_in_a_network_namespace(case: Case, tmp_path: Path) ->
         assert "chain services" in listed
     finally:
         subprocess.run(["ip", "netns", "del", netns], check=True)
+
+
+def test_session_affinity_state_is_per_list(compile_yaml: CompileYaml) -> None:
+    """An ETP Local frontend's external clients remember their local endpoint in sets of their own, so
+    the choice made for them never overrides the one made on the ClusterIP (found with the lab)."""
+    out = compile_text(
+        compile_yaml,
+        service_yaml(
+            "sticky",
+            "10.96.0.91",
+            "type: NodePort\nexternalTrafficPolicy: Local\nsessionAffinity: ClientIP",
+            "[{name: http, port: 80, targetPort: 8080, nodePort: 30091}]",
+        )
+        + slice_yaml("sticky", 8080, "10.244.1.91 node-a", "10.244.2.91 node-b"),
+    ).text
+    (local,) = {k.split("goto ")[1] for k in keys(out, "local-picks-v4")}
+    (primary,) = {k.split("goto ")[1] for k in keys(out, "service-picks-v4")}
+    assert local.endswith("/local") and local != primary
+    local_sets = set(re.findall(r"@(affinity-\S+)", " ".join(rules(out, local))))
+    primary_sets = set(re.findall(r"@(affinity-\S+)", " ".join(rules(out, primary))))
+    assert len(local_sets) == 1 and len(primary_sets) == 2 and not local_sets & primary_sets
