@@ -11,7 +11,7 @@ docs/semantics.md §2 is what they implement. A new connection to a Service walk
                           → goto external         NodePort/externalIP/LB IP, externalTrafficPolicy Cluster: masquerade
                           → goto external-local   externalTrafficPolicy Local: node and pods as ClusterIP,
                                                   external clients to local endpoints only, source kept
-                      ip daddr @cluster-ips-v4 reject                          a ClusterIP on a port it lacks
+                      ip daddr @cluster-ips-v4 goto service-reject             a ClusterIP on a port it lacks
       service-pick    ip daddr . meta l4proto . th dport vmap @service-picks-v4   (local-pick: @local-picks-v4)
                           → goto endpoints-3      a list of 3 endpoints
                           → goto service-reject   no usable endpoint at all          (§2.4)
@@ -24,9 +24,17 @@ docs/semantics.md §2 is what they implement. A new connection to a Service walk
 One `endpoints-N` (and `local-endpoints-N`) chain exists per distinct list length N, so the number of
 chains depends on the spread of endpoint counts, never on the number of Services; `numgen random mod N`
 picks each of the N map elements with probability exactly 1/N. Per packet: a constant number of set and
-map lookups. Only session affinity needs per-Service state: per endpoint, a dynamic set of the clients
-sticking to it (timeout = timeoutSeconds) and a chain that refreshes it and DNATs; per endpoint list, a
-chain that sends known clients to their endpoint and balances new ones (as kube-proxy does).
+map lookups. Only session affinity needs per-Service state (as kube-proxy): per endpoint list of a
+Service port, a chain that sends known clients to their endpoint and balances new ones; per endpoint of
+that list, a dynamic set of the clients sticking to it (timeout = timeoutSeconds) and a chain that
+refreshes it and DNATs. Lists do not share sets: the local list an externalTrafficPolicy Local frontend
+uses for outside clients keeps its own memory, so it never overrides the ClusterIP's choice.
+
+Marks: the Service stage owns one bit (CompileOptions.masquerade_mark, 0x4000 as kube-proxy). nat-output
+sets it before looking for a Service (the node's own traffic is always masqueraded; `external-local`
+reads it to tell the node from outside clients) and clears it again when no Service matched.
+Rejects: TCP gets a reset (not subject to the kernel's ICMP rate limits), other protocols ICMP
+port-unreachable.
 """
 
 from __future__ import annotations
