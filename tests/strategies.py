@@ -48,8 +48,13 @@ class Scenario:
     """Manifests and packets; its repr is YAML, so failures print readably."""
 
     docs: list[dict[str, Any]]
-    packets: list[Packet] = field(default_factory=list)
+    packets: list[Packet] = field(default_factory=list)  # drawn at random
     dual_stack: bool = False
+
+    @property
+    def probes(self) -> list[Packet]:
+        """The random packets plus systematic probes of every frontend and policy port (see `probes`)."""
+        return self.packets + [p for p in probes(self.docs, self.dual_stack) if p not in self.packets]
 
     @property
     def yaml(self) -> str:
@@ -57,7 +62,10 @@ class Scenario:
 
     def __repr__(self) -> str:
         packets = "\n".join(f"#   {p}" for p in self.packets)
-        return f"\n# --- manifests (compile with --node node-a) ---\n{self.yaml}# --- packets ---\n{packets}\n"
+        return (
+            f"\n# --- manifests (compile with --node node-a) ---\n{self.yaml}# --- packets ---\n{packets}\n"
+            f"#   (and {len(self.probes) - len(self.packets)} systematic probes)\n"
+        )
 
 
 def _labels(draw: st.DrawFn, keys: tuple[str, ...] = ("app", "tier")) -> dict[str, str]:
@@ -266,7 +274,7 @@ def endpoint_slices(
 
 @st.composite
 def peers(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["pod", "namespace", "both", "ipblock"]))
+    kind = draw(st.sampled_from(["pod", "namespace", "both", "ipblock", "ipblock"]))
     if kind == "ipblock":
         cidr, excepts = draw(
             st.sampled_from(
@@ -298,7 +306,7 @@ def peers(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def policy_ports(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["number", "name", "range", "protocol-only", "empty"]))
+    kind = draw(st.sampled_from(["number", "name", "range", "range", "protocol-only", "empty"]))
     port: dict[str, Any] = {}
     if kind != "empty":
         port["protocol"] = draw(st.sampled_from(PROTOCOLS))
@@ -308,7 +316,7 @@ def policy_ports(draw: st.DrawFn) -> dict[str, Any]:
         port["port"] = draw(st.sampled_from(["http", "dns", "metrics", "diameter", "alt", "nosuch"]))
     elif kind == "range":
         low = draw(st.sampled_from([53, 8000, 9000]))
-        port["port"], port["endPort"] = low, low + draw(st.sampled_from([0, 100, 1000]))
+        port["port"], port["endPort"] = low, low + draw(st.sampled_from([0, 1, 100, 1000]))
     return port
 
 
@@ -317,7 +325,7 @@ def rules(draw: st.DrawFn, peers_key: str) -> dict[str, Any]:
     rule: dict[str, Any] = {}
     if draw(st.booleans()):
         rule[peers_key] = draw(st.lists(peers(), max_size=2))
-    if draw(st.booleans()):
+    if draw(st.integers(0, 2)) != 0:
         rule["ports"] = draw(st.lists(policy_ports(), max_size=2))
     return rule
 
@@ -347,12 +355,18 @@ def network_policies(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 def _targets(
     docs: list[dict[str, Any]],
-) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]], set[str], set[int]]:
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]], set[str], set[int], list[tuple[str, str, int]]]:
     """Where packets should go: every (address, protocol, port) the manifests serve — Service
     frontends (ClusterIPs, node ports on every node address, externalIPs, LB IPs) and pod container
     ports — plus every address and port mentioned, for near misses."""
     frontends: list[tuple[str, str, int]] = []
     pod_ports: list[tuple[str, str, int]] = []
+    policy_ports: set[tuple[str, str, int]] = set()  # (local pod in the policy's namespace, proto, port)
+    local_by_ns: dict[str, list[str]] = {}
+    for doc in docs:
+        if doc["kind"] == "Pod" and doc["spec"]["nodeName"] == "node-a" and not doc["spec"].get("hostNetwork"):
+            ips = [ip["ip"] for ip in doc["status"].get("podIPs", [])]
+            local_by_ns.setdefault(doc["metadata"]["namespace"], []).extend(ips)
     addresses: set[str] = set()
     ports: set[int] = set()
     node_ips = [ip for v4, v6, _, _ in NODES.values() for ip in (v4, v6)]
@@ -378,13 +392,23 @@ def _targets(
             for ep in doc["endpoints"]:
                 addresses.update(ep["addresses"])
             ports.update(port["port"] for port in doc["ports"])
-    return sorted(frontends), sorted(pod_ports), addresses, ports
+        if doc["kind"] == "NetworkPolicy":  # range boundaries and numbers policies name: off-by-ones show here
+            for direction in ("ingress", "egress"):
+                for rule in doc["spec"].get(direction, []):
+                    for port in rule.get("ports", []):
+                        for key in ("port", "endPort"):
+                            if isinstance(port.get(key), int):
+                                ports.update({port[key], port[key] + 1})
+                                proto = port.get("protocol", "TCP")
+                                for pod in local_by_ns.get(doc["metadata"]["namespace"], []):
+                                    policy_ports.update({(pod, proto, port[key]), (pod, proto, port[key] + 1)})
+    return sorted(frontends), sorted(pod_ports), addresses, ports, sorted(policy_ports)
 
 
 @st.composite
 def packets(draw: st.DrawFn, docs: list[dict[str, Any]], dual_stack: bool) -> Packet:
     """Mostly aimed at something served (a frontend or a pod port), sometimes a near miss."""
-    frontends, pod_ports, addresses, ports = _targets(docs)
+    frontends, pod_ports, addresses, ports, policy_ports = _targets(docs)
     node_ips = [ip for v4, v6, _, _ in NODES.values() for ip in (v4, v6)]
     sources = sorted(a for a in addresses if a.startswith(("10.244.", "fd00:244:"))) + node_ips + list(OUTSIDE)
     destinations = sorted(addresses) + node_ips + list(OUTSIDE[:2]) + ["10.96.0.99"]
@@ -393,13 +417,18 @@ def packets(draw: st.DrawFn, docs: list[dict[str, Any]], dual_stack: bool) -> Pa
         destinations = [d for d in destinations if ":" not in d]
         frontends = [a for a in frontends if ":" not in a[0]]
         pod_ports = [a for a in pod_ports if ":" not in a[0]]
-    aim = draw(st.sampled_from(["frontend", "frontend", "pod", "anywhere"]))
-    aimed = frontends if aim == "frontend" and frontends else pod_ports if aim != "anywhere" else []
+        policy_ports = [a for a in policy_ports if ":" not in a[0]]
+    aim = draw(st.sampled_from(["frontend", "frontend", "pod", "pod-any-port", "policy-port", "anywhere"]))
+    aimed = frontends if aim == "frontend" and frontends else pod_ports if aim == "pod" else []
+    pods = sorted(a for a in addresses if a.startswith(("10.244.", "fd00:244:")) and (dual_stack or ":" not in a))
     if aimed:
         dst_text, proto_text, dport = draw(st.sampled_from(aimed))
         protocol = Protocol(proto_text)
+    elif aim == "policy-port" and policy_ports:  # a pod a policy may select, on a port it names or one past
+        dst_text, proto_text, dport = draw(st.sampled_from(policy_ports))
+        protocol = Protocol(proto_text)
     else:
-        dst_text = draw(st.sampled_from(destinations))
+        dst_text = draw(st.sampled_from(pods if aim == "pod-any-port" and pods else destinations))
         protocol = Protocol(draw(st.sampled_from(PROTOCOLS)))
         dport = draw(st.sampled_from(sorted(ports | {1, 80, 8080, 65535})))
     dst: IPAddress = ip_address(dst_text)
@@ -409,6 +438,64 @@ def packets(draw: st.DrawFn, docs: list[dict[str, Any]], dual_stack: bool) -> Pa
     origin = Origin.NODE if src in local else Origin.NETWORK
     assert isinstance(src, IPv4Address | IPv6Address)
     return Packet(src, dst, protocol, dport, origin=origin)
+
+
+def _block_samples(docs: list[dict[str, Any]]) -> tuple[set[str], set[tuple[str, int]]]:
+    """Addresses inside every ipBlock `cidr` and every `except` (first and last), and every (protocol,
+    port) the policies name: where an ipBlock mistake would show."""
+    from ipaddress import ip_network
+
+    samples: set[str] = set()
+    named: set[tuple[str, int]] = set()
+    for doc in docs:
+        if doc["kind"] != "NetworkPolicy":
+            continue
+        for direction, key in (("ingress", "from"), ("egress", "to")):
+            for rule in doc["spec"].get(direction) or []:
+                for peer in rule.get(key) or []:
+                    block = peer.get("ipBlock")
+                    for text in [block["cidr"], *block.get("except", [])] if block else []:
+                        net = ip_network(text)
+                        samples.update({str(net[0]), str(net[-1])} if net.num_addresses > 1 else {str(net[0])})
+                for port in rule.get("ports") or []:
+                    if isinstance(port.get("port"), int):
+                        named.add((port.get("protocol", "TCP"), port["port"]))
+    return samples, named
+
+
+def probes(docs: list[dict[str, Any]], dual_stack: bool) -> list[Packet]:
+    """Deterministic packets at every place worth probing: each Service frontend and pod port, and each
+    policy port and one past it on the local pods of the policy's namespace; each from a local pod, a
+    pod of the other node, the node itself and an outside client (of the destination's family)."""
+    frontends, pod_ports, addresses, _, policy_ports = _targets(docs)
+    pods = sorted(a for a in addresses if a.startswith(("10.244.", "fd00:244:")))
+    sources: dict[int, list[str]] = {4: [], 6: []}
+    for prefix in ("10.244.1.", "10.244.2.", "fd00:244:1:", "fd00:244:2:"):
+        first = next((a for a in pods if a.startswith(prefix)), None)
+        if first is not None:
+            sources[ip_address(first).version].append(first)
+    sources[4] += ["192.168.0.1", "203.0.113.200"]
+    sources[6] += ["fd00:192::1", "2001:db8::200"]
+    local = {"192.168.0.1", "fd00:192::1"}
+    samples, block_ports = _block_samples(docs)
+    out: list[Packet] = []
+
+    def add(src: str, dst: str, proto: str, port: int) -> None:
+        if ip_address(src).version == ip_address(dst).version and (dual_stack or ":" not in dst):
+            origin = Origin.NODE if src in local else Origin.NETWORK
+            out.append(Packet(ip_address(src), ip_address(dst), Protocol(proto), port, origin=origin))
+
+    for dst, proto, port in sorted(set(frontends + pod_ports + policy_ports)):
+        for src in sources[ip_address(dst).version]:
+            add(src, dst, proto, port)
+    local_ports = [t for t in pod_ports if t[0].startswith(("10.244.1.", "fd00:244:1:"))]
+    for sample in sorted(samples):  # ingress from inside/outside each ipBlock, egress towards it
+        for dst, proto, port in sorted(set(policy_ports + local_ports)):
+            add(sample, dst, proto, port)
+        for proto, port in sorted(block_ports):
+            for src in sources[ip_address(sample).version][:2]:
+                add(src, sample, proto, port)
+    return out[:600]
 
 
 @st.composite

@@ -8,6 +8,7 @@ Profiles (HYPOTHESIS_PROFILE): `ci` (default, 300 clusters x up to 12 packets), 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -24,13 +25,14 @@ settings.register_profile("long", max_examples=5000, deadline=None, suppress_hea
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
 
-def disagreements(scenario: Scenario) -> list[str]:
+def disagreements(scenario: Scenario, mutate: Callable[[str], str] | None = None) -> list[str]:
+    """Packets of `scenario` on which the compiled ruleset (optionally mutated) and the reference differ."""
     with TemporaryDirectory() as tmp:
         (Path(tmp) / "cluster.yaml").write_text(scenario.yaml)
         cluster, output = compile_paths([tmp], CompileOptions(node="node-a"))
-    ruleset = Ruleset.parse(output.text)
+    ruleset = Ruleset.parse(mutate(output.text) if mutate else output.text)
     problems = []
-    for packet in scenario.packets:
+    for packet in scenario.probes:
         expected = evaluate(cluster, packet)
         got = ruleset.evaluate(packet, cluster.node_addresses)
         if not got.agrees_with(expected):
