@@ -756,15 +756,11 @@ LAB_CASES = [
 def known_lab_limit(row: Row) -> str | None:
     """Why a lab mismatch is a limit of the test bed or of the contract rather than of the ruleset.
 
-    - UDP rejects are ICMP port-unreachable, which the kernel rate-limits per destination (1/s, burst 6)
-      and globally: with repeated rounds some arrive as timeouts. TCP rejects are resets, never limited.
     - A pod on node-b reaching node-a's NodePort of an externalTrafficPolicy Local Service is DNATed,
       source kept (§2.3: pod → internal list, no masquerade), to an endpoint on node-b: the reply takes
       the direct route, so the connection cannot complete (kube-proxy behaves the same). Reported.
     """
     probe = row.probe
-    if probe.protocol is Protocol.UDP and any("the reference says rejected" in w for w in row.why):
-        return "ICMP rate limit"
     if probe.target.startswith("nodeport:") and "@node-a" in probe.target and probe.source.node == "node-b":
         return "asymmetric route (pod to another node's ETP Local NodePort)"
     return None

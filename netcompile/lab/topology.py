@@ -88,7 +88,9 @@ def sysctls(plan: LabPlan) -> dict[str, dict[str, str]]:
         values |= {f"ipv6/conf/{name}/accept_dad": "0" for name in ifnames}
         return values
 
-    out[plan.lan_netns] = {"ipv4/ip_forward": "1"} | ({"ipv6/conf/all/forwarding": "1"} if v6 else {})
+    # Rejects (ICMP errors) are answers the lab counts: no rate limit may swallow them when probes repeat.
+    no_icmp_limit = {"ipv4/icmp_ratemask": "0"} | ({"ipv6/icmp/ratemask": "", "ipv6/icmp/ratelimit": "0"} if v6 else {})
+    out[plan.lan_netns] = {"ipv4/ip_forward": "1"} | ({"ipv6/conf/all/forwarding": "1"} if v6 else {}) | no_icmp_limit
     out[plan.lan_netns] |= no_dad([n.bridge_port for n in plan.nodes] + [c.bridge_port for c in plan.clients])
     for node in plan.nodes:
         veths = [p.node_if for p in plan.pods if p.node == node.name and not p.host_network]
@@ -105,7 +107,7 @@ def sysctls(plan: LabPlan) -> dict[str, dict[str, str]]:
             values[f"ipv4/conf/{veth}/rp_filter"] = "0"
         if v6:
             values["ipv6/conf/all/forwarding"] = "1"
-        out[node.netns] = values | no_dad([node.lan_if, *veths])
+        out[node.netns] = values | no_icmp_limit | no_dad([node.lan_if, *veths])
     if v6:
         for pod in plan.pods:
             if not pod.host_network:
