@@ -369,6 +369,6 @@ _TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
 
 
 def check_table_name(table: str) -> str:
-    if not _TABLE_RE.match(table) or table in _FAMILIES or table in _VERBS or table in _OBJECTS:
+    if not _TABLE_RE.fullmatch(table) or table in _FAMILIES or table in _VERBS or table in _OBJECTS:
         raise ValueError(f"invalid table name {table!r}")
     return table

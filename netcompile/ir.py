@@ -55,7 +55,7 @@ _JUMP_RE = re.compile(r"\b(?:jump|goto) ([a-z][a-z0-9_./-]*)")
 
 
 def check_name(name: str) -> str:
-    if len(name) > NAME_MAX or not _NAME_RE.match(name):
+    if len(name) > NAME_MAX or not _NAME_RE.fullmatch(name):
         raise IRError(f"invalid nftables name {name!r}: must match {_NAME_RE.pattern}, at most {NAME_MAX} bytes")
     return name
 
@@ -229,7 +229,7 @@ class Table:
         if target.is_map != (element.value is not None):
             raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
         for atom in (*element.key, *(element.value or ())):
-            if _VERDICT_RE.match(atom):
+            if _VERDICT_RE.fullmatch(atom):
                 continue
             if not atom or any(c in atom for c in ' \n"#{};,'):
                 raise IRError(f"invalid element atom {atom!r} in {set_name!r}")

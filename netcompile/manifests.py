@@ -43,7 +43,7 @@ from .model import (
     TrafficPolicy,
 )
 from .selectors import LabelSelector, Operator, Requirement
-from .source import Limits, RawObject, load_raw, object_ref
+from .source import Limits, RawObject, load_raw, object_ref, paused_gc
 from .validation import (
     Field,
     Report,
@@ -641,7 +641,7 @@ def _check_allocations(raw: RawObject, svc: Service, allocated: dict[object, str
     """What the API server allocates once: a clusterIP, and a nodePort (one Service may reuse its own
     nodePort for another protocol)."""
     report = Report(svc.meta.ref, errors)
-    spec = Field(report, raw.body, "").child("spec")
+    spec = Field(report, raw.body).child("spec")
     ips_f = spec.child("clusterIPs") if spec.child("clusterIPs").present else None
     for index, address in enumerate(svc.cluster_ips):
         owner = allocated.setdefault(address, svc.meta.key)
@@ -664,11 +664,11 @@ def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOp
     allocations: dict[object, str] = {}
     for raw in raws:
         if raw.kind not in KINDS:
-            notices.append(f"{raw.position}: skipping {_ref(raw)}: kind {raw.kind} is not compiled by netcompile")
+            notices.append(f"{raw.position}: skipping {_ref(raw)}: kind not compiled by netcompile")
             continue
         version, parser = KINDS[raw.kind]
         report = Report(_ref(raw), errors)
-        root = Field(report, raw.body, "")
+        root = Field(report, raw.body)
         if raw.api_version != version:
             root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
             continue
@@ -704,8 +704,9 @@ def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOp
 
 def load(paths: list[str], limits: Limits = Limits(), opts: ParseOptions = ParseOptions()) -> Objects:
     """Read and validate `paths`; every problem found is raised at once as an InputError."""
-    raws, errors = load_raw(paths, limits)
-    objects = parse_objects(raws, errors, opts)
+    with paused_gc():
+        raws, errors = load_raw(paths, limits)
+        objects = parse_objects(raws, errors, opts)
     if errors:
         raise InputError(errors)
     return objects

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import Diagnostic, Position, invalid, required, too_long, unsupported
 from .model import IPAddress, IPNetwork
-from .source import YList, YMap
+from .source import YList, YMap, key_text
 
 
 class Report:
@@ -33,13 +33,27 @@ class Report:
 
 @dataclass(slots=True)
 class Field:
-    """The value at `path`, held by `parent[key]` (None at the root or when absent)."""
+    """The value reached from `up` by `step` (a key, or `[index]`/`[key]`), held by `parent[key]`.
+
+    The field path (`spec.ports[0].port`) is only spelled out when an error needs it: reading a large
+    input walks millions of fields and reports, usually, none.
+    """
 
     report: Report
     value: Any
-    path: str
+    up: Field | None = None
+    step: str = ""
     parent: YMap | YList | None = None
     key: str | int | None = None
+
+    @property
+    def path(self) -> str:
+        if self.up is None:
+            return self.step
+        base = self.up.path
+        if not base or self.step.startswith("["):
+            return base + self.step
+        return f"{base}.{self.step}"
 
     @property
     def position(self) -> Position | None:
@@ -62,10 +76,9 @@ class Field:
 
     def child(self, key: str) -> Field:
         """`self.key`; absent (None) when missing or when self is not a mapping."""
-        sub = f"{self.path}.{key}" if self.path else key
         if isinstance(self.value, YMap):
-            return Field(self.report, self.value.get(key), sub, self.value, key)
-        return Field(self.report, None, sub, self.value if isinstance(self.value, YMap) else None, key)
+            return Field(self.report, self.value.get(key), self, key, self.value, key)
+        return Field(self.report, None, self, key, None, key)
 
     def is_map(self) -> bool:
         """True for a mapping; absent is fine (False, no error); anything else is an error."""
@@ -83,7 +96,7 @@ class Field:
             self.error(invalid(self.value, "must be a list"))
             return
         for index, item in enumerate(self.value):
-            yield Field(self.report, item, f"{self.path}[{index}]", self.value, index)
+            yield Field(self.report, item, self, f"[{index}]", self.value, index)
 
     def entries(self) -> Iterator[tuple[str, Field]]:
         """The (key, value) pairs of a mapping, with `path[key]` paths (label maps, selectors)."""
@@ -91,7 +104,7 @@ class Field:
             return
         assert isinstance(self.value, YMap)
         for key, value in self.value.items():
-            yield key, Field(self.report, value, f"{self.path}[{key}]", self.value, key)
+            yield key, Field(self.report, value, self, f"[{key_text(key)}]", self.value, key)
 
     def string(self, *, required_: bool = False, default: str | None = None) -> str | None:
         if self.value is None or self.value == "":
@@ -141,6 +154,7 @@ def _brief(value: Any) -> Any:
 # --- names (k8s.io/apimachinery/pkg/util/validation) -------------------------------------------------
 
 _DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+# Always `fullmatch`: with `match`, `$` also matches before a trailing newline, so "name\n" would pass.
 _DNS1123_LABEL_RE = re.compile(f"^{_DNS1123_LABEL}$")
 _DNS1123_SUBDOMAIN_RE = re.compile(f"^{_DNS1123_LABEL}(\\.{_DNS1123_LABEL})*$")
 _DNS1035_LABEL_RE = re.compile("^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -153,7 +167,7 @@ def dns1123_label(value: str) -> str | None:
     """None when valid, else the API server's explanation."""
     if len(value) > 63:
         return "must be no more than 63 characters"
-    if not _DNS1123_LABEL_RE.match(value):
+    if not _DNS1123_LABEL_RE.fullmatch(value):
         return (
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
             "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
@@ -165,7 +179,7 @@ def dns1123_label(value: str) -> str | None:
 def dns1123_subdomain(value: str) -> str | None:
     if len(value) > 253:
         return "must be no more than 253 characters"
-    if not _DNS1123_SUBDOMAIN_RE.match(value):
+    if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
         return (
             "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
             "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation "
@@ -177,7 +191,7 @@ def dns1123_subdomain(value: str) -> str | None:
 def dns1035_label(value: str) -> str | None:
     if len(value) > 63:
         return "must be no more than 63 characters"
-    if not _DNS1035_LABEL_RE.match(value):
+    if not _DNS1035_LABEL_RE.fullmatch(value):
         return (
             "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
             "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
@@ -199,7 +213,7 @@ def qualified_name(value: str) -> str | None:
         return "name part must be non-empty"
     if len(name) > 63:
         return "name part must be no more than 63 characters"
-    if not _QUALIFIED_NAME_RE.match(name):
+    if not _QUALIFIED_NAME_RE.fullmatch(name):
         return (
             "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
             "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation "
@@ -211,7 +225,7 @@ def qualified_name(value: str) -> str | None:
 def label_value(value: str) -> str | None:
     if len(value) > 63:
         return "must be no more than 63 characters"
-    if not _LABEL_VALUE_RE.match(value):
+    if not _LABEL_VALUE_RE.fullmatch(value):
         return (
             "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and "
             "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
@@ -224,7 +238,7 @@ def port_name(value: str) -> str | None:
     """IANA_SVC_NAME, as used by container ports, named targetPorts and named policy ports."""
     if len(value) > 15:
         return "must be no more than 15 characters"
-    if not _IANA_SVC_NAME_RE.match(value):
+    if not _IANA_SVC_NAME_RE.fullmatch(value):
         return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
     if "--" in value:
         return "must not contain consecutive hyphens"
@@ -245,20 +259,34 @@ _IP_EXAMPLE = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 _CIDR_EXAMPLE = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 
 
-def _sloppy_ipv4(text: str) -> str:
-    """Kubernetes parses IPv4 with leading zeros as decimal ("010.001.2.3" is 10.1.2.3); so do we."""
+def _ipv4_int(text: str) -> int | None:
+    """Dotted decimal IPv4 as an int, leading zeros read as decimal as Kubernetes does ("010.001.2.3"
+    is 10.1.2.3); None when `text` is not four decimal parts of at most three digits each."""
     parts = text.split(".")
-    if len(parts) == 4 and all(p.isdigit() and p.isascii() and 0 < len(p) <= 3 for p in parts):
-        return ".".join(str(int(p)) for p in parts)
-    return text
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not (0 < len(part) <= 3 and part.isdigit() and part.isascii()):
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = (value << 8) | octet
+    return value
 
 
 def parse_ip(text: str) -> IPAddress | None:
     """An address as Kubernetes reads it: leading zeros allowed, IPv4-mapped IPv6 taken as IPv4."""
     if not text or not text.isascii() or text.strip() != text or "%" in text:
         return None
+    as_int = _ipv4_int(text)
+    if as_int is not None:
+        return IPv4Address(as_int)  # the common case, without ipaddress's string parser
+    if "." in text and ":" not in text:
+        return None
     try:
-        addr = ip_address(_sloppy_ipv4(text))
+        addr = ip_address(text)
     except ValueError:
         return None
     if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:

@@ -241,9 +241,7 @@ def test_list_kind_and_unknown_kinds(write_yaml: WriteYaml) -> None:
     )
     objects = load([str(d)])
     assert [n.meta.name for n in objects.namespaces] == ["a"]
-    assert objects.notices == (
-        f'{d}/input.yaml:8:3: skipping Deployment "a/d": kind Deployment is not compiled by netcompile',
-    )
+    assert objects.notices == (f'{d}/input.yaml:8:3: skipping Deployment "a/d": kind not compiled by netcompile',)
 
 
 def test_positions_survive_lists_flow_style_and_anchors(write_yaml: WriteYaml) -> None:
@@ -265,6 +263,31 @@ def test_positions_survive_lists_flow_style_and_anchors(write_yaml: WriteYaml) -
         f'{d}/input.yaml:11:23: Service "default/s": spec.ports[1].port: Invalid value: -1: must be between 1 and '
         "65535, inclusive"
     ]
+
+
+@pytest.mark.parametrize("field", ["name", "namespace"])
+def test_a_trailing_newline_is_not_a_valid_name(write_yaml: WriteYaml, field: str) -> None:
+    """`$` in a Python regex matches before a trailing newline: names are checked with fullmatch."""
+    other = "" if field == "name" else "name: web, "
+    d = write_yaml(f'apiVersion: v1\nkind: Pod\nmetadata: {{{other}{field}: "web\\n"}}\n')
+    assert f'metadata.{field}: Invalid value: "web\\n"' in errors_of(d)[0]
+
+
+def test_messages_stay_on_one_line_whatever_the_names(write_yaml: WriteYaml) -> None:
+    d = write_yaml(
+        'apiVersion: v1\nkind: "Odd\\nKind"\nmetadata: {name: x}\n---\n'
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb", labels: {"k\\ny": v}}\n'
+    )
+    with pytest.raises(InputError) as info:
+        load([str(d)])
+    messages = [str(x) for x in info.value.diagnostics]
+    assert all("\n" not in m for m in messages)
+    assert messages[0].startswith(f'{d}/input.yaml:7:18: Pod "default/a\\nb": metadata.name: Invalid value: "a\\nb"')
+    assert messages[1].startswith(f'{d}/input.yaml:7:43: Pod "default/a\\nb": metadata.labels["k\\ny"]: Invalid value')
+    objects = load([str(write_yaml('apiVersion: v1\nkind: "Odd\\nKind"\nmetadata: {name: x}\n'))])
+    assert objects.notices == (
+        f'{d}/input.yaml:1:1: skipping "Odd\\nKind" "default/x": kind not compiled by netcompile',
+    )
 
 
 def test_duplicate_keys_name_object_and_field(write_yaml: WriteYaml) -> None:
@@ -520,3 +543,63 @@ def test_bad_policy_ports(write_yaml: WriteYaml, ports: str, expected: str) -> N
     )
     errs = errors_of(d)
     assert any(expected in e for e in errs), errs
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "x",
+        "name",
+        "10.0.0.1",
+        "80",
+        "0x1F",
+        "0o17",
+        "1_000",
+        "-1",
+        "+1",
+        "1.5",
+        ".5",
+        "1e3",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "true",
+        "False",
+        "y",
+        "n",
+        "null",
+        "Null",
+        "~",
+        "<<",
+        "=",
+        "2024-01-01",
+        "2024-01-01T10:00:00Z",
+        "1:20",
+        "190:20:30",
+        "fd00::1",
+        "*",
+        "&a",
+        "!x",
+        "tcp",
+        "TCP",
+        "v1",
+        "0",
+        "08",
+        "0b1",
+    ],
+)
+def test_fast_scalar_resolution_matches_pyyaml(value: str) -> None:
+    from yaml.nodes import ScalarNode
+    from yaml.resolver import Resolver
+
+    from netcompile.source import _Loader
+
+    loader = _Loader("")
+    for implicit in ((True, False), (False, True), (False, False)):
+        expected = Resolver().resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
+        assert loader.resolve(ScalarNode, value, implicit) == expected
