@@ -51,6 +51,8 @@ COMMENT_MAX = 128  # nft(8) refuses longer comments
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_./-]*$")
 _REF_RE = re.compile(r"@([a-z][a-z0-9_./-]*)")
 _VERDICT_RE = re.compile(r"^((jump|goto) [a-z][a-z0-9_./-]*|accept|drop|return|continue)$")
+_PLAIN_COMMENT_RE = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII except `"` and `\`
+_BAD_ATOM_RE = re.compile(r'[\s"#{};,]')  # would end an element, a statement, a string or the set
 _JUMP_RE = re.compile(r"\b(?:jump|goto) ([a-z][a-z0-9_./-]*)")
 
 
@@ -67,6 +69,8 @@ def safe_comment(text: str) -> str:
     would end the statement. Non-ASCII characters are written as `\\uXXXX`-style escapes so the meaning
     survives in review.
     """
+    if len(text) <= COMMENT_MAX and _PLAIN_COMMENT_RE.fullmatch(text):
+        return text  # the common case: printable ASCII without quote or backslash
     out = []
     for ch in text:
         if ch == '"':
@@ -229,9 +233,7 @@ class Table:
         if target.is_map != (element.value is not None):
             raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
         for atom in (*element.key, *(element.value or ())):
-            if _VERDICT_RE.fullmatch(atom):
-                continue
-            if not atom or any(c in atom for c in ' \n"#{};,'):
+            if (not atom or _BAD_ATOM_RE.search(atom)) and not _VERDICT_RE.fullmatch(atom):
                 raise IRError(f"invalid element atom {atom!r} in {set_name!r}")
         target.elements.append(element)
 

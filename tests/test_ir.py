@@ -27,7 +27,7 @@ def test_render_is_exact() -> None:
     assert text == (
         "#!/usr/sbin/nft -f\n# header\n\ntable inet t\ndelete table inet t\ntable inet t {\n"
         '\tcomment "test"\n\n'
-        "\tset addrs {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment \"some addresses\"\n"
+        '\tset addrs {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment "some addresses"\n'
         '\t\telements = {\n\t\t\t10.0.0.0/8 comment "private",\n\t\t}\n\t}\n\n'
         "\tmap ports {\n\t\ttype inet_proto . inet_service : verdict\n"
         '\t\telements = {\n\t\t\ttcp . 80 comment "web" : goto allowed,\n\t\t}\n\t}\n\n'
