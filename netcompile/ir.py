@@ -66,7 +66,7 @@ def safe_comment(text: str) -> str:
     """Text that can sit inside nftables double quotes: printable ASCII, no quotes, at most 128 bytes.
 
     nftables strings have no escapes, so a `"` would end the string; newlines and control characters
-    would end the statement. Non-ASCII characters are written as `\\uXXXX`-style escapes so the meaning
+    would end the statement. Non-ASCII characters are written as `<U+XXXX>` so the meaning
     survives in review.
     """
     if len(text) <= COMMENT_MAX and _PLAIN_COMMENT_RE.fullmatch(text):
