@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -51,3 +52,15 @@ def nft_load(path: Path) -> float | None:
         return elapsed
     finally:
         subprocess.run(["ip", "netns", "del", netns], check=True)
+
+
+def run_child(cmd: list[str]) -> dict[str, object]:
+    """Run one size in a child process (so its peak memory is its own); its last line is a JSON row."""
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+    row: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+def mb(value: object) -> str:
+    assert isinstance(value, int)
+    return f"{value / 1e6:.1f} MB"

@@ -27,7 +27,6 @@ import cProfile
 import json
 import pstats
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import nft_load, ruleset_size  # noqa: E402
+from bench.common import mb, nft_load, ruleset_size, run_child  # noqa: E402
 from netcompile.cluster import Cluster  # noqa: E402
 from netcompile.compiler import CompileOptions, compile_cluster  # noqa: E402
 from netcompile.manifests import load  # noqa: E402
@@ -219,25 +218,19 @@ def main() -> None:
                 ]
                 if args.profile:
                     cmd.append("--profile")
-                done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
-                row = json.loads(done.stdout.strip().splitlines()[-1])
+                row = run_child(cmd)
                 print(_format(row), flush=True)
 
 
 def _format(row: dict[str, object]) -> str:
     return (
         f"{row['pods']:>5} pods x {row['policies']:>4} policies ({row['peers']} peers) | "
-        f"manifest {_mb(row['manifest_bytes'])} | compile {row['compile_s']} s (parse {row['parse_s']}, "
+        f"manifest {mb(row['manifest_bytes'])} | compile {row['compile_s']} s (parse {row['parse_s']}, "
         f"index {row['index_s']}, policies+render {row['compile_render_s']}) | nft -f {row['load_s']} s | "
-        f"total {row['total_s']} s | ruleset {_mb(row['bytes'])}, {row['lines']} lines, {row['chains']} chains, "
+        f"total {row['total_s']} s | ruleset {mb(row['bytes'])}, {row['lines']} lines, {row['chains']} chains, "
         f"{row['rules']} rules, {row['elements']} elements, {row['bytes_per_object']} B per pod+policy+peer | "
         f"peak RSS {row['peak_rss_mib']} MiB"
     )
-
-
-def _mb(value: object) -> str:
-    assert isinstance(value, int)
-    return f"{value / 1e6:.1f} MB"
 
 
 if __name__ == "__main__":

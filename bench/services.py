@@ -19,7 +19,6 @@ import cProfile
 import json
 import pstats
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import nft_load, ruleset_size  # noqa: E402
+from bench.common import mb, nft_load, ruleset_size, run_child  # noqa: E402
 from netcompile.cluster import Cluster  # noqa: E402
 from netcompile.compiler import CompileOptions, compile_cluster  # noqa: E402
 from netcompile.manifests import load  # noqa: E402
@@ -146,27 +145,21 @@ def main() -> None:
             ]
             if args.profile:
                 cmd.append("--profile")
-            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
-            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row = run_child(cmd)
             rows.append(row)
             print(_format(row), flush=True)
 
 
 def _format(row: dict[str, object]) -> str:
     return (
-        f"{row['services']:>6} Services x {row['endpoints']} endpoints | manifest {_mb(row['manifest_bytes'])} | "
+        f"{row['services']:>6} Services x {row['endpoints']} endpoints | manifest {mb(row['manifest_bytes'])} | "
         f"compile {row['compile_s']} s (parse {row['parse_s']}, index {row['index_s']}, "
         f"compile+render {row['compile_render_s']}, of which render {row['render_s']}) | "
         f"nft -f {row['load_s']} s | total {row['total_s']} s | "
-        f"compile/load {row['compile_over_load']} | ruleset {_mb(row['bytes'])}, {row['lines']} lines, "
+        f"compile/load {row['compile_over_load']} | ruleset {mb(row['bytes'])}, {row['lines']} lines, "
         f"{row['chains']} chains, {row['rules']} rules, {row['elements']} elements | "
         f"peak RSS {row['peak_rss_mib']} MiB ({row['peak_rss_after_parse_mib']} MiB after parsing)"
     )
-
-
-def _mb(value: object) -> str:
-    assert isinstance(value, int)
-    return f"{value / 1e6:.1f} MB"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 
 from .errors import Diagnostic, InputError, duplicate, forbidden, invalid, required, unsupported
 from .model import (
@@ -710,7 +709,3 @@ def load(paths: list[str], limits: Limits = Limits(), opts: ParseOptions = Parse
     if errors:
         raise InputError(errors)
     return objects
-
-
-def is_ipv4(addr: IPAddress) -> bool:
-    return isinstance(addr, IPv4Address)
