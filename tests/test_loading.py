@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from netcompile.compiler import CompileOptions, compile_paths
-from netcompile.errors import InputError
+from netcompile.errors import Diagnostic, InputError
 from netcompile.manifests import load
 from netcompile.model import Protocol, ServiceType
 from netcompile.source import Limits
@@ -545,61 +546,96 @@ def test_bad_policy_ports(write_yaml: WriteYaml, ports: str, expected: str) -> N
     assert any(expected in e for e in errs), errs
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "",
-        "x",
-        "name",
-        "10.0.0.1",
-        "80",
-        "0x1F",
-        "0o17",
-        "1_000",
-        "-1",
-        "+1",
-        "1.5",
-        ".5",
-        "1e3",
-        ".inf",
-        "-.inf",
-        ".nan",
-        "yes",
-        "No",
-        "on",
-        "OFF",
-        "true",
-        "False",
-        "y",
-        "n",
-        "null",
-        "Null",
-        "~",
-        "<<",
-        "=",
-        "2024-01-01",
-        "2024-01-01T10:00:00Z",
-        "1:20",
-        "190:20:30",
-        "fd00::1",
-        "*",
-        "&a",
-        "!x",
-        "tcp",
-        "TCP",
-        "v1",
-        "0",
-        "08",
-        "0b1",
-    ],
-)
+SCALAR_TEXTS = [
+    "",
+    "x",
+    "name",
+    "10.0.0.1",
+    "80",
+    "0x1F",
+    "0o17",
+    "1_000",
+    "-1",
+    "+1",
+    "1.5",
+    ".5",
+    "1e3",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "true",
+    "False",
+    "y",
+    "n",
+    "null",
+    "Null",
+    "~",
+    "<<",
+    "=",
+    "2024-01-01",
+    "2024-01-01T10:00:00Z",
+    "1:20",
+    "190:20:30",
+    "fd00::1",
+    "*",
+    "&a",
+    "!x",
+    "tcp",
+    "TCP",
+    "v1",
+    "0",
+    "08",
+    "0b1",
+]
+
+
+@pytest.mark.parametrize("value", SCALAR_TEXTS)
 def test_fast_scalar_resolution_matches_pyyaml(value: str) -> None:
     from yaml.nodes import ScalarNode
     from yaml.resolver import Resolver
 
-    from netcompile.source import _Loader
+    from netcompile.source import _Loader, _tag
 
     loader = _Loader("")
     for implicit in ((True, False), (False, True), (False, False)):
         expected = Resolver().resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
-        assert loader.resolve(ScalarNode, value, implicit) == expected
+        node = ScalarNode(loader.resolve(ScalarNode, value, implicit), value)
+        assert _tag(node) == expected
+        assert _tag(node) == expected  # the second answer comes from the cache
+
+
+def test_read_values_match_pyyaml_safe_load(tmp_path: Path) -> None:
+    """Every scalar form (plain, quoted, block, explicitly tagged, non-specific `!`) in keys, values and
+    sequences reads as PyYAML's own safe loader reads it. Left out of the plain forms: what PyYAML
+    itself cannot construct (`=`) and timestamps (kept as text, as Kubernetes keeps them)."""
+    import yaml
+
+    from netcompile.source import Limits, read_documents
+
+    quoted_only = ("", "*", "&a", "!x", "<<", "=", "2024-01-01", "2024-01-01T10:00:00Z")
+    lines = []
+    for index, text in enumerate(SCALAR_TEXTS):
+        quoted = json.dumps(text)
+        if text in quoted_only:
+            lines.append(f"k{index}: [{quoted}, '{text}', {{{quoted}: 1}}]")
+        else:
+            lines.append(f"k{index}: [{text}, {quoted}, '{text}', ! {text}, !!str {text}, {{{text}: 1}}]")
+    lines += ["i: !!int '7'", "b: |\n  80\n", "f: >-\n  true\n", "n:", "<<: {merged: 1, i: 0}"]
+    document = "\n".join(lines) + "\n"
+    errors: list[Diagnostic] = []
+    ((ours, _),) = read_documents(str(tmp_path / "s.yaml"), document.encode(), Limits(), errors)
+
+    def keys_as_text(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                "null" if k is None else str(k).lower() if isinstance(k, bool) else str(k): keys_as_text(v)
+                for k, v in value.items()
+            }
+        return [keys_as_text(v) for v in value] if isinstance(value, list) else value
+
+    assert errors == []
+    assert ours == keys_as_text(yaml.safe_load(document))
