@@ -7,6 +7,7 @@ problem on the object's Report; an object with problems is not built. `load()` r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -424,6 +425,30 @@ def _endpoint_ports(f: Field, *, allow_unnamed: bool = True) -> tuple[EndpointPo
     return tuple(out)
 
 
+_DEFAULT_CONDITIONS = EndpointConditions()
+
+
+_CONDITION_KEYS = ("ready", "serving", "terminating")
+
+
+def _conditions(f: Field) -> EndpointConditions:
+    """An endpoint's conditions: absent ready means ready; absent serving follows ready."""
+    if not f.is_map():
+        return _DEFAULT_CONDITIONS
+    ready, serving, terminating = (f.value.get(key) for key in _CONDITION_KEYS)
+    if not all(v is None or v.__class__ is bool for v in (ready, serving, terminating)):
+        for key in _CONDITION_KEYS:
+            f.child(key).boolean(default=False)  # reports the ones that are not booleans
+        return _DEFAULT_CONDITIONS
+    ready = ready is not False
+    return _endpoint_conditions(ready, ready if serving is None else serving, terminating is True)
+
+
+@functools.cache
+def _endpoint_conditions(ready: bool, serving: bool, terminating: bool) -> EndpointConditions:
+    return EndpointConditions(ready, serving, terminating)  # 8 values, shared by every endpoint
+
+
 def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> EndpointSlice | None:
     meta = _meta(raw, root, True, dns1123_subdomain)
     address_type = root.child("addressType").choice(("IPv4", "IPv6", "FQDN"))
@@ -434,9 +459,10 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
         if not item.is_map():
             continue
         addrs: list[IPAddress] = []
-        addr_items = list(item.child("addresses").items())
+        addresses = item.child("addresses")
+        addr_items = list(addresses.items())
         if not addr_items:
-            item.child("addresses").error(required())
+            addresses.error(required())
         for a in addr_items:
             if address_type == "FQDN":
                 a.string(required_=True)
@@ -448,25 +474,17 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
                 a.error(invalid(str(addr), f"must be an {address_type} address"))
                 continue
             addrs.append(addr)
-        cond = item.child("conditions")
-        conditions = EndpointConditions()
-        if cond.is_map():
-            conditions = EndpointConditions(
-                ready=cond.child("ready").boolean(default=True),
-                serving=cond.child("serving").boolean(default=cond.child("ready").value is not False),
-                terminating=cond.child("terminating").boolean(default=False),
-            )
-        hints = item.child("hints")
+        entry = item.value  # fields that are absent are not visited: 100k endpoints are read field by field
+        conditions = _conditions(item.child("conditions")) if "conditions" in entry else _DEFAULT_CONDITIONS
         hint_zones: tuple[str, ...] | None = None
-        if hints.is_map() and hints.child("forZones").present:
+        hints = item.child("hints") if "hints" in entry else None
+        if hints is not None and hints.is_map() and hints.child("forZones").present:
             hint_zones = tuple(
                 z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").items()) if z
             )
-        endpoints.append(
-            SliceEndpoint(
-                tuple(addrs), conditions, item.child("nodeName").string(), item.child("zone").string(), hint_zones
-            )
-        )
+        node_name = item.child("nodeName").string() if "nodeName" in entry else None
+        zone = item.child("zone").string() if "zone" in entry else None
+        endpoints.append(SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones))
     ports = _endpoint_ports(root.child("ports"))
     if meta is None or address_type is None:
         return None
