@@ -8,10 +8,14 @@ problem on the object's Report; an object with problems is not built. `load()` r
 from __future__ import annotations
 
 import functools
+import itertools
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from .errors import Diagnostic, InputError, duplicate, forbidden, invalid, required, unsupported
+from .errors import Diagnostic, InputError, Position, duplicate, forbidden, invalid, required, unsupported
 from .model import (
     ContainerPort,
     EndpointAddress,
@@ -41,9 +45,10 @@ from .model import (
     ServiceType,
     SliceEndpoint,
     TrafficPolicy,
+    pickled_by_fields,
 )
 from .selectors import LabelSelector, Operator, Requirement
-from .source import Limits, RawObject, load_raw, object_ref, paused_gc
+from .source import Limits, Piece, RawObject, object_ref, paused_gc, raw_objects, read_pieces
 from .validation import (
     Field,
     Report,
@@ -654,59 +659,114 @@ def _ref(raw: RawObject) -> str:
     return object_ref(raw.kind, raw.body)
 
 
-def _check_allocations(raw: RawObject, svc: Service, allocated: dict[object, str], errors: list[Diagnostic]) -> None:
-    """What the API server allocates once: a clusterIP, and a nodePort (one Service may reuse its own
-    nodePort for another protocol)."""
-    report = Report(svc.meta.ref, errors)
-    spec = Field(report, raw.body).child("spec")
-    ips_f = spec.child("clusterIPs") if spec.child("clusterIPs").present else None
-    for index, address in enumerate(svc.cluster_ips):
-        owner = allocated.setdefault(address, svc.meta.key)
-        if owner != svc.meta.key:
-            where = list(ips_f.items())[index] if ips_f is not None else spec.child("clusterIP")
-            where.error(invalid(str(address), f'provided IP is already allocated to Service "{owner}"'))
-    for index, port in enumerate(svc.ports):
-        if port.node_port is None:
-            continue
-        owner = allocated.setdefault(("nodePort", port.node_port), svc.meta.key)
-        if owner != svc.meta.key:
-            where = list(spec.child("ports").items())[index].child("nodePort")
-            where.error(invalid(port.node_port, f'provided port is already allocated to Service "{owner}"'))
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Something the API server hands out once: an object's name, a clusterIP, a nodePort.
+
+    The first claimer in input order keeps it; a later one with another `holder` is an error at its
+    own field, naming the first: `before + first.holder + after`.
+    """
+
+    key: tuple[object, ...]
+    holder: str  # how a later claim names this one
+    position: Position | None
+    ref: str  # Kind "ns/name" of the claimer
+    path: str
+    before: str
+    after: str = ""
 
 
-def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOptions) -> Objects:
+def _claims(raw: RawObject, obj: KubeObject, report: Report) -> tuple[Claim, ...]:
+    """The object's name; a Service's clusterIPs and nodePorts (it may reuse its own nodePort for another
+    protocol)."""
+    ref, key = obj.meta.ref, obj.meta.key
+    out = [
+        Claim(
+            (raw.kind, key),
+            str(raw.position),
+            raw.body.position("metadata"),
+            ref,
+            "metadata.name",
+            duplicate(obj.meta.name) + ": already defined at ",
+        )
+    ]
+    if isinstance(obj, Service):
+        spec = Field(report, raw.body).child("spec")
+        ips_f = spec.child("clusterIPs")
+        ip_fields = list(ips_f.items()) if ips_f.present else [spec.child("clusterIP")]
+        for index, address in enumerate(obj.cluster_ips):
+            where = ip_fields[index] if index < len(ip_fields) else spec.child("clusterIP")
+            message = invalid(str(address), 'provided IP is already allocated to Service "')
+            out.append(Claim(("clusterIP", address), key, where.position, ref, where.path, message, '"'))
+        port_fields = list(spec.child("ports").items())
+        for index, port in enumerate(obj.ports):
+            if port.node_port is not None:
+                where = port_fields[index].child("nodePort")
+                message = invalid(port.node_port, 'provided port is already allocated to Service "')
+                out.append(Claim(("nodePort", port.node_port), key, where.position, ref, where.path, message, '"'))
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class _Reading:
+    """What one reader hands back: valid objects with their claims, problems, notices, and where each
+    object read stood (for --max-objects across readers)."""
+
+    parsed: list[tuple[KubeObject, tuple[Claim, ...]]]
+    errors: list[Diagnostic]
+    notices: list[str]
+    object_positions: list[tuple[str, int, int]]
+
+
+def _read_and_parse(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> _Reading:
+    """Read and validate objects one by one: the part of loading that can run in several processes."""
+    with paused_gc():  # the objects are acyclic; in a reader process, keep it paused while they are pickled
+        errors: list[Diagnostic] = []
+        raws = raw_objects(pieces, limits, errors)
+        reading = _Reading([], errors, [], [])
+        for raw in raws:
+            position = raw.position
+            reading.object_positions.append((position.file, position.line, position.col))
+            if raw.kind not in KINDS:
+                reading.notices.append(f"{position}: skipping {_ref(raw)}: kind not compiled by netcompile")
+                continue
+            version, parser = KINDS[raw.kind]
+            report = Report(_ref(raw), errors)
+            root = Field(report, raw.body)
+            if raw.api_version != version:
+                root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
+                continue
+            obj = parser(raw, root, opts)
+            if obj is not None and not report.count:
+                reading.parsed.append((obj, _claims(raw, obj, report)))
+        return reading
+
+
+def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) -> Objects:
+    """Put the readers' objects together in input order; the first claimer of a name or address keeps it."""
     by_kind: dict[str, list[KubeObject]] = {kind: [] for kind in KINDS}
     notices: list[str] = []
-    first_seen: dict[tuple[str, str], RawObject] = {}
-    allocations: dict[object, str] = {}
-    for raw in raws:
-        if raw.kind not in KINDS:
-            notices.append(f"{raw.position}: skipping {_ref(raw)}: kind not compiled by netcompile")
-            continue
-        version, parser = KINDS[raw.kind]
-        report = Report(_ref(raw), errors)
-        root = Field(report, raw.body)
-        if raw.api_version != version:
-            root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
-            continue
-        obj = parser(raw, root, opts)
-        if obj is None or report.count:
-            continue
-        ident = (raw.kind, obj.meta.key)
-        if ident in first_seen:
-            errors.append(
-                Diagnostic(
-                    raw.body.position("metadata"),
-                    obj.meta.ref,
-                    "metadata.name",
-                    duplicate(obj.meta.name) + f": already defined at {first_seen[ident].position}",
-                )
-            )
-            continue
-        first_seen[ident] = raw
-        if isinstance(obj, Service):
-            _check_allocations(raw, obj, allocations, errors)
-        by_kind[raw.kind].append(obj)
+    first: dict[tuple[object, ...], Claim] = {}
+    positions = [p for reading in readings for p in reading.object_positions]
+    if len(positions) > limits.max_objects:
+        file, line, col = positions[limits.max_objects]
+        errors.append(
+            Diagnostic(Position(file, line, col), "", "", f"more than {limits.max_objects} objects (--max-objects)")
+        )
+    for reading in readings:
+        errors.extend(reading.errors)
+        notices.extend(reading.notices)
+        for obj, claims in reading.parsed:
+            for claim in claims:
+                holder = first.setdefault(claim.key, claim).holder
+                if holder != claim.holder:
+                    message = claim.before + holder + claim.after
+                    errors.append(Diagnostic(claim.position, claim.ref, claim.path, message))
+                    if claim is claims[0]:  # the object itself is a duplicate: nothing else of it counts
+                        break
+            else:
+                by_kind[obj.meta.kind].append(obj)
     return Objects(
         namespaces=tuple(o for o in by_kind["Namespace"] if isinstance(o, Namespace)),
         nodes=tuple(o for o in by_kind["Node"] if isinstance(o, Node)),
@@ -719,11 +779,49 @@ def parse_objects(raws: list[RawObject], errors: list[Diagnostic], opts: ParseOp
     )
 
 
-def load(paths: list[str], limits: Limits = Limits(), opts: ParseOptions = ParseOptions()) -> Objects:
-    """Read and validate `paths`; every problem found is raised at once as an InputError."""
-    with paused_gc():
-        raws, errors = load_raw(paths, limits)
-        objects = parse_objects(raws, errors, opts)
+# Inputs larger than this are read by two processes at once, each half of the documents: reading and
+# validating is most of the time of a large compile, and the halves only meet in `_settle`.
+PARALLEL_BYTES = 2_000_000
+
+
+def _readers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return 1
+    return 2 if cpus >= 2 and "fork" in multiprocessing.get_all_start_methods() else 1
+
+
+def load(
+    paths: list[str], limits: Limits = Limits(), opts: ParseOptions = ParseOptions(), readers: int | None = None
+) -> Objects:
+    """Read and validate `paths`; every problem found is raised at once as an InputError.
+
+    `readers`: processes that read (1 or 2); by default 2 for inputs over PARALLEL_BYTES on a machine
+    with two CPUs or more. The result is the same either way.
+    """
+    pieces, errors = read_pieces(paths, limits, PARALLEL_BYTES // 2)
+    size = sum(len(p.text) for p in pieces)
+    if readers is None:
+        readers = _readers() if size > PARALLEL_BYTES else 1
+    groups = _halves(pieces, size) if readers > 1 else [pieces]
+    with paused_gc():  # also while the other reader's objects are unpickled, in a thread of the pool
+        if len(groups) == 1:
+            readings = [_read_and_parse(pieces, limits, opts)]
+        else:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+                second = pool.submit(_read_and_parse, groups[1], limits, opts)
+                readings = [_read_and_parse(groups[0], limits, opts), second.result()]
+        objects = _settle(readings, limits, errors)
     if errors:
         raise InputError(errors)
     return objects
+
+
+def _halves(pieces: list[Piece], size: int) -> list[list[Piece]]:
+    """The pieces, in order, as two runs of about equal size (one run if there is a single piece)."""
+    if len(pieces) < 2:
+        return [pieces]
+    ends = list(itertools.accumulate(len(p.text) for p in pieces))
+    cut = min(range(1, len(pieces)), key=lambda i: abs(ends[i - 1] - size / 2))
+    return [pieces[:cut], pieces[cut:]]

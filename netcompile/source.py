@@ -177,8 +177,9 @@ _SCALAR_TAGS_AS_TEXT = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:ti
 class _Converter:
     """Turns one composed document into YMap/YList/scalars, enforcing the limits as it goes."""
 
-    def __init__(self, file: str, limits: Limits, errors: list[Diagnostic]) -> None:
+    def __init__(self, file: str, limits: Limits, errors: list[Diagnostic], first_line: int = 1) -> None:
         self.file = file
+        self.first_line = first_line  # the line number, in the file, of the text's first line
         self.limits = limits
         self.errors = errors
         self.constructor = yaml.constructor.SafeConstructor()
@@ -189,10 +190,10 @@ class _Converter:
         self.track_aliases = True
 
     def pos(self, node: yaml.Node) -> int:
-        return _pack(node.start_mark.line + 1, node.start_mark.column + 1)
+        return _pack(node.start_mark.line + self.first_line, node.start_mark.column + 1)
 
     def position(self, node: yaml.Node) -> Position:
-        return Position(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+        return Position(self.file, node.start_mark.line + self.first_line, node.start_mark.column + 1)
 
     def fail(self, node: yaml.Node, message: str) -> None:
         self.errors.append(Diagnostic(self.position(node), "", "", message))
@@ -216,9 +217,10 @@ class _Converter:
         if cls is ScalarNode:
             return self.scalar(node)  # type: ignore[arg-type]
         mark = node.start_mark
+        first = self.first_line
         depth += 1
         if cls is SequenceNode:
-            seq = YList(self.file, ((mark.line + 1) << 20) | (mark.column + 1))
+            seq = YList(self.file, ((mark.line + first) << 20) | (mark.column + 1))
             positions = seq.positions
             for item in node.value:
                 tag = item.tag
@@ -231,11 +233,11 @@ class _Converter:
                 else:
                     seq.append(self.convert(item, depth))
                 m = item.start_mark
-                positions.append(((m.line + 1) << 20) | (m.column + 1))
+                positions.append(((m.line + first) << 20) | (m.column + 1))
             return seq
         # Inline below: "a string scalar" is `tag is _OTHER`, or `tag is _PLAIN` with text known as a string.
         plain = _plain_tags
-        mapping = YMap(self.file, ((mark.line + 1) << 20) | (mark.column + 1))
+        mapping = YMap(self.file, ((mark.line + first) << 20) | (mark.column + 1))
         positions_of = mapping.positions
         pairs = self._merged(node) if self.track_aliases else node.value  # type: ignore[arg-type]
         for key_node, value_node in pairs:
@@ -266,7 +268,7 @@ class _Converter:
             else:
                 mapping[key] = self.convert(value_node, depth)
             m = value_node.start_mark
-            positions_of[key] = ((m.line + 1) << 20) | (m.column + 1)
+            positions_of[key] = ((m.line + first) << 20) | (m.column + 1)
         return mapping
 
     def _merged(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
@@ -314,15 +316,17 @@ class _LimitExceeded(Exception):
         super().__init__(message)
 
 
-def _yaml_error(file: str, exc: yaml.YAMLError) -> Diagnostic:
+def _yaml_error(file: str, exc: yaml.YAMLError, text: str, first_line: int) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     detail = f"{context}: {problem}" if context else str(problem)
     if isinstance(exc, yaml.reader.ReaderError):
         detail = f"unacceptable character {exc.character!r}: {exc.reason}"
-        return Diagnostic(Position(file, 1, exc.position + 1), "", "", f"YAML syntax error: {detail}")
-    pos = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
+        line = text.count("\n", 0, exc.position) + first_line
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        return Diagnostic(Position(file, line, column), "", "", f"YAML syntax error: {detail}")
+    pos = Position(file, mark.line + first_line, mark.column + 1) if mark else Position(file, first_line, 1)
     return Diagnostic(pos, "", "", f"YAML syntax error: {detail}")
 
 
@@ -360,19 +364,65 @@ class _TooBig(Exception):
     pass
 
 
-def read_documents(name: str, data: bytes, limits: Limits, errors: list[Diagnostic]) -> list[tuple[YMap, bool]]:
-    """Every non-empty document of one file, as YMaps (and whether it repeats a key); problems go to `errors`."""
-    display = "<stdin>" if name == STDIN else name
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        errors.append(Diagnostic(Position(display, 1, 1), "", "", f"not UTF-8 text: {exc.reason}"))
-        return []
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Whole documents of one file, decoded: what one reader reads. Large files are cut into pieces at
+    document starts, so that two processes can read them at once (see `manifests.load`)."""
+
+    file: str  # as shown in messages
+    text: str
+    first_line: int = 1  # the line number, in the file, of the text's first line
+
+
+# A document start: `---` at the start of a line, then a blank or the end of the line. libyaml ends any
+# scalar there (or fails, inside quotes), so cutting before it never changes what the documents hold.
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_DIRECTIVE = re.compile(r"^%", re.MULTILINE)  # `%YAML`/`%TAG` belong to the document after them: no cutting
+
+
+def read_pieces(paths: list[str], limits: Limits, piece_bytes: int) -> tuple[list[Piece], list[Diagnostic]]:
+    """The files of `paths`, decoded, each cut into pieces of about `piece_bytes` characters."""
+    errors: list[Diagnostic] = []
+    pieces: list[Piece] = []
+    for name in expand_paths(paths):
+        display = "<stdin>" if name == STDIN else name
+        try:
+            data = _read(name, limits)
+        except _TooBig as exc:
+            errors.append(Diagnostic(Position(display, 1, 1), "", "", str(exc)))
+            continue
+        except OSError as exc:
+            errors.append(Diagnostic(Position(display, 1, 1), "", "", f"cannot read: {exc.strerror}"))
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(Diagnostic(Position(display, 1, 1), "", "", f"not UTF-8 text: {exc.reason}"))
+            continue
+        pieces.extend(_cut(display, text, piece_bytes))
+    return pieces, errors
+
+
+def _cut(file: str, text: str, piece_bytes: int) -> Iterator[Piece]:
+    start, line = 0, 1
+    if len(text) > piece_bytes and not _DIRECTIVE.search(text):
+        while len(text) - start > piece_bytes:
+            cut = _DOCUMENT_START.search(text, start + piece_bytes)
+            if cut is None:
+                break
+            yield Piece(file, text[start : cut.start()], line)
+            line += text.count("\n", start, cut.start())
+            start = cut.start()
+    yield Piece(file, text[start:] if start else text, line)
+
+
+def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> list[tuple[YMap, bool]]:
+    """Every non-empty document of a piece, as YMaps (and whether it repeats a key); problems go to `errors`."""
     docs: list[tuple[YMap, bool]] = []
-    converter = _Converter(display, limits, errors)
-    converter.track_aliases = "*" in text or "<<" in text
+    converter = _Converter(piece.file, limits, errors, piece.first_line)
+    converter.track_aliases = "*" in piece.text or "<<" in piece.text
     try:
-        for node in yaml.compose_all(text, Loader=_Loader):
+        for node in yaml.compose_all(piece.text, Loader=_Loader):
             if node is None:
                 continue
             converter.alias_nodes = 0
@@ -390,9 +440,11 @@ def read_documents(name: str, data: bytes, limits: Limits, errors: list[Diagnost
             except _LimitExceeded as exc:
                 errors.append(Diagnostic(converter.position(exc.node), "", "", str(exc)))
     except yaml.YAMLError as exc:
-        errors.append(_yaml_error(display, exc))
+        errors.append(_yaml_error(piece.file, exc, piece.text, piece.first_line))
     except RecursionError:
-        errors.append(Diagnostic(Position(display, 1, 1), "", "", "nesting too deep for the YAML parser"))
+        errors.append(
+            Diagnostic(Position(piece.file, piece.first_line, 1), "", "", "nesting too deep for the YAML parser")
+        )
     return docs
 
 
@@ -460,21 +512,11 @@ def flatten(doc: YMap, errors: list[Diagnostic]) -> Iterator[YMap]:
     yield doc
 
 
-def load_raw(paths: list[str], limits: Limits = Limits()) -> tuple[list[RawObject], list[Diagnostic]]:
-    """Read every object from `paths`, with every problem found on the way."""
-    errors: list[Diagnostic] = []
+def raw_objects(pieces: list[Piece], limits: Limits, errors: list[Diagnostic]) -> list[RawObject]:
+    """Every object in `pieces`, with every problem found on the way."""
     objects: list[RawObject] = []
-    for name in expand_paths(paths):
-        display = "<stdin>" if name == STDIN else name
-        try:
-            data = _read(name, limits)
-        except _TooBig as exc:
-            errors.append(Diagnostic(Position(display, 1, 1), "", "", str(exc)))
-            continue
-        except OSError as exc:
-            errors.append(Diagnostic(Position(display, 1, 1), "", "", f"cannot read: {exc.strerror}"))
-            continue
-        for doc, has_duplicates in read_documents(name, data, limits, errors):
+    for piece in pieces:
+        for doc, has_duplicates in read_documents(piece, limits, errors):
             bodies = list(flatten(doc, errors))
             if has_duplicates:
                 if bodies != [doc]:  # a List: its own keys, then each item as an object
@@ -500,5 +542,5 @@ def load_raw(paths: list[str], limits: Limits = Limits()) -> tuple[list[RawObjec
                     errors.append(
                         Diagnostic(body.position(), "", "", f"more than {limits.max_objects} objects (--max-objects)")
                     )
-                    return objects, errors
-    return objects, errors
+                    return objects
+    return objects

@@ -13,7 +13,7 @@ import pytest
 from netcompile.compiler import CompileOptions, compile_paths
 from netcompile.errors import Diagnostic, InputError
 from netcompile.manifests import load
-from netcompile.model import Protocol, ServiceType
+from netcompile.model import Objects, Protocol, ServiceType
 from netcompile.source import Limits
 from tests.conftest import WriteYaml
 
@@ -614,7 +614,7 @@ def test_read_values_match_pyyaml_safe_load(tmp_path: Path) -> None:
     itself cannot construct (`=`) and timestamps (kept as text, as Kubernetes keeps them)."""
     import yaml
 
-    from netcompile.source import Limits, read_documents
+    from netcompile.source import Limits, Piece, read_documents
 
     quoted_only = ("", "*", "&a", "!x", "<<", "=", "2024-01-01", "2024-01-01T10:00:00Z")
     lines = []
@@ -627,7 +627,7 @@ def test_read_values_match_pyyaml_safe_load(tmp_path: Path) -> None:
     lines += ["i: !!int '7'", "b: |\n  80\n", "f: >-\n  true\n", "n:", "<<: {merged: 1, i: 0}"]
     document = "\n".join(lines) + "\n"
     errors: list[Diagnostic] = []
-    ((ours, _),) = read_documents(str(tmp_path / "s.yaml"), document.encode(), Limits(), errors)
+    ((ours, _),) = read_documents(Piece(str(tmp_path / "s.yaml"), document), Limits(), errors)
 
     def keys_as_text(value: object) -> object:
         if isinstance(value, dict):
@@ -639,3 +639,69 @@ def test_read_values_match_pyyaml_safe_load(tmp_path: Path) -> None:
 
     assert errors == []
     assert ours == keys_as_text(yaml.safe_load(document))
+
+
+def _many_services(count: int, extra: str = "") -> str:
+    docs = [
+        f"apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: ns}}\n"
+        f"spec:\n  clusterIP: 10.96.0.{i + 1}\n  ports:\n  - {{port: 80, nodePort: {30000 + i}}}\n  type: NodePort\n"
+        for i in range(count)
+    ]
+    return "---\n".join(docs) + extra
+
+
+@pytest.mark.parametrize("mode", ["valid", "errors"])
+def test_two_readers_give_what_one_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """Large inputs are read by two processes; objects, notices and every message (positions included)
+    are the same as with one reader, also for claims that meet across the halves."""
+    from netcompile import manifests
+
+    extra = ""
+    if mode == "errors":
+        extra = (
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: s1, namespace: ns}\nspec: {ports: [{port: 1}]}\n"
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: late, namespace: ns}\n"
+            "spec:\n  clusterIP: 10.96.0.3\n  ports:\n  - {port: 80, nodePort: 30004}\n  type: NodePort\n"
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: ns}\nspec: {ports: [{port: 0}]}\n"
+            "---\napiVersion: v1\nkind: Widget\nmetadata: {name: w}\n"
+        )
+    (tmp_path / "a.yaml").write_text(_many_services(40, extra))
+    (tmp_path / "b.yaml").write_text(
+        _many_services(3).replace("name: s", "name: t").replace("10.96.0.", "10.97.0.").replace(": 300", ": 310")
+    )
+    monkeypatch.setattr(manifests, "PARALLEL_BYTES", 2000)
+    results = []
+    for readers in (1, 2):
+        try:
+            results.append(load([str(tmp_path)], readers=readers))
+        except InputError as exc:
+            results.append([str(d) for d in exc.diagnostics])  # type: ignore[arg-type]
+    assert results[0] == results[1]
+    if mode == "errors":
+        messages = results[1]
+        assert isinstance(messages, list)
+        last_lines = len(_many_services(40).splitlines())
+        assert (
+            f'{tmp_path}/a.yaml:{last_lines + 4}:11: Service "ns/s1": metadata.name: Duplicate value: "s1"'
+            in "\n".join(messages)
+        )
+        assert any(f"a.yaml:{last_lines + 11}:" in m and "already allocated" in m for m in messages), messages
+        assert any(f"a.yaml:{last_lines + 19}:" in m and "spec.ports[0].port" in m for m in messages), messages
+    else:
+        assert isinstance(results[1], Objects) and len(results[1].services) == 43
+
+
+def test_the_object_limit_counts_both_readers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcompile import manifests
+
+    (tmp_path / "a.yaml").write_text(_many_services(40))
+    monkeypatch.setattr(manifests, "PARALLEL_BYTES", 2000)
+    one, two = (errors_of_readers(tmp_path, readers) for readers in (1, 2))
+    assert one == two
+    assert any("more than 30 objects (--max-objects)" in e for e in two), two
+
+
+def errors_of_readers(directory: Path, readers: int) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load([str(directory)], Limits(max_objects=30), readers=readers)
+    return [str(d) for d in info.value.diagnostics]
