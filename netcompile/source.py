@@ -4,6 +4,7 @@ PyYAML's node API (`compose_all`, with the libyaml C parser when present) gives 
 column. Nodes are turned into `YMap`/`YList` — a dict and a list that remember where each of their values
 stood — so validation can point at the exact field. Duplicate mapping keys, non-mapping documents,
 syntax errors and oversized input are reported here; `kind: List` is flattened into its items.
+Large files are cut into `Piece`s at document starts, so that two processes can read one file.
 """
 
 from __future__ import annotations
