@@ -219,6 +219,8 @@ class _Converter:
             return self.scalar(node)  # type: ignore[arg-type]
         mark = node.start_mark
         first = self.first_line
+        # Inline below: "a string scalar" is `tag is _OTHER`, or `tag is _PLAIN` with text known as a string.
+        plain = _plain_tags
         depth += 1
         if cls is SequenceNode:
             seq = YList(self.file, ((mark.line + first) << 20) | (mark.column + 1))
@@ -228,7 +230,7 @@ class _Converter:
                 if (
                     item.__class__ is ScalarNode
                     and not self.track_aliases
-                    and (tag is _OTHER or (tag is _PLAIN and _plain_tags.get(item.value) is _STR))
+                    and (tag is _OTHER or (tag is _PLAIN and plain.get(item.value) is _STR))
                 ):
                     seq.append(item.value)
                 else:
@@ -236,8 +238,6 @@ class _Converter:
                 m = item.start_mark
                 positions.append(((m.line + first) << 20) | (m.column + 1))
             return seq
-        # Inline below: "a string scalar" is `tag is _OTHER`, or `tag is _PLAIN` with text known as a string.
-        plain = _plain_tags
         mapping = YMap(self.file, ((mark.line + first) << 20) | (mark.column + 1))
         positions_of = mapping.positions
         pairs = self._merged(node) if self.track_aliases else node.value  # type: ignore[arg-type]
@@ -540,8 +540,5 @@ def raw_objects(pieces: list[Piece], limits: Limits, errors: list[Diagnostic]) -
                 assert isinstance(kind, str) and isinstance(api_version, str)
                 objects.append(RawObject(kind, api_version, body))
                 if len(objects) > limits.max_objects:
-                    errors.append(
-                        Diagnostic(body.position(), "", "", f"more than {limits.max_objects} objects (--max-objects)")
-                    )
-                    return objects
+                    return objects  # stop reading; the caller reports the limit over all readers
     return objects

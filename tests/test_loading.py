@@ -705,3 +705,10 @@ def errors_of_readers(directory: Path, readers: int) -> list[str]:
     with pytest.raises(InputError) as info:
         load([str(directory)], Limits(max_objects=30), readers=readers)
     return [str(d) for d in info.value.diagnostics]
+
+
+def test_a_control_character_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\x07b\n")
+    assert errors_of(tmp_path) == [
+        f"{tmp_path}/a.yaml:4:10: YAML syntax error: unacceptable character 7: control characters are not allowed"
+    ]
