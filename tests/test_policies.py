@@ -520,12 +520,14 @@ def compiled_lines(text: str) -> int:
 
 
 _DIRS: dict[str, Path] = {}
+_SCRATCH = tempfile.TemporaryDirectory(prefix="nc-policies-")  # removed when the test process ends
 
 
 def out_dir(text: str) -> Path:
     """A directory holding `text` as in.yaml (one per distinct text, for the test session)."""
     if text not in _DIRS:
-        directory = Path(tempfile.mkdtemp(prefix="nc-policies-"))
+        directory = Path(_SCRATCH.name) / str(len(_DIRS))
+        directory.mkdir()
         (directory / "in.yaml").write_text(text)
         _DIRS[text] = directory
     return _DIRS[text]
