@@ -35,6 +35,20 @@ _STR = "tag:yaml.org,2002:str"
 _PLAIN = "?plain"  # a plain scalar: int, bool, null, ... or str, by its text
 _OTHER = "?other"  # a quoted or block scalar (str), or a mapping or sequence
 _PLAIN_IMPLICIT = (True, False)
+_SCALAR_TAGS_AS_TEXT = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _construct(tag: str, node: ScalarNode) -> Any:
+    """A scalar as PyYAML's safe constructor makes it for `tag`; its text where it cannot (`!!int x`)."""
+    node.tag = tag  # the constructor dispatches on it
+    try:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError):
+        return node.value
+    finally:  # it remembers every node it made; scalars share nothing
+        _CONSTRUCTOR.constructed_objects.clear()
+        _CONSTRUCTOR.recursive_objects.clear()
 
 
 class _Loader(_BaseLoader):
@@ -56,22 +70,36 @@ class _Loader(_BaseLoader):
         return None
 
 
-_plain_tags: dict[str, str] = {}  # plain scalar text -> its YAML 1.1 tag; short texts, 256k at most
-
-
 def _plain_tag(value: str) -> str:
     """The tag PyYAML's resolver gives a plain scalar; most Kubernetes scalars (keys, names) start with a
     character no implicit type (int, float, bool, null, timestamp, merge) can start with."""
-    tag = _plain_tags.get(value)
-    if tag is None:
-        tag = _STR
-        for candidate, regexp in _IMPLICIT.get(value[0] if value else "", ()):
-            if regexp.match(value):
-                tag = str(candidate)
-                break
-        if len(_plain_tags) < 1 << 18 and len(value) <= 64:
-            _plain_tags[value] = tag
-    return tag
+    for candidate, regexp in _IMPLICIT.get(value[0] if value else "", ()):
+        if regexp.match(value):
+            return str(candidate)
+    return _STR
+
+
+_SLOW = object()  # `_plain_value`: a plain scalar the converter constructs node by node (`<<`, `=`)
+_CONSTANT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "null"))
+_plain_values: dict[str, object] = {}  # plain scalar text -> its value; short texts, 256k at most
+
+
+def _plain_value(text: str) -> object:
+    """The value of an untagged plain scalar, as PyYAML's safe loader constructs it: `80` is 80, `true` is
+    True, `~` is None, a timestamp stays text (as Kubernetes reads it). Computed once per distinct text:
+    the values are immutable, and the same few (`true`, `TCP`, port numbers) make up most of an input."""
+    value = _plain_values.get(text, _SLOW)
+    if value is _SLOW:
+        tag = _plain_tag(text)
+        if tag in _SCALAR_TAGS_AS_TEXT:
+            value = text
+        elif tag in _CONSTANT_TAGS:
+            value = _construct(tag, ScalarNode(tag, text))
+        else:
+            return _SLOW
+        if len(_plain_values) < 1 << 18 and len(text) <= 64:
+            _plain_values[text] = value
+    return value
 
 
 def _tag(node: yaml.Node) -> str:
@@ -172,9 +200,6 @@ class RawObject:
         return self.body.position()
 
 
-_SCALAR_TAGS_AS_TEXT = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
-
-
 class _Converter:
     """Turns one composed document into YMap/YList/scalars, enforcing the limits as it goes."""
 
@@ -183,7 +208,6 @@ class _Converter:
         self.first_line = first_line  # the line number, in the file, of the text's first line
         self.limits = limits
         self.errors = errors
-        self.constructor = yaml.constructor.SafeConstructor()
         self.alias_nodes = 0
         self.seen: set[int] = set()  # ids of nodes already converted: a second visit is an alias
         self.had_duplicates = False
@@ -201,7 +225,10 @@ class _Converter:
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Any:
         """The value of `node`. The hot path of reading large inputs (a million nodes for 10k Services):
-        plain-string scalars, the vast majority, are handled inline without a call."""
+        scalars without a tag, the vast majority, are read inline from `_plain_values` without a call."""
+        cls = node.__class__
+        if cls is ScalarNode:
+            return self.scalar(node)  # type: ignore[arg-type]
         if self.track_aliases:
             if id(node) in self.seen:
                 self.alias_nodes += 1
@@ -210,28 +237,23 @@ class _Converter:
                         node,
                         f"YAML aliases expand to more than {self.limits.max_alias_nodes} nodes (--max-alias-nodes)",
                     )
-            elif node.__class__ is not ScalarNode:
+            else:
                 self.seen.add(id(node))
         if depth > self.limits.max_depth:
             raise _LimitExceeded(node, f"nesting deeper than {self.limits.max_depth} levels (--max-depth)")
-        cls = node.__class__
-        if cls is ScalarNode:
-            return self.scalar(node)  # type: ignore[arg-type]
         mark = node.start_mark
         first = self.first_line
-        # Inline below: "a string scalar" is `tag is _OTHER`, or `tag is _PLAIN` with text known as a string.
-        plain = _plain_tags
+        values = _plain_values
         depth += 1
         if cls is SequenceNode:
             seq = YList(self.file, ((mark.line + first) << 20) | (mark.column + 1))
             positions = seq.positions
             for item in node.value:
                 tag = item.tag
-                if (
-                    item.__class__ is ScalarNode
-                    and not self.track_aliases
-                    and (tag is _OTHER or (tag is _PLAIN and plain.get(item.value) is _STR))
-                ):
+                if tag is _PLAIN:  # only scalars are plain
+                    value = values.get(item.value, _SLOW)
+                    seq.append(self.scalar(item) if value is _SLOW else value)
+                elif tag is _OTHER and item.__class__ is ScalarNode:
                     seq.append(item.value)
                 else:
                     seq.append(self.convert(item, depth))
@@ -243,28 +265,27 @@ class _Converter:
         pairs = self._merged(node) if self.track_aliases else node.value  # type: ignore[arg-type]
         for key_node, value_node in pairs:
             tag = key_node.tag
-            if key_node.__class__ is ScalarNode and (
-                tag is _OTHER or (tag is _PLAIN and plain.get(key_node.value) is _STR)
-            ):
-                key = key_node.value
-            else:
-                key = self.convert(key_node, depth)
-                if not isinstance(key, str):
-                    # JSON/Kubernetes keys are strings; YAML allows anything (1: x, true: y, [a]: b).
-                    if isinstance(key, YMap | YList):
-                        self.fail(key_node, invalid("<complex key>", "mapping keys must be strings"))
-                        continue
-                    key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+            key = values.get(key_node.value, _SLOW) if tag is _PLAIN else _SLOW
+            if key.__class__ is not str:
+                if tag is _OTHER and key_node.__class__ is ScalarNode:
+                    key = key_node.value
+                else:
+                    key = self.convert(key_node, depth)
+                    if not isinstance(key, str):
+                        # JSON/Kubernetes keys are strings; YAML allows anything (1: x, true: y, [a]: b).
+                        if isinstance(key, YMap | YList):
+                            self.fail(key_node, invalid("<complex key>", "mapping keys must be strings"))
+                            continue
+                        key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
             if key in positions_of:
                 mapping.duplicates = [*(mapping.duplicates or ()), (key, self.pos(key_node))]
                 self.had_duplicates = True
                 continue
             tag = value_node.tag
-            if (
-                value_node.__class__ is ScalarNode
-                and not self.track_aliases
-                and (tag is _OTHER or (tag is _PLAIN and plain.get(value_node.value) is _STR))
-            ):
+            if tag is _PLAIN:
+                value = values.get(value_node.value, _SLOW)
+                mapping[key] = self.scalar(value_node) if value is _SLOW else value  # type: ignore[arg-type]
+            elif tag is _OTHER and value_node.__class__ is ScalarNode:
                 mapping[key] = value_node.value
             else:
                 mapping[key] = self.convert(value_node, depth)
@@ -301,14 +322,14 @@ class _Converter:
         yield from own
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag is _PLAIN:
+            value = _plain_value(node.value)
+            if value is not _SLOW:
+                return value
         tag = _tag(node)
         if tag in _SCALAR_TAGS_AS_TEXT or not tag.startswith("tag:yaml.org,2002:"):
             return node.value  # Kubernetes reads timestamps and custom-tagged scalars as strings
-        node.tag = tag  # the constructor dispatches on it
-        try:
-            return self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError):
-            return node.value
+        return _construct(tag, node)
 
 
 class _LimitExceeded(Exception):
