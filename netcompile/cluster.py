@@ -234,7 +234,8 @@ class Cluster:
                             pod.meta.key,
                         ),
                     )
-        return tuple(found[k] for k in sorted(found, key=lambda k: (k[0].version, k[0], k[1])))
+        ordered = sorted(found.items(), key=lambda item: (item[0][0].version, int(item[0][0]), item[0][1]))
+        return tuple(endpoint for _, endpoint in ordered)
 
     @staticmethod
     def target_port(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
@@ -261,5 +262,5 @@ class Cluster:
         return self._pods_by_ip.get(address)
 
     def _target_name(self, namespace: str, address: IPAddress) -> str:
-        pod = self._pods_by_ip.get(address)
+        pod = self._pods_by_ip.get(address) if self._pods_by_ip else None
         return pod.meta.key if pod is not None else str(address)

@@ -8,12 +8,13 @@ problem on the object's Report; an object with problems is not built. `load()` r
 from __future__ import annotations
 
 import functools
-import itertools
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 
 from .errors import Diagnostic, InputError, Position, duplicate, forbidden, invalid, required, unsupported
 from .model import (
@@ -48,7 +49,7 @@ from .model import (
     pickled_by_fields,
 )
 from .selectors import LabelSelector, Operator, Requirement
-from .source import Limits, Piece, RawObject, object_ref, paused_gc, raw_objects, read_pieces
+from .source import Limits, Piece, RawObject, YList, YMap, object_ref, paused_gc, raw_objects, read_pieces
 from .validation import (
     Field,
     Report,
@@ -59,6 +60,7 @@ from .validation import (
     ip_field,
     labels_field,
     name_field,
+    parse_ip,
     port_name,
     port_number,
     qualified_name,
@@ -440,11 +442,20 @@ def _conditions(f: Field) -> EndpointConditions:
     """An endpoint's conditions: absent ready means ready; absent serving follows ready."""
     if not f.is_map():
         return _DEFAULT_CONDITIONS
-    ready, serving, terminating = (f.value.get(key) for key in _CONDITION_KEYS)
-    if not all(v is None or v.__class__ is bool for v in (ready, serving, terminating)):
+    assert isinstance(f.value, YMap)
+    conditions = _boolean_conditions(f.value)
+    if conditions is None:
         for key in _CONDITION_KEYS:
             f.child(key).boolean(default=False)  # reports the ones that are not booleans
         return _DEFAULT_CONDITIONS
+    return conditions
+
+
+def _boolean_conditions(given: YMap) -> EndpointConditions | None:
+    """The conditions when each is a boolean or absent; None when one is something else."""
+    ready, serving, terminating = (given.get(key) for key in _CONDITION_KEYS)
+    if not all(v is None or v.__class__ is bool for v in (ready, serving, terminating)):
+        return None
     ready = ready is not False
     return _endpoint_conditions(ready, ready if serving is None else serving, terminating is True)
 
@@ -454,13 +465,46 @@ def _endpoint_conditions(ready: bool, serving: bool, terminating: bool) -> Endpo
     return EndpointConditions(ready, serving, terminating)  # 8 values, shared by every endpoint
 
 
+def _plain_endpoint(entry: YMap, version: int) -> SliceEndpoint | None:
+    """An endpoint read without `Field`s, when nothing in it can need a message: addresses of the slice's
+    family, boolean conditions, nodeName and zone strings, no hints. None sends it down the field-by-field
+    path, which reports what is wrong; both give the same endpoint (tested). 100k endpoints are most of
+    what 10k Services are, so this is the hot path of reading them."""
+    addresses = entry.get("addresses")
+    if addresses.__class__ is not YList or not addresses or "hints" in entry:
+        return None
+    addrs: list[IPAddress] = []
+    for text in addresses:
+        addr = parse_ip(text) if text.__class__ is str else None
+        if addr is None or addr.version != version:
+            return None
+        addrs.append(addr)
+    given = entry.get("conditions")
+    conditions = (
+        _DEFAULT_CONDITIONS if given is None else _boolean_conditions(given) if given.__class__ is YMap else None
+    )
+    if conditions is None:
+        return None
+    node_name, zone = entry.get("nodeName"), entry.get("zone")
+    if not (node_name is None or node_name.__class__ is str) or not (zone is None or zone.__class__ is str):
+        return None
+    return SliceEndpoint(tuple(addrs), conditions, node_name or None, zone or None, None)
+
+
 def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> EndpointSlice | None:
     meta = _meta(raw, root, True, dns1123_subdomain)
     address_type = root.child("addressType").choice(("IPv4", "IPv6", "FQDN"))
     if root.child("addressType").value is None:
         root.child("addressType").error(required())
     endpoints: list[SliceEndpoint] = []
+    version = {"IPv4": 4, "IPv6": 6}.get(address_type or "")
     for item in root.child("endpoints").items():
+        entry = item.value
+        if version is not None and entry.__class__ is YMap:
+            endpoint = _plain_endpoint(entry, version)
+            if endpoint is not None:
+                endpoints.append(endpoint)
+                continue
         if not item.is_map():
             continue
         addrs: list[IPAddress] = []
@@ -479,7 +523,7 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
                 a.error(invalid(str(addr), f"must be an {address_type} address"))
                 continue
             addrs.append(addr)
-        entry = item.value  # fields that are absent are not visited: 100k endpoints are read field by field
+        # fields that are absent are not visited
         conditions = _conditions(item.child("conditions")) if "conditions" in entry else _DEFAULT_CONDITIONS
         hint_zones: tuple[str, ...] | None = None
         hints = item.child("hints") if "hints" in entry else None
@@ -779,9 +823,11 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
     )
 
 
-# Inputs larger than this are read by two processes at once, each half of the documents: reading and
-# validating is most of the time of a large compile, and the halves only meet in `_settle`.
+# Inputs larger than this are read by two processes at once: reading and validating is most of the time
+# of a large compile, and what the processes read only meets in `_settle`. They take pieces of about
+# PIECE_BYTES in turn, so that both stay busy to the end whatever else the machine is doing.
 PARALLEL_BYTES = 2_000_000
+PIECE_BYTES = 500_000
 
 
 def _readers() -> int:
@@ -800,28 +846,72 @@ def load(
     `readers`: processes that read (1 or 2); by default 2 for inputs over PARALLEL_BYTES on a machine
     with two CPUs or more. The result is the same either way.
     """
-    pieces, errors = read_pieces(paths, limits, PARALLEL_BYTES // 2)
+    pieces, errors = read_pieces(paths, limits, min(PIECE_BYTES, PARALLEL_BYTES // 4))
     size = sum(len(p.text) for p in pieces)
     if readers is None:
         readers = _readers() if size > PARALLEL_BYTES else 1
-    groups = _halves(pieces, size) if readers > 1 else [pieces]
-    with paused_gc():  # also while the other reader's objects are unpickled, in a thread of the pool
-        if len(groups) == 1:
-            readings = [_read_and_parse(pieces, limits, opts)]
+    with paused_gc():  # also while the other reader's objects are unpickled
+        if readers > 1 and len(pieces) > 1:
+            readings = _read_in_two(pieces, limits, opts)
         else:
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-                second = pool.submit(_read_and_parse, groups[1], limits, opts)
-                readings = [_read_and_parse(groups[0], limits, opts), second.result()]
+            readings = [_read_and_parse(pieces, limits, opts)]
         objects = _settle(readings, limits, errors)
     if errors:
         raise InputError(errors)
     return objects
 
 
-def _halves(pieces: list[Piece], size: int) -> list[list[Piece]]:
-    """The pieces, in order, as two runs of about equal size (one run if there is a single piece)."""
-    if len(pieces) < 2:
-        return [pieces]
-    ends = list(itertools.accumulate(len(p.text) for p in pieces))
-    cut = min(range(1, len(pieces)), key=lambda i: abs(ends[i - 1] - size / 2))
-    return [pieces[:cut], pieces[cut:]]
+def _read_in_two(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> list[_Reading]:
+    """The pieces read by this process and a forked one, each taking the next unread piece until none is
+    left; the readings, in piece order. The other process sends each reading as soon as it has it (a
+    thread here receives them), so little is left to hand over at the end. Pieces it took but did not
+    hand back (it died) are read here."""
+    context = multiprocessing.get_context("fork")
+    taken = context.Value("i", 0)
+    receiver, sender = context.Pipe(duplex=False)
+    other = context.Process(target=_other_reader, args=(pieces, taken, limits, opts, sender), daemon=True)
+    other.start()
+    sender.close()
+    received: dict[int, _Reading] = {}
+    receiving = threading.Thread(target=_receive, args=(receiver, received), daemon=True)
+    receiving.start()
+    readings = _take_pieces(pieces, taken, limits, opts, None)
+    receiving.join()
+    receiver.close()
+    other.join()
+    readings.update(received)
+    return [readings.get(i) or _read_and_parse([piece], limits, opts) for i, piece in enumerate(pieces)]
+
+
+def _receive(receiver: Connection, into: dict[int, _Reading]) -> None:
+    try:
+        while True:
+            index, reading = receiver.recv()
+            into[index] = reading
+    except (EOFError, OSError):  # the other reader is done (or died)
+        return
+
+
+def _take_pieces(
+    pieces: list[Piece], taken: Synchronized[int], limits: Limits, opts: ParseOptions, sender: Connection | None
+) -> dict[int, _Reading]:
+    """Read the next piece nobody has taken, until none is left; each reading is kept, or sent."""
+    readings: dict[int, _Reading] = {}
+    while True:
+        with taken.get_lock():
+            index = taken.value
+            taken.value = index + 1
+        if index >= len(pieces):
+            return readings
+        reading = _read_and_parse([pieces[index]], limits, opts)
+        if sender is None:
+            readings[index] = reading
+        else:
+            sender.send((index, reading))
+
+
+def _other_reader(
+    pieces: list[Piece], taken: Synchronized[int], limits: Limits, opts: ParseOptions, sender: Connection
+) -> None:
+    _take_pieces(pieces, taken, limits, opts, sender)
+    sender.close()

@@ -234,7 +234,7 @@ class _Builder:
     opts: CompileOptions
     mark: str = ""
     counts: dict[str, set[int]] = field(default_factory=dict)  # chain prefix -> list lengths used
-    hairpin: dict[IPAddress, str] = field(default_factory=dict)  # every endpoint address, as text
+    hairpin: dict[str, IPAddress] = field(default_factory=dict)  # every endpoint address: text -> address
     affinity_lists: dict[tuple[object, ...], str] = field(default_factory=dict)  # list identity -> chain
     affinity_endpoints: dict[tuple[object, ...], tuple[str, str]] = field(default_factory=dict)
     pending_chains: list[tuple[str, str, list[tuple[str, str | None]]]] = field(default_factory=list)
@@ -400,7 +400,7 @@ class _Builder:
             self.table.add_element(picks, Element(fe.key, (verdict,), fe.label))
             return
         texts = [str(ep.address) for ep in endpoints]
-        self.hairpin.update(zip((ep.address for ep in endpoints), texts, strict=True))
+        self.hairpin.update(zip(texts, (ep.address for ep in endpoints), strict=True))
         if fe.service.session_affinity_timeout is not None:
             chain = self.affinity_chain(fe, role, endpoints)
             self.table.add_element(picks, Element(fe.key, (f"goto {chain}",), f"{fe.label}: ClientIP affinity"))
@@ -409,10 +409,15 @@ class _Builder:
         self.counts.setdefault(role.chain_prefix, set()).add(n)
         self.table.add_element(picks, Element(fe.key, (f"goto {role.chain_prefix}-{n}",), fe.label))
         target, (address, protocol, port), label = f"{role.endpoints}-{suffix}", fe.key, fe.label
-        add = self.table.add_element
-        for index, ep in enumerate(endpoints):
-            key = (address, protocol, port, _num(index))
-            add(target, Element(key, (texts[index], _num(ep.port)), f"{label} -> {ep.target}"))
+        self.table.add_elements(
+            target,
+            [
+                Element(
+                    (address, protocol, port, _num(index)), (texts[index], _num(ep.port)), f"{label} -> {ep.target}"
+                )
+                for index, ep in enumerate(endpoints)
+            ],
+        )
 
     # --- session affinity: per-Service state ---------------------------------------------------------
 
@@ -508,9 +513,9 @@ class _Builder:
             for text, rule_comment in rules:
                 t.add_rule(chain, text, rule_comment)
         # No element comments here: 100k endpoints make 100k elements, and `a . a` speaks for itself.
-        for address in sorted(self.hairpin, key=lambda a: (a.version, int(a))):
-            a = self.hairpin[address]
-            t.add_element(f"hairpin-{family_of(address).suffix}", Element((a, a)))
+        pairs = sorted(self.hairpin.items(), key=lambda item: (item[1].version, int(item[1])))
+        for fam in FAMILIES:
+            t.add_elements(f"hairpin-{fam.suffix}", [Element((a, a)) for a, ip in pairs if ip.version == fam.version])
 
 
 def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:

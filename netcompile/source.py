@@ -72,7 +72,10 @@ class _Loader(_BaseLoader):
 
 def _plain_tag(value: str) -> str:
     """The tag PyYAML's resolver gives a plain scalar; most Kubernetes scalars (keys, names) start with a
-    character no implicit type (int, float, bool, null, timestamp, merge) can start with."""
+    character no implicit type (int, float, bool, null, timestamp, merge) can start with, and no number
+    or timestamp has two dots (an IPv4 address, a version, a domain name)."""
+    if value.count(".") > 1:
+        return _STR
     for candidate, regexp in _IMPLICIT.get(value[0] if value else "", ()):
         if regexp.match(value):
             return str(candidate)

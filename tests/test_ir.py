@@ -88,6 +88,17 @@ def test_rules_and_elements_cannot_smuggle_syntax() -> None:
             t.add_element("s", Element((atom,)))
     with pytest.raises(IRError, match="does not fit"):
         t.add_element("s", Element(("1.2.3.4",), ("accept",)))
+    with pytest.raises(IRError):  # a second, empty atom: each atom is checked, not only their join
+        t.add_element("s", Element(("1.2.3.4", "")))
+    t.add_set(Set("m", "type ipv4_addr", "verdict"))
+    t.add_set(Set("d", "type ipv4_addr", "ipv4_addr"))
+    t.add_element("m", Element(("1.2.3.4",), ("goto c",)))
+    for value in [("goto c; flush ruleset",), ("goto c", "accept"), ("1.2.3.4",)]:
+        with pytest.raises(IRError, match="invalid verdict"):
+            t.add_element("m", Element(("1.2.3.4",), value))
+    for value in [("goto c",), ("@m",), ("",), ("5.6.7.8", "")]:
+        with pytest.raises(IRError, match="invalid element value"):
+            t.add_element("d", Element(("1.2.3.4",), value))
     with pytest.raises(IRError, match="duplicate"):
         t.add_set(Set("s", "type ipv4_addr"))
     with pytest.raises(IRError, match="unknown flags"):

@@ -590,6 +590,14 @@ SCALAR_TEXTS = [
     "0",
     "08",
     "0b1",
+    "1.2.3",
+    "1..2",
+    "..5",
+    ".1.",
+    "1.5e3.",
+    "190:20:30.15",
+    "1:20.5.1",
+    "2024-01-01 10:00:00.5",
 ]
 
 
@@ -638,7 +646,7 @@ def test_read_values_match_pyyaml_safe_load(tmp_path: Path, aliases: bool) -> No
 
     from netcompile.source import Limits, Piece, read_documents
 
-    quoted_only = ("", "*", "&a", "!x", "<<", "=", "2024-01-01", "2024-01-01T10:00:00Z")
+    quoted_only = ("", "*", "&a", "!x", "<<", "=", "2024-01-01", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00.5")
     lines = []
     for index, text in enumerate(SCALAR_TEXTS):
         quoted = json.dumps(text)
@@ -738,3 +746,67 @@ def test_a_control_character_is_reported_at_its_line_and_column(tmp_path: Path) 
     assert errors_of(tmp_path) == [
         f"{tmp_path}/a.yaml:4:10: YAML syntax error: unacceptable character 7: control characters are not allowed"
     ]
+
+
+VALID_ENDPOINTS = [
+    "{addresses: [10.0.0.1]}",
+    "{addresses: [10.0.0.2, 10.0.0.3], conditions: {ready: true}, nodeName: a, zone: z}",
+    "{addresses: [10.0.0.4], conditions: {ready: false, serving: true, terminating: true}}",
+    "{addresses: [10.0.0.5], conditions: {}, nodeName: '', zone: ''}",
+    "{addresses: [10.0.0.6], conditions: {ready: false}}",
+    "{addresses: [010.0.0.7]}",
+    "{addresses: ['::ffff:10.0.0.8']}",
+    "{addresses: [10.0.0.9], hints: {forZones: [{name: z}]}}",
+    "{addresses: [fd00::1]}",
+    "{addresses: [fd00::2], conditions: {serving: false}, nodeName: b}",
+]
+INVALID_ENDPOINTS = [
+    "{addresses: [10.0.0.9], conditions: {ready: 'true'}}",
+    "{addresses: [10.0.0.11], conditions: [ready]}",
+    "{addresses: [10.0.0.12], nodeName: 7}",
+    "{addresses: [10.0.0.13], zone: [z]}",
+    "{addresses: []}",
+    "{addresses: [10.0.0.300]}",
+    "{addresses: [7]}",
+    "{addresses: ''}",
+    "{conditions: {ready: true}}",
+    "[10.0.0.14]",
+    "~",
+]
+
+
+@pytest.mark.parametrize("address_type", ["IPv4", "IPv6", "FQDN"])
+@pytest.mark.parametrize("shapes", [VALID_ENDPOINTS, INVALID_ENDPOINTS], ids=["valid", "invalid"])
+def test_plain_endpoints_read_as_field_by_field(
+    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch, address_type: str, shapes: list[str]
+) -> None:
+    """Endpoints of the common shape skip the field-by-field path; objects and messages are the same."""
+    from netcompile import manifests
+
+    family = [s for s in shapes if ("fd00" in s) == (address_type == "IPv6")] if address_type != "FQDN" else shapes
+    d = write_yaml(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: s, namespace: n, labels: {kubernetes.io/service-name: s}}\n"
+        f"addressType: {address_type}\nendpoints:\n" + "".join(f"- {shape}\n" for shape in family)
+    )
+    plain = manifests._plain_endpoint
+    taken: list[object] = []
+
+    def counted(entry: object, version: int) -> object:
+        endpoint = plain(entry, version)  # type: ignore[arg-type]
+        taken.append(endpoint)
+        return endpoint
+
+    results: list[tuple[object, ...]] = []
+    for fast in (counted, lambda entry, version: None):
+        monkeypatch.setattr(manifests, "_plain_endpoint", fast)
+        try:
+            results.append(load([str(d)]).endpoint_slices)
+        except InputError as exc:
+            results.append(tuple(str(diagnostic) for diagnostic in exc.diagnostics))
+    assert results[0] == results[1]
+    if address_type == "IPv4":
+        assert all(isinstance(r, str) for r in results[0]) == (shapes is INVALID_ENDPOINTS)
+        assert len(results[0]) >= (len(family) if shapes is INVALID_ENDPOINTS else 1)
+        assert any(e is not None for e in taken) == (shapes is VALID_ENDPOINTS)
+        assert any(e is None for e in taken)
