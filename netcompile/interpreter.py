@@ -190,6 +190,7 @@ class _SetDef:
     value_types: tuple[str, ...] | None = None  # None: a set; ("verdict",): a verdict map
     flags: set[str] = field(default_factory=set)
     comment: str | None = None
+    size: int | None = None  # the most elements the set may hold
     elements: list[_Element] = field(default_factory=list)
     is_map: bool = False
     lookup: _Lookup | None = None
@@ -398,6 +399,12 @@ class _Parser:
             elif self.at("timeout"):
                 self.next()
                 self.duration()
+            elif self.at("size"):
+                self.next()
+                size = self.word("a set size")
+                if not size.text.isdigit() or int(size.text) == 0:
+                    raise self.error(f"invalid set size {size.text!r}", size)
+                definition.size = int(size.text)
             elif self.at("comment"):
                 self.next()
                 definition.comment = self.string()
@@ -418,6 +425,11 @@ class _Parser:
             definition.elements.extend(self.elements(definition, named=True))
             assert self.i == end
         self.i = after
+        if definition.size is not None and len(definition.elements) > definition.size:
+            # the kernel refuses the element past the size (ENFILE), and with it the whole transaction
+            raise self.error(
+                f"set {definition.name!r} holds {len(definition.elements)} elements, more than its size", name
+            )
         return definition
 
     def skip_braces(self) -> None:

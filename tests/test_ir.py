@@ -29,7 +29,7 @@ def test_render_is_exact() -> None:
         '\tcomment "test"\n\n'
         '\tset addrs {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment "some addresses"\n'
         '\t\telements = {\n\t\t\t10.0.0.0/8 comment "private",\n\t\t}\n\t}\n\n'
-        "\tmap ports {\n\t\ttype inet_proto . inet_service : verdict\n"
+        "\tmap ports {\n\t\ttype inet_proto . inet_service : verdict\n\t\tsize 1\n"
         '\t\telements = {\n\t\t\ttcp . 80 comment "web" : goto allowed,\n\t\t}\n\t}\n\n'
         '\tchain allowed {\n\t\tcomment "accepts"\n\t\taccept\n\t}\n\n'
         '\tchain in {\n\t\tcomment "entry"\n\t\ttype filter hook input priority filter + 10; policy accept;\n'
