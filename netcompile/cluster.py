@@ -28,6 +28,7 @@ from .model import (
     ServicePort,
 )
 from .selectors import LabelSelector
+from .source import paused_gc
 
 
 class ClusterError(Exception):
@@ -66,6 +67,10 @@ class Cluster:
         node_name: str | None = None,
         cluster_cidrs: tuple[IPNetwork, ...] = (),
     ) -> None:
+        with paused_gc():  # indexes of 100k objects: see source.paused_gc
+            self._index(objects, node_name, cluster_cidrs)
+
+    def _index(self, objects: Objects, node_name: str | None, cluster_cidrs: tuple[IPNetwork, ...]) -> None:
         self.objects = objects
         self.nodes: dict[str, Node] = {n.meta.name: n for n in objects.nodes}
         if node_name is None and len(self.nodes) > 1:
