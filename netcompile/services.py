@@ -413,7 +413,9 @@ class _Builder:
             target,
             [
                 Element(
-                    (address, protocol, port, _num(index)), (texts[index], _num(ep.port)), f"{label} -> {ep.target}"
+                    (address, protocol, port, _num(index)),
+                    (texts[index], _num(ep.port)),
+                    f"{label} -> {ep.pod or texts[index]}",
                 )
                 for index, ep in enumerate(endpoints)
             ],
