@@ -709,46 +709,44 @@ class Claim:
     """Something the API server hands out once: an object's name, a clusterIP, a nodePort.
 
     The first claimer in input order keeps it; a later one with another `holder` is an error at its
-    own field, naming the first: `before + first.holder + after`.
+    own field, naming the first (`message`). Claims are made for every object and almost never meet, so
+    the message is only written when they do.
     """
 
-    key: tuple[object, ...]
-    holder: str  # how a later claim names this one
+    key: tuple[str, object]  # (kind, namespace/name), ("clusterIP", address) or ("nodePort", port)
+    holder: str | Position  # how a later claim names this one: the Service, or where the object is defined
     position: Position | None
     ref: str  # Kind "ns/name" of the claimer
     path: str
-    before: str
-    after: str = ""
+    value: object  # what is claimed, as the message shows it: the name, the address, the port
+
+    def message(self, first: Claim) -> str:
+        """This claim's error, `first` having been first."""
+        what = self.key[0]
+        if what == "clusterIP":
+            return invalid(str(self.value), f'provided IP is already allocated to Service "{first.holder}"')
+        if what == "nodePort":
+            return invalid(self.value, f'provided port is already allocated to Service "{first.holder}"')
+        return f"{duplicate(self.value)}: already defined at {first.holder}"
 
 
 def _claims(raw: RawObject, obj: KubeObject, report: Report) -> tuple[Claim, ...]:
     """The object's name; a Service's clusterIPs and nodePorts (it may reuse its own nodePort for another
     protocol)."""
     ref, key = obj.meta.ref, obj.meta.key
-    out = [
-        Claim(
-            (raw.kind, key),
-            str(raw.position),
-            raw.body.position("metadata"),
-            ref,
-            "metadata.name",
-            duplicate(obj.meta.name) + ": already defined at ",
-        )
-    ]
+    out = [Claim((raw.kind, key), raw.position, raw.body.position("metadata"), ref, "metadata.name", obj.meta.name)]
     if isinstance(obj, Service):
         spec = Field(report, raw.body).child("spec")
         ips_f = spec.child("clusterIPs")
         ip_fields = list(ips_f.items()) if ips_f.present else [spec.child("clusterIP")]
         for index, address in enumerate(obj.cluster_ips):
             where = ip_fields[index] if index < len(ip_fields) else spec.child("clusterIP")
-            message = invalid(str(address), 'provided IP is already allocated to Service "')
-            out.append(Claim(("clusterIP", address), key, where.position, ref, where.path, message, '"'))
+            out.append(Claim(("clusterIP", address), key, where.position, ref, where.path, address))
         port_fields = list(spec.child("ports").items())
         for index, port in enumerate(obj.ports):
             if port.node_port is not None:
                 where = port_fields[index].child("nodePort")
-                message = invalid(port.node_port, 'provided port is already allocated to Service "')
-                out.append(Claim(("nodePort", port.node_port), key, where.position, ref, where.path, message, '"'))
+                out.append(Claim(("nodePort", port.node_port), key, where.position, ref, where.path, port.node_port))
     return tuple(out)
 
 
@@ -803,10 +801,9 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
         notices.extend(reading.notices)
         for obj, claims in reading.parsed:
             for claim in claims:
-                holder = first.setdefault(claim.key, claim).holder
-                if holder != claim.holder:
-                    message = claim.before + holder + claim.after
-                    errors.append(Diagnostic(claim.position, claim.ref, claim.path, message))
+                holder = first.setdefault(claim.key, claim)
+                if holder.holder != claim.holder:
+                    errors.append(Diagnostic(claim.position, claim.ref, claim.path, claim.message(holder)))
                     if claim is claims[0]:  # the object itself is a duplicate: nothing else of it counts
                         break
             else:
