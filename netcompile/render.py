@@ -7,11 +7,17 @@ from importlib.resources import files
 
 import jinja2
 
-from .ir import Table, safe_comment
+from .ir import Element, Table, safe_comment
 
 
 def _quote(text: str) -> str:
     return f'"{safe_comment(text)}"'
+
+
+def _element_lines(elements: list[Element]) -> str:
+    """One element per line (so a diff shows exactly what changed), joined here rather than looped over
+    in the template: 10k Services make 230k lines, and a template loop costs as much again."""
+    return "\n".join([f"\t\t\t{e.text}," for e in elements])
 
 
 @cache
@@ -26,6 +32,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["quote"] = _quote
+    env.filters["element_lines"] = _element_lines
     return env
 
 

@@ -409,13 +409,14 @@ class _Builder:
         self.counts.setdefault(role.chain_prefix, set()).add(n)
         self.table.add_element(picks, Element(fe.key, (f"goto {role.chain_prefix}-{n}",), fe.label))
         target, (address, protocol, port), label = f"{role.endpoints}-{suffix}", fe.key, fe.label
+        # The comment names the pod behind the endpoint when the input has it; the address is the value.
         self.table.add_elements(
             target,
             [
                 Element(
                     (address, protocol, port, _num(index)),
                     (texts[index], _num(ep.port)),
-                    f"{label} -> {ep.pod or texts[index]}",
+                    f"{label} -> {ep.pod}" if ep.pod else label,
                 )
                 for index, ep in enumerate(endpoints)
             ],
