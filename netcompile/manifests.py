@@ -823,7 +823,7 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
 # Inputs larger than this are read by two processes at once: reading and validating is most of the time
 # of a large compile, and what the processes read only meets in `_settle`. They take pieces of about
 # PIECE_BYTES in turn, so that both stay busy to the end whatever else the machine is doing.
-PARALLEL_BYTES = 2_000_000
+PARALLEL_BYTES = 1_000_000
 PIECE_BYTES = 500_000
 
 
