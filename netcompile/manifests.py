@@ -848,9 +848,8 @@ def load(
     if readers is None:
         readers = _readers() if size > PARALLEL_BYTES else 1
     with paused_gc():  # also while the other reader's objects are unpickled
-        if readers > 1 and len(pieces) > 1:
-            readings = _read_in_two(pieces, limits, opts)
-        else:
+        readings = _read_in_two(pieces, limits, opts) if readers > 1 and len(pieces) > 1 else None
+        if readings is None:  # one reader, or more than --max-objects: read as one reader would
             readings = [_read_and_parse(pieces, limits, opts)]
         objects = _settle(readings, limits, errors)
     if errors:
@@ -858,26 +857,37 @@ def load(
     return objects
 
 
-def _read_in_two(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> list[_Reading]:
+def _read_in_two(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> list[_Reading] | None:
     """The pieces read by this process and a forked one, each taking the next unread piece until none is
     left; the readings, in piece order. The other process sends each reading as soon as it has it (a
     thread here receives them), so little is left to hand over at the end. Pieces it took but did not
-    hand back (it died) are read here."""
+    hand back (it died) are read here. None when the pieces hold more than --max-objects objects: both
+    stop taking pieces then, and the caller reads as one reader does (which stops at the limit)."""
     context = multiprocessing.get_context("fork")
-    taken = context.Value("i", 0)
+    shared = _Shared(context.Value("i", 0), context.Value("i", 0))
     receiver, sender = context.Pipe(duplex=False)
-    other = context.Process(target=_other_reader, args=(pieces, taken, limits, opts, sender), daemon=True)
+    other = context.Process(target=_other_reader, args=(pieces, shared, limits, opts, sender), daemon=True)
     other.start()
     sender.close()
     received: dict[int, _Reading] = {}
     receiving = threading.Thread(target=_receive, args=(receiver, received), daemon=True)
     receiving.start()
-    readings = _take_pieces(pieces, taken, limits, opts, None)
+    readings = _take_pieces(pieces, shared, limits, opts, None)
     receiving.join()
     receiver.close()
     other.join()
+    if shared.objects.value > limits.max_objects:
+        return None
     readings.update(received)
     return [readings.get(i) or _read_and_parse([piece], limits, opts) for i, piece in enumerate(pieces)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What both readers count: pieces taken, and objects read (to stop at --max-objects)."""
+
+    taken: Synchronized[int]
+    objects: Synchronized[int]
 
 
 def _receive(receiver: Connection, into: dict[int, _Reading]) -> None:
@@ -890,25 +900,26 @@ def _receive(receiver: Connection, into: dict[int, _Reading]) -> None:
 
 
 def _take_pieces(
-    pieces: list[Piece], taken: Synchronized[int], limits: Limits, opts: ParseOptions, sender: Connection | None
+    pieces: list[Piece], shared: _Shared, limits: Limits, opts: ParseOptions, sender: Connection | None
 ) -> dict[int, _Reading]:
-    """Read the next piece nobody has taken, until none is left; each reading is kept, or sent."""
+    """Read the next piece nobody has taken, until none is left (or the objects read pass the limit);
+    each reading is kept, or sent."""
     readings: dict[int, _Reading] = {}
     while True:
-        with taken.get_lock():
-            index = taken.value
-            taken.value = index + 1
-        if index >= len(pieces):
+        with shared.taken.get_lock():
+            index = shared.taken.value
+            shared.taken.value = index + 1
+        if index >= len(pieces) or shared.objects.value > limits.max_objects:
             return readings
         reading = _read_and_parse([pieces[index]], limits, opts)
+        with shared.objects.get_lock():
+            shared.objects.value += len(reading.object_positions)
         if sender is None:
             readings[index] = reading
         else:
             sender.send((index, reading))
 
 
-def _other_reader(
-    pieces: list[Piece], taken: Synchronized[int], limits: Limits, opts: ParseOptions, sender: Connection
-) -> None:
-    _take_pieces(pieces, taken, limits, opts, sender)
+def _other_reader(pieces: list[Piece], shared: _Shared, limits: Limits, opts: ParseOptions, sender: Connection) -> None:
+    _take_pieces(pieces, shared, limits, opts, sender)
     sender.close()

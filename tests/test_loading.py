@@ -735,6 +735,32 @@ def test_the_object_limit_counts_both_readers(tmp_path: Path, monkeypatch: pytes
     assert any("more than 30 objects (--max-objects)" in e for e in two), two
 
 
+def test_two_readers_stop_taking_pieces_past_the_object_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--max-objects bounds what is read into memory with two readers too: past the limit neither takes
+    another piece (each may finish the one it has), and the caller reads again as one reader."""
+    from netcompile import manifests
+    from netcompile.source import read_pieces
+
+    (tmp_path / "a.yaml").write_text(_many_services(200))
+    pieces, _ = read_pieces([str(tmp_path)], Limits(), 500)
+    assert len(pieces) >= 50
+    log = tmp_path / "read.log"
+    read_and_parse = manifests._read_and_parse
+
+    def logged(group: list[object], limits: Limits, opts: object) -> object:
+        with open(log, "a") as f:  # both processes append
+            f.write(f"{len(group)}\n")
+        return read_and_parse(group, limits, opts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(manifests, "_read_and_parse", logged)
+    assert manifests._read_in_two(pieces, Limits(max_objects=10), manifests.ParseOptions()) is None
+    read = log.read_text().split()
+    assert len(read) <= 10 // 2 + 4, read  # about a piece per object here, and 10 objects; not all pieces
+    log.unlink()
+    assert manifests._read_in_two(pieces, Limits(), manifests.ParseOptions()) is not None
+    assert len(log.read_text().split()) == len(pieces)
+
+
 def errors_of_readers(directory: Path, readers: int) -> list[str]:
     with pytest.raises(InputError) as info:
         load([str(directory)], Limits(max_objects=30), readers=readers)
