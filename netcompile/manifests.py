@@ -67,6 +67,7 @@ from .validation import (
 )
 
 PROTOCOLS = tuple(p.value for p in Protocol)
+SERVICE_TYPES = tuple(t.value for t in ServiceType)
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 DEFAULT_AFFINITY_TIMEOUT = 10800
@@ -323,7 +324,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
         return None
     if not spec.is_map():
         return None
-    type_text = spec.child("type").choice(tuple(t.value for t in ServiceType), default="ClusterIP")
+    type_text = spec.child("type").choice(SERVICE_TYPES, default="ClusterIP")
     stype = ServiceType(type_text) if type_text else None
     selector = None
     sel_f = spec.child("selector")
@@ -384,7 +385,8 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
     itp = spec.child("internalTrafficPolicy").choice(("Cluster", "Local"), default="Cluster")
     affinity = spec.child("sessionAffinity").choice(("None", "ClientIP"), default="None")
     timeout = None
-    timeout_f = spec.child("sessionAffinityConfig").child("clientIP").child("timeoutSeconds")
+    config = spec.child("sessionAffinityConfig")
+    timeout_f = config.child("clientIP").child("timeoutSeconds") if config.present else config
     if affinity == "ClientIP":
         timeout = timeout_f.integer() if timeout_f.present else DEFAULT_AFFINITY_TIMEOUT
         if timeout is not None and not 0 < timeout <= 86400:
