@@ -214,6 +214,7 @@ class Table:
     comment: str | None = None
     chains: dict[str, Chain] = field(default_factory=dict)
     sets: dict[str, Set] = field(default_factory=dict)
+    _good_atoms: set[str] = field(default_factory=set, repr=False, compare=False)  # checked element atoms
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -254,20 +255,27 @@ class Table:
         target = self.sets.get(set_name)
         if target is None:
             raise IRError(f"element for unknown set {set_name!r}")
-        is_map, verdicts, bad = target.is_map, target.value == "verdict", _BAD_ATOM_RE.search
+        is_map, verdicts, good = target.is_map, target.value == "verdict", self._good_atoms
         for element in elements:
             value = element.value
             if is_map != (value is not None):
                 raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
-            # One search over the joined atoms, not one per atom: 10k Services make a million atoms.
-            if not all(element.key) or bad("".join(element.key)):
-                raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
+            # Atoms repeat (addresses, ports, indexes): each distinct one is checked once per table.
+            for atom in element.key:
+                if atom not in good:
+                    if not atom or _BAD_ATOM_RE.search(atom):
+                        raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
+                    good.add(atom)
             if value is not None:
                 if verdicts:
                     if len(value) != 1 or not _VERDICT_RE.fullmatch(value[0]):
                         raise IRError(f"invalid verdict {value!r} in {set_name!r}")
-                elif not all(value) or bad("".join(value)):
-                    raise IRError(f"invalid element value {value!r} in {set_name!r}")
+                else:
+                    for atom in value:
+                        if atom not in good:
+                            if not atom or _BAD_ATOM_RE.search(atom):
+                                raise IRError(f"invalid element value {value!r} in {set_name!r}")
+                            good.add(atom)
             target.elements.append(element)
 
     def finish(self) -> Table:
