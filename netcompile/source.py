@@ -162,8 +162,7 @@ class YMap(dict[str, Any]):
 
     __slots__ = ("duplicates", "file", "pos", "positions")
 
-    def __init__(self, file: str, pos: int) -> None:
-        super().__init__()
+    def __init__(self, file: str, pos: int) -> None:  # empty already: dict.__init__ has nothing to do
         self.file = file
         self.pos = pos
         self.positions: dict[str, int] = {}
@@ -179,8 +178,7 @@ class YList(list[Any]):
 
     __slots__ = ("file", "pos", "positions")
 
-    def __init__(self, file: str, pos: int) -> None:
-        super().__init__()
+    def __init__(self, file: str, pos: int) -> None:  # empty already: list.__init__ has nothing to do
         self.file = file
         self.pos = pos
         self.positions: list[int] = []
