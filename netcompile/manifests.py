@@ -776,7 +776,7 @@ def _read_and_parse(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> 
                 reading.notices.append(f"{position}: skipping {_ref(raw)}: kind not compiled by netcompile")
                 continue
             version, parser = KINDS[raw.kind]
-            report = Report(_ref(raw), errors)
+            report = Report(functools.partial(_ref, raw), errors)
             root = Field(report, raw.body)
             if raw.api_version != version:
                 root.child("apiVersion").error(unsupported(raw.api_version, (version,)))

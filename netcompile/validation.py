@@ -8,7 +8,7 @@ The checks (names, labels, ports, addresses) follow k8s.io/apimachinery validati
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from socket import AF_INET, inet_pton
@@ -20,12 +20,19 @@ from .source import YList, YMap, key_text
 
 
 class Report:
-    """Collects the diagnostics of one object, prefixed with `Kind "ns/name"`."""
+    """Collects the diagnostics of one object, prefixed with `Kind "ns/name"` (`obj`: the text, or what
+    makes it; most objects have nothing to report, so it is only made for the first diagnostic)."""
 
-    def __init__(self, obj: str, errors: list[Diagnostic]) -> None:
-        self.obj = obj
+    def __init__(self, obj: str | Callable[[], str], errors: list[Diagnostic]) -> None:
+        self._obj = obj
         self.errors = errors
         self.count = 0
+
+    @property
+    def obj(self) -> str:
+        if not isinstance(self._obj, str):
+            self._obj = self._obj()
+        return self._obj
 
     def add(self, position: Position | None, path: str, message: str) -> None:
         self.count += 1
