@@ -90,6 +90,11 @@ def safe_comment(text: str) -> str:
     return result
 
 
+def quote(text: str) -> str:
+    """`text` as an nftables string: in double quotes, made safe by `safe_comment`."""
+    return f'"{safe_comment(text)}"'
+
+
 # Where nft(8) allows each standard priority name (family inet): dstnat only at prerouting, srcnat only
 # at postrouting; elsewhere a base chain gives its priority as a number.
 _NAME_HOOKS = {"dstnat": {"prerouting"}, "srcnat": {"postrouting"}}
@@ -165,7 +170,7 @@ class Element:
         """The element as written in `elements = { ... }`: key, comment, and `: value` in a map."""
         text = " . ".join(self.key)
         if self.comment:
-            text += f' comment "{safe_comment(self.comment)}"'
+            text += " comment " + quote(self.comment)
         if self.value is not None:
             text += " : " + " . ".join(self.value)
         return text

@@ -803,9 +803,9 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
         notices.extend(reading.notices)
         for obj, claims in reading.parsed:
             for claim in claims:
-                holder = first.setdefault(claim.key, claim)
-                if holder.holder != claim.holder:
-                    errors.append(Diagnostic(claim.position, claim.ref, claim.path, claim.message(holder)))
+                kept = first.setdefault(claim.key, claim)
+                if kept.holder != claim.holder:
+                    errors.append(Diagnostic(claim.position, claim.ref, claim.path, claim.message(kept)))
                     if claim is claims[0]:  # the object itself is a duplicate: nothing else of it counts
                         break
             else:
@@ -823,10 +823,9 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
 
 
 # Inputs larger than this are read by two processes at once: reading and validating is most of the time
-# of a large compile, and what the processes read only meets in `_settle`. They take pieces of about
-# PIECE_BYTES in turn, so that both stay busy to the end whatever else the machine is doing.
+# of a large compile, and what the processes read only meets in `_settle`. They take pieces of a quarter
+# of it in turn, so that both stay busy to the end whatever else the machine is doing.
 PARALLEL_BYTES = 1_000_000
-PIECE_BYTES = 500_000
 
 
 def _readers() -> int:
@@ -845,7 +844,7 @@ def load(
     `readers`: processes that read (1 or 2); by default 2 for inputs over PARALLEL_BYTES on a machine
     with two CPUs or more. The result is the same either way.
     """
-    pieces, errors = read_pieces(paths, limits, min(PIECE_BYTES, PARALLEL_BYTES // 4))
+    pieces, errors = read_pieces(paths, limits, PARALLEL_BYTES // 4)
     size = sum(len(p.text) for p in pieces)
     if readers is None:
         readers = _readers() if size > PARALLEL_BYTES else 1

@@ -7,11 +7,7 @@ from importlib.resources import files
 
 import jinja2
 
-from .ir import Element, Table, safe_comment
-
-
-def _quote(text: str) -> str:
-    return f'"{safe_comment(text)}"'
+from .ir import Element, Table, quote
 
 
 def _element_lines(elements: list[Element]) -> str:
@@ -31,7 +27,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["quote"] = _quote
+    env.filters["quote"] = quote
     env.filters["element_lines"] = _element_lines
     return env
 
