@@ -8,7 +8,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SYSPY := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBS := nftables python3-nftables python3-venv iproute2 conntrack
+# gcc, libyaml-dev and python3-dev build netcompile's C reader of plain YAML (optional, but CI tests it).
+DEBS := nftables python3-nftables python3-venv iproute2 conntrack gcc libyaml-dev python3-dev
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test setup debs venv lint golden-update bench clean
@@ -35,12 +36,13 @@ debs:
 
 # The virtualenv uses Debian's Python, and sees Debian's `nftables` module (and only that one)
 # through a symlink: the binding is not published on PyPI.
-$(STAMP): pyproject.toml | debs
+$(STAMP): pyproject.toml netcompile/_fastyaml.c | debs
 	[ -x $(PY) ] || $(SYSPY) -m venv $(VENV)
 	ln -sfn /usr/lib/python3/dist-packages/nftables $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nftables
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -c 'import nftables, netcompile'
+	$(PY) -c 'import netcompile._fastyaml' || echo "note: the C reader of YAML was not built; netcompile reads YAML the Python way (slower)"
 	touch $(STAMP)
 
 lint: setup

@@ -29,6 +29,11 @@ try:  # the C parser is ~10x faster on large inputs; PyPI wheels ship it
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
+try:  # netcompile's own C reader of plain documents: built at install when a C compiler and libyaml are there
+    from . import _fastyaml
+except ImportError:  # pragma: no cover - depends on how netcompile was installed
+    _fastyaml = None  # type: ignore[assignment]
+
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 _STR = "tag:yaml.org,2002:str"
 # What `_Loader.resolve` leaves in place of a tag: resolution happens in the converter.
@@ -440,7 +445,23 @@ def _cut(file: str, text: str, piece_bytes: int) -> Iterator[Piece]:
 
 
 def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> list[tuple[YMap, bool]]:
-    """Every non-empty document of a piece, as YMaps (and whether it repeats a key); problems go to `errors`."""
+    """Every non-empty document of a piece, as YMaps (and whether it repeats a key); problems go to `errors`.
+
+    Pieces of plain documents are read by the C reader (`_fastyaml`, when it is built); it gives up on
+    anything else (anchors, tags, merge keys, repeated keys, errors, ...), and then the piece is read
+    here, from PyYAML's nodes. Both give the same values and positions (tests/test_loading.py).
+    """
+    if _fastyaml is not None:
+        fast = _fastyaml.documents(
+            piece.text, piece.file, piece.first_line, limits.max_depth, YMap, YList, _plain_values, _plain_value, _SLOW
+        )
+        if fast is not None:
+            return [(doc, False) for doc in fast]
+    return _read_documents(piece, limits, errors)
+
+
+def _read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> list[tuple[YMap, bool]]:
+    """`read_documents` from PyYAML's nodes: every YAML feature, and the messages for what is wrong."""
     docs: list[tuple[YMap, bool]] = []
     converter = _Converter(piece.file, limits, errors, piece.first_line)
     converter.track_aliases = "*" in piece.text or "<<" in piece.text

@@ -1,0 +1,228 @@
+/* The common case of reading YAML, in C: plain Kubernetes documents straight from libyaml's events to
+ * netcompile's YMap/YList, with the same values and positions as source._Converter makes from
+ * PyYAML's nodes (tests/test_loading.py compares them).
+ *
+ * Only what needs no judgement is done here. Anything else -- an anchor, an alias, a tag, a merge key,
+ * a repeated key, a key that is not a string, a document that is not a mapping, nesting past the limit,
+ * a syntax error -- makes documents() return None, and the caller reads the piece the Python way,
+ * which reports or handles it. Plain scalars are typed by source._plain_value (YAML 1.1, as PyYAML),
+ * through its table of known texts.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <yaml.h>
+
+typedef struct {
+    yaml_parser_t parser;
+    yaml_event_t event;
+    PyObject *file, *ymap, *ylist, *plain_values, *plain_value, *slow;
+    PyObject *positions_name;
+    long first_line;
+    long max_depth;
+    int bail; /* set when the input leaves the common case: the caller falls back, no exception */
+} Reader;
+
+static int next_event(Reader *r) {
+    yaml_event_delete(&r->event);
+    if (!yaml_parser_parse(&r->parser, &r->event)) {
+        r->bail = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *packed(Reader *r, yaml_mark_t mark) {
+    long long line = (long long)mark.line + r->first_line;
+    return PyLong_FromLongLong((line << 20) | (long long)(mark.column + 1));
+}
+
+/* A scalar's value (new reference); NULL with r->bail for an anchor, a tag or a plain scalar the
+ * table does not type (`<<`, `=`). */
+static PyObject *scalar(Reader *r) {
+    yaml_event_t *e = &r->event;
+    if (e->data.scalar.anchor != NULL || e->data.scalar.tag != NULL) {
+        r->bail = 1;
+        return NULL;
+    }
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)e->data.scalar.value, (Py_ssize_t)e->data.scalar.length,
+                                          "strict");
+    if (text == NULL || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return text;
+    if (!e->data.scalar.plain_implicit) { /* cannot happen without a tag; be safe */
+        Py_DECREF(text);
+        r->bail = 1;
+        return NULL;
+    }
+    PyObject *value = PyDict_GetItemWithError(r->plain_values, text);
+    if (value != NULL) {
+        Py_INCREF(value);
+        Py_DECREF(text);
+        return value;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(text);
+        return NULL;
+    }
+    value = PyObject_CallOneArg(r->plain_value, text);
+    Py_DECREF(text);
+    if (value == r->slow) {
+        Py_DECREF(value);
+        r->bail = 1;
+        return NULL;
+    }
+    return value;
+}
+
+static PyObject *node(Reader *r, long depth);
+
+static PyObject *container(Reader *r, long depth, int is_map) {
+    yaml_event_t *e = &r->event;
+    if ((is_map ? (e->data.mapping_start.anchor || e->data.mapping_start.tag)
+                : (e->data.sequence_start.anchor || e->data.sequence_start.tag)) ||
+        depth > r->max_depth) {
+        r->bail = 1;
+        return NULL;
+    }
+    PyObject *pos = packed(r, e->start_mark);
+    if (pos == NULL)
+        return NULL;
+    PyObject *out = PyObject_CallFunctionObjArgs(is_map ? r->ymap : r->ylist, r->file, pos, NULL);
+    Py_DECREF(pos);
+    if (out == NULL)
+        return NULL;
+    PyObject *positions = PyObject_GetAttr(out, r->positions_name);
+    if (positions == NULL)
+        goto fail;
+    for (;;) {
+        if (next_event(r) < 0)
+            goto fail;
+        if (e->type == (is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT))
+            break;
+        PyObject *key = NULL;
+        if (is_map) {
+            if (e->type != YAML_SCALAR_EVENT) { /* a complex key */
+                r->bail = 1;
+                goto fail;
+            }
+            key = scalar(r);
+            if (key == NULL)
+                goto fail;
+            int seen = PyUnicode_CheckExact(key) ? PyDict_Contains(out, key) : 1; /* 1: x, true: y */
+            if (seen != 0 || next_event(r) < 0) {
+                if (seen > 0)
+                    r->bail = 1;
+                Py_DECREF(key);
+                goto fail;
+            }
+        }
+        PyObject *where = packed(r, e->start_mark);
+        PyObject *value = where ? node(r, depth + 1) : NULL;
+        int failed = value == NULL;
+        if (!failed)
+            failed = is_map ? (PyDict_SetItem(out, key, value) < 0 || PyDict_SetItem(positions, key, where) < 0)
+                            : (PyList_Append(out, value) < 0 || PyList_Append(positions, where) < 0);
+        Py_XDECREF(key);
+        Py_XDECREF(where);
+        Py_XDECREF(value);
+        if (failed)
+            goto fail;
+    }
+    Py_DECREF(positions);
+    return out;
+fail:
+    Py_XDECREF(positions);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* The value of the node whose first event is the current one (new reference), or NULL. */
+static PyObject *node(Reader *r, long depth) {
+    switch (r->event.type) {
+    case YAML_SCALAR_EVENT:
+        return scalar(r);
+    case YAML_SEQUENCE_START_EVENT:
+        return container(r, depth, 0);
+    case YAML_MAPPING_START_EVENT:
+        return container(r, depth, 1);
+    default: /* an alias */
+        r->bail = 1;
+        return NULL;
+    }
+}
+
+static PyObject *read_all(Reader *r, PyObject *docs) {
+    yaml_event_t *e = &r->event;
+    if (next_event(r) < 0 || e->type != YAML_STREAM_START_EVENT)
+        return NULL;
+    for (;;) {
+        if (next_event(r) < 0)
+            return NULL;
+        if (e->type == YAML_STREAM_END_EVENT)
+            return docs;
+        if (e->type != YAML_DOCUMENT_START_EVENT || next_event(r) < 0) {
+            r->bail = 1;
+            return NULL;
+        }
+        if (e->type == YAML_MAPPING_START_EVENT) {
+            PyObject *doc = container(r, 0, 1);
+            int failed = doc == NULL || PyList_Append(docs, doc) < 0;
+            Py_XDECREF(doc);
+            if (failed)
+                return NULL;
+        } else if (!(e->type == YAML_SCALAR_EVENT && e->data.scalar.length == 0 && !e->data.scalar.anchor &&
+                     !e->data.scalar.tag && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)) {
+            r->bail = 1; /* not a mapping, and not empty: reported the Python way */
+            return NULL;
+        }
+        if (next_event(r) < 0 || e->type != YAML_DOCUMENT_END_EVENT) {
+            r->bail = 1;
+            return NULL;
+        }
+    }
+}
+
+static PyObject *documents(PyObject *module, PyObject *args) {
+    Reader r;
+    PyObject *text;
+    memset(&r, 0, sizeof r);
+    if (!PyArg_ParseTuple(args, "UUllOOOOO", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
+                          &r.plain_values, &r.plain_value, &r.slow))
+        return NULL;
+    if (!PyDict_Check(r.plain_values)) {
+        PyErr_SetString(PyExc_TypeError, "plain_values must be a dict");
+        return NULL;
+    }
+    PyObject *utf8 = PyUnicode_AsUTF8String(text);
+    if (utf8 == NULL)
+        return NULL;
+    r.positions_name = PyUnicode_InternFromString("positions");
+    PyObject *docs = PyList_New(0);
+    PyObject *result = NULL;
+    if (r.positions_name != NULL && docs != NULL && yaml_parser_initialize(&r.parser)) {
+        yaml_parser_set_input_string(&r.parser, (const unsigned char *)PyBytes_AS_STRING(utf8),
+                                     (size_t)PyBytes_GET_SIZE(utf8));
+        yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
+        result = read_all(&r, docs);
+        yaml_event_delete(&r.event);
+        yaml_parser_delete(&r.parser);
+        if (result == NULL && r.bail && !PyErr_Occurred())
+            result = Py_None;
+        Py_XINCREF(result);
+    } else if (!PyErr_Occurred()) {
+        PyErr_NoMemory();
+    }
+    Py_XDECREF(docs);
+    Py_XDECREF(r.positions_name);
+    Py_DECREF(utf8);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"documents", documents, METH_VARARGS,
+     "documents(text, file, first_line, max_depth, YMap, YList, plain_values, plain_value, slow) -> list | None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastyaml", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__fastyaml(void) { return PyModule_Create(&module); }

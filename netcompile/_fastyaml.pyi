@@ -1,0 +1,17 @@
+"""Types of the C reader (netcompile/_fastyaml.c)."""
+
+from collections.abc import Callable
+from typing import Any
+
+def documents(
+    text: str,
+    file: str,
+    first_line: int,
+    max_depth: int,
+    ymap: type[Any],
+    ylist: type[Any],
+    plain_values: dict[str, object],
+    plain_value: Callable[[str], object],
+    slow: object,
+    /,
+) -> list[Any] | None: ...

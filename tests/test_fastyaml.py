@@ -1,0 +1,210 @@
+"""The C reader of plain documents (`netcompile/_fastyaml.c`) agrees with the Python reader.
+
+Whenever it takes a piece, it gives the same documents as `source._read_documents` does from PyYAML's
+nodes: the same values of the same types, the same positions, no problems. Whatever it does not take
+(anchors, tags, merge keys, repeated keys, non-string keys, errors, ...) it leaves to the Python reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netcompile import source
+from netcompile.errors import Diagnostic
+from netcompile.source import Limits, Piece, YList, YMap
+from tests.test_hostile import structural_mutations, text_mutations
+from tests.test_loading import SCALAR_TEXTS
+
+try:
+    from netcompile import _fastyaml as fastyaml
+except ImportError:  # not built here
+    fastyaml = None  # type: ignore[assignment]
+needs_c_reader = pytest.mark.skipif(fastyaml is None, reason="netcompile._fastyaml is not built here")
+
+
+def test_the_c_reader_is_built_in_ci() -> None:
+    """CI builds it (make setup installs a C compiler and libyaml's headers): the fast path is tested."""
+    if os.environ.get("CI") == "true":
+        assert fastyaml is not None
+
+
+def fast(text: str, first_line: int = 1, max_depth: int = 64) -> list[YMap] | None:
+    result: list[YMap] | None = fastyaml.documents(
+        text,
+        "f.yaml",
+        first_line,
+        max_depth,
+        YMap,
+        YList,
+        source._plain_values,
+        source._plain_value,
+        source._SLOW,
+    )
+    return result
+
+
+def slow(text: str, first_line: int = 1, max_depth: int = 64) -> tuple[list[YMap], list[bool], list[Diagnostic]]:
+    errors: list[Diagnostic] = []
+    read = source._read_documents(Piece("f.yaml", text, first_line), Limits(max_depth=max_depth), errors)
+    return [doc for doc, _ in read], [repeats for _, repeats in read], errors
+
+
+def same(a: Any, b: Any, path: str = "") -> None:
+    """Equal values of equal types, and equal positions, all the way down."""
+    assert type(a) is type(b), (path, a, b)
+    if isinstance(a, YMap):
+        assert (a.file, a.pos, a.positions, a.duplicates) == (b.file, b.pos, b.positions, b.duplicates), path
+        assert list(a) == list(b), path
+        for key in a:
+            same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list):  # a YList, or the list of documents
+        if isinstance(a, YList):
+            assert (a.file, a.pos, a.positions) == (b.file, b.pos, b.positions), path
+        assert len(a) == len(b), path
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{path}[{index}]")
+    else:
+        assert a == b or (a != a and b != b), (path, a, b)  # NaN
+
+
+def agree(text: str, first_line: int = 1, max_depth: int = 64) -> bool:
+    """Both readers on `text`; True when the C reader took it."""
+    taken = fast(text, first_line, max_depth)
+    docs, repeats, errors = slow(text, first_line, max_depth)
+    if taken is None:
+        return False
+    assert errors == [] and not any(repeats)
+    same(taken, docs)
+    return True
+
+
+scalars = st.one_of(
+    st.sampled_from(SCALAR_TEXTS),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    st.integers(-(10**20), 10**20),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+)
+keys = st.one_of(st.sampled_from(SCALAR_TEXTS), st.text(max_size=8))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4))
+documents = st.lists(st.dictionaries(keys, values, min_size=1, max_size=5), min_size=1, max_size=4)
+
+
+@needs_c_reader
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents, st.booleans(), st.integers(1, 9), st.sampled_from([None, 2, 80]))
+def test_plain_documents_read_the_same(docs: list[dict[str, Any]], flow: bool, first_line: int, width: int) -> None:
+    text = "---\n".join(
+        yaml.safe_dump(json.loads(json.dumps(doc)), default_flow_style=flow, width=width or 80, allow_unicode=True)
+        for doc in docs
+    )
+    assert agree(text, first_line)
+
+
+@needs_c_reader
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(structural_mutations())
+def test_hostile_structures_read_the_same(text: str) -> None:
+    agree(text)
+
+
+@needs_c_reader
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text_mutations())
+def test_hostile_texts_read_the_same(data: bytes) -> None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return  # refused before any reader sees it
+    agree(text)
+
+
+@needs_c_reader
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x {b: 1}\nc: *x\n",  # anchor, alias
+        "a: !!str 5\n",  # tag
+        "a: ! x\n",  # non-specific tag
+        "base: {x: 1}\nd:\n  <<: {y: 2}\n",  # merge key
+        "a: 1\na: 2\n",  # repeated key
+        "1: x\n",  # a key that is not a string
+        "true: x\n",
+        "? [a]\n: x\n",  # a complex key
+        "- a\n- b\n",  # not a mapping
+        "just text\n",
+        "a: [1, 2\n",  # syntax error
+        "a: b\n\tc: d\n",  # tab indentation
+        "a: =\n",  # the value key
+        "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n",
+        "a: {b: {c: {d: 1}}}\n",  # deeper than max_depth=2 (below)
+    ],
+)
+def test_what_the_c_reader_leaves_to_python(text: str) -> None:
+    assert fast(text, max_depth=2) is None
+
+
+@needs_c_reader
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "---\n",
+        "---\n---\na: 1\n---\n",  # empty documents are skipped, as by the Python reader
+        "# only a comment\n",
+        "a: 'x'\nb: \"y\\n\"\nc: |\n  80\nd: >-\n  true\ne:\nf: ~\ng: [1, 0x1F, 1.5, .inf, yes]\n",
+        "'<<': quoted merge is a key\n'1': one\n\"true\": yes\n",
+        "a: {b: [c, {d: e}]}\n",
+        "k: 2024-01-01\nt: 2024-01-01T10:00:00Z\n",  # timestamps stay text
+        'ünï: cödé\n"\\u00e9": e\n',
+        "%YAML 1.1\n---\na: 1\n",
+    ],
+)
+def test_what_the_c_reader_takes(text: str) -> None:
+    assert agree(text, first_line=7)
+
+
+@needs_c_reader
+def test_the_benchmark_input_is_read_in_c() -> None:
+    from bench.services import manifest
+
+    assert agree(manifest(20, 3))
+
+
+@needs_c_reader
+def test_no_references_leak() -> None:
+    """Reading the same texts again and again does not grow memory (C reference counting gone wrong
+    would leak a string or a map per read)."""
+    import tracemalloc
+
+    texts = [
+        "a: {b: [c, 1, true, {d: 'e'}]}\nk: unique-text-here\n---\nf: g\n",
+        "a: {b: [c, 1]}\nx: *nope\n",  # gives up in the middle of a document
+        "a: 1\na: 2\n",  # on a repeated key
+        "a: [1, 2\n",  # on a syntax error
+        "a: <<\n",  # on a plain scalar the table does not type
+    ]
+    for _ in range(3):
+        for text in texts:
+            fast(text)
+    tracemalloc.start()
+    try:
+        for _ in range(20):
+            for text in texts:
+                fast(text)
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(500):
+            for text in texts:
+                fast(text)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 4096, after - before
