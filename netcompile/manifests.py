@@ -455,9 +455,10 @@ def _conditions(f: Field) -> EndpointConditions:
 
 def _boolean_conditions(given: YMap) -> EndpointConditions | None:
     """The conditions when each is a boolean or absent; None when one is something else."""
-    ready, serving, terminating = (given.get(key) for key in _CONDITION_KEYS)
-    if not all(v is None or v.__class__ is bool for v in (ready, serving, terminating)):
-        return None
+    ready, serving, terminating = given.get("ready"), given.get("serving"), given.get("terminating")
+    for value in (ready, serving, terminating):
+        if value is not None and value.__class__ is not bool:
+            return None
     ready = ready is not False
     return _endpoint_conditions(ready, ready if serving is None else serving, terminating is True)
 
