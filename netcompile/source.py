@@ -1,9 +1,11 @@
 """Reading manifests: files, directories and stdin into position-carrying documents.
 
-PyYAML's node API (`compose_all`, with the libyaml C parser when present) gives every value its line and
-column. Nodes are turned into `YMap`/`YList` — a dict and a list that remember where each of their values
-stood — so validation can point at the exact field. Duplicate mapping keys, non-mapping documents,
-syntax errors and oversized input are reported here; `kind: List` is flattened into its items.
+Documents become `YMap`/`YList` — a dict and a list that remember where each of their values stood — so
+validation can point at the exact field. Plain documents are read by netcompile's C reader (`_fastyaml`,
+straight from libyaml's events); everything else through PyYAML's node API (`compose_all`, with the
+libyaml C parser), which gives every value its line and column, and the same values and positions.
+Duplicate mapping keys, non-mapping documents, syntax errors and oversized input are reported here;
+`kind: List` is flattened into its items.
 Large files are cut into `Piece`s at document starts, so that two processes can read one file.
 """
 
