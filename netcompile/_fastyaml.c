@@ -12,6 +12,10 @@
 #include <Python.h>
 #include <yaml.h>
 
+/* Containers in containers: the reader recurses once per level, so it gives deeper documents up (to the
+ * Python reader) whatever the --max-depth it is given. */
+#define MAX_NESTING 256
+
 typedef struct {
     yaml_parser_t parser;
     yaml_event_t event;
@@ -79,7 +83,7 @@ static PyObject *container(Reader *r, long depth, int is_map) {
     yaml_event_t *e = &r->event;
     if ((is_map ? (e->data.mapping_start.anchor || e->data.mapping_start.tag)
                 : (e->data.sequence_start.anchor || e->data.sequence_start.tag)) ||
-        depth > r->max_depth) {
+        depth > r->max_depth || depth > MAX_NESTING) {
         r->bail = 1;
         return NULL;
     }
@@ -217,7 +221,58 @@ static PyObject *documents(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* How deep a text nests, without building anything: (line, column) of the first mapping or sequence
+ * nested deeper than max_depth (0-based, as libyaml's marks; None when there is none), and whether
+ * some collection nests deeper than stop (the scan ends there). A syntax error ends it too. */
+static PyObject *nesting(PyObject *module, PyObject *args) {
+    PyObject *text;
+    long max_depth, stop;
+    if (!PyArg_ParseTuple(args, "Ull", &text, &max_depth, &stop))
+        return NULL;
+    PyObject *utf8 = PyUnicode_AsUTF8String(text);
+    if (utf8 == NULL)
+        return NULL;
+    yaml_parser_t parser;
+    yaml_event_t event;
+    if (!yaml_parser_initialize(&parser)) {
+        Py_DECREF(utf8);
+        return PyErr_NoMemory();
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)PyBytes_AS_STRING(utf8),
+                                 (size_t)PyBytes_GET_SIZE(utf8));
+    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+    long depth = 0;
+    int found = 0, deeper = 0;
+    size_t line = 0, column = 0;
+    while (yaml_parser_parse(&parser, &event)) {
+        yaml_event_type_t type = event.type;
+        if (type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT) {
+            if (depth > max_depth && !found) {
+                found = 1;
+                line = event.start_mark.line;
+                column = event.start_mark.column;
+            }
+            depth++;
+        } else if (type == YAML_MAPPING_END_EVENT || type == YAML_SEQUENCE_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&event);
+        if (depth > stop) {
+            deeper = 1;
+            break;
+        }
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    Py_DECREF(utf8);
+    if (found)
+        return Py_BuildValue("(nnO)", (Py_ssize_t)line, (Py_ssize_t)column, deeper ? Py_True : Py_False);
+    return Py_BuildValue("(OOO)", Py_None, Py_None, deeper ? Py_True : Py_False);
+}
+
 static PyMethodDef methods[] = {
+    {"nesting", nesting, METH_VARARGS, "nesting(text, max_depth, stop) -> (line | None, column | None, deeper)"},
     {"documents", documents, METH_VARARGS,
      "documents(text, file, first_line, max_depth, YMap, YList, plain_values, plain_value, slow) -> list | None"},
     {NULL, NULL, 0, NULL},

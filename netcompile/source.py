@@ -454,8 +454,9 @@ def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
     here, from PyYAML's nodes. Both give the same values and positions (tests/test_loading.py).
     """
     if _fastyaml is not None:
+        depth = min(limits.max_depth, sys.maxsize)  # a C long
         fast = _fastyaml.documents(
-            piece.text, piece.file, piece.first_line, limits.max_depth, YMap, YList, _plain_values, _plain_value, _SLOW
+            piece.text, piece.file, piece.first_line, depth, YMap, YList, _plain_values, _plain_value, _SLOW
         )
         if fast is not None:
             return [(doc, False) for doc in fast]
@@ -465,6 +466,10 @@ def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
 def _read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> list[tuple[YMap, bool]]:
     """`read_documents` from PyYAML's nodes: every YAML feature, and the messages for what is wrong."""
     docs: list[tuple[YMap, bool]] = []
+    too_deep = _too_deep_to_compose(piece, limits)
+    if too_deep is not None:
+        errors.append(too_deep)
+        return docs
     converter = _Converter(piece.file, limits, errors, piece.first_line)
     converter.track_aliases = "*" in piece.text or "<<" in piece.text
     try:
@@ -492,6 +497,53 @@ def _read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> l
             Diagnostic(Position(piece.file, piece.first_line, 1), "", "", "nesting too deep for the YAML parser")
         )
     return docs
+
+
+# PyYAML's C composer recurses once per level, on the C stack: 30k levels crash the process (and libyaml
+# slows down with depth: 100k levels take 20 s to parse). Pieces that could nest that deep are measured
+# first, from parser events (no recursion), and refused past this.
+_COMPOSABLE_DEPTH = 2_000
+_INDENT_RE = re.compile(r"^[ ]+", re.MULTILINE)
+
+
+def _too_deep_to_compose(piece: Piece, limits: Limits) -> Diagnostic | None:
+    """The error for a piece nested too deep for PyYAML to compose, or None. Only pieces with enough
+    brackets or indentation to nest that deep are measured: a level is a `[`, a `{` or an indentation
+    step (a block sequence can share its parent's indentation, hence two levels per column)."""
+    text = piece.text
+    indent = max((len(m.group()) for m in _INDENT_RE.finditer(text)), default=0)
+    if text.count("[") + text.count("{") + 2 * indent + 2 < _COMPOSABLE_DEPTH:
+        return None
+    max_depth = min(limits.max_depth, sys.maxsize)
+    if _fastyaml is not None:
+        line, column, deeper = _fastyaml.nesting(text, max_depth, _COMPOSABLE_DEPTH)
+    else:  # pragma: no cover - the same from PyYAML's events, when the C reader is not built
+        line, column, deeper = _nesting(text, max_depth)
+    if not deeper:
+        return None
+    if line is None or column is None:
+        return Diagnostic(Position(piece.file, piece.first_line, 1), "", "", "nesting too deep for the YAML parser")
+    where = Position(piece.file, line + piece.first_line, column + 1)
+    return Diagnostic(where, "", "", f"nesting deeper than {limits.max_depth} levels (--max-depth)")
+
+
+def _nesting(text: str, max_depth: int) -> tuple[int | None, int | None, bool]:
+    """`_fastyaml.nesting` from PyYAML's events (slower)."""
+    depth, first = 0, None
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                if depth > max_depth and first is None:
+                    first = event.start_mark
+                depth += 1
+                if depth > _COMPOSABLE_DEPTH:
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # the events up to the error tell the depth; the error itself is reported once composable
+    deeper = depth > _COMPOSABLE_DEPTH
+    return (first.line, first.column, deeper) if first is not None else (None, None, deeper)
 
 
 _KIND_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")

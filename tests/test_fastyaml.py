@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,6 +171,33 @@ def test_what_the_c_reader_leaves_to_python(text: str) -> None:
 )
 def test_what_the_c_reader_takes(text: str) -> None:
     assert agree(text, first_line=7)
+
+
+@needs_c_reader
+def test_deep_nesting_is_left_to_python_whatever_the_limit(tmp_path: Path) -> None:
+    """The C reader recurses once per level, so it stops at a fixed depth even when --max-depth allows
+    more: 100k levels are the Python reader's to refuse, not a crash."""
+    deep = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    assert fast(deep, max_depth=10**6) is None
+    errors: list[Diagnostic] = []
+    source.read_documents(Piece("f.yaml", deep), Limits(max_depth=10**30), errors)
+    assert errors and "nesting" in str(errors[0]), errors
+
+
+@needs_c_reader
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: [1, [2, {b: c}]]\n",
+        "a: " + "[" * 3000 + "]" * 3000 + "\n",
+        "a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 80)),
+        "a: " + "[" * 3000 + "\n",  # unclosed: a syntax error after the deep part
+        "x: &a [1]\n---\nb: {c: [d]}\n",
+    ],
+)
+@pytest.mark.parametrize("max_depth", [0, 2, 64])
+def test_nesting_is_measured_alike_in_c_and_from_pyyaml_events(text: str, max_depth: int) -> None:
+    assert fastyaml.nesting(text, max_depth, source._COMPOSABLE_DEPTH) == source._nesting(text, max_depth)
 
 
 @needs_c_reader

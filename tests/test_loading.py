@@ -336,6 +336,16 @@ def test_alias_bomb_is_refused(write_yaml: WriteYaml) -> None:
     assert len(errs) == 1 and "YAML aliases expand to more than 100000 nodes (--max-alias-nodes)" in errs[0]
 
 
+@pytest.mark.parametrize("anchor", ["", "base: &b {x: 1}\n"])  # with an anchor, only PyYAML reads it
+def test_nesting_too_deep_for_the_yaml_parser_is_an_error_not_a_crash(write_yaml: WriteYaml, anchor: str) -> None:
+    """PyYAML composes on the C stack: 100k levels used to crash the process (found this session)."""
+    d = write_yaml(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n" + anchor + "x: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    )
+    assert errors_of(d) == [f"{d}/input.yaml:{4 + bool(anchor)}:68: nesting deeper than 64 levels (--max-depth)"]
+    assert errors_of(d, Limits(max_depth=10**6)) == [f"{d}/input.yaml:1:1: nesting too deep for the YAML parser"]
+
+
 def test_limits(write_yaml: WriteYaml) -> None:
     d = write_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n" + "#" * 100, "big.yaml")
     assert "file is larger than 50 bytes (--max-file-bytes)" in errors_of(d, Limits(max_file_bytes=50))[0]
