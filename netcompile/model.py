@@ -46,6 +46,9 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
     return cls
 
 
+pickled_by_fields(Position)  # every object and claim carries one or more
+
+
 class Protocol(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
