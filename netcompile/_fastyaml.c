@@ -185,7 +185,7 @@ static PyObject *read_all(Reader *r, PyObject *docs) {
     }
 }
 
-static PyObject *documents(PyObject *module, PyObject *args) {
+static PyObject *documents(PyObject *Py_UNUSED(module), PyObject *args) {
     Reader r;
     PyObject *text;
     memset(&r, 0, sizeof r);
@@ -224,7 +224,7 @@ static PyObject *documents(PyObject *module, PyObject *args) {
 /* How deep a text nests, without building anything: (line, column) of the first mapping or sequence
  * nested deeper than max_depth (0-based, as libyaml's marks; None when there is none), and whether
  * some collection nests deeper than stop (the scan ends there). A syntax error ends it too. */
-static PyObject *nesting(PyObject *module, PyObject *args) {
+static PyObject *nesting(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *text;
     long max_depth, stop;
     if (!PyArg_ParseTuple(args, "Ull", &text, &max_depth, &stop))
@@ -278,6 +278,8 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastyaml", NULL, -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_fastyaml", "netcompile's C reader of plain YAML documents", -1, methods, NULL, NULL, NULL, NULL,
+};
 
 PyMODINIT_FUNC PyInit__fastyaml(void) { return PyModule_Create(&module); }
