@@ -139,7 +139,7 @@ def endpoint_lists(cluster: Cluster, service: Service, endpoints: Sequence[Endpo
         hinted = tuple(e for e in all_usable if zone in (e.hint_zones or ()))
         if hinted:
             cluster_eps = hinted
-    local = usable(e for e in endpoints if cluster.is_local(e.node_name))
+    local = all_usable if cluster.single_node else usable(e for e in endpoints if cluster.is_local(e.node_name))
     internal = local if service.internal_traffic_policy is TrafficPolicy.LOCAL else cluster_eps
     return Lists(all_usable, cluster_eps, local, internal)
 
