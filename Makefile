@@ -56,4 +56,4 @@ bench: setup
 	$(PY) bench/services.py
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/*.so

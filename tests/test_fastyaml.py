@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from netcompile import source
 from netcompile.errors import Diagnostic
 from netcompile.source import Limits, Piece, YList, YMap
-from tests.test_hostile import structural_mutations, text_mutations
+from tests.test_hostile import SCALE, structural_mutations, text_mutations
 from tests.test_loading import SCALAR_TEXTS
 
 try:
@@ -100,7 +100,7 @@ documents = st.lists(st.dictionaries(keys, values, min_size=1, max_size=5), min_
 
 
 @needs_c_reader
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents, st.booleans(), st.integers(1, 9), st.sampled_from([None, 2, 80]))
 def test_plain_documents_read_the_same(docs: list[dict[str, Any]], flow: bool, first_line: int, width: int) -> None:
     text = "---\n".join(
@@ -111,14 +111,14 @@ def test_plain_documents_read_the_same(docs: list[dict[str, Any]], flow: bool, f
 
 
 @needs_c_reader
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
 @given(structural_mutations())
 def test_hostile_structures_read_the_same(text: str) -> None:
     agree(text)
 
 
 @needs_c_reader
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text_mutations())
 def test_hostile_texts_read_the_same(data: bytes) -> None:
     try:
