@@ -168,11 +168,11 @@ class Element:
     @property
     def text(self) -> str:
         """The element as written in `elements = { ... }`: key, comment, and `: value` in a map."""
-        text = " . ".join(self.key)
+        text = self.key_text
         if self.comment:
             text += " comment " + quote(self.comment)
         if self.value is not None:
-            text += " : " + " . ".join(self.value)
+            text += " : " + self.value_text
         return text
 
 

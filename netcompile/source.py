@@ -454,9 +454,8 @@ def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
     here, from PyYAML's nodes. Both give the same values and positions (tests/test_loading.py).
     """
     if _fastyaml is not None:
-        depth = min(limits.max_depth, sys.maxsize)  # a C long
         fast = _fastyaml.documents(
-            piece.text, piece.file, piece.first_line, depth, YMap, YList, _plain_values, _plain_value, _SLOW
+            piece.text, piece.file, piece.first_line, _c_depth(limits), YMap, YList, _plain_values, _plain_value, _SLOW
         )
         if fast is not None:
             return [(doc, False) for doc in fast]
@@ -506,6 +505,11 @@ _COMPOSABLE_DEPTH = 2_000
 _INDENT_RE = re.compile(r"^[ ]+", re.MULTILINE)
 
 
+def _c_depth(limits: Limits) -> int:
+    """--max-depth as the C reader takes it: a C long."""
+    return min(limits.max_depth, sys.maxsize)
+
+
 def _too_deep_to_compose(piece: Piece, limits: Limits) -> Diagnostic | None:
     """The error for a piece nested too deep for PyYAML to compose, or None. Only pieces with enough
     brackets or indentation to nest that deep are measured: a level is a `[`, a `{` or an indentation
@@ -514,7 +518,7 @@ def _too_deep_to_compose(piece: Piece, limits: Limits) -> Diagnostic | None:
     indent = max((len(m.group()) for m in _INDENT_RE.finditer(text)), default=0)
     if text.count("[") + text.count("{") + 2 * indent + 2 < _COMPOSABLE_DEPTH:
         return None
-    max_depth = min(limits.max_depth, sys.maxsize)
+    max_depth = _c_depth(limits)
     if _fastyaml is not None:
         line, column, deeper = _fastyaml.nesting(text, max_depth, _COMPOSABLE_DEPTH)
     else:  # pragma: no cover - the same from PyYAML's events, when the C reader is not built
