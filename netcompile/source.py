@@ -499,9 +499,13 @@ def _read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> l
 
 
 # PyYAML's C composer recurses once per level, on the C stack: 30k levels crash the process (and libyaml
-# slows down with depth: 100k levels take 20 s to parse). Pieces that could nest that deep are measured
-# first, from parser events (no recursion), and refused past this.
-_COMPOSABLE_DEPTH = 2_000
+# slows down with depth: 100k levels take 20 s to parse). And libyaml itself refuses more than 1 000 nested
+# collections since 2024 ("exceeded maximum nesting depth"), which PyYAML's wheels bundle from 6.0.4 on,
+# while Debian 12's libyaml 0.2.5 has no limit. Pieces that could nest that deep are measured first, from
+# parser events (no recursion), and refused past this, so that what is read, and the message for what is
+# not, are the same whichever libyaml PyYAML was built with. Python's own recursion limit (1 000 frames)
+# bounds the converter too: 512 keeps clear of both.
+_COMPOSABLE_DEPTH = 512
 _INDENT_RE = re.compile(r"^[ ]+", re.MULTILINE)
 
 
@@ -518,24 +522,33 @@ def _too_deep_to_compose(piece: Piece, limits: Limits) -> Diagnostic | None:
     indent = max((len(m.group()) for m in _INDENT_RE.finditer(text)), default=0)
     if text.count("[") + text.count("{") + 2 * indent + 2 < _COMPOSABLE_DEPTH:
         return None
-    max_depth = _c_depth(limits)
+    # A depth, as --max-depth counts it, is the number of collections around one (0 for the document's
+    # own mapping): a piece is too deep to compose when it holds a collection at depth _COMPOSABLE_DEPTH.
+    max_depth = min(_c_depth(limits), _COMPOSABLE_DEPTH - 1)
     if _fastyaml is not None:
         line, column, deeper = _fastyaml.nesting(text, max_depth, _COMPOSABLE_DEPTH)
     else:  # pragma: no cover - the same from PyYAML's events, when the C reader is not built
         line, column, deeper = _nesting(text, max_depth)
     if not deeper:
         return None
-    if line is None or column is None:
+    if line is None or column is None:  # pragma: no cover - deeper means a collection past max_depth
         return Diagnostic(Position(piece.file, piece.first_line, 1), "", "", "nesting too deep for the YAML parser")
     where = Position(piece.file, line + piece.first_line, column + 1)
-    return Diagnostic(where, "", "", f"nesting deeper than {limits.max_depth} levels (--max-depth)")
+    if limits.max_depth < _COMPOSABLE_DEPTH - 1:
+        return Diagnostic(where, "", "", f"nesting deeper than {limits.max_depth} levels (--max-depth)")
+    return Diagnostic(where, "", "", f"nesting deeper than {max_depth} levels (--max-depth cannot go higher)")
+
+
+class _EventLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python parser: its events do not depend on the libyaml PyYAML bundles (which may stop
+    at 1 000 levels, before `_nesting` can tell how deep a piece goes)."""
 
 
 def _nesting(text: str, max_depth: int) -> tuple[int | None, int | None, bool]:
-    """`_fastyaml.nesting` from PyYAML's events (slower)."""
+    """`_fastyaml.nesting` from PyYAML's pure-Python events (slower)."""
     depth, first = 0, None
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_EventLoader):
             if isinstance(event, yaml.CollectionStartEvent):
                 if depth > max_depth and first is None:
                     first = event.start_mark

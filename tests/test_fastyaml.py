@@ -195,7 +195,7 @@ def test_deep_nesting_is_left_to_python_whatever_the_limit(tmp_path: Path) -> No
         "x: &a [1]\n---\nb: {c: [d]}\n",
     ],
 )
-@pytest.mark.parametrize("max_depth", [0, 2, 64])
+@pytest.mark.parametrize("max_depth", [0, 2, 64, 511])
 def test_nesting_is_measured_alike_in_c_and_from_pyyaml_events(text: str, max_depth: int) -> None:
     assert fastyaml.nesting(text, max_depth, source._COMPOSABLE_DEPTH) == source._nesting(text, max_depth)
 

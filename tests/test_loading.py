@@ -343,7 +343,33 @@ def test_nesting_too_deep_for_the_yaml_parser_is_an_error_not_a_crash(write_yaml
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n" + anchor + "x: " + "[" * 100_000 + "]" * 100_000 + "\n"
     )
     assert errors_of(d) == [f"{d}/input.yaml:{4 + bool(anchor)}:68: nesting deeper than 64 levels (--max-depth)"]
-    assert errors_of(d, Limits(max_depth=10**6)) == [f"{d}/input.yaml:1:1: nesting too deep for the YAML parser"]
+    assert errors_of(d, Limits(max_depth=10**6)) == [
+        f"{d}/input.yaml:{4 + bool(anchor)}:515: nesting deeper than 511 levels (--max-depth cannot go higher)"
+    ]
+
+
+@pytest.mark.parametrize("c_reader", [True, False])
+@pytest.mark.parametrize("depth", [511, 512, 999, 1000, 1001, 2500])
+def test_what_is_too_deep_does_not_depend_on_the_libyaml_pyyaml_bundles(
+    monkeypatch: pytest.MonkeyPatch, c_reader: bool, depth: int
+) -> None:
+    """PyYAML 6.0.4's wheels bundle a libyaml that refuses more than 1 000 nested collections ("YAML syntax
+    error: exceeded maximum nesting depth"); Debian's libyaml 0.2.5 and PyYAML 6.0.3 take any depth. Both
+    readers refuse from depth 512 on with netcompile's own message, before any libyaml limit, and read
+    what is below it, with or without the C reader."""
+    from netcompile import source
+
+    if not c_reader:
+        monkeypatch.setattr(source, "_fastyaml", None)
+    text = "apiVersion: v1\nkind: Namespace\nx: " + "[" * depth + "]" * depth + "\n"
+    errors: list[Diagnostic] = []
+    docs = source.read_documents(source.Piece("f.yaml", text), Limits(max_depth=10**6), errors)
+    if depth <= 511:
+        assert (len(docs), errors) == (1, [])
+    else:
+        assert docs == []
+        message = "nesting deeper than 511 levels (--max-depth cannot go higher)"
+        assert [str(e) for e in errors] == [f"f.yaml:3:515: {message}"]
 
 
 def test_limits(write_yaml: WriteYaml) -> None:

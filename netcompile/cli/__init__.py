@@ -78,7 +78,9 @@ MaxObjectsOpt = Annotated[int, typer.Option("--max-objects", help="Refuse input 
 MaxAliasOpt = Annotated[
     int, typer.Option("--max-alias-nodes", help="Refuse YAML whose aliases expand to more nodes than this.", min=0)
 ]
-MaxDepthOpt = Annotated[int, typer.Option("--max-depth", help="Refuse YAML nested deeper than this.", min=1)]
+MaxDepthOpt = Annotated[
+    int, typer.Option("--max-depth", help="Refuse YAML nested deeper than this (511 at most).", min=1)
+]
 
 
 def options(
