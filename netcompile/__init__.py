@@ -1,3 +1,3 @@
 """netcompile: compile Kubernetes Services and NetworkPolicies into a proven nftables ruleset."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

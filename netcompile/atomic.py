@@ -8,9 +8,11 @@ from pathlib import Path
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text`, or leave it untouched if anything fails on the way."""
+    """Replace `path` with `text`, or leave it untouched if anything fails on the way. Missing folders on
+    the way to `path` are created (and stay, even if the write then fails)."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

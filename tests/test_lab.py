@@ -572,7 +572,7 @@ def test_without_root_one_line_exit_2(write_yaml: WriteYaml, monkeypatch: pytest
 @pytest.mark.kernel
 def test_cli_json_and_exit_codes(write_yaml: WriteYaml, tmp_path: Path) -> None:
     directory = write_yaml(SERVICES, "input.yaml")
-    result = runner.invoke(app, ["lab", str(directory), "--output", "json", "--timeout", "0.3"])
+    result = runner.invoke(app, ["lab", str(directory), "--format", "json", "--timeout", "0.3"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["summary"]["mismatches"] == 0 and data["summary"]["probes"] == len(data["probes"]) > 0

@@ -18,7 +18,7 @@ EXAMPLES = str(ROOT / "examples")
 
 def test_trace_service_through_policy_json() -> None:
     result = runner.invoke(
-        app, ["trace", EXAMPLES, "--from", "shop/frontend-1", "--to", "shop/api", "--port", "9000", "--output", "json"]
+        app, ["trace", EXAMPLES, "--from", "shop/frontend-1", "--to", "shop/api", "--port", "9000", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -46,7 +46,7 @@ def test_trace_denied_by_policy_text() -> None:
 def test_trace_from_outside_to_node_port_is_masqueraded() -> None:
     result = runner.invoke(
         app,
-        ["trace", EXAMPLES, "--from", "203.0.113.9", "--to", "192.168.50.10", "--port", "30080", "--output", "json"],
+        ["trace", EXAMPLES, "--from", "203.0.113.9", "--to", "192.168.50.10", "--port", "30080", "--format", "json"],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -135,14 +135,14 @@ spec:
 def test_matrix_across_two_nodes(write_yaml: WriteYaml) -> None:
     """client (node-b) -> server (node-a): egress judged on node-b, ingress on node-a."""
     d = write_yaml(TWO_NODES)
-    result = runner.invoke(app, ["matrix", str(d), "--ports", "80,81,82", "--output", "json"])
+    result = runner.invoke(app, ["matrix", str(d), "--ports", "80,81,82", "--format", "json"])
     assert result.exit_code == 0, result.output
     cells = {(c["from"], c["to"]): c["delivered"] for c in json.loads(result.stdout)["cells"]}
     assert cells[("pod default/client", "default/server:80/tcp")] == "1"
     assert cells[("pod default/client", "default/server:81/tcp")] == "0"  # node-a's ingress policy
     assert cells[("pod default/client", "default/server:82/tcp")] == "0"  # node-b's egress policy
     trace = runner.invoke(
-        app, ["trace", str(d), "--from", "default/client", "--to", "default/server", "--port", "81", "--output", "json"]
+        app, ["trace", str(d), "--from", "default/client", "--to", "default/server", "--port", "81", "--format", "json"]
     )
     hops = json.loads(trace.stdout)["hops"]
     assert [h["node"] for h in hops] == ["node-b", "node-a"]
@@ -171,7 +171,7 @@ spec:
 """
     )
     result = runner.invoke(
-        app, ["trace", str(d), "--from", "default/free", "--to", "node-a", "--port", "30080", "--output", "json"]
+        app, ["trace", str(d), "--from", "default/free", "--to", "node-a", "--port", "30080", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)

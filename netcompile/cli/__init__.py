@@ -6,11 +6,15 @@ the compiled ruleset (or machine-readable output) to stdout or the `-o` file.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from .. import __version__
+from ..atomic import write_atomically
 from ..cluster import Cluster, ClusterError
 from ..compiler import CompileOptions, Output, compile_cluster
 from ..errors import InputError
@@ -23,10 +27,13 @@ app = typer.Typer(
     name="netcompile",
     help="Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+# Typer prints an argument's Python type beside its metavar in --help (`PATH... <list[str]>`); the
+# metavars say it in words (`PATH...`, `FILE`), so arguments show those alone (tests/test_cli.py).
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
 BAD_INPUT = 2
 DEFAULT_LIMITS = Limits()
@@ -36,6 +43,61 @@ FINDING = 1
 def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     typer.echo(f"netcompile: {message}", err=True)
     raise typer.Exit(code)
+
+
+# One convention for every verb: `-o/--output FILE` writes a file (atomically, creating folders), `--format
+# NAME` chooses the format. Until 0.2, `--output` named the format of trace, matrix and lab: those names
+# keep working there for one release, with a notice (a file of such a name can be written as `./json`).
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the result to FILE (atomically, creating folders), not stdout."
+    ),
+]
+OLD_OUTPUT_FORMATS = ("text", "table", "markdown", "json")
+
+
+def output_and_format(
+    output: str | None,
+    fmt: str | None,
+    formats: Sequence[str],
+    *,
+    deprecated: Sequence[str] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[Path | None, str]:
+    """The file to write (None: stdout) and the format, from --output and --format: exit 2 on a format not
+    in `formats` (the first is the default). `deprecated` are the format names that --output used to take
+    for this verb; given alone as --output, they still choose the format, with a notice. `aliases`: old
+    names of formats (`table` for `text`)."""
+    if output is not None and output in deprecated and fmt is None:
+        typer.echo(
+            f"netcompile: --output {output} is deprecated: write --format {output} (--output now names the file to "
+            f"write; it will stop taking format names in 0.3)",
+            err=True,
+        )
+        fmt, output = output, None
+    fmt = formats[0] if fmt is None else (aliases or {}).get(fmt, fmt)
+    if fmt not in formats:
+        fail(f'--format: Unsupported value: "{fmt}": supported values: ' + ", ".join(f'"{f}"' for f in formats))
+    if output == "-":
+        return None, fmt
+    return (Path(output) if output is not None else None), fmt
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write a verb's result: to stdout, or atomically to `output` (creating its folders); exit 2 if it cannot."""
+    if not text.endswith("\n"):
+        text += "\n"
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        write_atomically(output, text)
+    except (FileExistsError, NotADirectoryError) as exc:  # from creating the folders on the way
+        fail(f"cannot write {output}: {exc.filename} is in the way: it is a file, where a folder is needed")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
 
 
 def _cidrs(values: list[str] | None, flag: str) -> tuple:  # type: ignore[type-arg]
@@ -57,29 +119,53 @@ def _node_port_range(text: str) -> tuple[int, int]:
 
 
 # Options shared by every verb that reads manifests.
-Paths = Annotated[list[str], typer.Argument(help="Manifest files or directories (recursive, sorted); - for stdin.")]
+Paths = Annotated[
+    list[str],
+    typer.Argument(metavar="PATH...", help="Manifest files or directories (recursive, sorted); - for stdin."),
+]
 NodeOpt = Annotated[
-    str | None, typer.Option("--node", help="Node the ruleset is for (implied when the input has one Node or none).")
+    str | None,
+    typer.Option(
+        "--node", metavar="NAME", help="Node the ruleset is for (implied when the input has one Node or none)."
+    ),
 ]
 ClusterCidrOpt = Annotated[
     list[str] | None,
-    typer.Option("--cluster-cidr", help="Pod network(s); overrides the Nodes' podCIDRs. Repeat or comma-separate."),
+    typer.Option(
+        "--cluster-cidr",
+        metavar="CIDR",
+        help="Pod network(s); overrides the Nodes' podCIDRs. Repeat or comma-separate.",
+    ),
 ]
 NodePortAddrOpt = Annotated[
     list[str] | None,
-    typer.Option("--nodeport-addresses", help="Accept NodePorts only on node addresses in these CIDRs."),
+    typer.Option(
+        "--nodeport-addresses", metavar="CIDR", help="Accept NodePorts only on node addresses in these CIDRs."
+    ),
 ]
-TableOpt = Annotated[str, typer.Option("--table", help="Name of netcompile's own nftables table (family inet).")]
+TableOpt = Annotated[
+    str, typer.Option("--table", metavar="NAME", help="Name of netcompile's own nftables table (family inet).")
+]
 NodePortRangeOpt = Annotated[
-    str, typer.Option("--service-node-port-range", help="Valid nodePort range, as the API server's flag.")
+    str,
+    typer.Option(
+        "--service-node-port-range", metavar="LOW-HIGH", help="Valid nodePort range, as the API server's flag."
+    ),
 ]
-MaxBytesOpt = Annotated[int, typer.Option("--max-file-bytes", help="Refuse input files larger than this.", min=1)]
-MaxObjectsOpt = Annotated[int, typer.Option("--max-objects", help="Refuse input with more objects than this.", min=1)]
+MaxBytesOpt = Annotated[
+    int, typer.Option("--max-file-bytes", metavar="N", help="Refuse input files larger than this.", min=1)
+]
+MaxObjectsOpt = Annotated[
+    int, typer.Option("--max-objects", metavar="N", help="Refuse input with more objects than this.", min=1)
+]
 MaxAliasOpt = Annotated[
-    int, typer.Option("--max-alias-nodes", help="Refuse YAML whose aliases expand to more nodes than this.", min=0)
+    int,
+    typer.Option(
+        "--max-alias-nodes", metavar="N", help="Refuse YAML whose aliases expand to more nodes than this.", min=0
+    ),
 ]
 MaxDepthOpt = Annotated[
-    int, typer.Option("--max-depth", help="Refuse YAML nested deeper than this (511 at most).", min=1)
+    int, typer.Option("--max-depth", metavar="N", help="Refuse YAML nested deeper than this (511 at most).", min=1)
 ]
 
 

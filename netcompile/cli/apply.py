@@ -23,7 +23,11 @@ from . import (
 
 NetnsOpt = Annotated[
     str | None,
-    typer.Option("--netns", help="Work inside this named network namespace (/run/netns/NAME), as `ip netns exec`."),
+    typer.Option(
+        "--netns",
+        metavar="NAME",
+        help="Work inside this named network namespace (/run/netns/NAME), as `ip netns exec`.",
+    ),
 ]
 
 
@@ -55,7 +59,10 @@ def _read_script(path: str) -> str:
 def apply_cmd(
     paths: Annotated[
         list[str],
-        typer.Argument(help="A compiled .nft script, or manifest files/directories to compile first (- for stdin)."),
+        typer.Argument(
+            metavar="PATH...",
+            help="A compiled .nft script, or manifest files/directories to compile first (- for stdin).",
+        ),
     ],
     node: NodeOpt = None,
     netns: NetnsOpt = None,

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..atomic import write_atomically
 from ..nftlib import NftRejected, NftUnavailable, check
 from . import (
     ClusterCidrOpt,
     NodeOpt,
     NodePortAddrOpt,
     NodePortRangeOpt,
+    OutputOpt,
     Paths,
     TableOpt,
     app,
+    emit,
     fail,
+    output_and_format,
     run_compile,
 )
 
@@ -26,8 +29,9 @@ from . import (
 @app.command("compile")
 def compile_cmd(
     paths: Paths,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here (atomically) instead of stdout.")
+    output: OutputOpt = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", metavar="NAME", help="nft (the only one: an nftables script).")
     ] = None,
     node: NodeOpt = None,
     cluster_cidr: ClusterCidrOpt = None,
@@ -42,6 +46,7 @@ def compile_cmd(
     file:line:col, and nothing is written (exit 2). Loading the script with `nft -f` replaces
     netcompile's own table in one transaction and touches no other table.
     """
+    target, _ = output_and_format(output, fmt, ("nft",))
     _, result = run_compile(
         paths,
         node=node,
@@ -50,19 +55,20 @@ def compile_cmd(
         table=table,
         node_port_range=service_node_port_range,
     )
-    if output is None:
-        sys.stdout.write(result.text)
-        sys.stdout.flush()
-    else:
-        try:
-            write_atomically(output, result.text)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
+    emit(result.text, target)
 
 
 @app.command("check")
 def check_cmd(
-    file: Annotated[str, typer.Argument(help="An nftables script (e.g. from `netcompile compile`); - for stdin.")],
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="An nftables script (e.g. from `netcompile compile`); - for stdin."),
+    ],
+    output: OutputOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", metavar="NAME", help="text (default: a line on stderr) or json (a report)."),
+    ] = None,
 ) -> None:
     """Validate a script with libnftables, without changing anything on this host.
 
@@ -71,6 +77,7 @@ def check_cmd(
     Needs the python3-nftables binding and root. Exit 0 when the script loads, 2 otherwise with
     libnftables' message and the offending line.
     """
+    target, form = output_and_format(output, fmt, ("text", "json"))
     try:
         script = sys.stdin.read() if file == "-" else Path(file).read_text()
     except OSError as exc:
@@ -82,6 +89,10 @@ def check_cmd(
     except NftUnavailable as exc:
         fail(str(exc))
     except NftRejected as exc:
+        if form == "json":
+            emit(json.dumps({"file": file, "accepted": False, "error": str(exc)}, indent=2), target)
         typer.echo(str(exc), err=True)
         fail(f"{file}: libnftables rejected the script")
+    if form == "json":
+        emit(json.dumps({"file": file, "accepted": True, "error": None}, indent=2), target)
     typer.echo(f"{file}: libnftables accepts the script (dry run, and a load in a scratch network namespace)", err=True)

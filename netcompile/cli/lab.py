@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +18,7 @@ from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..model import IPAddress, Objects
 from ..nftlib import NftRejected, NftUnavailable
-from . import FINDING, Paths, TableOpt, app, fail, load_input
+from . import FINDING, OutputOpt, Paths, TableOpt, app, emit, fail, load_input, output_and_format
 
 
 def _clients(values: list[str] | None) -> list[IPAddress]:
@@ -52,22 +51,31 @@ def _rulesets(values: list[str] | None, objects: Objects) -> dict[str, str]:
 def lab_cmd(
     paths: Paths,
     expect: Annotated[
-        Path | None, typer.Option("--expect", help="YAML list of expectations to probe instead of the full matrix.")
+        Path | None,
+        typer.Option("--expect", metavar="FILE", help="YAML list of expectations to probe instead of the full matrix."),
     ] = None,
     client: Annotated[
-        list[str] | None, typer.Option("--client", help="An outside client address to attach to the LAN (repeat).")
+        list[str] | None,
+        typer.Option("--client", metavar="ADDRESS", help="An outside client address to attach to the LAN (repeat)."),
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the namespaces in place for inspection.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds each probe waits for an answer.")] = 1.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="Seconds each probe waits for an answer.")
+    ] = 1.0,
     repeat: Annotated[
-        int, typer.Option("--repeat", help="Rounds of probes, one after another (checks session affinity).")
+        int,
+        typer.Option("--repeat", metavar="N", help="Rounds of probes, one after another (checks session affinity)."),
     ] = 1,
-    output: Annotated[str, typer.Option("--output", help="table (human-readable) or json; both on stdout.")] = "table",
+    output: OutputOpt = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", metavar="NAME", help="text (default: a table) or json.")
+    ] = None,
     ruleset: Annotated[
         list[str] | None,
         typer.Option(
             "--ruleset",
-            help="[NODE=]FILE: apply this script on the node instead of the compiled ruleset (e.g. a hand-edited one).",
+            metavar="[NODE=]FILE",
+            help="Apply this script on the node instead of the compiled ruleset (e.g. a hand-edited one).",
         ),
     ] = None,
     table: TableOpt = "netcompile",
@@ -80,8 +88,9 @@ def lab_cmd(
     observation is compared with the reference evaluator (and with --expect). Everything is removed at
     the end, also on Ctrl-C, unless --keep. Exit 0 when everything agrees, 1 on any mismatch.
     """
-    if output not in ("table", "json"):
-        fail(f'--output: Unsupported value: "{output}": supported values: "table", "json"')
+    target, form = output_and_format(
+        output, fmt, ("text", "json"), deprecated=("table", "json"), aliases={"table": "text"}
+    )
     if not 1 <= repeat <= 100:
         fail("--repeat must be between 1 and 100")
     if not 0.05 <= timeout <= 30:
@@ -116,11 +125,10 @@ def lab_cmd(
         fail("interrupted; the lab was torn down", 130)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
-    if output == "json":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    if form == "json":
+        emit(json.dumps(report.to_json(), indent=2), target)
     else:
-        for line in format_table(report):
-            typer.echo(line)
+        emit("\n".join(format_table(report)), target)
     if report.kept:
         typer.echo(f"kept: {' '.join(report.namespaces)}", err=True)
         typer.echo(f"remove with: {'; '.join(f'ip netns delete {ns}' for ns in report.namespaces)}", err=True)

@@ -11,7 +11,19 @@ import typer
 
 from ..model import Pod, Protocol
 from ..reachability import EndpointError, Journey, Network, Place
-from . import FINDING, ClusterCidrOpt, NodeOpt, NodePortAddrOpt, Paths, fail, load_input, options
+from . import (
+    FINDING,
+    ClusterCidrOpt,
+    NodeOpt,
+    NodePortAddrOpt,
+    OutputOpt,
+    Paths,
+    emit,
+    fail,
+    load_input,
+    options,
+    output_and_format,
+)
 from . import app as root
 from .trace import distribution_json
 
@@ -74,15 +86,22 @@ def render_markdown(rows: list[str], columns: list[Column], cells: dict[tuple[in
 def matrix_cmd(
     paths: Paths,
     ports: Annotated[
-        str | None, typer.Option("--ports", help="Ports to probe on every pod, e.g. 80,53/udp (default: declared).")
+        str | None,
+        typer.Option(
+            "--ports", metavar="PORTS", help="Ports to probe on every pod, e.g. 80,53/udp (default: declared)."
+        ),
     ] = None,
     external: Annotated[
-        list[str] | None, typer.Option("--external", help="Also an outside client at this address (repeat).")
+        list[str] | None,
+        typer.Option("--external", metavar="ADDRESS", help="Also an outside client at this address (repeat)."),
     ] = None,
     node: NodeOpt = None,
     cluster_cidr: ClusterCidrOpt = None,
     nodeport_addresses: NodePortAddrOpt = None,
-    output: Annotated[str, typer.Option("--output", help="table (default), markdown or json.")] = "table",
+    output: OutputOpt = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
+    ] = None,
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
 
@@ -90,8 +109,9 @@ def matrix_cmd(
     (each node's: a connection between nodes crosses both); a cell where they disagree is marked `!`
     and the exit code is 1.
     """
-    if output not in ("table", "markdown", "json"):
-        fail(f"--output {output!r}: must be table, markdown or json")
+    target, form = output_and_format(
+        output, fmt, ("text", "markdown", "json"), deprecated=("table", "markdown", "json"), aliases={"table": "text"}
+    )
     wanted = parse_ports(ports)
     objects = load_input(paths)
     try:
@@ -137,12 +157,12 @@ def matrix_cmd(
                 }
             )
     rows = [s.label.removeprefix("pod ") for s in sources]
-    if output == "json":
-        typer.echo(json.dumps({"cells": records, "disagreements": disagreements}, indent=2))
-    elif output == "markdown":
-        typer.echo("\n".join(render_markdown(rows, columns, cells)))
+    if form == "json":
+        emit(json.dumps({"cells": records, "disagreements": disagreements}, indent=2), target)
+    elif form == "markdown":
+        emit("\n".join(render_markdown(rows, columns, cells)), target)
     else:
-        typer.echo("\n".join(render_table(rows, columns, cells)))
+        emit("\n".join(render_table(rows, columns, cells)), target)
     if disagreements:
         typer.echo(
             f"netcompile: {disagreements} cells where the compiled ruleset disagrees with the reference", err=True

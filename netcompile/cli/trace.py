@@ -16,14 +16,17 @@ from . import (
     ClusterCidrOpt,
     NodeOpt,
     NodePortAddrOpt,
+    OutputOpt,
     Paths,
+    emit,
     fail,
     load_input,
     options,
+    output_and_format,
 )
 from . import app as root
 
-OutputOpt = Annotated[str, typer.Option("--output", help="text (default) or json.")]
+FormatOpt = Annotated[str | None, typer.Option("--format", metavar="NAME", help="text (default) or json.")]
 
 
 def result_json(result: Result, probability: Fraction) -> dict[str, Any]:
@@ -76,14 +79,19 @@ def render_text(network: Network, journey: Journey, src_label: str, dst_label: s
 @root.command("trace")
 def trace_cmd(
     paths: Paths,
-    source: Annotated[str, typer.Option("--from", help="Source: ns/pod, a node name, or an address.")],
-    destination: Annotated[str, typer.Option("--to", help="Destination: ns/pod, ns/service, node, or address.")],
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Destination port.")],
-    protocol: Annotated[str, typer.Option("--protocol", help="tcp, udp or sctp.")] = "tcp",
+    source: Annotated[
+        str, typer.Option("--from", metavar="TARGET", help="Source: ns/pod, a node name, or an address.")
+    ],
+    destination: Annotated[
+        str, typer.Option("--to", metavar="TARGET", help="Destination: ns/pod, ns/service, node, or address.")
+    ],
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Destination port.")],
+    protocol: Annotated[str, typer.Option("--protocol", metavar="PROTO", help="tcp, udp or sctp.")] = "tcp",
     node: NodeOpt = None,
     cluster_cidr: ClusterCidrOpt = None,
     nodeport_addresses: NodePortAddrOpt = None,
-    output: OutputOpt = "text",
+    output: OutputOpt = None,
+    fmt: FormatOpt = None,
 ) -> None:
     """Follow one packet: verdict, DNAT targets with probabilities, masquerade, why, and the rules it hits.
 
@@ -93,8 +101,7 @@ def trace_cmd(
     """
     if protocol.upper() not in Protocol.__members__:
         fail(f"--protocol {protocol!r}: must be tcp, udp or sctp")
-    if output not in ("text", "json"):
-        fail(f"--output {output!r}: must be text or json")
+    target, form = output_and_format(output, fmt, ("text", "json"), deprecated=("text", "json"))
     objects = load_input(paths)
     opts = options(node, cluster_cidr, nodeport_addresses)
     try:
@@ -106,7 +113,7 @@ def trace_cmd(
     except EndpointError as exc:
         fail(str(exc))
     journey = network.journey(src, dst.address, port, Protocol[protocol.upper()])
-    if output == "json":
+    if form == "json":
         doc = {
             "packet": str(journey.packet),
             "from": src.label,
@@ -125,8 +132,8 @@ def trace_cmd(
                 for hop in journey.hops
             ],
         }
-        typer.echo(json.dumps(doc, indent=2))
+        emit(json.dumps(doc, indent=2), target)
     else:
-        typer.echo("\n".join(render_text(network, journey, src.label, dst.label)))
+        emit("\n".join(render_text(network, journey, src.label, dst.label)), target)
     if not journey.agrees:
         raise typer.Exit(FINDING)
