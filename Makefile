@@ -1,7 +1,7 @@
 # Two entry points for a fresh Debian 12 machine (run as root, or with sudo available):
 #   make demo   set up, compile examples/ and validate the result with libnftables
 #   make test   set up and run the whole test suite (what CI runs)
-# Every step is idempotent.
+# Every step is idempotent. Python packages come from uv.lock, exactly (make lock upgrades them).
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -10,9 +10,16 @@ SYSPY := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # gcc, libyaml-dev and python3-dev build netcompile's C reader of plain YAML (optional, but CI tests it).
 DEBS := nftables python3-nftables python3-venv iproute2 conntrack gcc libyaml-dev python3-dev
-STAMP := $(VENV)/.installed
+# uv, in a virtualenv of its own, installed by pip from tools/uv.txt (pinned, with hashes).
+UVENV := .uv
+UV := $(UVENV)/bin/uv
+# uv builds .venv from Debian's Python (the nftables binding is built for it) and never downloads one.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(SYSPY)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
 
-.PHONY: demo test setup debs venv lint golden-update bench clean
+.PHONY: demo test setup debs lock lock-uv lint golden-update bench clean
 
 demo: setup
 	$(VENV)/bin/netcompile compile examples/ -o build/examples.nft
@@ -20,11 +27,18 @@ demo: setup
 	@echo "compiled examples/ to build/examples.nft ($$(wc -l < build/examples.nft) lines), libnftables accepts it"
 
 test: setup
-	$(PY) -m ruff check netcompile tests bench
+	$(PY) -m ruff check netcompile tests bench tools
 	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: debs $(STAMP)
+# `uv sync --locked` fails when uv.lock does not match pyproject.toml (run make lock), and otherwise makes
+# .venv exactly the lock: it installs what is missing, reinstalls what differs and removes what the lock
+# does not name (a hand-installed package). When nothing differs it changes nothing and takes a moment.
+setup: debs $(UV)
+	$(UV) sync --locked --quiet || { echo "make setup: .venv could not be made exactly uv.lock (if uv.lock does not match pyproject.toml: make lock)" >&2; exit 1; }
+	ln -sfn /usr/lib/python3/dist-packages/nftables "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nftables"
+	$(PY) -c 'import nftables, netcompile'
+	$(PY) -c 'import netcompile._fastyaml' || echo "note: the C reader of YAML was not built; netcompile reads YAML the Python way (slower)"
 
 # Debian packages: installed only when one is missing, so a second run does not touch apt.
 debs:
@@ -34,19 +48,26 @@ debs:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# The virtualenv uses Debian's Python, and sees Debian's `nftables` module (and only that one)
-# through a symlink: the binding is not published on PyPI.
-$(STAMP): pyproject.toml netcompile/_fastyaml.c | debs
-	[ -x $(PY) ] || $(SYSPY) -m venv $(VENV)
-	ln -sfn /usr/lib/python3/dist-packages/nftables $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nftables
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	$(PY) -c 'import nftables, netcompile'
-	$(PY) -c 'import netcompile._fastyaml' || echo "note: the C reader of YAML was not built; netcompile reads YAML the Python way (slower)"
-	touch $(STAMP)
+$(UV): tools/uv.txt | debs
+	[ -x $(UVENV)/bin/python ] || $(SYSPY) -m venv $(UVENV)
+	$(UVENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r tools/uv.txt
+	touch $(UV)
+
+# The one deliberate step that upgrades: every package of uv.lock to its newest release, then the whole
+# suite. Review and commit the diff of uv.lock (and of pyproject.toml's build constraint, if raised).
+lock: $(UV)
+	$(UV) lock --upgrade
+	$(MAKE) test
+
+# Raise uv itself: make lock-uv UV_VERSION=0.14.0
+lock-uv: $(UV)
+	@[ -n "$(UV_VERSION)" ] || { echo "usage: make lock-uv UV_VERSION=X.Y.Z"; exit 2; }
+	{ sed -n '1,3p' tools/uv.txt; echo "uv==$(UV_VERSION)" | $(UV) pip compile - --generate-hashes --no-header --quiet; } > tools/uv.txt.new
+	mv tools/uv.txt.new tools/uv.txt
+	$(MAKE) test
 
 lint: setup
-	$(PY) -m ruff check netcompile tests bench
+	$(PY) -m ruff check netcompile tests bench tools
 	$(PY) -m mypy
 
 golden-update: setup
@@ -56,4 +77,4 @@ bench: setup
 	$(PY) bench/services.py
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/*.so
+	rm -rf $(VENV) $(UVENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/*.so
