@@ -135,3 +135,31 @@ def test_shell_completion_completes_verbs_and_options() -> None:
     assert done.stdout.split() == ["--format"], done
     shown = subprocess.run([netcompile, "--show-completion", "bash"], capture_output=True, text=True, check=False)
     assert "_netcompile_completion" in shown.stdout and "complete " in shown.stdout
+
+
+def test_an_exception_in_a_verb_is_an_internal_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Exit codes are a contract: 0 ok, 1 a finding, 2 bad input or usage, 70 a bug in netcompile."""
+    import netcompile.cli.compile as verb
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(verb, "run_compile", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.delenv("NETCOMPILE_TRACEBACK", raising=False)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    result = runner.invoke(app, ["compile", EXAMPLES])
+    assert result.exit_code == 70
+    lines = result.stderr.splitlines()
+    assert lines[0] == "netcompile: internal error: RuntimeError: boom"
+    assert "please report it" in lines[1] and "Traceback" not in result.stderr
+    (report,) = tmp_path.glob("netcompile-internal-error-*.txt")
+    assert str(report) in lines[1]
+    assert "RuntimeError: boom" in report.read_text() and "Traceback" in report.read_text()
+    monkeypatch.setenv("NETCOMPILE_TRACEBACK", "1")
+    shown = runner.invoke(app, ["compile", EXAMPLES])
+    assert shown.exit_code == 70 and "Traceback (most recent call last)" in shown.stderr

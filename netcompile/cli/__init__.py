@@ -6,10 +6,13 @@ the compiled ruleset (or machine-readable output) to stdout or the `-o` file.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -23,8 +26,45 @@ from ..model import Objects
 from ..source import Limits
 from ..validation import parse_cidr
 
+INTERNAL_ERROR = 70  # sysexits' EX_SOFTWARE: a bug in netcompile, not in the input (2) nor a finding (1)
+
+
+class _Verbs(typer.core.TyperGroup):
+    """The root command: an exception that escapes a verb is a bug in netcompile. It exits with
+    INTERNAL_ERROR and says so in one line; the traceback goes to a file (or to stderr with
+    NETCOMPILE_TRACEBACK=1), never into the user's terminal unasked."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # exits, and usage errors (exit 2)
+            raise
+        except Exception as exc:  # every other exception is a bug, reported as one
+            report_internal_error(exc)
+            raise typer.Exit(INTERNAL_ERROR) from None
+
+
+def report_internal_error(exc: BaseException) -> None:
+    details = "".join(traceback.format_exception(exc))
+    if os.environ.get("NETCOMPILE_TRACEBACK"):
+        typer.echo(details, err=True, nl=False)
+        where = "the traceback is above"
+    else:
+        fd, path = tempfile.mkstemp(prefix="netcompile-internal-error-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"netcompile {__version__}: {' '.join(sys.argv)}\n{details}")
+        where = f"the traceback is in {path}"
+    typer.echo(
+        f"netcompile: internal error: {type(exc).__name__}: {exc}\n"
+        f"netcompile: this is a bug in netcompile {__version__}, not in your input: please report it on "
+        f"netcompile's issue tracker with the command line and the input; {where}",
+        err=True,
+    )
+
+
 app = typer.Typer(
     name="netcompile",
+    cls=_Verbs,
     help="Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
