@@ -28,6 +28,7 @@ class NftRejected(Exception):
 class Result:
     output: str
     warnings: str
+    scratch_loaded: bool = False  # `check` also loaded it in a throwaway network namespace
 
 
 def _nft() -> Any:
@@ -99,4 +100,4 @@ def check(script: str, name: str = "<script>") -> Result:
         )
     if proc.returncode != 0:
         raise NftRejected(proc.stderr.strip() or "the kernel refused the ruleset in a scratch network namespace")
-    return result
+    return Result(result.output, result.warnings, scratch_loaded=True)

@@ -163,3 +163,23 @@ def test_an_exception_in_a_verb_is_an_internal_error_not_a_traceback(
     monkeypatch.setenv("NETCOMPILE_TRACEBACK", "1")
     shown = runner.invoke(app, ["compile", EXAMPLES])
     assert shown.exit_code == 70 and "Traceback (most recent call last)" in shown.stderr
+
+
+@pytest.mark.kernel
+def test_check_says_when_it_could_only_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` claims a load in a scratch namespace only when it made one."""
+    import shutil
+
+
+    script = tmp_path / "s.nft"
+    assert runner.invoke(app, ["compile", EXAMPLES, "-o", str(script)]).exit_code == 0
+    full = runner.invoke(app, ["check", str(script), "--format", "json"])
+    assert full.exit_code == 0, full.output
+    assert json.loads(full.stdout)["scratch_load"] is True
+    assert "(dry run, and a load in a scratch network namespace)" in full.stderr
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "unshare" else which(name))
+    dry = runner.invoke(app, ["check", str(script), "--format", "json"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["scratch_load"] is False
+    assert "(dry run only: without util-linux's unshare" in dry.stderr

@@ -34,7 +34,7 @@ class _Verbs(typer.core.TyperGroup):
     INTERNAL_ERROR and says so in one line; the traceback goes to a file (or to stderr with
     NETCOMPILE_TRACEBACK=1), never into the user's terminal unasked."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits, and usage errors (exit 2)

@@ -85,14 +85,21 @@ def check_cmd(
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text")
     try:
-        check(script, "<stdin>" if file == "-" else file)
+        checked = check(script, "<stdin>" if file == "-" else file)
     except NftUnavailable as exc:
         fail(str(exc))
     except NftRejected as exc:
         if form == "json":
-            emit(json.dumps({"file": file, "accepted": False, "error": str(exc)}, indent=2), target)
+            report = {"file": file, "accepted": False, "error": str(exc), "scratch_load": None}
+            emit(json.dumps(report, indent=2), target)
         typer.echo(str(exc), err=True)
         fail(f"{file}: libnftables rejected the script")
     if form == "json":
-        emit(json.dumps({"file": file, "accepted": True, "error": None}, indent=2), target)
-    typer.echo(f"{file}: libnftables accepts the script (dry run, and a load in a scratch network namespace)", err=True)
+        report = {"file": file, "accepted": True, "error": None, "scratch_load": checked.scratch_loaded}
+        emit(json.dumps(report, indent=2), target)
+    how = (
+        "dry run, and a load in a scratch network namespace"
+        if checked.scratch_loaded
+        else "dry run only: without util-linux's unshare, the kernel's checks at commit were not run"
+    )
+    typer.echo(f"{file}: libnftables accepts the script ({how})", err=True)
