@@ -14,20 +14,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from ipaddress import ip_address
 
 from .cluster import Cluster
 from .compiler import CompileOptions, compile_cluster
 from .interpreter import Ruleset
-from .model import IPAddress, Objects, Pod, Protocol
+from .model import IPAddress, Node, Objects, Pod, Protocol, Service
 from .packet import Origin, Outcome, Packet, Result, Verdict
 from .reference import evaluate
+from .targets import TargetError
+from .targets import resolve as resolve_target
 
 MAX_HOPS = 4
+IMPLIED_NODE = "(single node)"  # the node of an input without Node objects, as compile names it
 
 
-class EndpointError(ValueError):
-    """A --from/--to that names nothing in the input."""
+# A --from/--to that names nothing, or more than one thing, in the input (the name callers catch).
+EndpointError = TargetError
 
 
 @dataclass
@@ -75,7 +77,8 @@ class Network:
     def __init__(self, objects: Objects, opts: CompileOptions) -> None:
         self.objects = objects
         self.opts = opts
-        names: list[str | None] = [n.meta.name for n in objects.nodes] or [None]
+        # with no Node objects, the one implied node (named by --node, if given, as compile does)
+        names: list[str | None] = [n.meta.name for n in objects.nodes] or [opts.node]
         self.views: dict[str | None, tuple[Cluster, Ruleset]] = {}
         for name in names:
             cluster = Cluster(objects, name, opts.cluster_cidrs)
@@ -120,11 +123,30 @@ class Network:
         return f"external {address}"
 
     def resolve(self, text: str, family: int | None = None) -> Place:
-        """`ns/name` (a pod, else a Service's ClusterIP), a node name, or an address."""
-        try:
-            address = ip_address(text)
-        except ValueError:
-            return self._resolve_name(text, family)
+        """A --from/--to target (the grammar of `targets`: an address, `node:NAME`, `ns/name`,
+        `ns/kind/name`, a bare `name`) as a place; the address of `family` when one is wanted."""
+        target = resolve_target(text, self.objects)
+        if target.address is not None:
+            return self.place_of_address(target.address)
+        obj = target.obj
+        if isinstance(obj, Pod):
+            return self.place_of_pod(obj, family)
+        if isinstance(obj, Service):
+            address = self._pick(obj.cluster_ips, family, f"Service {obj.meta.key}")
+            return Place(address, f"Service {obj.meta.key}", None)
+        assert isinstance(obj, Node)
+        name = obj.meta.name
+        if name not in self.views:  # pragma: no cover - every Node has a view
+            raise EndpointError(f"{text}: no Node {name!r} in the input")
+        address = self._pick(self.views[name][0].node_addresses, family, f"node {name}")
+        return Place(address, f"node {name}", name, True)
+
+    def place_of_pod(self, pod: Pod, family: int | None = None) -> Place:
+        """Where a pod sends from and is reached at (its address of `family`)."""
+        address = self._pick(self.any_cluster.pod_ips(pod), family, f"pod {pod.meta.key}")
+        return Place(address, f"pod {pod.meta.key}", self.pod_node(pod), pod.host_network)
+
+    def place_of_address(self, address: IPAddress) -> Place:
         pod = self.pod_by_address(address)
         if pod is not None:
             return Place(address, self.describe(address), self.pod_node(pod), pod.host_network)
@@ -139,30 +161,16 @@ class Network:
             raise EndpointError(f"{what} has no {'IPv' + str(family) + ' ' if family else ''}address")
         return choices[0]
 
-    def _resolve_name(self, text: str, family: int | None) -> Place:
-        if "/" in text:
-            ns, _, name = text.partition("/")
-            for pod in self.objects.pods:
-                if pod.meta.namespace == ns and pod.meta.name == name:
-                    address = self._pick(self.any_cluster.pod_ips(pod), family, f"pod {text}")
-                    return Place(address, f"pod {text}", self.pod_node(pod), pod.host_network)
-            for svc in self.objects.services:
-                if svc.meta.namespace == ns and svc.meta.name == name:
-                    address = self._pick(svc.cluster_ips, family, f"Service {text}")
-                    return Place(address, f"Service {text}", None)
-            raise EndpointError(f"{text}: no pod or Service of that name in the input")
-        if text in self.views:
-            cluster = self.views[text][0]
-            address = self._pick(cluster.node_addresses, family, f"node {text}")
-            return Place(address, f"node {text}", text, True)
-        raise EndpointError(f"{text}: not an address, a node name, or namespace/name")
+    def node_label(self, node: str | None) -> str:
+        """A node's name as printed: with no Node objects, the implied node's name, as compile says it."""
+        return node if node is not None else IMPLIED_NODE
 
     # --- travelling --------------------------------------------------------------------------------
 
     def journey(self, src: Place, dst: IPAddress, dport: int, protocol: Protocol) -> Journey:
         entry = src.node if src.node is not None else self.default_node
         packet = Packet(src.address, dst, protocol, dport, origin=Origin.NODE if src.is_node else Origin.NETWORK)
-        journey = Journey(packet, str(entry))
+        journey = Journey(packet, self.node_label(entry))
         for which in ("reference", "compiled"):
             dist = self._travel(entry, packet, which, journey, Fraction(1), 0)
             setattr(journey, which, dist)
@@ -175,7 +183,7 @@ class Network:
         if which == "reference":
             outcome = evaluate(cluster, packet, self.opts.nodeport_addresses)
             compiled = ruleset.evaluate(packet, cluster.node_addresses)
-            journey.hops.append(Hop(str(node), packet, outcome, compiled))
+            journey.hops.append(Hop(self.node_label(node), packet, outcome, compiled))
         else:
             outcome = ruleset.evaluate(packet, cluster.node_addresses)
         out: dict[Result, Fraction] = {}

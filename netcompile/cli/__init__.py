@@ -23,6 +23,7 @@ from ..compiler import CompileOptions, Output, compile_cluster
 from ..errors import InputError
 from ..manifests import NODE_PORT_RANGE, ParseOptions, load
 from ..model import Objects
+from ..references import at_fields, dangling_references
 from ..source import Limits
 from ..validation import parse_cidr
 
@@ -238,8 +239,10 @@ def load_input(
     *,
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
     limits: Limits | None = None,
+    strict: bool = False,
 ) -> Objects:
-    """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input."""
+    """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input. Dangling
+    references are warnings, or errors (exit 2) with `strict` (or the root's --strict)."""
     limits = limits or input_limits()
     try:
         objects = load(paths, limits, ParseOptions(node_port_range=_node_port_range(node_port_range)))
@@ -250,7 +253,30 @@ def load_input(
         fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
     for notice in objects.notices:
         typer.echo(f"notice: {notice}", err=True)
+    report_references(objects, limits, strict=strict or _root_flags["strict"])
     return objects
+
+
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Dangling references (a selector that selects no pod, an unknown port name...) are errors."
+    ),
+]
+_root_flags: dict[str, bool] = {"strict": False}  # `netcompile --strict VERB`: for every verb that reads input
+
+
+def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None:
+    """References that resolve to nothing (netcompile/references.py), each once at its field: warnings on
+    stderr, the exit code unchanged; with `strict`, errors: exit 2, nothing written."""
+    found = dangling_references(objects)
+    if not found:
+        return
+    for diagnostic in at_fields(found, limits):
+        typer.echo(str(diagnostic) if strict else f"warning: {diagnostic}", err=True)
+    if strict:
+        n = len(found)
+        fail(f"{n} dangling reference{'s' if n != 1 else ''} in the input (--strict); nothing was written")
 
 
 def run_compile(
@@ -262,10 +288,11 @@ def run_compile(
     table: str = "netcompile",
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
     limits: Limits | None = None,
+    strict: bool = False,
 ) -> tuple[Cluster, Output]:
     """The compile pipeline for every verb that compiles: exit 2 on bad input or usage."""
     opts = options(node, cluster_cidr, nodeport_addresses, table)
-    objects = load_input(paths, node_port_range=node_port_range, limits=limits)
+    objects = load_input(paths, node_port_range=node_port_range, limits=limits, strict=strict)
     try:
         cluster = Cluster(objects, opts.node, opts.cluster_cidrs)
     except ClusterError as exc:
@@ -291,6 +318,9 @@ def root(
     max_objects: MaxObjectsOpt = DEFAULT_LIMITS.max_objects,
     max_alias_nodes: MaxAliasOpt = DEFAULT_LIMITS.max_alias_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Dangling references are errors, for every verb (as VERB --strict).")
+    ] = False,
 ) -> None:
     """Compile Kubernetes Services and NetworkPolicies into an nftables ruleset for one node.
 
@@ -298,6 +328,7 @@ def root(
     2000000 compile big/`).
     """
     _state["limits"] = Limits(max_file_bytes, max_objects, max_alias_nodes, max_depth)
+    _root_flags["strict"] = strict
 
 
 def main() -> None:

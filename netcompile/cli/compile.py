@@ -17,6 +17,7 @@ from . import (
     NodePortRangeOpt,
     OutputOpt,
     Paths,
+    StrictOpt,
     TableOpt,
     app,
     emit,
@@ -38,6 +39,7 @@ def compile_cmd(
     nodeport_addresses: NodePortAddrOpt = None,
     table: TableOpt = "netcompile",
     service_node_port_range: NodePortRangeOpt = "30000-32767",
+    strict: StrictOpt = False,
 ) -> None:
     """Compile manifests into an nftables script for one node.
 
@@ -54,6 +56,7 @@ def compile_cmd(
         nodeport_addresses=nodeport_addresses,
         table=table,
         node_port_range=service_node_port_range,
+        strict=strict,
     )
     emit(result.text, target)
 

@@ -18,6 +18,7 @@ from . import (
     NodePortAddrOpt,
     OutputOpt,
     Paths,
+    StrictOpt,
     emit,
     fail,
     load_input,
@@ -50,6 +51,19 @@ def parse_ports(text: str | None) -> list[tuple[int, Protocol]] | None:
             fail(f"--ports {item!r}: must be PORT or PORT/PROTOCOL, e.g. 80,53/udp")
         out.append((int(number), Protocol[proto.upper() or "TCP"]))
     return out
+
+
+def left_out_because(network: Network, pod: Pod) -> str | None:
+    """Why the matrix has no row or column for `pod` (None: it has them)."""
+    if pod.host_network:
+        return "hostNetwork: it uses its node's addresses (probe the node: trace --from node:NAME)"
+    if pod.phase in ("Succeeded", "Failed"):
+        return f"completed (phase {pod.phase}): its containers no longer run"
+    if not pod.running:
+        return f"not running (phase {pod.phase or 'unknown'})"
+    if not network.any_cluster.pod_ips(pod):
+        return "no address (status.podIP is not set)"
+    return None
 
 
 def cell(journey: Journey) -> str:
@@ -102,6 +116,7 @@ def matrix_cmd(
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
     ] = None,
+    strict: StrictOpt = False,
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
 
@@ -113,16 +128,21 @@ def matrix_cmd(
         output, fmt, ("text", "markdown", "json"), deprecated=("table", "markdown", "json"), aliases={"table": "text"}
     )
     wanted = parse_ports(ports)
-    objects = load_input(paths)
+    objects = load_input(paths, strict=strict)
     try:
         network = Network(objects, options(node, cluster_cidr, nodeport_addresses))
     except EndpointError as exc:
         fail(str(exc))
-    pods = sorted(
-        (p for p in objects.pods if p.running and not p.host_network and network.any_cluster.pod_ips(p)),
-        key=lambda p: p.meta.key,
-    )
-    sources: list[Place] = [network.resolve(p.meta.key) for p in pods]
+    pods: list[Pod] = []
+    left_out: list[dict[str, str]] = []
+    for pod in sorted(objects.pods, key=lambda p: p.meta.key):
+        reason = left_out_because(network, pod)
+        if reason is None:
+            pods.append(pod)
+        else:
+            left_out.append({"pod": pod.meta.key, "reason": reason})
+            typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
+    sources: list[Place] = [network.place_of_pod(p) for p in pods]
     for text in external or []:
         try:
             address = ip_address(text)
@@ -139,7 +159,7 @@ def matrix_cmd(
     disagreements = 0
     for r, src in enumerate(sources):
         for c, col in enumerate(columns):
-            dst = network.resolve(col.pod.meta.key, src.address.version)
+            dst = network.place_of_pod(col.pod, src.address.version)
             if dst.address == src.address:
                 cells[(r, c)] = "."  # a pod's traffic to itself stays inside the pod: no node, no ruleset
                 continue
@@ -158,7 +178,8 @@ def matrix_cmd(
             )
     rows = [s.label.removeprefix("pod ") for s in sources]
     if form == "json":
-        emit(json.dumps({"cells": records, "disagreements": disagreements}, indent=2), target)
+        doc = {"cells": records, "disagreements": disagreements, "left_out": left_out}
+        emit(json.dumps(doc, indent=2), target)
     elif form == "markdown":
         emit("\n".join(render_markdown(rows, columns, cells)), target)
     else:

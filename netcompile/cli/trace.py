@@ -18,6 +18,7 @@ from . import (
     NodePortAddrOpt,
     OutputOpt,
     Paths,
+    StrictOpt,
     emit,
     fail,
     load_input,
@@ -80,10 +81,11 @@ def render_text(network: Network, journey: Journey, src_label: str, dst_label: s
 def trace_cmd(
     paths: Paths,
     source: Annotated[
-        str, typer.Option("--from", metavar="TARGET", help="Source: ns/pod, a node name, or an address.")
+        str, typer.Option("--from", metavar="TARGET", help="Source: ns/name, ns/kind/name, name, node:NAME, address.")
     ],
     destination: Annotated[
-        str, typer.Option("--to", metavar="TARGET", help="Destination: ns/pod, ns/service, node, or address.")
+        str,
+        typer.Option("--to", metavar="TARGET", help="Destination: ns/name, ns/kind/name, name, node:NAME, address."),
     ],
     port: Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Destination port.")],
     protocol: Annotated[str, typer.Option("--protocol", metavar="PROTO", help="tcp, udp or sctp.")] = "tcp",
@@ -92,17 +94,28 @@ def trace_cmd(
     nodeport_addresses: NodePortAddrOpt = None,
     output: OutputOpt = None,
     fmt: FormatOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Follow one packet: verdict, DNAT targets with probabilities, masquerade, why, and the rules it hits.
 
     The reference evaluator says what Kubernetes semantics require; the interpreter runs the compiled
     ruleset text. A packet between pods on different nodes crosses both nodes' rulesets. Exit 1 when
     the two disagree.
+
+    \b
+    TARGET (--from, --to) is one of:
+      ns/name       the pod or the Service called name in namespace ns
+                    (when both exist, an error says which explicit forms to write)
+      ns/kind/name  explicitly, with kubectl's kind names: ns/pod/web, ns/svc/web
+                    (pod, pods, po; service, services, svc; any case)
+      name          default/name, as kubectl; or the Node name
+      node:NAME     the Node NAME (its first address)
+      ADDRESS       an IPv4 or IPv6 address: a pod, a node, a Service, or outside
     """
     if protocol.upper() not in Protocol.__members__:
         fail(f"--protocol {protocol!r}: must be tcp, udp or sctp")
     target, form = output_and_format(output, fmt, ("text", "json"), deprecated=("text", "json"))
-    objects = load_input(paths)
+    objects = load_input(paths, strict=strict)
     opts = options(node, cluster_cidr, nodeport_addresses)
     try:
         network = Network(objects, opts)

@@ -1,0 +1,287 @@
+"""References that resolve to nothing: the input is valid, but something it names is not there.
+
+A typo in a label, a port name or a node name does not make a manifest invalid; it changes what the
+manifest means, silently (a policy that selects no pod protects nothing; a pod on a node that is not in
+the input is on no node's ruleset). `dangling_references` finds each such reference once and reports it
+as a `Diagnostic` at the referencing field (one line; cut here):
+
+    shop.yaml:14:15: NetworkPolicy "shop/web": spec.ingress[0].ports[0].port: named port "http" is
+    declared by no container of a selected pod
+
+The CLI prints them as warnings (exit code unchanged), or as errors with `--strict`.
+
+What is checked, and when it is sound to say so:
+- Only against what the input holds: pod references only when the input has pods at all, node names
+  only when it has Nodes, namespaces only when it declares Namespaces (then the namespaces every cluster
+  has, `default`, `kube-system`, `kube-public`, `kube-node-lease`, need no declaration).
+- A NetworkPolicy whose podSelector selects no pod of its namespace (any phase counts).
+- A named policy port that no container declares with that name and protocol, among the pods the name
+  is resolved on (docs/semantics.md §3): for ingress the policy's own selected pods (not reported again
+  when it selects none); for egress the pods the rule's peers select (every pod for a rule without
+  peers or with an ipBlock peer, whose addresses may be pods').
+- A Service with a selector that selects no pod, and a Service port whose targetPort no selected pod
+  declares: by name, when no selected pod has a container port of that name and protocol; by number,
+  only when every selected pod declares container ports and none declares that one (containers need
+  not declare the ports they listen on: a pod that declares none may well serve it). Services whose
+  endpoints the input gives (EndpointSlices or Endpoints of the Service's name) are not checked: their
+  selector plays no part here.
+- A pod whose `spec.nodeName` is not a Node of the input: no node's ruleset enforces its policies.
+- An object in a namespace that no Namespace of the input declares (`namespace: defualt`).
+
+Checks are pure functions of the model objects, which keep only each object's position; the position
+of the referencing field is found afterwards (`at_fields`) by reading again the files that have
+something to report. Input read from stdin cannot be read again: its diagnostics keep the object's
+position.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .errors import Diagnostic, Position
+from .model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
+from .selectors import LabelSelector
+from .source import Limits, YList, YMap, raw_objects, read_pieces
+
+BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def dangling_references(objects: Objects) -> list[Diagnostic]:
+    """Every reference of `objects` that resolves to nothing in `objects`, each once, in input order.
+    Positions are the objects' own; `at_fields` moves them to the referencing fields."""
+    found: list[Diagnostic] = [*_namespaces(objects), *_node_names(objects)]
+    if objects.pods:
+        index = _Pods(objects)
+        found += _policies(objects, index)
+        found += _services(objects, index)
+    return _in_place_order(found)
+
+
+def _in_place_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Each once, by position; at one position (an object read from stdin) in the order found."""
+    return sorted(dict.fromkeys(diagnostics), key=lambda d: d.sort_key()[:3])
+
+
+def _diagnostic(meta: Meta, path: str, message: str) -> Diagnostic:
+    return Diagnostic(meta.position, meta.ref, path, message)
+
+
+def _did_you_mean(name: str, names: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(set(names)), n=1)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+# --- namespaces and nodes ---------------------------------------------------------------------------
+
+
+def _namespaced(objects: Objects) -> Iterator[Meta]:
+    for group in (objects.pods, objects.services, objects.endpoint_slices, objects.endpoints):
+        for obj in group:
+            yield obj.meta
+    for policy in objects.network_policies:
+        yield policy.meta
+
+
+def _namespaces(objects: Objects) -> Iterator[Diagnostic]:
+    if not objects.namespaces:
+        return
+    known = {n.meta.name for n in objects.namespaces} | set(BUILTIN_NAMESPACES)
+    for meta in _namespaced(objects):
+        if meta.namespace not in known:
+            yield _diagnostic(
+                meta,
+                "metadata.namespace",
+                f'namespace "{meta.namespace}" is declared by no Namespace of the input'
+                + _did_you_mean(meta.namespace, known),
+            )
+
+
+def _node_names(objects: Objects) -> Iterator[Diagnostic]:
+    if not objects.nodes:
+        return
+    known = {n.meta.name for n in objects.nodes}
+    for pod in objects.pods:
+        if pod.node_name is not None and pod.node_name not in known:
+            yield _diagnostic(
+                pod.meta,
+                "spec.nodeName",
+                f'Node "{pod.node_name}" is not in the input: no node\'s ruleset enforces policies for this pod'
+                + _did_you_mean(pod.node_name, known),
+            )
+
+
+# --- pods, selected ---------------------------------------------------------------------------------
+
+
+class _Pods:
+    """The input's pods by namespace, and namespace labels as namespaceSelectors see them."""
+
+    def __init__(self, objects: Objects) -> None:
+        self.all: tuple[Pod, ...] = objects.pods
+        self.by_ns: dict[str, list[Pod]] = defaultdict(list)
+        for pod in objects.pods:
+            self.by_ns[pod.meta.namespace].append(pod)
+        self.ns_labels: dict[str, dict[str, str]] = {n.meta.name: n.meta.label_dict() for n in objects.namespaces}
+
+    def select(self, namespace: str, selector: LabelSelector) -> list[Pod]:
+        return [p for p in self.by_ns.get(namespace, ()) if selector.matches(p.meta.label_dict())]
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        return self.ns_labels.get(namespace) or {NAMESPACE_NAME_LABEL: namespace}
+
+    def peers(self, policy: NetworkPolicy, rule: PolicyRule) -> tuple[Pod, ...] | list[Pod]:
+        """The pods an egress rule's peers can be (every pod: no peers, or an ipBlock among them)."""
+        if not rule.peers or any(peer.ip_block is not None for peer in rule.peers):
+            return self.all
+        out: dict[str, Pod] = {}
+        for peer in rule.peers:
+            if peer.namespace_selector is None:
+                namespaces = [policy.meta.namespace]
+            else:
+                selector = peer.namespace_selector
+                namespaces = [ns for ns in self.by_ns if selector.matches(self.namespace_labels(ns))]
+            for ns in namespaces:
+                for pod in self.select(ns, peer.pod_selector or LabelSelector()):
+                    out.setdefault(pod.meta.key, pod)
+        return list(out.values())
+
+
+def _named_port_problem(name: str, protocol: Protocol, pods: Sequence[Pod], whose: str) -> str | None:
+    """Why no pod of `pods` resolves the named port (None: one does)."""
+    if any(p.named_port(name, protocol) is not None for p in pods):
+        return None
+    text = f'named port "{name}" is declared by no container of {whose}'
+    if not pods:
+        return text
+    other = sorted({c.protocol.value for p in pods for c in p.ports if c.name == name})
+    if other:
+        return text + f" with protocol {protocol.value} (it is declared with {', '.join(other)})"
+    names = [c.name for p in pods for c in p.ports if c.name is not None and c.protocol == protocol]
+    return text + _did_you_mean(name, names)
+
+
+# --- NetworkPolicies --------------------------------------------------------------------------------
+
+
+def _policies(objects: Objects, pods: _Pods) -> Iterator[Diagnostic]:
+    for policy in objects.network_policies:
+        selected = pods.select(policy.meta.namespace, policy.pod_selector)
+        if not selected:
+            yield _diagnostic(
+                policy.meta,
+                "spec.podSelector",
+                f"selects no pod of the input (namespace {policy.meta.namespace}, selector {policy.pod_selector}):"
+                " the policy applies to nothing",
+            )
+        for direction, peers_key, rules in (("ingress", "from", policy.ingress), ("egress", "to", policy.egress)):
+            for i, rule in enumerate(rules):
+                for j, port in enumerate(rule.ports or ()):
+                    if not isinstance(port.port, str):
+                        continue
+                    if direction == "ingress":
+                        if not selected:
+                            continue  # reported once, as the policy selecting nothing
+                        problem = _named_port_problem(port.port, port.protocol, selected, "a selected pod")
+                    else:
+                        peers = pods.peers(policy, rule)
+                        whose = "a peer pod" if peers else f"a peer pod (the rule's `{peers_key}` selects no pod)"
+                        problem = _named_port_problem(port.port, port.protocol, peers, whose)
+                    if problem is not None:
+                        yield _diagnostic(policy.meta, f"spec.{direction}[{i}].ports[{j}].port", problem)
+
+
+# --- Services ---------------------------------------------------------------------------------------
+
+
+def _services(objects: Objects, pods: _Pods) -> Iterator[Diagnostic]:
+    given = {(s.meta.namespace, s.service_name) for s in objects.endpoint_slices if s.service_name}
+    given |= {(e.meta.namespace, e.meta.name) for e in objects.endpoints}
+    for service in objects.services:
+        if service.selector is None or service.type == ServiceType.EXTERNAL_NAME:
+            continue
+        if (service.meta.namespace, service.meta.name) in given:
+            continue
+        selected = pods.select(service.meta.namespace, service.selector)
+        if not selected:
+            yield _diagnostic(
+                service.meta,
+                "spec.selector",
+                f"selects no pod of the input (namespace {service.meta.namespace}, selector {service.selector}):"
+                " the Service has no endpoints",
+            )
+            continue
+        yield from _target_ports(service, selected)
+
+
+def _target_ports(service: Service, selected: list[Pod]) -> Iterator[Diagnostic]:
+    for i, port in enumerate(service.ports):
+        path = f"spec.ports[{i}].targetPort"
+        target = port.target_port
+        if isinstance(target, str):
+            problem = _named_port_problem(target, port.protocol, selected, "a selected pod")
+            if problem is not None:
+                yield _diagnostic(service.meta, path, problem)
+            continue
+        if not all(p.ports for p in selected):
+            continue  # a pod that declares no ports may serve any
+        declared = sorted({(c.port, c.protocol.value) for p in selected for c in p.ports})
+        if (target, port.protocol.value) in declared:
+            continue
+        shown = ", ".join(f"{n}/{proto}" for n, proto in declared[:5]) + (", ..." if len(declared) > 5 else "")
+        count = (
+            "the selected pod, which declares"
+            if len(selected) == 1
+            else f"the {len(selected)} selected pods, which declare"
+        )
+        yield _diagnostic(
+            service.meta,
+            path,
+            f"port {target}/{port.protocol.value} is declared by no container of {count} {shown}",
+        )
+
+
+# --- positions of the referencing fields --------------------------------------------------------------
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def at_fields(diagnostics: Sequence[Diagnostic], limits: Limits) -> list[Diagnostic]:
+    """`diagnostics` (at their objects' positions) at the positions of their fields, found by reading
+    the files again; where a file cannot be read again (stdin, or changed since), they stay as they are.
+    A field the object does not spell out (a defaulted namespace) is placed at the nearest one it has."""
+    files = sorted({d.position.file for d in diagnostics if d.position is not None and d.position.file != "<stdin>"})
+    bodies: dict[Position, YMap] = {}
+    for file in files:
+        pieces, errors = read_pieces([file], limits, sys.maxsize)
+        raws = raw_objects(pieces, limits, errors)
+        if not errors:  # else the file changed since it was read: its diagnostics keep the objects' positions
+            bodies.update((raw.position, raw.body) for raw in raws)
+    out = []
+    for d in diagnostics:
+        body = bodies.get(d.position) if d.position is not None else None
+        out.append(replace(d, position=field_position(body, d.path)) if body is not None else d)
+    return _in_place_order(out)
+
+
+def field_position(body: YMap, path: str) -> Position:
+    """The position of `path` (`spec.ports[0].targetPort`) in an object's body, or of the nearest
+    enclosing field the body has."""
+    value: Any = body
+    position = body.position()
+    for key, index in _STEP.findall(path):
+        if key and isinstance(value, YMap) and key in value:
+            position, value = value.position(key), value[key]
+        elif index and isinstance(value, YList) and int(index) < len(value):
+            position, value = value.position(int(index)), value[int(index)]
+        else:
+            break
+        if isinstance(value, YMap | YList):
+            position = value.position()
+    return position
