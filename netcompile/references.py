@@ -121,22 +121,35 @@ def _node_names(objects: Objects) -> Iterator[Diagnostic]:
 
 
 class _Pods:
-    """The input's pods by namespace, and namespace labels as namespaceSelectors see them."""
+    """The input's pods by namespace, and what selectors pick of them (remembered: policies and Services
+    share selectors, and a large input has thousands of them)."""
 
     def __init__(self, objects: Objects) -> None:
         self.all: tuple[Pod, ...] = objects.pods
-        self.by_ns: dict[str, list[Pod]] = defaultdict(list)
+        self.by_ns: dict[str, list[tuple[Pod, dict[str, str]]]] = defaultdict(list)
         for pod in objects.pods:
-            self.by_ns[pod.meta.namespace].append(pod)
-        self.ns_labels: dict[str, dict[str, str]] = {n.meta.name: n.meta.label_dict() for n in objects.namespaces}
+            self.by_ns[pod.meta.namespace].append((pod, pod.meta.label_dict()))
+        labels = {n.meta.name: n.meta.label_dict() for n in objects.namespaces}
+        self.ns_labels = {ns: labels.get(ns) or {NAMESPACE_NAME_LABEL: ns} for ns in self.by_ns}
+        self._selected: dict[tuple[str, LabelSelector], list[Pod]] = {}
+        self._namespaces: dict[LabelSelector, list[str]] = {}
 
     def select(self, namespace: str, selector: LabelSelector) -> list[Pod]:
-        return [p for p in self.by_ns.get(namespace, ()) if selector.matches(p.meta.label_dict())]
+        key = (namespace, selector)
+        found = self._selected.get(key)
+        if found is None:
+            found = self._selected[key] = [p for p, labels in self.by_ns.get(namespace, ()) if selector.matches(labels)]
+        return found
 
-    def namespace_labels(self, namespace: str) -> dict[str, str]:
-        return self.ns_labels.get(namespace) or {NAMESPACE_NAME_LABEL: namespace}
+    def namespaces(self, selector: LabelSelector) -> list[str]:
+        found = self._namespaces.get(selector)
+        if found is None:
+            found = self._namespaces[selector] = [
+                ns for ns, labels in self.ns_labels.items() if selector.matches(labels)
+            ]
+        return found
 
-    def peers(self, policy: NetworkPolicy, rule: PolicyRule) -> tuple[Pod, ...] | list[Pod]:
+    def peers(self, policy: NetworkPolicy, rule: PolicyRule) -> Sequence[Pod]:
         """The pods an egress rule's peers can be (every pod: no peers, or an ipBlock among them)."""
         if not rule.peers or any(peer.ip_block is not None for peer in rule.peers):
             return self.all
@@ -145,8 +158,7 @@ class _Pods:
             if peer.namespace_selector is None:
                 namespaces = [policy.meta.namespace]
             else:
-                selector = peer.namespace_selector
-                namespaces = [ns for ns in self.by_ns if selector.matches(self.namespace_labels(ns))]
+                namespaces = self.namespaces(peer.namespace_selector)
             for ns in namespaces:
                 for pod in self.select(ns, peer.pod_selector or LabelSelector()):
                     out.setdefault(pod.meta.key, pod)
