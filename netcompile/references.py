@@ -26,7 +26,8 @@ What is checked, and when it is sound to say so:
   endpoints the input gives (EndpointSlices or Endpoints of the Service's name) are not checked: their
   selector plays no part here.
 - A pod whose `spec.nodeName` is not a Node of the input: no node's ruleset enforces its policies.
-- An object in a namespace that no Namespace of the input declares (`namespace: defualt`).
+- An object in a namespace that no Namespace of the input declares (`namespace: defualt`); that its
+  selectors then select nothing follows from it and is not reported again.
 
 Checks are pure functions of the model objects, which keep only each object's position; the position
 of the referencing field is found afterwards (`at_fields`) by reading again the files that have
@@ -59,8 +60,10 @@ def dangling_references(objects: Objects) -> list[Diagnostic]:
     found: list[Diagnostic] = [*_namespaces(objects), *_node_names(objects)]
     if objects.pods:
         index = _Pods(objects)
-        found += _policies(objects, index)
-        found += _services(objects, index)
+        # in an undeclared namespace, selecting nothing is a consequence, not another reference to report
+        undeclared = {d.obj for d in found if d.path == "metadata.namespace"}
+        found += (d for d in _policies(objects, index) if d.obj not in undeclared)
+        found += (d for d in _services(objects, index) if d.obj not in undeclared)
     return _in_place_order(found)
 
 

@@ -200,11 +200,13 @@ spec: {podCIDR: 10.244.0.0/24}
 def test_an_undeclared_namespace_when_namespaces_are_declared(write_yaml: WriteYaml) -> None:
     namespaces = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
     typo = WEB.replace("name: client, namespace: default", "name: client, namespace: defualt")
-    d = write_yaml(typo + namespaces)
+    d = write_yaml(typo + namespaces + policy("podSelector: {matchLabels: {app: web}}", namespace="defualt"))
     assert warnings(d) == [
         f'{d}/input.yaml:12:37: Pod "defualt/client": metadata.namespace: namespace "defualt" is declared by no '
-        'Namespace of the input; did you mean "default"?'
-    ]  # default itself needs no declaration: every cluster has it
+        'Namespace of the input; did you mean "default"?',
+        f'{d}/input.yaml:25:32: NetworkPolicy "defualt/p": metadata.namespace: namespace "defualt" is declared by '
+        'no Namespace of the input; did you mean "default"?',
+    ]  # default itself needs no declaration: every cluster has it; that the policy selects nothing follows
     (d / "input.yaml").write_text(typo)
     assert warnings(d) == []  # no Namespace objects: nothing to compare with
 
