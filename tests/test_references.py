@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from netcompile.cli import app
+from netcompile.cluster import Cluster
 from netcompile.manifests import load
-from netcompile.references import dangling_references
+from netcompile.model import ServiceType
+from netcompile.references import at_fields, dangling_references
+from netcompile.source import Limits
 from tests.conftest import ROOT, WriteYaml
+from tests.strategies import Scenario, scenarios
 
 runner = CliRunner()
 EXAMPLES = str(ROOT / "examples")
@@ -280,3 +286,35 @@ def test_stdin_keeps_the_object_position() -> None:
         'warning: <stdin>:19:1: NetworkPolicy "default/p": spec.podSelector: selects no pod of the input'
         in result.stderr
     )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_packets=1))
+def test_generated_clusters_positions_at_the_field_and_selection_as_the_cluster_sees_it(scenario: Scenario) -> None:
+    """On generated clusters (tests/strategies.py): never an exception; each diagnostic's position is the
+    line of its field (the key is on that line, or the field is not written and the nearest one is); a
+    Service is said to select no pod exactly when the cluster's own selection finds none."""
+    with TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cluster.yaml"
+        path.write_text(scenario.yaml)
+        objects = load([str(path)])
+        found = at_fields(dangling_references(objects), Limits())
+    lines = scenario.yaml.splitlines()
+    for d in found:
+        assert d.position is not None and d.position.file == str(path)
+        assert "\n" not in str(d)
+        key = d.path.rsplit(".", 1)[-1]
+        written = lines[d.position.line - 1]
+        assert key in written or key in ("podSelector", "targetPort", "namespace"), (str(d), written)
+    cluster = Cluster(objects, "node-a")
+    sliced = {(s.meta.namespace, s.service_name) for s in objects.endpoint_slices}
+    said = {d.obj for d in found if d.path == "spec.selector"}
+    for svc in objects.services:
+        if (
+            svc.selector is None
+            or svc.type == ServiceType.EXTERNAL_NAME
+            or (svc.meta.namespace, svc.meta.name) in sliced
+        ):
+            continue
+        empty = not cluster.select_pods(svc.meta.namespace, svc.selector) and bool(objects.pods)
+        assert (svc.meta.ref in said) == empty
