@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 from netcompile.cli import app
 from netcompile.cluster import Cluster
 from netcompile.lab import LabOptions, LabReport, run_lab
+from netcompile.lab.expectations import expectation_probes, read_expectations
 from netcompile.lab.expected import expect
 from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan, new_prefix
-from netcompile.lab.probes import ExpectError, expectation_probes, read_expectations
+from netcompile.lab.probes import ExpectError
 from netcompile.lab.run import MISMATCH, OK, SKIPPED
 from netcompile.lab.topology import leftovers
 from netcompile.manifests import load
@@ -552,21 +553,31 @@ def test_examples_full_matrix_and_expectations_pass() -> None:
     assert [r.to_json() for r in expected.rows if r.status != OK] == []
 
 
-def test_refuses_to_probe_outside_the_lab(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_address_inside_a_pod_network_is_refused(
+    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address in `to` outside the cluster becomes a host of the lab; one inside a node's pod network
+    that no running pod has cannot be anyone: exit 2 with the reason, before anything is built."""
     monkeypatch.setattr("netcompile.lab.run.os.geteuid", lambda: 0)
-    objects = objects_of(write_yaml, SERVICES)
-    path = write_yaml("- {from: default/client, to: 8.8.8.8, port: 53, expect: deny}\n", "e.yaml") / "e.yaml"
-    with pytest.raises(PlanError, match=r"refusing to probe 8\.8\.8\.8"):
+    objects = objects_of(write_yaml, POLICIES)
+    path = write_yaml("- {from: shop/front, to: 10.244.1.99, port: 53, expect: deny}\n", "e.yaml") / "e.yaml"
+    with pytest.raises(PlanError, match=r"outside address 10\.244\.1\.99 is inside the pod network 10\.244\.1\.0/24"):
         lab(objects, expect_file=path)
+
+
+def test_a_pods_traffic_to_itself_is_refused_as_an_expectation(write_yaml: WriteYaml) -> None:
+    objects = objects_of(write_yaml, POLICIES)
+    path = write_yaml("- {from: shop/web-1, to: shop/web-1, port: 8080, expect: allow}\n", "e.yaml") / "e.yaml"
+    with pytest.raises(ExpectError, match=r"entry 1: from and to are the same address .* no ruleset sees it"):
+        expectation_probes(make_plan(objects, [], "nc0a1b30"), objects, read_expectations(path), "e.yaml")
 
 
 def test_without_root_one_line_exit_2(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("netcompile.lab.run.os.geteuid", lambda: 1000)
     result = runner.invoke(app, ["lab", str(write_yaml(SERVICES, "input.yaml"))])
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [
-        "netcompile: the lab needs root (network namespaces and nftables): run with sudo"
-    ]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("netcompile:")]
+    assert errors == ["netcompile: the lab needs root (network namespaces and nftables): run with sudo"]
 
 
 @pytest.mark.kernel

@@ -13,7 +13,7 @@ from ..cluster import ClusterError
 from ..lab import LabOptions, run_lab
 from ..lab.plan import PlanError
 from ..lab.probes import ExpectError
-from ..lab.run import format_table, stderr_progress, summary
+from ..lab.run import format_table, skipped_lines, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..model import IPAddress, Objects
@@ -79,6 +79,13 @@ def lab_cmd(
         ),
     ] = None,
     table: TableOpt = "netcompile",
+    allow_skips: Annotated[
+        bool,
+        typer.Option(
+            "--allow-skips",
+            help="Exit 0 even if some probes were skipped (not checked); they are still listed.",
+        ),
+    ] = False,
 ) -> None:
     """Build the cluster from network namespaces, apply each node's ruleset, probe it with real packets.
 
@@ -86,7 +93,8 @@ def lab_cmd(
     a LAN joining the nodes, outside clients (--client, and addresses in the expectations). Servers in
     every pod answer on every declared TCP/UDP port with the pod's name and the source they saw. Every
     observation is compared with the reference evaluator (and with --expect). Everything is removed at
-    the end, also on Ctrl-C, unless --keep. Exit 0 when everything agrees, 1 on any mismatch.
+    the end, also on Ctrl-C, unless --keep. Exit 0 when everything agrees, 1 on any mismatch or on any
+    skipped probe (listed on stderr; --allow-skips accepts them).
     """
     target, form = output_and_format(
         output, fmt, ("text", "json"), deprecated=("table", "json"), aliases={"table": "text"}
@@ -132,6 +140,8 @@ def lab_cmd(
     if report.kept:
         typer.echo(f"kept: {' '.join(report.namespaces)}", err=True)
         typer.echo(f"remove with: {'; '.join(f'ip netns delete {ns}' for ns in report.namespaces)}", err=True)
+    for line in skipped_lines(report, allow_skips):
+        typer.echo(line, err=True)
     typer.echo(summary(report), err=True)
-    if report.mismatches:
+    if not report.passed(allow_skips):
         raise typer.Exit(FINDING)

@@ -9,7 +9,10 @@ Standard library only and no netcompile imports, so it starts in milliseconds wi
     agent.py probe                reads a JSON list of probes {id, protocol, src, dst, port, timeout} on
                                   stdin, runs them all at once (one thread each), prints one JSON line per
                                   probe as it finishes: {id, status, pod, peer, port, ms, error}.
-                                  status: answered | refused | unreachable | timeout | error.
+                                  status: answered | refused (TCP reset, ICMP port unreachable)
+                                  | unreachable (ICMP host/network unreachable) | prohibited (ICMPv6
+                                  administratively prohibited) | blocked (EPERM: the sender's own
+                                  netfilter dropped it) | timeout | error.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import time
 from typing import Any
 
 REFUSED = {errno.ECONNREFUSED, errno.ECONNRESET}
-UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
+UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH}
+PROHIBITED = {errno.EACCES}
+BLOCKED = {errno.EPERM}
 
 
 def family(address: str) -> socket.AddressFamily:
@@ -103,6 +108,10 @@ def probe_one(p: dict[str, Any]) -> dict[str, Any]:
             out["status"] = "refused"
         elif exc.errno in UNREACHABLE:
             out["status"] = "unreachable"
+        elif exc.errno in PROHIBITED:
+            out["status"] = "prohibited"
+        elif exc.errno in BLOCKED:
+            out["status"] = "blocked"
         out["error"] = exc.strerror or str(exc)
     except ValueError as exc:
         out["error"] = f"bad answer: {exc}"

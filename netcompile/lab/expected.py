@@ -35,21 +35,28 @@ def default_oracle() -> Oracle | None:
     return evaluate
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Final:
     """What the prober can observe: the verdict and, when delivered, who answers and the source it sees."""
 
     verdict: Verdict
-    server: str | None = None  # the pod answering; None: delivered where no lab server listens
+    server: str | None = None  # the pod (node, host) answering; None: delivered where no lab server listens
     port: int | None = None
     source: IPAddress | None = None  # the source address the server sees
     where: str = ""  # for delivered results: address:port, for messages
+    address: IPAddress | None = None  # for delivered results: the address delivered to (after DNAT)
 
     def __str__(self) -> str:
         if self.verdict != Verdict.DELIVERED:
             return self.verdict.value
-        who = self.server or f"no lab server at {self.where}"
-        return f"{who}:{self.port} from {self.source}"
+        if self.server is None:
+            return f"no lab server at {self.where} from {self.source}"
+        return f"{self.server}:{self.port} from {self.source}"
+
+    @property
+    def key(self) -> tuple[str, str, int, str, str]:
+        """For sorting (None and mixed address families do not compare)."""
+        return (self.verdict.value, self.server or "", self.port or 0, str(self.source or ""), self.where)
 
 
 @dataclass(slots=True)
@@ -58,11 +65,15 @@ class Expectation:
     reasons: list[str]
 
     def possible(self) -> list[Final]:
-        return sorted(f for f, p in self.distribution.items() if p > 0)
+        return sorted((f for f, p in self.distribution.items() if p > 0), key=lambda f: f.key)
+
+    def unserved(self) -> list[Final]:
+        """Possible deliveries where no lab server listens (the lab cannot observe them)."""
+        return [f for f in self.possible() if f.verdict == Verdict.DELIVERED and f.server is None]
 
     def describe(self, original_source: IPAddress) -> str:
         parts = []
-        for final, p in sorted(self.distribution.items(), key=lambda kv: (-kv[1], kv[0])):
+        for final, p in sorted(self.distribution.items(), key=lambda kv: (-kv[1], kv[0].key)):
             if p == 0:
                 continue
             share = "" if p == 1 else f"{p} "
@@ -70,7 +81,8 @@ class Expectation:
                 parts.append(f"{share}{final.verdict.value}")
             else:
                 masq = "" if final.source == original_source else f" (masq {final.source})"
-                parts.append(f"{share}{final.server or 'no server: ' + final.where}:{final.port}{masq}")
+                who = f"{final.server}:{final.port}" if final.server else f"no lab server at {final.where}"
+                parts.append(f"{share}{who}{masq}")
         return ", ".join(parts)
 
 
@@ -119,27 +131,22 @@ def expect(
             source = here.primary_of(dst_addr.version) if result.masquerade else packet.src
             where = f"{dst_addr}:{result.dport}"
             if source is None:  # masqueraded by a node without an address of the family: nothing arrives
-                add(Final(Verdict.DELIVERED, None, result.dport, None, where), share)
+                add(Final(Verdict.DELIVERED, None, result.dport, None, where, dst_addr), share)
                 continue
-            pod = plan.pod_at(dst_addr)
-            if dst_addr in here.addresses:
-                server = plan.host_server(node_name, packet.protocol, result.dport)
-                add(Final(Verdict.DELIVERED, server.key if server else None, result.dport, source, where), share)
+            here_or_behind = dst_addr in here.addresses or (
+                (pod := plan.pod_at(dst_addr)) is not None and pod.node == node_name
+            )
+            nxt = None if here_or_behind else plan.node_routing(dst_addr)
+            if nxt is not None and nxt.name != node_name:
+                if depth < MAX_HOPS:
+                    forwarded = Packet(source, dst_addr, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
+                    hop(nxt.name, forwarded, share, depth + 1)
+                else:
+                    add(Final(Verdict.DELIVERED, None, result.dport, source, where, dst_addr), share)
                 continue
-            if pod is not None and pod.node == node_name:
-                served = (packet.protocol, result.dport) in pod.ports
-                add(Final(Verdict.DELIVERED, pod.key if served else None, result.dport, source, where), share)
-                continue
-            nxt = plan.node_routing(dst_addr)
-            if nxt is not None and nxt.name != node_name and depth < MAX_HOPS:
-                hop(
-                    nxt.name,
-                    Packet(source, dst_addr, packet.protocol, result.dport, packet.sport, Origin.NETWORK),
-                    share,
-                    depth + 1,
-                )
-                continue
-            add(Final(Verdict.DELIVERED, None, result.dport, source, where), share)  # a client, or nowhere
+            # this node itself (or its hostNetwork pods), one of its pods, an outside host, or nowhere
+            server = plan.server_at(dst_addr, packet.protocol, result.dport)
+            add(Final(Verdict.DELIVERED, server, result.dport, source, where, dst_addr), share)
 
     hop(node, Packet(src, dst, protocol, port, origin=origin), Fraction(1), 1)
     return Expectation(distribution, reasons)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 
@@ -54,6 +54,8 @@ class LabNode:
     invented: tuple[IPAddress, ...]  # addresses the lab chose (the input gave none of that family)
     pod_networks: tuple[IPNetwork, ...]  # routed to this node by the others and by clients
     declared: bool  # a Node object exists (the ruleset is compiled with --node name)
+    # where the node's own lab server listens (ports probed at its addresses that no hostNetwork pod serves)
+    ports: tuple[tuple[Protocol, int], ...] = ()
 
     @property
     def primary(self) -> IPAddress:
@@ -94,6 +96,8 @@ class LabClient:
     client_if: str
     bridge_port: str
     entry: str  # the node whose address is the client's default route
+    sends: bool = True  # a source of the full matrix (--client); False: only a destination (a host outside)
+    ports: tuple[tuple[Protocol, int], ...] = ()  # where its lab server listens
 
     @property
     def label(self) -> str:
@@ -155,9 +159,56 @@ class LabPlan:
     def client_at(self, address: IPAddress) -> LabClient | None:
         return next((c for c in self.clients if c.address == address), None)
 
-    def host_server(self, node: str, protocol: Protocol, port: int) -> LabPod | None:
-        """The hostNetwork pod of `node` that serves (protocol, port)."""
-        return next((p for p in self.pods if p.host_network and p.node == node and (protocol, port) in p.ports), None)
+    def host_server(self, node: str, protocol: Protocol, port: int) -> str | None:
+        """Who answers (protocol, port) at `node`'s addresses: a hostNetwork pod, or the node's own server."""
+        pod = next((p for p in self.pods if p.host_network and p.node == node and (protocol, port) in p.ports), None)
+        if pod is not None:
+            return pod.key
+        lab_node = self.node(node)
+        return lab_node.label if (protocol, port) in lab_node.ports else None
+
+    def server_at(self, address: IPAddress, protocol: Protocol, port: int) -> str | None:
+        """The label of whoever answers (protocol, port) at `address` in the lab, if anyone does."""
+        node = self.node_at(address)
+        if node is not None:
+            return self.host_server(node.name, protocol, port)
+        pod = self.pod_at(address)
+        if pod is not None:
+            return pod.key if (protocol, port) in pod.ports else None
+        client = self.client_at(address)
+        return client.label if client is not None and (protocol, port) in client.ports else None
+
+    def serve(self, wanted: Iterable[tuple[IPAddress, Protocol, int]]) -> list[str]:
+        """Make the lab answer at each (address, protocol, port) that a pod, node or outside host of the
+        lab owns and nobody serves yet: so that every delivery the reference predicts, and every port an
+        expectation names, is observed as an answer rather than guessed from a kernel's reset. Returns
+        notes on the ports added to pods (those the input does not declare). SCTP is not served."""
+        add: dict[str, set[tuple[Protocol, int]]] = {}
+        for address, protocol, port in sorted(set(wanted), key=lambda w: (w[0].version, str(w[0]), w[1].value, w[2])):
+            if protocol == Protocol.SCTP or self.server_at(address, protocol, port) is not None:
+                continue
+            node = self.node_at(address)
+            pod = self.pod_at(address)
+            client = self.client_at(address)
+            owner = node.label if node else pod.key if pod else client.label if client else None
+            if owner is not None:
+                add.setdefault(owner, set()).add((protocol, port))
+        notes = []
+        for i, pod in enumerate(self.pods):
+            if pod.key in add and not pod.host_network:
+                extra = sorted(add[pod.key])
+                notes.append(
+                    f"pod {pod.key}: also serves {', '.join(f'{p.value.lower()}/{n}' for p, n in extra)} "
+                    "(probed, not declared by the pod)"
+                )
+                self.pods[i] = replace(pod, ports=tuple(sorted({*pod.ports, *extra})))
+        for i, node in enumerate(self.nodes):
+            if node.label in add:
+                self.nodes[i] = replace(node, ports=tuple(sorted({*node.ports, *add[node.label]})))
+        for i, client in enumerate(self.clients):
+            if client.label in add:
+                self.clients[i] = replace(client, ports=tuple(sorted({*client.ports, *add[client.label]})))
+        return notes
 
     def lab_addresses(self) -> set[IPAddress]:
         """Every address that lives in a namespace of this lab."""
@@ -225,15 +276,19 @@ def _host(address: IPAddress) -> IPNetwork:
     return ip_network(f"{address}/{address.max_prefixlen}")
 
 
-def make_plan(objects: Objects, clients: Sequence[IPAddress], prefix: str | None = None) -> LabPlan:
-    """Decide the lab for these objects and outside clients (no side effects)."""
+def make_plan(
+    objects: Objects, clients: Sequence[IPAddress], prefix: str | None = None, hosts: Sequence[IPAddress] = ()
+) -> LabPlan:
+    """Decide the lab for these objects, outside clients (sources of the full matrix) and outside hosts
+    (only destinations: addresses outside the cluster that expectations or Services send to). No side
+    effects."""
     prefix = prefix or new_prefix()
     if len(prefix) > PREFIX_LEN:
         raise PlanError(f"prefix {prefix!r} longer than {PREFIX_LEN}")
     notes: list[str] = []
     some = Cluster(objects, next((n.meta.name for n in objects.nodes), None))
 
-    taken: set[IPAddress] = set(clients)
+    taken: set[IPAddress] = set(clients) | set(hosts)
     for node in objects.nodes:
         taken.update(a.address for a in node.addresses)
     for pod in objects.pods:
@@ -244,7 +299,7 @@ def make_plan(objects: Objects, clients: Sequence[IPAddress], prefix: str | None
         taken.update(i.ip for i in service.load_balancer_ingress)
     alloc = _Allocator(taken, list(some.cluster_cidrs))
     families = {4} | {a.version for p in objects.pods if p.running and not p.host_network for a in p.ips}
-    families |= {a.version for a in clients}
+    families |= {a.version for a in (*clients, *hosts)}
 
     # nodes
     declared = sorted(objects.nodes, key=lambda n: n.meta.name)
@@ -328,30 +383,28 @@ def make_plan(objects: Objects, clients: Sequence[IPAddress], prefix: str | None
                 ports=tuple(sorted(ports)),
             )
         )
-    nodes = [
-        LabNode(
-            n.name,
-            n.index,
-            n.netns,
-            n.lan_if,
-            n.bridge_port,
-            n.addresses,
-            n.invented,
-            n.pod_networks + tuple(extra_networks[n.name]),
-            n.declared,
-        )
-        for n in nodes
-    ]
+    nodes = [replace(n, pod_networks=n.pod_networks + tuple(extra_networks[n.name])) for n in nodes]
 
-    # outside clients
+    # outside clients and hosts
     lab_clients: list[LabClient] = []
     owned = {a for n in nodes for a in n.addresses} | {a for p in pods for a in p.addresses}
-    for address in dict.fromkeys(clients):
+    absent = {a: pod.meta.key for pod in objects.pods for a in pod.ips if a not in owned}
+    sending = dict.fromkeys(clients)
+    for address in [*sending, *(h for h in dict.fromkeys(hosts) if h not in sending)]:
         if address in owned:
             continue  # a pod or node address: that pod or node is the source
+        what = "client" if address in sending else "outside address"
+        if address in absent:
+            raise PlanError(
+                f"{what} {address} is the address of pod {absent[address]}, which is not in the lab "
+                "(not Running, or not on a Node of the input): it cannot stand for an outside host"
+            )
         inside = next((net for n in nodes for net in n.pod_networks if address in net), None)
         if inside is not None:
-            raise PlanError(f"client {address} is inside the pod network {inside}: not an outside client")
+            raise PlanError(
+                f"{what} {address} is inside the pod network {inside} but no running pod has it: "
+                "not an outside host, and no pod of the lab to probe"
+            )
         index = len(lab_clients)
         lab_clients.append(
             LabClient(
@@ -361,6 +414,7 @@ def make_plan(objects: Objects, clients: Sequence[IPAddress], prefix: str | None
                 client_if=_ifname(prefix, "c", index),
                 bridge_port=_ifname(prefix, "k", index),
                 entry=nodes[0].name,
+                sends=address in sending,
             )
         )
     return LabPlan(

@@ -1,5 +1,6 @@
-"""The lab, start to finish: plan → compile per node → namespaces → apply → servers → probes → compare →
-report, and teardown always (also on Ctrl-C, SIGTERM or error) unless asked to keep the lab.
+"""The lab, start to finish: plan → compile per node → reference per probe → servers wherever the
+reference delivers → namespaces → apply → guards → servers → probes → compare → positive control of drops
+→ report; and teardown always (also on Ctrl-C, SIGTERM or error) unless asked to keep the lab.
 """
 
 from __future__ import annotations
@@ -7,9 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,20 +17,24 @@ from types import FrameType
 from typing import Any
 
 from ..apply import apply_script
-from ..cluster import Cluster
 from ..compiler import CompileOptions, compile_cluster
-from ..model import IPAddress, Objects
+from ..model import IPAddress, Objects, Protocol
 from ..nftlib import NftUnavailable
 from ..packet import Verdict
 from . import probes as pr
-from .expected import Expectation, Oracle, default_oracle, expect, first_node
-from .plan import LabPlan, PlanError, make_plan
-from .servers import Servers
+from .compare import MISMATCH, OK, SKIPPED, judge
+from .control import control_references, node_clusters, reference, run_control
+from .expectations import addresses_in, expectation_probes, read_expectations
+from .expected import Expectation, Oracle, default_oracle
+from .plan import LabPlan, PlanError, make_plan, new_prefix
+from .report import LabReport, Row, format_table, skipped_lines, stderr_progress, summary
+from .servers import Servers, apply_guards
 from .topology import build, teardown
 
-OK = "ok"
-MISMATCH = "MISMATCH"
-SKIPPED = "skipped"
+__all__ = [
+    "MISMATCH", "OK", "SKIPPED", "LabOptions", "LabReport", "Row", "format_table", "run_lab", "skipped_lines",
+    "stderr_progress", "summary",
+]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -49,154 +53,10 @@ class LabOptions:
     rulesets: dict[str, str] = field(default_factory=dict)
     # Hook for tests: change a node's ruleset before it is applied (e.g. break a rule).
     edit_ruleset: Callable[[str, str], str] | None = None
-
-
-@dataclass(slots=True)
-class Row:
-    probe: pr.Probe
-    observed: pr.Observation
-    reference: Expectation | None
-    status: str  # ok | MISMATCH | skipped
-    why: list[str]
-    round: int = 0  # with --repeat: which round of probes
-
-    def to_json(self) -> dict[str, Any]:
-        p, o = self.probe, self.observed
-        return {
-            "from": p.source.label,
-            "src": str(p.source.address),
-            "to": p.target,
-            "dst": str(p.dst),
-            "protocol": p.protocol.value,
-            "port": p.port,
-            "observed": {
-                "status": o.status,
-                "pod": o.pod,
-                "peer": o.peer,
-                "port": o.port,
-                "ms": o.ms,
-                "error": o.error,
-            },
-            "reference": None
-            if self.reference is None
-            else [
-                {
-                    "verdict": f.verdict.value,
-                    "pod": f.server,
-                    "port": f.port,
-                    "source": str(f.source) if f.source else None,
-                    "probability": str(prob),
-                }
-                for f, prob in sorted(self.reference.distribution.items())
-                if prob > 0
-            ],
-            "expect": None
-            if p.wanted is None
-            else {
-                "expect": p.wanted.expect,
-                "pods": list(p.wanted.pods) if p.wanted.pods is not None else None,
-                "source": p.wanted.source,
-            },
-            "round": self.round,
-            "status": self.status,
-            "why": self.why,
-        }
-
-
-@dataclass(slots=True)
-class LabReport:
-    prefix: str
-    rows: list[Row]
-    notes: list[str]
-    timings: dict[str, float]
-    reference_used: bool
-    kept: bool
-    namespaces: list[str]
-
-    @property
-    def mismatches(self) -> list[Row]:
-        return [r for r in self.rows if r.status == MISMATCH]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "prefix": self.prefix,
-            "probes": [r.to_json() for r in self.rows],
-            "summary": {
-                "probes": len(self.rows),
-                "ok": sum(r.status == OK for r in self.rows),
-                "mismatches": len(self.mismatches),
-                "skipped": sum(r.status == SKIPPED for r in self.rows),
-            },
-            "reference": self.reference_used,
-            "notes": self.notes,
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
-            "kept": self.namespaces if self.kept else [],
-        }
-
-
-# --- comparing ---------------------------------------------------------------------------------------
-
-OBSERVED_VERDICT = {
-    "answered": Verdict.DELIVERED,
-    "refused": Verdict.REJECTED,
-    "unreachable": Verdict.REJECTED,
-    "timeout": Verdict.DROPPED,
-}
-
-
-def compare_reference(probe: pr.Probe, obs: pr.Observation, ref: Expectation) -> tuple[str, list[str]]:
-    """Does the observation fit the reference's distribution? (status, reasons when it does not)"""
-    if pr.never_reaches_node(probe.source, probe.dst):
-        return SKIPPED, ["a pod's traffic to its own address never leaves the pod: no ruleset sees it"]
-    possible = ref.possible()
-    verdict = OBSERVED_VERDICT.get(obs.status)
-    if verdict is None:
-        return MISMATCH, [f"probe failed: {obs}"]
-    if verdict == Verdict.DELIVERED:
-        for f in possible:
-            if f.verdict == Verdict.DELIVERED and f.server == obs.pod and f.port == obs.port:
-                if f.source is not None and str(f.source) != obs.peer:
-                    continue
-                return OK, []
-        same_server = [f for f in possible if f.verdict == Verdict.DELIVERED and f.server == obs.pod]
-        if same_server:
-            wanted = ", ".join(str(f.source) for f in same_server)
-            return MISMATCH, [f"{obs.pod} saw source {obs.peer}; the reference says {wanted}"]
-        return MISMATCH, [f"answered by {obs.pod}:{obs.port}; the reference says {ref.describe(probe.source.address)}"]
-    if any(f.verdict == verdict for f in possible):
-        return OK, []
-    if any(f.verdict == Verdict.DELIVERED and f.server is None for f in possible):
-        return SKIPPED, [f"the reference delivers where no lab server listens ({ref.describe(probe.source.address)})"]
-    return MISMATCH, [f"{verdict.value}; the reference says {ref.describe(probe.source.address)}"]
-
-
-def compare_wanted(probe: pr.Probe, obs: pr.Observation) -> list[str]:
-    """Reasons the observation breaks the --expect entry (empty when it does not)."""
-    w = probe.wanted
-    if w is None:
-        return []
-    verdict = OBSERVED_VERDICT.get(obs.status)
-    allowed = {
-        "allow": {Verdict.DELIVERED},
-        "deny": {Verdict.DROPPED, Verdict.REJECTED},
-        "drop": {Verdict.DROPPED},
-        "reject": {Verdict.REJECTED},
-    }[w.expect]
-    if verdict not in allowed:
-        return [f"expected {w.expect}, observed {obs}"]
-    why = []
-    if verdict == Verdict.DELIVERED:
-        if w.pods is not None and obs.pod not in w.pods:
-            why.append(f"answered by {obs.pod}, expected one of {', '.join(w.pods) or '(none)'}")
-        src = str(probe.source.address)
-        if w.source == "preserved" and obs.peer != src:
-            why.append(f"source seen {obs.peer}, expected preserved {src}")
-        if w.source == "masqueraded" and obs.peer == src:
-            why.append(f"source seen {obs.peer} (preserved), expected masqueraded")
-    return why
-
-
-# --- orchestration -----------------------------------------------------------------------------------
+    # Send probes that time out where the reference drops again without NetworkPolicies (control.py).
+    control: bool = True
+    # Hook for tests: change the running lab before the probes (e.g. cut a pod's link: a broken lab).
+    after_start: Callable[[LabPlan], None] | None = None
 
 
 @contextmanager
@@ -243,29 +103,71 @@ def service_addresses(objects: Objects) -> set[IPAddress]:
     return out
 
 
-def node_clusters(objects: Objects, plan: LabPlan) -> dict[str, Cluster]:
-    return {n.name: Cluster(objects, n.name if n.declared else None) for n in plan.nodes}
+Refs = dict[int, Expectation | None]
+Targets = set[tuple[IPAddress, Protocol, int]]
 
 
-def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None) -> LabReport:
-    """Build the lab, probe, compare, tear down. Raises PlanError, ExpectError, TopologyError,
-    ServerError, NftRejected/NftUnavailable on problems (after tearing down what was built)."""
-    preflight()
-    log = options.log or (lambda _: None)
-    oracle = oracle or default_oracle()
-    timings: dict[str, float] = {}
-    t0 = time.monotonic()
-    entries = pr.read_expectations(options.expect_file) if options.expect_file else None
-    clients = list(options.clients) + (pr.client_addresses(entries) if entries else [])
-    plan = make_plan(objects, clients, options.prefix)
-    unknown = sorted(set(options.rulesets) - {n.name for n in plan.nodes})
-    if unknown:
-        raise PlanError(
-            f"--ruleset for {', '.join(unknown)}: no such node (nodes: {', '.join(n.name for n in plan.nodes)})"
-        )
-    notes = list(plan.notes)
+def _references(
+    plan: LabPlan, objects: Objects, oracle: Oracle | None, probes: list[pr.Probe], control: bool
+) -> tuple[Refs, dict[int, Expectation]]:
+    """Each probe's reference, and the policy-free reference of those it may drop (for the control)."""
     if oracle is None:
-        notes.append("the reference evaluator is not available: only --expect expectations are checked")
+        return {p.id: None for p in probes}, {}
+    clusters = node_clusters(objects, plan)
+    refs: Refs = {p.id: reference(plan, clusters, oracle, p) for p in probes}
+    return refs, control_references(plan, objects, oracle, probes, refs) if control else {}
+
+
+def _deliveries(probes: list[pr.Probe], *refmaps: Mapping[int, Expectation | None]) -> Targets:
+    """Every (address, protocol, port) the references deliver a probe to."""
+    out: Targets = set()
+    for probe in probes:
+        for refs in refmaps:
+            ref = refs.get(probe.id)
+            for f in ref.possible() if ref is not None else []:
+                if f.verdict == Verdict.DELIVERED and f.address is not None and f.port is not None:
+                    out.add((f.address, probe.protocol, f.port))
+    return out
+
+
+def _plan_and_probes(
+    objects: Objects, options: LabOptions, entries: list[dict[str, Any]] | None, oracle: Oracle | None
+) -> tuple[LabPlan, list[pr.Probe], Refs, dict[int, Expectation], list[str]]:
+    """The plan, the probes and their references. Outside hosts wherever an expectation or a reference
+    sends a packet out of the cluster; a lab server wherever a reference delivers or an expectation
+    aims, so that every delivery the reference predicts is observed, not guessed."""
+    services = service_addresses(objects)
+    clients = [*options.clients, *(addresses_in(entries, "from") if entries else [])]
+    hosts = [a for a in (addresses_in(entries, "to") if entries else []) if a not in services]
+    prefix = options.prefix or new_prefix()
+    added: list[IPAddress] = []
+    for attempt in range(2):  # again only when a reference delivers to an address outside the lab
+        plan = make_plan(objects, clients, prefix, [*hosts, *added])
+        notes = list(plan.notes)
+        if entries is not None:
+            probes = expectation_probes(plan, objects, entries, str(options.expect_file))
+        else:
+            probes = pr.matrix(plan, objects, notes)
+        refs, control = _references(plan, objects, oracle, probes, options.control)
+        targets = _deliveries(probes, refs, control)
+        known = plan.lab_addresses() | services
+        networks = [net for n in plan.nodes for net in n.pod_networks]
+        outside = {a for a, _, _ in targets if a not in known and not any(a in net for net in networks)}
+        if not outside or attempt:
+            break
+        added = sorted(outside, key=lambda a: (a.version, int(a)))
+    if added:
+        notes.append(
+            f"outside host(s) {', '.join(map(str, added))} added to the lab: the reference delivers there "
+            "(endpoints outside the cluster)"
+        )
+    targets |= {(p.dst, p.protocol, p.port) for p in probes if p.wanted is not None}
+    notes += plan.serve(targets)
+    refs, control = _references(plan, objects, oracle, probes, options.control)  # now naming the new servers
+    return plan, probes, refs, control, notes
+
+
+def _rulesets(plan: LabPlan, objects: Objects, options: LabOptions, notes: list[str]) -> dict[str, str]:
     clusters = node_clusters(objects, plan)
     rulesets = {}
     for node in plan.nodes:
@@ -279,14 +181,49 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
             text = options.edit_ruleset(node.name, text)
         rulesets[node.name] = text
         notes.extend(f"{node.name}: {n}" for n in out.notices)
-    if entries is not None:
-        assert options.expect_file is not None
-        probes = pr.expectation_probes(plan, objects, entries, str(options.expect_file))
-    else:
-        probes = pr.matrix(plan, objects, notes)
+    return rulesets
+
+
+def _rows(probes: list[pr.Probe], observed: list[dict[int, pr.Observation]], refs: Refs, objects: Objects) -> list[Row]:
+    affinity = {s.meta.key for s in objects.services if s.session_affinity_timeout is not None}
+    rows = []
+    for probe in probes:
+        ref = refs[probe.id]
+        first_answer: str | None = None
+        for round_, results in enumerate(observed):
+            obs = results[probe.id]
+            status, why = judge(probe, obs, ref)
+            if probe.service in affinity and obs.status == "answered":
+                if first_answer is None:
+                    first_answer = obs.pod
+                elif obs.pod != first_answer:
+                    status = MISMATCH
+                    why = [*why, f"session affinity: answered by {obs.pod}, earlier by {first_answer}"]
+            rows.append(Row(probe, obs, ref, status, why, round_))
+    return rows
+
+
+def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None) -> LabReport:
+    """Build the lab, probe, compare, tear down. Raises PlanError, ExpectError, TopologyError,
+    ServerError, NftRejected/NftUnavailable on problems (after tearing down what was built)."""
+    preflight()
+    log = options.log or (lambda _: None)
+    oracle = oracle or default_oracle()
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    entries = read_expectations(options.expect_file) if options.expect_file else None
+    plan, probes, refs, control_refs, notes = _plan_and_probes(objects, options, entries, oracle)
+    unknown = sorted(set(options.rulesets) - {n.name for n in plan.nodes})
+    if unknown:
+        raise PlanError(
+            f"--ruleset for {', '.join(unknown)}: no such node (nodes: {', '.join(n.name for n in plan.nodes)})"
+        )
+    if oracle is None:
+        notes.append("the reference evaluator is not available: only --expect expectations are checked")
+    rulesets = _rulesets(plan, objects, options, notes)
     inside = plan.lab_addresses() | service_addresses(objects)
     outside = sorted({str(p.dst) for p in probes if p.dst not in inside})
-    if outside:
+    if outside:  # pragma: no cover - every destination is planned as a lab host or is a Service's
         raise PlanError(f"refusing to probe {', '.join(outside)}: not an address of the lab or of a Service")
     timings["plan"] = time.monotonic() - t0
 
@@ -295,9 +232,11 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
     with _sigterm_as_interrupt():
         try:
             t = time.monotonic()
+            hosts = sum(not c.sends for c in plan.clients)
             log(
                 f"building lab {plan.prefix}: {len(plan.nodes)} node(s), "
-                f"{sum(not p.host_network for p in plan.pods)} pod namespace(s), {len(plan.clients)} client(s)"
+                f"{sum(not p.host_network for p in plan.pods)} pod namespace(s), "
+                f"{len(plan.clients) - hosts} client(s)" + (f", {hosts} outside host(s)" if hosts else "")
             )
             build(plan)
             timings["build"] = time.monotonic() - t
@@ -311,10 +250,13 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
                     force=True,
                     display_name=f"<ruleset of {node.name}>",
                 )
+            apply_guards(plan)
             timings["apply"] = time.monotonic() - t
             t = time.monotonic()
             servers.start(plan)
             timings["servers"] = time.monotonic() - t
+            if options.after_start is not None:
+                options.after_start(plan)
             t = time.monotonic()
             rounds = f" x {options.repeat} rounds" if options.repeat > 1 else ""
             log(f"probing: {len(probes)} probe(s){rounds}, timeout {options.timeout:g}s")
@@ -329,6 +271,13 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
 
             observed = [pr.run_probes(probes, options.timeout, on_result) for _ in range(options.repeat)]
             timings["probe"] = time.monotonic() - t
+            rows = _rows(probes, observed, refs, objects)
+            if control_refs:
+                t = time.monotonic()
+                notes += run_control(
+                    plan, objects, rows, control_refs, rulesets, table=options.table, timeout=options.timeout
+                )
+                timings["control"] = time.monotonic() - t
         finally:
             t = time.monotonic()
             servers.stop()
@@ -337,85 +286,5 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
                 if left:
                     notes.append(f"teardown could not delete: {', '.join(left)}")
             timings["teardown"] = time.monotonic() - t
-
-    affinity = {s.meta.key for s in objects.services if s.session_affinity_timeout is not None}
-    for probe in probes:
-        ref = None
-        if oracle is not None:
-            entry = first_node(plan, probe.source.node, probe.dst)
-            ref = expect(
-                plan,
-                clusters,
-                oracle,
-                src=probe.source.address,
-                dst=probe.dst,
-                protocol=probe.protocol,
-                port=probe.port,
-                origin=probe.source.origin,
-                node=entry,
-            )
-        first_answer: str | None = None
-        for round_, results in enumerate(observed):
-            obs = results[probe.id]
-            status, why = compare_reference(probe, obs, ref) if ref is not None else (OK, list[str]())
-            wanted_why = compare_wanted(probe, obs)
-            if wanted_why:
-                status, why = MISMATCH, [*why, *wanted_why]
-            if probe.service in affinity and obs.status == "answered":
-                if first_answer is None:
-                    first_answer = obs.pod
-                elif obs.pod != first_answer:
-                    status, why = (
-                        MISMATCH,
-                        [*why, f"session affinity: answered by {obs.pod}, earlier by {first_answer}"],
-                    )
-            rows.append(Row(probe, obs, ref, status, why, round_))
     timings["total"] = time.monotonic() - t0
     return LabReport(plan.prefix, rows, notes, timings, oracle is not None, options.keep, plan.namespaces)
-
-
-# --- the table ---------------------------------------------------------------------------------------
-
-
-def format_table(report: LabReport, *, all_rows: bool = True) -> list[str]:
-    headers = ("FROM", "TO", "PORT", "OBSERVED", "REFERENCE", "RESULT")
-    lines: list[tuple[str, ...]] = []
-    for row in report.rows:
-        if not all_rows and row.status == OK:
-            continue
-        p = row.probe
-        ref = row.reference.describe(p.source.address) if row.reference else "-"
-        if p.wanted is not None:
-            ref = f"{ref} | expect {p.wanted.expect}" if row.reference else f"expect {p.wanted.expect}"
-        result = row.status + (": " + "; ".join(row.why) if row.why and row.status != OK else "")
-        target = p.target if p.target == str(p.dst) else f"{p.target} ({p.dst})"
-        source = p.source.label + (f" #{row.round + 1}" if row.round else "")
-        lines.append((source, target, f"{p.protocol.value.lower()}/{p.port}", str(row.observed), ref, result))
-    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(headers[:-1])]
-    out = []
-    for line in [headers, *lines]:
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "  " + line[-1])
-    return out
-
-
-def summary(report: LabReport) -> str:
-    n = len(report.rows)
-    bad = len(report.mismatches)
-    skipped = sum(r.status == SKIPPED for r in report.rows)
-    t = report.timings
-    parts = [f"{n} probes", f"{n - bad - skipped} ok", f"{bad} mismatch{'es' if bad != 1 else ''}"]
-    if skipped:
-        parts.append(f"{skipped} skipped")
-    phases = ", ".join(f"{k} {t[k]:.2f}s" for k in ("build", "apply", "servers", "probe", "teardown") if k in t)
-    return f"lab {report.prefix}: {', '.join(parts)} in {t.get('total', 0):.2f}s ({phases})"
-
-
-def stderr_progress(done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\rprobing: {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-    elif done == total or done % max(1, total // 4) == 0:
-        sys.stderr.write(f"probing: {done}/{total}\n")
-        sys.stderr.flush()

@@ -108,12 +108,12 @@ def sysctls(plan: LabPlan) -> dict[str, dict[str, str]]:
         if v6:
             values["ipv6/conf/all/forwarding"] = "1"
         out[node.netns] = values | no_icmp_limit | no_dad([node.lan_if, *veths])
-    if v6:
-        for pod in plan.pods:
-            if not pod.host_network:
-                out[pod.netns] = no_dad([pod.pod_if])
-        for client in plan.clients:
-            out[client.netns] = no_dad([client.client_if])
+    # pods and outside hosts answer closed ports with ICMP (the guard, servers.py): no rate limit either
+    for pod in plan.pods:
+        if not pod.host_network:
+            out[pod.netns] = no_icmp_limit | no_dad([pod.pod_if])
+    for client in plan.clients:
+        out[client.netns] = no_icmp_limit | no_dad([client.client_if])
     return out
 
 
