@@ -11,6 +11,7 @@ import functools
 import multiprocessing
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -48,6 +49,7 @@ from .model import (
     TrafficPolicy,
     pickled_by_fields,
 )
+from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
 from .selectors import LabelSelector, Operator, Requirement
 from .source import Limits, Piece, RawObject, YList, YMap, object_ref, paused_gc, raw_objects, read_pieces
 from .validation import (
@@ -79,6 +81,8 @@ class ParseOptions:
     """Choices that change what counts as valid input."""
 
     node_port_range: tuple[int, int] = NODE_PORT_RANGE
+    # Fields the API schema does not declare, as kubectl's --validate: "strict" (errors), "warn", "ignore".
+    validate: str = "strict"
 
 
 # --- shared pieces ----------------------------------------------------------------------------------
@@ -136,7 +140,7 @@ def _selector(f: Field) -> LabelSelector | None:
     before = f.report.count
     match_labels = labels_field(f.child("matchLabels"))
     exprs: list[Requirement] = []
-    for item in f.child("matchExpressions").items():
+    for item in f.child("matchExpressions").object_items():
         if not item.is_map():
             continue
         key = item.child("key").string(required_=True)
@@ -148,7 +152,7 @@ def _selector(f: Field) -> LabelSelector | None:
         values_field = item.child("values")
         values: list[str] = []
         for v in values_field.items():
-            text = v.string(required_=True) if not isinstance(v.value, str) else v.value
+            text = "" if v.value is None else v.string(required_=True) if not isinstance(v.value, str) else v.value
             if text is not None:
                 values.append(text)
         if op_text in (Operator.IN, Operator.NOT_IN) and not values:
@@ -189,7 +193,7 @@ def parse_node(raw: RawObject, root: Field, opts: ParseOptions) -> Node | None:
     addresses: list[NodeAddress] = []
     status = root.child("status")
     if status.is_map():
-        for item in status.child("addresses").items():
+        for item in status.child("addresses").object_items():
             if not item.is_map():
                 continue
             kind = item.child("type").string(required_=True)
@@ -207,12 +211,12 @@ def parse_node(raw: RawObject, root: Field, opts: ParseOptions) -> Node | None:
 def _container_ports(spec: Field) -> tuple[ContainerPort, ...]:
     ports: list[ContainerPort] = []
     for containers_key in ("containers", "initContainers"):
-        for container in spec.child(containers_key).items():
+        for container in spec.child(containers_key).object_items():
             if not container.is_map():
                 continue
             if containers_key == "initContainers" and container.child("restartPolicy").value != "Always":
                 continue  # only sidecar init containers keep running and serve ports
-            for item in container.child("ports").items():
+            for item in container.child("ports").object_items():
                 if not item.is_map():
                     continue
                 name = name_field(item.child("name"), port_name, required_=False)
@@ -237,7 +241,7 @@ def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
         phase = status.child("phase").string() or ""
         pod_ips = status.child("podIPs")
         if pod_ips.present:
-            for item in pod_ips.items():
+            for item in pod_ips.object_items():
                 if item.is_map():
                     addr = ip_field(item.child("ip"), required_=True)
                     if addr is not None and addr not in ips:
@@ -246,7 +250,7 @@ def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
             addr = ip_field(status.child("podIP"))
             if addr is not None:
                 ips.append(addr)
-        for cond in status.child("conditions").items():
+        for cond in status.child("conditions").object_items():
             if cond.is_map() and cond.child("type").value == "Ready":
                 ready = cond.child("status").value == "True"
     terminating = root.child("metadata").child("deletionTimestamp").present
@@ -266,7 +270,7 @@ def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
 
 def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) -> tuple[ServicePort, ...]:
     out: list[ServicePort] = []
-    items = list(spec.child("ports").items())
+    items = list(spec.child("ports").object_items())
     names: set[str] = set()
     seen: set[tuple[int, Protocol]] = set()
     for item in items:
@@ -349,7 +353,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
     if len(cluster_ips) > 2 or (len(cluster_ips) == 2 and cluster_ips[0].version == cluster_ips[1].version):
         ips_f.error(invalid([str(a) for a in cluster_ips], "may specify no more than one IP for each IP family"))
     family_items = list(spec.child("ipFamilies").items())
-    families = [item.choice(("IPv4", "IPv6")) for item in family_items]
+    families = [item.item_choice(("IPv4", "IPv6")) for item in family_items]
     for index, (item, family) in enumerate(zip(family_items, families, strict=True)):
         if family is not None and family in families[:index]:
             item.error(duplicate(family))
@@ -367,7 +371,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
     if status.is_map():
         lb = status.child("loadBalancer")
         if lb.is_map():
-            for item in lb.child("ingress").items():
+            for item in lb.child("ingress").object_items():
                 if not item.is_map():
                     continue
                 addr = ip_field(item.child("ip"))
@@ -420,7 +424,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
 def _endpoint_ports(f: Field, *, allow_unnamed: bool = True) -> tuple[EndpointPort, ...]:
     out: list[EndpointPort] = []
     names: set[str] = set()
-    for item in f.items():
+    for item in f.object_items():
         if not item.is_map():
             continue
         name = name_field(item.child("name"), dns1123_label, required_=False) or ""
@@ -501,7 +505,7 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
         root.child("addressType").error(required())
     endpoints: list[SliceEndpoint] = []
     version = {"IPv4": 4, "IPv6": 6}.get(address_type or "")
-    for item in root.child("endpoints").items():
+    for item in root.child("endpoints").object_items():
         entry = item.value
         if version is not None and entry.__class__ is YMap:
             endpoint = _plain_endpoint(entry, version)
@@ -532,7 +536,9 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
         hints = item.child("hints") if "hints" in entry else None
         if hints is not None and hints.is_map() and hints.child("forZones").present:
             hint_zones = tuple(
-                z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").items()) if z
+                z
+                for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items())
+                if z
             )
         node_name = item.child("nodeName").string() if "nodeName" in entry else None
         zone = item.child("zone").string() if "zone" in entry else None
@@ -547,13 +553,13 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
 def parse_endpoints(raw: RawObject, root: Field, opts: ParseOptions) -> Endpoints | None:
     meta = _meta(raw, root, True, dns1123_subdomain)
     subsets: list[EndpointSubset] = []
-    for subset in root.child("subsets").items():
+    for subset in root.child("subsets").object_items():
         if not subset.is_map():
             continue
         groups: list[tuple[EndpointAddress, ...]] = []
         for key in ("addresses", "notReadyAddresses"):
             group: list[EndpointAddress] = []
-            for a in subset.child(key).items():
+            for a in subset.child(key).object_items():
                 if a.is_map():
                     addr = ip_field(a.child("ip"), required_=True)
                     if addr is not None:
@@ -569,7 +575,7 @@ def _policy_ports(f: Field) -> tuple[PolicyPort, ...] | None:
     if not f.present:
         return None
     out: list[PolicyPort] = []
-    for item in f.items():
+    for item in f.object_items():
         if not item.is_map():
             continue
         protocol = _protocol(item.child("protocol"))
@@ -605,7 +611,7 @@ def _policy_peers(f: Field) -> tuple[PolicyPeer, ...] | None:
     if not f.present:
         return None
     peers: list[PolicyPeer] = []
-    for item in f.items():
+    for item in f.object_items():
         if not item.is_map():
             continue
         pod_f, ns_f, ip_f = item.child("podSelector"), item.child("namespaceSelector"), item.child("ipBlock")
@@ -640,9 +646,7 @@ def _policy_peers(f: Field) -> tuple[PolicyPeer, ...] | None:
 
 def _policy_rules(f: Field, peers_key: str) -> tuple[PolicyRule, ...]:
     rules: list[PolicyRule] = []
-    for item in f.items():
-        if item.value is None:
-            continue
+    for item in f.object_items():
         if not item.is_map():
             continue
         rules.append(PolicyRule(_policy_peers(item.child(peers_key)), _policy_ports(item.child("ports"))))
@@ -665,7 +669,7 @@ def parse_network_policy(raw: RawObject, root: Field, opts: ParseOptions) -> Net
     types: list[PolicyType] = []
     if types_f.present:
         for item in types_f.items():
-            value = item.choice(("Ingress", "Egress"))
+            value = item.item_choice(("Ingress", "Egress"))
             if value is not None:
                 if PolicyType(value) in types:
                     item.error(duplicate(value))
@@ -755,26 +759,31 @@ def _claims(raw: RawObject, obj: KubeObject, report: Report) -> tuple[Claim, ...
 
 @dataclass(slots=True)
 class _Reading:
-    """What one reader hands back: valid objects with their claims, problems, notices, and where each
-    object read stood (for --max-objects across readers)."""
+    """What one reader hands back: valid objects with their claims, problems, notices, where each
+    object read stood (for --max-objects across readers), warnings, and the kinds it skipped."""
 
     parsed: list[tuple[KubeObject, tuple[Claim, ...]]]
     errors: list[Diagnostic]
     notices: list[str]
     object_positions: list[tuple[str, int, int]]
+    warnings: list[str]
+    skipped: Counter[str]
 
 
 def _read_and_parse(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> _Reading:
     """Read and validate objects one by one: the part of loading that can run in several processes."""
     with paused_gc():  # the objects are acyclic; in a reader process, keep it paused while they are pickled
         errors: list[Diagnostic] = []
-        raws = raw_objects(pieces, limits, errors)
-        reading = _Reading([], errors, [], [])
+        reading = _Reading([], errors, [], [], [], Counter())
+        lists: list[RawObject] = []
+        raws = raw_objects(pieces, limits, errors, reading.notices, lists)
+        for raw in lists:
+            check_list(raw, opts.validate, errors, reading.warnings)
         for raw in raws:
             position = raw.position
             reading.object_positions.append((position.file, position.line, position.col))
             if raw.kind not in KINDS:
-                reading.notices.append(f"{position}: skipping {_ref(raw)}: kind not compiled by netcompile")
+                skip_or_refuse(raw, errors, reading.skipped)
                 continue
             version, parser = KINDS[raw.kind]
             report = Report(functools.partial(_ref, raw), errors)
@@ -782,6 +791,7 @@ def _read_and_parse(pieces: list[Piece], limits: Limits, opts: ParseOptions) -> 
             if raw.api_version != version:
                 root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
                 continue
+            check_fields(raw, report, opts.validate, reading.warnings)
             obj = parser(raw, root, opts)
             if obj is not None and not report.count:
                 reading.parsed.append((obj, _claims(raw, obj, report)))
@@ -792,6 +802,7 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
     """Put the readers' objects together in input order; the first claimer of a name or address keeps it."""
     by_kind: dict[str, list[KubeObject]] = {kind: [] for kind in KINDS}
     notices: list[str] = []
+    warnings: list[str] = []
     first: dict[tuple[object, ...], Claim] = {}
     positions = [p for reading in readings for p in reading.object_positions]
     if len(positions) > limits.max_objects:
@@ -802,6 +813,7 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
     for reading in readings:
         errors.extend(reading.errors)
         notices.extend(reading.notices)
+        warnings.extend(reading.warnings)
         for obj, claims in reading.parsed:
             for claim in claims:
                 kept = first.setdefault(claim.key, claim)
@@ -811,6 +823,9 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
                         break
             else:
                 by_kind[obj.meta.kind].append(obj)
+    summary = skipped_notice(kv for reading in readings for kv in reading.skipped.items())
+    if summary is not None:
+        notices.append(summary)
     return Objects(
         namespaces=tuple(o for o in by_kind["Namespace"] if isinstance(o, Namespace)),
         nodes=tuple(o for o in by_kind["Node"] if isinstance(o, Node)),
@@ -820,6 +835,7 @@ def _settle(readings: list[_Reading], limits: Limits, errors: list[Diagnostic]) 
         endpoints=tuple(o for o in by_kind["Endpoints"] if isinstance(o, Endpoints)),
         network_policies=tuple(o for o in by_kind["NetworkPolicy"] if isinstance(o, NetworkPolicy)),
         notices=tuple(notices),
+        warnings=tuple(warnings),
     )
 
 

@@ -317,3 +317,4 @@ class Objects:
     endpoints: tuple[Endpoints, ...] = ()
     network_policies: tuple[NetworkPolicy, ...] = ()
     notices: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through

@@ -606,41 +606,86 @@ def _report_duplicates(value: Any, obj: str, errors: list[Diagnostic], skip: str
         errors.append(Diagnostic(position, obj, path, duplicate(key) + ": mapping key appears more than once"))
 
 
-def flatten(doc: YMap, errors: list[Diagnostic]) -> Iterator[YMap]:
-    """A document, or the items of a `kind: List` (as printed by `kubectl get -o yaml`)."""
-    kind = doc.get("kind")
+def flatten(
+    doc: YMap, errors: list[Diagnostic], lists: list[RawObject] | None = None, kind: Any = None, api_version: Any = None
+) -> Iterator[tuple[YMap, Any, Any]]:
+    """A document, or the items of a `kind: List` or a typed list (`PodList`, ...: as printed by `kubectl
+    get -o yaml`), each with its kind and apiVersion. The items of a typed list may leave these out, as the
+    API server returns them: they are the list's kind less `List`, and the list's apiVersion. The lists
+    themselves go to `lists` (their fields other than items are checked as the other objects' are)."""
+    own_kind, own_version = doc.get("kind"), doc.get("apiVersion")
+    kind = kind if own_kind is None else own_kind
+    api_version = api_version if own_version is None else own_version
     if isinstance(kind, str) and kind.endswith("List") and "items" in doc:
+        if lists is not None and isinstance(api_version, str):
+            lists.append(RawObject(kind, api_version, doc))
         items = doc["items"]
         if items is None:
             return
         if not isinstance(items, YList):
             errors.append(Diagnostic(doc.position("items"), "", "items", invalid(items, "must be a list")))
             return
+        typed = kind != "List"
         for index, item in enumerate(items):
             if isinstance(item, YMap):
-                yield from flatten(item, errors)
+                yield from flatten(item, errors, lists, kind[:-4] if typed else None, api_version if typed else None)
             else:
                 errors.append(
                     Diagnostic(items.position(index), "", f"items[{index}]", "must be a mapping (a Kubernetes object)")
                 )
         return
-    yield doc
+    yield doc, kind, api_version
 
 
-def raw_objects(pieces: list[Piece], limits: Limits, errors: list[Diagnostic]) -> list[RawObject]:
-    """Every object in `pieces`, with every problem found on the way."""
+_NOT_A_MAPPING = "document is not a mapping (a Kubernetes object)"
+
+
+def _skip_lists(piece: Piece, errors: list[Diagnostic], start: int, notices: list[str]) -> None:
+    """Documents of `piece` that are lists (a JSON array, a YAML sequence: not Kubernetes objects, as a
+    lab's expectations file) become notices instead of the errors from `start` on that refused them."""
+    lines: list[str] | None = None
+    kept: list[Diagnostic] = []
+    for diagnostic in errors[start:]:
+        where = diagnostic.position
+        if diagnostic.message == _NOT_A_MAPPING and where is not None and where.file == piece.file:
+            lines = piece.text.split("\n") if lines is None else lines
+            index = where.line - piece.first_line
+            text = lines[index][where.col - 1 :] if 0 <= index < len(lines) else ""
+            if text.startswith("[") or text == "-" or text.startswith(("- ", "-\t", "-\r")):
+                notices.append(f"{where}: skipping a document that is a list, not a Kubernetes object")
+                continue
+        kept.append(diagnostic)
+    errors[start:] = kept
+
+
+def raw_objects(
+    pieces: list[Piece],
+    limits: Limits,
+    errors: list[Diagnostic],
+    notices: list[str] | None = None,
+    lists: list[RawObject] | None = None,
+) -> list[RawObject]:
+    """Every object in `pieces`, with every problem found on the way. Documents that are not Kubernetes
+    objects (a list; a mapping with neither apiVersion, kind nor metadata) are skipped with a notice
+    (to `notices`, when given); list objects go to `lists` (see `flatten`)."""
     objects: list[RawObject] = []
     for piece in pieces:
-        for doc, has_duplicates in read_documents(piece, limits, errors):
-            bodies = list(flatten(doc, errors))
+        before = len(errors)
+        docs = read_documents(piece, limits, errors)
+        if notices is not None and len(errors) > before:
+            _skip_lists(piece, errors, before, notices)
+        for doc, has_duplicates in docs:
+            if notices is not None and "apiVersion" not in doc and "kind" not in doc and "metadata" not in doc:
+                what = "not a Kubernetes object (no apiVersion, kind or metadata)"
+                notices.append(f"{doc.position()}: skipping a document that is {what}")
+                continue
+            bodies = list(flatten(doc, errors, lists))
             if has_duplicates:
-                if bodies != [doc]:  # a List: its own keys, then each item as an object
+                if len(bodies) != 1 or bodies[0][0] is not doc:  # a List: its own keys, then each item as an object
                     _report_duplicates(doc, "", errors, skip="items")
-                for body in bodies:
-                    kind = body.get("kind")
+                for body, kind, _ in bodies:
                     _report_duplicates(body, object_ref(kind, body) if isinstance(kind, str) else "", errors)
-            for body in bodies:
-                api_version, kind = body.get("apiVersion"), body.get("kind")
+            for body, kind, api_version in bodies:
                 problems = False
                 for field, value in (("apiVersion", api_version), ("kind", kind)):
                     if value is None or value == "":

@@ -106,6 +106,24 @@ class Field:
         for index, item in enumerate(self.value):
             yield Field(self.report, item, self, f"[{index}]", self.value, index)
 
+    def object_items(self) -> Iterator[Field]:
+        """The items of a list of objects. A null item (a bare `-`) is an empty object, as the API server
+        decodes it: the zero value, then defaulted and validated as any other item."""
+        for item in self.items():
+            if item.value is None:
+                assert isinstance(self.value, YList) and isinstance(item.key, int)
+                positions = self.value.positions
+                item.value = YMap(self.value.file, positions[item.key] if item.key < len(positions) else self.value.pos)
+            yield item
+
+    def item_choice(self, supported: tuple[str, ...]) -> str | None:
+        """An item of a list of strings, one of `supported`: a null item is the empty string (the zero
+        value), which is not."""
+        if self.value is None or self.value == "":
+            self.error(unsupported("", supported))
+            return None
+        return self.choice(supported)
+
     def entries(self) -> Iterator[tuple[str, Field]]:
         """The (key, value) pairs of a mapping, with `path[key]` paths (label maps, selectors)."""
         if not self.is_map():

@@ -86,7 +86,6 @@ def test_every_error_is_reported_at_once_sorted_by_position(write_yaml: WriteYam
     [
         ("kind: [unclosed\n", "YAML syntax error"),
         ("a: b\n c: d\n", "2:3: YAML syntax error: mapping values are not allowed in this context"),
-        ("- 1\n- 2\n", "document is not a mapping (a Kubernetes object)"),
         ("just a string\n", "document is not a mapping"),
         ("kind: Service\nmetadata: {name: x}\n", "apiVersion: Required value"),
         ("apiVersion: v1\nmetadata: {name: x}\n", "kind: Required value"),
@@ -242,7 +241,7 @@ def test_list_kind_and_unknown_kinds(write_yaml: WriteYaml) -> None:
     )
     objects = load([str(d)])
     assert [n.meta.name for n in objects.namespaces] == ["a"]
-    assert objects.notices == (f'{d}/input.yaml:8:3: skipping Deployment "a/d": kind not compiled by netcompile',)
+    assert objects.notices == ("skipped 1 object of 1 kind netcompile does not read: Deployment (1)",)
 
 
 def test_positions_survive_lists_flow_style_and_anchors(write_yaml: WriteYaml) -> None:
@@ -283,11 +282,14 @@ def test_messages_stay_on_one_line_whatever_the_names(write_yaml: WriteYaml) -> 
         load([str(d)])
     messages = [str(x) for x in info.value.diagnostics]
     assert all("\n" not in m for m in messages)
-    assert messages[0].startswith(f'{d}/input.yaml:7:18: Pod "default/a\\nb": metadata.name: Invalid value: "a\\nb"')
-    assert messages[1].startswith(f'{d}/input.yaml:7:43: Pod "default/a\\nb": metadata.labels["k\\ny"]: Invalid value')
-    objects = load([str(write_yaml('apiVersion: v1\nkind: "Odd\\nKind"\nmetadata: {name: x}\n'))])
+    assert messages[0] == (
+        f'{d}/input.yaml:2:7: "Odd\\nKind" "default/x": no matches for kind "Odd\\nKind" in version "v1"'
+    )
+    assert messages[1].startswith(f'{d}/input.yaml:7:18: Pod "default/a\\nb": metadata.name: Invalid value: "a\\nb"')
+    assert messages[2].startswith(f'{d}/input.yaml:7:43: Pod "default/a\\nb": metadata.labels["k\\ny"]: Invalid value')
+    objects = load([str(write_yaml('apiVersion: example.com/v1\nkind: "Odd\\nKind"\nmetadata: {name: x}\n'))])
     assert objects.notices == (
-        f'{d}/input.yaml:1:1: skipping "Odd\\nKind" "default/x": kind not compiled by netcompile',
+        'skipped 1 object of 1 kind netcompile does not read: "Odd\\nKind.example.com" (1)',
     )
 
 
