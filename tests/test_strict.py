@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from netcompile.cli import app
 from netcompile.compiler import CompileOptions, compile_paths
 from netcompile.errors import InputError
 from netcompile.manifests import KINDS, ParseOptions, load
@@ -520,3 +522,36 @@ def test_files_that_are_not_manifests_are_skipped_with_a_notice(write_yaml: Writ
 def test_half_a_manifest_stays_an_error(write_yaml: WriteYaml, text: str, error: str) -> None:
     errors = errors_of(write_yaml(text))
     assert any(error in e for e in errors), errors
+
+
+# --- the command line -----------------------------------------------------------------------------------
+
+
+def test_compile_refuses_a_typo_with_exit_2_and_writes_nothing(write_yaml: WriteYaml, tmp_path: Path) -> None:
+    d = write_yaml(POLICY.replace("matchLabels: {app: web}", "matchLabel: {app: web}"))
+    out = tmp_path / "out" / "ruleset.nft"
+    result = CliRunner().invoke(app, ["compile", str(d), "-o", str(out)])
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [
+        f'{d}/input.yaml:6:17: NetworkPolicy "shop/web": spec.podSelector.matchLabel: unknown field "matchLabel", '
+        'did you mean "matchLabels"?',
+        "netcompile: 1 error in the input; nothing was written",
+    ]
+
+
+@pytest.mark.parametrize(
+    "verb", [["compile"], ["matrix"], ["trace", "--from", "1.2.3.4", "--to", "5.6.7.8", "--port", "80"]]
+)
+def test_validate_on_every_verb_that_reads_manifests(write_yaml: WriteYaml, verb: list[str]) -> None:
+    d = write_yaml(POLICY.replace("  ingress:", "  colour: blue\n  ingress:"))
+    strict = CliRunner().invoke(app, [*verb, str(d)])
+    assert strict.exit_code == 2 and 'spec.colour: unknown field "colour"' in strict.stderr
+    for mode in ("warn", "ignore", "false"):
+        relaxed = CliRunner().invoke(app, [*verb, str(d), f"--validate={mode}"])
+        assert relaxed.exit_code in (0, 1), relaxed.stderr  # 1: a finding of trace/matrix, not bad input
+        warned = f'warning: {d}/input.yaml:7:11: NetworkPolicy "shop/web": spec.colour: unknown field "colour"'
+        assert (warned in relaxed.stderr.splitlines()) == (mode == "warn"), relaxed.stderr
+    bad = CliRunner().invoke(app, [*verb, str(d), "--validate=loose"])
+    assert bad.exit_code == 2
+    assert 'netcompile: --validate: Unsupported value: "loose"' in bad.stderr

@@ -234,18 +234,34 @@ def input_limits() -> Limits:
     return _state["limits"]
 
 
+ValidateOpt = Annotated[
+    str,
+    typer.Option(
+        "--validate",
+        metavar="MODE",
+        help="Fields the Kubernetes API does not declare, as kubectl's flag: strict (errors), warn, ignore.",
+    ),
+]
+_VALIDATE = {"strict": "strict", "warn": "warn", "ignore": "ignore", "true": "strict", "false": "ignore"}
+
+
 def load_input(
     paths: list[str],
     *,
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
     limits: Limits | None = None,
     strict: bool = False,
+    validate: str = "strict",
 ) -> Objects:
     """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input. Dangling
-    references are warnings, or errors (exit 2) with `strict` (or the root's --strict)."""
+    references are warnings, or errors (exit 2) with `strict` (or the root's --strict). `validate`: what
+    unknown fields are (kubectl's --validate: strict, warn or ignore; true and false as kubectl's)."""
     limits = limits or input_limits()
+    if validate not in _VALIDATE:
+        fail(f'--validate: Unsupported value: "{validate}": supported values: "strict", "warn", "ignore"')
+    parse = ParseOptions(node_port_range=_node_port_range(node_port_range), validate=_VALIDATE[validate])
     try:
-        objects = load(paths, limits, ParseOptions(node_port_range=_node_port_range(node_port_range)))
+        objects = load(paths, limits, parse)
     except InputError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
@@ -253,6 +269,8 @@ def load_input(
         fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
     for notice in objects.notices:
         typer.echo(f"notice: {notice}", err=True)
+    for warning in objects.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     report_references(objects, limits, strict=strict or _root_flags["strict"])
     return objects
 
@@ -289,10 +307,11 @@ def run_compile(
     node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
     limits: Limits | None = None,
     strict: bool = False,
+    validate: str = "strict",
 ) -> tuple[Cluster, Output]:
     """The compile pipeline for every verb that compiles: exit 2 on bad input or usage."""
     opts = options(node, cluster_cidr, nodeport_addresses, table)
-    objects = load_input(paths, node_port_range=node_port_range, limits=limits, strict=strict)
+    objects = load_input(paths, node_port_range=node_port_range, limits=limits, strict=strict, validate=validate)
     try:
         cluster = Cluster(objects, opts.node, opts.cluster_cidrs)
     except ClusterError as exc:

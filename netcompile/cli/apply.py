@@ -16,6 +16,7 @@ from . import (
     NodePortAddrOpt,
     NodePortRangeOpt,
     TableOpt,
+    ValidateOpt,
     app,
     fail,
     run_compile,
@@ -76,6 +77,7 @@ def apply_cmd(
     cluster_cidr: ClusterCidrOpt = None,
     nodeport_addresses: NodePortAddrOpt = None,
     service_node_port_range: NodePortRangeOpt = "30000-32767",
+    validate: ValidateOpt = "strict",
 ) -> None:
     """Load a ruleset: replace netcompile's table in one libnftables transaction, touching nothing else.
 
@@ -102,6 +104,7 @@ def apply_cmd(
             nodeport_addresses=nodeport_addresses,
             table=table,
             node_port_range=service_node_port_range,
+            validate=validate,
         )
         name = "<compiled>"
         script = output.text

@@ -19,6 +19,7 @@ from . import (
     Paths,
     StrictOpt,
     TableOpt,
+    ValidateOpt,
     app,
     emit,
     fail,
@@ -40,6 +41,7 @@ def compile_cmd(
     table: TableOpt = "netcompile",
     service_node_port_range: NodePortRangeOpt = "30000-32767",
     strict: StrictOpt = False,
+    validate: ValidateOpt = "strict",
 ) -> None:
     """Compile manifests into an nftables script for one node.
 
@@ -57,6 +59,7 @@ def compile_cmd(
         table=table,
         node_port_range=service_node_port_range,
         strict=strict,
+        validate=validate,
     )
     emit(result.text, target)
 

@@ -18,7 +18,7 @@ from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..model import IPAddress, Objects
 from ..nftlib import NftRejected, NftUnavailable
-from . import FINDING, OutputOpt, Paths, TableOpt, app, emit, fail, load_input, output_and_format
+from . import FINDING, OutputOpt, Paths, TableOpt, ValidateOpt, app, emit, fail, load_input, output_and_format
 
 
 def _clients(values: list[str] | None) -> list[IPAddress]:
@@ -86,6 +86,7 @@ def lab_cmd(
             help="Exit 0 even if some probes were skipped (not checked); they are still listed.",
         ),
     ] = False,
+    validate: ValidateOpt = "strict",
 ) -> None:
     """Build the cluster from network namespaces, apply each node's ruleset, probe it with real packets.
 
@@ -104,7 +105,7 @@ def lab_cmd(
     if not 0.05 <= timeout <= 30:
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
-    objects = load_input(paths)
+    objects = load_input(paths, validate=validate)
     rulesets = _rulesets(ruleset, objects)
     options = LabOptions(
         clients=clients,

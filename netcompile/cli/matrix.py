@@ -19,6 +19,7 @@ from . import (
     OutputOpt,
     Paths,
     StrictOpt,
+    ValidateOpt,
     emit,
     fail,
     load_input,
@@ -117,6 +118,7 @@ def matrix_cmd(
         str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
     ] = None,
     strict: StrictOpt = False,
+    validate: ValidateOpt = "strict",
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
 
@@ -128,7 +130,7 @@ def matrix_cmd(
         output, fmt, ("text", "markdown", "json"), deprecated=("table", "markdown", "json"), aliases={"table": "text"}
     )
     wanted = parse_ports(ports)
-    objects = load_input(paths, strict=strict)
+    objects = load_input(paths, strict=strict, validate=validate)
     try:
         network = Network(objects, options(node, cluster_cidr, nodeport_addresses))
     except EndpointError as exc:

@@ -19,6 +19,7 @@ from . import (
     OutputOpt,
     Paths,
     StrictOpt,
+    ValidateOpt,
     emit,
     fail,
     load_input,
@@ -95,6 +96,7 @@ def trace_cmd(
     output: OutputOpt = None,
     fmt: FormatOpt = None,
     strict: StrictOpt = False,
+    validate: ValidateOpt = "strict",
 ) -> None:
     """Follow one packet: verdict, DNAT targets with probabilities, masquerade, why, and the rules it hits.
 
@@ -115,7 +117,7 @@ def trace_cmd(
     if protocol.upper() not in Protocol.__members__:
         fail(f"--protocol {protocol!r}: must be tcp, udp or sctp")
     target, form = output_and_format(output, fmt, ("text", "json"), deprecated=("text", "json"))
-    objects = load_input(paths, strict=strict)
+    objects = load_input(paths, strict=strict, validate=validate)
     opts = options(node, cluster_cidr, nodeport_addresses)
     try:
         network = Network(objects, opts)
