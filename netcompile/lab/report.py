@@ -130,7 +130,7 @@ def format_table(report: LabReport, *, all_rows: bool = True) -> list[str]:
             ref = f"{ref} | expect {p.wanted.expect}" if row.reference else f"expect {p.wanted.expect}"
         result = row.status + (": " + "; ".join(row.why) if row.why and row.status != OK else "")
         if row.status == OK and row.control is not None:
-            result += f" (control: {row.control})"
+            result += f" (control: {row.control.removeprefix('without NetworkPolicies: ')})"
         target = p.target if p.target == str(p.dst) else f"{p.target} ({p.dst})"
         source = p.source.label + (f" #{row.round + 1}" if row.round else "")
         port = f"{p.protocol.value.lower()}/{p.port}"
@@ -150,7 +150,9 @@ def summary(report: LabReport) -> str:
     parts = [f"{n} probes", f"{n - bad - skipped} ok", f"{bad} mismatch{'es' if bad != 1 else ''}"]
     if skipped:
         parts.append(f"{skipped} skipped")
-    phases = ", ".join(f"{k} {t[k]:.2f}s" for k in ("build", "apply", "servers", "probe", "teardown") if k in t)
+    phases = ", ".join(
+        f"{k} {t[k]:.2f}s" for k in ("build", "apply", "servers", "probe", "control", "teardown") if k in t
+    )
     return f"lab {report.prefix}: {', '.join(parts)} in {t.get('total', 0):.2f}s ({phases})"
 
 
