@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,11 +12,22 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 
+def _uv() -> str:
+    """The uv that `make setup` installed (the virtualenv has no pip: it holds exactly uv.lock)."""
+    found = ROOT / ".uv" / "bin" / "uv"
+    if found.exists():
+        return str(found)
+    on_path = shutil.which("uv")
+    assert on_path is not None, "no uv: run make setup"
+    return on_path
+
+
 def test_wheel_contains_every_module_and_template(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [_uv(), "build", "--wheel", "--quiet", "--out-dir", str(tmp_path), str(ROOT)],
         check=True,
         capture_output=True,
+        env={**os.environ, "UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never"},
     )
     (wheel,) = tmp_path.glob("netcompile-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
