@@ -358,10 +358,15 @@ status: {phase: Running, podIP: 10.244.0.9}
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ("{from: shop/nope, to: shop/web-1, port: 80, expect: allow}", "no running pod 'shop/nope'"),
+        (
+            "{from: shop/nope, to: shop/web-1, port: 80, expect: allow}",
+            "from: shop/nope: no pod or Service of that name",
+        ),
+        ("{from: shop/svc/web, to: shop/web-1, port: 80, expect: allow}", "Service shop/web cannot send"),
         ("{from: shop/front, to: shop/web-1, port: 80, expect: maybe}", 'expect: Unsupported value: "maybe"'),
         ("{from: shop/front, to: shop/web-1, port: nope, expect: allow}", "no port named 'nope'"),
-        ("{from: shop/front, to: service:shop/x, port: 80, expect: allow}", "no Service 'shop/x'"),
+        ("{from: shop/front, to: service:shop/x, port: 80, expect: allow}", "to: service:shop/x: no Service 'x'"),
+        ("{from: shop/front, to: shop/po/x, port: 80, expect: allow}", "to: shop/po/x: no Pod 'x'"),
         ("{from: shop/front, to: shop/web-1, port: 80, expect: allow, colour: red}", "unknown field(s) colour"),
         ("{from: shop/front, to: shop/web-1, port: 80, protocol: SCTP, expect: allow}", 'Unsupported value: "SCTP"'),
     ],
@@ -374,6 +379,29 @@ def test_expectation_errors_name_the_entry(write_yaml: WriteYaml, entry: str, me
     with pytest.raises(ExpectError) as info:
         expectation_probes(plan, objects, entries, "e.yaml")
     assert "e.yaml: entry 2" in str(info.value) and message in str(info.value)
+
+
+def test_expectations_name_targets_as_trace_does(write_yaml: WriteYaml) -> None:
+    """Lab files use trace's target grammar (netcompile.targets): the explicit kinds, the old `service:`
+    prefix, and an error naming the explicit forms when a pod and a Service share a name."""
+    objects = objects_of(write_yaml, POLICIES)
+    plan = make_plan(objects, [], "nc0a1b30")
+    forms = ["shop/service/web", "shop/svc/web", "service:shop/web", "shop/web"]
+    path = write_yaml(
+        "".join(f"- {{from: shop/po/front, to: {f}, port: 80, expect: allow}}\n" for f in forms), "e.yaml"
+    )
+    probes = expectation_probes(plan, objects, read_expectations(path / "e.yaml"), "e.yaml")
+    assert {(p.target, str(p.dst), p.port) for p in probes} == {("service:shop/web", "10.96.0.20", 80)}
+    assert {p.source.label for p in probes} == {"shop/front"}
+    clash = objects_of(
+        write_yaml,
+        POLICIES
+        + "\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: c}]}\n"
+        + "status: {phase: Running, podIP: 10.244.0.99}\n",
+    )
+    path = write_yaml("- {from: shop/front, to: shop/web, port: 80, expect: allow}\n", "e.yaml")
+    with pytest.raises(ExpectError, match="shop/pod/web or shop/service/web"):
+        expectation_probes(make_plan(clash, [], "nc0a1b31"), clash, read_expectations(path / "e.yaml"), "e.yaml")
 
 
 def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:

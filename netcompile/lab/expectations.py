@@ -3,8 +3,8 @@
 Expectations file: a YAML list, or (so it can sit beside the manifests, as examples/lab-expect.yaml
 does) an object `{apiVersion: netcompile/v1, kind: LabExpectations, expectations: [...]}`. Entries:
 
-    - from: default/client          # a pod (ns/name, or name in "default"), node:NAME, or an IP address
-      to: service:default/web       # a pod, service:ns/name (its ClusterIP), node:NAME, or an IP address
+    - from: default/client          # a pod, a node or an address, named as trace's --from (targets.py)
+      to: default/service/web       # a pod, a Service (its ClusterIP), a node or an address, as --to
       port: 80                      # a number, or a name (Service port / container port)
       protocol: TCP                 # TCP (default) or UDP
       expect: allow                 # allow | deny (dropped or rejected) | drop | reject
@@ -25,9 +25,10 @@ from typing import Any
 
 import yaml
 
-from ..model import IPAddress, Objects, Protocol
+from ..model import IPAddress, Objects, Pod, Protocol, Service
 from ..packet import Origin
-from .plan import LabPlan, of_family
+from ..targets import Target, TargetError, resolve
+from .plan import LabNode, LabPlan, LabPod, of_family
 from .probes import ExpectError, Probe, Source, Wanted
 
 EXPECT_VALUES = ("allow", "deny", "drop", "reject")
@@ -82,31 +83,54 @@ def _pick(addresses: Iterable[IPAddress], version: int | None, what: str, where:
     return chosen
 
 
-def _resolve_source(plan: LabPlan, ref: str, version: int, where: str) -> Source:
-    if ref.startswith("node:"):
-        name = ref[5:]
-        node = next((n for n in plan.nodes if n.name == name), None)
-        if node is None:
-            raise ExpectError(f"{where}: from: no node {name!r} in the lab")
-        address = _pick(node.addresses, version, f"from: node {name}", where)
-        return Source(node.label, node.netns, address, Origin.NODE, node.name)
+def _named(objects: Objects, ref: str, where: str) -> Target:
+    """What `ref` names, by the grammar of trace's --from/--to (netcompile.targets)."""
     try:
-        address = ip_address(ref)
-    except ValueError:
-        pod = plan.pod(_pod_key(ref))
-        if pod is None:
-            raise ExpectError(f"{where}: from: no running pod {_pod_key(ref)!r} in the lab") from None
+        return resolve(ref, objects)
+    except TargetError as exc:
+        raise ExpectError(f"{where}: {exc}") from None
+
+
+def _lab_node(plan: LabPlan, name: str, where: str) -> LabNode:
+    node = next((n for n in plan.nodes if n.name == name), None)
+    if node is None:
+        raise ExpectError(f"{where}: no node {name!r} in the lab")
+    return node
+
+
+def _lab_pod(plan: LabPlan, key: str, where: str) -> LabPod:
+    pod = plan.pod(key)
+    if pod is None:
+        raise ExpectError(f"{where}: pod {key} is not running in the lab")
+    return pod
+
+
+def _resolve_source(plan: LabPlan, objects: Objects, ref: str, version: int, where: str) -> Source:
+    if ref.startswith("node:"):  # also the implied node of an input without Node objects
+        node = _lab_node(plan, ref[5:], f"{where}: from")
+        address = _pick(node.addresses, version, f"from: node {node.name}", where)
+        return Source(node.label, node.netns, address, Origin.NODE, node.name)
+    target = _named(objects, ref, f"{where}: from")
+    if target.kind == "Node":
+        node = _lab_node(plan, target.key, f"{where}: from")
+        address = _pick(node.addresses, version, f"from: node {node.name}", where)
+        return Source(node.label, node.netns, address, Origin.NODE, node.name)
+    if target.kind == "Pod":
+        pod = _lab_pod(plan, target.key, f"{where}: from")
         origin = Origin.NODE if pod.host_network else Origin.NETWORK
         address = _pick(pod.addresses, version, f"from: pod {pod.key}", where)
         return Source(pod.key, pod.netns, address, origin, pod.node)
+    if target.address is None:
+        raise ExpectError(f"{where}: from: {target.label} cannot send: name a pod, a node or an address")
+    address = target.address
     if address.version != version:
         raise ExpectError(f"{where}: from {ref} and to are of different address families")
     lab_pod = plan.pod_at(address)
     if lab_pod is not None:
         return Source(lab_pod.key, lab_pod.netns, address, Origin.NETWORK, lab_pod.node)
-    node = plan.node_at(address)
-    if node is not None:
-        return Source(node.label, node.netns, address, Origin.NODE, node.name)
+    node_at = plan.node_at(address)
+    if node_at is not None:
+        return Source(node_at.label, node_at.netns, address, Origin.NODE, node_at.name)
     client = plan.client_at(address)
     if client is None:  # pragma: no cover - clients are planned from the same file
         raise ExpectError(f"{where}: from: {ref} is not in the lab")
@@ -148,35 +172,31 @@ def _resolve_target(
     value = entry.get("port")
     if not ref:
         raise ExpectError(f"{where}: to: Required value")
-    if ref.startswith(("service:", "svc:")):
-        key = _pod_key(ref.split(":", 1)[1])
-        service = next((s for s in objects.services if s.meta.key == key), None)
-        if service is None:
-            raise ExpectError(f"{where}: to: no Service {key!r} in the input")
+    if ref.startswith("node:"):  # also the implied node of an input without Node objects
+        node = _lab_node(plan, ref[5:], f"{where}: to")
+        return node.label, _pick(node.addresses, version, f"to: {ref}", where), _port(value, lambda _: None, where)
+    target = _named(objects, ref, f"{where}: to")
+    if isinstance(target.obj, Service):
+        service = target.obj
         # its first clusterIP of the family (`clusterIPs[0]` is the Service's primary family)
         if version is None and service.cluster_ips:
             version = service.cluster_ips[0].version
-        ip = _pick(service.cluster_ips, version, f"to: Service {key}", where)
+        ip = _pick(service.cluster_ips, version, f"to: Service {target.key}", where)
 
         def service_port(name: str) -> int | None:
             return next((p.port for p in service.ports if p.name == name and p.protocol == protocol), None)
 
-        return f"service:{key}", ip, _port(value, service_port, where)
-    if ref.startswith("node:"):
-        node = next((n for n in plan.nodes if n.name == ref[5:]), None)
-        if node is None:
-            raise ExpectError(f"{where}: to: no node {ref[5:]!r} in the lab")
+        return f"service:{target.key}", ip, _port(value, service_port, where)
+    if target.kind == "Node":
+        node = _lab_node(plan, target.key, f"{where}: to")
         return node.label, _pick(node.addresses, version, f"to: {ref}", where), _port(value, lambda _: None, where)
-    try:
-        address = ip_address(ref)
-    except ValueError:
-        pod = plan.pod(_pod_key(ref))
-        if pod is None:
-            raise ExpectError(f"{where}: to: no running pod {_pod_key(ref)!r} in the lab") from None
-        model_pod = next(p for p in objects.pods if p.meta.key == pod.key)
+    if isinstance(target.obj, Pod):
+        model_pod = target.obj
+        pod = _lab_pod(plan, target.key, f"{where}: to")
         address = _pick(pod.addresses, version, f"to: pod {pod.key}", where)
         return pod.key, address, _port(value, lambda name: model_pod.named_port(name, protocol), where)
-    return ref, address, _port(value, lambda _: None, where)
+    assert target.address is not None, target
+    return ref, target.address, _port(value, lambda _: None, where)
 
 
 def expectation_probes(plan: LabPlan, objects: Objects, entries: list[dict[str, Any]], name: str) -> list[Probe]:
@@ -196,7 +216,7 @@ def expectation_probes(plan: LabPlan, objects: Objects, entries: list[dict[str, 
         if "from" not in entry:
             raise ExpectError(f"{where}: from: Required value")
         label, dst, port = _resolve_target(plan, objects, entry, protocol, _family(entry, where), where)
-        source = _resolve_source(plan, str(entry["from"]), dst.version, where)
+        source = _resolve_source(plan, objects, str(entry["from"]), dst.version, where)
         if source.origin == Origin.NETWORK and source.address == dst:
             raise ExpectError(
                 f"{where}: from and to are the same address ({dst}): that traffic never leaves "
