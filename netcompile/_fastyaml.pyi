@@ -16,3 +16,12 @@ def documents(
     /,
 ) -> list[Any] | None: ...
 def nesting(text: str, max_depth: int, stop: int, /) -> tuple[int | None, int | None, bool]: ...
+def json_documents(
+    text: str,
+    file: str,
+    first_line: int,
+    max_depth: int,
+    ymap: type[Any],
+    ylist: type[Any],
+    /,
+) -> tuple[list[tuple[Any, int, bool]], list[tuple[int, int, str, int]], tuple[int, int, str] | None]: ...

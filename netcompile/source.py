@@ -434,8 +434,10 @@ def read_pieces(paths: list[str], limits: Limits, piece_bytes: int) -> tuple[lis
 
 
 def _cut(file: str, text: str, piece_bytes: int) -> Iterator[Piece]:
+    from .jsonread import starts_like_json  # whether JSON or not, such a text is read whole
+
     start, line = 0, 1
-    if len(text) > piece_bytes and not _DIRECTIVE.search(text):
+    if len(text) > piece_bytes and not starts_like_json(text) and not _DIRECTIVE.search(text):
         while len(text) - start > piece_bytes:
             cut = _DOCUMENT_START.search(text, start + piece_bytes)
             if cut is None:
@@ -449,10 +451,16 @@ def _cut(file: str, text: str, piece_bytes: int) -> Iterator[Piece]:
 def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> list[tuple[YMap, bool]]:
     """Every non-empty document of a piece, as YMaps (and whether it repeats a key); problems go to `errors`.
 
-    Pieces of plain documents are read by the C reader (`_fastyaml`, when it is built); it gives up on
+    JSON is read as JSON (`jsonread.json_documents` says which pieces are JSON). Pieces of plain YAML
+    documents are read by the C reader (`_fastyaml`, when it is built); it gives up on
     anything else (anchors, tags, merge keys, repeated keys, errors, ...), and then the piece is read
     here, from PyYAML's nodes. Both give the same values and positions (tests/test_loading.py).
     """
+    from . import jsonread  # it builds on this module
+
+    json_docs = jsonread.json_documents(piece, limits, errors)
+    if json_docs is not None:
+        return json_docs
     if _fastyaml is not None:
         fast = _fastyaml.documents(
             piece.text, piece.file, piece.first_line, _c_depth(limits), YMap, YList, _plain_values, _plain_value, _SLOW
