@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -29,7 +29,9 @@ from netcompile.cluster import ClusterError
 from netcompile.compiler import CompileOptions, Output, compile_paths
 from netcompile.errors import InputError
 from netcompile.interpreter import Ruleset
+from netcompile.manifests import load
 from netcompile.nftlib import check
+from netcompile.schema import ListOf, MapOf, Table, kind_table, kinds_of
 from tests.strategies import Scenario, scenarios
 
 SCALE = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1
@@ -176,6 +178,88 @@ def test_structural_mutations_never_crash(text: str) -> None:
 @given(text_mutations())
 def test_text_mutations_never_crash(data: bytes) -> None:
     assert_clean(compile_text(data))
+
+
+# --- typos: a renamed field or kind is an error, never a silent change of meaning ------------------------
+
+# YAML 1.1 reads these as booleans or null: a key spelled so is not the name it looks like.
+YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+TYPO_EXAMPLES = 150 * SCALE
+
+
+@st.composite
+def typo_of(draw: st.DrawFn, word: str) -> str:
+    """`word` misspelled: a letter dropped, doubled, swapped with the next, changed, or its case flipped."""
+    at = draw(st.integers(0, len(word) - 1))
+    op = draw(st.sampled_from(["drop", "double", "swap", "change", "case"]))
+    if op == "drop" and len(word) > 1:
+        return word[:at] + word[at + 1 :]
+    if op == "double":
+        return word[:at] + word[at] + word[at:]
+    if op == "swap" and at + 1 < len(word):
+        return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    if op == "change":
+        return word[:at] + draw(st.sampled_from("aeiouxs")) + word[at + 1 :]
+    return word[:at] + word[at].swapcase() + word[at + 1 :]
+
+
+def schema_fields(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str, Table]]:
+    """Every key of `doc` that names a field of the API schema (not a key of a map such as labels), with
+    the mapping that holds it and the schema of that mapping."""
+    found: list[tuple[dict[str, Any], str, Table]] = []
+
+    def walk(value: Any, node: Any) -> None:
+        if isinstance(node, Table) and isinstance(value, dict):
+            for key, child in value.items():
+                found.append((value, key, node))
+                if node.fields.get(key) is not None:
+                    walk(child, node.fields[key])
+        elif isinstance(node, ListOf) and isinstance(value, list):
+            for item in value:
+                walk(item, node.item)
+        elif isinstance(node, MapOf) and isinstance(value, dict):
+            for item in value.values():
+                walk(item, node.value)
+
+    walk(doc, kind_table(doc["apiVersion"], doc["kind"]))
+    return [(m, key, table) for m, key, table in found if m is not doc or key not in ("apiVersion", "kind")]
+
+
+def load_errors(text: str) -> list[str]:
+    """The messages for `text` (which must be refused)."""
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / "input.yaml").write_text(text)
+        with pytest.raises(InputError) as info:
+            load([tmp])
+        return [str(d) for d in info.value.diagnostics]
+
+
+@settings(max_examples=TYPO_EXAMPLES, **SETTINGS)  # type: ignore[arg-type]
+@given(st.data())
+def test_a_misspelled_field_is_always_an_error(data: st.DataObject) -> None:
+    scenario: Scenario = data.draw(scenarios(max_packets=1))
+    doc = data.draw(st.sampled_from(scenario.docs))
+    mapping, key, table = data.draw(st.sampled_from(schema_fields(doc)))
+    typo = data.draw(typo_of(key))
+    assume(typo not in table.fields and typo not in mapping and typo.lower() not in YAML_WORDS)
+    renamed = {(typo if k == key else k): v for k, v in mapping.items()}
+    mapping.clear()
+    mapping.update(renamed)
+    errors = load_errors(scenario.yaml)
+    unknown = f'unknown field "{typo}"'
+    assert any(unknown in e and (f".{typo}: " in e or f": {typo}: " in e) for e in errors), (typo, errors)
+
+
+@settings(max_examples=TYPO_EXAMPLES, **SETTINGS)  # type: ignore[arg-type]
+@given(st.data())
+def test_a_misspelled_kind_is_always_an_error(data: st.DataObject) -> None:
+    scenario: Scenario = data.draw(scenarios(max_packets=1))
+    doc = data.draw(st.sampled_from(scenario.docs))
+    typo = data.draw(typo_of(doc["kind"]))
+    assume(typo not in (kinds_of(doc["apiVersion"]) or {}) and typo.lower() not in YAML_WORDS)
+    doc["kind"] = typo
+    expected = f'no matches for kind "{typo}" in version "{doc["apiVersion"]}"'
+    assert any(expected in e for e in load_errors(scenario.yaml))
 
 
 # file:line:col diagnostics, notices, and netcompile's closing line (a count, or a usage problem such as

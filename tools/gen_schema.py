@@ -4,8 +4,9 @@ Dev-time only (`make schema`); netcompile itself reads the generated file. The s
 (v2) definitions of one Kubernetes release: either the release's `api/openapi-spec/swagger.json` (given
 with --spec), or, by default, the same definitions as the PyPI package kubernetes-validate ships them
 (`kubernetes-json-schema/vX.Y.Z-local/_definitions.json`: swagger.json's `definitions` converted to JSON
-Schema by openapi2jsonschema, `$ref`s under `#/$defs/`, types made nullable). The package is only
-downloaded (`pip download --no-deps`, into a temporary folder), never installed.
+Schema by openapi2jsonschema, `$ref`s under `#/$defs/`, types made nullable). The package is fetched by
+pip (`pip download --no-deps`, into a temporary folder) or, where this Python has no pip (a virtualenv
+made by uv), by uv (`uv run --no-project --with`, in uv's cache): it is never installed in the project.
 
 The output keeps, for each definition reachable from the kinds below, each field's name and type:
 
@@ -21,13 +22,15 @@ field) or `any` (no type at all, or x-kubernetes-preserve-unknown-fields). Defin
 groups netcompile reads, by apiVersion: the definition for the kinds whose fields are kept, "" for the
 others (known to the API server, not read by netcompile).
 
-Usage: python tools/gen_schema.py [--version 1.37.0] [--spec swagger.json] [--out netcompile/schema/]
+Usage: python tools/gen_schema.py [--version 1.37.0] [--spec swagger.json] [--uv UV] [--out netcompile/schema/]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,20 +56,34 @@ KINDS = {
 SCALARS = {"string", "integer", "number", "boolean"}
 
 
-def definitions_from_validate_package(version: str) -> tuple[dict[str, Any], str]:
-    """The definitions of Kubernetes `version`, from the kubernetes-validate wheel of its minor version."""
+def definitions_from_validate_package(version: str, uv: str | None) -> tuple[dict[str, Any], str]:
+    """The definitions of Kubernetes `version`, from the kubernetes-validate package of its minor version."""
     minor = ".".join(version.split(".")[:2])
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", tmp,
-             f"{VALIDATE_PACKAGE}=={minor}.*"],
-            check=True,
-        )
-        wheel = next(Path(tmp).glob("*.whl"))
-        member = f"kubernetes_validate/kubernetes-json-schema/v{version}-local/_definitions.json"
-        with zipfile.ZipFile(wheel) as archive:
-            data = json.loads(archive.read(member))
-        package_version = wheel.name.split("-")[1]
+    requirement = f"{VALIDATE_PACKAGE}=={minor}.*"
+    member = f"kubernetes_validate/kubernetes-json-schema/v{version}-local/_definitions.json"
+    if importlib.util.find_spec("pip") is not None and uv is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", tmp,
+                 requirement],
+                check=True,
+            )
+            wheel = next(Path(tmp).glob("*.whl"))
+            with zipfile.ZipFile(wheel) as archive:
+                data = json.loads(archive.read(member))
+            package_version = wheel.name.split("-")[1]
+    else:
+        uv = uv or shutil.which("uv")
+        if uv is None:
+            sys.exit("gen_schema: needs pip in this Python, or uv (--uv PATH)")
+        where = subprocess.run(
+            [uv, "run", "--quiet", "--no-project", "--with", requirement, "python", "-c",
+             "import importlib.metadata as m, kubernetes_validate as k, os; "
+             f"print(m.version({VALIDATE_PACKAGE!r})); print(os.path.dirname(os.path.dirname(k.__file__)))"],
+            check=True, capture_output=True, text=True,
+        ).stdout.split("\n")
+        package_version = where[0]
+        data = json.loads((Path(where[1]) / member).read_text())
     source = (
         f"Kubernetes v{version} OpenAPI v2 definitions (api/openapi-spec/swagger.json), as JSON Schema in "
         f"{VALIDATE_PACKAGE} {package_version} (PyPI): {member}"
@@ -177,12 +194,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", default=DEFAULT_VERSION, help="Kubernetes release (X.Y.Z)")
     parser.add_argument("--spec", type=Path, help="swagger.json (or JSON Schema definitions) of that release")
+    parser.add_argument("--uv", help="uv, to fetch the definitions with when this Python has no pip")
     parser.add_argument("--out", type=Path, default=ROOT / "netcompile" / "schema")
     args = parser.parse_args()
     if args.spec:
         defs, source = definitions_from_spec(args.spec, args.version)
     else:
-        defs, source = definitions_from_validate_package(args.version)
+        defs, source = definitions_from_validate_package(args.version, args.uv)
     data = generate(defs, args.version, source)
     target = args.out / f"k8s-v{args.version}.json"
     text = json.dumps(data, indent=0, separators=(",", ":"), sort_keys=False)

@@ -93,11 +93,6 @@ def schema() -> Schema:
     return Schema(data["kubernetes"], data["source"], kinds, data["definitions"])
 
 
-def read_group_versions() -> frozenset[str]:
-    """The apiVersions whose kinds are all known: an unknown kind there is an error."""
-    return frozenset(schema().kinds)
-
-
 def kinds_of(api_version: str) -> Mapping[str, str] | None:
     """Every kind of `api_version` (a group and version netcompile reads), or None for any other."""
     return schema().kinds.get(api_version)
@@ -106,13 +101,14 @@ def kinds_of(api_version: str) -> Mapping[str, str] | None:
 def no_kind_match(kind: str, api_version: str) -> str:
     """The API server's answer for a kind its group and version do not serve, with a `did you mean`."""
     known = kinds_of(api_version) or {}
-    return f"no matches for kind {json.dumps(kind)} in version {json.dumps(api_version)}" + _did_you_mean(kind, known)
+    quoted = json.dumps(kind, ensure_ascii=False), json.dumps(api_version, ensure_ascii=False)
+    return f"no matches for kind {quoted[0]} in version {quoted[1]}" + _did_you_mean(kind, known)
 
 
 def _did_you_mean(name: str, candidates: Mapping[str, Any]) -> str:
     lowered = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
-    return f", did you mean {json.dumps(lowered[close[0]])}?" if close else ""
+    return f", did you mean {json.dumps(lowered[close[0]], ensure_ascii=False)}?" if close else ""
 
 
 def kind_table(api_version: str, kind: str) -> Table | None:
@@ -124,7 +120,7 @@ def kind_table(api_version: str, kind: str) -> Table | None:
 def list_table(api_version: str, kind: str) -> Table | None:
     """The fields of a list object (`PodList`, or the generic `List`) other than its items, which are
     objects of their own and checked as such."""
-    if kind == LIST_KIND:  # metav1.List: apiVersion, kind, metadata (ListMeta) and items, as any typed list
+    if kind == LIST_KIND and api_version == "v1":  # metav1.List: the fields of any typed list
         return _list_fields(_table("io.k8s.api.core.v1.PodList"))
     table = kind_table(api_version, kind)
     return _list_fields(table) if table is not None else None
@@ -135,11 +131,13 @@ def _list_fields(table: Table) -> Table:
     return Table(table.name, {**table.fields, "items": None})
 
 
-@cache
 def _table(name: str) -> Table:
     """A definition compiled (recursively; definitions refer to each other, so a Table is registered
-    before its fields are filled)."""
-    return _compile(name, {})
+    before its fields are filled), once."""
+    return _TABLES.get(name) or _compile(name, _TABLES)
+
+
+_TABLES: dict[str, Table] = {}
 
 
 def _compile(name: str, done: dict[str, Table]) -> Table:
