@@ -19,7 +19,7 @@ export UV_PYTHON := $(SYSPY)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test setup debs lock lock-uv lint golden-update bench clean
+.PHONY: demo test setup debs lock lock-uv schema lint golden-update bench clean
 
 demo: setup
 	$(VENV)/bin/netcompile compile examples/ -o build/examples.nft
@@ -65,6 +65,13 @@ lock-uv: $(UV)
 	{ sed -n '1,3p' tools/uv.txt; echo "uv==$(UV_VERSION)" | $(UV) pip compile - --generate-hashes --no-header --quiet; } > tools/uv.txt.new
 	mv tools/uv.txt.new tools/uv.txt
 	$(MAKE) test
+
+# The Kubernetes API schema that strict loading checks fields against: netcompile/schema/k8s-vX.Y.Z.json,
+# from that release's OpenAPI definitions (kubernetes-validate's wheel, fetched by uv into its cache;
+# nothing installed). A new Kubernetes release: make schema KUBERNETES_VERSION=X.Y.Z, then make test.
+KUBERNETES_VERSION ?= 1.37.0
+schema: $(UV)
+	$(SYSPY) tools/gen_schema.py --version $(KUBERNETES_VERSION) --uv $(UV)
 
 lint: setup
 	$(PY) -m ruff check netcompile tests bench tools

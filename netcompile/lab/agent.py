@@ -97,7 +97,18 @@ def probe_one(p: dict[str, Any]) -> dict[str, Any]:
                     break
                 data += chunk
         else:
-            sock.send(b"probe\n")
+            try:
+                sock.send(b"probe\n")
+            except PermissionError:
+                # The sender's own output hook refused the datagram. A `reject` there also sends an ICMP
+                # port unreachable back to this socket, which the next recv reports (ECONNREFUSED); a
+                # drop sends nothing, and the recv times out: EPERM alone does not tell the two apart.
+                sock.settimeout(max(0.01, timeout - (time.monotonic() - start)))
+                try:
+                    sock.recv(2048)
+                except TimeoutError:
+                    raise PermissionError(errno.EPERM, "dropped by the sender's own netfilter") from None
+                raise PermissionError(errno.EPERM, "sent nothing back") from None  # pragma: no cover
             data = sock.recv(2048)
         reply = json.loads(data.decode())
         out.update(status="answered", pod=reply["pod"], peer=reply["peer"], port=reply["port"])
