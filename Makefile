@@ -29,6 +29,7 @@ demo: setup
 test: setup
 	$(PY) -m ruff check netcompile tests bench tools
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # `uv sync --locked` fails when uv.lock does not match pyproject.toml (run make lock), and otherwise makes
@@ -38,7 +39,7 @@ setup: debs $(UV)
 	$(UV) sync --locked --quiet || { echo "make setup: .venv could not be made exactly uv.lock (if uv.lock does not match pyproject.toml: make lock)" >&2; exit 1; }
 	ln -sfn /usr/lib/python3/dist-packages/nftables "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nftables"
 	$(PY) -c 'import nftables, netcompile'
-	$(PY) -c 'import netcompile._fastyaml' || echo "note: the C reader of YAML was not built; netcompile reads YAML the Python way (slower)"
+	$(PY) -c 'import netcompile.load._fastyaml' || echo "note: the C reader of YAML was not built; netcompile reads YAML the Python way (slower)"
 
 # Debian packages: installed only when one is missing, so a second run does not touch apt.
 debs:
@@ -66,7 +67,7 @@ lock-uv: $(UV)
 	mv tools/uv.txt.new tools/uv.txt
 	$(MAKE) test
 
-# The Kubernetes API schema that strict loading checks fields against: netcompile/schema/k8s-vX.Y.Z.json,
+# The Kubernetes API schema that strict loading checks fields against: netcompile/load/schema/k8s-vX.Y.Z.json,
 # from that release's OpenAPI definitions (kubernetes-validate's wheel, fetched by uv into its cache;
 # nothing installed). A new Kubernetes release: make schema KUBERNETES_VERSION=X.Y.Z, then make test.
 KUBERNETES_VERSION ?= 1.37.0
@@ -76,6 +77,7 @@ schema: $(UV)
 lint: setup
 	$(PY) -m ruff check netcompile tests bench tools
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 golden-update: setup
 	$(VENV)/bin/netcompile golden golden/ --update

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.services import manifest  # noqa: E402
-from netcompile.cluster import Cluster  # noqa: E402
-from netcompile.compiler import CompileOptions, compile_cluster  # noqa: E402
-from netcompile.interpreter import Ruleset  # noqa: E402
-from netcompile.manifests import load  # noqa: E402
+from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa: E402
+from netcompile.complete.cluster import Cluster  # noqa: E402
+from netcompile.load.manifests import load  # noqa: E402
 from netcompile.model import Protocol  # noqa: E402
-from netcompile.packet import Packet  # noqa: E402
-from netcompile.reference import reference_for  # noqa: E402
+from netcompile.verify.interpreter import Ruleset  # noqa: E402
+from netcompile.verify.packet import Packet  # noqa: E402
+from netcompile.verify.reference import reference_for  # noqa: E402
 
 CLIENT = IPv4Address("10.244.0.1")  # a pod address outside the endpoints' range: "network" origin
 

@@ -8,7 +8,7 @@ Not a test: run on demand (no root needed):
 N Services (one port each) with one EndpointSlice of E endpoints each are written three ways: as
 `kubectl get -o json` prints them (a `List` with `items`, indent 4), as `kubectl get -o yaml` prints the
 same List (block style), and as a multi-document YAML file (which large inputs get read by two
-processes). Each is read with `netcompile.manifests.load` (read + validate) and with the reader alone
+processes). Each is read with `netcompile.load.manifests.load` (read + validate) and with the reader alone
 (`source.read_documents`, the documents without validation); the best of --repeat runs, interleaved, is
 printed with the ratio to the YAML List.
 """
@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import mb  # noqa: E402
-from netcompile.manifests import load  # noqa: E402
-from netcompile.source import Limits, paused_gc, read_documents, read_pieces  # noqa: E402
+from netcompile.gcpause import paused_gc  # noqa: E402
+from netcompile.load.manifests import load  # noqa: E402
+from netcompile.load.source import Limits, read_documents, read_pieces  # noqa: E402
 
 try:
     from yaml import CSafeDumper as Dumper

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import mb, nft_load, ruleset_size, run_child  # noqa: E402
-from netcompile.cluster import Cluster  # noqa: E402
-from netcompile.compiler import CompileOptions, compile_cluster  # noqa: E402
-from netcompile.manifests import load  # noqa: E402
-from netcompile.render import render  # noqa: E402
+from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa: E402
+from netcompile.complete.cluster import Cluster  # noqa: E402
+from netcompile.load.manifests import load  # noqa: E402
+from netcompile.nft.render import render  # noqa: E402
 
 DEFAULT_SIZES = (1_000, 10_000, 25_000)
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import write_atomically
-from .cluster import ClusterError
-from .compiler import CompileOptions, Output, compile_paths
+from .compile.compiler import CompileOptions, Output, compile_paths
+from .complete.cluster import ClusterError
 from .errors import InputError
-from .validation import parse_cidr
+from .load.validation import parse_cidr
 
 EXPECTED = "expected.nft"
 ARGS = "args"

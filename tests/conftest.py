@@ -15,8 +15,8 @@ from typing import Protocol
 
 import pytest
 
-from netcompile.cluster import Cluster
-from netcompile.compiler import CompileOptions, Output, compile_paths
+from netcompile.compile.compiler import CompileOptions, Output, compile_paths
+from netcompile.complete.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -21,7 +21,7 @@ import yaml
 from hypothesis import strategies as st
 
 from netcompile.model import IPAddress, Protocol
-from netcompile.packet import Origin, Packet
+from netcompile.verify.packet import Origin, Packet
 
 NODES = {
     "node-a": ("192.168.0.1", "fd00:192::1", "10.244.1", "fd00:244:1::"),

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from netcompile.apply import (
+from netcompile.cli import app
+from netcompile.host.apply import (
     ScopeError,
     apply_script,
     delete_table,
@@ -26,8 +27,7 @@ from netcompile.apply import (
     statements,
     with_replacement,
 )
-from netcompile.cli import app
-from netcompile.nftlib import NftRejected
+from netcompile.host.nftlib import NftRejected
 
 FOREIGN = """\
 table ip foreign {
@@ -131,7 +131,7 @@ def test_scope_error_before_anything_reaches_the_kernel() -> None:
 
 
 def test_without_privilege_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("netcompile.nftlib.os.geteuid", lambda: 1000)
+    monkeypatch.setattr("netcompile.host.nftlib.os.geteuid", lambda: 1000)
     script = tmp_path / "r.nft"
     script.write_text("table inet netcompile {\n}\n")
     for args in (["apply", str(script)], ["delete"]):
@@ -203,7 +203,7 @@ def test_foreign_tables_survive_apply_reapply_delete(
 def test_failed_load_changes_nothing(
     netns: str, with_foreign: Callable[[], str], compile_yaml: Callable[..., tuple[object, object]], tmp_path: Path
 ) -> None:
-    from netcompile.compiler import Output
+    from netcompile.compile.compiler import Output
 
     _, output = compile_yaml(SERVICE)
     assert isinstance(output, Output)

@@ -170,7 +170,6 @@ def test_check_says_when_it_could_only_dry_run(tmp_path: Path, monkeypatch: pyte
     """`check` claims a load in a scratch namespace only when it made one."""
     import shutil
 
-
     script = tmp_path / "s.nft"
     assert runner.invoke(app, ["compile", EXAMPLES, "-o", str(script)]).exit_code == 0
     full = runner.invoke(app, ["check", str(script), "--format", "json"])

@@ -6,10 +6,10 @@ from ipaddress import ip_address
 
 import pytest
 
-from netcompile.cluster import Cluster, ClusterError
-from netcompile.manifests import load
+from netcompile.complete.cluster import Cluster, ClusterError
+from netcompile.load.manifests import load
 from netcompile.model import Protocol
-from netcompile.selectors import LabelSelector, Operator, Requirement
+from netcompile.model.selectors import LabelSelector, Operator, Requirement
 from tests.conftest import WriteYaml
 
 

@@ -1,4 +1,4 @@
-"""The C reader of plain documents (`netcompile/_fastyaml.c`) agrees with the Python reader.
+"""The C reader of plain documents (`netcompile/load/_fastyaml.c`) agrees with the Python reader.
 
 Whenever it takes a piece, it gives the same documents as `source._read_documents` does from PyYAML's
 nodes: the same values of the same types, the same positions, no problems. Whatever it does not take
@@ -17,17 +17,17 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netcompile import source
 from netcompile.errors import Diagnostic
-from netcompile.source import Limits, Piece, YList, YMap
+from netcompile.load import source
+from netcompile.load.source import Limits, Piece, YList, YMap
 from tests.test_hostile import SCALE, structural_mutations, text_mutations
 from tests.test_loading import SCALAR_TEXTS
 
 try:
-    from netcompile import _fastyaml as fastyaml
+    from netcompile.load import _fastyaml as fastyaml
 except ImportError:  # not built here
     fastyaml = None  # type: ignore[assignment]
-needs_c_reader = pytest.mark.skipif(fastyaml is None, reason="netcompile._fastyaml is not built here")
+needs_c_reader = pytest.mark.skipif(fastyaml is None, reason="netcompile.load._fastyaml is not built here")
 
 
 def test_the_c_reader_is_built_in_ci() -> None:

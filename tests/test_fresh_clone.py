@@ -64,7 +64,7 @@ def test_make_demo_on_a_fresh_clone(clone: Path) -> None:
     assert check.returncode == 0, check.stderr
     assert "Would make no changes" in check.stderr
     python = clone / ".venv" / "bin" / "python"
-    subprocess.run([str(python), "-c", "import netcompile._fastyaml, nftables"], check=True)
+    subprocess.run([str(python), "-c", "import netcompile.load._fastyaml, nftables"], check=True)
 
     # Idempotent: a second run installs nothing and writes the same ruleset.
     before = (clone / "build" / "examples.nft").read_bytes()

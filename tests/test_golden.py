@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from netcompile.golden import Case, check_cases, discover
-from netcompile.nftlib import check
+from netcompile.host.nftlib import check
 from tests.conftest import ROOT
 
 CASES = discover(ROOT / "golden")

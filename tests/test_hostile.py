@@ -25,13 +25,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.cluster import ClusterError
-from netcompile.compiler import CompileOptions, Output, compile_paths
+from netcompile.compile.compiler import CompileOptions, Output, compile_paths
+from netcompile.complete.cluster import ClusterError
 from netcompile.errors import InputError
-from netcompile.interpreter import Ruleset
-from netcompile.manifests import load
-from netcompile.nftlib import check
-from netcompile.schema import ListOf, MapOf, Table, kind_table, kinds_of
+from netcompile.host.nftlib import check
+from netcompile.load.manifests import load
+from netcompile.load.schema import ListOf, MapOf, Table, kind_table, kinds_of
+from netcompile.verify.interpreter import Ruleset
 from tests.strategies import Scenario, scenarios
 
 SCALE = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1

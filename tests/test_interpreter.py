@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netcompile.interpreter import InterpreterError, Ruleset
 from netcompile.model import IPAddress, Protocol
-from netcompile.packet import Origin, Outcome, Packet, Result, Verdict
+from netcompile.verify.interpreter import InterpreterError, Ruleset
+from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 from tests.conftest import ROOT, CompileYaml
 
 NODE = ip_address("192.168.0.10")

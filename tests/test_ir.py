@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from netcompile.ir import BaseChain, ChainType, Element, Hook, IRError, Set, Table, safe_comment
-from netcompile.nftlib import check
-from netcompile.render import render
+from netcompile.host.nftlib import check
+from netcompile.nft.ir import BaseChain, ChainType, Element, Hook, IRError, Set, Table, safe_comment
+from netcompile.nft.render import render
 
 
 def small_table() -> Table:

@@ -1,4 +1,4 @@
-"""JSON input (`netcompile/jsonread.py`, `json_documents` in `netcompile/_fastyaml.c`): read with JSON's
+"""JSON input (`netcompile/load/jsonread.py`, `json_documents` in `netcompile/load/_fastyaml.c`): read with JSON's
 rules, with the YAML readers' positions and messages.
 
 The C and Python readers agree (values, types, positions, problems) on generated and hostile JSON and
@@ -20,23 +20,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from netcompile import jsonread, source
 from netcompile.cli import app
-from netcompile.cluster import ClusterError
-from netcompile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.complete.cluster import ClusterError
 from netcompile.errors import Diagnostic, InputError, Position
-from netcompile.manifests import load
-from netcompile.source import Limits, Piece, YList, YMap
+from netcompile.load import jsonread, source
+from netcompile.load.manifests import load
+from netcompile.load.source import Limits, Piece, YList, YMap
 from tests.conftest import ROOT
 from tests.strategies import Scenario, scenarios
 from tests.test_fastyaml import same
 from tests.test_hostile import SCALE, assert_clean
 
 try:
-    from netcompile import _fastyaml as fastyaml
+    from netcompile.load import _fastyaml as fastyaml
 except ImportError:  # not built here
     fastyaml = None  # type: ignore[assignment]
-needs_c_reader = pytest.mark.skipif(fastyaml is None, reason="netcompile._fastyaml is not built here")
+needs_c_reader = pytest.mark.skipif(fastyaml is None, reason="netcompile.load._fastyaml is not built here")
 
 SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}}
 

@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.cluster import Cluster
+from netcompile.complete.cluster import Cluster
+from netcompile.host.nftlib import NftRejected
 from netcompile.lab import LabOptions, LabReport, run_lab
 from netcompile.lab.expectations import expectation_probes, read_expectations
 from netcompile.lab.expected import expect
@@ -25,10 +26,9 @@ from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan, new_prefix
 from netcompile.lab.probes import ExpectError
 from netcompile.lab.run import MISMATCH, OK, SKIPPED
 from netcompile.lab.topology import leftovers
-from netcompile.manifests import load
+from netcompile.load.manifests import load
 from netcompile.model import Objects, Protocol
-from netcompile.nftlib import NftRejected
-from netcompile.packet import Origin, Outcome, Packet, Result, Verdict
+from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 
 WriteYaml = Callable[[str, str], Path]
 runner = CliRunner()

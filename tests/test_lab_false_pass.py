@@ -19,9 +19,9 @@ from netcompile.lab.compare import MISMATCH, OK, SKIPPED, judge
 from netcompile.lab.expected import Expectation, Final
 from netcompile.lab.plan import LabPlan, make_plan
 from netcompile.lab.probes import Observation, Probe, Source, Wanted, sources
-from netcompile.manifests import load
+from netcompile.load.manifests import load
 from netcompile.model import IPAddress, Protocol
-from netcompile.packet import Origin, Verdict
+from netcompile.verify.packet import Origin, Verdict
 from tests.conftest import WriteYaml
 from tests.test_lab import assert_clean
 
@@ -201,7 +201,7 @@ def test_expectations_right_wrong_and_unobservable(write_yaml: WriteYaml) -> Non
 
 
 def _compiled(directory: Path) -> str:
-    from netcompile.compiler import CompileOptions, compile_paths
+    from netcompile.compile.compiler import CompileOptions, compile_paths
 
     return compile_paths([str(directory)], CompileOptions(node="node-a"))[1].text
 

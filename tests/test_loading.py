@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions, compile_paths
 from netcompile.errors import Diagnostic, InputError
-from netcompile.manifests import load
+from netcompile.load.manifests import load
+from netcompile.load.source import Limits
 from netcompile.model import Objects, Protocol, ServiceType
-from netcompile.source import Limits
 from tests.conftest import WriteYaml
 
 
@@ -288,9 +288,7 @@ def test_messages_stay_on_one_line_whatever_the_names(write_yaml: WriteYaml) -> 
     assert messages[1].startswith(f'{d}/input.yaml:7:18: Pod "default/a\\nb": metadata.name: Invalid value: "a\\nb"')
     assert messages[2].startswith(f'{d}/input.yaml:7:43: Pod "default/a\\nb": metadata.labels["k\\ny"]: Invalid value')
     objects = load([str(write_yaml('apiVersion: example.com/v1\nkind: "Odd\\nKind"\nmetadata: {name: x}\n'))])
-    assert objects.notices == (
-        'skipped 1 object of 1 kind netcompile does not read: "Odd\\nKind.example.com" (1)',
-    )
+    assert objects.notices == ('skipped 1 object of 1 kind netcompile does not read: "Odd\\nKind.example.com" (1)',)
 
 
 def test_duplicate_keys_name_object_and_field(write_yaml: WriteYaml) -> None:
@@ -359,7 +357,7 @@ def test_what_is_too_deep_does_not_depend_on_the_libyaml_pyyaml_bundles(
     error: exceeded maximum nesting depth"); Debian's libyaml 0.2.5 and PyYAML 6.0.3 take any depth. Both
     readers refuse from depth 512 on with netcompile's own message, before any libyaml limit, and read
     what is below it, with or without the C reader."""
-    from netcompile import source
+    from netcompile.load import source
 
     if not c_reader:
         monkeypatch.setattr(source, "_fastyaml", None)
@@ -644,7 +642,7 @@ def test_fast_scalar_resolution_matches_pyyaml(value: str) -> None:
     from yaml.nodes import ScalarNode
     from yaml.resolver import Resolver
 
-    from netcompile.source import _Loader, _tag
+    from netcompile.load.source import _Loader, _tag
 
     loader = _Loader("")
     for implicit in ((True, False), (False, True), (False, False)):
@@ -660,7 +658,7 @@ def test_plain_scalar_values_match_pyyaml(value: str) -> None:
 
     import yaml
 
-    from netcompile.source import _SLOW, _plain_value
+    from netcompile.load.source import _SLOW, _plain_value
 
     if value in ("<<", "="):  # merge and value keys: constructed node by node, never from the table
         assert _plain_value(value) is _SLOW
@@ -682,7 +680,7 @@ def test_read_values_match_pyyaml_safe_load(tmp_path: Path, aliases: bool) -> No
     with alias and merge-key bookkeeping (the text has `*` or `<<`) and without."""
     import yaml
 
-    from netcompile.source import Limits, Piece, read_documents
+    from netcompile.load.source import Limits, Piece, read_documents
 
     quoted_only = ("", "*", "&a", "!x", "<<", "=", "2024-01-01", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00.5")
     lines = []
@@ -726,7 +724,7 @@ def _many_services(count: int, extra: str = "") -> str:
 def test_two_readers_give_what_one_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
     """Large inputs are read by two processes; objects, notices and every message (positions included)
     are the same as with one reader, also for claims that meet across the halves."""
-    from netcompile import manifests
+    from netcompile.load import manifests
 
     extra = ""
     if mode == "errors":
@@ -764,7 +762,7 @@ def test_two_readers_give_what_one_gives(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_the_object_limit_counts_both_readers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from netcompile import manifests
+    from netcompile.load import manifests
 
     (tmp_path / "a.yaml").write_text(_many_services(40))
     monkeypatch.setattr(manifests, "PARALLEL_BYTES", 2000)
@@ -776,8 +774,8 @@ def test_the_object_limit_counts_both_readers(tmp_path: Path, monkeypatch: pytes
 def test_two_readers_stop_taking_pieces_past_the_object_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--max-objects bounds what is read into memory with two readers too: past the limit neither takes
     another piece (each may finish the one it has), and the caller reads again as one reader."""
-    from netcompile import manifests
-    from netcompile.source import read_pieces
+    from netcompile.load import manifests
+    from netcompile.load.source import read_pieces
 
     (tmp_path / "a.yaml").write_text(_many_services(200))
     pieces, _ = read_pieces([str(tmp_path)], Limits(), 500)
@@ -845,7 +843,7 @@ def test_plain_endpoints_read_as_field_by_field(
     write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch, address_type: str, shapes: list[str]
 ) -> None:
     """Endpoints of the common shape skip the field-by-field path; objects and messages are the same."""
-    from netcompile import manifests
+    from netcompile.load import manifests
 
     family = [s for s in shapes if ("fd00" in s) == (address_type == "IPv6")] if address_type != "FQDN" else shapes
     d = write_yaml(

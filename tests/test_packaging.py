@@ -34,6 +34,8 @@ def test_wheel_contains_every_module_and_template(tmp_path: Path) -> None:
     expected = {f"netcompile/{p.relative_to(ROOT / 'netcompile')}" for p in (ROOT / "netcompile").rglob("*.py")} | {
         f"netcompile/templates/{p.name}" for p in (ROOT / "templates").iterdir() if p.suffix in (".j2", ".py")
     }
-    expected |= {f"netcompile/schema/{p.name}" for p in (ROOT / "netcompile" / "schema").glob("k8s-v*.json")}
+    expected |= {
+        f"netcompile/load/schema/{p.name}" for p in (ROOT / "netcompile" / "load" / "schema").glob("k8s-v*.json")
+    }
     assert any(name.endswith(".json") for name in expected)  # the API schema strict loading checks fields against
     assert expected - names == set()

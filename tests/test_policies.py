@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.cluster import Cluster
-from netcompile.compiler import CompileOptions, Output, compile_cluster, compile_paths
+from netcompile.compile.compiler import CompileOptions, Output, compile_cluster, compile_paths
+from netcompile.compile.policies import chain_name, merge_ranges
+from netcompile.complete.cluster import Cluster
 from netcompile.golden import discover
-from netcompile.ir import Hook
-from netcompile.manifests import load
+from netcompile.load.manifests import load
 from netcompile.model import IPAddress, Protocol
-from netcompile.packet import Origin, Packet
-from netcompile.policies import chain_name, merge_ranges
+from netcompile.nft.ir import Hook
+from netcompile.verify.packet import Origin, Packet
 from tests.conftest import ROOT, CompileYaml
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -628,9 +628,11 @@ def probe_packets(cluster: Cluster) -> Iterator[Packet]:
 
 @pytest.mark.parametrize("case", POLICY_CASES, ids=[c.name for c in POLICY_CASES])
 def test_compiled_policies_agree_with_the_reference(case: object) -> None:
-    interpreter = pytest.importorskip("netcompile.interpreter", reason="the ruleset interpreter is not there yet")
+    interpreter = pytest.importorskip(
+        "netcompile.verify.interpreter", reason="the ruleset interpreter is not there yet"
+    )
     from netcompile.golden import Case
-    from netcompile.reference import evaluate
+    from netcompile.verify.reference import evaluate
 
     assert isinstance(case, Case)
     opts = case.options()
@@ -731,8 +733,8 @@ ROWS = [
 
 @pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
 def test_packets(row: tuple[str, str, str, Protocol, int, str, str, bool]) -> None:
-    from netcompile.interpreter import Ruleset
-    from netcompile.reference import evaluate
+    from netcompile.verify.interpreter import Ruleset
+    from netcompile.verify.reference import evaluate
 
     _, src, dst, proto, port, origin, state, delivered = row
     out = compile_text(TABLE, CompileOptions(node="node-a"))
@@ -745,7 +747,7 @@ def test_packets(row: tuple[str, str, str, Protocol, int, str, str, bool]) -> No
 
 
 def test_generated_names_survive_hash_collisions(monkeypatch: pytest.MonkeyPatch, compile_yaml: CompileYaml) -> None:
-    import netcompile.policies as policies
+    import netcompile.compile.policies as policies
 
     real = policies.short_hash
 

@@ -14,9 +14,9 @@ from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, given, settings
 
-from netcompile.compiler import CompileOptions, compile_paths
-from netcompile.interpreter import Ruleset
-from netcompile.reference import evaluate
+from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.verify.interpreter import Ruleset
+from netcompile.verify.reference import evaluate
 from tests.strategies import Scenario, scenarios
 
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.cluster import Cluster
-from netcompile.manifests import load
+from netcompile.complete.cluster import Cluster
+from netcompile.load.manifests import load
 from netcompile.model import IPNetwork, Protocol
-from netcompile.packet import Origin, Outcome, Packet, Result, Verdict
-from netcompile.reference import evaluate, reference_for
+from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
+from netcompile.verify.reference import evaluate, reference_for
 
 WriteYaml = Callable[[str, str], Path]
 Row = tuple[str, str, str, str, str]
@@ -374,7 +374,7 @@ def test_affinity_sctp_and_legacy_endpoints(write_yaml: WriteYaml, row: Row) -> 
     check(make_cluster(write_yaml, *MISC), row)
 
 
-# Choices where docs/semantics.md leaves room, pinned (listed in netcompile/reference/__init__.py).
+# Choices where docs/semantics.md leaves room, pinned (listed in netcompile/verify/reference/__init__.py).
 CHOICES = [
     NODES,
     service(

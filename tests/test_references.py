@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.cluster import Cluster
-from netcompile.manifests import load
+from netcompile.complete.cluster import Cluster
+from netcompile.load.manifests import load
+from netcompile.load.references import at_fields, dangling_references
+from netcompile.load.source import Limits
 from netcompile.model import ServiceType
-from netcompile.references import at_fields, dangling_references
-from netcompile.source import Limits
 from tests.conftest import ROOT, WriteYaml
 from tests.strategies import Scenario, scenarios
 

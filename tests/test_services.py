@@ -19,18 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.cluster import Cluster
-from netcompile.compiler import CompileOptions, Output, compile_cluster
+from netcompile.compile.compiler import CompileOptions, Output, compile_cluster
+from netcompile.complete.cluster import Cluster
 from netcompile.golden import Case, discover
-from netcompile.interpreter import Ruleset
-from netcompile.ir import NAME_MAX, check_name
 from netcompile.lab.run import Row
-from netcompile.manifests import load
+from netcompile.load.manifests import load
+from netcompile.load.validation import parse_cidr
 from netcompile.model import IPAddress, Protocol
-from netcompile.names import object_name, readable, short_hash
-from netcompile.packet import Origin, Packet, Result, Verdict
-from netcompile.reference import evaluate, reference_for
-from netcompile.validation import parse_cidr
+from netcompile.nft.ir import NAME_MAX, check_name
+from netcompile.nft.names import object_name, readable, short_hash
+from netcompile.verify.interpreter import Ruleset
+from netcompile.verify.packet import Origin, Packet, Result, Verdict
+from netcompile.verify.reference import evaluate, reference_for
 from tests.conftest import ROOT, CompileYaml
 
 # --- reading the compiled text ---------------------------------------------------------------------------

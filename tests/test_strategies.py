@@ -7,7 +7,7 @@ from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, given, settings
 
-from netcompile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions, compile_paths
 from tests.strategies import Scenario, scenarios
 
 

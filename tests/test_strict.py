@@ -16,12 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions, compile_paths
 from netcompile.errors import InputError
-from netcompile.manifests import KINDS, ParseOptions, load
+from netcompile.load.manifests import KINDS, ParseOptions, load
+from netcompile.load.schema import kind_table, kinds_of, schema
 from netcompile.model import NetworkPolicy, Objects, PolicyPort, PolicyRule, Protocol
-from netcompile.schema import kind_table, kinds_of, schema
-from netcompile.selectors import LabelSelector
+from netcompile.model.selectors import LabelSelector
 from tests.conftest import WriteYaml
 
 POLICY = """\
@@ -227,7 +227,7 @@ def test_every_kind_netcompile_compiles_has_its_fields_in_the_schema() -> None:
         assert kind_table(version, kind) is not None, kind
     assert schema().kubernetes.startswith("v1.")
     data = json.loads(
-        next(p for p in (Path(__file__).parent.parent / "netcompile" / "schema").glob("k8s-v*.json")).read_text()
+        next(p for p in (Path(__file__).parent.parent / "netcompile" / "load" / "schema").glob("k8s-v*.json")).read_text()
     )
     assert data["kubernetes"] == schema().kubernetes
     assert "kubernetes-validate" in data["source"] or "swagger" in data["source"]

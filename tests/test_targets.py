@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.manifests import load
+from netcompile.load.manifests import load
 from netcompile.targets import TargetError, kind_named, parse, resolve
 from tests.conftest import ROOT, WriteYaml
 

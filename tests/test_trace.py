@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import netcompile.compiler
-import netcompile.reachability
+import netcompile.compile.compiler
+import netcompile.journeys
 from netcompile.cli import app
 from tests.conftest import ROOT, WriteYaml
 
@@ -69,7 +69,7 @@ def test_trace_usage_errors() -> None:
 
 def test_a_broken_ruleset_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove the policy rules that allow frontend -> api by hand: trace must say so and exit 1."""
-    real = netcompile.compiler.compile_cluster
+    real = netcompile.compile.compiler.compile_cluster
 
     def broken(*args: object, **kwargs: object) -> object:
         output = real(*args, **kwargs)  # type: ignore[arg-type]
@@ -79,7 +79,7 @@ def test_a_broken_ruleset_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         return output
 
-    monkeypatch.setattr(netcompile.reachability, "compile_cluster", broken)
+    monkeypatch.setattr(netcompile.journeys, "compile_cluster", broken)
     result = runner.invoke(app, ["trace", EXAMPLES, "--from", "shop/frontend-1", "--to", "shop/api", "--port", "9000"])
     assert result.exit_code == 1
     assert "DISAGREEMENT: the compiled ruleset does something else:" in result.stdout

@@ -1,4 +1,4 @@
-"""Generate netcompile/schema/k8s-vX.Y.Z.json: the fields of the Kubernetes API kinds netcompile reads.
+"""Generate netcompile/load/schema/k8s-vX.Y.Z.json: the fields of the Kubernetes API kinds netcompile reads.
 
 Dev-time only (`make schema`); netcompile itself reads the generated file. The source is the OpenAPI
 (v2) definitions of one Kubernetes release: either the release's `api/openapi-spec/swagger.json` (given
@@ -22,7 +22,7 @@ field) or `any` (no type at all, or x-kubernetes-preserve-unknown-fields). Defin
 groups netcompile reads, by apiVersion: the definition for the kinds whose fields are kept, "" for the
 others (known to the API server, not read by netcompile).
 
-Usage: python tools/gen_schema.py [--version 1.37.0] [--spec swagger.json] [--uv UV] [--out netcompile/schema/]
+Usage: python tools/gen_schema.py [--version 1.37.0] [--spec swagger.json] [--uv UV] [--out netcompile/load/schema/]
 """
 
 from __future__ import annotations
@@ -64,8 +64,18 @@ def definitions_from_validate_package(version: str, uv: str | None) -> tuple[dic
     if importlib.util.find_spec("pip") is not None and uv is None:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", tmp,
-                 requirement],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "-d",
+                    tmp,
+                    requirement,
+                ],
                 check=True,
             )
             wheel = next(Path(tmp).glob("*.whl"))
@@ -77,10 +87,21 @@ def definitions_from_validate_package(version: str, uv: str | None) -> tuple[dic
         if uv is None:
             sys.exit("gen_schema: needs pip in this Python, or uv (--uv PATH)")
         where = subprocess.run(
-            [uv, "run", "--quiet", "--no-project", "--with", requirement, "python", "-c",
-             "import importlib.metadata as m, kubernetes_validate as k, os; "
-             f"print(m.version({VALIDATE_PACKAGE!r})); print(os.path.dirname(os.path.dirname(k.__file__)))"],
-            check=True, capture_output=True, text=True,
+            [
+                uv,
+                "run",
+                "--quiet",
+                "--no-project",
+                "--with",
+                requirement,
+                "python",
+                "-c",
+                "import importlib.metadata as m, kubernetes_validate as k, os; "
+                f"print(m.version({VALIDATE_PACKAGE!r})); print(os.path.dirname(os.path.dirname(k.__file__)))",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split("\n")
         package_version = where[0]
         data = json.loads((Path(where[1]) / member).read_text())
@@ -195,7 +216,7 @@ def main() -> None:
     parser.add_argument("--version", default=DEFAULT_VERSION, help="Kubernetes release (X.Y.Z)")
     parser.add_argument("--spec", type=Path, help="swagger.json (or JSON Schema definitions) of that release")
     parser.add_argument("--uv", help="uv, to fetch the definitions with when this Python has no pip")
-    parser.add_argument("--out", type=Path, default=ROOT / "netcompile" / "schema")
+    parser.add_argument("--out", type=Path, default=ROOT / "netcompile" / "load" / "schema")
     args = parser.parse_args()
     if args.spec:
         defs, source = definitions_from_spec(args.spec, args.version)
@@ -208,8 +229,10 @@ def main() -> None:
     for old in args.out.glob("k8s-v*.json"):
         if old != target:
             old.unlink()
-    print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: "
-          f"{len(data['definitions'])} definitions, {len(text)} bytes; {source}")
+    print(
+        f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: "
+        f"{len(data['definitions'])} definitions, {len(text)} bytes; {source}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@ import typer
 
 from .. import __version__
 from ..atomic import write_atomically
-from ..cluster import Cluster, ClusterError
-from ..compiler import CompileOptions, Output, compile_cluster
+from ..compile.compiler import CompileOptions, Output, compile_cluster
+from ..complete.cluster import Cluster, ClusterError
 from ..errors import InputError
-from ..manifests import NODE_PORT_RANGE, ParseOptions, load
+from ..load.manifests import NODE_PORT_RANGE, ParseOptions, load
+from ..load.references import at_fields, dangling_references
+from ..load.source import Limits
+from ..load.validation import parse_cidr
 from ..model import Objects
-from ..references import at_fields, dangling_references
-from ..source import Limits
-from ..validation import parse_cidr
 
 INTERNAL_ERROR = 70  # sysexits' EX_SOFTWARE: a bug in netcompile, not in the input (2) nor a finding (1)
 
@@ -285,7 +285,7 @@ _root_flags: dict[str, bool] = {"strict": False}  # `netcompile --strict VERB`: 
 
 
 def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None:
-    """References that resolve to nothing (netcompile/references.py), each once at its field: warnings on
+    """References that resolve to nothing (netcompile/load/references.py), each once at its field: warnings on
     stderr, the exit code unchanged; with `strict`, errors: exit 2, nothing written."""
     found = dangling_references(objects)
     if not found:

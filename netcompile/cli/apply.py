@@ -8,19 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ..apply import NetnsError, ScopeError, apply_script, check_table_name, delete_table
-from ..nftlib import NftRejected, NftUnavailable
-from . import (
-    ClusterCidrOpt,
-    NodeOpt,
-    NodePortAddrOpt,
-    NodePortRangeOpt,
-    TableOpt,
-    ValidateOpt,
-    app,
-    fail,
-    run_compile,
-)
+from ..host.apply import NetnsError, ScopeError, apply_script, check_table_name, delete_table
+from ..host.nftlib import NftRejected, NftUnavailable
+from . import ClusterCidrOpt, NodeOpt, NodePortAddrOpt, NodePortRangeOpt, TableOpt, ValidateOpt, app, fail, run_compile
 
 NetnsOpt = Annotated[
     str | None,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..nftlib import NftRejected, NftUnavailable, check
+from ..host.nftlib import NftRejected, NftUnavailable, check
 from . import (
     ClusterCidrOpt,
     NodeOpt,

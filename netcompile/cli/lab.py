@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ..cluster import ClusterError
+from ..complete.cluster import ClusterError
+from ..host.nftlib import NftRejected, NftUnavailable
 from ..lab import LabOptions, run_lab
 from ..lab.plan import PlanError
 from ..lab.probes import ExpectError
@@ -17,7 +18,6 @@ from ..lab.run import format_table, skipped_lines, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..model import IPAddress, Objects
-from ..nftlib import NftRejected, NftUnavailable
 from . import FINDING, OutputOpt, Paths, TableOpt, ValidateOpt, app, emit, fail, load_input, output_and_format
 
 

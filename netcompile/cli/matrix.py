@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..journeys import EndpointError, Journey, Network, Place
 from ..model import Pod, Protocol
-from ..reachability import EndpointError, Journey, Network, Place
 from . import (
     FINDING,
     ClusterCidrOpt,

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from ..journeys import EndpointError, Journey, Network
 from ..model import Protocol
-from ..packet import Result, Verdict
-from ..reachability import EndpointError, Journey, Network
+from ..verify.packet import Result, Verdict
 from . import (
     FINDING,
     ClusterCidrOpt,

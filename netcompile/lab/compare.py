@@ -16,7 +16,7 @@ those for packets that went where nobody in the lab listens — never a verdict 
 
 from __future__ import annotations
 
-from ..packet import Verdict
+from ..verify.packet import Verdict
 from .expected import Expectation, Final
 from .probes import Observation, Probe, Wanted
 

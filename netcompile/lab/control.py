@@ -20,11 +20,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..apply import apply_script
-from ..cluster import Cluster
-from ..compiler import CompileOptions, compile_cluster
+from ..compile.compiler import CompileOptions, compile_cluster
+from ..complete.cluster import Cluster
+from ..host.apply import apply_script
 from ..model import Objects
-from ..packet import Verdict
+from ..verify.packet import Verdict
 from . import probes as pr
 from .compare import MISMATCH, OK, compare_reference
 from .expected import Expectation, Oracle, expect, first_node

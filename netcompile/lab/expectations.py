@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from ..model import IPAddress, Objects, Pod, Protocol, Service
-from ..packet import Origin
 from ..targets import Target, TargetError, resolve
+from ..verify.packet import Origin
 from .plan import LabNode, LabPlan, LabPod, of_family
 from .probes import ExpectError, Probe, Source, Wanted
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..cluster import Cluster
+from ..complete.cluster import Cluster
 from ..model import IPAddress, Protocol
-from ..packet import Origin, Outcome, Packet, Verdict
+from ..verify.packet import Origin, Outcome, Packet, Verdict
 from .plan import LabPlan
 
 Oracle = Callable[[Cluster, Packet], Outcome]
@@ -29,7 +29,7 @@ MAX_HOPS = 3
 def default_oracle() -> Oracle | None:
     """`netcompile.reference.evaluate`, or None while the reference evaluator is not there."""
     try:
-        from ..reference import evaluate
+        from ..verify.reference import evaluate
     except ImportError:
         return None
     return evaluate

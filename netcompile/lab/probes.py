@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import IPAddress, Objects, Protocol, Service, ServiceType
-from ..packet import Origin
+from ..verify.packet import Origin
 from .plan import LabPlan
 from .servers import agent_argv
 

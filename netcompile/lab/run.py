@@ -16,11 +16,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..apply import apply_script
-from ..compiler import CompileOptions, compile_cluster
+from ..compile.compiler import CompileOptions, compile_cluster
+from ..host.apply import apply_script
+from ..host.nftlib import NftUnavailable
 from ..model import IPAddress, Objects, Protocol
-from ..nftlib import NftUnavailable
-from ..packet import Verdict
+from ..verify.packet import Verdict
 from . import probes as pr
 from .compare import MISMATCH, OK, SKIPPED, judge
 from .control import control_references, node_clusters, reference, run_control

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..apply import apply_script
+from ..host.apply import apply_script
 from ..model import IPAddress, Protocol
 from .plan import LabPlan
 

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..apply import in_netns
+from ..host.apply import in_netns
 from ..model import IPAddress
 from .plan import NETNS_DIR, POD_GATEWAY, POD_GATEWAY6, LabPlan
 

@@ -26,7 +26,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..errors import Position
+from ...errors import Position
 from ..source import YList, YMap, key_text
 
 # The generic `kind: List` (kubectl's metav1.List), which no API group serves but every client reads.

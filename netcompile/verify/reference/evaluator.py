@@ -13,8 +13,8 @@ from __future__ import annotations
 from fractions import Fraction
 from weakref import WeakKeyDictionary
 
-from ..cluster import Cluster
-from ..model import IPNetwork
+from ...complete.cluster import Cluster
+from ...model import IPNetwork
 from ..packet import Outcome, Packet, Result, Verdict
 from .policy import PolicyStage
 from .services import ServiceStage, Target, hostport

@@ -45,9 +45,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .errors import Diagnostic, Position
-from .model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
-from .selectors import LabelSelector
+from ..errors import Diagnostic, Position
+from ..model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
+from ..model.selectors import LabelSelector
 from .source import Limits, YList, YMap, raw_objects, read_pieces
 
 BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")

@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Diagnostic, Position
+from ..errors import Diagnostic, Position
 from .source import _COMPOSABLE_DEPTH, Limits, Piece, YList, YMap, _c_depth
 
 try:  # netcompile's C readers: optional (see source.py)

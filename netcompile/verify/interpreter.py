@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import prod
 
-from .model import IPAddress, Protocol
+from ..model import IPAddress, Protocol
 from .packet import Origin, Outcome, Packet, Result, Verdict
 
 __all__ = ["Branch", "InterpreterError", "Ruleset"]

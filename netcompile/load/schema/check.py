@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from ..errors import Diagnostic
+from ...errors import Diagnostic
 from ..source import RawObject, object_ref
 from ..validation import Report
 from . import UnknownField, kind_table, kinds_of, list_table, no_kind_match, unknown_fields

@@ -14,8 +14,8 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from socket import AF_INET, inet_pton
 from typing import Any
 
-from .errors import Diagnostic, Position, invalid, required, too_long, unsupported
-from .model import IPAddress, IPNetwork
+from ..errors import Diagnostic, Position, invalid, required, too_long, unsupported
+from ..model import IPAddress, IPNetwork
 from .source import YList, YMap, key_text
 
 

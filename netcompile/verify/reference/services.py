@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address
 
-from ..cluster import Cluster, Endpoint
-from ..model import IPAddress, IPNetwork, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
+from ...complete.cluster import Cluster, Endpoint
+from ...model import IPAddress, IPNetwork, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
 from ..packet import Origin, Packet, Verdict
 
 ZONE_LABEL = "topology.kubernetes.io/zone"

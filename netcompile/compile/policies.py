@@ -32,11 +32,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .cluster import Cluster
+from ..complete.cluster import Cluster
+from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, PolicyType, Protocol
+from ..model.selectors import LabelSelector
+from ..nft.ir import BaseChain, ChainType, Element, Hook, Set, Table
 from .compiler import CompileOptions
-from .ir import BaseChain, ChainType, Element, Hook, Set, Table
-from .model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, PolicyType, Protocol
-from .selectors import LabelSelector
 
 # version -> (set-name suffix, nftables address expression keyword, address datatype)
 FAMILIES: dict[int, tuple[str, str, str]] = {4: ("v4", "ip", "ipv4_addr"), 6: ("v6", "ip6", "ipv6_addr")}

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 
-from .errors import Diagnostic, InputError, Position, duplicate, forbidden, invalid, required, unsupported
-from .model import (
+from ..errors import Diagnostic, InputError, Position, duplicate, forbidden, invalid, required, unsupported
+from ..gcpause import paused_gc
+from ..model import (
     ContainerPort,
     EndpointAddress,
     EndpointConditions,
@@ -49,9 +50,9 @@ from .model import (
     TrafficPolicy,
     pickled_by_fields,
 )
+from ..model.selectors import LabelSelector, Operator, Requirement
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
-from .selectors import LabelSelector, Operator, Requirement
-from .source import Limits, Piece, RawObject, YList, YMap, object_ref, paused_gc, raw_objects, read_pieces
+from .source import Limits, Piece, RawObject, YList, YMap, object_ref, raw_objects, read_pieces
 from .validation import (
     Field,
     Report,
@@ -536,9 +537,7 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
         hints = item.child("hints") if "hints" in entry else None
         if hints is not None and hints.is_map() and hints.child("forZones").present:
             hint_zones = tuple(
-                z
-                for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items())
-                if z
+                z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items()) if z
             )
         node_name = item.child("nodeName").string() if "nodeName" in entry else None
         zone = item.child("zone").string() if "zone" in entry else None

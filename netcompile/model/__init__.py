@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from .errors import Position
+from ..errors import Position
 from .selectors import LabelSelector
 
 IPAddress = IPv4Address | IPv6Address

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
 
-from .model import (
+from ..gcpause import paused_gc
+from ..model import (
     EndpointSlice,
     IPAddress,
     IPNetwork,
@@ -27,8 +28,7 @@ from .model import (
     Service,
     ServicePort,
 )
-from .selectors import LabelSelector
-from .source import paused_gc
+from ..model.selectors import LabelSelector
 
 
 class ClusterError(Exception):

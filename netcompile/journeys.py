@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from .cluster import Cluster
-from .compiler import CompileOptions, compile_cluster
-from .interpreter import Ruleset
+from .compile.compiler import CompileOptions, compile_cluster
+from .complete.cluster import Cluster
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
-from .packet import Origin, Outcome, Packet, Result, Verdict
-from .reference import evaluate
 from .targets import TargetError
 from .targets import resolve as resolve_target
+from .verify.interpreter import Ruleset
+from .verify.packet import Origin, Outcome, Packet, Result, Verdict
+from .verify.reference import evaluate
 
 MAX_HOPS = 4
 IMPLIED_NODE = "(single node)"  # the node of an input without Node objects, as compile names it

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 
-from .model import IPAddress, Protocol
+from ..model import IPAddress, Protocol
 
 
 class Origin(StrEnum):

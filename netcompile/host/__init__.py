@@ -1,0 +1,2 @@
+"""The host: libnftables (check, apply, delete) and network namespaces; the only code that changes the
+machine netcompile runs on."""
