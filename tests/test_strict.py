@@ -226,9 +226,8 @@ def test_every_kind_netcompile_compiles_has_its_fields_in_the_schema() -> None:
     ]:
         assert kind_table(version, kind) is not None, kind
     assert schema().kubernetes.startswith("v1.")
-    data = json.loads(
-        next(p for p in (Path(__file__).parent.parent / "netcompile" / "load" / "schema").glob("k8s-v*.json")).read_text()
-    )
+    folder = Path(__file__).parent.parent / "netcompile" / "load" / "schema"
+    data = json.loads(next(p for p in folder.glob("k8s-v*.json")).read_text())
     assert data["kubernetes"] == schema().kubernetes
     assert "kubernetes-validate" in data["source"] or "swagger" in data["source"]
 
