@@ -1,8 +1,9 @@
 """The C reader of plain documents (`netcompile/load/_fastyaml.c`) agrees with the Python reader.
 
-Whenever it takes a piece, it gives the same documents as `source._read_documents` does from PyYAML's
+Whenever it takes a piece, it gives the same documents as `pyyaml_reader.read_yaml_documents` does from PyYAML's
 nodes: the same values of the same types, the same positions, no problems. Whatever it does not take
 (anchors, tags, merge keys, repeated keys, non-string keys, errors, ...) it leaves to the Python reader.
+It types plain scalars from the one table it is given and lists the others for Python to type.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netcompile.errors import Diagnostic
-from netcompile.load import source
+from netcompile.load import pyyaml_reader, source
+from netcompile.load import scalars as yaml_scalars
 from netcompile.load.source import Limits, Piece, YList, YMap
 from tests.test_hostile import SCALE, structural_mutations, text_mutations
 from tests.test_loading import SCALAR_TEXTS
@@ -37,23 +39,18 @@ def test_the_c_reader_is_built_in_ci() -> None:
 
 
 def fast(text: str, first_line: int = 1, max_depth: int = 64) -> list[YMap] | None:
-    result: list[YMap] | None = fastyaml.documents(
-        text,
-        "f.yaml",
-        first_line,
-        max_depth,
-        YMap,
-        YList,
-        source._plain_values,
-        source._plain_value,
-        source._SLOW,
-    )
-    return result
+    """The C reader's documents, with the plain scalars it left as text typed (as `source.read_documents`
+    does); None when it gave up, or a scalar it left cannot be typed from its text alone."""
+    result = fastyaml.documents(text, "f.yaml", first_line, max_depth, YMap, YList, yaml_scalars.plain_values)
+    if result is None:
+        return None
+    docs, untyped = result
+    return docs if yaml_scalars.type_plain_scalars(untyped) else None
 
 
 def slow(text: str, first_line: int = 1, max_depth: int = 64) -> tuple[list[YMap], list[bool], list[Diagnostic]]:
     errors: list[Diagnostic] = []
-    read = source._read_documents(Piece("f.yaml", text, first_line), Limits(max_depth=max_depth), errors)
+    read = pyyaml_reader.read_yaml_documents(Piece("f.yaml", text, first_line), Limits(max_depth=max_depth), errors)
     return [doc for doc, _ in read], [repeats for _, repeats in read], errors
 
 
@@ -197,7 +194,7 @@ def test_deep_nesting_is_left_to_python_whatever_the_limit(tmp_path: Path) -> No
 )
 @pytest.mark.parametrize("max_depth", [0, 2, 64, 511])
 def test_nesting_is_measured_alike_in_c_and_from_pyyaml_events(text: str, max_depth: int) -> None:
-    assert fastyaml.nesting(text, max_depth, source._COMPOSABLE_DEPTH) == source._nesting(text, max_depth)
+    assert fastyaml.nesting(text, max_depth, pyyaml_reader.COMPOSABLE_DEPTH) == pyyaml_reader.nesting(text, max_depth)
 
 
 @needs_c_reader
@@ -205,6 +202,21 @@ def test_the_benchmark_input_is_read_in_c() -> None:
     from bench.services import manifest
 
     assert agree(manifest(20, 3))
+
+
+@needs_c_reader
+def test_the_c_reader_types_from_the_table_it_is_given_and_lists_the_rest() -> None:
+    """No call back into Python: a plain scalar in the table gets the table's value; one that is not
+    stays its text and is listed with where it stands (a key: None), for Python to type."""
+    known: dict[str, object] = {"80": 80, "ports": "ports", "yes": True}
+    result = fastyaml.documents("ports: [80, 81, yes]\non: {'q': '1.5', x: 80}\n", "f.yaml", 1, 64, YMap, YList, known)
+    assert result is not None
+    (doc,), untyped = result
+    assert doc == {"ports": [80, "81", True], "on": {"q": "1.5", "x": 80}}  # quoted: strings, never listed
+    assert untyped == [(doc["ports"], 1, "81"), (doc, None, "on"), (doc["on"], None, "x")]
+    assert known == {"80": 80, "ports": "ports", "yes": True}  # the C reader only reads the table
+    assert yaml_scalars.type_plain_scalars(untyped) is False  # `on` is True in YAML 1.1: not a string key
+    assert doc["ports"] == [80, 81, True]
 
 
 @needs_c_reader
@@ -219,6 +231,7 @@ def test_no_references_leak() -> None:
         "a: 1\na: 2\n",  # on a repeated key
         "a: [1, 2\n",  # on a syntax error
         "a: <<\n",  # on a plain scalar the table does not type
+        "n: [80, on, 10.0.0.1, ~]\n",  # typed from the table
     ]
     for _ in range(3):
         for text in texts:

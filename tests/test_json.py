@@ -24,7 +24,7 @@ from netcompile.cli import app
 from netcompile.compile.compiler import CompileOptions, compile_paths
 from netcompile.complete.cluster import ClusterError
 from netcompile.errors import Diagnostic, InputError, Position
-from netcompile.load import jsonread, source
+from netcompile.load import jsonread, pyyaml_reader, source
 from netcompile.load.manifests import load
 from netcompile.load.source import Limits, Piece, YList, YMap
 from tests.conftest import ROOT
@@ -147,7 +147,7 @@ def test_columns_count_characters_and_stop_at_the_packing_limit() -> None:
     ((doc, _),), _ = read('{"ü😀": "é", "k": 1}')
     assert str(doc.position("k")) == "f.json:1:18"
     ((wide, _),), _ = read('{"a": "' + "x" * 0x100000 + '", "b": 1}')
-    assert wide.position("b") == Position("f.json", 1, 0xFFFFF)  # as source._pack clamps
+    assert wide.position("b") == Position("f.json", 1, 0xFFFFF)  # as documents.pack clamps
 
 
 def test_repeated_keys_are_reported_as_for_yaml(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_nesting_limits_have_the_yaml_messages_and_positions(levels: int, max_de
     limits = Limits(max_depth=max_depth)
     json_docs, json_errors = read(text, limits=limits)
     yaml_errors: list[Diagnostic] = []
-    yaml_docs = source._read_documents(Piece("f.json", text), limits, yaml_errors)  # flow style: also YAML
+    yaml_docs = pyyaml_reader.read_yaml_documents(Piece("f.json", text), limits, yaml_errors)  # flow style: also YAML
     assert json_errors == [str(e) for e in yaml_errors]
     if levels > max_depth:
         assert json_errors and "nesting deeper than" in json_errors[0]
@@ -367,7 +367,7 @@ yaml_safe_values = st.recursive(
 def test_json_that_is_also_yaml_reads_the_same_values_and_positions_as_yaml(doc: dict[str, Any], indent: int) -> None:
     text = json.dumps(doc, indent=indent, ensure_ascii=False)
     yaml_errors: list[Diagnostic] = []
-    as_yaml = source._read_documents(Piece("f.json", text, 3), Limits(), yaml_errors)
+    as_yaml = pyyaml_reader.read_yaml_documents(Piece("f.json", text, 3), Limits(), yaml_errors)
     assert yaml_errors == []
     docs, problems, syntax = both(text, 3)
     assert (problems, syntax) == ([], None)

@@ -357,10 +357,11 @@ def test_what_is_too_deep_does_not_depend_on_the_libyaml_pyyaml_bundles(
     error: exceeded maximum nesting depth"); Debian's libyaml 0.2.5 and PyYAML 6.0.3 take any depth. Both
     readers refuse from depth 512 on with netcompile's own message, before any libyaml limit, and read
     what is below it, with or without the C reader."""
-    from netcompile.load import source
+    from netcompile.load import pyyaml_reader, source
 
     if not c_reader:
         monkeypatch.setattr(source, "_fastyaml", None)
+        monkeypatch.setattr(pyyaml_reader, "_fastyaml", None)
     text = "apiVersion: v1\nkind: Namespace\nx: " + "[" * depth + "]" * depth + "\n"
     errors: list[Diagnostic] = []
     docs = source.read_documents(source.Piece("f.yaml", text), Limits(max_depth=10**6), errors)
@@ -642,13 +643,14 @@ def test_fast_scalar_resolution_matches_pyyaml(value: str) -> None:
     from yaml.nodes import ScalarNode
     from yaml.resolver import Resolver
 
-    from netcompile.load.source import _Loader, _tag
+    from netcompile.load.pyyaml_reader import _Loader
+    from netcompile.load.scalars import resolved_tag
 
     loader = _Loader("")
     for implicit in ((True, False), (False, True), (False, False)):
         expected = Resolver().resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
         node = ScalarNode(loader.resolve(ScalarNode, value, implicit), value)
-        assert _tag(node) == expected
+        assert resolved_tag(node) == expected
 
 
 @pytest.mark.parametrize("value", [t for t in SCALAR_TEXTS if t[:1] not in ("*", "&", "!")])  # plain forms
@@ -658,14 +660,14 @@ def test_plain_scalar_values_match_pyyaml(value: str) -> None:
 
     import yaml
 
-    from netcompile.load.source import _SLOW, _plain_value
+    from netcompile.load.scalars import SLOW, plain_value
 
     if value in ("<<", "="):  # merge and value keys: constructed node by node, never from the table
-        assert _plain_value(value) is _SLOW
+        assert plain_value(value) is SLOW
         return
     expected = value if value.startswith("20") else yaml.safe_load(f"k: {value}" if value else "k:")["k"]
     for _ in range(2):
-        got = _plain_value(value)
+        got = plain_value(value)
         assert type(got) is type(expected)
         assert got == expected or (
             isinstance(got, float) and isinstance(expected, float) and math.isnan(got) and math.isnan(expected)
@@ -771,30 +773,37 @@ def test_the_object_limit_counts_both_readers(tmp_path: Path, monkeypatch: pytes
     assert any("more than 30 objects (--max-objects)" in e for e in two), two
 
 
-def test_two_readers_stop_taking_pieces_past_the_object_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_readers_stop_taking_pieces_past_the_object_limit(tmp_path: Path) -> None:
     """--max-objects bounds what is read into memory with two readers too: past the limit neither takes
     another piece (each may finish the one it has), and the caller reads again as one reader."""
-    from netcompile.load import manifests
-    from netcompile.load.source import read_pieces
+    from functools import partial
+
+    from netcompile.load import manifests, tworeaders
+    from netcompile.load.source import Piece, read_pieces
 
     (tmp_path / "a.yaml").write_text(_many_services(200))
     pieces, _ = read_pieces([str(tmp_path)], Limits(), 500)
     assert len(pieces) >= 50
     log = tmp_path / "read.log"
-    read_and_parse = manifests._read_and_parse
 
-    def logged(group: list[object], limits: Limits, opts: object) -> object:
+    def logged(limits: Limits, group: list[Piece]) -> object:
         with open(log, "a") as f:  # both processes append
             f.write(f"{len(group)}\n")
-        return read_and_parse(group, limits, opts)  # type: ignore[arg-type]
+        return manifests._read_and_parse(group, limits, manifests.ParseOptions())
 
-    monkeypatch.setattr(manifests, "_read_and_parse", logged)
-    assert manifests._read_in_two(pieces, Limits(max_objects=10), manifests.ParseOptions()) is None
+    def count(reading: object) -> int:
+        return reading.count()  # type: ignore[attr-defined,no-any-return]
+
+    assert tworeaders.read_in_two(pieces, partial(logged, Limits(max_objects=10)), count, 10) is None
     read = log.read_text().split()
     assert len(read) <= 10 // 2 + 4, read  # about a piece per object here, and 10 objects; not all pieces
     log.unlink()
-    assert manifests._read_in_two(pieces, Limits(), manifests.ParseOptions()) is not None
+    readings = tworeaders.read_in_two(pieces, partial(logged, Limits()), count, Limits().max_objects)
+    assert readings is not None and len(readings) == len(pieces)
     assert len(log.read_text().split()) == len(pieces)
+    assert [count(r) for r in readings] == [
+        count(manifests._read_and_parse([p], Limits(), manifests.ParseOptions())) for p in pieces
+    ]
 
 
 def errors_of_readers(directory: Path, readers: int) -> list[str]:
@@ -843,7 +852,7 @@ def test_plain_endpoints_read_as_field_by_field(
     write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch, address_type: str, shapes: list[str]
 ) -> None:
     """Endpoints of the common shape skip the field-by-field path; objects and messages are the same."""
-    from netcompile.load import manifests
+    from netcompile.load import endpoints
 
     family = [s for s in shapes if ("fd00" in s) == (address_type == "IPv6")] if address_type != "FQDN" else shapes
     d = write_yaml(
@@ -851,7 +860,7 @@ def test_plain_endpoints_read_as_field_by_field(
         "metadata: {name: s, namespace: n, labels: {kubernetes.io/service-name: s}}\n"
         f"addressType: {address_type}\nendpoints:\n" + "".join(f"- {shape}\n" for shape in family)
     )
-    plain = manifests._plain_endpoint
+    plain = endpoints._plain_endpoint
     taken: list[object] = []
 
     def counted(entry: object, version: int) -> object:
@@ -861,7 +870,7 @@ def test_plain_endpoints_read_as_field_by_field(
 
     results: list[tuple[object, ...]] = []
     for fast in (counted, lambda entry, version: None):
-        monkeypatch.setattr(manifests, "_plain_endpoint", fast)
+        monkeypatch.setattr(endpoints, "_plain_endpoint", fast)
         try:
             results.append(load([str(d)]).endpoint_slices)
         except InputError as exc:

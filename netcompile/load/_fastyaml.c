@@ -5,8 +5,9 @@
  * Only what needs no judgement is done here. Anything else -- an anchor, an alias, a tag, a merge key,
  * a repeated key, a key that is not a string, a document that is not a mapping, nesting past the limit,
  * a syntax error -- makes documents() return None, and the caller reads the piece the Python way,
- * which reports or handles it. Plain scalars are typed by source._plain_value (YAML 1.1, as PyYAML),
- * through its table of known texts.
+ * which reports or handles it. Plain scalars are typed from one table of known texts (text -> value) that
+ * the caller gives; a plain scalar whose text is not in it is left as its text and listed, for the caller
+ * to type (YAML 1.1, as PyYAML) and put in place: nothing here calls back into Python.
  *
  * JSON is read here too, whole (json_documents, below): it needs no judgement left to Python.
  */
@@ -21,7 +22,8 @@
 typedef struct {
     yaml_parser_t parser;
     yaml_event_t event;
-    PyObject *file, *ymap, *ylist, *plain_values, *plain_value, *slow;
+    PyObject *file, *ymap, *ylist, *known;
+    PyObject *untyped; /* [(container, key or index, text)]: plain scalars not in `known`; key None for a key */
     PyObject *positions_name;
     long first_line;
     long max_depth;
@@ -42,9 +44,9 @@ static PyObject *packed(Reader *r, yaml_mark_t mark) {
     return PyLong_FromLongLong((line << 20) | (long long)(mark.column + 1));
 }
 
-/* A scalar's value (new reference); NULL with r->bail for an anchor, a tag or a plain scalar the
- * table does not type (`<<`, `=`). */
-static PyObject *scalar(Reader *r) {
+/* A scalar's value (new reference); NULL with r->bail for an anchor or a tag. A plain scalar that is not
+ * in the table is its text, with *untyped set. */
+static PyObject *scalar(Reader *r, int *untyped) {
     yaml_event_t *e = &r->event;
     if (e->data.scalar.anchor != NULL || e->data.scalar.tag != NULL) {
         r->bail = 1;
@@ -59,7 +61,7 @@ static PyObject *scalar(Reader *r) {
         r->bail = 1;
         return NULL;
     }
-    PyObject *value = PyDict_GetItemWithError(r->plain_values, text);
+    PyObject *value = PyDict_GetItemWithError(r->known, text);
     if (value != NULL) {
         Py_INCREF(value);
         Py_DECREF(text);
@@ -69,17 +71,20 @@ static PyObject *scalar(Reader *r) {
         Py_DECREF(text);
         return NULL;
     }
-    value = PyObject_CallOneArg(r->plain_value, text);
-    Py_DECREF(text);
-    if (value == r->slow) {
-        Py_DECREF(value);
-        r->bail = 1;
-        return NULL;
-    }
-    return value;
+    *untyped = 1;
+    return text;
 }
 
-static PyObject *node(Reader *r, long depth);
+/* Lists a plain scalar left as its text: at `where` (a key or an index) in `container`, or the key itself
+ * (where None). */
+static int list_untyped(Reader *r, PyObject *container, PyObject *where, PyObject *text) {
+    PyObject *entry = PyTuple_Pack(3, container, where, text);
+    int failed = entry == NULL || PyList_Append(r->untyped, entry) < 0;
+    Py_XDECREF(entry);
+    return failed ? -1 : 0;
+}
+
+static PyObject *node(Reader *r, long depth, int *untyped);
 
 static PyObject *container(Reader *r, long depth, int is_map) {
     yaml_event_t *e = &r->event;
@@ -110,10 +115,13 @@ static PyObject *container(Reader *r, long depth, int is_map) {
                 r->bail = 1;
                 goto fail;
             }
-            key = scalar(r);
+            int untyped_key = 0;
+            key = scalar(r, &untyped_key);
             if (key == NULL)
                 goto fail;
             int seen = PyUnicode_CheckExact(key) ? PyDict_Contains(out, key) : 1; /* 1: x, true: y */
+            if (seen == 0 && untyped_key)
+                seen = list_untyped(r, out, Py_None, key);
             if (seen != 0 || next_event(r) < 0) {
                 if (seen > 0)
                     r->bail = 1;
@@ -122,8 +130,14 @@ static PyObject *container(Reader *r, long depth, int is_map) {
             }
         }
         PyObject *where = packed(r, e->start_mark);
-        PyObject *value = where ? node(r, depth + 1) : NULL;
+        int untyped = 0;
+        PyObject *value = where ? node(r, depth + 1, &untyped) : NULL;
         int failed = value == NULL;
+        if (!failed && untyped) {
+            PyObject *index = is_map ? Py_NewRef(key) : PyLong_FromSsize_t(PyList_GET_SIZE(out));
+            failed = index == NULL || list_untyped(r, out, index, value) < 0;
+            Py_XDECREF(index);
+        }
         if (!failed)
             failed = is_map ? (PyDict_SetItem(out, key, value) < 0 || PyDict_SetItem(positions, key, where) < 0)
                             : (PyList_Append(out, value) < 0 || PyList_Append(positions, where) < 0);
@@ -142,10 +156,10 @@ fail:
 }
 
 /* The value of the node whose first event is the current one (new reference), or NULL. */
-static PyObject *node(Reader *r, long depth) {
+static PyObject *node(Reader *r, long depth, int *untyped) {
     switch (r->event.type) {
     case YAML_SCALAR_EVENT:
-        return scalar(r);
+        return scalar(r, untyped);
     case YAML_SEQUENCE_START_EVENT:
         return container(r, depth, 0);
     case YAML_MAPPING_START_EVENT:
@@ -191,11 +205,11 @@ static PyObject *documents(PyObject *Py_UNUSED(module), PyObject *args) {
     Reader r;
     PyObject *text;
     memset(&r, 0, sizeof r);
-    if (!PyArg_ParseTuple(args, "UUllOOOOO", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
-                          &r.plain_values, &r.plain_value, &r.slow))
+    if (!PyArg_ParseTuple(args, "UUllOOO", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
+                          &r.known))
         return NULL;
-    if (!PyDict_Check(r.plain_values)) {
-        PyErr_SetString(PyExc_TypeError, "plain_values must be a dict");
+    if (!PyDict_Check(r.known)) {
+        PyErr_SetString(PyExc_TypeError, "known must be a dict");
         return NULL;
     }
     PyObject *utf8 = PyUnicode_AsUTF8String(text);
@@ -203,21 +217,24 @@ static PyObject *documents(PyObject *Py_UNUSED(module), PyObject *args) {
         return NULL;
     r.positions_name = PyUnicode_InternFromString("positions");
     PyObject *docs = PyList_New(0);
+    r.untyped = PyList_New(0);
     PyObject *result = NULL;
-    if (r.positions_name != NULL && docs != NULL && yaml_parser_initialize(&r.parser)) {
+    if (r.positions_name != NULL && docs != NULL && r.untyped != NULL && yaml_parser_initialize(&r.parser)) {
         yaml_parser_set_input_string(&r.parser, (const unsigned char *)PyBytes_AS_STRING(utf8),
                                      (size_t)PyBytes_GET_SIZE(utf8));
         yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
-        result = read_all(&r, docs);
+        PyObject *read = read_all(&r, docs);
         yaml_event_delete(&r.event);
         yaml_parser_delete(&r.parser);
-        if (result == NULL && r.bail && !PyErr_Occurred())
-            result = Py_None;
-        Py_XINCREF(result);
+        if (read != NULL)
+            result = PyTuple_Pack(2, docs, r.untyped);
+        else if (r.bail && !PyErr_Occurred())
+            result = Py_NewRef(Py_None);
     } else if (!PyErr_Occurred()) {
         PyErr_NoMemory();
     }
     Py_XDECREF(docs);
+    Py_XDECREF(r.untyped);
     Py_XDECREF(r.positions_name);
     Py_DECREF(utf8);
     return result;
@@ -933,7 +950,7 @@ done:
 static PyMethodDef methods[] = {
     {"nesting", nesting, METH_VARARGS, "nesting(text, max_depth, stop) -> (line | None, column | None, deeper)"},
     {"documents", documents, METH_VARARGS,
-     "documents(text, file, first_line, max_depth, YMap, YList, plain_values, plain_value, slow) -> list | None"},
+     "documents(text, file, first_line, max_depth, YMap, YList, known) -> (documents, untyped) | None"},
     {"json_documents", json_documents, METH_VARARGS,
      "json_documents(text, file, first_line, max_depth, YMap, YList) -> (documents, problems, syntax error)"},
     {NULL, NULL, 0, NULL},

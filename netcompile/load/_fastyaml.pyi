@@ -1,6 +1,5 @@
-"""Types of the C reader (netcompile/_fastyaml.c)."""
+"""Types of the C reader (netcompile/load/_fastyaml.c)."""
 
-from collections.abc import Callable
 from typing import Any
 
 def documents(
@@ -10,11 +9,9 @@ def documents(
     max_depth: int,
     ymap: type[Any],
     ylist: type[Any],
-    plain_values: dict[str, object],
-    plain_value: Callable[[str], object],
-    slow: object,
+    known: dict[str, object],
     /,
-) -> list[Any] | None: ...
+) -> tuple[list[Any], list[tuple[Any, Any, str]]] | None: ...
 def nesting(text: str, max_depth: int, stop: int, /) -> tuple[int | None, int | None, bool]: ...
 def json_documents(
     text: str,

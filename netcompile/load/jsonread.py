@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Diagnostic, Position
-from .source import _COMPOSABLE_DEPTH, Limits, Piece, YList, YMap, _c_depth
+from .documents import Limits, Piece, YList, YMap
+from .pyyaml_reader import COMPOSABLE_DEPTH, c_depth
 
-try:  # netcompile's C readers: optional (see source.py)
+try:  # netcompile's C readers: optional (see pyyaml_reader.py)
     from . import _fastyaml
 except ImportError:  # pragma: no cover - depends on how netcompile was installed
     _fastyaml = None  # type: ignore[assignment]
@@ -63,7 +64,7 @@ def json_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
     named = is_json_name(piece.file)
     if not named and not starts_like_json(piece.text):
         return None
-    max_depth = min(_c_depth(limits), _COMPOSABLE_DEPTH - 1)
+    max_depth = min(c_depth(limits), COMPOSABLE_DEPTH - 1)
     values, problems, syntax = parse(piece.text, piece.file, piece.first_line, max_depth)
     if syntax is not None and not named:
         return None
@@ -84,9 +85,9 @@ def json_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
 def _limit_message(what: str, digits: int, limits: Limits) -> str:
     if what == "number":
         return f"JSON number too long: an integer of {digits} digits (at most {sys.get_int_max_str_digits()})"
-    if limits.max_depth < _COMPOSABLE_DEPTH - 1:  # as source._too_deep_to_compose words it
+    if limits.max_depth < COMPOSABLE_DEPTH - 1:  # as pyyaml_reader._too_deep_to_compose words it
         return f"nesting deeper than {limits.max_depth} levels (--max-depth)"
-    return f"nesting deeper than {_COMPOSABLE_DEPTH - 1} levels (--max-depth cannot go higher)"
+    return f"nesting deeper than {COMPOSABLE_DEPTH - 1} levels (--max-depth cannot go higher)"
 
 
 def parse(text: str, file: str, first_line: int, max_depth: int) -> Parsed:

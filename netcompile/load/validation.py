@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import Diagnostic, Position, invalid, required, too_long, unsupported
 from ..model import IPAddress, IPNetwork
-from .source import YList, YMap, key_text
+from .documents import YList, YMap, key_text
 
 
 class Report:
@@ -304,7 +304,7 @@ def _ipv4_int(text: str) -> int | None:
 
 def parse_ip(text: str) -> IPAddress | None:
     """An address as Kubernetes reads it: leading zeros allowed, IPv4-mapped IPv6 taken as IPv4."""
-    try:  # canonical dotted decimal, the common case: libc's strict parser is 5x faster than ours
+    try:  # canonical dotted decimal, the common case: libc's strict parser is faster than ours
         return IPv4Address(int.from_bytes(inet_pton(AF_INET, text), "big"))
     except (OSError, ValueError):
         pass

@@ -26,8 +26,8 @@ _T = TypeVar("_T")
 def pickled_by_fields(cls: type[_T]) -> type[_T]:
     """Pickle a frozen dataclass as (class, field values).
 
-    The dataclass default goes through a per-object `fields()` walk, three times slower; that matters
-    when a reader process hands 50k objects back (see `manifests.load`).
+    The dataclass default goes through a per-object `fields()` walk, which is slower; that matters when a
+    reader process hands many objects back (see `load.tworeaders`).
     """
     names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
     values = attrgetter(*names)
@@ -44,9 +44,6 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
 
         cls.__reduce__ = reduce  # type: ignore[method-assign]
     return cls
-
-
-pickled_by_fields(Position)  # every object and claim carries one or more
 
 
 class Protocol(StrEnum):

@@ -1,0 +1,181 @@
+"""The endpoints of Services: EndpointSlice (discovery.k8s.io/v1) and the older Endpoints (core/v1)."""
+
+from __future__ import annotations
+
+import functools
+
+from ..errors import duplicate, invalid, required
+from ..model import (
+    EndpointAddress,
+    EndpointConditions,
+    EndpointPort,
+    Endpoints,
+    EndpointSlice,
+    EndpointSubset,
+    IPAddress,
+    SliceEndpoint,
+)
+from .parse_common import (
+    SERVICE_NAME_LABEL,
+    ParseOptions,
+    meta_field,
+    port_number_field,
+    protocol_field,
+)
+from .source import RawObject, YList, YMap
+from .validation import (
+    Field,
+    dns1123_label,
+    dns1123_subdomain,
+    ip_field,
+    name_field,
+    parse_ip,
+)
+
+
+def _endpoint_ports(f: Field, *, allow_unnamed: bool = True) -> tuple[EndpointPort, ...]:
+    out: list[EndpointPort] = []
+    names: set[str] = set()
+    for item in f.object_items():
+        if not item.is_map():
+            continue
+        name = name_field(item.child("name"), dns1123_label, required_=False) or ""
+        if name in names:
+            item.child("name").error(duplicate(name))
+        names.add(name)
+        port = port_number_field(item.child("port"))
+        protocol = protocol_field(item.child("protocol"))
+        if port is not None and protocol is not None:
+            out.append(EndpointPort(name, port, protocol))
+    return tuple(out)
+
+
+_DEFAULT_CONDITIONS = EndpointConditions()
+
+
+_CONDITION_KEYS = ("ready", "serving", "terminating")
+
+
+def _conditions(f: Field) -> EndpointConditions:
+    """An endpoint's conditions: absent ready means ready; absent serving follows ready."""
+    if not f.is_map():
+        return _DEFAULT_CONDITIONS
+    assert isinstance(f.value, YMap)
+    conditions = _boolean_conditions(f.value)
+    if conditions is None:
+        for key in _CONDITION_KEYS:
+            f.child(key).boolean(default=False)  # reports the ones that are not booleans
+        return _DEFAULT_CONDITIONS
+    return conditions
+
+
+def _boolean_conditions(given: YMap) -> EndpointConditions | None:
+    """The conditions when each is a boolean or absent; None when one is something else."""
+    ready, serving, terminating = given.get("ready"), given.get("serving"), given.get("terminating")
+    for value in (ready, serving, terminating):
+        if value is not None and value.__class__ is not bool:
+            return None
+    ready = ready is not False
+    return _endpoint_conditions(ready, ready if serving is None else serving, terminating is True)
+
+
+@functools.cache
+def _endpoint_conditions(ready: bool, serving: bool, terminating: bool) -> EndpointConditions:
+    return EndpointConditions(ready, serving, terminating)  # 8 values, shared by every endpoint
+
+
+def _plain_endpoint(entry: YMap, version: int) -> SliceEndpoint | None:
+    """An endpoint read without `Field`s, when nothing in it can need a message: addresses of the slice's
+    family, boolean conditions, nodeName and zone strings, no hints. None sends it down the field-by-field
+    path, which reports what is wrong; both give the same endpoint (tested). 100k endpoints are most of
+    what 10k Services are, so this is the hot path of reading them."""
+    addresses = entry.get("addresses")
+    if addresses.__class__ is not YList or not addresses or "hints" in entry:
+        return None
+    addrs: list[IPAddress] = []
+    for text in addresses:
+        addr = parse_ip(text) if text.__class__ is str else None
+        if addr is None or addr.version != version:
+            return None
+        addrs.append(addr)
+    given = entry.get("conditions")
+    conditions = (
+        _DEFAULT_CONDITIONS if given is None else _boolean_conditions(given) if given.__class__ is YMap else None
+    )
+    if conditions is None:
+        return None
+    node_name, zone = entry.get("nodeName"), entry.get("zone")
+    if not (node_name is None or node_name.__class__ is str) or not (zone is None or zone.__class__ is str):
+        return None
+    return SliceEndpoint(tuple(addrs), conditions, node_name or None, zone or None, None)
+
+
+def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> EndpointSlice | None:
+    meta = meta_field(raw, root, True, dns1123_subdomain)
+    address_type = root.child("addressType").choice(("IPv4", "IPv6", "FQDN"))
+    if root.child("addressType").value is None:
+        root.child("addressType").error(required())
+    endpoints: list[SliceEndpoint] = []
+    version = {"IPv4": 4, "IPv6": 6}.get(address_type or "")
+    for item in root.child("endpoints").object_items():
+        entry = item.value
+        if version is not None and entry.__class__ is YMap:
+            endpoint = _plain_endpoint(entry, version)
+            if endpoint is not None:
+                endpoints.append(endpoint)
+                continue
+        if not item.is_map():
+            continue
+        addrs: list[IPAddress] = []
+        addresses = item.child("addresses")
+        addr_items = list(addresses.items())
+        if not addr_items:
+            addresses.error(required())
+        for a in addr_items:
+            if address_type == "FQDN":
+                a.string(required_=True)
+                continue
+            addr = ip_field(a, required_=True)
+            if addr is None:
+                continue
+            if address_type in ("IPv4", "IPv6") and addr.version != (4 if address_type == "IPv4" else 6):
+                a.error(invalid(str(addr), f"must be an {address_type} address"))
+                continue
+            addrs.append(addr)
+        # fields that are absent are not visited
+        conditions = _conditions(item.child("conditions")) if "conditions" in entry else _DEFAULT_CONDITIONS
+        hint_zones: tuple[str, ...] | None = None
+        hints = item.child("hints") if "hints" in entry else None
+        if hints is not None and hints.is_map() and hints.child("forZones").present:
+            hint_zones = tuple(
+                z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items()) if z
+            )
+        node_name = item.child("nodeName").string() if "nodeName" in entry else None
+        zone = item.child("zone").string() if "zone" in entry else None
+        endpoints.append(SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones))
+    ports = _endpoint_ports(root.child("ports"))
+    if meta is None or address_type is None:
+        return None
+    service_name = dict(meta.labels).get(SERVICE_NAME_LABEL)
+    return EndpointSlice(meta, service_name, address_type, ports, tuple(endpoints))
+
+
+def parse_endpoints(raw: RawObject, root: Field, opts: ParseOptions) -> Endpoints | None:
+    meta = meta_field(raw, root, True, dns1123_subdomain)
+    subsets: list[EndpointSubset] = []
+    for subset in root.child("subsets").object_items():
+        if not subset.is_map():
+            continue
+        groups: list[tuple[EndpointAddress, ...]] = []
+        for key in ("addresses", "notReadyAddresses"):
+            group: list[EndpointAddress] = []
+            for a in subset.child(key).object_items():
+                if a.is_map():
+                    addr = ip_field(a.child("ip"), required_=True)
+                    if addr is not None:
+                        group.append(EndpointAddress(addr, a.child("nodeName").string()))
+            groups.append(tuple(group))
+        subsets.append(EndpointSubset(groups[0], groups[1], _endpoint_ports(subset.child("ports"))))
+    if meta is None:
+        return None
+    return Endpoints(meta, tuple(subsets))

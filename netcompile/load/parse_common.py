@@ -1,0 +1,120 @@
+"""What every kind's parser shares: the options that change what is valid, and the fields found in many
+kinds (metadata, protocols, port numbers, address lists, label selectors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import duplicate, forbidden, invalid, required
+from ..model import (
+    IPAddress,
+    Meta,
+    Protocol,
+    ServiceType,
+)
+from ..model.selectors import LabelSelector, Operator, Requirement
+from .source import RawObject
+from .validation import (
+    Field,
+    dns1123_label,
+    ip_field,
+    labels_field,
+    name_field,
+    port_number,
+    qualified_name,
+)
+
+PROTOCOLS = tuple(p.value for p in Protocol)
+SERVICE_TYPES = tuple(t.value for t in ServiceType)
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+DEFAULT_AFFINITY_TIMEOUT = 10800
+NODE_PORT_RANGE = (30000, 32767)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOptions:
+    """Choices that change what counts as valid input."""
+
+    node_port_range: tuple[int, int] = NODE_PORT_RANGE
+    # Fields the API schema does not declare, as kubectl's --validate: "strict" (errors), "warn", "ignore".
+    validate: str = "strict"
+
+
+def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:
+    md = root.child("metadata")
+    if not md.present:
+        md.error(required())
+        return None
+    if not md.is_map():
+        return None
+    name = name_field(md.child("name"), name_check)
+    namespace = ""
+    if namespaced:
+        namespace = name_field(md.child("namespace"), dns1123_label, required_=False) or "default"
+    labels = labels_field(md.child("labels"))
+    if name is None:
+        return None
+    return Meta(raw.kind, namespace, name, labels, raw.position)
+
+
+def protocol_field(f: Field) -> Protocol | None:
+    value = f.choice(PROTOCOLS, default="TCP")
+    return Protocol(value) if value else None
+
+
+def port_number_field(f: Field, *, required_: bool = True) -> int | None:
+    value = f.integer(required_=required_)
+    if value is None:
+        return None
+    problem = port_number(value)
+    if problem:
+        f.error(invalid(value, problem))
+        return None
+    return value
+
+
+def ips_field(f: Field) -> tuple[IPAddress, ...]:
+    out: list[IPAddress] = []
+    for item in f.items():
+        addr = ip_field(item, required_=True)
+        if addr is not None:
+            if addr in out:
+                item.error(duplicate(str(addr)))
+            else:
+                out.append(addr)
+    return tuple(out)
+
+
+def selector_field(f: Field) -> LabelSelector | None:
+    """A metav1.LabelSelector; None when absent or invalid (callers decide what absent means)."""
+    if not f.is_map():
+        return None
+    before = f.report.count
+    match_labels = labels_field(f.child("matchLabels"))
+    exprs: list[Requirement] = []
+    for item in f.child("matchExpressions").object_items():
+        if not item.is_map():
+            continue
+        key = item.child("key").string(required_=True)
+        if key is not None and (problem := qualified_name(key)):
+            item.child("key").error(invalid(key, problem))
+        op_text = item.child("operator").choice(tuple(o.value for o in Operator))
+        if item.child("operator").value is None:
+            item.child("operator").error(required())
+        values_field = item.child("values")
+        values: list[str] = []
+        for v in values_field.items():
+            text = "" if v.value is None else v.string(required_=True) if not isinstance(v.value, str) else v.value
+            if text is not None:
+                values.append(text)
+        if op_text in (Operator.IN, Operator.NOT_IN) and not values:
+            values_field.error(required("must be specified when `operator` is 'In' or 'NotIn'"))
+        if op_text in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and values:
+            values_field.error(forbidden("may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+        if key is not None and op_text is not None:
+            exprs.append(Requirement(key, Operator(op_text), frozenset(values)))
+    if f.report.count != before:
+        return None
+    return LabelSelector(match_labels, tuple(exprs))
