@@ -19,7 +19,7 @@ from netcompile.compile.compiler import CompileOptions, Output, compile_paths
 from netcompile.complete.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")  # the one definition: import it, read no $CI
 
 
 def kernel_available() -> str | None:

@@ -9,7 +9,6 @@ It types plain scalars from the one table it is given and lists the others for P
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from netcompile.errors import Diagnostic
 from netcompile.load import pyyaml_reader, source
 from netcompile.load import scalars as yaml_scalars
 from netcompile.load.source import Limits, Piece, YList, YMap
+from tests.conftest import IN_CI
 from tests.test_hostile import SCALE, structural_mutations, text_mutations
 from tests.test_loading import SCALAR_TEXTS
 
@@ -34,7 +34,7 @@ needs_c_reader = pytest.mark.skipif(fastyaml is None, reason="netcompile.load._f
 
 def test_the_c_reader_is_built_in_ci() -> None:
     """CI builds it (make setup installs a C compiler and libyaml's headers): the fast path is tested."""
-    if os.environ.get("CI") == "true":
+    if IN_CI:
         assert fastyaml is not None
 
 

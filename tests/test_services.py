@@ -2,9 +2,8 @@
 
 - unit tests read the compiled text: which map elements and rules each Service feature produces;
 - scale: the number of chains and rules does not grow with Services or endpoints (only elements do);
-- differential: every `golden/svc-*` case is read back by the interpreter and compared, packet by
-  packet, with the reference evaluator (every frontend and ClusterIP, from pods, the node, outside
-  clients and each endpoint itself);
+- differential: every golden case, these too, is read back by the interpreter and compared, packet by
+  packet, with the reference evaluator in tests/test_golden.py;
 - kernel: every `golden/svc-*` ruleset really loads (`nft -f`) in a scratch network namespace.
 """
 
@@ -13,24 +12,18 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 
-from netcompile.compile.compiler import CompileOptions, Output, compile_cluster
-from netcompile.complete.cluster import Cluster
+from netcompile.compile.compiler import Output
 from netcompile.golden import Case, discover
 from netcompile.lab.run import Row
 from netcompile.load.manifests import load
 from netcompile.load.validation import parse_cidr
-from netcompile.model import IPAddress, Protocol
 from netcompile.nft.ir import NAME_MAX, check_name
 from netcompile.nft.names import object_name, readable, short_hash
-from netcompile.verify.interpreter import Ruleset
-from netcompile.verify.packet import Origin, Packet, Result, Verdict
-from netcompile.verify.reference import evaluate, reference_for
 from tests.conftest import ROOT, CompileYaml
 
 # --- reading the compiled text ---------------------------------------------------------------------------
@@ -626,71 +619,7 @@ def test_chains_and_rules_do_not_grow_with_services_or_endpoints(compile_yaml: C
     assert abs(counts(wide)[0] - counts(large)[0]) <= 2
 
 
-# --- differential: interpreter of the compiled text vs the reference ---------------------------------------
-
 SVC_CASES = [c for c in discover(ROOT / "golden") if c.name.startswith("svc-")]
-OUTSIDE = ("203.0.113.200", "100.64.0.1", "2001:db8::200", "2001:db9::1")
-
-
-def probes(cluster: Cluster, opts: CompileOptions) -> Iterator[Packet]:
-    """Packets at every frontend and ClusterIP (and a port it lacks), at pods and node addresses directly,
-    from every kind of source: the node, pods (also each endpoint: hairpin), outside clients."""
-    stage = reference_for(cluster, opts.nodeport_addresses).services
-    pods = [ip for pod in cluster.objects.pods for ip in pod.ips]
-    endpoints = [e.address for s in cluster.services.values() for p in s.ports for e in cluster.endpoints(s, p)]
-    sources: list[tuple[IPAddress, Origin]] = [(a, Origin.NODE) for a in cluster.node_addresses]
-    extra = [ip_address(a) for a in (*OUTSIDE, "10.244.1.250", "10.244.2.250", "fd00:244:1::250", "192.168.0.2")]
-    sources += [(a, Origin.NETWORK) for a in dict.fromkeys([*pods, *endpoints, *extra])]
-    targets: list[tuple[IPAddress, Protocol, int]] = list(stage.frontends)
-    targets += [(address, Protocol.TCP, 1) for address in stage.cluster_ips]
-    # not frontends: untouched by the Service stage
-    targets += [(address, Protocol.TCP, 8080) for address in [*pods, *cluster.node_addresses]]
-    for dst, protocol, port in targets:
-        for src, origin in sources:
-            if src.version == dst.version:
-                yield Packet(src, dst, protocol, port, origin=origin)
-
-
-@pytest.mark.parametrize("case", SVC_CASES, ids=[c.name for c in SVC_CASES])
-def test_golden_case_agrees_with_the_reference(case: Case) -> None:
-    opts = case.options()
-    cluster = Cluster(load([str(case.directory)]), opts.node, opts.cluster_cidrs)
-    ruleset = Ruleset.parse(compile_cluster(cluster, opts).text)
-    problems = []
-    packets = list(probes(cluster, opts))
-    assert packets
-    for packet in packets:
-        expected = evaluate(cluster, packet, opts.nodeport_addresses)
-        got = ruleset.evaluate(packet, cluster.node_addresses)
-        if not got.agrees_with(expected):
-            problems.append(
-                f"{packet}\n  reference:   {expected.describe()} {expected.reasons}\n  interpreter: {got.describe()}"
-                + "".join(f"\n    {step}" for step in got.path)
-            )
-    assert not problems, f"{len(problems)} of {len(packets)} packets disagree:\n" + "\n".join(problems[:10])
-
-
-def test_differential_covers_every_outcome() -> None:
-    """The golden cases exercise rejects, drops, masquerade, hairpin and the source kept."""
-    seen: set[tuple[Verdict, bool]] = set()
-    hairpin = False
-    for case in SVC_CASES:
-        opts = case.options()
-        cluster = Cluster(load([str(case.directory)]), opts.node, opts.cluster_cidrs)
-        for packet in probes(cluster, opts):
-            outcome = evaluate(cluster, packet, opts.nodeport_addresses)
-            for result in outcome.distribution:
-                seen.add((result.verdict, result.masquerade))
-                hairpin |= isinstance(result, Result) and result.masquerade and result.dst == packet.src
-    assert seen >= {
-        (Verdict.REJECTED, False),
-        (Verdict.DROPPED, False),
-        (Verdict.DELIVERED, True),
-        (Verdict.DELIVERED, False),
-    }
-    assert hairpin
-
-
 # --- kernel: the rulesets really load ------------------------------------------------------------------
 
 

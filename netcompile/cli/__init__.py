@@ -6,11 +6,14 @@ the compiled ruleset (or machine-readable output) to stdout or the `-o` file.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,11 +24,14 @@ from ..atomic import write_atomically
 from ..compile.compiler import CompileOptions, Output, compile_cluster
 from ..complete.cluster import Cluster, ClusterError
 from ..errors import InputError
+from ..host.apply import check_table_name
+from ..journeys import EndpointError, Network
 from ..load.manifests import NODE_PORT_RANGE, ParseOptions, load
 from ..load.references import at_fields, dangling_references
 from ..load.source import Limits
 from ..load.validation import parse_cidr
-from ..model import Objects
+from ..model import IPNetwork, Objects
+from ..nft.ir import IRError, check_name
 
 INTERNAL_ERROR = 70  # sysexits' EX_SOFTWARE: a bug in netcompile, not in the input (2) nor a finding (1)
 
@@ -141,9 +147,9 @@ def emit(text: str, output: Path | None) -> None:
         fail(f"cannot write {output}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
 
 
-def _cidrs(values: list[str] | None, flag: str) -> tuple:  # type: ignore[type-arg]
+def _cidrs(values: Sequence[str], flag: str) -> tuple[IPNetwork, ...]:
     out = []
-    for value in values or []:
+    for value in values:
         for part in value.split(","):
             net = parse_cidr(part.strip())
             if net is None:
@@ -152,11 +158,17 @@ def _cidrs(values: list[str] | None, flag: str) -> tuple:  # type: ignore[type-a
     return tuple(out)
 
 
+def number(text: str) -> int | None:
+    """A decimal number written in ASCII digits (int() also reads "٣", "1_000" and " 1"), or None."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _node_port_range(text: str) -> tuple[int, int]:
-    low, sep, high = text.partition("-")
-    if not sep or not low.isdigit() or not high.isdigit() or not 1 <= int(low) <= int(high) <= 65535:
+    first, _, second = text.partition("-")
+    low, high = number(first), number(second)
+    if low is None or high is None or not 1 <= low <= high <= 65535:
         fail(f"--service-node-port-range {text!r}: must be LOW-HIGH, e.g. 30000-32767")
-    return int(low), int(high)
+    return low, high
 
 
 # Options shared by every verb that reads manifests.
@@ -210,23 +222,9 @@ MaxDepthOpt = Annotated[
 ]
 
 
-def options(
-    node: str | None = None,
-    cluster_cidr: list[str] | None = None,
-    nodeport_addresses: list[str] | None = None,
-    table: str = "netcompile",
-) -> CompileOptions:
-    """CompileOptions from command-line values; exit 2 on a malformed CIDR."""
-    return CompileOptions(
-        node=node,
-        cluster_cidrs=_cidrs(cluster_cidr, "--cluster-cidr"),
-        nodeport_addresses=_cidrs(nodeport_addresses, "--nodeport-addresses"),
-        table=table,
-    )
-
-
 # The root command's options, set on every invocation before the verb runs.
 _state: dict[str, Limits] = {"limits": DEFAULT_LIMITS}
+_root_flags: dict[str, bool] = {"strict": False}  # `netcompile --strict VERB`: for every verb that reads input
 
 
 def input_limits() -> Limits:
@@ -243,25 +241,137 @@ ValidateOpt = Annotated[
     ),
 ]
 _VALIDATE = {"strict": "strict", "warn": "warn", "ignore": "ignore", "true": "strict", "false": "ignore"}
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Dangling references (a selector that selects no pod, an unknown port name...) are errors."
+    ),
+]
+DEFAULT_NODE_PORT_RANGE = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}"
 
 
-def load_input(
-    paths: list[str],
-    *,
-    node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
-    limits: Limits | None = None,
-    strict: bool = False,
-    validate: str = "strict",
-) -> Objects:
-    """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input. Dangling
-    references are warnings, or errors (exit 2) with `strict` (or the root's --strict). `validate`: what
-    unknown fields are (kubectl's --validate: strict, warn or ignore; true and false as kubectl's)."""
-    limits = limits or input_limits()
-    if validate not in _VALIDATE:
-        fail(f'--validate: Unsupported value: "{validate}": supported values: "strict", "warn", "ignore"')
-    parse = ParseOptions(node_port_range=_node_port_range(node_port_range), validate=_VALIDATE[validate])
+# --- the compile options: the same on every verb that reads manifests ---------------------------------
+
+
+@dataclass(frozen=True)
+class CompileArgs:
+    """The compile options as given on the command line (`with_compile_options` adds them to a verb);
+    `compile_options()` and `parse_options()` check them (exit 2) and build the library's options."""
+
+    node: str | None = None
+    cluster_cidr: tuple[str, ...] = ()
+    nodeport_addresses: tuple[str, ...] = ()
+    table: str = "netcompile"
+    service_node_port_range: str = DEFAULT_NODE_PORT_RANGE
+    validate: str = "strict"
+    strict: bool = False
+
+    def compile_options(self) -> CompileOptions:
+        """CompileOptions from these values; exit 2 on a malformed CIDR or table name."""
+        return CompileOptions(
+            node=self.node,
+            cluster_cidrs=_cidrs(self.cluster_cidr, "--cluster-cidr"),
+            nodeport_addresses=_cidrs(self.nodeport_addresses, "--nodeport-addresses"),
+            table=table_name(self.table),
+        )
+
+    def parse_options(self) -> ParseOptions:
+        """ParseOptions from these values; exit 2 on a malformed range or an unknown --validate mode."""
+        if self.validate not in _VALIDATE:
+            fail(f'--validate: Unsupported value: "{self.validate}": supported values: "strict", "warn", "ignore"')
+        return ParseOptions(
+            node_port_range=_node_port_range(self.service_node_port_range), validate=_VALIDATE[self.validate]
+        )
+
+    def check(self) -> tuple[CompileOptions, ParseOptions]:
+        """Both, checked before any input is read: a bad option is reported before a bad file."""
+        return self.compile_options(), self.parse_options()
+
+
+def table_name(table: str) -> str:
+    """A --table the compiler can emit and `apply`/`delete` accept (exit 2 otherwise)."""
     try:
-        objects = load(paths, limits, parse)
+        return check_name(check_table_name(table))
+    except (ValueError, IRError):
+        fail(
+            f"--table {table!r}: must be an nftables table name: a lowercase letter, then lowercase letters, digits "
+            "or _ . / -, at most 64 characters, and not a word of nft's syntax (inet, table, add...)"
+        )
+
+
+# The options in the order --help lists them, each with its type and default; `with_compile_options`
+# puts them in a verb's signature, so that Typer parses them as it parses the verb's own.
+_COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
+    ("node", NodeOpt, None),
+    ("cluster_cidr", ClusterCidrOpt, None),
+    ("nodeport_addresses", NodePortAddrOpt, None),
+    ("table", TableOpt, "netcompile"),
+    ("service_node_port_range", NodePortRangeOpt, DEFAULT_NODE_PORT_RANGE),
+    ("validate", ValidateOpt, "strict"),
+    ("strict", StrictOpt, False),
+)
+COMPILE_OPTIONS = (
+    "--node",
+    "--cluster-cidr",
+    "--nodeport-addresses",
+    "--table",
+    "--service-node-port-range",
+    "--validate",
+    "--strict",
+)
+
+
+def with_compile_options(verb: Callable[..., None]) -> Callable[..., None]:
+    """Give a verb the compile options (COMPILE_OPTIONS), defined once here: the verb declares a
+    `compile_args: CompileArgs` parameter, and receives the options given, in one value. Typer reads the
+    signature this sets: the verb's own parameters, then the compile options (keyword-only)."""
+    own = inspect.signature(verb, eval_str=True)
+    if "compile_args" not in own.parameters:
+        raise TypeError(f"{verb.__name__}: a verb with the compile options takes compile_args: CompileArgs")
+    names = [name for name, _, _ in _COMPILE_PARAMETERS]
+    added = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=t) for n, t, d in _COMPILE_PARAMETERS
+    ]
+    kept = [p for p in own.parameters.values() if p.name != "compile_args"]
+
+    @functools.wraps(verb)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        given = {name: kwargs.pop(name) for name in names if name in kwargs}
+        for many in ("cluster_cidr", "nodeport_addresses"):
+            given[many] = tuple(given.get(many) or ())
+        return verb(*args, **kwargs, compile_args=CompileArgs(**given))
+
+    del wrapper.__wrapped__  # Typer (inspect.signature) reads __signature__, not the verb's own
+    wrapper.__signature__ = own.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
+    return wrapper
+
+
+def distinct_inputs(paths: list[str]) -> list[str]:
+    """The paths to read, each file once: a path named twice, or also inside a folder that is named too
+    (`compile examples examples/30-policies.yaml`), is read once; read twice, every object in it would be
+    there twice."""
+    real = [p if p == "-" else os.path.realpath(p) for p in paths]
+    folders = [r for r, p in zip(real, paths, strict=True) if p != "-" and os.path.isdir(p)]
+    out: list[str] = []
+    seen: set[str] = set()
+    for path, resolved in zip(paths, real, strict=True):
+        inside = any(resolved.startswith(folder.rstrip("/") + "/") for folder in folders if folder != resolved)
+        if resolved not in seen and not inside:
+            seen.add(resolved)
+            out.append(path)
+    return out
+
+
+def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Limits | None = None) -> Objects:
+    """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input. Dangling
+    references are warnings, or errors (exit 2) with --strict (the verb's or the root's). --validate says
+    what unknown fields are (kubectl's: strict, warn or ignore; true and false as kubectl's)."""
+    args = args or CompileArgs()
+    limits = limits or input_limits()
+    parse = args.parse_options()
+    try:
+        objects = load(distinct_inputs(paths), limits, parse)
     except InputError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
@@ -271,17 +381,8 @@ def load_input(
         typer.echo(f"notice: {notice}", err=True)
     for warning in objects.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    report_references(objects, limits, strict=strict or _root_flags["strict"])
+    report_references(objects, limits, strict=args.strict or _root_flags["strict"])
     return objects
-
-
-StrictOpt = Annotated[
-    bool,
-    typer.Option(
-        "--strict", help="Dangling references (a selector that selects no pod, an unknown port name...) are errors."
-    ),
-]
-_root_flags: dict[str, bool] = {"strict": False}  # `netcompile --strict VERB`: for every verb that reads input
 
 
 def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None:
@@ -297,21 +398,10 @@ def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None
         fail(f"{n} dangling reference{'s' if n != 1 else ''} in the input (--strict); nothing was written")
 
 
-def run_compile(
-    paths: list[str],
-    *,
-    node: str | None = None,
-    cluster_cidr: list[str] | None = None,
-    nodeport_addresses: list[str] | None = None,
-    table: str = "netcompile",
-    node_port_range: str = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}",
-    limits: Limits | None = None,
-    strict: bool = False,
-    validate: str = "strict",
-) -> tuple[Cluster, Output]:
+def run_compile(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> tuple[Cluster, Output]:
     """The compile pipeline for every verb that compiles: exit 2 on bad input or usage."""
-    opts = options(node, cluster_cidr, nodeport_addresses, table)
-    objects = load_input(paths, node_port_range=node_port_range, limits=limits, strict=strict, validate=validate)
+    opts, _ = args.check()
+    objects = load_input(paths, args, limits=limits)
     try:
         cluster = Cluster(objects, opts.node, opts.cluster_cidrs)
     except ClusterError as exc:
@@ -320,6 +410,17 @@ def run_compile(
     for notice in output.notices:
         typer.echo(f"notice: {notice}", err=True)
     return cluster, output
+
+
+def network(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Network:
+    """Every node's compiled ruleset, for the verbs that follow packets across nodes (trace, matrix): the
+    same options, input and checks as `run_compile`; exit 2 on bad input or usage."""
+    opts, _ = args.check()
+    objects = load_input(paths, args, limits=limits)
+    try:
+        return Network(objects, opts)
+    except (EndpointError, ClusterError) as exc:
+        fail(str(exc))
 
 
 def version_callback(value: bool) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from ..host.apply import NetnsError, ScopeError, apply_script, check_table_name, delete_table
 from ..host.nftlib import NftRejected, NftUnavailable
-from . import ClusterCidrOpt, NodeOpt, NodePortAddrOpt, NodePortRangeOpt, TableOpt, ValidateOpt, app, fail, run_compile
+from . import CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
 
 NetnsOpt = Annotated[
     str | None,
@@ -47,6 +47,7 @@ def _read_script(path: str) -> str:
 
 
 @app.command("apply")
+@with_compile_options
 def apply_cmd(
     paths: Annotated[
         list[str],
@@ -55,7 +56,7 @@ def apply_cmd(
             help="A compiled .nft script, or manifest files/directories to compile first (- for stdin).",
         ),
     ],
-    node: NodeOpt = None,
+    compile_args: CompileArgs,
     netns: NetnsOpt = None,
     check: Annotated[
         bool, typer.Option("--check", help="Dry run: libnftables checks, the kernel keeps nothing.")
@@ -63,11 +64,6 @@ def apply_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Load a script even if it touches tables other than netcompile's.")
     ] = False,
-    table: TableOpt = "netcompile",
-    cluster_cidr: ClusterCidrOpt = None,
-    nodeport_addresses: NodePortAddrOpt = None,
-    service_node_port_range: NodePortRangeOpt = "30000-32767",
-    validate: ValidateOpt = "strict",
 ) -> None:
     """Load a ruleset: replace netcompile's table in one libnftables transaction, touching nothing else.
 
@@ -76,8 +72,9 @@ def apply_cmd(
     refused unless --force. A failed load changes nothing and shows libnftables' message. Exit 0 when
     loaded (or, with --check, when it would load), 2 otherwise.
     """
+    table = compile_args.table
     try:
-        check_table_name(table)
+        check_table_name(table)  # a script's table may be any nft name; a compiled one must be the IR's
     except ValueError as exc:
         fail(f"--table: {exc}")
     scripts = [p for p in paths if is_script(p)]
@@ -87,15 +84,7 @@ def apply_cmd(
         name = scripts[0]
         script = _read_script(name)
     else:
-        _, output = run_compile(
-            paths,
-            node=node,
-            cluster_cidr=cluster_cidr,
-            nodeport_addresses=nodeport_addresses,
-            table=table,
-            node_port_range=service_node_port_range,
-            validate=validate,
-        )
+        _, output = run_compile(paths, compile_args)
         name = "<compiled>"
         script = output.text
     where = f" in network namespace {netns}" if netns else ""

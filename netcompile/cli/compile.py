@@ -10,38 +10,18 @@ from typing import Annotated
 import typer
 
 from ..host.nftlib import NftRejected, NftUnavailable, check
-from . import (
-    ClusterCidrOpt,
-    NodeOpt,
-    NodePortAddrOpt,
-    NodePortRangeOpt,
-    OutputOpt,
-    Paths,
-    StrictOpt,
-    TableOpt,
-    ValidateOpt,
-    app,
-    emit,
-    fail,
-    output_and_format,
-    run_compile,
-)
+from . import CompileArgs, OutputOpt, Paths, app, emit, fail, output_and_format, run_compile, with_compile_options
 
 
 @app.command("compile")
+@with_compile_options
 def compile_cmd(
     paths: Paths,
+    compile_args: CompileArgs,
     output: OutputOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="nft (the only one: an nftables script).")
     ] = None,
-    node: NodeOpt = None,
-    cluster_cidr: ClusterCidrOpt = None,
-    nodeport_addresses: NodePortAddrOpt = None,
-    table: TableOpt = "netcompile",
-    service_node_port_range: NodePortRangeOpt = "30000-32767",
-    strict: StrictOpt = False,
-    validate: ValidateOpt = "strict",
 ) -> None:
     """Compile manifests into an nftables script for one node.
 
@@ -51,16 +31,7 @@ def compile_cmd(
     netcompile's own table in one transaction and touches no other table.
     """
     target, _ = output_and_format(output, fmt, ("nft",))
-    _, result = run_compile(
-        paths,
-        node=node,
-        cluster_cidr=cluster_cidr,
-        nodeport_addresses=nodeport_addresses,
-        table=table,
-        node_port_range=service_node_port_range,
-        strict=strict,
-        validate=validate,
-    )
+    _, result = run_compile(paths, compile_args)
     emit(result.text, target)
 
 

@@ -18,7 +18,18 @@ from ..lab.run import format_table, skipped_lines, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..model import IPAddress, Objects
-from . import FINDING, OutputOpt, Paths, TableOpt, ValidateOpt, app, emit, fail, load_input, output_and_format
+from . import (
+    FINDING,
+    CompileArgs,
+    OutputOpt,
+    Paths,
+    app,
+    emit,
+    fail,
+    load_input,
+    output_and_format,
+    with_compile_options,
+)
 
 
 def _clients(values: list[str] | None) -> list[IPAddress]:
@@ -48,8 +59,10 @@ def _rulesets(values: list[str] | None, objects: Objects) -> dict[str, str]:
 
 
 @app.command("lab")
+@with_compile_options
 def lab_cmd(
     paths: Paths,
+    compile_args: CompileArgs,
     expect: Annotated[
         Path | None,
         typer.Option("--expect", metavar="FILE", help="YAML list of expectations to probe instead of the full matrix."),
@@ -78,7 +91,6 @@ def lab_cmd(
             help="Apply this script on the node instead of the compiled ruleset (e.g. a hand-edited one).",
         ),
     ] = None,
-    table: TableOpt = "netcompile",
     allow_skips: Annotated[
         bool,
         typer.Option(
@@ -86,7 +98,6 @@ def lab_cmd(
             help="Exit 0 even if some probes were skipped (not checked); they are still listed.",
         ),
     ] = False,
-    validate: ValidateOpt = "strict",
 ) -> None:
     """Build the cluster from network namespaces, apply each node's ruleset, probe it with real packets.
 
@@ -105,7 +116,17 @@ def lab_cmd(
     if not 0.05 <= timeout <= 30:
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
-    objects = load_input(paths, validate=validate)
+    compile_options, _ = compile_args.check()
+    for flag, values in (
+        ("--cluster-cidr", compile_args.cluster_cidr),
+        ("--nodeport-addresses", compile_args.nodeport_addresses),
+    ):
+        if values:  # the lab's rulesets and reference are built per Node, from the Nodes' podCIDRs and addresses
+            fail(f"{flag}: the lab does not take it yet: it builds each node from the Nodes in the input")
+    objects = load_input(paths, compile_args)
+    names = {n.meta.name for n in objects.nodes}
+    if compile_options.node is not None and names and compile_options.node not in names:
+        fail(f"--node {compile_options.node}: no such Node in the input (the lab builds every Node)")
     rulesets = _rulesets(ruleset, objects)
     options = LabOptions(
         clients=clients,
@@ -114,7 +135,7 @@ def lab_cmd(
         keep=keep,
         timeout=timeout,
         repeat=repeat,
-        table=table,
+        table=compile_options.table,
         progress=stderr_progress,
         log=lambda line: typer.echo(line, err=True),
     )

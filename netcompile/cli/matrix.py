@@ -10,21 +10,18 @@ from typing import Annotated, Any
 import typer
 
 from ..journeys import EndpointError, Journey, Network, Place
-from ..model import Pod, Protocol
+from ..model import IPAddress, Pod, Protocol
 from . import (
     FINDING,
-    ClusterCidrOpt,
-    NodeOpt,
-    NodePortAddrOpt,
+    CompileArgs,
     OutputOpt,
     Paths,
-    StrictOpt,
-    ValidateOpt,
     emit,
     fail,
-    load_input,
-    options,
+    network,
+    number,
     output_and_format,
+    with_compile_options,
 )
 from . import app as root
 from .trace import distribution_json
@@ -47,10 +44,21 @@ def parse_ports(text: str | None) -> list[tuple[int, Protocol]] | None:
         return None
     out = []
     for item in text.split(","):
-        number, _, proto = item.strip().partition("/")
-        if not number.isdigit() or not 1 <= int(number) <= 65535 or proto.upper() not in ("", *Protocol.__members__):
+        digits, _, proto = item.strip().partition("/")
+        port = number(digits)
+        if port is None or not 1 <= port <= 65535 or proto.upper() not in ("", *Protocol.__members__):
             fail(f"--ports {item!r}: must be PORT or PORT/PROTOCOL, e.g. 80,53/udp")
-        out.append((int(number), Protocol[proto.upper() or "TCP"]))
+        out.append((port, Protocol[proto.upper() or "TCP"]))
+    return out
+
+
+def parse_externals(values: list[str] | None) -> list[IPAddress]:
+    out = []
+    for text in values or []:
+        try:
+            out.append(ip_address(text))
+        except ValueError:
+            fail(f"--external {text!r}: must be an IP address")
     return out
 
 
@@ -85,6 +93,8 @@ def render_table(rows: list[str], columns: list[Column], cells: dict[tuple[int, 
         "ok: delivered; --: dropped or rejected; 1/2: delivered with that probability; .: a pod to itself "
         "(never crosses the node); !: the compiled ruleset disagrees with the reference"
     )
+    if "n/a" in cells.values():
+        out.append("n/a: the pod has no address of the source's IP family")
     return out
 
 
@@ -98,8 +108,10 @@ def render_markdown(rows: list[str], columns: list[Column], cells: dict[tuple[in
 
 
 @root.command("matrix")
+@with_compile_options
 def matrix_cmd(
     paths: Paths,
+    compile_args: CompileArgs,
     ports: Annotated[
         str | None,
         typer.Option(
@@ -110,15 +122,10 @@ def matrix_cmd(
         list[str] | None,
         typer.Option("--external", metavar="ADDRESS", help="Also an outside client at this address (repeat)."),
     ] = None,
-    node: NodeOpt = None,
-    cluster_cidr: ClusterCidrOpt = None,
-    nodeport_addresses: NodePortAddrOpt = None,
     output: OutputOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
     ] = None,
-    strict: StrictOpt = False,
-    validate: ValidateOpt = "strict",
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
 
@@ -130,26 +137,23 @@ def matrix_cmd(
         output, fmt, ("text", "markdown", "json"), deprecated=("table", "markdown", "json"), aliases={"table": "text"}
     )
     wanted = parse_ports(ports)
-    objects = load_input(paths, strict=strict, validate=validate)
-    try:
-        network = Network(objects, options(node, cluster_cidr, nodeport_addresses))
-    except EndpointError as exc:
-        fail(str(exc))
+    externals = parse_externals(external)
+    net = network(paths, compile_args)
+    objects = net.objects
     pods: list[Pod] = []
     left_out: list[dict[str, str]] = []
     for pod in sorted(objects.pods, key=lambda p: p.meta.key):
-        reason = left_out_because(network, pod)
+        reason = left_out_because(net, pod)
         if reason is None:
             pods.append(pod)
         else:
             left_out.append({"pod": pod.meta.key, "reason": reason})
             typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
-    sources: list[Place] = [network.place_of_pod(p) for p in pods]
-    for text in external or []:
-        try:
-            address = ip_address(text)
-        except ValueError:
-            fail(f"--external {text!r}: must be an IP address")
+    families = {a.version for p in pods for a in net.any_cluster.pod_ips(p)}
+    sources: list[Place] = [net.place_of_pod(p) for p in pods]
+    for address in externals:
+        if pods and address.version not in families:
+            fail(f"--external {address}: no pod of the matrix has an IPv{address.version} address to reach")
         sources.append(Place(address, f"external {address}", None))
     columns = [
         Column(pod, port, protocol)
@@ -161,11 +165,15 @@ def matrix_cmd(
     disagreements = 0
     for r, src in enumerate(sources):
         for c, col in enumerate(columns):
-            dst = network.place_of_pod(col.pod, src.address.version)
+            try:
+                dst = net.place_of_pod(col.pod, src.address.version)
+            except EndpointError:  # a single-stack pod, from a source of the other family
+                cells[(r, c)] = "n/a"
+                continue
             if dst.address == src.address:
                 cells[(r, c)] = "."  # a pod's traffic to itself stays inside the pod: no node, no ruleset
                 continue
-            journey = network.journey(src, dst.address, col.port, col.protocol)
+            journey = net.journey(src, dst.address, col.port, col.protocol)
             cells[(r, c)] = cell(journey)
             disagreements += not journey.agrees
             records.append(

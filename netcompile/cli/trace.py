@@ -13,18 +13,14 @@ from ..model import Protocol
 from ..verify.packet import Result, Verdict
 from . import (
     FINDING,
-    ClusterCidrOpt,
-    NodeOpt,
-    NodePortAddrOpt,
+    CompileArgs,
     OutputOpt,
     Paths,
-    StrictOpt,
-    ValidateOpt,
     emit,
     fail,
-    load_input,
-    options,
+    network,
     output_and_format,
+    with_compile_options,
 )
 from . import app as root
 
@@ -79,8 +75,10 @@ def render_text(network: Network, journey: Journey, src_label: str, dst_label: s
 
 
 @root.command("trace")
+@with_compile_options
 def trace_cmd(
     paths: Paths,
+    compile_args: CompileArgs,
     source: Annotated[
         str, typer.Option("--from", metavar="TARGET", help="Source: ns/name, ns/kind/name, name, node:NAME, address.")
     ],
@@ -90,13 +88,8 @@ def trace_cmd(
     ],
     port: Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Destination port.")],
     protocol: Annotated[str, typer.Option("--protocol", metavar="PROTO", help="tcp, udp or sctp.")] = "tcp",
-    node: NodeOpt = None,
-    cluster_cidr: ClusterCidrOpt = None,
-    nodeport_addresses: NodePortAddrOpt = None,
     output: OutputOpt = None,
     fmt: FormatOpt = None,
-    strict: StrictOpt = False,
-    validate: ValidateOpt = "strict",
 ) -> None:
     """Follow one packet: verdict, DNAT targets with probabilities, masquerade, why, and the rules it hits.
 
@@ -117,17 +110,15 @@ def trace_cmd(
     if protocol.upper() not in Protocol.__members__:
         fail(f"--protocol {protocol!r}: must be tcp, udp or sctp")
     target, form = output_and_format(output, fmt, ("text", "json"), deprecated=("text", "json"))
-    objects = load_input(paths, strict=strict, validate=validate)
-    opts = options(node, cluster_cidr, nodeport_addresses)
+    net = network(paths, compile_args)
     try:
-        network = Network(objects, opts)
-        dst = network.resolve(destination)
-        src = network.resolve(source, dst.address.version)
+        dst = net.resolve(destination)
+        src = net.resolve(source, dst.address.version)
         if src.address.version != dst.address.version:
-            dst = network.resolve(destination, src.address.version)
+            dst = net.resolve(destination, src.address.version)
     except EndpointError as exc:
         fail(str(exc))
-    journey = network.journey(src, dst.address, port, Protocol[protocol.upper()])
+    journey = net.journey(src, dst.address, port, Protocol[protocol.upper()])
     if form == "json":
         doc = {
             "packet": str(journey.packet),
@@ -149,6 +140,6 @@ def trace_cmd(
         }
         emit(json.dumps(doc, indent=2), target)
     else:
-        emit("\n".join(render_text(network, journey, src.label, dst.label)), target)
+        emit("\n".join(render_text(net, journey, src.label, dst.label)), target)
     if not journey.agrees:
         raise typer.Exit(FINDING)
