@@ -8,26 +8,19 @@ import subprocess
 import time
 from pathlib import Path
 
+from netcompile.verify.interpreter.parser import parse
+
 
 def ruleset_size(text: str) -> dict[str, int]:
-    chains = rules = elements = 0
-    in_elements = False
-    in_chain = False
-    for line in text.splitlines():
-        s = line.strip()
-        if s.startswith("chain "):
-            chains += 1
-            in_chain = True
-        elif s.startswith(("map ", "set ")):
-            in_chain = False
-        elif s == "elements = {":
-            in_elements = True
-        elif in_elements and s == "}":
-            in_elements = False
-        elif in_elements:
-            elements += 1
-        elif in_chain and s and not s.startswith(("comment ", "type ", "}")):
-            rules += 1
+    """Bytes, lines, chains, rules and set/map elements of a ruleset, as the interpreter's parser reads it.
+
+    Parsing also means a ruleset outside the interpreter's closed vocabulary fails here, loudly.
+    """
+    tables, _ = parse(text)
+    all_chains = [chain for table in tables.values() for chain in table.chains.values()]
+    chains = len(all_chains)
+    rules = sum(len(chain.rules) for chain in all_chains)
+    elements = sum(len(definition.elements) for table in tables.values() for definition in table.sets.values())
     return {
         "bytes": len(text.encode()),
         "lines": text.count("\n"),

@@ -1,0 +1,185 @@
+"""Machine: one packet through the linked ruleset, in kernel hook and priority order.
+
+Walks the base chains of the packet's path (prerouting or output; then input, or forward and
+postrouting, or postrouting). `numgen random mod N` forks the evaluation: every pass replays a fixed
+sequence of choices, and backtracking enumerates every sequence, each with its exact probability. Equal
+results are summed into one `Outcome`.
+
+Kernel facts modelled (nft(8), netfilter): `accept` ends one base chain only; `drop`/`reject` are final;
+a base chain that falls through (or returns) applies its policy; `dnat`/`masquerade` end their chain like
+`accept`; nat chains see only `ct state new` packets, and once one nat chain of a hook has set up NAT the
+later nat chains of that hook are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+
+from ...model import IPAddress
+from ..packet import Origin, Outcome, Packet, Result
+from .linker import link
+from .parser import parse
+from .program import LinkedChain, LinkedRule
+from .state import Run
+from .syntax import ACCEPT, BREAK, DROP, Verdict
+from .vocabulary import HOOKS, NEW
+
+__all__ = ["Branch", "Ruleset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One way the packet can go: the numgen choices made, their probability, the result, the rules matched."""
+
+    probability: Fraction
+    result: Result
+    path: tuple[str, ...]
+
+
+class Ruleset:
+    """A parsed, linked ruleset: parse once, evaluate many packets."""
+
+    def __init__(self, tables: dict[str, dict[str, LinkedChain]]) -> None:
+        self._tables = tables
+        self._hooks: dict[str, list[LinkedChain]] = {hook: [] for hook in HOOKS}
+        for table in tables.values():
+            for chain in table.values():
+                if chain.is_base:
+                    self._hooks[chain.hook].append(chain)
+        for chains in self._hooks.values():
+            chains.sort(key=lambda c: c.priority)  # stable: equal priorities run in definition order
+
+    @classmethod
+    def parse(cls, text: str) -> Ruleset:
+        tables, lines = parse(text)
+        return cls(link(tables, lines))
+
+    @property
+    def base_chains(self) -> list[str]:
+        """`hook/priority/name` of every base chain, in evaluation order (for documentation and tests)."""
+        return [f"{c.hook}/{c.priority}/{c.name}" for hook in HOOKS for c in self._hooks[hook]]
+
+    def branches(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Iterator[Branch]:
+        """Every numgen branch of the packet's path, in order, with its exact probability."""
+        local = frozenset((a.version, int(a)) for a in local_addresses)
+        choices: list[int] = []
+        while True:
+            run = Run(packet, local, choices)
+            result = self._walk(packet, run)
+            yield Branch(Fraction(1, prod(run.sizes)), result, tuple(run.path))
+            # backtrack to the next choice sequence: the last position that can still be increased
+            used, sizes = run.choices, run.sizes
+            index = len(sizes) - 1
+            while index >= 0 and used[index] == sizes[index] - 1:
+                index -= 1
+            if index < 0:
+                return
+            choices = [*used[:index], used[index] + 1]
+
+    def evaluate(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Outcome:
+        distribution: dict[Result, Fraction] = {}
+        paths: dict[Result, tuple[str, ...]] = {}
+        for branch in self.branches(packet, local_addresses):
+            distribution[branch.result] = distribution.get(branch.result, Fraction(0)) + branch.probability
+            paths.setdefault(branch.result, branch.path)
+        outcome = Outcome(distribution)
+        if len(distribution) == 1:
+            outcome.path = list(next(iter(paths.values())))
+            return outcome
+        for result, probability in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0].sort_key())):
+            outcome.path.append(f"{probability} {result}:")
+            outcome.path.extend(f"  {step}" for step in paths[result])
+        return outcome
+
+    # the walk
+    def _walk(self, packet: Packet, run: Run) -> Result:
+        verdict = self._hook("prerouting" if packet.origin == Origin.NETWORK else "output", run)
+        if verdict is not None:
+            return verdict
+        if run.dst_is_local():
+            rest = ["input"]
+        elif packet.origin == Origin.NETWORK:
+            rest = ["forward", "postrouting"]
+        else:
+            rest = ["postrouting"]
+        for hook in rest:
+            verdict = self._hook(hook, run)
+            if verdict is not None:
+                return verdict
+        return run.result()
+
+    def _hook(self, hook: str, run: Run) -> Result | None:
+        """Run the base chains of one hook; a Result when the packet dies here."""
+        for chain in self._hooks[hook]:
+            if chain.type == "nat":
+                if run.ct_state != NEW:
+                    continue  # nat chains see only the first packet of a connection
+                manip = "dnat" if hook in ("prerouting", "output") else hook
+                if manip in run.nat_hooks:
+                    continue  # NAT is set up: later nat chains of this hook are skipped
+            verdict = self._chain(chain, run)
+            if verdict.kind == "drop":
+                return Result.dropped()
+            if verdict.kind == "reject":
+                return Result.rejected()
+        return None
+
+    def _chain(self, base: LinkedChain, run: Run) -> Verdict:
+        table = self._tables[base.table]
+        stack: list[tuple[LinkedChain, int]] = []
+        chain, index = base, 0
+        while True:
+            rules = chain.rules
+            if index >= len(rules):
+                if stack:
+                    chain, index = stack.pop()
+                    continue
+                return self._policy(base, run)
+            rule = rules[index]
+            index += 1
+            verdict = self._rule(chain, rule, run)
+            if verdict is None or verdict.kind == "continue":
+                continue
+            kind = verdict.kind
+            if kind == "return":
+                if stack:
+                    chain, index = stack.pop()
+                    continue
+                return self._policy(base, run)
+            if kind == "jump":
+                stack.append((chain, index))
+                chain, index = table[verdict.target], 0
+            elif kind == "goto":
+                chain, index = table[verdict.target], 0
+            else:
+                return verdict
+
+    @staticmethod
+    def _policy(base: LinkedChain, run: Run) -> Verdict:
+        if base.policy == "drop":
+            run.path.append(f"{base.name}: policy drop")
+            return DROP
+        return ACCEPT
+
+    @staticmethod
+    def _rule(chain: LinkedChain, rule: LinkedRule, run: Run) -> Verdict | None:
+        del run.notes[:]
+        for fn in rule.fns:
+            verdict = fn(run)
+            if verdict is None:
+                continue
+            if verdict is BREAK:
+                return None
+            run.path.append(_label(rule, run.notes))
+            return verdict
+        run.path.append(_label(rule, run.notes))
+        return None
+
+
+def _label(rule: LinkedRule, notes: list[str]) -> str:
+    if not notes:
+        return rule.label
+    return f"{rule.label}; {'; '.join(notes)}" if rule.comment else f"{rule.label}  # {'; '.join(notes)}"

@@ -1,0 +1,261 @@
+"""The program: what the linker makes of the syntax tree, and the machine runs.
+
+Every expression becomes a function of the packet's state (`Run`), every step of a rule a function
+that returns nothing (go on), `BREAK` (the rule does not match) or a verdict. An expression whose
+implicit dependency fails (`ip daddr` of an IPv6 packet, `tcp dport` of a UDP one) yields None, so the
+rule does not match: nft adds that dependency in front of such an expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .lookup import Lookup
+from .state import Run
+from .syntax import ACCEPT, BREAK, REJECT, Expr, Step, Verdict
+from .vocabulary import BITMASK, CT_STATUSES, FIBTYPES, NFPROTOS, PROTO_NAMES, Key
+
+__all__ = [
+    "ExprFn",
+    "KeyFn",
+    "LinkedChain",
+    "LinkedRule",
+    "StepFn",
+    "compare",
+    "dnat",
+    "key_fn",
+    "map_target",
+    "mark",
+    "masquerade",
+    "member",
+    "primary_fn",
+    "reject",
+    "update",
+    "vmap",
+]
+
+ExprFn = Callable[[Run], int | None]
+KeyFn = Callable[[Run], Key | None]
+StepFn = Callable[[Run], Verdict | None]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedRule:
+    """A rule ready to run: its steps as functions, and how a path names it."""
+
+    fns: tuple[StepFn, ...]
+    label: str  # "chain: rule text  # comment"
+    comment: str | None
+
+
+@dataclass(slots=True)
+class LinkedChain:
+    """A chain ready to run; regular chains have no hook."""
+
+    name: str
+    table: str
+    type: str
+    hook: str
+    priority: int
+    policy: str
+    rules: list[LinkedRule]
+
+    @property
+    def is_base(self) -> bool:
+        return bool(self.hook)
+
+
+def primary_fn(expr: Expr) -> ExprFn:
+    kind = expr.kind
+    fn: ExprFn
+    if kind in ("ip_saddr", "ip6_saddr", "ip_daddr", "ip6_daddr"):
+        version = 4 if kind.startswith("ip_") else 6
+        if kind.endswith("saddr"):
+            fn = lambda r: r.src if r.version == version else None  # noqa: E731
+        else:
+            fn = lambda r: r.dst if r.version == version else None  # noqa: E731
+    elif kind == "l4proto":
+        fn = lambda r: r.proto  # noqa: E731
+    elif kind == "nfproto":
+        fn = lambda r: NFPROTOS["ipv4"] if r.version == 4 else NFPROTOS["ipv6"]  # noqa: E731
+    elif kind == "mark":
+        fn = lambda r: r.mark  # noqa: E731
+    elif kind == "th_dport":
+        fn = lambda r: r.dport  # noqa: E731
+    elif kind == "th_sport":
+        fn = lambda r: r.sport  # noqa: E731
+    elif kind in ("tcp_dport", "udp_dport", "sctp_dport"):
+        proto = PROTO_NAMES[kind.split("_")[0]]
+        fn = lambda r: r.dport if r.proto == proto else None  # noqa: E731
+    elif kind == "ct_state":
+        fn = lambda r: r.ct_state  # noqa: E731
+    elif kind == "ct_status":
+        fn = lambda r: r.ct_status  # noqa: E731
+    elif kind == "fib_saddr":
+        fn = lambda r: FIBTYPES["local"] if (r.version, r.src) in r.local else FIBTYPES["unicast"]  # noqa: E731
+    elif kind == "fib_daddr":
+        fn = lambda r: FIBTYPES["local"] if (r.version, r.dst) in r.local else FIBTYPES["unicast"]  # noqa: E731
+    elif kind == "numgen":
+        modulus = expr.arg
+        fn = lambda r: r.choose(modulus)  # noqa: E731
+    else:  # pragma: no cover - the parser only builds the kinds above
+        raise AssertionError(kind)
+    if expr.binop is None:
+        return fn
+    op, operand = expr.binop
+    inner = fn
+    if op == "&":
+        return lambda r: None if (v := inner(r)) is None else v & operand
+    if op == "|":
+        return lambda r: None if (v := inner(r)) is None else v | operand
+    return lambda r: None if (v := inner(r)) is None else v ^ operand
+
+
+def key_fn(exprs: tuple[Expr, ...]) -> KeyFn:
+    fns = [primary_fn(e) for e in exprs]
+    if len(fns) == 1:
+        return fns[0]
+
+    def concat(r: Run) -> Key | None:
+        out: list[int] = []
+        for fn in fns:
+            value = fn(r)
+            if value is None:
+                return None  # an implicit dependency (ip vs ip6, tcp vs udp) failed: the rule ends here
+            out.append(value)
+        return tuple(out)
+
+    return concat
+
+
+# ───────────────────────────── steps ─────────────────────────────
+
+
+def compare(step: Step) -> StepFn:
+    fn = primary_fn(step.expr[0])
+    dtype = step.expr[0].dtype
+    negate = step.op == "!="
+    if dtype in BITMASK and step.op != "==":
+        bits = 0
+        for ((lo, _),) in step.values:
+            bits |= lo
+        if negate:
+            return lambda r: None if (v := fn(r)) is not None and not v & bits else BREAK
+        return lambda r: None if (v := fn(r)) is not None and v & bits else BREAK
+    ((lo, hi),) = step.values[0]
+    if negate:
+        return lambda r: None if (v := fn(r)) is not None and not lo <= v <= hi else BREAK
+    return lambda r: None if (v := fn(r)) is not None and lo <= v <= hi else BREAK
+
+
+def member(lookup: Lookup, ident: int, keys: KeyFn, negate: bool) -> StepFn:
+    """`KEY @set` / `KEY != @set`, counting the keys `update` added to the set `ident` in this pass."""
+
+    def member(r: Run) -> Verdict | None:
+        key = keys(r)
+        if key is None:
+            return BREAK
+        entry = lookup.get(key)
+        added = r.dynamic.get(ident)
+        found = entry is not None or (added is not None and key in added)
+        if found == negate:
+            return BREAK
+        if entry is not None and entry.comment and not negate:
+            r.notes.append(entry.comment)
+        return None
+
+    return member
+
+
+def vmap(lookup: Lookup, keys: KeyFn) -> StepFn:
+    def vmap(r: Run) -> Verdict:
+        key = keys(r)
+        entry = None if key is None else lookup.get(key)
+        if entry is None:
+            return BREAK
+        if entry.comment:
+            r.notes.append(entry.comment)
+        assert isinstance(entry.value, Verdict)
+        return entry.value
+
+    return vmap
+
+
+def mark(step: Step) -> StepFn:
+    op, value = step.mark_op, step.number
+
+    def mark(r: Run) -> None:
+        if op == "set":
+            r.mark = value
+        elif op == "|":
+            r.mark |= value
+        elif op == "^":
+            r.mark ^= value
+        else:
+            r.mark &= value
+
+    return mark
+
+
+def dnat(family: int, target: Callable[[Run], tuple[int, int | None] | None]) -> StepFn:
+    def dnat(r: Run) -> Verdict | None:
+        to = target(r)
+        if to is None:
+            return BREAK  # map lookup miss (or `ip daddr` of an IPv6 packet): the rule does not match
+        if r.version != family:
+            return None  # `dnat ip to ADDR` on an IPv6 packet does nothing (nft_nat_inet_eval)
+        r.dst = to[0]
+        if to[1] is not None:
+            r.dport = to[1]
+        r.ct_status |= CT_STATUSES["dnat"]
+        r.nat_hooks.add("dnat")
+        return ACCEPT
+
+    return dnat
+
+
+def reject(family: int, proto: int) -> StepFn:
+    def reject(r: Run) -> Verdict:
+        if (family and r.version != family) or (proto and r.proto != proto):
+            return BREAK  # nft adds `meta nfproto ...`/`meta l4proto tcp` in front of such a reject
+        return REJECT
+
+    return reject
+
+
+def masquerade(r: Run) -> Verdict:
+    r.masquerade = True
+    r.ct_status |= CT_STATUSES["snat"]
+    r.nat_hooks.add("postrouting")
+    return ACCEPT
+
+
+def map_target(lookup: Lookup, keys: KeyFn) -> Callable[[Run], tuple[int, int | None] | None]:
+    """The `addr [. port]` a data map gives the packet, for `dnat ... to KEY map @m`."""
+
+    def target(r: Run) -> tuple[int, int | None] | None:
+        key = keys(r)
+        entry = None if key is None else lookup.get(key)
+        if entry is None:
+            return None
+        if entry.comment:
+            r.notes.append(entry.comment)
+        value = entry.value
+        assert isinstance(value, tuple)
+        return (value[0], value[1] if len(value) > 1 else None)
+
+    return target
+
+
+def update(ident: int, keys: KeyFn) -> StepFn:
+    """`update @set { KEY }`: the key joins the set for the rest of this pass (`ident` names the set)."""
+
+    def update(r: Run) -> Verdict | None:
+        key = keys(r)
+        if key is None:
+            return BREAK
+        r.dynamic.setdefault(ident, set()).add(key)
+        return None
+
+    return update

@@ -1,0 +1,130 @@
+"""Tokenizer: nftables text as words, strings, newlines and punctuation, and a cursor over them.
+
+Words are addresses, numbers, names, `10.0.0.0/8`, `80-90`, `fd00::1`, `@set`; ` . ` (concatenation),
+` : ` (map arrow) and ` - ` (priority offset) are words of their own because netcompile always spaces
+them. A character outside this alphabet is an error here, before any parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InterpreterError
+
+__all__ = ["Token", "TokenStream", "tokenize"]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "word", "string", "op" (one of != == = { } ; , & | ^ +), "nl", "eof"
+    text: str
+    line: int
+    start: int  # column span on that line, 0-based, end exclusive
+    end: int
+
+
+_SCANNER = re.compile(
+    r"""[ \t\r]*
+    (?: (?P<comment>\#[^\n]*)
+      | (?P<nl>\n)
+      | (?P<string>"[^"\n]*")
+      | (?P<op>!=|==|[{};,=&|^+])
+      | (?P<word>[A-Za-z0-9_.:/\[\]@-]+)
+      | (?P<bad>.) )""",
+    re.VERBOSE,
+)
+
+
+def tokenize(text: str, lines: list[str]) -> list[Token]:
+    """The tokens of `text`, ending with "eof"; `lines` (the text split on newlines) word the errors."""
+    tokens: list[Token] = []
+    append = tokens.append
+    line, line_start = 1, 0
+    for m in _SCANNER.finditer(text):
+        kind = m.lastgroup
+        if kind == "comment" or kind is None:
+            continue
+        start, end = m.span(kind)
+        if kind == "nl":
+            append(Token("nl", "\n", line, start - line_start, end - line_start))
+            line += 1
+            line_start = end
+        elif kind == "bad":
+            raise InterpreterError(f"unexpected character {text[start]!r}", line, lines[line - 1])
+        else:
+            append(Token(kind, text[start:end], line, start - line_start, end - line_start))
+    tokens.append(Token("eof", "", line, 0, 0))
+    return tokens
+
+
+class TokenStream:
+    """A cursor over the tokens of one text, with the helpers every grammar rule uses."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.tokens = tokenize(text, self.lines)
+        self.i = 0
+
+    # token helpers
+    def error(self, message: str, token: Token | None = None) -> InterpreterError:
+        token = token or self.tokens[self.i]
+        line = token.line
+        return InterpreterError(message, line, self.lines[line - 1] if line <= len(self.lines) else "")
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def next(self) -> Token:
+        token = self.tokens[self.i]
+        if token.kind != "eof":
+            self.i += 1
+        return token
+
+    def at(self, text: str, ahead: int = 0) -> bool:
+        token = self.peek(ahead)
+        return token.kind in ("word", "op") and token.text == text
+
+    def expect(self, text: str) -> Token:
+        token = self.next()
+        if token.text != text or token.kind not in ("word", "op"):
+            raise self.error(f"expected {text!r}, found {token.text or 'end of input'!r}", token)
+        return token
+
+    def word(self, what: str) -> Token:
+        token = self.next()
+        if token.kind != "word":
+            raise self.error(f"expected {what}, found {token.text or 'end of input'!r}", token)
+        return token
+
+    def string(self) -> str:
+        token = self.next()
+        if token.kind != "string":
+            raise self.error(f"expected a quoted string, found {token.text!r}", token)
+        return token.text[1:-1]
+
+    def end_of_statement(self) -> bool:
+        token = self.peek()
+        return token.kind in ("nl", "eof") or (token.kind == "op" and token.text in (";", "}"))
+
+    def finish_statement(self) -> None:
+        if not self.end_of_statement():
+            raise self.error(f"unexpected {self.peek().text!r}")
+        if self.at(";"):
+            self.next()
+
+    def skip_separators(self) -> None:
+        while self.peek().kind == "nl" or self.at(";"):
+            self.next()
+
+    def skip_braces(self) -> None:
+        self.expect("{")
+        depth = 1
+        while depth:
+            token = self.next()
+            if token.kind == "eof":
+                raise self.error("unterminated '{'", token)
+            if token.kind == "op" and token.text == "{":
+                depth += 1
+            elif token.kind == "op" and token.text == "}":
+                depth -= 1
