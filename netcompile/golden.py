@@ -43,7 +43,12 @@ class Case:
         parser.add_argument("--cluster-cidr", action="append", default=[])
         parser.add_argument("--nodeport-addresses", action="append", default=[])
         parser.add_argument("--table", default="netcompile")
-        ns = parser.parse_args(words)
+        try:  # exit_on_error=False: a bad args file is the case's problem, never an exit from here
+            ns, unknown = parser.parse_known_args(words)
+        except argparse.ArgumentError as exc:
+            raise ValueError(f"{args_file}: {exc}") from None
+        if unknown:
+            raise ValueError(f"{args_file}: unknown flags: {' '.join(unknown)}")
 
         def nets(values: list[str]) -> tuple:  # type: ignore[type-arg]
             out = [parse_cidr(v) for value in values for v in value.split(",")]
@@ -77,16 +82,20 @@ def check_cases(cases: list[Case], *, update: bool) -> list[str]:
     for case in cases:
         try:
             text = case.compile().text
-        except (InputError, ClusterError, ValueError) as exc:
+        except (InputError, ClusterError, ValueError, OSError) as exc:
             problems.append(f"{case.name}: does not compile:\n{exc}")
             continue
-        if update:
-            write_atomically(case.expected_path, text)
-            continue
-        if not case.expected_path.exists():
+        if not update and not case.expected_path.exists():
             problems.append(f"{case.name}: {EXPECTED} is missing (run with --update)")
             continue
-        expected = case.expected_path.read_text()
+        try:
+            if update:
+                write_atomically(case.expected_path, text)
+                continue
+            expected = case.expected_path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{case.name}: cannot {'write' if update else 'read'} {EXPECTED}: {exc}")
+            continue
         if expected != text:
             diff = difflib.unified_diff(
                 expected.splitlines(keepends=True), text.splitlines(keepends=True), str(case.expected_path), "compiled"

@@ -16,6 +16,7 @@ line cannot carry a NUL byte, so no value holds one.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Places]:
     (root / "expect.yaml").write_text("- {from: default/client, to: default/web-1, port: 8080, expect: delivered}\n")
     golden = root / "golden"
     shutil.copytree(ROOT / "golden" / "svc-nodeport", golden / "svc-nodeport")
+    shutil.copytree(ROOT / "golden" / "svc-nodeport", root / "golden-args" / "case")  # its args: generated
     (golden / "broken").mkdir()
     (golden / "broken" / "input.yaml").write_text("kind: Service\n")
     with pytest.MonkeyPatch.context() as mp:
@@ -255,7 +257,7 @@ PLACES = {
     "apply": [*MANIFEST_PLACES, "script.nft", "broken.nft"],
     "delete": [],
     "check": ["script.nft", "broken.nft", "empty", "binary.yaml", "absent", "-"],  # one FILE
-    "golden": ["golden", "golden", "empty", "junk", "in-the-way", "absent"],  # one DIR
+    "golden": ["golden", "golden-args", "golden-args", "empty", "junk", "in-the-way", "absent"],  # one DIR
 }
 OUTPUTS = ["out/result.txt", "in-the-way/result.txt", "-"]  # a new folder, a file in the way, stdout
 STDIN = st.sampled_from([SMALL, LOW_NODEPORT, *NOT_MANIFESTS]) | TEXT
@@ -265,6 +267,7 @@ STDIN = st.sampled_from([SMALL, LOW_NODEPORT, *NOT_MANIFESTS]) | TEXT
 class Command:
     argv: list[str]
     stdin: str
+    golden_args: str = ""  # the args file of golden-args/case: compile flags, as a case's author writes them
 
 
 @st.composite
@@ -291,10 +294,18 @@ def commands(draw: st.DrawFn, verb: str, places: Places) -> Command:
         argv.append("--check")  # a dry run: the kernel keeps nothing
     if verb == "delete":  # never this host's ruleset: a namespace that is not there (or no valid name)
         argv += ["--netns", draw(st.sampled_from(["ncfuzz-absent", "", "..", "a/b"]) | TEXT.map("ncfuzz-".__add__))]
-    return Command(argv, draw(STDIN))
+    golden_args = ""
+    if verb == "golden":
+        flags = draw(st.lists(st.sampled_from(sorted(COMPILE)), max_size=3))
+        words = [w for flag in flags for w in (flag, draw(COMPILE[flag]))]
+        golden_args = " ".join(draw(st.sampled_from([shlex.quote(w), w])) for w in words) + draw(
+            st.sampled_from(["", " --node", " --bogus", " 'unclosed", "\n"])
+        )
+    return Command(argv, draw(STDIN), golden_args)
 
 
-def run(command: Command) -> None:
+def run(command: Command, places: Places) -> None:
+    (places.root / "golden-args" / "case" / "args").write_text(command.golden_args, errors="surrogateescape")
     result = runner.invoke(app, command.argv, input=command.stdin)
     shown = f"netcompile {command.argv!r}\n{result.output}"
     assert result.exit_code in (0, 1, 2), shown
@@ -308,7 +319,7 @@ def test_no_command_line_ends_in_a_traceback(verb: str, places: Places) -> None:
     @FUZZ
     @given(commands(verb, places))
     def check(command: Command) -> None:
-        run(command)
+        run(command, places)
 
     check()
 
@@ -322,6 +333,10 @@ def test_the_reported_command_lines_are_clean_errors(places: Places) -> None:
         (["matrix", small, "--external", "2001:db8::1", "--cluster-cidr", "10.244.0.0/16"], None),
         (["trace", low, *trace], "spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid"),
         (["golden", places.path("absent")], "not a directory of golden cases"),
+        (
+            ["trace", small, "--from", "192.168.0.1", "--to", "fd00:192::2", "--port", "80"],
+            "a packet has one IP family",
+        ),
     ]
     for argv, message in cases:
         result = runner.invoke(app, argv)

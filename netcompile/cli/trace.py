@@ -118,6 +118,11 @@ def trace_cmd(
             dst = net.resolve(destination, src.address.version)
     except EndpointError as exc:
         fail(str(exc))
+    if src.address.version != dst.address.version:  # two addresses given, one of each family
+        fail(
+            f"--from {source} is IPv{src.address.version} and --to {destination} is IPv{dst.address.version}: "
+            "a packet has one IP family"
+        )
     journey = net.journey(src, dst.address, port, Protocol[protocol.upper()])
     if form == "json":
         doc = {
