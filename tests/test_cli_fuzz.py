@@ -226,7 +226,7 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
     "check": {"--format": formats("text", "json")},
     "golden": {"--format": formats("text", "json"), "--update": FLAG},
 }
-LIMITS = st.sampled_from(["1", "2", "100", "1000000", "99999999999999999999"]) | NUMBERS
+LIMITS = st.sampled_from(["1", "2", "100", "1000000", str(2**32), str(2**62), "99999999999999999999"]) | NUMBERS
 ROOT_OPTIONS = {
     "--max-objects": LIMITS,
     "--max-file-bytes": LIMITS,
@@ -333,6 +333,8 @@ def test_the_reported_command_lines_are_clean_errors(places: Places) -> None:
         (["matrix", small, "--external", "2001:db8::1", "--cluster-cidr", "10.244.0.0/16"], None),
         (["trace", low, *trace], "spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid"),
         (["golden", places.path("absent")], "not a directory of golden cases"),
+        (["--max-file-bytes", "99999999999999999999", "compile", small], "Invalid value for '--max-file-bytes'"),
+        (["--max-file-bytes", str(2**32 + 1), "compile", small], "Invalid value for '--max-file-bytes'"),
         (
             ["trace", small, "--from", "192.168.0.1", "--to", "fd00:192::2", "--port", "80"],
             "a packet has one IP family",

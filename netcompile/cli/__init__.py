@@ -205,20 +205,37 @@ NodePortRangeOpt = Annotated[
         "--service-node-port-range", metavar="LOW-HIGH", help="Valid nodePort range, as the API server's flag."
     ),
 ]
+LIMIT_MAX = 2**62  # more than any machine holds; a larger N would not fit the integers the readers take
+FILE_BYTES_MAX = 2**32  # the reader asks for N + 1 bytes at once (a MemoryError past what the machine has)
 MaxBytesOpt = Annotated[
-    int, typer.Option("--max-file-bytes", metavar="N", help="Refuse input files larger than this.", min=1)
+    int,
+    typer.Option(
+        "--max-file-bytes",
+        metavar="N",
+        help="Refuse input files larger than this (4 GiB at most).",
+        min=1,
+        max=FILE_BYTES_MAX,
+    ),
 ]
 MaxObjectsOpt = Annotated[
-    int, typer.Option("--max-objects", metavar="N", help="Refuse input with more objects than this.", min=1)
+    int,
+    typer.Option("--max-objects", metavar="N", help="Refuse input with more objects than this.", min=1, max=LIMIT_MAX),
 ]
 MaxAliasOpt = Annotated[
     int,
     typer.Option(
-        "--max-alias-nodes", metavar="N", help="Refuse YAML whose aliases expand to more nodes than this.", min=0
+        "--max-alias-nodes",
+        metavar="N",
+        help="Refuse YAML whose aliases expand to more nodes than this.",
+        min=0,
+        max=LIMIT_MAX,
     ),
 ]
 MaxDepthOpt = Annotated[
-    int, typer.Option("--max-depth", metavar="N", help="Refuse YAML nested deeper than this (511 at most).", min=1)
+    int,
+    typer.Option(
+        "--max-depth", metavar="N", help="Refuse YAML nested deeper than this (511 at most).", min=1, max=LIMIT_MAX
+    ),
 ]
 
 
