@@ -7,8 +7,8 @@ Not a test: run on demand (no root needed):
 
 N Services (one port each) with one EndpointSlice of E endpoints each are written three ways: as
 `kubectl get -o json` prints them (a `List` with `items`, indent 4), as `kubectl get -o yaml` prints the
-same List (block style), and as a multi-document YAML file (which large inputs get read by two
-processes). Each is read with `netcompile.load.manifests.load` (read + validate) and with the reader alone
+same List (block style), and as a multi-document YAML file.
+Each is read with `netcompile.load.manifests.load` (read + validate) and with the reader alone
 (`source.read_documents`, the documents without validation); the best of --repeat runs, interleaved, is
 printed with the ratio to the YAML List.
 """

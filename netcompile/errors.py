@@ -27,11 +27,6 @@ class Position:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
-    def __reduce__(self) -> tuple[type[Position], tuple[str, int, int]]:
-        """Pickled as its fields (a reader process hands back one or more per object); the dataclass
-        default walks `fields()` per object."""
-        return Position, (self.file, self.line, self.col)
-
 
 def format_value(value: Any) -> str:
     """Render a value the way apimachinery does in messages: strings quoted, the rest as JSON."""

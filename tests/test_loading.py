@@ -13,8 +13,8 @@ import pytest
 from netcompile.compile.compiler import CompileOptions, compile_paths
 from netcompile.errors import Diagnostic, InputError
 from netcompile.load.manifests import load
-from netcompile.load.source import Limits
-from netcompile.model import Objects, Protocol, ServiceType
+from netcompile.load.source import Limits, Piece
+from netcompile.model import Protocol, ServiceType
 from tests.conftest import WriteYaml
 
 
@@ -722,94 +722,54 @@ def _many_services(count: int, extra: str = "") -> str:
     return "---\n".join(docs) + extra
 
 
-@pytest.mark.parametrize("mode", ["valid", "errors"])
-def test_two_readers_give_what_one_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
-    """Large inputs are read by two processes; objects, notices and every message (positions included)
-    are the same as with one reader, also for claims that meet across the halves."""
+def test_claims_meet_across_files_and_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large files are read piece by piece; a name, clusterIP or nodePort claimed again in a later piece or
+    file is an error at the later claim, naming the first."""
     from netcompile.load import manifests
 
-    extra = ""
-    if mode == "errors":
-        extra = (
-            "---\napiVersion: v1\nkind: Service\nmetadata: {name: s1, namespace: ns}\nspec: {ports: [{port: 1}]}\n"
-            "---\napiVersion: v1\nkind: Service\nmetadata: {name: late, namespace: ns}\n"
-            "spec:\n  clusterIP: 10.96.0.3\n  ports:\n  - {port: 80, nodePort: 30004}\n  type: NodePort\n"
-            "---\napiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: ns}\nspec: {ports: [{port: 0}]}\n"
-            "---\napiVersion: v1\nkind: Widget\nmetadata: {name: w}\n"
-        )
-    (tmp_path / "a.yaml").write_text(_many_services(40, extra))
-    (tmp_path / "b.yaml").write_text(
-        _many_services(3).replace("name: s", "name: t").replace("10.96.0.", "10.97.0.").replace(": 300", ": 310")
+    extra = (
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: s1, namespace: ns}\nspec: {ports: [{port: 1}]}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: late, namespace: ns}\n"
+        "spec:\n  clusterIP: 10.96.0.3\n  ports:\n  - {port: 80, nodePort: 30004}\n  type: NodePort\n"
     )
-    monkeypatch.setattr(manifests, "PARALLEL_BYTES", 2000)
-    results = []
-    for readers in (1, 2):
-        try:
-            results.append(load([str(tmp_path)], readers=readers))
-        except InputError as exc:
-            results.append([str(d) for d in exc.diagnostics])  # type: ignore[arg-type]
-    assert results[0] == results[1]
-    if mode == "errors":
-        messages = results[1]
-        assert isinstance(messages, list)
-        last_lines = len(_many_services(40).splitlines())
-        assert (
-            f'{tmp_path}/a.yaml:{last_lines + 4}:11: Service "ns/s1": metadata.name: Duplicate value: "s1"'
-            in "\n".join(messages)
-        )
-        assert any(f"a.yaml:{last_lines + 11}:" in m and "already allocated" in m for m in messages), messages
-        assert any(f"a.yaml:{last_lines + 19}:" in m and "spec.ports[0].port" in m for m in messages), messages
-    else:
-        assert isinstance(results[1], Objects) and len(results[1].services) == 43
+    (tmp_path / "a.yaml").write_text(_many_services(40, extra))
+    (tmp_path / "b.yaml").write_text(_many_services(3).replace("name: s", "name: t").replace("10.96.0.", "10.97.0."))
+    monkeypatch.setattr(manifests, "PIECE_BYTES", 500)
+    with pytest.raises(InputError) as info:
+        load([str(tmp_path)])
+    messages = [str(d) for d in info.value.diagnostics]
+    a, last = f"{tmp_path}/a.yaml", len(_many_services(40).splitlines())
+    assert messages[0] == (
+        f'{a}:{last + 4}:11: Service "ns/s1": metadata.name: Duplicate value: "s1": already defined at {a}:10:1'
+    )
+    taken = 'provided {} is already allocated to Service "ns/{}"'
+    assert any(f"{a}:{last + 11}:" in m and taken.format("IP", "s2") in m for m in messages), messages
+    assert any(f"{a}:{last + 13}:" in m and taken.format("port", "s4") in m for m in messages), messages
+    assert any(f"{tmp_path}/b.yaml:7:" in m and taken.format("port", "s0") in m for m in messages), messages
 
 
-def test_the_object_limit_counts_both_readers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from netcompile.load import manifests
-
-    (tmp_path / "a.yaml").write_text(_many_services(40))
-    monkeypatch.setattr(manifests, "PARALLEL_BYTES", 2000)
-    one, two = (errors_of_readers(tmp_path, readers) for readers in (1, 2))
-    assert one == two
-    assert any("more than 30 objects (--max-objects)" in e for e in two), two
-
-
-def test_two_readers_stop_taking_pieces_past_the_object_limit(tmp_path: Path) -> None:
-    """--max-objects bounds what is read into memory with two readers too: past the limit neither takes
-    another piece (each may finish the one it has), and the caller reads again as one reader."""
-    from functools import partial
-
-    from netcompile.load import manifests, tworeaders
-    from netcompile.load.source import Piece, read_pieces
+def test_the_object_limit_stops_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--max-objects bounds what is read into memory: past the limit no further piece is read."""
+    from netcompile.load import manifests, source
 
     (tmp_path / "a.yaml").write_text(_many_services(200))
-    pieces, _ = read_pieces([str(tmp_path)], Limits(), 500)
-    assert len(pieces) >= 50
-    log = tmp_path / "read.log"
+    monkeypatch.setattr(manifests, "PIECE_BYTES", 500)
+    read: list[int] = []
+    read_documents = source.read_documents
 
-    def logged(limits: Limits, group: list[Piece]) -> object:
-        with open(log, "a") as f:  # both processes append
-            f.write(f"{len(group)}\n")
-        return manifests._read_and_parse(group, limits, manifests.ParseOptions())
+    def counted(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> list[tuple[object, bool]]:
+        read.append(piece.first_line)
+        return read_documents(piece, limits, errors)  # type: ignore[return-value]
 
-    def count(reading: object) -> int:
-        return reading.count()  # type: ignore[attr-defined,no-any-return]
-
-    assert tworeaders.read_in_two(pieces, partial(logged, Limits(max_objects=10)), count, 10) is None
-    read = log.read_text().split()
-    assert len(read) <= 10 // 2 + 4, read  # about a piece per object here, and 10 objects; not all pieces
-    log.unlink()
-    readings = tworeaders.read_in_two(pieces, partial(logged, Limits()), count, Limits().max_objects)
-    assert readings is not None and len(readings) == len(pieces)
-    assert len(log.read_text().split()) == len(pieces)
-    assert [count(r) for r in readings] == [
-        count(manifests._read_and_parse([p], Limits(), manifests.ParseOptions())) for p in pieces
-    ]
-
-
-def errors_of_readers(directory: Path, readers: int) -> list[str]:
+    monkeypatch.setattr(source, "read_documents", counted)
     with pytest.raises(InputError) as info:
-        load([str(directory)], Limits(max_objects=30), readers=readers)
-    return [str(d) for d in info.value.diagnostics]
+        load([str(tmp_path)], Limits(max_objects=10))
+    messages = [str(d) for d in info.value.diagnostics]
+    assert messages == [f"{tmp_path}/a.yaml:91:1: more than 10 objects (--max-objects)"]
+    assert 1 <= len(read) <= 11, read  # about a piece per object here: not the 200
+    read.clear()
+    assert len(load([str(tmp_path)]).services) == 200
+    assert len(read) >= 50
 
 
 def test_a_control_character_is_reported_at_its_line_and_column(tmp_path: Path) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import Diagnostic, Position, duplicate, invalid
-from ..model import KubeObject, Service, pickled_by_fields
+from ..model import KubeObject, Service
 from .source import RawObject
 from .validation import Field, Report
 
 
-@pickled_by_fields  # a reader process hands claims back
 @dataclass(frozen=True, slots=True)
 class Claim:
     """Something the API server hands out once: an object's name, a clusterIP, a nodePort.

@@ -77,8 +77,9 @@ class RawObject:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """Whole documents of one file, decoded: what one reader reads. Large files are cut into pieces at
-    document starts, so that two processes can read them at once (see `manifests.load`)."""
+    """Whole documents of one file, decoded. Large files are cut into pieces at
+    document starts, so that reading can stop past --max-objects without reading the rest (see
+    `manifests.load`)."""
 
     file: str  # as shown in messages
     text: str

@@ -6,7 +6,7 @@ straight from libyaml's events); everything else through PyYAML's node API (`com
 libyaml C parser), which gives every value its line and column, and the same values and positions.
 Duplicate mapping keys, non-mapping documents, syntax errors and oversized input are reported here;
 `kind: List` is flattened into its items.
-Large files are cut into `Piece`s at document starts, so that two processes can read one file.
+Large files are cut into `Piece`s at document starts, read one after another.
 The documents' shapes are in `documents`, scalar values in `scalars`, the PyYAML reader in `pyyaml_reader`.
 """
 

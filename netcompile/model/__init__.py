@@ -7,11 +7,9 @@ Addresses are `ipaddress` objects, normalized as Kubernetes normalizes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from operator import attrgetter
-from typing import Any, TypeVar
 
 from ..errors import Position
 from .selectors import LabelSelector
@@ -19,31 +17,6 @@ from .selectors import LabelSelector
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
-
-_T = TypeVar("_T")
-
-
-def pickled_by_fields(cls: type[_T]) -> type[_T]:
-    """Pickle a frozen dataclass as (class, field values).
-
-    The dataclass default goes through a per-object `fields()` walk, which is slower; that matters when a
-    reader process hands many objects back (see `load.tworeaders`).
-    """
-    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    values = attrgetter(*names)
-    if len(names) == 1:
-
-        def reduce_one(self: Any) -> tuple[type[_T], tuple[Any, ...]]:
-            return cls, (values(self),)
-
-        cls.__reduce__ = reduce_one  # type: ignore[method-assign]
-    else:
-
-        def reduce(self: Any) -> tuple[type[_T], tuple[Any, ...]]:
-            return cls, values(self)
-
-        cls.__reduce__ = reduce  # type: ignore[method-assign]
-    return cls
 
 
 class Protocol(StrEnum):
@@ -69,7 +42,6 @@ class PolicyType(StrEnum):
     EGRESS = "Egress"
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Meta:
     """What every object has: identity, labels, and where it was defined."""
@@ -93,20 +65,17 @@ class Meta:
         return dict(self.labels)
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Namespace:
     meta: Meta
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class NodeAddress:
     type: str  # InternalIP, ExternalIP, Hostname, ...
     address: IPAddress
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Node:
     meta: Meta
@@ -118,7 +87,6 @@ class Node:
         return self.meta.label_dict().get("topology.kubernetes.io/zone")
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ContainerPort:
     name: str | None
@@ -126,7 +94,6 @@ class ContainerPort:
     protocol: Protocol
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Pod:
     meta: Meta
@@ -150,7 +117,6 @@ class Pod:
         return None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ServicePort:
     name: str  # "" when the Service has a single unnamed port
@@ -164,14 +130,12 @@ class ServicePort:
         return self.name or str(self.port)
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class LoadBalancerIngress:
     ip: IPAddress
     ip_mode: str  # "VIP" (default) or "Proxy"
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Service:
     meta: Meta
@@ -194,7 +158,6 @@ class Service:
         return self.selector is not None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class EndpointPort:
     name: str
@@ -202,7 +165,6 @@ class EndpointPort:
     protocol: Protocol
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class EndpointConditions:
     """EndpointSlice conditions; absent `ready`/`serving` mean true, absent `terminating` false."""
@@ -212,7 +174,6 @@ class EndpointConditions:
     terminating: bool = False
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SliceEndpoint:
     addresses: tuple[IPAddress, ...]
@@ -222,7 +183,6 @@ class SliceEndpoint:
     hint_zones: tuple[str, ...] | None  # hints.forZones; None when there are no hints
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class EndpointSlice:
     meta: Meta
@@ -232,14 +192,12 @@ class EndpointSlice:
     endpoints: tuple[SliceEndpoint, ...]
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class EndpointAddress:
     ip: IPAddress
     node_name: str | None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class EndpointSubset:
     addresses: tuple[EndpointAddress, ...]
@@ -247,21 +205,18 @@ class EndpointSubset:
     ports: tuple[EndpointPort, ...]
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Endpoints:
     meta: Meta
     subsets: tuple[EndpointSubset, ...]
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class IPBlock:
     cidr: IPNetwork
     except_: tuple[IPNetwork, ...]
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PolicyPeer:
     """One `from`/`to` entry: pod and/or namespace selectors, or an ipBlock."""
@@ -271,7 +226,6 @@ class PolicyPeer:
     ip_block: IPBlock | None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PolicyPort:
     protocol: Protocol
@@ -279,7 +233,6 @@ class PolicyPort:
     end_port: int | None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PolicyRule:
     """An ingress or egress rule; `peers` None means every peer, `ports` None every port and protocol."""
@@ -288,7 +241,6 @@ class PolicyRule:
     ports: tuple[PolicyPort, ...] | None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class NetworkPolicy:
     meta: Meta
@@ -301,7 +253,6 @@ class NetworkPolicy:
 KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Objects:
     """Every object of the input, by kind, in input order."""
