@@ -1,11 +1,12 @@
 """Golden cases: a folder of input manifests, optional compile flags, and the expected ruleset.
 
-    golden/<case>/*.yaml      the input (read as a directory: recursive, sorted)
-    golden/<case>/args        optional compile flags, shell syntax: --node node-a --cluster-cidr 10.0.0.0/16
+    golden/<case>/NN-what.yaml  the input (read as a directory: recursive, sorted)
+    golden/<case>/args          optional compile flags, shell syntax: --node node-a --cluster-cidr 10.0.0.0/16
     golden/<case>/expected.nft
 
-`netcompile golden golden/` compares; `--update` rewrites expected.nft. The test suite runs every case,
-also through libnftables, and compiles each twice to prove the output deterministic.
+(golden/README.md). `netcompile golden golden/` compares; `--update` rewrites expected.nft. The test
+suite runs every case, also through libnftables and against the reference evaluator, and compiles each
+twice to prove the output deterministic.
 """
 
 from __future__ import annotations
