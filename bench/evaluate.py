@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.services import manifest  # noqa: E402
 from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa: E402
-from netcompile.complete.cluster import Cluster  # noqa: E402
+from netcompile.compile.index import Cluster  # noqa: E402
 from netcompile.load.manifests import load  # noqa: E402
 from netcompile.model import Protocol  # noqa: E402
 from netcompile.verify.interpreter import Ruleset  # noqa: E402

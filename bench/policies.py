@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import mb, nft_load, ruleset_size, run_child  # noqa: E402
 from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa: E402
-from netcompile.complete.cluster import Cluster  # noqa: E402
+from netcompile.compile.index import Cluster  # noqa: E402
 from netcompile.load.manifests import load  # noqa: E402
 
 DEFAULT_PODS = (500, 2_000, 5_000)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .atomic import write_atomically
 from .compile.compiler import CompileOptions, Output, compile_paths
-from .complete.cluster import ClusterError
+from .compile.index import ClusterError
 from .errors import InputError
 from .load.validation import parse_cidr
 

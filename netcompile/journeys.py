@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from .compile.compiler import CompileOptions, compile_cluster
-from .complete.cluster import Cluster
+from .compile.index import Cluster
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
 from .targets import TargetError
 from .targets import resolve as resolve_target

@@ -16,7 +16,7 @@ from typing import Protocol
 import pytest
 
 from netcompile.compile.compiler import CompileOptions, Output, compile_paths
-from netcompile.complete.cluster import Cluster
+from netcompile.compile.index import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")  # the one definition: import it, read no $CI

@@ -1,4 +1,5 @@
-"""The shared model questions: label selectors, named ports, and Service endpoint resolution."""
+"""The compiler's and the reference's questions of the model: label selectors, named ports, and Service
+endpoint resolution (each side answers on its own; these tests ask both)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from ipaddress import ip_address
 
 import pytest
 
-from netcompile.complete.cluster import Cluster, ClusterError
+from netcompile.compile.index import Cluster, ClusterError, named_port, selector_matches
 from netcompile.load.manifests import load
 from netcompile.model import Protocol
 from netcompile.model.selectors import LabelSelector, Operator, Requirement
+from netcompile.verify.reference.view import View, container_port, labels_select
 from tests.conftest import WriteYaml
 
 
@@ -46,7 +48,8 @@ LABELS = {"app": "web", "tier": "front"}
     ],
 )
 def test_label_selector(selector: LabelSelector, matches: bool) -> None:
-    assert selector.matches(LABELS) is matches
+    assert selector_matches(selector, LABELS) is matches
+    assert labels_select(selector, LABELS) is matches
 
 
 def test_selector_renders_like_kubectl() -> None:
@@ -103,12 +106,18 @@ def test_endpoints_from_pods(write_yaml: WriteYaml) -> None:
     cluster = cluster_of(write_yaml, SERVICE_AND_PODS)
     svc = cluster.services["ns/web"]
     http, raw = svc.ports
-    # named targetPort: only pod a has "http" over TCP; b's "http" is UDP; terminating pods are left out
-    (ep,) = cluster.endpoints(svc, http)
-    assert (str(ep.address), ep.port, ep.ready, ep.node_name, ep.target) == ("10.0.0.2", 8080, True, "n1", "ns/a")
-    assert [(str(e.address), e.port, e.ready) for e in cluster.endpoints(svc, raw)] == [
-        ("10.0.0.2", 9999, True),
-        ("10.0.0.3", 9999, False),
+    # named targetPort: pods a and gone have "http" over TCP; b's "http" is UDP. A terminating pod is
+    # published, not ready but serving (its readiness) and terminating, as the EndpointSlice controller does.
+    a, gone = cluster.endpoints(svc, http)
+    assert (str(a.address), a.port, a.ready, a.node_name, a.target) == ("10.0.0.2", 8080, True, "n1", "ns/a")
+    assert (str(gone.address), gone.ready, gone.serving, gone.terminating) == ("10.0.0.4", False, True, True)
+    expected_raw = [("10.0.0.2", 9999, True), ("10.0.0.3", 9999, False), ("10.0.0.4", 9999, False)]
+    assert [(str(e.address), e.port, e.ready) for e in cluster.endpoints(svc, raw)] == expected_raw
+    view = View(cluster)  # the reference reads the same completed slices its own way
+    assert [(str(e.address), e.port, e.ready) for e in view.endpoints(svc, raw)] == expected_raw
+    assert [(e.target, e.serving, e.terminating) for e in view.endpoints(svc, http)] == [
+        ("ns/a", True, False),
+        ("ns/gone", True, True),
     ]
 
 
@@ -193,5 +202,6 @@ def test_single_node_cluster_has_every_pod_local(write_yaml: WriteYaml) -> None:
 def test_named_port_needs_the_protocol(write_yaml: WriteYaml) -> None:
     cluster = cluster_of(write_yaml, SERVICE_AND_PODS)
     (b,) = [p for p in cluster.pods_by_ns["ns"] if p.meta.name == "b"]
-    assert b.named_port("http", Protocol.UDP) == 8081
-    assert b.named_port("http", Protocol.TCP) is None
+    assert named_port(b, "http", Protocol.UDP) == container_port(b, "http", Protocol.UDP) == 8081
+    assert named_port(b, "http", Protocol.TCP) is None
+    assert container_port(b, "http", Protocol.TCP) is None

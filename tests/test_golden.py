@@ -13,7 +13,7 @@ from ipaddress import ip_address
 import pytest
 
 from netcompile.compile.compiler import CompileOptions, compile_paths
-from netcompile.complete.cluster import Cluster
+from netcompile.compile.index import Cluster
 from netcompile.golden import Case, check_cases, discover
 from netcompile.host.nftlib import check
 from netcompile.model import IPAddress, Protocol

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.compile.compiler import CompileOptions, Output, compile_paths
-from netcompile.complete.cluster import ClusterError
+from netcompile.compile.index import ClusterError
 from netcompile.errors import InputError
 from netcompile.host.nftlib import check
 from netcompile.load.manifests import load

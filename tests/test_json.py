@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.compile.compiler import CompileOptions, compile_paths
-from netcompile.complete.cluster import ClusterError
+from netcompile.compile.index import ClusterError
 from netcompile.errors import Diagnostic, InputError, Position
 from netcompile.load import jsonread, pyyaml_reader, source
 from netcompile.load.manifests import load

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.complete.cluster import Cluster
+from netcompile.compile.index import Cluster
 from netcompile.host.nftlib import NftRejected
 from netcompile.lab import LabOptions, LabReport, run_lab
 from netcompile.lab.expectations import expectation_probes, read_expectations

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from netcompile.compile.compiler import CompileOptions, Output, compile_paths
+from netcompile.compile.index import Cluster
 from netcompile.compile.policies import chain_name, merge_ranges
-from netcompile.complete.cluster import Cluster
 from netcompile.golden import discover
 from netcompile.load.manifests import load
 from netcompile.model import Protocol

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.complete.cluster import Cluster
+from netcompile.compile.index import Cluster
 from netcompile.load.manifests import load
 from netcompile.model import IPNetwork, Protocol
 from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.complete.cluster import Cluster
+from netcompile.compile.index import Cluster
 from netcompile.load.manifests import load
 from netcompile.load.references import at_fields, dangling_references
 from netcompile.load.source import Limits

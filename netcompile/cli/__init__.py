@@ -22,7 +22,7 @@ import typer
 from .. import __version__
 from ..atomic import write_atomically
 from ..compile.compiler import CompileOptions, Output, compile_cluster
-from ..complete.cluster import Cluster, ClusterError
+from ..compile.index import Cluster, ClusterError
 from ..errors import InputError
 from ..host.apply import check_table_name
 from ..journeys import EndpointError, Network

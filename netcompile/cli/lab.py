@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..complete.cluster import ClusterError
+from ..compile.index import ClusterError
 from ..host.nftlib import NftRejected, NftUnavailable
 from ..lab import LabOptions, run_lab
 from ..lab.plan import PlanError

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
 from .. import __version__
-from ..complete.cluster import Cluster
 from ..gcpause import paused_gc
 from ..load.manifests import ParseOptions, load
 from ..load.source import Limits
 from ..model import IPNetwork
 from ..nft.ir import BaseChain, ChainType, Element, Hook, Set, Table
 from ..nft.render import render
+from .index import Cluster
 
 MASQUERADE_MARK = 0x4000  # as kube-proxy; documented in the README
 

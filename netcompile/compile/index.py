@@ -1,19 +1,20 @@
-"""The Cluster: indexed objects and the questions both evaluators ask of them.
+"""The compiler's Cluster: the completed objects, indexed, and the questions the compiler asks of them.
 
-Shared by the compiler and the reference evaluator (and only this and the model are shared): who is
-selected by a selector, what a named port resolves to, and the endpoints of a Service port as the
-EndpointSlice controller would publish them. Which endpoints are *usable* for which traffic (ready,
-terminating, local, topology) is Service semantics and stays with each evaluator.
+The compiler's own (the reference evaluator has its own index in verify/reference/): the node and its
+addresses, the pod networks, who a selector picks, what a named port resolves to, and the endpoints of a
+Service port as its EndpointSlices (or legacy Endpoints) carry them. The objects are completed first
+(`complete.complete`: EndpointSlices derived from pods), so pods never stand for endpoints here.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
 
+from ..complete import complete
 from ..gcpause import paused_gc
 from ..model import (
     EndpointSlice,
@@ -25,10 +26,11 @@ from ..model import (
     Objects,
     Pod,
     Protocol,
+    Scope,
     Service,
     ServicePort,
 )
-from ..model.selectors import LabelSelector
+from ..model.selectors import LabelSelector, Operator, Requirement
 
 
 class ClusterError(Exception):
@@ -55,6 +57,34 @@ class Endpoint:
         return self.pod or str(self.address)
 
 
+def requirement_holds(req: Requirement, labels: Mapping[str, str]) -> bool:
+    match req.operator:
+        case Operator.IN:
+            return req.key in labels and labels[req.key] in req.values
+        case Operator.NOT_IN:
+            return req.key not in labels or labels[req.key] not in req.values
+        case Operator.EXISTS:
+            return req.key in labels
+        case Operator.DOES_NOT_EXIST:
+            return req.key not in labels
+
+
+def selector_matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """matchLabels and matchExpressions, ANDed; the empty selector matches everything."""
+    for key, value in selector.match_labels:
+        if labels.get(key) != value:
+            return False
+    return all(requirement_holds(req, labels) for req in selector.match_expressions)
+
+
+def named_port(pod: Pod, name: str, protocol: Protocol) -> int | None:
+    """The container port called `name` with `protocol` (Service targetPorts, policy ports)."""
+    for port in pod.ports:
+        if port.name == name and port.protocol == protocol:
+            return port.port
+    return None
+
+
 def collapse(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
     """Sorted, merged networks, IPv4 first (deterministic set contents)."""
     networks = list(networks)
@@ -64,7 +94,10 @@ def collapse(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
 
 
 class Cluster:
-    """Every object, indexed, and the node the ruleset is written for."""
+    """Every object, completed and indexed, and the node the ruleset is written for.
+
+    `scope` is what the reference evaluator is given: the completed objects and the question as asked.
+    """
 
     def __init__(
         self,
@@ -72,6 +105,8 @@ class Cluster:
         node_name: str | None = None,
         cluster_cidrs: tuple[IPNetwork, ...] = (),
     ) -> None:
+        objects = complete(objects)
+        self.scope = Scope(objects, node_name, cluster_cidrs)
         with paused_gc():  # indexes of 100k objects: see source.paused_gc
             self._index(objects, node_name, cluster_cidrs)
 
@@ -160,7 +195,7 @@ class Cluster:
         return tuple(sorted(names))
 
     def select_pods(self, namespace: str, selector: LabelSelector) -> list[Pod]:
-        return [p for p in self.pods_by_ns.get(namespace, ()) if selector.matches(p.meta.label_dict())]
+        return [p for p in self.pods_by_ns.get(namespace, ()) if selector_matches(selector, p.meta.label_dict())]
 
     # --- Service endpoints -------------------------------------------------------------------------
 
@@ -168,9 +203,9 @@ class Cluster:
         """The endpoints of one Service port, as the EndpointSlice controller publishes them.
 
         From EndpointSlices labelled with the Service's name (ports matched by name and protocol), else
-        from a legacy Endpoints object of the same name, else — for a Service with a selector — from the
-        Running pods with an address that it selects (named targetPorts resolved per pod). Sorted by
-        address and port, duplicates removed (the first slice, by name, wins).
+        from a legacy Endpoints object of the same name (for a Service with a selector, completion has
+        derived its slices from pods). Sorted by address and port, duplicates removed (the first slice,
+        by name, wins).
         """
         key = (service.meta.namespace, service.meta.name)
         slices = self.slices_by_service.get(key)
@@ -219,31 +254,6 @@ class Cluster:
                                     self._pod_key(a.ip),
                                 ),
                             )
-        elif service.selector is not None:
-            families = {ip.version for ip in service.cluster_ips}
-            for pod in self.select_pods(service.meta.namespace, service.selector):
-                if not pod.running or pod.terminating:
-                    continue
-                target = self.target_port(pod, port.target_port, port.protocol)
-                if target is None:
-                    continue
-                for address in self.pod_ips(pod):
-                    if families and address.version not in families:
-                        continue
-                    found.setdefault(
-                        (address.version, int(address), target),
-                        Endpoint(
-                            address,
-                            target,
-                            pod.ready,
-                            pod.ready,
-                            False,
-                            pod.node_name,
-                            self._node_zone(pod.node_name),
-                            None,
-                            pod.meta.key,
-                        ),
-                    )
         return tuple(found[key] for key in sorted(found))
 
     @staticmethod
@@ -251,7 +261,7 @@ class Cluster:
         """A Service targetPort on one pod: a number as is, a name through the pod's container ports."""
         if isinstance(target, int):
             return target
-        return pod.named_port(target, protocol)
+        return named_port(pod, target, protocol)
 
     def _node_zone(self, node_name: str | None) -> str | None:
         node = self.nodes.get(node_name or "")

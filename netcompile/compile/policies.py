@@ -32,11 +32,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..complete.cluster import Cluster
 from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, PolicyType, Protocol
 from ..model.selectors import LabelSelector
 from ..nft.ir import BaseChain, ChainType, Element, Hook, Set, Table
 from .compiler import CompileOptions
+from .index import Cluster, named_port, selector_matches
 
 # version -> (set-name suffix, nftables address expression keyword, address datatype)
 FAMILIES: dict[int, tuple[str, str, str]] = {4: ("v4", "ip", "ipv4_addr"), 6: ("v6", "ip6", "ipv6_addr")}
@@ -197,7 +197,7 @@ class PolicyCompiler:
             found = index.get(item, [])
             if len(found) < len(candidates):
                 candidates = found
-        return [p for p in candidates if selector.matches(p.meta.label_dict())]
+        return [p for p in candidates if selector_matches(selector, p.meta.label_dict())]
 
     def _isolating(self, direction: Direction) -> dict[int, list[NetworkPolicy]]:
         """id(pod) -> the policies (sorted by namespace/name) isolating it in `direction`."""
@@ -381,9 +381,8 @@ class PolicyCompiler:
             namespaces = [namespace]
         else:
             ns_selector = peer.namespace_selector
-            namespaces = [
-                n for n in self.cluster.namespace_names if ns_selector.matches(self.cluster.namespace_labels(n))
-            ]
+            labels = self.cluster.namespace_labels
+            namespaces = [n for n in self.cluster.namespace_names if selector_matches(ns_selector, labels(n))]
         selector = peer.pod_selector or LabelSelector()
         pods = [
             p for n in namespaces for p in sorted(self._pods_in(n, selector), key=lambda p: p.meta.name) if p.running
@@ -429,7 +428,7 @@ class PolicyCompiler:
                 (ip, (proto.value.lower(), str(port)))
                 for pod in pods
                 for proto, name in names
-                if (port := pod.named_port(name, proto)) is not None
+                if (port := named_port(pod, name, proto)) is not None
                 for ip in pod.ips
                 if self._owner.get(ip) is pod
             ]
@@ -469,7 +468,7 @@ class PolicyCompiler:
             (ip, (proto.value.lower(), str(port)))
             for ip, pod in targets
             for proto, name in names
-            if (port := pod.named_port(name, proto)) is not None
+            if (port := named_port(pod, name, proto)) is not None
         ]
         stem = self._name("named", key)
         comment = f"ports {port_names(names)} of {description}"

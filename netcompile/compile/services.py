@@ -45,11 +45,11 @@ from enum import StrEnum
 from functools import cache
 from ipaddress import IPv4Address
 
-from ..complete.cluster import Cluster, Endpoint, collapse
 from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, TrafficPolicy
 from ..nft.ir import Element, Set, Table
 from ..nft.names import object_name
 from .compiler import CompileOptions
+from .index import Cluster, Endpoint, collapse
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from ..compile.compiler import CompileOptions, compile_cluster
-from ..complete.cluster import Cluster
+from ..compile.index import Cluster
 from ..host.apply import apply_script
 from ..model import Objects
 from ..verify.packet import Verdict

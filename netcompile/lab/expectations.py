@@ -38,6 +38,11 @@ SOURCE_VALUES = ("preserved", "masqueraded")
 EXPECT_KIND = "LabExpectations"
 
 
+def _container_port(pod: Pod, name: str, protocol: Protocol) -> int | None:
+    """A named container port of a pod in the input (what a probe's named port means)."""
+    return next((c.port for c in pod.ports if c.name == name and c.protocol == protocol), None)
+
+
 def addresses_in(entries: list[dict[str, Any]], key: str) -> list[IPAddress]:
     """The IP addresses in `key` (from/to) of expectation entries (candidates for outside hosts)."""
     out = []
@@ -194,7 +199,7 @@ def _resolve_target(
         model_pod = target.obj
         pod = _lab_pod(plan, target.key, f"{where}: to")
         address = _pick(pod.addresses, version, f"to: pod {pod.key}", where)
-        return pod.key, address, _port(value, lambda name: model_pod.named_port(name, protocol), where)
+        return pod.key, address, _port(value, lambda name: _container_port(model_pod, name, protocol), where)
     assert target.address is not None, target
     return ref, target.address, _port(value, lambda _: None, where)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..complete.cluster import Cluster
+from ..compile.index import Cluster
 from ..model import IPAddress, Protocol
 from ..verify.packet import Origin, Outcome, Packet, Verdict
 from .plan import LabPlan

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 
-from ..complete.cluster import Cluster
+from ..compile.index import Cluster
 from ..model import IPAddress, IPNetwork, Node, Objects, Pod, Protocol
 
 POOLS: dict[int, IPNetwork] = {4: IPv4Network("198.18.0.0/15"), 6: IPv6Network("2001:2::/48")}

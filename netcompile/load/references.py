@@ -41,13 +41,13 @@ import difflib
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from ..errors import Diagnostic, Position
 from ..model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
-from ..model.selectors import LabelSelector
+from ..model.selectors import LabelSelector, Operator
 from .source import Limits, YList, YMap, raw_objects, read_pieces
 
 BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -74,6 +74,23 @@ def _in_place_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def _diagnostic(meta: Meta, path: str, message: str) -> Diagnostic:
     return Diagnostic(meta.position, meta.ref, path, message)
+
+
+def _selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """Label selection for reference checks (model/selectors.py holds data only)."""
+    if not all(labels.get(key) == value for key, value in selector.match_labels):
+        return False
+    for req in selector.match_expressions:
+        value = labels.get(req.key)
+        ok = {
+            Operator.IN: value is not None and value in req.values,
+            Operator.NOT_IN: value is None or value not in req.values,
+            Operator.EXISTS: value is not None,
+            Operator.DOES_NOT_EXIST: value is None,
+        }[req.operator]
+        if not ok:
+            return False
+    return True
 
 
 def _did_you_mean(name: str, names: Iterable[str]) -> str:
@@ -141,14 +158,16 @@ class _Pods:
         key = (namespace, selector)
         found = self._selected.get(key)
         if found is None:
-            found = self._selected[key] = [p for p, labels in self.by_ns.get(namespace, ()) if selector.matches(labels)]
+            found = self._selected[key] = [
+                p for p, labels in self.by_ns.get(namespace, ()) if _selects(selector, labels)
+            ]
         return found
 
     def namespaces(self, selector: LabelSelector) -> list[str]:
         found = self._namespaces.get(selector)
         if found is None:
             found = self._namespaces[selector] = [
-                ns for ns, labels in self.ns_labels.items() if selector.matches(labels)
+                ns for ns, labels in self.ns_labels.items() if _selects(selector, labels)
             ]
         return found
 
@@ -170,7 +189,7 @@ class _Pods:
 
 def _named_port_problem(name: str, protocol: Protocol, pods: Sequence[Pod], whose: str) -> str | None:
     """Why no pod of `pods` resolves the named port (None: one does)."""
-    if any(p.named_port(name, protocol) is not None for p in pods):
+    if any(c.name == name and c.protocol == protocol for p in pods for c in p.ports):
         return None
     text = f'named port "{name}" is declared by no container of {whose}'
     if not pods:

@@ -185,4 +185,5 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
         timeout,
         external_name if stype == ServiceType.EXTERNAL_NAME else None,
         distribution,
+        bool(spec.child("publishNotReadyAddresses").boolean(default=False)),
     )

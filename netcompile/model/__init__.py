@@ -1,7 +1,7 @@
 """The Cluster model: frozen, typed Kubernetes objects as netcompile understands them.
 
-Objects are built (and validated) by `manifests.py`; `cluster.py` indexes them and answers questions
-(which pods does a selector pick, what are a Service's endpoints). Nothing here knows nftables.
+Objects are built (and validated) by `load/`, completed by `complete/`; the compiler and the reference
+evaluator each index them and answer questions of them on their own. Nothing here knows nftables.
 Addresses are `ipaddress` objects, normalized as Kubernetes normalizes them.
 """
 
@@ -109,13 +109,6 @@ class Pod:
     def running(self) -> bool:
         return self.phase == "Running"
 
-    def named_port(self, name: str, protocol: Protocol) -> int | None:
-        """The container port called `name` with `protocol`, as Service targetPorts and policies resolve it."""
-        for port in self.ports:
-            if port.name == name and port.protocol == protocol:
-                return port.port
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class ServicePort:
@@ -152,6 +145,7 @@ class Service:
     session_affinity_timeout: int | None  # seconds; None when sessionAffinity is None
     external_name: str | None
     traffic_distribution: str | None
+    publish_not_ready_addresses: bool = False
 
     @property
     def has_selector(self) -> bool:
@@ -266,3 +260,15 @@ class Objects:
     network_policies: tuple[NetworkPolicy, ...] = ()
     notices: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What both evaluators are given: the completed objects and the question's node and pod networks.
+
+    `node_name` is as asked (`--node`, or None); `cluster_cidrs` as given (`--cluster-cidr`, or empty).
+    """
+
+    objects: Objects
+    node_name: str | None = None
+    cluster_cidrs: tuple[IPNetwork, ...] = ()

@@ -1,8 +1,10 @@
-"""The one label-selector implementation (metav1.LabelSelector and Service selectors).
+"""Label selectors as data (metav1.LabelSelector and Service selectors).
 
-An empty selector matches everything. An *absent* selector is the caller's business: it means "nothing"
-for a Service (no selector: endpoints come from slices) and for a policy peer that lacks it, which
-callers express as `None`, never as an empty selector.
+Matching is semantics, so it is not here: the compiler, the reference evaluator, the completion step
+and the reference checks each implement it on their own. An empty selector matches everything. An
+*absent* selector is the caller's business: it means "nothing" for a Service (no selector: endpoints
+come from slices) and for a policy peer that lacks it, which callers express as `None`, never as an
+empty selector.
 """
 
 from __future__ import annotations
@@ -25,17 +27,6 @@ class Requirement:
     operator: Operator
     values: frozenset[str]
 
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        match self.operator:
-            case Operator.IN:
-                return self.key in labels and labels[self.key] in self.values
-            case Operator.NOT_IN:
-                return self.key not in labels or labels[self.key] not in self.values
-            case Operator.EXISTS:
-                return self.key in labels
-            case Operator.DOES_NOT_EXIST:
-                return self.key not in labels
-
 
 @dataclass(frozen=True, slots=True)
 class LabelSelector:
@@ -47,12 +38,6 @@ class LabelSelector:
     @property
     def is_empty(self) -> bool:
         return not self.match_labels and not self.match_expressions
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        for key, value in self.match_labels:
-            if labels.get(key) != value:
-                return False
-        return all(req.matches(labels) for req in self.match_expressions)
 
     def __str__(self) -> str:
         """kubectl's rendering: `app=web,tier in (a,b),!legacy`; empty is `<all>`."""

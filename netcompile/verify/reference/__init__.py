@@ -1,13 +1,16 @@
-"""The reference evaluator: Kubernetes semantics (docs/semantics.md) computed from the Cluster model.
+"""The reference evaluator: Kubernetes semantics (docs/semantics.md) computed from the completed objects.
 
-`evaluate(cluster, packet)` answers what happens to a packet on the cluster's node — delivered (where,
-with which probability, masqueraded or not), dropped or rejected — and why. It is the oracle the
+`evaluate(scope, packet)` (a `model.Scope`, or anything carrying one, as the compiler's Cluster does)
+answers what happens to a packet on the scope's node — delivered (where, with which probability,
+masqueraded or not), dropped or rejected — and why. It is the oracle the
 compiled ruleset (read back by the interpreter) is compared with, so it shares no code with the
-compiler: only the model, the Cluster indexes, the selectors and the Packet/Outcome types.
+compiler: only the completed model objects and the Packet/Outcome types. Its indexes, label selection,
+named ports, pod addresses and endpoint reading are its own (view.py).
 
     services.py   §1 source classes, §2 frontends, endpoint lists, the §2.3 table, §2.4 reject/drop
     policy.py     §3 isolation, rules, peers, ports (named ports resolved on the destination pod)
-    evaluator.py  `Reference(cluster).evaluate(packet)`, and `evaluate()` with a per-Cluster cache
+    view.py       the node, L, P, locality, pod addresses, selectors, named ports, endpoints of a port
+    evaluator.py  `Reference(scope).evaluate(packet)`, and `evaluate()` with a per-holder cache
 
 Choices where semantics.md leaves room (each pinned by a row of tests/test_reference.py):
 - An endpoint is *ready* only if it is also serving ("never an endpoint that is not serving").

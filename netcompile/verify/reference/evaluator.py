@@ -4,8 +4,8 @@
                               with masquerade; or rejected / dropped here
     NetworkPolicy stage (§3)  for each target: do egress (source pod) and ingress (destination pod) allow?
 
-Computed from the Cluster model alone; it shares no code with the compiler, so that the two can be
-compared (docs/semantics.md is the contract both follow).
+Computed from the completed model objects alone (`model.Scope`, read through `view.View`); it shares
+no code with the compiler, so that the two can be compared (docs/semantics.md is the contract both follow).
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ from __future__ import annotations
 from fractions import Fraction
 from weakref import WeakKeyDictionary
 
-from ...complete.cluster import Cluster
-from ...model import IPNetwork
+from ...model import IPNetwork, Scope
 from ..packet import Outcome, Packet, Result, Verdict
 from .policy import PolicyStage
 from .services import ServiceStage, Target, hostport
+from .view import HasScope, View
 
 
 class Reference:
-    """The reference semantics for one Cluster (indexes are built once, packets evaluated many times)."""
+    """The reference semantics for one node of the completed objects (its own indexes are built once,
+    packets evaluated many times). `source` is a `model.Scope`, or anything carrying one as `.scope`."""
 
-    def __init__(self, cluster: Cluster, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
+    def __init__(self, source: Scope | HasScope, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
+        cluster = View(source)
         self.cluster = cluster
         self.nodeport_addresses = nodeport_addresses
         self.services = ServiceStage(cluster, nodeport_addresses)
@@ -65,17 +67,20 @@ class Reference:
         return Outcome(distribution, reasons)
 
 
-_cache: WeakKeyDictionary[Cluster, dict[tuple[IPNetwork, ...], Reference]] = WeakKeyDictionary()
+_cache: WeakKeyDictionary[HasScope, dict[tuple[IPNetwork, ...], Reference]] = WeakKeyDictionary()
 
 
-def reference_for(cluster: Cluster, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> Reference:
-    """The Reference of a Cluster, built on first use and kept as long as the Cluster lives."""
-    per_cluster = _cache.setdefault(cluster, {})
+def reference_for(source: Scope | HasScope, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> Reference:
+    """The Reference of a scope's holder, built on first use and kept as long as the holder lives (a bare
+    Scope is not cached)."""
+    if isinstance(source, Scope):
+        return Reference(source, nodeport_addresses)
+    per_cluster = _cache.setdefault(source, {})
     if nodeport_addresses not in per_cluster:
-        per_cluster[nodeport_addresses] = Reference(cluster, nodeport_addresses)
+        per_cluster[nodeport_addresses] = Reference(source, nodeport_addresses)
     return per_cluster[nodeport_addresses]
 
 
-def evaluate(cluster: Cluster, packet: Packet, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> Outcome:
-    """What Kubernetes semantics (docs/semantics.md) say happens to `packet` on `cluster`'s node."""
-    return reference_for(cluster, tuple(nodeport_addresses)).evaluate(packet)
+def evaluate(source: Scope | HasScope, packet: Packet, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> Outcome:
+    """What Kubernetes semantics (docs/semantics.md) say happens to `packet` on the scope's node."""
+    return reference_for(source, tuple(nodeport_addresses)).evaluate(packet)

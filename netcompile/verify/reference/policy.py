@@ -1,4 +1,4 @@
-"""NetworkPolicy semantics (docs/semantics.md §3), straight from the Cluster model.
+"""NetworkPolicy semantics (docs/semantics.md §3), straight from the completed model objects.
 
 Judged on the forward path after DNAT: the packet's original source, its final destination address and
 port. Only this node's pods (running, with an address, not hostNetwork) are protected; traffic from the
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ...complete.cluster import Cluster
 from ...model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, PolicyType, Protocol
 from ..packet import Origin
+from .view import View, container_port, labels_select
 
 
 @dataclass(slots=True)
@@ -37,7 +37,7 @@ def port_matches(entry: PolicyPort, protocol: Protocol, port: int, pods: list[Po
     if isinstance(entry.port, int):
         end = entry.end_port if entry.end_port is not None else entry.port
         return entry.port <= port <= end
-    return any(pod.named_port(entry.port, protocol) == port for pod in pods)
+    return any(container_port(pod, entry.port, protocol) == port for pod in pods)
 
 
 def policy_names(policies: list[NetworkPolicy]) -> str:
@@ -47,7 +47,7 @@ def policy_names(policies: list[NetworkPolicy]) -> str:
 class PolicyStage:
     """The policies of a cluster, indexed for per-packet judgement."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: View) -> None:
         self.cluster = cluster
         self.node_addresses = frozenset(cluster.node_addresses)
         # This node's protected pods, by address (the first pod listed wins an address).
@@ -74,7 +74,7 @@ class PolicyStage:
         return [
             p
             for p in self.policies_by_ns.get(pod.meta.namespace, ())
-            if direction in p.policy_types and p.pod_selector.matches(labels)
+            if direction in p.policy_types and labels_select(p.pod_selector, labels)
         ]
 
     def peer_selects(self, policy: NetworkPolicy, peer: PolicyPeer, pod: Pod) -> bool:
@@ -84,9 +84,9 @@ class PolicyStage:
         if peer.namespace_selector is None:
             if pod.meta.namespace != policy.meta.namespace:
                 return False
-        elif not peer.namespace_selector.matches(self.cluster.namespace_labels(pod.meta.namespace)):
+        elif not labels_select(peer.namespace_selector, self.cluster.namespace_labels(pod.meta.namespace)):
             return False
-        return peer.pod_selector is None or peer.pod_selector.matches(pod.meta.label_dict())
+        return peer.pod_selector is None or labels_select(peer.pod_selector, pod.meta.label_dict())
 
     def peer_match(self, policy: NetworkPolicy, rule: PolicyRule, address: IPAddress) -> tuple[bool, list[Pod]]:
         """Does some peer of `rule` match `address`, and through which pods at that address?

@@ -1,4 +1,4 @@
-"""Service semantics (docs/semantics.md §1, §2), straight from the Cluster model.
+"""Service semantics (docs/semantics.md §1, §2), straight from the completed model objects.
 
 The Service stage answers one question for a new packet: is it addressed to a Service frontend, and if
 so, which endpoints may it be DNATed to (each with probability 1/n), is it masqueraded, or does it die
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address
 
-from ...complete.cluster import Cluster, Endpoint
 from ...model import IPAddress, IPNetwork, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
 from ..packet import Origin, Packet, Verdict
+from .view import Endpoint, View
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
@@ -40,7 +40,7 @@ class SourceClass(StrEnum):
     EXTERNAL = "external"  # everything else
 
 
-def source_class(cluster: Cluster, packet: Packet) -> SourceClass:
+def source_class(cluster: View, packet: Packet) -> SourceClass:
     if packet.origin == Origin.NODE:
         return SourceClass.NODE
     if any(packet.src in network for network in cluster.cluster_cidrs):
@@ -96,7 +96,7 @@ def ignored_reason(service: Service) -> str | None:
     return None
 
 
-def service_frontends(cluster: Cluster, service: Service, nodeport_addresses: tuple[IPNetwork, ...]) -> list[Frontend]:
+def service_frontends(cluster: View, service: Service, nodeport_addresses: tuple[IPNetwork, ...]) -> list[Frontend]:
     """Every frontend of one programmed Service, ClusterIPs first, then NodePorts, then external addresses."""
     node_port_addresses = [
         a for a in cluster.node_addresses if not nodeport_addresses or any(a in net for net in nodeport_addresses)
@@ -148,7 +148,7 @@ def ready_or_terminating(endpoints: list[Endpoint]) -> tuple[tuple[Endpoint, ...
     return tuple(e for e in endpoints if e.serving and e.terminating), True
 
 
-def endpoint_lists(cluster: Cluster, service: Service, sp: ServicePort, version: int) -> EndpointLists:
+def endpoint_lists(cluster: View, service: Service, sp: ServicePort, version: int) -> EndpointLists:
     endpoints = [e for e in cluster.endpoints(service, sp) if e.address.version == version]
     notes: list[str] = []
 
@@ -157,7 +157,7 @@ def endpoint_lists(cluster: Cluster, service: Service, sp: ServicePort, version:
         notes.append(f"no ready endpoints: using {plural(len(usable), 'serving and terminating endpoint')}")
 
     cluster_eps = usable
-    zone = cluster.node.zone if cluster.node else None
+    zone = cluster.node.meta.label_dict().get(ZONE_LABEL) if cluster.node else None
     # An endpoint "carries hints" when hints.forZones names at least one zone (an empty list is no hint).
     if usable and zone and all(e.hint_zones for e in usable):
         hinted = tuple(e for e in usable if zone in (e.hint_zones or ()))
@@ -213,7 +213,7 @@ def choose(frontend: Frontend, cls: SourceClass, lists: EndpointLists) -> tuple[
 class ServiceStage:
     """The frontends of a cluster, indexed, and the decision for each packet that reaches one."""
 
-    def __init__(self, cluster: Cluster, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
+    def __init__(self, cluster: View, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
         self.cluster = cluster
         self.frontends: dict[tuple[IPAddress, Protocol, int], Frontend] = {}
         self.cluster_ips: dict[IPAddress, Service] = {}

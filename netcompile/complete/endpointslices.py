@@ -1,0 +1,151 @@
+"""EndpointSlices derived from pods, as Kubernetes' EndpointSlice controller publishes them.
+
+The controller (`pkg/controller/endpointslice`, with the helpers of `staging/src/k8s.io/endpointslice`)
+manages the slices of every Service that has a selector. Here it runs once, for each such Service that
+has neither EndpointSlices nor an Endpoints object of its own in the input (a snapshot from a live
+cluster keeps the slices it has). What it publishes, per the controller's source:
+
+- pods: those the selector picks in the Service's namespace that are not terminal (phase Succeeded or
+  Failed) and have an address (`ShouldPodBeInEndpoints` with terminating pods included);
+- one address type per family of the Service (its clusterIPs; both families for a headless Service),
+  and in it the pod's addresses of that family (`getEndpointAddresses`);
+- conditions (`podToEndpoint`): serving = the pod is Ready; terminating = its deletionTimestamp is set;
+  ready = `publishNotReadyAddresses`, or serving and not terminating;
+- nodeName from the pod, zone from its Node's `topology.kubernetes.io/zone` label; no hints;
+- ports (`getEndpointPorts`, `FindPort`): each Service port whose targetPort resolves on the pod (a
+  number as is; a name through the pod's container ports of that name and protocol); pods whose ports
+  resolve differently land in different slices, at most 100 endpoints each.
+
+The slices' names are stable (derived from the Service, the address type and the ports), not random as
+the controller's `generateName`, so that a review diff shows only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from hashlib import sha256
+
+from ..model import (
+    EndpointConditions,
+    EndpointPort,
+    EndpointSlice,
+    IPAddress,
+    Meta,
+    Node,
+    Objects,
+    Pod,
+    Service,
+    SliceEndpoint,
+)
+from ..model.selectors import LabelSelector, Operator
+
+MAX_ENDPOINTS_PER_SLICE = 100  # the controller's --max-endpoints-per-slice default
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+CONTROLLER_NAME = "endpointslice-controller.k8s.io"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def _label_selected(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """The controller lists pods with `labels.Set(spec.selector)`: every pair must be present."""
+    if any(labels.get(key) != value for key, value in selector.match_labels):
+        return False
+    for req in selector.match_expressions:  # Services have none; kept for a selector built otherwise
+        present = req.key in labels
+        if req.operator == Operator.EXISTS and not present:
+            return False
+        if req.operator == Operator.DOES_NOT_EXIST and present:
+            return False
+        if req.operator == Operator.IN and not (present and labels[req.key] in req.values):
+            return False
+        if req.operator == Operator.NOT_IN and present and labels[req.key] in req.values:
+            return False
+    return True
+
+
+def _addresses(pod: Pod, nodes: Mapping[str, Node]) -> tuple[IPAddress, ...]:
+    """status.podIPs; a hostNetwork pod without them has what its kubelet reports: the node's primary
+    address of each family (its first InternalIP, else its first address)."""
+    if pod.ips or not pod.host_network:
+        return pod.ips
+    node = nodes.get(pod.node_name or "")
+    if node is None:
+        return ()
+    chosen: dict[int, IPAddress] = {}
+    for a in [a for a in node.addresses if a.type == "InternalIP"] + list(node.addresses):
+        chosen.setdefault(a.address.version, a.address)
+    return tuple(chosen[v] for v in sorted(chosen))
+
+
+def _resolve(pod: Pod, target: int | str, protocol: str) -> int | None:
+    """`FindPort`: a number as is; a name through the container ports of that name and protocol."""
+    if isinstance(target, int):
+        return target
+    return next((p.port for p in pod.ports if p.name == target and p.protocol == protocol), None)
+
+
+def _slice_name(service: Service, address_type: str, ports: tuple[EndpointPort, ...], chunk: int) -> str:
+    key = f"{address_type}|{'|'.join(f'{p.name}/{p.protocol}/{p.port}' for p in ports)}|{chunk}"
+    return f"{service.meta.name}-{sha256(key.encode()).hexdigest()[:5]}"
+
+
+def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node]) -> list[EndpointSlice]:
+    """The EndpointSlices the controller publishes for one Service with a selector."""
+    assert service.selector is not None
+    families = sorted({a.version for a in service.cluster_ips}) or [4, 6]
+    groups: dict[tuple[str, tuple[EndpointPort, ...]], list[SliceEndpoint]] = {}
+    for pod in pods:
+        if pod.phase in ("Succeeded", "Failed") or not _label_selected(service.selector, pod.meta.label_dict()):
+            continue
+        addresses = _addresses(pod, nodes)
+        if not addresses:
+            continue
+        resolved = [(sp, _resolve(pod, sp.target_port, sp.protocol)) for sp in service.ports]
+        ports = tuple(EndpointPort(sp.name, n, sp.protocol) for sp, n in resolved if n is not None)
+        serving = pod.ready
+        conditions = EndpointConditions(
+            ready=service.publish_not_ready_addresses or (serving and not pod.terminating),
+            serving=serving,
+            terminating=pod.terminating,
+        )
+        node = nodes.get(pod.node_name or "")
+        zone = (node.meta.label_dict().get(ZONE_LABEL) or None) if node is not None else None
+        for family in families:
+            mine = tuple(a for a in addresses if a.version == family)
+            if mine:
+                endpoint = SliceEndpoint(mine, conditions, pod.node_name or None, zone, None)
+                groups.setdefault((f"IPv{family}", ports), []).append(endpoint)
+    labels = dict(service.meta.labels)
+    labels.update({SERVICE_NAME_LABEL: service.meta.name, MANAGED_BY_LABEL: CONTROLLER_NAME})
+    out: list[EndpointSlice] = []
+    for (address_type, ports), endpoints in groups.items():
+        for chunk, start in enumerate(range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE)):
+            meta = Meta(
+                "EndpointSlice",
+                service.meta.namespace,
+                _slice_name(service, address_type, ports, chunk),
+                tuple(sorted(labels.items())),
+                service.meta.position,
+            )
+            part = tuple(endpoints[start : start + MAX_ENDPOINTS_PER_SLICE])
+            out.append(EndpointSlice(meta, service.meta.name, address_type, ports, part))
+    return out
+
+
+def complete_endpoint_slices(objects: Objects) -> Objects:
+    """The objects with the EndpointSlices the controller would add; unchanged when it adds none."""
+    owned = {(s.meta.namespace, s.service_name) for s in objects.endpoint_slices if s.service_name}
+    owned |= {(e.meta.namespace, e.meta.name) for e in objects.endpoints}
+    nodes = {n.meta.name: n for n in objects.nodes}
+    pods_by_ns: dict[str, list[Pod]] = {}
+    for pod in objects.pods:
+        pods_by_ns.setdefault(pod.meta.namespace, []).append(pod)
+    added: list[EndpointSlice] = []
+    for service in objects.services:
+        if service.selector is None or (service.meta.namespace, service.meta.name) in owned:
+            continue
+        added += service_slices(service, pods_by_ns.get(service.meta.namespace, []), nodes)
+    if not added:
+        return objects
+    return replace(objects, endpoint_slices=objects.endpoint_slices + tuple(added))

@@ -1,0 +1,197 @@
+"""The reference evaluator's own view of the completed objects (docs/semantics.md, terms and §2.2).
+
+Written from docs/semantics.md, not from the compiler: the node and its addresses (L), the pod
+networks (P), locality, pod addresses, label selection, named container ports, and the endpoints of a
+Service port as its EndpointSlices (or a legacy Endpoints object) state them. The objects arrive
+completed (`model.Scope`): EndpointSlices of Services with selectors are already derived from pods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
+from typing import Protocol as TypingProtocol
+
+from ...model import (
+    IPAddress,
+    IPNetwork,
+    Node,
+    Objects,
+    Pod,
+    Protocol,
+    Scope,
+    Service,
+    ServicePort,
+)
+from ...model.selectors import LabelSelector, Operator
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+class HasScope(TypingProtocol):
+    """Anything that carries the completed objects it was built from (e.g. the compiler's index)."""
+
+    @property
+    def scope(self) -> Scope: ...
+
+
+def labels_select(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """A label selector: every matchLabels pair and every matchExpressions requirement holds."""
+    pairs_hold = all(key in labels and labels[key] == value for key, value in selector.match_labels)
+    return pairs_hold and all(_holds(r.operator, r.key, r.values, labels) for r in selector.match_expressions)
+
+
+def _holds(operator: Operator, key: str, values: frozenset[str], labels: Mapping[str, str]) -> bool:
+    if operator == Operator.EXISTS:
+        return key in labels
+    if operator == Operator.DOES_NOT_EXIST:
+        return key not in labels
+    inside = key in labels and labels[key] in values
+    return inside if operator == Operator.IN else not inside
+
+
+def container_port(pod: Pod, name: str, protocol: Protocol) -> int | None:
+    """The number of the pod's container port called `name` for `protocol`, if it has one."""
+    numbers = [c.port for c in pod.ports if c.protocol == protocol and c.name == name]
+    return numbers[0] if numbers else None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One endpoint of one Service port, with the conditions its EndpointSlice states."""
+
+    address: IPAddress
+    port: int
+    ready: bool
+    serving: bool
+    terminating: bool
+    node_name: str | None
+    hint_zones: tuple[str, ...] | None
+    target: str  # "ns/pod" when a pod has the address, else the address
+
+
+def _merged(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
+    by_family: dict[int, list[IPNetwork]] = {4: [], 6: []}
+    for net in networks:
+        by_family[net.version].append(net)
+    v4 = [n for n in by_family[4] if isinstance(n, IPv4Network)]
+    v6 = [n for n in by_family[6] if isinstance(n, IPv6Network)]
+    return (*collapse_addresses(v4), *collapse_addresses(v6))
+
+
+class View:
+    """The completed objects as the reference evaluator reads them, for one node."""
+
+    def __init__(self, source: Scope | HasScope) -> None:
+        scope = source if isinstance(source, Scope) else source.scope
+        self.objects: Objects = scope.objects
+        self.nodes: dict[str, Node] = {}
+        for node in scope.objects.nodes:
+            self.nodes.setdefault(node.meta.name, node)
+        name = scope.node_name
+        if name is None and len(self.nodes) == 1:
+            name = next(iter(self.nodes))
+        self.node_name = name
+        self.node: Node | None = self.nodes.get(name) if name is not None else None
+        self.services: dict[str, Service] = {s.meta.key: s for s in scope.objects.services}
+        self.policies = scope.objects.network_policies
+        self.node_addresses: tuple[IPAddress, ...] = (
+            tuple(a.address for a in self.node.addresses) if self.node is not None else ()
+        )
+        self.cluster_cidrs = self._pod_networks(scope.cluster_cidrs)
+        self._pod_at: dict[IPAddress, str] = {}
+        for pod in scope.objects.pods:
+            if pod.phase == "Running" and not pod.host_network:
+                for address in pod.ips:
+                    self._pod_at.setdefault(address, pod.meta.key)
+        self._ns_labels = {n.meta.name: dict(n.meta.labels) for n in scope.objects.namespaces}
+
+    def _pod_networks(self, given: tuple[IPNetwork, ...]) -> tuple[IPNetwork, ...]:
+        """P: --cluster-cidr, else the Nodes' podCIDRs, else every running pod's address."""
+        if given:
+            return _merged(given)
+        cidrs = [c for node in self.objects.nodes for c in node.pod_cidrs]
+        if cidrs:
+            return _merged(cidrs)
+        running = [p for p in self.objects.pods if p.phase == "Running" and not p.host_network]
+        return _merged(ip_network(address) for pod in running for address in pod.ips)
+
+    def is_local(self, node_name: str | None) -> bool:
+        """With no Node objects every pod is local; otherwise a pod on this node's name is."""
+        if not self.nodes:
+            return True
+        return node_name is not None and node_name == self.node_name
+
+    def pod_ips(self, pod: Pod) -> tuple[IPAddress, ...]:
+        """A pod's addresses; a hostNetwork pod without any has its node's first address of each family,
+        InternalIPs preferred."""
+        if not pod.host_network or pod.ips:
+            return pod.ips
+        node = self.nodes.get(pod.node_name) if pod.node_name else None
+        if node is None:
+            return ()
+        found: dict[int, IPAddress] = {}
+        internal = [a.address for a in node.addresses if a.type == "InternalIP"]
+        for address in internal + [a.address for a in node.addresses]:
+            if address.version not in found:
+                found[address.version] = address
+        return tuple(found[v] for v in (4, 6) if v in found)
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        """A declared namespace's labels; an undeclared one has only its name label."""
+        labels = self._ns_labels.get(namespace)
+        return dict(labels) if labels is not None else {NAME_LABEL: namespace}
+
+    def endpoints(self, service: Service, sp: ServicePort) -> list[Endpoint]:
+        """The endpoints of one Service port: from the EndpointSlices labelled with the Service's name (ports
+        matched by name and protocol; an endpoint is its first address; a duplicate address and port keeps
+        the first, slices taken by name), else from an Endpoints object of the Service's name."""
+        namespace, name = service.meta.namespace, service.meta.name
+        slices = [
+            s
+            for s in self.objects.endpoint_slices
+            if s.meta.namespace == namespace and s.service_name == name and s.address_type in ("IPv4", "IPv6")
+        ]
+        seen: dict[tuple[IPAddress, int], Endpoint] = {}
+        if slices:
+            for eps in sorted(slices, key=lambda s: s.meta.name):
+                numbers = [p.port for p in eps.ports if p.name == sp.name and p.protocol == sp.protocol]
+                for number in numbers:
+                    for ep in eps.endpoints:
+                        if not ep.addresses:
+                            continue
+                        address, c = ep.addresses[0], ep.conditions
+                        if (address, number) not in seen:
+                            seen[(address, number)] = Endpoint(
+                                address,
+                                number,
+                                c.ready,
+                                c.serving,
+                                c.terminating,
+                                ep.node_name,
+                                ep.hint_zones,
+                                self._pod_at.get(address, str(address)),
+                            )
+        else:
+            legacy = next(
+                (e for e in self.objects.endpoints if (e.meta.namespace, e.meta.name) == (namespace, name)), None
+            )
+            for subset in legacy.subsets if legacy is not None else ():
+                for port in subset.ports:
+                    if (port.name, port.protocol) != (sp.name, sp.protocol):
+                        continue
+                    for is_ready, addresses in ((True, subset.addresses), (False, subset.not_ready_addresses)):
+                        for a in addresses:
+                            if (a.ip, port.port) not in seen:
+                                seen[(a.ip, port.port)] = Endpoint(
+                                    a.ip,
+                                    port.port,
+                                    is_ready,
+                                    is_ready,
+                                    False,
+                                    a.node_name,
+                                    None,
+                                    self._pod_at.get(a.ip, str(a.ip)),
+                                )
+        return sorted(seen.values(), key=lambda e: (e.address.version, int(e.address), e.port))
