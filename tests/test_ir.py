@@ -32,7 +32,7 @@ def test_render_is_exact() -> None:
         "\tmap ports {\n\t\ttype inet_proto . inet_service : verdict\n\t\tsize 1\n"
         '\t\telements = {\n\t\t\ttcp . 80 comment "web" : goto allowed,\n\t\t}\n\t}\n\n'
         '\tchain allowed {\n\t\tcomment "accepts"\n\t\taccept\n\t}\n\n'
-        '\tchain in {\n\t\tcomment "entry"\n\t\ttype filter hook input priority filter + 10; policy accept;\n'
+        '\tchain in {\n\t\tcomment "entry"\n\t\ttype filter hook input priority 10; policy accept;\n'
         '\t\tip saddr @addrs meta l4proto . th dport vmap @ports comment "lookup"\n\t}\n}\n'
     )
 

@@ -7,9 +7,9 @@ traffic to the node's own addresses (`input`) is not either. Two base chains sha
 `accept` in the first ends only that chain, so a packet must be let through by both:
 
     filter-forward-egress       ct state established,related accept; ct state invalid drop
-      (priority filter)         ip saddr vmap @egress-isolated-v4     → goto egress-pods-<hash>
+      (priority 0, filter)      ip saddr vmap @egress-isolated-v4     → goto egress-pods-<hash>
     filter-forward-ingress      ct state established,related accept; ct state invalid drop
-      (priority filter + 1)     ip daddr vmap @ingress-isolated-v4    → goto ingress-pods-<hash>
+      (priority 1, filter + 1)  ip daddr vmap @ingress-isolated-v4    → goto ingress-pods-<hash>
 
     ingress-pods-<hash>         the pods isolated by the same set of policies share this chain:
                                   jump ingress/<ns>/<policy>   (one per selecting policy with rules)

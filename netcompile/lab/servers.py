@@ -59,7 +59,7 @@ def guard_script(ports: Ports) -> str:
     lines = [
         f"table inet {GUARD_TABLE} {{",
         "\tchain input {",
-        "\t\ttype filter hook input priority filter + 10; policy accept;",
+        "\t\ttype filter hook input priority 10; policy accept;",
     ]
     for proto in (Protocol.TCP, Protocol.UDP):
         name = proto.value.lower()
