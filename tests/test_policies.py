@@ -16,11 +16,12 @@ import pytest
 
 from netcompile.compile.compiler import CompileOptions, Output, compile_paths
 from netcompile.compile.index import Cluster
-from netcompile.compile.policies import chain_name, merge_ranges
+from netcompile.compile.policies import merge_ranges
 from netcompile.golden import discover
 from netcompile.load.manifests import load
 from netcompile.model import Protocol
 from netcompile.nft.ir import Hook
+from netcompile.nft.names import chain_name
 from netcompile.verify.packet import Origin, Packet
 from tests.conftest import ROOT, CompileYaml
 
@@ -689,15 +690,15 @@ def test_packets(row: tuple[str, str, str, Protocol, int, str, str, bool]) -> No
 
 
 def test_generated_names_survive_hash_collisions(monkeypatch: pytest.MonkeyPatch, compile_yaml: CompileYaml) -> None:
-    import netcompile.compile.policies as policies
+    from netcompile.nft import names
 
-    real = policies.short_hash
+    real = names.hex_hash
 
-    def colliding(*parts: str, length: int = policies.HASH_LEN) -> str:
-        return "0" * length if length == policies.HASH_LEN else real(*parts, length=length)
+    def colliding(*parts: str, length: int = names.HEX_WIDTH) -> str:
+        return "0" * length if length == names.HEX_WIDTH else real(*parts, length=length)
 
-    monkeypatch.setattr(policies, "short_hash", colliding)
+    monkeypatch.setattr(names, "hex_hash", colliding)
     _, out = compile_yaml(UNION)
     chains = sorted(set(vmap(out, "ingress").values()))
-    assert len(chains) == 2 and chains[0] == "ingress-pods-" + "0" * policies.HASH_LEN
+    assert len(chains) == 2 and chains[0] == "ingress-pods-" + "0" * names.HEX_WIDTH
     assert len(chains[1]) == len(chains[0]) + 2

@@ -27,13 +27,13 @@ a packet costs one verdict-map lookup per direction plus the rules of the polici
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, PolicyType, Protocol
 from ..model.selectors import LabelSelector
+from ..nft import names as naming
 from ..nft.ir import BaseChain, ChainType, Element, Hook, Set, Table
 from .compiler import CompileOptions
 from .index import Cluster, named_port, selector_matches
@@ -42,8 +42,6 @@ from .index import Cluster, named_port, selector_matches
 FAMILIES: dict[int, tuple[str, str, str]] = {4: ("v4", "ip", "ipv4_addr"), 6: ("v6", "ip6", "ipv6_addr")}
 PROTOCOL_ORDER = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 ALL_PORTS = (0, 65535)
-HASH_LEN = 10  # hex digits in generated names; a collision takes more digits (PolicyCompiler._name)
-NAME_MAX = 64  # ir.NAME_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +63,6 @@ class Direction:
 EGRESS = Direction("egress", PolicyType.EGRESS, "saddr", "daddr", "to", "filter-forward-egress", "filter")
 INGRESS = Direction("ingress", PolicyType.INGRESS, "daddr", "saddr", "from", "filter-forward-ingress", "filter + 1")
 DIRECTIONS = (EGRESS, INGRESS)
-
-
-def short_hash(*parts: str, length: int = HASH_LEN) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
-
-
-def chain_name(prefix: str, key: str) -> str:
-    """`prefix/ns/name`, or `prefix/<hash>/<ns/name truncated>` when that exceeds the name limit.
-
-    Namespaces and policy names are DNS-1123 (lowercase letters, digits, `-`, `.`), all valid in
-    nftables names; a namespace (63) plus a name (253) can exceed 64 bytes, hence the hash form.
-    """
-    name = f"{prefix}/{key}"
-    if len(name) <= NAME_MAX:
-        return name
-    head = f"{prefix}/{short_hash(key)}/"
-    return head + key[: NAME_MAX - len(head)]
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -213,8 +194,8 @@ class PolicyCompiler:
 
     def _name(self, prefix: str, key: tuple[str, ...]) -> str:
         """`<prefix>-<hash of key>`, stable across runs; on a collision with another key, more digits."""
-        for length in range(HASH_LEN, 65, 2):
-            name = f"{prefix}-{short_hash(*key, length=length)}"
+        for length in range(naming.HEX_WIDTH, 65, 2):
+            name = f"{prefix}-{naming.hex_hash(*key, length=length)}"
             if self._names.setdefault(name, key) == key:
                 return name
         raise AssertionError(f"sha256 collision for {key}")  # pragma: no cover
@@ -272,7 +253,7 @@ class PolicyCompiler:
             if isolated and direction.rules(policy):
                 policy_chains[policy.meta.key] = self._policy_chain(direction, policy, isolated)
         entries: list[tuple[IPAddress, str, str]] = []
-        for key in sorted(groups, key=lambda k: short_hash(*k)):
+        for key in sorted(groups, key=lambda k: naming.hex_hash(*k)):
             pods = groups[key]
             chain = self._name(f"{direction.name}-pods", key)
             count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
@@ -296,7 +277,7 @@ class PolicyCompiler:
 
     def _policy_chain(self, direction: Direction, policy: NetworkPolicy, pods: list[Pod]) -> str:
         """The chain of one policy's rules in one direction, for the local pods it isolates."""
-        name = chain_name(direction.name, policy.meta.key)
+        name = naming.chain_name(direction.name, policy.meta.key)
         self.table.add_chain(name, f"NetworkPolicy {policy.meta.key}: {direction.name} rules")
         families: list[int] = sorted({ip.version for pod in pods for ip in pod.ips if self._owner.get(ip) is pod})
         for index, rule in enumerate(direction.rules(policy)):
@@ -313,7 +294,7 @@ class PolicyCompiler:
         pods: list[Pod],
     ) -> None:
         """One ingress/egress rule: one nftables rule per peer, family and kind of port (numeric, named)."""
-        chain = chain_name(direction.name, policy.meta.key)
+        chain = naming.chain_name(direction.name, policy.meta.key)
         comment = f"{policy.meta.key} {direction.name}[{index}]"
         ports = rule.ports or ()
         numeric = numeric_port_match(ports) if ports else ""

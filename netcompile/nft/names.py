@@ -13,6 +13,17 @@ needs names derived from Kubernetes objects. Such a name is
 - Allowed characters: `[a-z0-9_./-]`, first character a letter (the prefix), as `ir.check_name` wants.
 - Worst-case length: NAME_MAX (64) bytes, whatever the input: Kubernetes names are at most 253 bytes,
   port names 15, addresses 39 (IPv6), so tails are cut, never the prefix or the hash.
+
+NetworkPolicy state has names of two more shapes, worked out here too:
+
+    <prefix>/<ns>/<name>                  a policy's own chain, e.g. ingress/default/web, when it fits;
+    <prefix>/<hex hash>/<ns/name, cut>    otherwise (a namespace of 63 and a name of 253 bytes do not)
+    <prefix>-<hex hash>                   a set or chain shared by pods or peers with the same key,
+                                          e.g. ingress-pods-0f3a9c21d4: HEX_WIDTH hex digits of
+                                          SHA-256 over the key's parts, more on a collision (the
+                                          compiler adds two digits until the name is its key's alone)
+
+Namespaces and policy names are DNS-1123 (lowercase letters, digits, `-`, `.`), all valid here.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import re
 from .ir import NAME_MAX
 
 HASH_WIDTH = 8
+HEX_WIDTH = 10  # hex digits of policy state names, before a collision asks for more
 _UNSAFE = re.compile(r"[^a-z0-9_./-]")
 
 
@@ -42,3 +54,17 @@ def object_name(prefix: str, identity: str, tail: str) -> str:
     """`<prefix>-<hash of identity>-<readable tail>`, at most NAME_MAX bytes."""
     head = f"{prefix}-{short_hash(identity)}-"
     return head + readable(tail)[: NAME_MAX - len(head)]
+
+
+def hex_hash(*parts: str, length: int = HEX_WIDTH) -> str:
+    """`length` hex digits of SHA-256 over `parts` (joined by NUL, so ("a", "bc") and ("ab", "c") differ)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
+
+
+def chain_name(prefix: str, key: str) -> str:
+    """`prefix/ns/name`, or `prefix/<hex hash>/<ns/name cut>` when that exceeds NAME_MAX bytes."""
+    name = f"{prefix}/{key}"
+    if len(name) <= NAME_MAX:
+        return name
+    head = f"{prefix}/{hex_hash(key)}/"
+    return head + key[: NAME_MAX - len(head)]
