@@ -44,10 +44,7 @@ class ParseOptions:
 
 def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:
     md = root.child("metadata")
-    if not md.present:
-        md.error(required())
-        return None
-    if not md.is_map():
+    if not md.required_map():
         return None
     name = name_field(md.child("name"), name_check)
     namespace = ""

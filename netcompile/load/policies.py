@@ -113,10 +113,7 @@ def _policy_rules(f: Field, peers_key: str) -> tuple[PolicyRule, ...]:
 def parse_network_policy(raw: RawObject, root: Field, opts: ParseOptions) -> NetworkPolicy | None:
     meta = meta_field(raw, root, True, dns1123_subdomain)
     spec = root.child("spec")
-    if not spec.present:
-        spec.error(required())
-        return None
-    if not spec.is_map():
+    if not spec.required_map():
         return None
     sel_f = spec.child("podSelector")
     selector = selector_field(sel_f) if sel_f.present else LabelSelector()

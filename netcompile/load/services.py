@@ -90,10 +90,7 @@ def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) ->
 def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | None:
     meta = meta_field(raw, root, True, dns1035_label)
     spec = root.child("spec")
-    if not spec.present:
-        spec.error(required())
-        return None
-    if not spec.is_map():
+    if not spec.required_map():
         return None
     type_text = spec.child("type").choice(SERVICE_TYPES, default="ClusterIP")
     stype = ServiceType(type_text) if type_text else None

@@ -96,6 +96,13 @@ class Field:
             self.error(invalid(self.value, "must be an object"))
         return False
 
+    def required_map(self) -> bool:
+        """True for a mapping; absent is a Required value error, anything else is an error."""
+        if not self.present:
+            self.error(required())
+            return False
+        return self.is_map()
+
     def items(self) -> Iterator[Field]:
         """The items of a list; absent yields nothing; a non-list is an error."""
         if self.value is None:
