@@ -1,4 +1,4 @@
-"""The C reader of plain documents (`netcompile/load/_fastyaml.c`) agrees with the Python reader.
+"""The C reader of plain documents (`netcompile/load/_fastyaml_yaml.c`) agrees with the Python reader.
 
 Whenever it takes a piece, it gives the same documents as `pyyaml_reader.read_yaml_documents` does from PyYAML's
 nodes: the same values of the same types, the same positions, no problems. Whatever it does not take

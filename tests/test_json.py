@@ -1,4 +1,4 @@
-"""JSON input (`netcompile/load/jsonread.py`, `json_documents` in `netcompile/load/_fastyaml.c`): read with JSON's
+"""JSON input (`netcompile/load/jsonread.py`, `json_documents` in `netcompile/load/_fastyaml_json.c`): read with JSON's
 rules, with the YAML readers' positions and messages.
 
 The C and Python readers agree (values, types, positions, problems) on generated and hostile JSON and

@@ -1,4 +1,4 @@
-"""Types of the C reader (netcompile/load/_fastyaml.c)."""
+"""Types of the C readers (netcompile/load/_fastyaml.c: the module; _fastyaml_yaml.c, _fastyaml_json.c)."""
 
 from typing import Any
 

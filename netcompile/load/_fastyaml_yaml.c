@@ -1,0 +1,288 @@
+/* The common case of reading YAML, in C: plain Kubernetes documents straight from libyaml's events to
+ * netcompile's YMap/YList, with the same values and positions as source._Converter makes from
+ * PyYAML's nodes (tests/test_loading.py compares them).
+ *
+ * Only what needs no judgement is done here. Anything else -- an anchor, an alias, a tag, a merge key,
+ * a repeated key, a key that is not a string, a document that is not a mapping, nesting past the limit,
+ * a syntax error -- makes documents() return None, and the caller reads the piece the Python way,
+ * which reports or handles it. Plain scalars are typed from one table of known texts (text -> value) that
+ * the caller gives; a plain scalar whose text is not in it is left as its text and listed, for the caller
+ * to type (YAML 1.1, as PyYAML) and put in place: nothing here calls back into Python.
+ */
+#include "_fastyaml.h"
+#include <yaml.h>
+
+/* Containers in containers: the reader recurses once per level, so it gives deeper documents up (to the
+ * Python reader) whatever the --max-depth it is given. */
+#define MAX_NESTING 256
+
+typedef struct {
+    yaml_parser_t parser;
+    yaml_event_t event;
+    PyObject *file, *ymap, *ylist, *known;
+    PyObject *untyped; /* [(container, key or index, text)]: plain scalars not in `known`; key None for a key */
+    PyObject *positions_name;
+    long first_line;
+    long max_depth;
+    int bail; /* set when the input leaves the common case: the caller falls back, no exception */
+} Reader;
+
+static int next_event(Reader *r) {
+    yaml_event_delete(&r->event);
+    if (!yaml_parser_parse(&r->parser, &r->event)) {
+        r->bail = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *packed(Reader *r, yaml_mark_t mark) {
+    long long line = (long long)mark.line + r->first_line;
+    return PyLong_FromLongLong(fy_pack(line, (long long)mark.column + 1));
+}
+
+/* A scalar's value (new reference); NULL with r->bail for an anchor or a tag. A plain scalar that is not
+ * in the table is its text, with *untyped set. */
+static PyObject *scalar(Reader *r, int *untyped) {
+    yaml_event_t *e = &r->event;
+    if (e->data.scalar.anchor != NULL || e->data.scalar.tag != NULL) {
+        r->bail = 1;
+        return NULL;
+    }
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)e->data.scalar.value, (Py_ssize_t)e->data.scalar.length,
+                                          "strict");
+    if (text == NULL || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return text;
+    if (!e->data.scalar.plain_implicit) { /* cannot happen without a tag; be safe */
+        Py_DECREF(text);
+        r->bail = 1;
+        return NULL;
+    }
+    PyObject *value = PyDict_GetItemWithError(r->known, text);
+    if (value != NULL) {
+        Py_INCREF(value);
+        Py_DECREF(text);
+        return value;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(text);
+        return NULL;
+    }
+    *untyped = 1;
+    return text;
+}
+
+/* Lists a plain scalar left as its text: at `where` (a key or an index) in `container`, or the key itself
+ * (where None). */
+static int list_untyped(Reader *r, PyObject *container, PyObject *where, PyObject *text) {
+    PyObject *entry = PyTuple_Pack(3, container, where, text);
+    int failed = entry == NULL || PyList_Append(r->untyped, entry) < 0;
+    Py_XDECREF(entry);
+    return failed ? -1 : 0;
+}
+
+static PyObject *node(Reader *r, long depth, int *untyped);
+
+static PyObject *container(Reader *r, long depth, int is_map) {
+    yaml_event_t *e = &r->event;
+    if ((is_map ? (e->data.mapping_start.anchor || e->data.mapping_start.tag)
+                : (e->data.sequence_start.anchor || e->data.sequence_start.tag)) ||
+        depth > r->max_depth || depth > MAX_NESTING) {
+        r->bail = 1;
+        return NULL;
+    }
+    PyObject *pos = packed(r, e->start_mark);
+    if (pos == NULL)
+        return NULL;
+    PyObject *out = PyObject_CallFunctionObjArgs(is_map ? r->ymap : r->ylist, r->file, pos, NULL);
+    Py_DECREF(pos);
+    if (out == NULL)
+        return NULL;
+    PyObject *positions = PyObject_GetAttr(out, r->positions_name);
+    if (positions == NULL)
+        goto fail;
+    for (;;) {
+        if (next_event(r) < 0)
+            goto fail;
+        if (e->type == (is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT))
+            break;
+        PyObject *key = NULL;
+        if (is_map) {
+            if (e->type != YAML_SCALAR_EVENT) { /* a complex key */
+                r->bail = 1;
+                goto fail;
+            }
+            int untyped_key = 0;
+            key = scalar(r, &untyped_key);
+            if (key == NULL)
+                goto fail;
+            int seen = PyUnicode_CheckExact(key) ? PyDict_Contains(out, key) : 1; /* 1: x, true: y */
+            if (seen == 0 && untyped_key)
+                seen = list_untyped(r, out, Py_None, key);
+            if (seen != 0 || next_event(r) < 0) {
+                if (seen > 0)
+                    r->bail = 1;
+                Py_DECREF(key);
+                goto fail;
+            }
+        }
+        PyObject *where = packed(r, e->start_mark);
+        int untyped = 0;
+        PyObject *value = where ? node(r, depth + 1, &untyped) : NULL;
+        int failed = value == NULL;
+        if (!failed && untyped) {
+            PyObject *index = is_map ? Py_NewRef(key) : PyLong_FromSsize_t(PyList_GET_SIZE(out));
+            failed = index == NULL || list_untyped(r, out, index, value) < 0;
+            Py_XDECREF(index);
+        }
+        if (!failed)
+            failed = is_map ? (PyDict_SetItem(out, key, value) < 0 || PyDict_SetItem(positions, key, where) < 0)
+                            : (PyList_Append(out, value) < 0 || PyList_Append(positions, where) < 0);
+        Py_XDECREF(key);
+        Py_XDECREF(where);
+        Py_XDECREF(value);
+        if (failed)
+            goto fail;
+    }
+    Py_DECREF(positions);
+    return out;
+fail:
+    Py_XDECREF(positions);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* The value of the node whose first event is the current one (new reference), or NULL. */
+static PyObject *node(Reader *r, long depth, int *untyped) {
+    switch (r->event.type) {
+    case YAML_SCALAR_EVENT:
+        return scalar(r, untyped);
+    case YAML_SEQUENCE_START_EVENT:
+        return container(r, depth, 0);
+    case YAML_MAPPING_START_EVENT:
+        return container(r, depth, 1);
+    default: /* an alias */
+        r->bail = 1;
+        return NULL;
+    }
+}
+
+static PyObject *read_all(Reader *r, PyObject *docs) {
+    yaml_event_t *e = &r->event;
+    if (next_event(r) < 0 || e->type != YAML_STREAM_START_EVENT)
+        return NULL;
+    for (;;) {
+        if (next_event(r) < 0)
+            return NULL;
+        if (e->type == YAML_STREAM_END_EVENT)
+            return docs;
+        if (e->type != YAML_DOCUMENT_START_EVENT || next_event(r) < 0) {
+            r->bail = 1;
+            return NULL;
+        }
+        if (e->type == YAML_MAPPING_START_EVENT) {
+            PyObject *doc = container(r, 0, 1);
+            int failed = doc == NULL || PyList_Append(docs, doc) < 0;
+            Py_XDECREF(doc);
+            if (failed)
+                return NULL;
+        } else if (!(e->type == YAML_SCALAR_EVENT && e->data.scalar.length == 0 && !e->data.scalar.anchor &&
+                     !e->data.scalar.tag && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)) {
+            r->bail = 1; /* not a mapping, and not empty: reported the Python way */
+            return NULL;
+        }
+        if (next_event(r) < 0 || e->type != YAML_DOCUMENT_END_EVENT) {
+            r->bail = 1;
+            return NULL;
+        }
+    }
+}
+
+PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
+    Reader r;
+    PyObject *text;
+    memset(&r, 0, sizeof r);
+    if (!PyArg_ParseTuple(args, "UUllOOO", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
+                          &r.known))
+        return NULL;
+    if (!PyDict_Check(r.known)) {
+        PyErr_SetString(PyExc_TypeError, "known must be a dict");
+        return NULL;
+    }
+    PyObject *utf8 = PyUnicode_AsUTF8String(text);
+    if (utf8 == NULL)
+        return NULL;
+    r.positions_name = PyUnicode_InternFromString("positions");
+    PyObject *docs = PyList_New(0);
+    r.untyped = PyList_New(0);
+    PyObject *result = NULL;
+    if (r.positions_name != NULL && docs != NULL && r.untyped != NULL && yaml_parser_initialize(&r.parser)) {
+        yaml_parser_set_input_string(&r.parser, (const unsigned char *)PyBytes_AS_STRING(utf8),
+                                     (size_t)PyBytes_GET_SIZE(utf8));
+        yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
+        PyObject *read = read_all(&r, docs);
+        yaml_event_delete(&r.event);
+        yaml_parser_delete(&r.parser);
+        if (read != NULL)
+            result = PyTuple_Pack(2, docs, r.untyped);
+        else if (r.bail && !PyErr_Occurred())
+            result = Py_NewRef(Py_None);
+    } else if (!PyErr_Occurred()) {
+        PyErr_NoMemory();
+    }
+    Py_XDECREF(docs);
+    Py_XDECREF(r.untyped);
+    Py_XDECREF(r.positions_name);
+    Py_DECREF(utf8);
+    return result;
+}
+
+/* How deep a text nests, without building anything: (line, column) of the first mapping or sequence
+ * nested deeper than max_depth (0-based, as libyaml's marks; None when there is none), and whether
+ * some collection nests deeper than stop (the scan ends there). A syntax error ends it too. */
+PyObject *fy_nesting(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *text;
+    long max_depth, stop;
+    if (!PyArg_ParseTuple(args, "Ull", &text, &max_depth, &stop))
+        return NULL;
+    PyObject *utf8 = PyUnicode_AsUTF8String(text);
+    if (utf8 == NULL)
+        return NULL;
+    yaml_parser_t parser;
+    yaml_event_t event;
+    if (!yaml_parser_initialize(&parser)) {
+        Py_DECREF(utf8);
+        return PyErr_NoMemory();
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)PyBytes_AS_STRING(utf8),
+                                 (size_t)PyBytes_GET_SIZE(utf8));
+    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+    long depth = 0;
+    int found = 0, deeper = 0;
+    size_t line = 0, column = 0;
+    while (yaml_parser_parse(&parser, &event)) {
+        yaml_event_type_t type = event.type;
+        if (type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT) {
+            if (depth > max_depth && !found) {
+                found = 1;
+                line = event.start_mark.line;
+                column = event.start_mark.column;
+            }
+            depth++;
+        } else if (type == YAML_MAPPING_END_EVENT || type == YAML_SEQUENCE_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&event);
+        if (depth > stop) {
+            deeper = 1;
+            break;
+        }
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    Py_DECREF(utf8);
+    if (found)
+        return Py_BuildValue("(nnO)", (Py_ssize_t)line, (Py_ssize_t)column, deeper ? Py_True : Py_False);
+    return Py_BuildValue("(OOO)", Py_None, Py_None, deeper ? Py_True : Py_False);
+}
