@@ -220,6 +220,8 @@ def services(draw: st.DrawFn, pod_docs: list[dict[str, Any]], dual_stack: bool) 
             spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": draw(st.sampled_from([10, 10800]))}}
         if draw(st.integers(0, 4)) == 0:
             spec["trafficDistribution"] = "PreferClose"
+        if has_selector and draw(st.integers(0, 4)) == 0:
+            spec["publishNotReadyAddresses"] = True  # completion then publishes not-ready pods as ready
         doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
         if kind == "LoadBalancer":
             ingress: list[dict[str, Any]] = [{"ip": f"198.51.100.{10 + i}"}]
