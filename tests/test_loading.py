@@ -232,7 +232,7 @@ def test_list_kind_and_unknown_kinds(write_yaml: WriteYaml) -> None:
           kind: Namespace
           metadata: {name: a}
         - apiVersion: apps/v1
-          kind: Deployment
+          kind: ControllerRevision
           metadata: {name: d, namespace: a}
         - apiVersion: v1
           kind: ServiceList
@@ -241,7 +241,7 @@ def test_list_kind_and_unknown_kinds(write_yaml: WriteYaml) -> None:
     )
     objects = load([str(d)])
     assert [n.meta.name for n in objects.namespaces] == ["a"]
-    assert objects.notices == ("skipped 1 object of 1 kind netcompile does not read: Deployment (1)",)
+    assert objects.notices == ("skipped 1 object of 1 kind netcompile does not read: ControllerRevision (1)",)
 
 
 def test_positions_survive_lists_flow_style_and_anchors(write_yaml: WriteYaml) -> None:

@@ -268,16 +268,16 @@ def test_unknown_kinds_as_the_api_server_says(
 def test_other_kinds_are_skipped_with_one_summary(write_yaml: WriteYaml) -> None:
     docs = (
         [f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{a: b}}\n" for i in range(3)]
-        + ["apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {whatever: 1}\n"]
+        + ["apiVersion: apps/v1\nkind: ControllerRevision\nmetadata: {name: d}\ndata: {whatever: 1}\n"]
         + [f"apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: c{i}}}\n" for i in range(2)]
-        + ["apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", "apiVersion: apps/v1beta1\nkind: Deployment\n"]
+        + ["apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", "apiVersion: apps/v1beta1\nkind: ControllerRevision\n"]
         + ["apiVersion: example.com/v1\nkind: Widget\n"]
     )
     objects = load([str(write_yaml("---\n".join([POLICY, *docs])))])
     assert len(objects.network_policies) == 1
     assert objects.notices == (
         "skipped 9 objects of 6 kinds netcompile does not read: ConfigMap (3), Certificate.cert-manager.io (2), "
-        "Deployment (1), Deployment.apps (1), Secret (1), Widget.example.com (1)",
+        "ControllerRevision (1), ControllerRevision.apps (1), Secret (1), Widget.example.com (1)",
     )
 
 

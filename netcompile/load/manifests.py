@@ -25,15 +25,16 @@ from ..model import (
     Pod,
     Service,
 )
+from ..model.workloads import WORKLOAD_API_VERSIONS, Workload
 from .claims import Claim, Claims, claims_of
-from .core import parse_namespace, parse_node, parse_pod
+from .core import parse_namespace, parse_node
 from .endpoints import parse_endpoint_slice, parse_endpoints
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
-from .services import parse_service
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces
 from .validation import Field, Report
+from .workloads import parse_owned_pod, parse_service_families, parse_workload
 
 __all__ = ["KINDS", "NODE_PORT_RANGE", "ParseOptions", "load"]
 
@@ -43,11 +44,12 @@ Parser = Callable[[RawObject, Field, ParseOptions], KubeObject | None]
 KINDS: dict[str, tuple[str, Parser]] = {
     "Namespace": ("v1", parse_namespace),
     "Node": ("v1", parse_node),
-    "Pod": ("v1", parse_pod),
-    "Service": ("v1", parse_service),
+    "Pod": ("v1", parse_owned_pod),  # parse_pod and its ownerReferences (load/workloads.py)
+    "Service": ("v1", parse_service_families),  # parse_service and its IP families (load/workloads.py)
     "EndpointSlice": ("discovery.k8s.io/v1", parse_endpoint_slice),
     "Endpoints": ("v1", parse_endpoints),
     "NetworkPolicy": ("networking.k8s.io/v1", parse_network_policy),
+    **{kind: (version, parse_workload) for kind, version in WORKLOAD_API_VERSIONS.items()},
 }
 
 # Files are cut into pieces of about this size at document starts, and read piece by piece: reading stops
@@ -115,6 +117,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         endpoint_slices=tuple(o for o in by_kind["EndpointSlice"] if isinstance(o, EndpointSlice)),
         endpoints=tuple(o for o in by_kind["Endpoints"] if isinstance(o, Endpoints)),
         network_policies=tuple(o for o in by_kind["NetworkPolicy"] if isinstance(o, NetworkPolicy)),
+        workloads=tuple(o for kind in WORKLOAD_API_VERSIONS for o in by_kind[kind] if isinstance(o, Workload)),
         notices=tuple(notices),
         warnings=tuple(warnings),
     )

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from ..errors import Position
 from .selectors import LabelSelector
+from .workloads import OwnerReference, Workload  # it names this module's types in annotations only
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -51,6 +52,18 @@ class Meta:
     name: str
     labels: Labels
     position: Position
+    # Where some fields are, in the object's file: (field path, line << 20 | column) pairs, as the loader
+    # found them (load/positions.py), for the fields that diagnostics after loading point at (a
+    # namespace, a selector, a targetPort). Not part of the object's value: equality ignores it.
+    fields: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+
+    def field_position(self, path: str) -> Position:
+        """Where the field `path` (`spec.ports[0].targetPort`) is, or the nearest enclosing field the
+        object spells out; the object's own position when the loader did not record it."""
+        for known, packed in self.fields:
+            if known == path:
+                return Position(self.position.file, packed >> 20, packed & 0xFFFFF)
+        return self.position
 
     @property
     def ref(self) -> str:
@@ -104,6 +117,7 @@ class Pod:
     ports: tuple[ContainerPort, ...]
     terminating: bool  # metadata.deletionTimestamp is set
     ready: bool  # the Ready condition (True when conditions are absent and the pod is Running)
+    owners: tuple[OwnerReference, ...] = ()  # metadata.ownerReferences (model/workloads.py)
 
     @property
     def running(self) -> bool:
@@ -146,6 +160,8 @@ class Service:
     external_name: str | None
     traffic_distribution: str | None
     publish_not_ready_addresses: bool = False
+    ip_families: tuple[str, ...] = ()  # spec.ipFamilies as given ("IPv4", "IPv6"): for allocation
+    ip_family_policy: str | None = None  # spec.ipFamilyPolicy as given: for allocation
 
     @property
     def has_selector(self) -> bool:
@@ -244,7 +260,7 @@ class NetworkPolicy:
     egress: tuple[PolicyRule, ...]
 
 
-KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy
+KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +274,7 @@ class Objects:
     endpoint_slices: tuple[EndpointSlice, ...] = ()
     endpoints: tuple[Endpoints, ...] = ()
     network_policies: tuple[NetworkPolicy, ...] = ()
+    workloads: tuple[Workload, ...] = ()  # Deployments, StatefulSets, ... (model/workloads.py): by kind, in input order
     notices: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
 
