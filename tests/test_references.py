@@ -232,7 +232,7 @@ def test_pure_function_over_the_model(write_yaml: WriteYaml) -> None:
     d = write_yaml(WEB + policy("podSelector: {matchLabels: {app: wbe}}"))
     (found,) = dangling_references(load([str(d)]))
     assert (found.obj, found.path) == ('NetworkPolicy "default/p"', "spec.podSelector")
-    assert str(found.position) == f"{d}/input.yaml:19:1"  # the object's; the CLI moves it to the field
+    assert str(found.position) == f"{d}/input.yaml:23:16"  # the field's: the loader kept where it is
 
 
 BROKEN = WEB + policy("podSelector: {matchLabels: {app: wbe}}")
@@ -279,13 +279,46 @@ def test_every_verb_warns_once_and_keeps_its_exit_code(write_yaml: WriteYaml, ar
     assert f'warning: {d}/input.yaml:23:16: NetworkPolicy "default/p"' in result.stderr
 
 
-def test_stdin_keeps_the_object_position() -> None:
+def test_stdin_gets_the_field_position() -> None:
+    """Input from stdin cannot be read twice: the loader keeps the positions the diagnostics need."""
     result = runner.invoke(app, ["compile", "-"], input=BROKEN)
     assert result.exit_code == 0, result.output
     assert (
-        'warning: <stdin>:19:1: NetworkPolicy "default/p": spec.podSelector: selects no pod of the input'
+        'warning: <stdin>:23:16: NetworkPolicy "default/p": spec.podSelector: selects no pod of the input'
         in result.stderr
     )
+
+
+def test_stdin_every_kind_of_reference_at_its_field() -> None:
+    """A named policy port, targetPorts by name and by number, a nodeName and a namespace, all from stdin,
+    each at its field's line:col."""
+    text = (
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n---\n"
+        "apiVersion: v1\nkind: Node\nmetadata: {name: node-a}\n---\n"
+        + WEB.replace("podIP: 10.244.0.5}", "podIP: 10.244.0.5}\n  # x").replace(
+            "spec:\n  containers:\n  - name: web", "spec:\n  nodeName: node-b\n  containers:\n  - name: web", 1
+        )
+        + service(ports="  - {name: a, port: 80, targetPort: htp}\n  - {name: b, port: 81, targetPort: 9999}")
+        + policy("podSelector: {}\negress:\n- ports:\n  - port: 53\n  - {port: dnss, protocol: UDP}")
+        + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: lost\n  namespace: defualt\n"
+    )
+    result = runner.invoke(app, ["compile", "-"], input=text)
+    assert result.exit_code == 0, result.output
+    lines = text.splitlines()
+    found = [line.removeprefix("warning: ") for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    where = {}
+    for line in found:
+        position, _, rest = line.partition(": ")
+        _, row, col = position.split(":")
+        path = rest.split(": ")[1]
+        where[path] = lines[int(row) - 1][int(col) - 1 :]
+    assert where == {
+        "spec.nodeName": "node-b",
+        "spec.ports[0].targetPort": "htp}",
+        "spec.ports[1].targetPort": "9999}",
+        "spec.egress[0].ports[1].port": "dnss, protocol: UDP}",
+        "metadata.namespace": "defualt",
+    }, result.stderr
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,6 +14,7 @@ from ..model import (
     ServiceType,
 )
 from ..model.selectors import LabelSelector, Operator, Requirement
+from .positions import reference_fields
 from .source import RawObject
 from .validation import (
     Field,
@@ -53,7 +54,7 @@ def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callab
     labels = labels_field(md.child("labels"))
     if name is None:
         return None
-    return Meta(raw.kind, namespace, name, labels, raw.position)
+    return Meta(raw.kind, namespace, name, labels, raw.position, reference_fields(raw))
 
 
 def protocol_field(f: Field) -> Protocol | None:

@@ -29,34 +29,29 @@ What is checked, and when it is sound to say so:
 - An object in a namespace that no Namespace of the input declares (`namespace: defualt`); that its
   selectors then select nothing follows from it and is not reported again.
 
-Checks are pure functions of the model objects, which keep only each object's position; the position
-of the referencing field is found afterwards (`at_fields`) by reading again the files that have
-something to report. Input read from stdin cannot be read again: its diagnostics keep the object's
-position.
+Checks are pure functions of the model objects. Each diagnostic is at its referencing field: the loader
+kept those fields' positions in the model (`Meta.fields`, load/positions.py) when it read the object,
+so nothing is read twice, and input read from stdin has exact positions too.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
-from typing import Any
 
-from ..errors import Diagnostic, Position
+from ..errors import Diagnostic
 from ..model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
 from ..model.selectors import LabelSelector, Operator
-from .source import Limits, YList, YMap, raw_objects, read_pieces
+from .source import Limits
 
 BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def dangling_references(objects: Objects) -> list[Diagnostic]:
-    """Every reference of `objects` that resolves to nothing in `objects`, each once, in input order.
-    Positions are the objects' own; `at_fields` moves them to the referencing fields."""
+    """Every reference of `objects` that resolves to nothing in `objects`, each once, in input order, at
+    the referencing field (or the nearest enclosing field the object spells out)."""
     found: list[Diagnostic] = [*_namespaces(objects), *_node_names(objects)]
     if objects.pods:
         index = _Pods(objects)
@@ -73,7 +68,7 @@ def _in_place_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def _diagnostic(meta: Meta, path: str, message: str) -> Diagnostic:
-    return Diagnostic(meta.position, meta.ref, path, message)
+    return Diagnostic(meta.field_position(path), meta.ref, path, message)
 
 
 def _selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
@@ -283,39 +278,8 @@ def _target_ports(service: Service, selected: list[Pod]) -> Iterator[Diagnostic]
 
 # --- positions of the referencing fields --------------------------------------------------------------
 
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
-
-def at_fields(diagnostics: Sequence[Diagnostic], limits: Limits) -> list[Diagnostic]:
-    """`diagnostics` (at their objects' positions) at the positions of their fields, found by reading
-    the files again; where a file cannot be read again (stdin, or changed since), they stay as they are.
-    A field the object does not spell out (a defaulted namespace) is placed at the nearest one it has."""
-    files = sorted({d.position.file for d in diagnostics if d.position is not None and d.position.file != "<stdin>"})
-    bodies: dict[Position, YMap] = {}
-    for file in files:
-        pieces, errors = read_pieces([file], limits, sys.maxsize)
-        raws = raw_objects(pieces, limits, errors)
-        if not errors:  # else the file changed since it was read: its diagnostics keep the objects' positions
-            bodies.update((raw.position, raw.body) for raw in raws)
-    out = []
-    for d in diagnostics:
-        body = bodies.get(d.position) if d.position is not None else None
-        out.append(replace(d, position=field_position(body, d.path)) if body is not None else d)
-    return _in_place_order(out)
-
-
-def field_position(body: YMap, path: str) -> Position:
-    """The position of `path` (`spec.ports[0].targetPort`) in an object's body, or of the nearest
-    enclosing field the body has."""
-    value: Any = body
-    position = body.position()
-    for key, index in _STEP.findall(path):
-        if key and isinstance(value, YMap) and key in value:
-            position, value = value.position(key), value[key]
-        elif index and isinstance(value, YList) and int(index) < len(value):
-            position, value = value.position(int(index)), value[int(index)]
-        else:
-            break
-        if isinstance(value, YMap | YList):
-            position = value.position()
-    return position
+def at_fields(diagnostics: Sequence[Diagnostic], limits: Limits | None = None) -> list[Diagnostic]:
+    """`diagnostics` in input order. They are at their fields already (the loader kept the positions):
+    kept for callers that placed them in a second step, which read the files again; `limits` is unused."""
+    return _in_place_order(diagnostics)

@@ -1,0 +1,90 @@
+"""Where the fields that diagnostics after loading point at are, kept in the model when an object is read.
+
+Dangling references (references.py) are found after loading, from the model objects alone; they are
+reported at the referencing field. The loader records those fields' positions in `Meta.fields` while it
+has the object's body, so that no input is read twice and input from stdin gets exact positions too.
+
+Recorded, by kind (paths as references.py reports them; the indices are the model's, which are the
+input's for an object that loaded):
+- every namespaced object: `metadata.namespace`;
+- Pod: `spec.nodeName`;
+- Service: `spec.selector`, `spec.ports[i].targetPort`;
+- NetworkPolicy: `spec.podSelector`, `spec.ingress[i].ports[j].port` and `spec.egress[i].ports[j].port`
+  where that port is a name.
+
+A field the object does not spell out (a defaulted namespace or targetPort) is placed at the nearest
+enclosing field it has.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from ..errors import Position
+from .source import RawObject, YList, YMap
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+CLUSTER_SCOPED = frozenset({"Namespace", "Node"})
+
+
+def packed_position(body: YMap, path: str) -> int:
+    """The packed position (line << 20 | column) of `path` in an object's body, or of the nearest
+    enclosing field the body has: a mapping's or list's own position, else its value's in its parent."""
+    value: Any = body
+    packed: int = body.pos
+    for key, index in _STEP.findall(path):
+        if key and isinstance(value, YMap) and key in value:
+            packed, value = value.positions.get(key, value.pos), value[key]
+        elif index and isinstance(value, YList) and int(index) < len(value):
+            i = int(index)
+            packed, value = (value.positions[i] if i < len(value.positions) else value.pos), value[i]
+        else:
+            break
+        if isinstance(value, YMap | YList):
+            packed = value.pos
+    return packed
+
+
+def field_position(body: YMap, path: str) -> Position:
+    """The position of `path` (`spec.ports[0].targetPort`) in an object's body, or of the nearest
+    enclosing field the body has."""
+    packed = packed_position(body, path)
+    return Position(body.file, packed >> 20, packed & 0xFFFFF)
+
+
+def _paths(kind: str, body: YMap) -> list[str]:
+    """The fields of `body` that a diagnostic after loading may point at."""
+    paths = [] if kind in CLUSTER_SCOPED else ["metadata.namespace"]
+    spec = body.get("spec")
+    if spec.__class__ is not YMap:
+        return paths
+    if kind == "Pod":
+        paths.append("spec.nodeName")
+    elif kind == "Service":
+        paths.append("spec.selector")
+        ports = spec.get("ports")
+        if ports.__class__ is YList:
+            paths += (f"spec.ports[{i}].targetPort" for i in range(len(ports)))
+    elif kind == "NetworkPolicy":
+        paths.append("spec.podSelector")
+        for direction in ("ingress", "egress"):
+            rules = spec.get(direction)
+            if rules.__class__ is not YList:
+                continue
+            for i, rule in enumerate(rules):
+                ports = rule.get("ports") if rule.__class__ is YMap else None
+                if ports.__class__ is not YList:
+                    continue
+                for j, port in enumerate(ports):
+                    if port.__class__ is YMap and isinstance(port.get("port"), str):
+                        paths.append(f"spec.{direction}[{i}].ports[{j}].port")
+    return paths
+
+
+def reference_fields(raw: RawObject) -> tuple[tuple[str, int], ...]:
+    """(path, packed position) of each field of `raw` that a diagnostic after loading may point at, for
+    `Meta.fields`."""
+    body = raw.body
+    return tuple((sys.intern(path), packed_position(body, path)) for path in _paths(raw.kind, body))
