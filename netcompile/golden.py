@@ -2,6 +2,7 @@
 
     golden/<case>/NN-what.yaml  the input (read as a directory: recursive, sorted)
     golden/<case>/args          optional compile flags, shell syntax: --node node-a --cluster-cidr 10.0.0.0/16
+                                (every compile option of the command line: pipeline.COMPILE_FLAGS)
     golden/<case>/expected.nft
 
 (golden/README.md). `netcompile golden golden/` compares; `--update` rewrites expected.nft. The test
@@ -11,17 +12,25 @@ twice to prove the output deterministic.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import write_atomically
-from .compile.compiler import CompileOptions, Output, compile_paths
 from .compile.index import ClusterError
 from .errors import InputError
-from .load.validation import parse_cidr
+from .load.references import dangling_references
+from .pipeline import (
+    CompileArgs,
+    CompileOptions,
+    Output,
+    ParseOptions,
+    compile_node,
+    complete,
+    load,
+    parse_compile_args,
+)
 
 EXPECTED = "expected.nft"
 ARGS = "args"
@@ -36,36 +45,40 @@ class Case:
     def expected_path(self) -> Path:
         return self.directory / EXPECTED
 
-    def options(self) -> CompileOptions:
+    def args(self) -> CompileArgs:
+        """The case's compile flags (its args file, if any), read as the command line reads them; ValueError
+        (OptionError) on an unknown flag or a flag without its value."""
         args_file = self.directory / ARGS
-        words = shlex.split(args_file.read_text()) if args_file.exists() else []
-        parser = argparse.ArgumentParser(prog=f"golden case {self.name}", exit_on_error=False)
-        parser.add_argument("--node")
-        parser.add_argument("--cluster-cidr", action="append", default=[])
-        parser.add_argument("--nodeport-addresses", action="append", default=[])
-        parser.add_argument("--table", default="netcompile")
-        try:  # exit_on_error=False: a bad args file is the case's problem, never an exit from here
-            ns, unknown = parser.parse_known_args(words)
-        except argparse.ArgumentError as exc:
+        try:
+            words = shlex.split(args_file.read_text()) if args_file.exists() else []
+            return parse_compile_args(words, f"golden case {self.name}")
+        except ValueError as exc:  # also OptionError, shlex's "No closing quotation", UnicodeDecodeError
             raise ValueError(f"{args_file}: {exc}") from None
-        if unknown:
-            raise ValueError(f"{args_file}: unknown flags: {' '.join(unknown)}")
 
-        def nets(values: list[str]) -> tuple:  # type: ignore[type-arg]
-            out = [parse_cidr(v) for value in values for v in value.split(",")]
-            if any(n is None for n in out):
-                raise ValueError(f"{args_file}: invalid CIDR in {values}")
-            return tuple(out)
+    def checked(self) -> tuple[CompileOptions, ParseOptions, bool]:
+        """The options of the case (checked as the command line checks them), and --strict."""
+        args = self.args()
+        try:
+            opts, parse = args.check()
+        except ValueError as exc:
+            raise ValueError(f"{self.directory / ARGS}: {exc}") from None
+        return opts, parse, args.strict
 
-        return CompileOptions(
-            node=ns.node,
-            cluster_cidrs=nets(ns.cluster_cidr),
-            nodeport_addresses=nets(ns.nodeport_addresses),
-            table=ns.table,
-        )
+    def options(self) -> CompileOptions:
+        return self.checked()[0]
 
     def compile(self) -> Output:
-        return compile_paths([str(self.directory)], self.options())[1]
+        """The pipeline (load, complete, compile) on the case's folder with its flags. Raises InputError,
+        ClusterError, ValueError (a bad args file; with --strict, a dangling reference)."""
+        opts, parse, strict = self.checked()
+        objects = load([str(self.directory)], parse=parse)
+        if strict and (found := dangling_references(objects)):
+            n = len(found)
+            listed = "".join(f"\n{diagnostic}" for diagnostic in found)
+            raise ValueError(f"{n} dangling reference{'s' if n != 1 else ''} in the input (--strict):{listed}")
+        output = compile_node(complete(objects), opts).output
+        output.notices[:0] = objects.notices
+        return output
 
 
 def discover(root: Path) -> list[Case]:

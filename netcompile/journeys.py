@@ -2,44 +2,82 @@
 
 A ruleset is written for one node, but a connection between pods on two nodes crosses two rulesets:
 the source node's (Service DNAT, egress policy) and the destination node's (ingress policy). A
-`Network` compiles every node's ruleset and follows a packet hop by hop: it enters at the source's
-node (or, for outside clients, at the node chosen with --node); each result delivered to a pod on
-another node continues there as a new packet from the (possibly masqueraded) source. The reference
-evaluator and the interpreter of the compiled text make the same journey independently, and `trace`
-and `matrix` show where they disagree.
+`Network` holds every node's compiled ruleset (`pipeline.compile_nodes`) and follows a packet hop by
+hop: it enters at the source's node (or, for outside clients, at the node chosen with --node); each
+result delivered to an address behind another node continues there as a new packet from the (possibly
+masqueraded) source. The reference evaluator and the interpreter of the compiled text make the same
+journey independently, and `trace` and `matrix` show where they disagree.
+
+This is the one place that composes hops: trace, matrix and the lab (lab/expected.py) all travel here.
+Where a packet goes next and which source masquerade gives it are the network's `Routes`: the Nodes'
+addresses and the pods' nodes by default; the lab passes its own (lab/expected.py: the namespaces it
+built, with the addresses it invented for nodes that have none of a family).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
+from typing import Protocol as Interface
 
-from .compile.compiler import CompileOptions, compile_cluster
+from .compile.compiler import CompileOptions
 from .compile.index import Cluster
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
+from .pipeline import Compiled, compile_nodes
 from .targets import TargetError
 from .targets import resolve as resolve_target
 from .verify.interpreter import Ruleset
 from .verify.packet import Origin, Outcome, Packet, Result, Verdict
 from .verify.reference import evaluate
 
-MAX_HOPS = 4
+MAX_HOPS = 4  # nodes a packet is followed through after the first (a routing loop ends there)
 IMPLIED_NODE = "(single node)"  # the node of an input without Node objects, as compile names it
 
 
 # A --from/--to that names nothing, or more than one thing, in the input (the name callers catch).
 EndpointError = TargetError
 
+# The reference: what Kubernetes semantics say one node does with one packet (tests pass their own).
+Oracle = Callable[[Cluster, Packet], Outcome]
+
+
+class Routes(Interface):
+    """Where packets go between nodes (a node is named as `Network.views` keys it: None for the implied one)."""
+
+    def next_node(self, node: str | None, dst: IPAddress) -> str | None:
+        """The node a packet delivered by `node` to `dst` goes on to; None: it ends at `node` (delivered to
+        the node itself, one of its pods, or somewhere outside)."""
+        ...
+
+    def masquerade_source(self, node: str | None, version: int) -> IPAddress | None:
+        """The source address `node` masquerades to, for destinations of IP `version` (None: it has none)."""
+        ...
+
 
 @dataclass
 class Hop:
-    """What one node did with one packet, according to both evaluators."""
+    """What one node did with one packet, according to both evaluators (compiled: None when the journey
+    was asked of the reference alone)."""
 
     node: str
     packet: Packet
     reference: Outcome
-    compiled: Outcome
+    compiled: Outcome | None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Where one final result ends: the result (masquerade set if any node on the way masqueraded), the
+    node that gave it, and the source address the destination sees."""
+
+    result: Result
+    node: str | None
+    source: IPAddress | None  # None for drops and rejects, and when masqueraded by a node without an address
+    followed: bool = True  # False: the destination is behind another node, where the packet was not followed
+    # (MAX_HOPS reached, or masqueraded by a node without an address of the family)
 
 
 @dataclass
@@ -51,6 +89,8 @@ class Journey:
     reference: dict[Result, Fraction] = field(default_factory=dict)
     compiled: dict[Result, Fraction] = field(default_factory=dict)
     hops: list[Hop] = field(default_factory=list)
+    # the same, result by result with where each ends (the lab tells its servers and sources from them)
+    arrivals: dict[str, dict[Arrival, Fraction]] = field(default_factory=dict)
 
     @property
     def agrees(self) -> bool:
@@ -67,33 +107,68 @@ class Place:
 
     address: IPAddress
     label: str  # "pod shop/web-1", "node node-a", "Service shop/web", "external 203.0.113.9"
-    node: str | None  # the node it lives on (pods, nodes)
+    node: str | None  # the node it lives on (pods, nodes), or the node an outside client enters at
     is_node: bool = False  # the node itself (or a hostNetwork pod): sends with origin NODE
+
+
+@dataclass
+class NodeView:
+    """One node: its Cluster (the compiler's index, and the reference's scope) and its compiled ruleset."""
+
+    compiled: Compiled
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.compiled.cluster
+
+    @cached_property
+    def ruleset(self) -> Ruleset:
+        """The interpreter's program of the node's ruleset text (parsed on first use)."""
+        return Ruleset.parse(self.compiled.output.text)
 
 
 class Network:
     """Every node's cluster view and compiled ruleset; packets travel between them."""
 
-    def __init__(self, objects: Objects, opts: CompileOptions) -> None:
-        self.objects = objects
+    def __init__(
+        self,
+        nodes: Mapping[str | None, Compiled],
+        opts: CompileOptions,
+        *,
+        routes: Routes | None = None,
+        oracle: Oracle | None = None,
+    ) -> None:
+        """`nodes`: every node's ruleset as `pipeline.compile_nodes` gives them, compiled with `opts`.
+        `routes`: where packets go between nodes (default: this network's Nodes and pods, `next_node`,
+        `masquerade_source`); `oracle`: the reference (default: the reference evaluator)."""
         self.opts = opts
-        # with no Node objects, the one implied node (named by --node, if given, as compile does)
-        names: list[str | None] = [n.meta.name for n in objects.nodes] or [opts.node]
-        self.views: dict[str | None, tuple[Cluster, Ruleset]] = {}
-        for name in names:
-            cluster = Cluster(objects, name, opts.cluster_cidrs)
-            text = compile_cluster(cluster, replace(opts, node=name)).text
-            self.views[name] = (cluster, Ruleset.parse(text))
+        self.views: dict[str | None, NodeView] = {name: NodeView(c) for name, c in nodes.items()}
+        names = list(self.views)
         self.default_node: str | None = opts.node if opts.node is not None else names[0]
         if self.default_node not in self.views:
             raise EndpointError(f"--node {self.default_node}: no such Node in the input")
-        self.any_cluster = self.views[self.default_node][0]
+        self.any_cluster = self.views[self.default_node].cluster
+        self.objects: Objects = self.any_cluster.objects  # the completed objects
+        self.routes: Routes = routes if routes is not None else self
+        self.oracle: Oracle = oracle or (lambda cluster, packet: evaluate(cluster, packet, opts.nodeport_addresses))
+
+    @classmethod
+    def compile(cls, completed: Objects, opts: CompileOptions) -> Network:
+        """Every node of completed objects (`pipeline.complete`), compiled with `opts`: ClusterError when
+        `opts.node` names no Node of the input."""
+        return cls(compile_nodes(completed, opts), opts)
+
+    def routed(self, routes: Routes) -> Network:
+        """The same nodes and rulesets (parsed once), with packets routed by `routes` (the lab's)."""
+        other = copy.copy(self)
+        other.routes = routes
+        return other
 
     # --- naming things ---------------------------------------------------------------------------
 
     def node_of_address(self, address: IPAddress) -> str | None:
-        for name, (cluster, _) in self.views.items():
-            if address in cluster.node_addresses:
+        for name, view in self.views.items():
+            if address in view.cluster.node_addresses:
                 return name
         return None
 
@@ -138,7 +213,7 @@ class Network:
         name = obj.meta.name
         if name not in self.views:  # pragma: no cover - every Node has a view
             raise EndpointError(f"{text}: no Node {name!r} in the input")
-        address = self._pick(self.views[name][0].node_addresses, family, f"node {name}")
+        address = self._pick(self.views[name].cluster.node_addresses, family, f"node {name}")
         return Place(address, f"node {name}", name, True)
 
     def place_of_pod(self, pod: Pod, family: int | None = None) -> Place:
@@ -167,54 +242,69 @@ class Network:
 
     # --- travelling --------------------------------------------------------------------------------
 
-    def journey(self, src: Place, dst: IPAddress, dport: int, protocol: Protocol) -> Journey:
+    def journey(self, src: Place, dst: IPAddress, dport: int, protocol: Protocol, *, compiled: bool = True) -> Journey:
+        """A packet from `src` to `dst`, entering at `src.node` (else the default node), followed by the
+        reference and, unless `compiled` is False, by the interpreter of the compiled rulesets."""
         entry = src.node if src.node is not None else self.default_node
         packet = Packet(src.address, dst, protocol, dport, origin=Origin.NODE if src.is_node else Origin.NETWORK)
         journey = Journey(packet, self.node_label(entry))
-        for which in ("reference", "compiled"):
-            dist = self._travel(entry, packet, which, journey, Fraction(1), 0)
+        for which in ("reference", "compiled") if compiled else ("reference",):
+            arrivals = self._travel(entry, packet, which, journey, 0, compiled)
+            journey.arrivals[which] = arrivals
+            dist: dict[Result, Fraction] = {}
+            for arrival, p in arrivals.items():
+                dist[arrival.result] = dist.get(arrival.result, Fraction(0)) + p
             setattr(journey, which, dist)
         return journey
 
     def _travel(
-        self, node: str | None, packet: Packet, which: str, journey: Journey, weight: Fraction, depth: int
-    ) -> dict[Result, Fraction]:
-        cluster, ruleset = self.views[node]
+        self, node: str | None, packet: Packet, which: str, journey: Journey, depth: int, compiled: bool
+    ) -> dict[Arrival, Fraction]:
+        view = self.views[node]
         if which == "reference":
-            outcome = evaluate(cluster, packet, self.opts.nodeport_addresses)
-            compiled = ruleset.evaluate(packet, cluster.node_addresses)
-            journey.hops.append(Hop(self.node_label(node), packet, outcome, compiled))
+            outcome = self.oracle(view.cluster, packet)
+            interpreted = view.ruleset.evaluate(packet, view.cluster.node_addresses) if compiled else None
+            journey.hops.append(Hop(self.node_label(node), packet, outcome, interpreted))
         else:
-            outcome = ruleset.evaluate(packet, cluster.node_addresses)
-        out: dict[Result, Fraction] = {}
+            outcome = view.ruleset.evaluate(packet, view.cluster.node_addresses)
+        out: dict[Arrival, Fraction] = {}
         for result, p in outcome.distribution.items():
-            final = {result: Fraction(1)}
-            next_node = self._next_node(node, result)
-            if next_node is not None and depth < MAX_HOPS and result.dst is not None and result.dport is not None:
-                src = packet.src
-                if result.masquerade:
-                    src = self._pick(cluster.node_addresses, result.dst.version, f"node {node}")
-                forwarded = Packet(src, result.dst, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
-                final = self._travel(next_node, forwarded, which, journey, weight * p, depth + 1)
-                final = {
-                    (
-                        replace(r, masquerade=r.masquerade or result.masquerade)
-                        if r.verdict == Verdict.DELIVERED
-                        else r
-                    ): q
-                    for r, q in final.items()
-                }
-            for r, q in final.items():
-                out[r] = out.get(r, Fraction(0)) + p * q
+            for arrival, q in self._onwards(node, packet, result, which, journey, depth, compiled).items():
+                out[arrival] = out.get(arrival, Fraction(0)) + p * q
         return out
 
-    def _next_node(self, node: str | None, result: Result) -> str | None:
+    def _onwards(
+        self, node: str | None, packet: Packet, result: Result, which: str, journey: Journey, depth: int, compiled: bool
+    ) -> dict[Arrival, Fraction]:
+        """Where one result of `node` ends: here, or (delivered to an address behind another node) there."""
+        if result.verdict != Verdict.DELIVERED or result.dst is None or result.dport is None:
+            return {Arrival(result, node, None): Fraction(1)}
+        source = self.routes.masquerade_source(node, result.dst.version) if result.masquerade else packet.src
+        next_node = self.routes.next_node(node, result.dst)
+        if next_node is None:
+            return {Arrival(result, node, source): Fraction(1)}
+        if source is None or depth >= MAX_HOPS:
+            return {Arrival(result, node, source, followed=False): Fraction(1)}
+        forwarded = Packet(source, result.dst, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
+        final = self._travel(next_node, forwarded, which, journey, depth + 1, compiled)
+        if not result.masquerade:
+            return final
+        return {
+            (replace(a, result=replace(a.result, masquerade=True)) if a.result.verdict == Verdict.DELIVERED else a): q
+            for a, q in final.items()
+        }
+
+    # --- Routes, from the input: the Nodes' addresses and the pods' nodes --------------------------------
+
+    def next_node(self, node: str | None, dst: IPAddress) -> str | None:
         """The node a delivered packet goes on to, if not this one: the node its destination pod lives
         on, or the node whose address it is sent to (a NodePort of another node, say)."""
-        if result.verdict != Verdict.DELIVERED or result.dst is None:
-            return None
-        target = self.node_of_address(result.dst)
+        target = self.node_of_address(dst)
         if target is None:
-            pod = self.pod_by_address(result.dst)
+            pod = self.pod_by_address(dst)
             target = self.pod_node(pod) if pod is not None and not pod.host_network else None
         return target if target is not None and target != node else None
+
+    def masquerade_source(self, node: str | None, version: int) -> IPAddress | None:
+        """The node's first address of the family (its primary one)."""
+        return next((a for a in self.views[node].cluster.node_addresses if a.version == version), None)

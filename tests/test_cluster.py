@@ -8,15 +8,15 @@ from ipaddress import ip_address
 import pytest
 
 from netcompile.compile.index import Cluster, ClusterError, named_port, selector_matches
-from netcompile.load.manifests import load
 from netcompile.model import Protocol
+from netcompile.pipeline import complete, load
 from netcompile.model.selectors import LabelSelector, Operator, Requirement
 from netcompile.verify.reference.view import View, container_port, labels_select
 from tests.conftest import WriteYaml
 
 
 def cluster_of(write_yaml: WriteYaml, text: str, node: str | None = None) -> Cluster:
-    return Cluster(load([str(write_yaml(text, "c.yaml"))]), node)
+    return Cluster(complete(load([str(write_yaml(text, "c.yaml"))])), node)
 
 
 LABELS = {"app": "web", "tier": "front"}

@@ -12,11 +12,12 @@ from ipaddress import ip_address
 
 import pytest
 
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
 from netcompile.compile.index import Cluster
 from netcompile.golden import Case, check_cases, discover
 from netcompile.host.nftlib import check
 from netcompile.model import IPAddress, Protocol
+from netcompile.pipeline import compile_paths
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.packet import Origin, Packet, Result, Verdict
 from netcompile.verify.reference import evaluate, reference_for

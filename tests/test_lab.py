@@ -17,17 +17,19 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
+from netcompile.compile.compiler import CompileOptions
 from netcompile.compile.index import Cluster
 from netcompile.host.nftlib import NftRejected
 from netcompile.lab import LabOptions, LabReport, run_lab
 from netcompile.lab.expectations import expectation_probes, read_expectations
-from netcompile.lab.expected import expect
+from netcompile.journeys import Network
+from netcompile.lab.expected import LabJourneys
 from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan, new_prefix
 from netcompile.lab.probes import ExpectError
 from netcompile.lab.run import MISMATCH, OK, SKIPPED
 from netcompile.lab.topology import leftovers
-from netcompile.load.manifests import load
 from netcompile.model import Objects, Protocol
+from netcompile.pipeline import compile_nodes, complete, load
 from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 
 WriteYaml = Callable[[str, str], Path]
@@ -287,6 +289,11 @@ def objects_of(write_yaml: WriteYaml, text: str) -> Objects:
     return load([str(write_yaml(text, "input.yaml"))])
 
 
+def network_of(objects: Objects, oracle: Callable[[Cluster, Packet], Outcome] | None = None) -> Network:
+    """The pipeline for every node, as the lab runs it: completed once, every node compiled."""
+    return Network(compile_nodes(complete(objects), CompileOptions()), CompileOptions(), oracle=oracle)
+
+
 def assert_clean(prefix: str) -> None:
     """No namespace of the lab is left, and no interface of it ever appeared in the host's namespace."""
     assert leftovers(prefix) == []
@@ -311,7 +318,7 @@ def row(report: LabReport, source: str, target: str, port: int) -> str:
 
 def test_plan_names_are_prefixed_and_fit(write_yaml: WriteYaml) -> None:
     objects = objects_of(write_yaml, POLICIES)
-    plan = make_plan(objects, [IPv4Address("203.0.113.9")], "nc0a1b2c")
+    plan = make_plan(network_of(objects), [IPv4Address("203.0.113.9")], "nc0a1b2c")
     names = [n.lan_if for n in plan.nodes] + [n.bridge_port for n in plan.nodes] + [plan.bridge]
     names += [p.pod_if for p in plan.pods if p.pod_if] + [p.node_if for p in plan.pods if p.node_if]
     names += [c.client_if for c in plan.clients] + [c.bridge_port for c in plan.clients]
@@ -344,7 +351,7 @@ spec: {containers: [{name: c, ports: [{containerPort: 9, protocol: SCTP}]}]}
 status: {phase: Running, podIP: 10.244.0.9}
 """,
     )
-    plan = make_plan(objects, [], "nc0a1b2d")
+    plan = make_plan(network_of(objects), [], "nc0a1b2d")
     (node,) = plan.nodes
     assert node.invented == node.addresses and node.primary in POOL  # an IPv4 and an IPv6 address, both chosen
     assert [a.version for a in node.addresses] == [4, 6] and plan.families == (4, 6)
@@ -375,7 +382,7 @@ def test_expectation_errors_name_the_entry(write_yaml: WriteYaml, entry: str, me
     objects = objects_of(write_yaml, POLICIES)
     path = write_yaml(f"- {{from: shop/front, to: shop/web-1, port: http, expect: allow}}\n- {entry}\n", "e.yaml")
     entries = read_expectations(path / "e.yaml")
-    plan = make_plan(objects, [], "nc0a1b2e")
+    plan = make_plan(network_of(objects), [], "nc0a1b2e")
     with pytest.raises(ExpectError) as info:
         expectation_probes(plan, objects, entries, "e.yaml")
     assert "e.yaml: entry 2" in str(info.value) and message in str(info.value)
@@ -385,7 +392,7 @@ def test_expectations_name_targets_as_trace_does(write_yaml: WriteYaml) -> None:
     """Lab files use trace's target grammar (netcompile.targets): the explicit kinds, the old `service:`
     prefix, and an error naming the explicit forms when a pod and a Service share a name."""
     objects = objects_of(write_yaml, POLICIES)
-    plan = make_plan(objects, [], "nc0a1b30")
+    plan = make_plan(network_of(objects), [], "nc0a1b30")
     forms = ["shop/service/web", "shop/svc/web", "service:shop/web", "shop/web"]
     path = write_yaml(
         "".join(f"- {{from: shop/po/front, to: {f}, port: 80, expect: allow}}\n" for f in forms), "e.yaml"
@@ -401,14 +408,13 @@ def test_expectations_name_targets_as_trace_does(write_yaml: WriteYaml) -> None:
     )
     path = write_yaml("- {from: shop/front, to: shop/web, port: 80, expect: allow}\n", "e.yaml")
     with pytest.raises(ExpectError, match="shop/pod/web or shop/service/web"):
-        expectation_probes(make_plan(clash, [], "nc0a1b31"), clash, read_expectations(path / "e.yaml"), "e.yaml")
+        expectation_probes(make_plan(network_of(clash), [], "nc0a1b31"), clash, read_expectations(path / "e.yaml"), "e.yaml")
 
 
 def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:
-    """A pod on node-b to the Service: node-b DNATs (and masquerades, in this fake), node-a drops half."""
+    """A pod on node-b to the Service: node-b DNATs (and masquerades, in this fake), node-a drops half. The
+    hops are journeys.Network's (as trace's), routed through the lab's plan."""
     objects = objects_of(write_yaml, POLICIES)
-    plan = make_plan(objects, [], "nc0a1b2f")
-    clusters = {n.name: Cluster(objects, n.name) for n in plan.nodes}
     seen: list[tuple[str | None, Packet]] = []
     web = IPv4Address("10.244.1.5")
 
@@ -418,8 +424,10 @@ def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:
             return Outcome.certain(Result(Verdict.DELIVERED, web, 8080, masquerade=True))
         return Outcome({Result(Verdict.DELIVERED, web, 8080): Fraction(1, 2), Result.dropped(): Fraction(1, 2)})
 
-    got = expect(plan, clusters, oracle, src=IPv4Address("10.244.2.6"), dst=IPv4Address("10.96.0.20"),
-                 protocol=Protocol.TCP, port=80, origin=Origin.NETWORK, node="node-b")  # fmt: skip
+    network = network_of(objects, oracle)
+    plan = make_plan(network, [], "nc0a1b2f")
+    got = LabJourneys(plan, network).expect(src=IPv4Address("10.244.2.6"), dst=IPv4Address("10.96.0.20"),
+                                            protocol=Protocol.TCP, port=80, origin=Origin.NETWORK, node="node-b")  # fmt: skip
     node_b = plan.node("node-b").primary
     assert [(n, p.src, p.dst, p.origin) for n, p in seen] == [
         ("node-b", IPv4Address("10.244.2.6"), IPv4Address("10.96.0.20"), Origin.NETWORK),
@@ -597,7 +605,7 @@ def test_a_pods_traffic_to_itself_is_refused_as_an_expectation(write_yaml: Write
     objects = objects_of(write_yaml, POLICIES)
     path = write_yaml("- {from: shop/web-1, to: shop/web-1, port: 8080, expect: allow}\n", "e.yaml") / "e.yaml"
     with pytest.raises(ExpectError, match=r"entry 1: from and to are the same address .* no ruleset sees it"):
-        expectation_probes(make_plan(objects, [], "nc0a1b30"), objects, read_expectations(path), "e.yaml")
+        expectation_probes(make_plan(network_of(objects), [], "nc0a1b30"), objects, read_expectations(path), "e.yaml")
 
 
 def test_without_root_one_line_exit_2(write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch) -> None:

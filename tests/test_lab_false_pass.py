@@ -23,7 +23,7 @@ from netcompile.load.manifests import load
 from netcompile.model import IPAddress, Protocol
 from netcompile.verify.packet import Origin, Verdict
 from tests.conftest import WriteYaml
-from tests.test_lab import assert_clean
+from tests.test_lab import assert_clean, network_of
 
 runner = CliRunner()
 
@@ -201,9 +201,10 @@ def test_expectations_right_wrong_and_unobservable(write_yaml: WriteYaml) -> Non
 
 
 def _compiled(directory: Path) -> str:
-    from netcompile.compile.compiler import CompileOptions, compile_paths
+    from netcompile.compile.compiler import CompileOptions
+    from netcompile.pipeline import compile_paths
 
-    return compile_paths([str(directory)], CompileOptions(node="node-a"))[1].text
+    return compile_paths([str(directory)], CompileOptions(node="node-a")).output.text
 
 
 def _edit(text: str, drop: str = "", old: str = "", new: str = "") -> str:
@@ -379,7 +380,7 @@ def test_an_expectation_must_hold_for_every_outcome_the_reference_allows() -> No
 
 def test_outside_destinations_are_hosts_that_do_not_send(write_yaml: WriteYaml) -> None:
     objects = load([str(write_yaml(OUTSIDE, "input.yaml"))])
-    plan = make_plan(objects, [IPv4Address("198.51.100.7")], "nc0a1b31", [IPv4Address("203.0.113.9")])
+    plan = make_plan(network_of(objects), [IPv4Address("198.51.100.7")], "nc0a1b31", [IPv4Address("203.0.113.9")])
     assert [(c.label, c.sends) for c in plan.clients] == [("198.51.100.7", True), ("203.0.113.9", False)]
     assert "203.0.113.9" not in {s.label for s in sources(plan)}
     assert plan.serve([(IPv4Address("203.0.113.9"), Protocol.TCP, 443), (WEB, Protocol.TCP, 1)]) == []

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import netcompile.compile.compiler
-import netcompile.journeys
+import netcompile.pipeline
 from netcompile.cli import app
 from tests.conftest import ROOT, WriteYaml
 
@@ -79,7 +79,7 @@ def test_a_broken_ruleset_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         return output
 
-    monkeypatch.setattr(netcompile.journeys, "compile_cluster", broken)
+    monkeypatch.setattr(netcompile.pipeline, "compile_cluster", broken)
     result = runner.invoke(app, ["trace", EXAMPLES, "--from", "shop/frontend-1", "--to", "shop/api", "--port", "9000"])
     assert result.exit_code == 1
     assert "DISAGREEMENT: the compiled ruleset does something else:" in result.stdout

@@ -13,7 +13,6 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,17 +20,30 @@ import typer
 
 from .. import __version__
 from ..atomic import write_atomically
-from ..compile.compiler import CompileOptions, Output, compile_cluster
-from ..compile.index import Cluster, ClusterError
 from ..errors import InputError
-from ..host.apply import check_table_name
 from ..journeys import EndpointError, Network
-from ..load.manifests import NODE_PORT_RANGE, ParseOptions, load
 from ..load.references import at_fields, dangling_references
 from ..load.source import Limits
-from ..load.validation import parse_cidr
-from ..model import IPNetwork, Objects
-from ..nft.ir import IRError, check_name
+from ..model import Objects
+from ..pipeline import (
+    COMPILE_FLAGS,
+    DEFAULT_NODE_PORT_RANGE,
+    ClusterError,
+    Compiled,
+    CompileOptions,
+    OptionError,
+    ParseOptions,
+    compile_node,
+    compile_nodes,
+    complete,
+    load,
+)
+from ..pipeline import (
+    CompileArgs as CompileArgs,  # the verbs take it from here
+)
+from ..pipeline import (
+    number as number,
+)
 
 INTERNAL_ERROR = 70  # sysexits' EX_SOFTWARE: a bug in netcompile, not in the input (2) nor a finding (1)
 
@@ -147,30 +159,6 @@ def emit(text: str, output: Path | None) -> None:
         fail(f"cannot write {output}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
 
 
-def _cidrs(values: Sequence[str], flag: str) -> tuple[IPNetwork, ...]:
-    out = []
-    for value in values:
-        for part in value.split(","):
-            net = parse_cidr(part.strip())
-            if net is None:
-                fail(f"{flag} {part!r}: must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
-            out.append(net)
-    return tuple(out)
-
-
-def number(text: str) -> int | None:
-    """A decimal number written in ASCII digits (int() also reads "٣", "1_000" and " 1"), or None."""
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-def _node_port_range(text: str) -> tuple[int, int]:
-    first, _, second = text.partition("-")
-    low, high = number(first), number(second)
-    if low is None or high is None or not 1 <= low <= high <= 65535:
-        fail(f"--service-node-port-range {text!r}: must be LOW-HIGH, e.g. 30000-32767")
-    return low, high
-
-
 # Options shared by every verb that reads manifests.
 Paths = Annotated[
     list[str],
@@ -257,63 +245,23 @@ ValidateOpt = Annotated[
         help="Fields the Kubernetes API does not declare, as kubectl's flag: strict (errors), warn, ignore.",
     ),
 ]
-_VALIDATE = {"strict": "strict", "warn": "warn", "ignore": "ignore", "true": "strict", "false": "ignore"}
 StrictOpt = Annotated[
     bool,
     typer.Option(
         "--strict", help="Dangling references (a selector that selects no pod, an unknown port name...) are errors."
     ),
 ]
-DEFAULT_NODE_PORT_RANGE = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}"
 
 
-# --- the compile options: the same on every verb that reads manifests ---------------------------------
+# --- the compile options: the same on every verb that reads manifests (pipeline.CompileArgs) -------------
 
 
-@dataclass(frozen=True)
-class CompileArgs:
-    """The compile options as given on the command line (`with_compile_options` adds them to a verb);
-    `compile_options()` and `parse_options()` check them (exit 2) and build the library's options."""
-
-    node: str | None = None
-    cluster_cidr: tuple[str, ...] = ()
-    nodeport_addresses: tuple[str, ...] = ()
-    table: str = "netcompile"
-    service_node_port_range: str = DEFAULT_NODE_PORT_RANGE
-    validate: str = "strict"
-    strict: bool = False
-
-    def compile_options(self) -> CompileOptions:
-        """CompileOptions from these values; exit 2 on a malformed CIDR or table name."""
-        return CompileOptions(
-            node=self.node,
-            cluster_cidrs=_cidrs(self.cluster_cidr, "--cluster-cidr"),
-            nodeport_addresses=_cidrs(self.nodeport_addresses, "--nodeport-addresses"),
-            table=table_name(self.table),
-        )
-
-    def parse_options(self) -> ParseOptions:
-        """ParseOptions from these values; exit 2 on a malformed range or an unknown --validate mode."""
-        if self.validate not in _VALIDATE:
-            fail(f'--validate: Unsupported value: "{self.validate}": supported values: "strict", "warn", "ignore"')
-        return ParseOptions(
-            node_port_range=_node_port_range(self.service_node_port_range), validate=_VALIDATE[self.validate]
-        )
-
-    def check(self) -> tuple[CompileOptions, ParseOptions]:
-        """Both, checked before any input is read: a bad option is reported before a bad file."""
-        return self.compile_options(), self.parse_options()
-
-
-def table_name(table: str) -> str:
-    """A --table the compiler can emit and `apply`/`delete` accept (exit 2 otherwise)."""
+def checked(args: CompileArgs) -> tuple[CompileOptions, ParseOptions]:
+    """The library's options from the words given (`CompileArgs.check`); exit 2 on a malformed one."""
     try:
-        return check_name(check_table_name(table))
-    except (ValueError, IRError):
-        fail(
-            f"--table {table!r}: must be an nftables table name: a lowercase letter, then lowercase letters, digits "
-            "or _ . / -, at most 64 characters, and not a word of nft's syntax (inet, table, add...)"
-        )
+        return args.check()
+    except OptionError as exc:
+        fail(str(exc))
 
 
 # The options in the order --help lists them, each with its type and default; `with_compile_options`
@@ -327,15 +275,8 @@ _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
     ("validate", ValidateOpt, "strict"),
     ("strict", StrictOpt, False),
 )
-COMPILE_OPTIONS = (
-    "--node",
-    "--cluster-cidr",
-    "--nodeport-addresses",
-    "--table",
-    "--service-node-port-range",
-    "--validate",
-    "--strict",
-)
+COMPILE_OPTIONS = tuple(flag for _, flag, _ in COMPILE_FLAGS)
+assert [name for name, _, _ in _COMPILE_PARAMETERS] == [name for name, _, _ in COMPILE_FLAGS]
 
 
 def with_compile_options(verb: Callable[..., None]) -> Callable[..., None]:
@@ -364,31 +305,16 @@ def with_compile_options(verb: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def distinct_inputs(paths: list[str]) -> list[str]:
-    """The paths to read, each file once: a path named twice, or also inside a folder that is named too
-    (`compile examples examples/30-policies.yaml`), is read once; read twice, every object in it would be
-    there twice."""
-    real = [p if p == "-" else os.path.realpath(p) for p in paths]
-    folders = [r for r, p in zip(real, paths, strict=True) if p != "-" and os.path.isdir(p)]
-    out: list[str] = []
-    seen: set[str] = set()
-    for path, resolved in zip(paths, real, strict=True):
-        inside = any(resolved.startswith(folder.rstrip("/") + "/") for folder in folders if folder != resolved)
-        if resolved not in seen and not inside:
-            seen.add(resolved)
-            out.append(path)
-    return out
-
-
 def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Limits | None = None) -> Objects:
-    """Read and validate manifests for any verb: exit 2 with every diagnostic on bad input. Dangling
-    references are warnings, or errors (exit 2) with --strict (the verb's or the root's). --validate says
-    what unknown fields are (kubectl's: strict, warn or ignore; true and false as kubectl's)."""
+    """Read and validate manifests for any verb (`pipeline.load`): exit 2 with every diagnostic on bad
+    input. Dangling references are warnings, or errors (exit 2) with --strict (the verb's or the root's).
+    --validate says what unknown fields are (kubectl's: strict, warn or ignore; true and false as kubectl's).
+    The objects as read: `pipeline.complete` adds what the cluster would."""
     args = args or CompileArgs()
     limits = limits or input_limits()
-    parse = args.parse_options()
+    _, parse = checked(args)
     try:
-        objects = load(distinct_inputs(paths), limits, parse)
+        objects = load(paths, limits, parse)
     except InputError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
@@ -415,27 +341,34 @@ def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None
         fail(f"{n} dangling reference{'s' if n != 1 else ''} in the input (--strict); nothing was written")
 
 
-def run_compile(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> tuple[Cluster, Output]:
-    """The compile pipeline for every verb that compiles: exit 2 on bad input or usage."""
-    opts, _ = args.check()
-    objects = load_input(paths, args, limits=limits)
+def completed_input(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Objects:
+    """The pipeline's first two phases for a verb: the options checked, the input loaded and reported
+    (`load_input`), then completed (`pipeline.complete`, once); exit 2 on bad input or usage."""
+    return complete(load_input(paths, args, limits=limits))
+
+
+def run_compile(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Compiled:
+    """The pipeline for one node (load, complete, compile), for every verb that compiles: the notices on
+    stderr; exit 2 on bad input or usage."""
+    opts, _ = checked(args)
+    completed = completed_input(paths, args, limits=limits)
     try:
-        cluster = Cluster(objects, opts.node, opts.cluster_cidrs)
+        compiled = compile_node(completed, opts)
     except ClusterError as exc:
         fail(str(exc))
-    output = compile_cluster(cluster, opts)
-    for notice in output.notices:
+    for notice in compiled.output.notices:
         typer.echo(f"notice: {notice}", err=True)
-    return cluster, output
+    return compiled
 
 
 def network(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Network:
-    """Every node's compiled ruleset, for the verbs that follow packets across nodes (trace, matrix): the
-    same options, input and checks as `run_compile`; exit 2 on bad input or usage."""
-    opts, _ = args.check()
-    objects = load_input(paths, args, limits=limits)
+    """Every node's compiled ruleset (the pipeline for every node), for the verbs that follow packets
+    across nodes (trace, matrix): the same options, input and checks as `run_compile`; exit 2 on bad
+    input or usage."""
+    opts, _ = checked(args)
+    completed = completed_input(paths, args, limits=limits)
     try:
-        return Network(objects, opts)
+        return Network(compile_nodes(completed, opts), opts)
     except (EndpointError, ClusterError) as exc:
         fail(str(exc))
 

@@ -24,6 +24,7 @@ from . import (
     OutputOpt,
     Paths,
     app,
+    checked,
     emit,
     fail,
     load_input,
@@ -116,13 +117,7 @@ def lab_cmd(
     if not 0.05 <= timeout <= 30:
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
-    compile_options, _ = compile_args.check()
-    for flag, values in (
-        ("--cluster-cidr", compile_args.cluster_cidr),
-        ("--nodeport-addresses", compile_args.nodeport_addresses),
-    ):
-        if values:  # the lab's rulesets and reference are built per Node, from the Nodes' podCIDRs and addresses
-            fail(f"{flag}: the lab does not take it yet: it builds each node from the Nodes in the input")
+    compile_options, _ = checked(compile_args)
     objects = load_input(paths, compile_args)
     names = {n.meta.name for n in objects.nodes}
     if compile_options.node is not None and names and compile_options.node not in names:
@@ -135,7 +130,7 @@ def lab_cmd(
         keep=keep,
         timeout=timeout,
         repeat=repeat,
-        table=compile_options.table,
+        compile=compile_options,
         progress=stderr_progress,
         log=lambda line: typer.echo(line, err=True),
     )

@@ -65,7 +65,8 @@ def render_text(network: Network, journey: Journey, src_label: str, dst_label: s
         out.append("  reasons (reference):")
         out += [f"    - {reason}" for reason in hop.reference.reasons] or ["    - nothing applies: untouched"]
         out.append("  path (compiled ruleset):")
-        out += [f"    {step}" for step in hop.compiled.path] or ["    (no rule matched)"]
+        path = hop.compiled.path if hop.compiled is not None else []
+        out += [f"    {step}" for step in path] or ["    (no rule matched)"]
     if journey.agrees:
         out.append("reference and compiled ruleset agree")
     else:
@@ -138,7 +139,7 @@ def trace_cmd(
                     "node": hop.node,
                     "packet": str(hop.packet),
                     "reasons": hop.reference.reasons,
-                    "path": hop.compiled.path,
+                    "path": hop.compiled.path if hop.compiled is not None else [],
                 }
                 for hop in journey.hops
             ],

@@ -20,40 +20,39 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..compile.compiler import CompileOptions, compile_cluster
-from ..compile.index import Cluster
 from ..host.apply import apply_script
+from ..journeys import Network
 from ..model import Objects
+from ..pipeline import compile_nodes
 from ..verify.packet import Verdict
 from . import probes as pr
 from .compare import MISMATCH, OK, compare_reference
-from .expected import Expectation, Oracle, expect, first_node
+from .expected import Expectation, LabJourneys, first_node
 from .plan import LabPlan
 from .report import Row
 
 LOAD_BALANCED_COPIES = 12  # tries of a probe the reference load-balances, sent at once
 
 
-def node_clusters(objects: Objects, plan: LabPlan) -> dict[str, Cluster]:
-    return {n.name: Cluster(objects, n.name if n.declared else None) for n in plan.nodes}
-
-
 def without_policies(objects: Objects) -> Objects:
     return dataclasses.replace(objects, network_policies=())
 
 
-def reference(plan: LabPlan, clusters: dict[str, Cluster], oracle: Oracle, probe: pr.Probe) -> Expectation:
-    """The composed reference expectation of one probe (expected.py), entering where the packet enters."""
-    return expect(
-        plan,
-        clusters,
-        oracle,
+def policy_free(network: Network) -> Network:
+    """The same input compiled without NetworkPolicies, with the same options (and reference)."""
+    nodes = compile_nodes(without_policies(network.objects), network.opts)
+    return Network(nodes, network.opts, oracle=network.oracle)
+
+
+def reference(lab: LabJourneys, probe: pr.Probe) -> Expectation:
+    """The reference's expectation of one probe (expected.py), entering where the packet enters."""
+    return lab.expect(
         src=probe.source.address,
         dst=probe.dst,
         protocol=probe.protocol,
         port=probe.port,
         origin=probe.source.origin,
-        node=first_node(plan, probe.source.node, probe.dst),
+        node=first_node(lab.plan, probe.source.node, probe.dst),
     )
 
 
@@ -68,16 +67,16 @@ def controllable(ref: Expectation) -> bool:
 
 
 def control_references(
-    plan: LabPlan, objects: Objects, oracle: Oracle, probes: list[pr.Probe], refs: Mapping[int, Expectation | None]
+    free: LabJourneys, probes: list[pr.Probe], refs: Mapping[int, Expectation | None]
 ) -> dict[int, Expectation]:
-    """The policy-free reference of every probe the reference may drop (so its servers are planned too)."""
-    clusters = node_clusters(without_policies(objects), plan)
-    return {p.id: reference(plan, clusters, oracle, p) for p in probes if may_drop(refs.get(p.id))}
+    """The policy-free reference (`free`: the lab's journeys without NetworkPolicies) of every probe the
+    reference may drop (so its servers are planned too)."""
+    return {p.id: reference(free, p) for p in probes if may_drop(refs.get(p.id))}
 
 
 def run_control(
     plan: LabPlan,
-    objects: Objects,
+    free: Network,
     rows: list[Row],
     control_refs: Mapping[int, Expectation],
     rulesets: Mapping[str, str],
@@ -85,7 +84,8 @@ def run_control(
     table: str,
     timeout: float,
 ) -> list[str]:
-    """Re-send every probe that passed as a timeout with policy-free rulesets; update its rows. Notes."""
+    """Re-send every probe that passed as a timeout with policy-free rulesets (`free`: the input compiled
+    without NetworkPolicies); update its rows. Notes."""
     candidates = [r for r in rows if r.status == OK and r.observed.status == "timeout" and r.probe.id in control_refs]
     if not candidates:
         return []
@@ -100,10 +100,10 @@ def run_control(
         )
     if not testable:
         return notes
-    free = node_clusters(without_policies(objects), plan)
+    lab = LabJourneys(plan, free)
     for node in plan.nodes:
-        text = compile_cluster(free[node.name], CompileOptions(node=node.name if node.declared else None, table=table))
-        apply_script(text.text, table=table, netns=node.netns, force=True, display_name=f"<control of {node.name}>")
+        text = free.views[lab.network_name(node.name)].compiled.output.text
+        apply_script(text, table=table, netns=node.netns, force=True, display_name=f"<control of {node.name}>")
     # A load-balanced probe samples one endpoint: send it several times at once, one answer suffices
     # (the drop happened before or regardless of that choice; one endpoint's path may be one the lab
     # cannot deliver, which the full matrix reports on its own).

@@ -1,38 +1,22 @@
-"""What a probe should observe, from the reference evaluator, across the nodes the packet crosses.
+"""What a probe should observe: the reference's journey across the nodes (journeys.py), seen by the lab.
 
-The reference answers for one node. A lab packet may cross two: a pod on node A talking to a pod on
-node B is forwarded by A (its egress policy, Service DNAT, masquerade) and then by B (the ingress
-policy of B's pod). So the expectation is composed hop by hop: evaluate on the node the packet enters,
-and for each delivered result whose destination lives behind another node, evaluate again there with
-the (possibly masqueraded) source, origin NETWORK. Probabilities multiply.
-
-The oracle is pluggable (`Oracle`): the lab uses `netcompile.reference.evaluate` when it exists; tests
-can pass their own.
+The reference answers for one node; a lab packet may cross two (a pod on node A talking to a pod on node
+B is forwarded by A — egress policy, Service DNAT, masquerade — and then by B, the ingress policy of B's
+pod). The hops are composed where trace and matrix compose them, by `journeys.Network`; the lab only
+tells it where packets go in the lab (`LabRoutes`: the namespaces it built, the addresses it invented
+for nodes without one of a family) and turns each final result into what the prober can observe
+(`Final`: the verdict, the lab server that answers, the source address it sees).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..compile.index import Cluster
+from ..journeys import Arrival, Network, Place
 from ..model import IPAddress, Protocol
-from ..verify.packet import Origin, Outcome, Packet, Verdict
+from ..verify.packet import Origin, Verdict
 from .plan import LabPlan
-
-Oracle = Callable[[Cluster, Packet], Outcome]
-
-MAX_HOPS = 3
-
-
-def default_oracle() -> Oracle | None:
-    """`netcompile.reference.evaluate`, or None while the reference evaluator is not there."""
-    try:
-        from ..verify.reference import evaluate
-    except ImportError:
-        return None
-    return evaluate
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +70,56 @@ class Expectation:
         return ", ".join(parts)
 
 
+class LabJourneys:
+    """The reference's journeys in the lab: `network` routed as the lab's LAN and veths carry packets
+    (journeys.Routes: `next_node`, `masquerade_source`). Nodes are named as the Network names them (None:
+    the implied node of an input without Nodes), and as the plan names them (`lab_name`)."""
+
+    def __init__(self, plan: LabPlan, network: Network) -> None:
+        self.plan = plan
+        self.implied = next(iter(network.views))  # the Network's name of the lab's one undeclared node
+        self.network = network.routed(self)
+
+    def lab_name(self, node: str | None) -> str:
+        declared = [n.name for n in self.plan.nodes if n.declared]
+        return node if node is not None and node in declared else self.plan.nodes[0].name
+
+    def network_name(self, lab_name: str) -> str | None:
+        return lab_name if self.plan.node(lab_name).declared else self.implied
+
+    def next_node(self, node: str | None, dst: IPAddress) -> str | None:
+        """Nowhere, for the node's own addresses (and its hostNetwork pods) and its pods; else the node
+        the LAN routes `dst` to (its owner, or the node of its pod network), if that is another."""
+        here = self.plan.node(self.lab_name(node))
+        pod = self.plan.pod_at(dst)
+        if dst in here.addresses or (pod is not None and pod.node == here.name):
+            return None
+        routed = self.plan.node_routing(dst)
+        return self.network_name(routed.name) if routed is not None and routed.name != here.name else None
+
+    def masquerade_source(self, node: str | None, version: int) -> IPAddress | None:
+        """The node's primary address of the family (one the lab invented, if the input gives none)."""
+        return self.plan.node(self.lab_name(node)).primary_of(version)
+
+    def expect(
+        self, *, src: IPAddress, dst: IPAddress, protocol: Protocol, port: int, origin: Origin, node: str
+    ) -> Expectation:
+        """The reference's expectation for one probe entering the lab's node `node`: its journey by the
+        reference alone, seen as the prober sees it."""
+        place = Place(src, str(src), self.network_name(node), is_node=origin == Origin.NODE)
+        journey = self.network.journey(place, dst, port, protocol, compiled=False)
+        distribution: dict[Final, Fraction] = {}
+        for arrival, p in journey.arrivals["reference"].items():
+            if p:
+                f = final(self.plan, arrival, protocol)
+                distribution[f] = distribution.get(f, Fraction(0)) + p
+        reasons: list[str] = []
+        for hop in journey.hops:
+            prefix = f"{hop.node}: " if len(self.plan.nodes) > 1 else ""
+            reasons.extend(prefix + r for r in hop.reference.reasons if prefix + r not in reasons)
+        return Expectation(distribution, reasons)
+
+
 def first_node(plan: LabPlan, source_node: str | None, dst: IPAddress) -> str:
     """The node a probe's packet enters first: the source's own node, or for outside clients the node
     their route to `dst` points at (the owner of dst, else their entry node)."""
@@ -95,58 +129,13 @@ def first_node(plan: LabPlan, source_node: str | None, dst: IPAddress) -> str:
     return routed.name if routed is not None else plan.clients[0].entry if plan.clients else plan.nodes[0].name
 
 
-def expect(
-    plan: LabPlan,
-    clusters: dict[str, Cluster],
-    oracle: Oracle,
-    *,
-    src: IPAddress,
-    dst: IPAddress,
-    protocol: Protocol,
-    port: int,
-    origin: Origin,
-    node: str,
-) -> Expectation:
-    """The composed reference expectation for one probe entering at `node`."""
-    distribution: dict[Final, Fraction] = {}
-    reasons: list[str] = []
-
-    def add(final: Final, p: Fraction) -> None:
-        distribution[final] = distribution.get(final, Fraction(0)) + p
-
-    def hop(node_name: str, packet: Packet, prob: Fraction, depth: int) -> None:
-        here = plan.node(node_name)
-        outcome = oracle(clusters[node_name], packet)
-        prefix = f"{node_name}: " if len(plan.nodes) > 1 else ""
-        reasons.extend(prefix + r for r in outcome.reasons if prefix + r not in reasons)
-        for result, p in outcome.distribution.items():
-            if p == 0:
-                continue
-            share = prob * p
-            if result.verdict != Verdict.DELIVERED:
-                add(Final(result.verdict), share)
-                continue
-            assert result.dst is not None and result.dport is not None
-            dst_addr = result.dst
-            source = here.primary_of(dst_addr.version) if result.masquerade else packet.src
-            where = f"{dst_addr}:{result.dport}"
-            if source is None:  # masqueraded by a node without an address of the family: nothing arrives
-                add(Final(Verdict.DELIVERED, None, result.dport, None, where, dst_addr), share)
-                continue
-            here_or_behind = dst_addr in here.addresses or (
-                (pod := plan.pod_at(dst_addr)) is not None and pod.node == node_name
-            )
-            nxt = None if here_or_behind else plan.node_routing(dst_addr)
-            if nxt is not None and nxt.name != node_name:
-                if depth < MAX_HOPS:
-                    forwarded = Packet(source, dst_addr, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
-                    hop(nxt.name, forwarded, share, depth + 1)
-                else:
-                    add(Final(Verdict.DELIVERED, None, result.dport, source, where, dst_addr), share)
-                continue
-            # this node itself (or its hostNetwork pods), one of its pods, an outside host, or nowhere
-            server = plan.server_at(dst_addr, packet.protocol, result.dport)
-            add(Final(Verdict.DELIVERED, server, result.dport, source, where, dst_addr), share)
-
-    hop(node, Packet(src, dst, protocol, port, origin=origin), Fraction(1), 1)
-    return Expectation(distribution, reasons)
+def final(plan: LabPlan, arrival: Arrival, protocol: Protocol) -> Final:
+    """What the prober observes of one result of a journey."""
+    result = arrival.result
+    if result.verdict != Verdict.DELIVERED or result.dst is None or result.dport is None:
+        return Final(result.verdict)
+    where = f"{result.dst}:{result.dport}"
+    # masqueraded by a node without an address of the family (nothing arrives), or not followed further
+    reached = arrival.source is not None and arrival.followed
+    server = plan.server_at(result.dst, protocol, result.dport) if reached else None
+    return Final(Verdict.DELIVERED, server, result.dport, arrival.source, where, result.dst)

@@ -1,6 +1,7 @@
 """What the lab builds, decided before anything touches the kernel: nodes, pods, clients, names, addresses.
 
-Pure data from the Cluster model (unit-testable without root). `topology.py` turns a LabPlan into
+Pure data from the compiled network (journeys.Network: the completed objects and each node's index),
+unit-testable without root. `topology.py` turns a LabPlan into
 namespaces and veths; `probes.py` and `expected.py` read it to know who is where.
 
 Names: every namespace and interface starts with the run's prefix (`nc` + 6 hex digits), so two labs
@@ -23,6 +24,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_net
 from pathlib import Path
 
 from ..compile.index import Cluster
+from ..journeys import Network
 from ..model import IPAddress, IPNetwork, Node, Objects, Pod, Protocol
 
 POOLS: dict[int, IPNetwork] = {4: IPv4Network("198.18.0.0/15"), 6: IPv6Network("2001:2::/48")}
@@ -277,16 +279,17 @@ def _host(address: IPAddress) -> IPNetwork:
 
 
 def make_plan(
-    objects: Objects, clients: Sequence[IPAddress], prefix: str | None = None, hosts: Sequence[IPAddress] = ()
+    network: Network, clients: Sequence[IPAddress], prefix: str | None = None, hosts: Sequence[IPAddress] = ()
 ) -> LabPlan:
-    """Decide the lab for these objects, outside clients (sources of the full matrix) and outside hosts
-    (only destinations: addresses outside the cluster that expectations or Services send to). No side
-    effects."""
+    """Decide the lab for the network's (completed) objects, outside clients (sources of the full matrix)
+    and outside hosts (only destinations: addresses outside the cluster that expectations or Services send
+    to). No side effects."""
     prefix = prefix or new_prefix()
     if len(prefix) > PREFIX_LEN:
         raise PlanError(f"prefix {prefix!r} longer than {PREFIX_LEN}")
     notes: list[str] = []
-    some = Cluster(objects, next((n.meta.name for n in objects.nodes), None))
+    objects = network.objects
+    some = network.any_cluster
 
     taken: set[IPAddress] = set(clients) | set(hosts)
     for node in objects.nodes:

@@ -1,6 +1,7 @@
-"""The lab, start to finish: plan → compile per node → reference per probe → servers wherever the
-reference delivers → namespaces → apply → guards → servers → probes → compare → positive control of drops
-→ report; and teardown always (also on Ctrl-C, SIGTERM or error) unless asked to keep the lab.
+"""The lab, start to finish: the pipeline (complete, compile every node) → plan → reference per probe
+(journeys across the lab's nodes) → servers wherever the reference delivers → namespaces → apply →
+guards → servers → probes → compare → positive control of drops → report; and teardown always (also on
+Ctrl-C, SIGTERM or error) unless asked to keep the lab.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..compile.compiler import CompileOptions, compile_cluster
+from ..compile.compiler import CompileOptions
 from ..host.apply import apply_script
 from ..host.nftlib import NftUnavailable
+from ..journeys import Network, Oracle
 from ..model import IPAddress, Objects, Protocol
+from ..pipeline import compile_nodes, complete
 from ..verify.packet import Verdict
 from . import probes as pr
 from .compare import MISMATCH, OK, SKIPPED, judge
-from .control import control_references, node_clusters, reference, run_control
+from .control import control_references, may_drop, policy_free, reference, run_control
 from .expectations import addresses_in, expectation_probes, read_expectations
-from .expected import Expectation, Oracle, default_oracle
+from .expected import Expectation, LabJourneys
 from .plan import LabPlan, PlanError, make_plan, new_prefix
 from .report import LabReport, Row, format_table, skipped_lines, stderr_progress, summary
 from .servers import Servers, apply_guards
@@ -44,7 +47,8 @@ class LabOptions:
     keep: bool = False
     timeout: float = 1.0
     repeat: int = 1  # rounds of probes, one after the other (session affinity must hold across them)
-    table: str = "netcompile"
+    # every node's ruleset is compiled with these (its node set per node), and the reference follows them
+    compile: CompileOptions = field(default_factory=CompileOptions)
     prefix: str | None = None  # run-unique by default
     # Called with each finished (done, total); and with each line of progress text.
     progress: Callable[[int, int], None] | None = None
@@ -57,6 +61,10 @@ class LabOptions:
     control: bool = True
     # Hook for tests: change the running lab before the probes (e.g. cut a pod's link: a broken lab).
     after_start: Callable[[LabPlan], None] | None = None
+
+    @property
+    def table(self) -> str:
+        return self.compile.table
 
 
 @contextmanager
@@ -105,17 +113,30 @@ def service_addresses(objects: Objects) -> set[IPAddress]:
 
 Refs = dict[int, Expectation | None]
 Targets = set[tuple[IPAddress, Protocol, int]]
+ControlRefs = dict[int, Expectation]  # the policy-free references, for the positive control
 
 
-def _references(
-    plan: LabPlan, objects: Objects, oracle: Oracle | None, probes: list[pr.Probe], control: bool
-) -> tuple[Refs, dict[int, Expectation]]:
+class _Networks:
+    """The input compiled for every node, and (for the positive control, on first use) without policies."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self._free: Network | None = None
+
+    @property
+    def free(self) -> Network:
+        if self._free is None:
+            self._free = policy_free(self.network)
+        return self._free
+
+
+def _references(plan: LabPlan, networks: _Networks, probes: list[pr.Probe], control: bool) -> tuple[Refs, ControlRefs]:
     """Each probe's reference, and the policy-free reference of those it may drop (for the control)."""
-    if oracle is None:
-        return {p.id: None for p in probes}, {}
-    clusters = node_clusters(objects, plan)
-    refs: Refs = {p.id: reference(plan, clusters, oracle, p) for p in probes}
-    return refs, control_references(plan, objects, oracle, probes, refs) if control else {}
+    lab = LabJourneys(plan, networks.network)
+    refs: Refs = {p.id: reference(lab, p) for p in probes}
+    if not control or not any(may_drop(r) for r in refs.values()):  # the policy-free rulesets: only if needed
+        return refs, {}
+    return refs, control_references(LabJourneys(plan, networks.free), probes, refs)
 
 
 def _deliveries(probes: list[pr.Probe], *refmaps: Mapping[int, Expectation | None]) -> Targets:
@@ -131,28 +152,29 @@ def _deliveries(probes: list[pr.Probe], *refmaps: Mapping[int, Expectation | Non
 
 
 def _plan_and_probes(
-    objects: Objects, options: LabOptions, entries: list[dict[str, Any]] | None, oracle: Oracle | None
-) -> tuple[LabPlan, list[pr.Probe], Refs, dict[int, Expectation], list[str]]:
+    networks: _Networks, options: LabOptions, entries: list[dict[str, Any]] | None
+) -> tuple[LabPlan, list[pr.Probe], Refs, ControlRefs, list[str]]:
     """The plan, the probes and their references. Outside hosts wherever an expectation or a reference
     sends a packet out of the cluster; a lab server wherever a reference delivers or an expectation
     aims, so that every delivery the reference predicts is observed, not guessed."""
+    objects = networks.network.objects
     services = service_addresses(objects)
     clients = [*options.clients, *(addresses_in(entries, "from") if entries else [])]
     hosts = [a for a in (addresses_in(entries, "to") if entries else []) if a not in services]
     prefix = options.prefix or new_prefix()
     added: list[IPAddress] = []
     for attempt in range(2):  # again only when a reference delivers to an address outside the lab
-        plan = make_plan(objects, clients, prefix, [*hosts, *added])
+        plan = make_plan(networks.network, clients, prefix, [*hosts, *added])
         notes = list(plan.notes)
         if entries is not None:
             probes = expectation_probes(plan, objects, entries, str(options.expect_file))
         else:
             probes = pr.matrix(plan, objects, notes)
-        refs, control = _references(plan, objects, oracle, probes, options.control)
+        refs, control = _references(plan, networks, probes, options.control)
         targets = _deliveries(probes, refs, control)
         known = plan.lab_addresses() | services
-        networks = [net for n in plan.nodes for net in n.pod_networks]
-        outside = {a for a, _, _ in targets if a not in known and not any(a in net for net in networks)}
+        pod_networks = [net for n in plan.nodes for net in n.pod_networks]
+        outside = {a for a, _, _ in targets if a not in known and not any(a in net for net in pod_networks)}
         if not outside or attempt:
             break
         added = sorted(outside, key=lambda a: (a.version, int(a)))
@@ -163,17 +185,15 @@ def _plan_and_probes(
         )
     targets |= {(p.dst, p.protocol, p.port) for p in probes if p.wanted is not None}
     notes += plan.serve(targets)
-    refs, control = _references(plan, objects, oracle, probes, options.control)  # now naming the new servers
+    refs, control = _references(plan, networks, probes, options.control)  # now naming the new servers
     return plan, probes, refs, control, notes
 
 
-def _rulesets(plan: LabPlan, objects: Objects, options: LabOptions, notes: list[str]) -> dict[str, str]:
-    clusters = node_clusters(objects, plan)
+def _rulesets(plan: LabPlan, network: Network, options: LabOptions, notes: list[str]) -> dict[str, str]:
+    lab = LabJourneys(plan, network)
     rulesets = {}
     for node in plan.nodes:
-        out = compile_cluster(
-            clusters[node.name], CompileOptions(node=node.name if node.declared else None, table=options.table)
-        )
+        out = network.views[lab.network_name(node.name)].compiled.output
         text = options.rulesets.get(node.name, out.text)
         if node.name in options.rulesets:
             notes.append(f"{node.name}: applied the given ruleset, not the compiled one")
@@ -204,23 +224,24 @@ def _rows(probes: list[pr.Probe], observed: list[dict[int, pr.Observation]], ref
 
 
 def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None) -> LabReport:
-    """Build the lab, probe, compare, tear down. Raises PlanError, ExpectError, TopologyError,
-    ServerError, NftRejected/NftUnavailable on problems (after tearing down what was built)."""
+    """Build the lab, probe, compare, tear down. `objects` as loaded: the pipeline completes them (once)
+    and compiles every node with `options.compile`; `oracle` replaces the reference evaluator (tests).
+    Raises ClusterError, PlanError, ExpectError, TopologyError, ServerError, NftRejected/NftUnavailable
+    on problems (after tearing down what was built)."""
     preflight()
     log = options.log or (lambda _: None)
-    oracle = oracle or default_oracle()
     timings: dict[str, float] = {}
     t0 = time.monotonic()
+    networks = _Networks(Network(compile_nodes(complete(objects), options.compile), options.compile, oracle=oracle))
+    objects = networks.network.objects
     entries = read_expectations(options.expect_file) if options.expect_file else None
-    plan, probes, refs, control_refs, notes = _plan_and_probes(objects, options, entries, oracle)
+    plan, probes, refs, control_refs, notes = _plan_and_probes(networks, options, entries)
     unknown = sorted(set(options.rulesets) - {n.name for n in plan.nodes})
     if unknown:
         raise PlanError(
             f"--ruleset for {', '.join(unknown)}: no such node (nodes: {', '.join(n.name for n in plan.nodes)})"
         )
-    if oracle is None:
-        notes.append("the reference evaluator is not available: only --expect expectations are checked")
-    rulesets = _rulesets(plan, objects, options, notes)
+    rulesets = _rulesets(plan, networks.network, options, notes)
     inside = plan.lab_addresses() | service_addresses(objects)
     outside = sorted({str(p.dst) for p in probes if p.dst not in inside})
     if outside:  # pragma: no cover - every destination is planned as a lab host or is a Service's
@@ -275,7 +296,7 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
             if control_refs:
                 t = time.monotonic()
                 notes += run_control(
-                    plan, objects, rows, control_refs, rulesets, table=options.table, timeout=options.timeout
+                    plan, networks.free, rows, control_refs, rulesets, table=options.table, timeout=options.timeout
                 )
                 timings["control"] = time.monotonic() - t
         finally:
@@ -287,4 +308,4 @@ def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None)
                     notes.append(f"teardown could not delete: {', '.join(left)}")
             timings["teardown"] = time.monotonic() - t
     timings["total"] = time.monotonic() - t0
-    return LabReport(plan.prefix, rows, notes, timings, oracle is not None, options.keep, plan.namespaces)
+    return LabReport(plan.prefix, rows, notes, timings, True, options.keep, plan.namespaces)

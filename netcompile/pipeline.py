@@ -1,0 +1,242 @@
+"""The pipeline, one phase a function: load → complete → compile (one node, or every node) → IR and text.
+
+    words ──CompileArgs──▶ CompileOptions, ParseOptions          (the command line, a golden case's args)
+    paths ──load──▶ Objects ──complete──▶ completed Objects ──compile_node / compile_nodes──▶ Compiled
+                                                                  (Cluster: the index; Output: IR + text)
+
+Every verb (cli/), the golden cases (golden.py), the journeys across nodes (journeys.py) and the lab
+(lab/) go through these functions, so that they all read, complete and compile the same way. Completion
+runs once per input (`complete`), never per node: every node's Cluster indexes the same completed
+objects, and the reference evaluator is given those same objects (`Cluster.scope`) and nothing else.
+
+Errors are exceptions: InputError (bad input, every diagnostic at once), ClusterError (the question
+asked does not fit the input: `--node` names no Node), OptionError (a malformed option value). cli/
+turns them into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from .compile.compiler import CompileOptions, Output, compile_cluster
+from .compile.index import Cluster, ClusterError
+from .complete import complete as complete_objects
+from .host.apply import check_table_name
+from .load.manifests import NODE_PORT_RANGE, ParseOptions
+from .load.manifests import load as load_manifests
+from .load.source import Limits
+from .load.validation import parse_cidr
+from .model import IPNetwork, Objects
+from .nft.ir import IRError, check_name
+
+__all__ = [
+    "COMPILE_FLAGS", "ClusterError", "CompileArgs", "CompileOptions", "Compiled", "OptionError", "Output",
+    "ParseOptions", "compile_node", "compile_nodes", "compile_paths", "complete", "distinct_inputs", "load",
+    "node_names", "parse_compile_args",
+]  # fmt: skip
+
+
+class OptionError(ValueError):
+    """A compile option with a malformed value; the message names the option as written (`--table 'X': ...`)."""
+
+
+# --- the compile options: the same words on the command line and in a golden case's args file ---------------
+
+DEFAULT_NODE_PORT_RANGE = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}"
+VALIDATE_MODES = {"strict": "strict", "warn": "warn", "ignore": "ignore", "true": "strict", "false": "ignore"}
+
+
+@dataclass(frozen=True)
+class CompileArgs:
+    """The compile options as words give them (every verb's options, a golden case's args file);
+    `compile_options()` and `parse_options()` check them (OptionError) and build the library's options."""
+
+    node: str | None = None
+    cluster_cidr: tuple[str, ...] = ()
+    nodeport_addresses: tuple[str, ...] = ()
+    table: str = "netcompile"
+    service_node_port_range: str = DEFAULT_NODE_PORT_RANGE
+    validate: str = "strict"
+    strict: bool = False
+
+    def compile_options(self) -> CompileOptions:
+        """CompileOptions from these values; OptionError on a malformed CIDR or table name."""
+        return CompileOptions(
+            node=self.node,
+            cluster_cidrs=cidrs(self.cluster_cidr, "--cluster-cidr"),
+            nodeport_addresses=cidrs(self.nodeport_addresses, "--nodeport-addresses"),
+            table=table_name(self.table),
+        )
+
+    def parse_options(self) -> ParseOptions:
+        """ParseOptions from these values; OptionError on a malformed range or an unknown --validate mode."""
+        if self.validate not in VALIDATE_MODES:
+            raise OptionError(
+                f'--validate: Unsupported value: "{self.validate}": supported values: "strict", "warn", "ignore"'
+            )
+        return ParseOptions(
+            node_port_range=node_port_range(self.service_node_port_range), validate=VALIDATE_MODES[self.validate]
+        )
+
+    def check(self) -> tuple[CompileOptions, ParseOptions]:
+        """Both, checked before any input is read: a bad option is reported before a bad file."""
+        return self.compile_options(), self.parse_options()
+
+
+# (CompileArgs field, flag, what it takes): "one" a value, "many" a value each time it is given (also
+# comma-separated), "flag" none. The command line (cli.with_compile_options) and golden args files
+# (parse_compile_args) both take exactly these.
+COMPILE_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("node", "--node", "one"),
+    ("cluster_cidr", "--cluster-cidr", "many"),
+    ("nodeport_addresses", "--nodeport-addresses", "many"),
+    ("table", "--table", "one"),
+    ("service_node_port_range", "--service-node-port-range", "one"),
+    ("validate", "--validate", "one"),
+    ("strict", "--strict", "flag"),
+)
+
+
+def parse_compile_args(words: Sequence[str], where: str = "compile flags") -> CompileArgs:
+    """CompileArgs from words (a golden case's args file, split as a shell does), with the command line's
+    flags (COMPILE_FLAGS); OptionError on an unknown flag or a flag without its value. The values are
+    checked later, by `CompileArgs.check`, as the command line's are."""
+    parser = argparse.ArgumentParser(prog=where, exit_on_error=False, allow_abbrev=False, add_help=False)
+    for name, flag, takes in COMPILE_FLAGS:
+        if takes == "many":
+            parser.add_argument(flag, dest=name, action="append", default=[])
+        elif takes == "flag":
+            parser.add_argument(flag, dest=name, action="store_true")
+        else:
+            parser.add_argument(flag, dest=name, default=getattr(CompileArgs, name))
+    try:  # exit_on_error=False: a bad word is an OptionError, never an exit from here
+        ns, unknown = parser.parse_known_args(list(words))
+    except argparse.ArgumentError as exc:
+        raise OptionError(str(exc)) from None
+    if unknown:
+        raise OptionError(f"unknown flags: {' '.join(unknown)}")
+    return CompileArgs(
+        node=ns.node,
+        cluster_cidr=tuple(ns.cluster_cidr),
+        nodeport_addresses=tuple(ns.nodeport_addresses),
+        table=ns.table,
+        service_node_port_range=ns.service_node_port_range,
+        validate=ns.validate,
+        strict=ns.strict,
+    )
+
+
+def cidrs(values: Sequence[str], flag: str) -> tuple[IPNetwork, ...]:
+    out = []
+    for value in values:
+        for part in value.split(","):
+            net = parse_cidr(part.strip())
+            if net is None:
+                raise OptionError(f"{flag} {part!r}: must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+            out.append(net)
+    return tuple(out)
+
+
+def number(text: str) -> int | None:
+    """A decimal number written in ASCII digits (int() also reads "٣", "1_000" and " 1"), or None."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def node_port_range(text: str) -> tuple[int, int]:
+    first, _, second = text.partition("-")
+    low, high = number(first), number(second)
+    if low is None or high is None or not 1 <= low <= high <= 65535:
+        raise OptionError(f"--service-node-port-range {text!r}: must be LOW-HIGH, e.g. 30000-32767")
+    return low, high
+
+
+def table_name(table: str) -> str:
+    """A --table the compiler can emit and `apply`/`delete` accept (OptionError otherwise)."""
+    try:
+        return check_name(check_table_name(table))
+    except (ValueError, IRError):
+        raise OptionError(
+            f"--table {table!r}: must be an nftables table name: a lowercase letter, then lowercase letters, digits "
+            "or _ . / -, at most 64 characters, and not a word of nft's syntax (inet, table, add...)"
+        ) from None
+
+
+# --- phase 1, load: files to model objects --------------------------------------------------------------
+
+
+def distinct_inputs(paths: Sequence[str]) -> list[str]:
+    """The paths to read, each file once: a path named twice, or also inside a folder that is named too
+    (`compile examples examples/30-policies.yaml`), is read once; read twice, every object in it would be
+    there twice."""
+    real = [p if p == "-" else os.path.realpath(p) for p in paths]
+    folders = [r for r, p in zip(real, paths, strict=True) if p != "-" and os.path.isdir(p)]
+    out: list[str] = []
+    seen: set[str] = set()
+    for path, resolved in zip(paths, real, strict=True):
+        inside = any(resolved.startswith(folder.rstrip("/") + "/") for folder in folders if folder != resolved)
+        if resolved not in seen and not inside:
+            seen.add(resolved)
+            out.append(path)
+    return out
+
+
+def load(paths: Sequence[str], limits: Limits = Limits(), parse: ParseOptions = ParseOptions()) -> Objects:
+    """Read, check and default the manifests (each file once); InputError with every diagnostic."""
+    return load_manifests(distinct_inputs(paths), limits, parse)
+
+
+# --- phase 2, complete: what the cluster adds, once ------------------------------------------------------
+
+
+def complete(objects: Objects) -> Objects:
+    """The objects as the cluster would hold them (complete/): done once per input, before any node is
+    compiled; what both the compiler and the reference evaluator are given. Idempotent."""
+    return complete_objects(objects)
+
+
+# --- phase 3, compile: one node, or every node ------------------------------------------------------------
+
+
+class Compiled(NamedTuple):
+    """One node's ruleset: the Cluster it was compiled from (the index, and `scope` for the reference) and
+    the Output (the IR table, the text, notices)."""
+
+    cluster: Cluster
+    output: Output
+
+
+def compile_node(completed: Objects, opts: CompileOptions) -> Compiled:
+    """The ruleset of the node `opts.node` (implied when the input has one Node or none), from completed
+    objects (`complete`). ClusterError when `opts.node` does not fit the input."""
+    cluster = Cluster(completed, opts.node, opts.cluster_cidrs)
+    return Compiled(cluster, compile_cluster(cluster, opts))
+
+
+def node_names(objects: Objects, opts: CompileOptions) -> list[str | None]:
+    """Every node a ruleset is written for: each Node of the input, else the one implied node (named by
+    `opts.node`, if given, as `compile --node` names it)."""
+    return [n.meta.name for n in objects.nodes] or [opts.node]
+
+
+def compile_nodes(completed: Objects, opts: CompileOptions) -> dict[str | None, Compiled]:
+    """Every node's ruleset (`node_names`), each compiled with `opts` for that node. ClusterError when
+    `opts.node` names no Node of the input."""
+    names = node_names(completed, opts)
+    if opts.node is not None and opts.node not in names:
+        raise ClusterError(f"--node {opts.node}: no such Node in the input")
+    return {name: compile_node(completed, replace(opts, node=name)) for name in names}
+
+
+def compile_paths(
+    paths: Sequence[str], opts: CompileOptions, limits: Limits = Limits(), parse: ParseOptions = ParseOptions()
+) -> Compiled:
+    """The whole pipeline for one node: load, complete, compile; the input's notices first among the
+    output's. Raises InputError or ClusterError."""
+    objects = load(paths, limits, parse)
+    compiled = compile_node(complete(objects), opts)
+    compiled.output.notices[:0] = objects.notices
+    return compiled
