@@ -1,19 +1,30 @@
 """Phase 2, complete: what the cluster's controllers and API server would add to the loaded objects.
 
-The result is model objects again (today: the EndpointSlices the EndpointSlice controller derives from
-pods), so that the compiler and the reference evaluator share the completed objects and nothing else:
-each indexes them and implements the semantics over them on its own.
+The result is model objects again, so that the compiler and the reference evaluator share the completed
+objects and nothing else: each indexes them and implements the semantics over them on its own. Two steps:
+
+- the simulated cluster (`complete/cluster.py`), for an input that leaves things to the cluster (the
+  manifests kept in Git): Nodes, the pods of workloads, pod IPs, ClusterIPs, nodePorts, namespaces;
+  a snapshot of a running cluster leaves nothing and passes through unchanged (`CompleteOptions`);
+- the EndpointSlices the EndpointSlice controller derives from pods (`complete/endpointslices.py`).
 """
 
 from __future__ import annotations
 
 from ..model import Objects
+from .cluster import needs_simulation, simulate
 from .endpointslices import complete_endpoint_slices
+from .options import CompleteOptions
+
+DEFAULTS = CompleteOptions()
 
 
-def complete(objects: Objects) -> Objects:
+def complete(objects: Objects, options: CompleteOptions = DEFAULTS) -> Objects:
     """The objects as the cluster would hold them; idempotent (completing twice adds nothing)."""
+    wanted = needs_simulation(objects) if options.simulate is None else options.simulate
+    if wanted:
+        objects = simulate(objects, options)
     return complete_endpoint_slices(objects)
 
 
-__all__ = ["complete"]
+__all__ = ["CompleteOptions", "complete"]

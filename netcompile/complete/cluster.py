@@ -1,0 +1,247 @@
+"""The simulated cluster: what a Git repository's manifests leave to the cluster, filled in.
+
+In order: Nodes (synthetic ones when the input has none and a pod needs a node), the pods of workloads
+(complete/workloads.py) and bare Pods without status, placed on nodes (complete/nodes.py), their IPs
+from their node's pod CIDRs, Services' ClusterIPs and nodePorts (complete/allocate.py: stable, each from
+the object's own identity; values given in the input win), and the namespaces objects use without
+declaring them. Each thing invented that a user may want to know of is a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from ipaddress import ip_address
+
+from ..model import IPAddress, IPNetwork, Meta, Namespace, Node, Objects, Pod, Service, ServicePort, ServiceType
+from .allocate import allocate
+from .nodes import SYNTHETIC, eligible, place, synthetic_nodes
+from .options import CompleteOptions
+from .workloads import Planned, planned_pods, represented
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+NODE_PORT_TYPES = (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
+
+
+def _unstarted(pod: Pod) -> bool:
+    """A Pod as written in a repository: no status (no phase, no address)."""
+    return not pod.phase and not pod.ips
+
+
+def _wants_cluster_ip(service: Service) -> bool:
+    return service.type != ServiceType.EXTERNAL_NAME and not service.headless
+
+
+def needs_simulation(objects: Objects) -> bool:
+    """Whether the input leaves anything to the cluster (a snapshot of a running one leaves nothing)."""
+    if any(_unstarted(p) for p in objects.pods):
+        return True
+    skip = represented(objects)
+    if any((w.meta.namespace, w.meta.kind, w.meta.name) not in skip for w in objects.workloads):
+        return True
+    for s in objects.services:
+        if _wants_cluster_ip(s) and not s.cluster_ips:
+            return True
+        if s.type in NODE_PORT_TYPES and any(p.node_port is None for p in s.ports):
+            return True
+    return False
+
+
+def simulate(objects: Objects, options: CompleteOptions) -> Objects:
+    notices: list[str] = []
+    nodes = objects.nodes
+    bare = [p for p in objects.pods if _unstarted(p)]
+    skip = represented(objects)
+    has_workloads = any((w.meta.namespace, w.meta.kind, w.meta.name) not in skip for w in objects.workloads)
+    if not nodes and (bare or has_workloads) and options.nodes > 0:
+        nodes = synthetic_nodes(options)
+        shown = ", ".join(f"{n.meta.name} ({n.addresses[0].address}, pods {_cidrs(n.pod_cidrs)})" for n in nodes)
+        notices.append(f"no Node in the input: simulating {len(nodes)} ({shown})")
+    planned = planned_pods(objects, nodes)
+    planned += [Planned(_started(p), f"Pod/{p.meta.namespace}/{p.meta.name}", ()) for p in bare]
+    placed = _place(planned, nodes, notices)
+    given_ips = [a for p in objects.pods if not _unstarted(p) for a in p.ips]
+    pods = _pod_ips(placed, nodes, given_ips, notices)
+    simulated = {(p.meta.namespace, p.meta.name) for p in bare}
+    kept = [p for p in objects.pods if (p.meta.namespace, p.meta.name) not in simulated or not _unstarted(p)]
+    by_key = {(p.meta.namespace, p.meta.name): p for p in pods}
+    out_pods = [by_key.pop((p.meta.namespace, p.meta.name), p) for p in kept] + list(by_key.values())
+    services = _cluster_ips(objects.services, options, notices)
+    services = _node_ports(services, options, notices)
+    namespaces = _namespaces(objects, out_pods, notices)
+    return replace(
+        objects,
+        nodes=tuple(nodes),
+        pods=tuple(out_pods),
+        services=tuple(services),
+        namespaces=objects.namespaces + tuple(namespaces),
+        notices=objects.notices + tuple(notices),
+    )
+
+
+def _cidrs(cidrs: Iterable[IPNetwork]) -> str:
+    return ",".join(str(c) for c in cidrs)
+
+
+def _started(pod: Pod) -> Pod:
+    return replace(pod, phase="Running", ready=True)
+
+
+def _place(planned: list[Planned], nodes: tuple[Node, ...], notices: list[str]) -> list[tuple[Planned, Node | None]]:
+    known = {n.meta.name: n for n in nodes}
+    out: list[tuple[Planned, Node | None]] = []
+    for plan in planned:
+        pod = plan.pod
+        if pod.node_name:
+            node = known.get(pod.node_name)
+            if node is None:
+                notices.append(f'{pod.meta.ref}: spec.nodeName: no Node "{pod.node_name}": the pod stays Pending')
+        else:
+            node = place(plan.identity, eligible(nodes, dict(plan.node_selector)))
+            if node is None:
+                notices.append(f"{pod.meta.ref}: no node fits its nodeSelector: the pod stays Pending")
+        out.append((plan, node))
+    return out
+
+
+def _pod_ips(
+    placed: list[tuple[Planned, Node | None]], nodes: tuple[Node, ...], given: list[IPAddress], notices: list[str]
+) -> list[Pod]:
+    """Each pod on its node, with an address of each of the node's pod CIDRs (hostNetwork: the node's)."""
+    requests: dict[IPNetwork, list[str]] = {}
+    for plan, node in placed:
+        if node is not None and not plan.pod.host_network:
+            for cidr in node.pod_cidrs:
+                requests.setdefault(cidr, []).append(plan.identity)
+    addresses: dict[str, list[IPAddress]] = {}
+    for cidr, identities in requests.items():
+        base = int(cidr.network_address)
+        taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in given if a in cidr}
+        taken |= {int(a.address) - base for n in nodes for a in n.addresses if a.address in cidr}
+        result = allocate(cidr.num_addresses, taken, identities)
+        for identity in identities:
+            slot = result.slots.get(identity)
+            if slot is None:
+                notices.append(f"pod CIDR {cidr} is full: {identity} gets no address")
+                continue
+            address = ip_address(base + slot)
+            addresses.setdefault(identity, []).append(address)
+            if identity in result.contested:
+                notices.append(f"{_shown(identity)}: pod IP {address}: its first choice collided with another's")
+    out: list[Pod] = []
+    for plan, node in placed:
+        pod = plan.pod
+        if node is None:
+            out.append(replace(pod, node_name=pod.node_name, phase="Pending", ready=False))
+        elif pod.host_network:
+            ips = {a.address.version: a.address for a in reversed(node.addresses)}
+            out.append(replace(pod, node_name=node.meta.name, ips=tuple(ips[v] for v in sorted(ips))))
+        else:
+            out.append(replace(pod, node_name=node.meta.name, ips=tuple(addresses.get(plan.identity, ()))))
+    return out
+
+
+def _shown(identity: str) -> str:
+    kind, _, rest = identity.partition("/")
+    return f'{kind} "{rest}"'
+
+
+def _families(service: Service, options: CompleteOptions) -> list[int]:
+    """The IP families a Service gets, as the API server decides them (primary first)."""
+    available: list[int] = [c.version for c in options.service_cidrs]
+    wanted: list[int] = [int(f[-1]) for f in service.ip_families] or [a.version for a in service.cluster_ips]
+    wanted = wanted or available[:1]
+    policy = service.ip_family_policy or ("SingleStack" if len(wanted) < 2 else "RequireDualStack")
+    if policy != "SingleStack":
+        wanted += [v for v in available if v not in wanted]
+    return wanted[:1] if policy == "SingleStack" else wanted[:2]
+
+
+def _cluster_ips(services: tuple[Service, ...], options: CompleteOptions, notices: list[str]) -> list[Service]:
+    given = [a for s in services for a in s.cluster_ips]
+    wants: dict[str, list[int]] = {}
+    for s in services:
+        if _wants_cluster_ip(s):
+            have = {a.version for a in s.cluster_ips}
+            missing = [v for v in _families(s, options) if v not in have]
+            if missing:
+                wants[s.meta.key] = missing
+    allocated: dict[tuple[str, int], IPAddress] = {}
+    for cidr in options.service_cidrs:
+        identities = [f"Service/{key}" for key, families in wants.items() if cidr.version in families]
+        if not identities:
+            continue
+        base = int(cidr.network_address)
+        # the network address, the first (the `kubernetes` Service's) and, in IPv4, the broadcast address
+        taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in given if a in cidr}
+        result = allocate(cidr.num_addresses, taken, identities)
+        for identity in identities:
+            slot = result.slots.get(identity)
+            if slot is None:
+                notices.append(f"service CIDR {cidr} is full: {_shown(identity)} gets no clusterIP")
+                continue
+            allocated[(identity.partition("/")[2], cidr.version)] = ip_address(base + slot)
+            if identity in result.contested:
+                notices.append(f"{_shown(identity)}: clusterIP {ip_address(base + slot)}: its first choice collided")
+    out: list[Service] = []
+    for s in services:
+        if s.meta.key not in wants:
+            out.append(s)
+            continue
+        order = _families(s, options)
+        ips: dict[int, IPAddress] = {a.version: a for a in s.cluster_ips}
+        ips.update({v: allocated[(s.meta.key, v)] for v in wants[s.meta.key] if (s.meta.key, v) in allocated})
+        out.append(replace(s, cluster_ips=tuple(ips[v] for v in order if v in ips)))
+    return out
+
+
+def _port_identity(service: Service, port: ServicePort) -> str:
+    return f"Service/{service.meta.key}/{port.protocol}/{port.port}"
+
+
+def _node_ports(services: list[Service], options: CompleteOptions, notices: list[str]) -> list[Service]:
+    low, high = options.node_port_range
+    given = {p.node_port - low for s in services for p in s.ports if p.node_port is not None}
+    identities = [
+        _port_identity(s, p) for s in services if s.type in NODE_PORT_TYPES for p in s.ports if p.node_port is None
+    ]
+    if not identities:
+        return services
+    result = allocate(high - low + 1, given, identities)
+    for identity in identities:
+        if identity not in result.slots:
+            notices.append(f"node-port range {low}-{high} is full: {_shown(identity)} gets no nodePort")
+        elif identity in result.contested:
+            notices.append(f"{_shown(identity)}: nodePort {low + result.slots[identity]}: its first choice collided")
+    out: list[Service] = []
+    for s in services:
+        if s.type in NODE_PORT_TYPES and any(p.node_port is None for p in s.ports):
+            ports = []
+            for p in s.ports:
+                slot = result.slots.get(_port_identity(s, p)) if p.node_port is None else None
+                ports.append(replace(p, node_port=low + slot) if slot is not None else p)
+            s = replace(s, ports=tuple(ports))
+        out.append(s)
+    return out
+
+
+def _namespaces(objects: Objects, pods: list[Pod], notices: list[str]) -> list[Namespace]:
+    declared = {n.meta.name for n in objects.namespaces}
+    used: dict[str, None] = {}
+    groups: list[Iterable[Meta]] = [
+        (p.meta for p in pods),
+        (s.meta for s in objects.services),
+        (w.meta for w in objects.workloads),
+        (p.meta for p in objects.network_policies),
+        (e.meta for e in objects.endpoint_slices),
+        (e.meta for e in objects.endpoints),
+    ]
+    for metas in groups:
+        for meta in metas:
+            if meta.namespace and meta.namespace not in declared:
+                used.setdefault(meta.namespace)
+    out: list[Namespace] = []
+    for name in used:
+        out.append(Namespace(Meta("Namespace", "", name, ((NAMESPACE_NAME_LABEL, name),), SYNTHETIC)))
+        notices.append(f'Namespace "{name}": not in the input: it exists implicitly ({NAMESPACE_NAME_LABEL} only)')
+    return out

@@ -1,0 +1,49 @@
+"""What the simulated cluster looks like where the input does not say: the defaults are kind's layout
+(https://kind.sigs.k8s.io), the local cluster most users know.
+
+- Services: 10.96.0.0/12 (and fd00:10:96::/112 for the IPv6 family a Service asks for);
+- pods: 10.244.0.0/16, node i (from 0) gets 10.244.i.0/24 (IPv4 only unless `pod_cidrs` has an IPv6
+  network: fd00:10:244::/56 gives node i fd00:10:244:i::/64);
+- nodes: `nodes` synthetic Nodes named `kind-worker`, `kind-worker2`, ... with InternalIP 172.18.0.(i+2)
+  (kind's docker network), made only when the input has no Node and something needs a node;
+- nodePorts: 30000-32767 (the API server's --service-node-port-range default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+from ..model import IPNetwork
+
+DEFAULT_SERVICE_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.96.0.0/12"), ip_network("fd00:10:96::/112"))
+DEFAULT_POD_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.244.0.0/16"),)
+DEFAULT_NODE_NETWORK = ip_network("172.18.0.0/16")
+DEFAULT_NODE_PORT_RANGE = (30000, 32767)
+NODE_NAME_PREFIX = "kind-worker"
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteOptions:
+    """How `complete()` fills in what the input leaves to the cluster.
+
+    `simulate`: None (the default) simulates only an input that needs it: workloads whose pods are not in
+    the input, Pods without status, Services without their clusterIP or nodePorts. A snapshot of a
+    running cluster needs nothing and passes through as before. True always, False never.
+    """
+
+    nodes: int = 1
+    service_cidrs: tuple[IPNetwork, ...] = DEFAULT_SERVICE_CIDRS
+    pod_cidrs: tuple[IPNetwork, ...] = DEFAULT_POD_CIDRS
+    node_network: IPv4Network | IPv6Network = DEFAULT_NODE_NETWORK
+    node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
+    simulate: bool | None = None
+
+    def node_pod_cidr(self, network: IPNetwork, index: int) -> IPNetwork:
+        """Node `index`'s share of the pod network: a /24 of an IPv4 network, a /64 of an IPv6 one (the
+        whole network when it is smaller); None when the network has no room for that many nodes."""
+        bits = 32 if network.version == 4 else 128
+        prefix = max(24 if network.version == 4 else 64, network.prefixlen)
+        if index >= 1 << (prefix - network.prefixlen):
+            raise ValueError(f"pod network {network} has room for {1 << (prefix - network.prefixlen)} nodes")
+        return ip_network((int(network.network_address) + (index << (bits - prefix)), prefix))

@@ -1,0 +1,160 @@
+"""The Pods that workloads' controllers would create, named and labelled as they name and label them.
+
+- A workload with anything in the input that it owns (a Pod, or a ReplicaSet of a Deployment, a Job of a
+  CronJob, by `ownerReferences` kind and name, and uid when both have one) is represented by it: a dump
+  of a live cluster (`kubectl get all -o yaml`) has both, and the controller creates nothing more.
+- Deployment: its ReplicaSet `<deployment>-<pod-template-hash>`, whose pods are `<replicaset>-<suffix>`
+  with the label `pod-template-hash`. ReplicaSet, ReplicationController: `<name>-<suffix>`.
+- StatefulSet: `<name>-<ordinal>`, labels `statefulset.kubernetes.io/pod-name`,
+  `apps.kubernetes.io/pod-index` and `controller-revision-hash` (`<name>-<hash>`).
+- DaemonSet: one pod per node its nodeSelector allows, `<name>-<suffix>`, labels
+  `controller-revision-hash` and `pod-template-generation: "1"`.
+- Job: `<job>-<suffix>` (Indexed: `<job>-<index>-<suffix>` and `batch.kubernetes.io/job-completion-index`),
+  labels `batch.kubernetes.io/job-name` and `job-name`; `controller-uid` and
+  `batch.kubernetes.io/controller-uid` only when the Job has a uid in the input. A CronJob runs one Job,
+  `<cronjob>-<n>` (n stands for the scheduled time in minutes: a deterministic number from its identity).
+
+pod-template-hash: Kubernetes' `controller.ComputeHash` is FNV-1a (32 bits) of the template, its decimal
+digits mapped through `rand.SafeEncodeString`. Here it is the same over the template as written in
+canonical JSON (`load.workloads.template_digest`): the same shape, deterministic, not the same digits as
+a live cluster's. The random 5-character suffixes are, likewise, SHA-256 of the pod's identity in the
+same alphabet. Simulated pods are Running and Ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from hashlib import sha256
+
+from ..model import Labels, Meta, Node, Objects, Pod
+from ..model.workloads import WORKLOAD_API_VERSIONS, OwnerReference, Workload, WorkloadKind
+from .nodes import eligible
+
+ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
+TEMPLATE_HASH_LABEL = "pod-template-hash"
+REVISION_LABEL = "controller-revision-hash"
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A pod to create: the Pod without node or address yet, and what places it."""
+
+    pod: Pod
+    identity: str  # stable across edits of the workload's template: where it goes and which IP it gets
+    node_selector: Labels
+
+
+def safe_encode(text: str) -> str:
+    """`rand.SafeEncodeString`: each byte of `text` as one of ALPHANUMS."""
+    return "".join(ALPHANUMS[ord(c) % len(ALPHANUMS)] for c in text)
+
+
+def template_hash(workload: Workload) -> str:
+    return safe_encode(str(workload.template.digest))
+
+
+def suffix(identity: str, length: int = 5) -> str:
+    """A stand-in for the controllers' random suffix: deterministic, in the same alphabet."""
+    return "".join(ALPHANUMS[b % len(ALPHANUMS)] for b in sha256(identity.encode()).digest()[:length])
+
+
+def represented(objects: Objects) -> set[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workloads that something in the input stands for."""
+    uids = {(w.meta.namespace, w.meta.kind, w.meta.name): w.uid for w in objects.workloads}
+    out: set[tuple[str, str, str]] = set()
+    owned = [(p.meta.namespace, p.owners) for p in objects.pods]
+    owned += [(w.meta.namespace, w.owners) for w in objects.workloads]
+    for namespace, owners in owned:
+        for owner in owners:
+            key = (namespace, owner.kind, owner.name)
+            if key in uids and (owner.uid is None or uids[key] is None or owner.uid == uids[key]):
+                out.add(key)
+    return out
+
+
+def _pod(workload: Workload, name: str, extra: dict[str, str], owner: OwnerReference, node: str | None) -> Pod:
+    labels = dict(workload.template.labels)
+    labels.update(extra)
+    meta = Meta("Pod", workload.meta.namespace, name, tuple(sorted(labels.items())), workload.meta.position)
+    template = workload.template
+    return Pod(meta, node, template.host_network, "Running", (), template.ports, False, True, (owner,))
+
+
+def _owner(workload: Workload, kind: str | None = None, name: str | None = None) -> OwnerReference:
+    kind = kind or workload.meta.kind
+    return OwnerReference(WORKLOAD_API_VERSIONS[kind], kind, name or workload.meta.name, workload.uid, True)
+
+
+def _job_pods(workload: Workload, job_name: str, ident: str) -> list[Planned]:
+    owner = _owner(workload, "Job", job_name)
+    labels = {"batch.kubernetes.io/job-name": job_name, "job-name": job_name}
+    if workload.uid and workload.kind == WorkloadKind.JOB:
+        labels |= {"batch.kubernetes.io/controller-uid": workload.uid, "controller-uid": workload.uid}
+    out: list[Planned] = []
+    for index in range(workload.replicas or 0):
+        identity = f"{ident}/{index}"
+        extra = dict(labels)
+        if workload.indexed:
+            extra["batch.kubernetes.io/job-completion-index"] = str(index)
+            name = f"{job_name}-{index}-{suffix(identity)}"
+        else:
+            name = f"{job_name}-{suffix(identity)}"
+        pod = _pod(workload, name, extra, owner, workload.template.node_name)
+        out.append(Planned(pod, identity, workload.template.node_selector))
+    return out
+
+
+def cron_job_name(workload: Workload) -> str:
+    """The Job a CronJob runs: `<name>-<scheduled time in minutes>`, here a fixed number in 2023-2028."""
+    digest = int.from_bytes(sha256(f"{workload.meta.namespace}/{workload.meta.name}".encode()).digest()[:4], "big")
+    return f"{workload.meta.name}-{28_000_000 + digest % 2_000_000}"
+
+
+def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
+    """The pods `workload`'s controller would create (DaemonSets: on `nodes`)."""
+    kind, name, ns = workload.kind, workload.meta.name, workload.meta.namespace
+    ident = f"{kind}/{ns}/{name}"
+    template = workload.template
+    selector = template.node_selector
+    if kind == WorkloadKind.JOB:
+        return _job_pods(workload, name, ident)
+    if kind == WorkloadKind.CRON_JOB:
+        return _job_pods(workload, cron_job_name(workload), ident)
+    out: list[Planned] = []
+    if kind == WorkloadKind.DAEMON_SET:
+        extra = {REVISION_LABEL: template_hash(workload), "pod-template-generation": "1"}
+        for node in eligible(nodes, dict(selector)):
+            identity = f"{ident}/{node.meta.name}"
+            pod = _pod(workload, f"{name}-{suffix(identity)}", extra, _owner(workload), node.meta.name)
+            out.append(Planned(pod, identity, selector))
+        return out
+    for index in range(workload.replicas or 0):
+        identity = f"{ident}/{index}"
+        if kind == WorkloadKind.DEPLOYMENT:
+            hash_ = template_hash(workload)
+            rs = f"{name}-{hash_}"
+            owner = _owner(workload, "ReplicaSet", rs)
+            pod = _pod(workload, f"{rs}-{suffix(identity)}", {TEMPLATE_HASH_LABEL: hash_}, owner, template.node_name)
+        elif kind == WorkloadKind.STATEFUL_SET:
+            pod_name = f"{name}-{index}"
+            extra = {
+                "statefulset.kubernetes.io/pod-name": pod_name,
+                "apps.kubernetes.io/pod-index": str(index),
+                REVISION_LABEL: f"{name}-{template_hash(workload)}",
+            }
+            pod = _pod(workload, pod_name, extra, _owner(workload), template.node_name)
+        else:  # ReplicaSet, ReplicationController
+            pod = _pod(workload, f"{name}-{suffix(identity)}", {}, _owner(workload), template.node_name)
+        out.append(Planned(pod, identity, selector))
+    return out
+
+
+def planned_pods(objects: Objects, nodes: Sequence[Node]) -> list[Planned]:
+    """Every pod the input's workloads would add, in input order."""
+    skip = represented(objects)
+    out: list[Planned] = []
+    for workload in objects.workloads:
+        if (workload.meta.namespace, workload.meta.kind, workload.meta.name) not in skip:
+            out += workload_pods(workload, nodes)
+    return out
