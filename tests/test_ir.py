@@ -2,23 +2,68 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address, ip_network
+
 import pytest
 
 from netcompile.host.nftlib import check
-from netcompile.nft.ir import BaseChain, ChainType, Element, Hook, IRError, Set, Table, safe_comment
+from netcompile.nft.ir import BaseChain, Element, IRError, Set, Table
 from netcompile.nft.render import render
+from netcompile.nft.statements import (
+    ACCEPT,
+    DPORT,
+    L4PROTO,
+    META_MARK,
+    VERDICTS,
+    AnonSet,
+    AnonVmap,
+    BitAnd,
+    Concat,
+    Dnat,
+    DnatMap,
+    Integer,
+    Mark,
+    MarkOp,
+    MarkSet,
+    Masquerade,
+    Match,
+    Network,
+    Numgen,
+    Op,
+    Range,
+    Reject,
+    SetRef,
+    SetUpdate,
+    Statement,
+    Symbol,
+    TypeOf,
+    Types,
+    Verdict,
+    VerdictKind,
+    Vmap,
+    daddr,
+    goto,
+    jump,
+    member,
+    saddr,
+    vmap,
+)
+from netcompile.nft.syntax import safe_comment, statements
+from netcompile.nft.types import IPV4, IPV6, ChainType, DataType, Hook, SetFlag
+
+IPV4_ADDR = Types((DataType.IPV4_ADDR,))
 
 
 def small_table() -> Table:
     t = Table("t", comment="test")
-    t.add_set(Set("addrs", "type ipv4_addr", flags=("interval",), comment="some addresses"))
+    t.add_set(Set("addrs", IPV4_ADDR, flags=(SetFlag.INTERVAL,), comment="some addresses"))
     t.add_element("addrs", Element(("10.0.0.0/8",), comment="private"))
-    t.add_set(Set("ports", "type inet_proto . inet_service", "verdict"))
+    t.add_set(Set("ports", Types((DataType.INET_PROTO, DataType.INET_SERVICE)), VERDICTS))
     t.add_chain("allowed", "accepts")
-    t.add_rule("allowed", "accept")
-    t.add_element("ports", Element(("tcp", "80"), ("goto allowed",), "web"))
+    t.add_rule("allowed", ACCEPT)
+    t.add_element("ports", Element(("tcp", "80"), (goto("allowed"),), "web"))
     t.add_chain("in", "entry", BaseChain(ChainType.FILTER, Hook.INPUT, "filter + 10"))
-    t.add_rule("in", "ip saddr @addrs meta l4proto . th dport vmap @ports", "lookup")
+    t.add_rule("in", member(saddr(IPV4), "addrs"), vmap(Concat((L4PROTO, DPORT)), "ports"), comment="lookup")
     return t.finish()
 
 
@@ -60,29 +105,51 @@ def test_base_chains_need_valid_priorities() -> None:
 def test_references_must_exist() -> None:
     t = Table("t")
     t.add_chain("c")
-    t.add_rule("c", "ip saddr @missing accept")
+    t.add_rule("c", member(saddr(IPV4), "missing"), ACCEPT)
     with pytest.raises(IRError, match="unknown set @missing"):
         t.finish()
     t = Table("t")
     t.add_chain("c")
-    t.add_rule("c", "jump nowhere")
+    t.add_rule("c", jump("nowhere"))
     with pytest.raises(IRError, match="unknown chain nowhere"):
         t.finish()
     t = Table("t")
     t.add_chain("base", base=BaseChain(ChainType.FILTER, Hook.INPUT, "filter"))
     t.add_chain("c")
-    t.add_rule("c", "goto base")
+    t.add_rule("c", goto("base"))
     with pytest.raises(IRError, match="jumps to base chain base"):
+        t.finish()
+    t = Table("t")
+    t.add_chain("c")
+    t.add_set(Set("m", IPV4_ADDR, VERDICTS))
+    t.add_element("m", Element(("1.2.3.4",), (goto("gone"),)))
+    with pytest.raises(IRError, match="map 'm' refers to unknown chain gone"):
         t.finish()
 
 
 def test_rules_and_elements_cannot_smuggle_syntax() -> None:
     t = Table("t")
     t.add_chain("c")
-    for text in ["accept; flush ruleset", 'accept comment "x"', "accept\nflush ruleset", "accept # x", ""]:
-        with pytest.raises(IRError):
-            t.add_rule("c", text)
-    t.add_set(Set("s", "type ipv4_addr"))
+    with pytest.raises(IRError, match="without statements"):
+        t.add_rule("c")
+    with pytest.raises(IRError, match="not a statement"):
+        t.add_rule("c", "accept; flush ruleset")  # type: ignore[arg-type]  # text is refused at run time too
+    with pytest.raises(IRError, match="after the verdict"):
+        t.add_rule("c", ACCEPT, MarkSet(MarkOp.OR, Mark(1)))
+    with pytest.raises(IRError, match="invalid nftables name"):
+        t.add_rule("c", member(saddr(IPV4), "s; flush ruleset"), ACCEPT)
+    with pytest.raises(IRError, match="invalid nftables name"):
+        t.add_rule("c", jump("c }"))
+    for bad in ["tcp;", "a b", 'x"', ""]:
+        with pytest.raises(IRError, match="invalid symbol"):
+            Symbol(bad)
+    with pytest.raises(IRError, match="verdict"):
+        Verdict(VerdictKind.ACCEPT, "c")
+    with pytest.raises(IRError, match="verdict"):
+        Verdict(VerdictKind.GOTO)
+    with pytest.raises(IRError, match="DNAT target"):
+        Dnat(IPV4, ip_address("fd00::1"), 80)
+    t.add_set(Set("s", IPV4_ADDR))
     for atom in ["1.2.3.4, 5.6.7.8", "1.2.3.4 }", '1.2.3.4"', ""]:
         with pytest.raises(IRError):
             t.add_element("s", Element((atom,)))
@@ -90,19 +157,19 @@ def test_rules_and_elements_cannot_smuggle_syntax() -> None:
         t.add_element("s", Element(("1.2.3.4",), ("accept",)))
     with pytest.raises(IRError):  # a second, empty atom: each atom is checked, not only their join
         t.add_element("s", Element(("1.2.3.4", "")))
-    t.add_set(Set("m", "type ipv4_addr", "verdict"))
-    t.add_set(Set("d", "type ipv4_addr", "ipv4_addr"))
-    t.add_element("m", Element(("1.2.3.4",), ("goto c",)))
-    for value in [("goto c; flush ruleset",), ("goto c", "accept"), ("1.2.3.4",)]:
+    t.add_set(Set("m", IPV4_ADDR, VERDICTS))
+    t.add_set(Set("d", IPV4_ADDR, IPV4_ADDR))
+    t.add_element("m", Element(("1.2.3.4",), (goto("c"),)))
+    for verdict in [("goto c",), (goto("c"), ACCEPT), ("1.2.3.4",)]:
         with pytest.raises(IRError, match="invalid verdict"):
-            t.add_element("m", Element(("1.2.3.4",), value))
-    for value in [("goto c",), ("@m",), ("",), ("5.6.7.8", "")]:
+            t.add_element("m", Element(("1.2.3.4",), verdict))  # type: ignore[arg-type]
+    for value in [(goto("c"),), ("@m",), ("",), ("5.6.7.8", "")]:
         with pytest.raises(IRError, match="invalid element value"):
-            t.add_element("d", Element(("1.2.3.4",), value))
+            t.add_element("d", Element(("1.2.3.4",), value))  # type: ignore[arg-type]
     with pytest.raises(IRError, match="duplicate"):
-        t.add_set(Set("s", "type ipv4_addr"))
+        t.add_set(Set("s", IPV4_ADDR))
     with pytest.raises(IRError, match="unknown flags"):
-        t.add_set(Set("s2", "type ipv4_addr", flags=("magic",)))
+        t.add_set(Set("s2", IPV4_ADDR, flags=("magic",)))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -117,3 +184,54 @@ def test_rules_and_elements_cannot_smuggle_syntax() -> None:
 )
 def test_safe_comment(text: str, safe: str) -> None:
     assert safe_comment(text) == safe
+
+
+_MARK = Mark(0x4000)
+_ENDPOINT_KEY = Concat((daddr(IPV6), L4PROTO, DPORT, Numgen(3)))
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        ((Match(META_MARK, _MARK), ACCEPT), "meta mark 0x00004000 accept"),
+        ((Match(BitAnd(META_MARK, _MARK), _MARK, Op.EQ), goto("c")), "meta mark & 0x00004000 == 0x00004000 goto c"),
+        ((Match(BitAnd(META_MARK, _MARK), Integer(0), Op.EQ),), "meta mark & 0x00004000 == 0"),
+        ((MarkSet(MarkOp.XOR, _MARK),), "meta mark set meta mark ^ 0x00004000"),
+        ((Match(saddr(IPV4), Network(ip_network("10.1.0.0/16")), Op.NE),), "ip saddr != 10.1.0.0/16"),
+        (
+            (Match(Concat((L4PROTO, DPORT)), AnonSet((Concat((Symbol("tcp"), Range(80, 90))),))), ACCEPT),
+            "meta l4proto . th dport { tcp . 80-90 } accept",
+        ),
+        (
+            (Vmap(Numgen(2), AnonVmap(((Integer(0), goto("a")), (Integer(1), jump("b"))))),),
+            "numgen random mod 2 vmap { 0 : goto a, 1 : jump b }",
+        ),
+        (
+            (Match(L4PROTO, Symbol("udp")), Dnat(IPV6, ip_address("fd00::1"), 53)),
+            "meta l4proto udp dnat ip6 to [fd00::1]:53",
+        ),
+        (
+            (DnatMap(IPV6, _ENDPOINT_KEY, SetRef("eps")),),
+            "dnat ip6 to ip6 daddr . meta l4proto . th dport . numgen random mod 3 map @eps",
+        ),
+        ((SetUpdate(SetRef("seen"), saddr(IPV6)),), "update @seen { ip6 saddr }"),
+        ((Reject(tcp_reset=True),), "reject with tcp reset"),
+        ((Masquerade(fully_random=True),), "masquerade fully-random"),
+    ],
+)
+def test_statements_render(rule: tuple[Statement, ...], text: str) -> None:
+    assert statements(rule) == text
+
+
+def test_set_declarations_render() -> None:
+    endpoints = Set("eps", TypeOf(_ENDPOINT_KEY), TypeOf(Concat((daddr(IPV6), DPORT))))
+    assert endpoints.declaration == (
+        "typeof ip6 daddr . meta l4proto . th dport . numgen random mod 3 : ip6 daddr . th dport"
+    )
+    assert (endpoints.key, endpoints.value, endpoints.is_map) == (
+        "typeof ip6 daddr . meta l4proto . th dport . numgen random mod 3",
+        "ip6 daddr . th dport",
+        True,
+    )
+    assert Set("m", IPV4_ADDR, VERDICTS).declaration == "type ipv4_addr : verdict"
+    assert Set("s", IPV4_ADDR).value is None

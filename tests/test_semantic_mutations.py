@@ -24,7 +24,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from netcompile.compile import index, policies, services
+from netcompile.compile import frontends, index, policies
 from netcompile.complete import endpointslices
 from netcompile.model import EndpointConditions, Pod, Protocol
 from netcompile.model.selectors import LabelSelector
@@ -57,7 +57,7 @@ def _every_node_is_this_one(self: index.Cluster, node_name: str | None) -> bool:
 
 COMPILER_MUTATIONS: dict[str, Callable[[], AbstractContextManager[Any]]] = {
     "compiler: usable endpoints without the terminating fallback": lambda: patch.object(
-        services, "usable", _usable_without_fallback
+        frontends, "usable", _usable_without_fallback
     ),
     "compiler: selectors ignore matchExpressions": lambda: patch.object(
         policies, "selector_matches", _match_labels_only

@@ -8,15 +8,16 @@ lookup per address family plus one map lookup for the DNAT target, whatever the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network, IPv6Network
 
 from .. import __version__
 from ..gcpause import paused_gc
 from ..load.manifests import ParseOptions, load
 from ..load.source import Limits
 from ..model import IPNetwork
-from ..nft.ir import BaseChain, ChainType, Element, Hook, Set, Table
+from ..nft.ir import BaseChain, Element, Set, Table
 from ..nft.render import render
+from ..nft.statements import Types
+from ..nft.types import ADDRESS_FAMILIES, ChainType, Hook, SetFlag
 from .index import Cluster
 
 MASQUERADE_MARK = 0x4000  # as kube-proxy; documented in the README
@@ -44,11 +45,10 @@ class Output:
 
 def family_sets(table: Table, name: str, comment: str, networks: tuple[IPNetwork, ...]) -> None:
     """`<name>-v4` and `<name>-v6`: interval sets of addresses, one per family."""
-    for suffix, datatype, kind in (("v4", "ipv4_addr", IPv4Network), ("v6", "ipv6_addr", IPv6Network)):
-        table.add_set(Set(f"{name}-{suffix}", f"type {datatype}", flags=("interval",), comment=comment))
-        for net in networks:
-            if isinstance(net, kind):
-                table.add_element(f"{name}-{suffix}", Element((str(net),)))
+    for fam in ADDRESS_FAMILIES:
+        family_set = f"{name}-{fam.suffix}"
+        table.add_set(Set(family_set, Types((fam.addr_type,)), flags=(SetFlag.INTERVAL,), comment=comment))
+        table.add_elements(family_set, [Element((str(net),)) for net in networks if net.version == fam.version])
 
 
 def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:

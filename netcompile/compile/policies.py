@@ -34,12 +34,39 @@ from dataclasses import dataclass
 from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, PolicyType, Protocol
 from ..model.selectors import LabelSelector
 from ..nft import names as naming
-from ..nft.ir import BaseChain, ChainType, Element, Hook, Set, Table
+from ..nft.ir import BaseChain, Element, Set, Table
+from ..nft.names import family_name
+from ..nft.statements import (
+    ACCEPT,
+    CT_STATE,
+    DPORT,
+    DROP,
+    L4PROTO,
+    VERDICTS,
+    Address,
+    AddrField,
+    AnonSet,
+    Concat,
+    Flags,
+    Integer,
+    Match,
+    Network,
+    Op,
+    Range,
+    Statement,
+    Symbol,
+    Types,
+    daddr,
+    goto,
+    jump,
+    member,
+    vmap,
+)
+from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, family
 from .compiler import CompileOptions
 from .index import Cluster, named_port, selector_matches
 
-# version -> (set-name suffix, nftables address expression keyword, address datatype)
-FAMILIES: dict[int, tuple[str, str, str]] = {4: ("v4", "ip", "ipv4_addr"), 6: ("v6", "ip6", "ipv6_addr")}
+_PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)  # named-port sets: address . protocol . port
 PROTOCOL_ORDER = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 ALL_PORTS = (0, 65535)
 
@@ -50,8 +77,8 @@ class Direction:
 
     name: str  # "ingress" / "egress": chain prefixes and comments
     policy_type: PolicyType
-    own: str  # the protected pod's address: daddr for ingress, saddr for egress
-    peer: str  # the other side: saddr for ingress, daddr for egress
+    own: AddrField  # the protected pod's address: daddr for ingress, saddr for egress
+    peer: AddrField  # the other side: saddr for ingress, daddr for egress
     peers_field: str  # "from" / "to"
     base_chain: str
     priority: str
@@ -60,8 +87,11 @@ class Direction:
         return policy.ingress if self.policy_type == PolicyType.INGRESS else policy.egress
 
 
-EGRESS = Direction("egress", PolicyType.EGRESS, "saddr", "daddr", "to", "filter-forward-egress", "filter")
-INGRESS = Direction("ingress", PolicyType.INGRESS, "daddr", "saddr", "from", "filter-forward-ingress", "filter + 1")
+_SADDR, _DADDR = AddrField.SADDR, AddrField.DADDR
+EGRESS = Direction("egress", PolicyType.EGRESS, _SADDR, _DADDR, "to", "filter-forward-egress", "filter")
+INGRESS = Direction("ingress", PolicyType.INGRESS, _DADDR, _SADDR, "from", "filter-forward-ingress", "filter + 1")
+# A rule's numeric ports: `meta l4proto . th dport { ... }`, or nothing when it has no ports (all match).
+_NO_PORTS: tuple[Statement, ...] = ()
 DIRECTIONS = (EGRESS, INGRESS)
 
 
@@ -76,7 +106,7 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def numeric_port_match(ports: Sequence[PolicyPort]) -> str | None:
+def numeric_port_match(ports: Sequence[PolicyPort]) -> Match | None:
     """`meta l4proto . th dport { tcp . 80, udp . 53-60 }` for the numeric (and port-less) entries."""
     by_proto: dict[Protocol, list[tuple[int, int]]] = defaultdict(list)
     for p in ports:
@@ -86,13 +116,14 @@ def numeric_port_match(ports: Sequence[PolicyPort]) -> str | None:
             by_proto[p.protocol].append(ALL_PORTS)
         else:
             by_proto[p.protocol].append((p.port, p.end_port if p.end_port is not None else p.port))
-    elements = []
+    elements: list[Concat] = []
     for proto in PROTOCOL_ORDER:
         for low, high in merge_ranges(by_proto.get(proto, ())):
-            elements.append(f"{proto.value.lower()} . {low}" + (f"-{high}" if high != low else ""))
+            port = Integer(low) if high == low else Range(low, high)
+            elements.append(Concat((Symbol(proto.value.lower()), port)))
     if not elements:
         return None
-    return "meta l4proto . th dport { " + ", ".join(elements) + " }"
+    return Match(Concat((L4PROTO, DPORT)), AnonSet(tuple(elements)))
 
 
 def named_ports(ports: Sequence[PolicyPort]) -> tuple[tuple[Protocol, str], ...]:
@@ -210,20 +241,28 @@ class PolicyCompiler:
                 BaseChain(ChainType.FILTER, Hook.FORWARD, direction.priority),
             )
             self.table.add_rule(
-                direction.base_chain, "ct state established,related accept", "replies of allowed connections"
+                direction.base_chain,
+                Match(CT_STATE, Flags(("established", "related"))),
+                ACCEPT,
+                comment="replies of allowed connections",
             )
-            self.table.add_rule(direction.base_chain, "ct state invalid drop", "not part of any known connection")
-            for suffix, kw, datatype in FAMILIES.values():
-                vmap = f"{direction.name}-isolated-{suffix}"
+            self.table.add_rule(
+                direction.base_chain,
+                Match(CT_STATE, Symbol("invalid")),
+                DROP,
+                comment="not part of any known connection",
+            )
+            for fam in ADDRESS_FAMILIES:
+                isolated = family_name(f"{direction.name}-isolated", fam)
                 self.table.add_set(
                     Set(
-                        vmap,
-                        f"type {datatype}",
-                        "verdict",
+                        isolated,
+                        Types((fam.addr_type,)),
+                        VERDICTS,
                         comment=f"pods isolated for {direction.name} -> the chain of the policies selecting them",
                     )
                 )
-                self.table.add_rule(direction.base_chain, f"{kw} {direction.own} vmap @{vmap}")
+                self.table.add_rule(direction.base_chain, vmap(Address(fam, direction.own), isolated))
 
     def compile(self) -> list[str]:
         self.declare()
@@ -261,17 +300,15 @@ class PolicyCompiler:
             for policy in by_key[key]:
                 target = policy_chains.get(policy.meta.key)
                 if target is not None:
-                    self.table.add_rule(chain, f"jump {target}", policy.meta.key)
-            self.table.add_rule(chain, "drop", f"{direction.name} not allowed by any policy selecting these pods")
+                    self.table.add_rule(chain, jump(target), comment=policy.meta.key)
+            self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
             for pod in pods:
                 for ip in pod.ips:
                     if self._owner.get(ip) is pod:
                         entries.append((ip, pod.meta.key, chain))
         for ip, pod_key, chain in sorted(entries, key=lambda e: (e[0].version, e[0])):
-            suffix = FAMILIES[ip.version][0]
-            self.table.add_element(
-                f"{direction.name}-isolated-{suffix}", Element((str(ip),), (f"goto {chain}",), pod_key)
-            )
+            vmap_name = family_name(f"{direction.name}-isolated", family(ip.version))
+            self.table.add_element(vmap_name, Element((str(ip),), (goto(chain),), pod_key))
 
     # --- one policy ----------------------------------------------------------------------------------
 
@@ -297,44 +334,45 @@ class PolicyCompiler:
         chain = naming.chain_name(direction.name, policy.meta.key)
         comment = f"{policy.meta.key} {direction.name}[{index}]"
         ports = rule.ports or ()
-        numeric = numeric_port_match(ports) if ports else ""
+        numeric: tuple[Statement, ...] | None = _NO_PORTS
+        if ports:
+            port_match = numeric_port_match(ports)
+            numeric = None if port_match is None else (port_match,)
         names = named_ports(ports)
         peers: Sequence[PolicyPeer | None] = rule.peers or (None,)
         for peer_index, peer in enumerate(peers):
             where = comment if peer is None else f"{comment} {direction.peers_field}[{peer_index}]"
             if peer is None and numeric is not None:
-                self.table.add_rule(chain, " ".join(filter(None, (numeric, "accept"))), where)
+                self.table.add_rule(chain, *numeric, ACCEPT, comment=where)
             for version in families:
-                suffix, kw, _ = FAMILIES[version]
+                fam = family(version)
                 if peer is not None and peer.ip_block is not None and peer.ip_block.cidr.version != version:
                     continue  # an ipBlock of the other family
                 if peer is not None and numeric is not None:
-                    match = self._peer_match(direction, policy.meta.namespace, peer, version)
-                    self.table.add_rule(chain, " ".join(filter(None, (match, numeric, "accept"))), where)
+                    match = self._peer_match(direction, policy.meta.namespace, peer, fam)
+                    self.table.add_rule(chain, *match, *numeric, ACCEPT, comment=where)
                 if not names:
                     continue
-                lookup = f"{kw} daddr . meta l4proto . th dport"
+                lookup = Concat((daddr(fam), L4PROTO, DPORT))
                 if direction is INGRESS:
                     # the protected pod's own port: the set holds `pod address . protocol . port`
                     named = self._ingress_named_set(policy, pods, names)
-                    match = "" if peer is None else self._peer_match(direction, policy.meta.namespace, peer, version)
-                    text = f"{match} {lookup} @{named}-{suffix} accept".strip()
+                    match = [] if peer is None else self._peer_match(direction, policy.meta.namespace, peer, fam)
                 else:
                     # each peer pod's port: the set holds `peer pod address . protocol . port`, so it
                     # also stands for the peer itself
                     named = self._egress_named_set(policy.meta.namespace, peer, names)
-                    text = f"{lookup} @{named}-{suffix} accept"
-                self.table.add_rule(chain, text, where + " named ports")
+                    match = []
+                lookup_match = member(lookup, family_name(named, fam))
+                self.table.add_rule(chain, *match, lookup_match, ACCEPT, comment=where + " named ports")
 
-    def _peer_match(self, direction: Direction, namespace: str, peer: PolicyPeer, version: int) -> str:
+    def _peer_match(self, direction: Direction, namespace: str, peer: PolicyPeer, fam: AddressFamily) -> list[Match]:
         """`ip saddr @sel-...-v4`, or the ipBlock's `ip saddr CIDR ip saddr != EXCEPT ...`."""
-        suffix, kw, _ = FAMILIES[version]
+        address = Address(fam, direction.peer)
         if peer.ip_block is not None:
             block = peer.ip_block
-            return " ".join(
-                [f"{kw} {direction.peer} {block.cidr}", *(f"{kw} {direction.peer} != {e}" for e in block.except_)]
-            )
-        return f"{kw} {direction.peer} @{self._selector_set(namespace, peer)}-{suffix}"
+            return [Match(address, Network(block.cidr)), *(Match(address, Network(e), Op.NE) for e in block.except_)]
+        return [member(address, family_name(self._selector_set(namespace, peer), fam))]
 
     # --- shared sets ---------------------------------------------------------------------------------
 
@@ -372,18 +410,22 @@ class PolicyCompiler:
         return pods
 
     def _family_sets(
-        self, stem: str, datatype: str, comment: str, elements: Iterable[tuple[IPAddress, tuple[str, ...]]]
+        self,
+        stem: str,
+        more: tuple[DataType, ...],
+        comment: str,
+        elements: Iterable[tuple[IPAddress, tuple[str, ...]]],
     ) -> None:
         """`<stem>-v4` and `<stem>-v6`: elements (an address, then more atoms) deduplicated and sorted.
 
-        `datatype` names the address type `{addr}`, e.g. `{addr} . inet_proto . inet_service`.
+        Their type is the family's address, then the datatypes `more` (e.g. `inet_proto, inet_service`).
         """
         unique = sorted(set(elements), key=lambda e: (e[0].version, int(e[0]), e[1]))
-        for version, (suffix, _, addr_type) in FAMILIES.items():
-            name = f"{stem}-{suffix}"
-            self.table.add_set(Set(name, f"type {datatype.format(addr=addr_type)}", comment=comment))
+        for fam in ADDRESS_FAMILIES:
+            name = family_name(stem, fam)
+            self.table.add_set(Set(name, Types((fam.addr_type, *more)), comment=comment))
             for address, rest in unique:
-                if address.version == version:
+                if address.version == fam.version:
                     self.table.add_element(name, Element((str(address), *rest)))
 
     def _selector_set(self, namespace: str, peer: PolicyPeer) -> str:
@@ -393,7 +435,7 @@ class PolicyCompiler:
         if stem is None:
             stem = self._name("sel", key)
             addresses = [(ip, ()) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
-            self._family_sets(stem, "{addr}", self._describe_peer(key), addresses)
+            self._family_sets(stem, (), self._describe_peer(key), addresses)
             self._selector_sets[key] = stem
         return stem
 
@@ -414,7 +456,7 @@ class PolicyCompiler:
                 if self._owner.get(ip) is pod
             ]
             comment = f"ports {port_names(names)} of pods {policy.pod_selector} in namespace {policy.meta.namespace}"
-            self._family_sets(stem, "{addr} . inet_proto . inet_service", comment, elements)
+            self._family_sets(stem, _PORT_TYPES, comment, elements)
             self._named_sets[key] = stem
         return stem
 
@@ -453,7 +495,7 @@ class PolicyCompiler:
         ]
         stem = self._name("named", key)
         comment = f"ports {port_names(names)} of {description}"
-        self._family_sets(stem, "{addr} . inet_proto . inet_service", comment, elements)
+        self._family_sets(stem, _PORT_TYPES, comment, elements)
         self._named_sets[key] = stem
         return stem
 

@@ -1,98 +1,61 @@
 """A small typed object model of nftables: table, chains, rules, sets, maps, elements, comments.
 
-The compiler builds a `Table`; `render.py` turns it into nftables text through the Jinja2 templates.
-Objects are validated when they are added (cf. knftables): names are nftables identifiers, a base chain
-has a type, a hook and a priority, every `@set`, `jump`/`goto` and verdict-map target a rule or element
-refers to exists by the time the table is finished, and comments are made safe to quote. The IR knows
-nothing of Kubernetes; it only carries comments that cite the source objects.
+The compiler builds a `Table` whose rules are typed statements (`statements.py`); `render.py` turns it
+into nftables text through the Jinja2 templates, which call `syntax.py` for the statements, declarations
+and elements. Objects are validated when they are added (cf. knftables): names are nftables identifiers,
+a base chain has a type, a hook and a priority, a verdict ends its rule, element atoms cannot end an
+element or a statement, and every `@set`, `jump`/`goto` and verdict-map target a rule or element refers
+to exists by the time the table is finished. Comments are made safe when quoted (`syntax.quote`). The IR
+knows nothing of Kubernetes; it only carries comments that cite the source objects.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from . import syntax
+from .statements import (
+    STATEMENT_TYPES,
+    TERMINAL_TYPES,
+    VERDICTS,
+    SetRef,
+    SetType,
+    Statement,
+    Verdict,
+    VerdictKind,
+    walk,
+)
+from .types import ChainType, Hook, IRError, Policy, SetFlag, TableFamily
 
-class IRError(ValueError):
-    """A compiler bug: the IR refused an object. Never caused by user input (names are sanitized)."""
-
-
-class Family(StrEnum):
-    INET = "inet"
-
-
-class Hook(StrEnum):
-    """Netfilter hooks in packet order; forward/input after prerouting, output before postrouting."""
-
-    PREROUTING = "prerouting"
-    INPUT = "input"
-    FORWARD = "forward"
-    OUTPUT = "output"
-    POSTROUTING = "postrouting"
-
-
-class ChainType(StrEnum):
-    FILTER = "filter"
-    NAT = "nat"
-
-
-class Policy(StrEnum):
-    ACCEPT = "accept"
-    DROP = "drop"
-
+__all__ = [
+    "NAME_MAX",
+    "BaseChain",
+    "Chain",
+    "ChainType",
+    "Element",
+    "Hook",
+    "IRError",
+    "Policy",
+    "Rule",
+    "Set",
+    "Table",
+    "check_name",
+]
 
 # Standard priority names (nft(8), "PRIORITY"): base chains are rendered with these plus an offset.
 PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 
 NAME_MAX = 64  # our own bound; the kernel allows 256. Every name we emit is far shorter.
-COMMENT_MAX = 128  # nft(8) refuses longer comments
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_./-]*$")
-_REF_RE = re.compile(r"@([a-z][a-z0-9_./-]*)")
-_VERDICT_RE = re.compile(r"^((jump|goto) [a-z][a-z0-9_./-]*|accept|drop|return|continue)$")
-_PLAIN_COMMENT_RE = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII except `"` and `\`
 _BAD_ATOM_RE = re.compile(r'[\s"#{};,@]')  # would end an element, a statement, a string or the set; @set
-_JUMP_RE = re.compile(r"\b(?:jump|goto) ([a-z][a-z0-9_./-]*)")
 
 
 def check_name(name: str) -> str:
     if len(name) > NAME_MAX or not _NAME_RE.fullmatch(name):
         raise IRError(f"invalid nftables name {name!r}: must match {_NAME_RE.pattern}, at most {NAME_MAX} bytes")
     return name
-
-
-def safe_comment(text: str) -> str:
-    """Text that can sit inside nftables double quotes: printable ASCII, no quotes, at most 128 bytes.
-
-    nftables strings have no escapes, so a `"` would end the string; newlines and control characters
-    would end the statement. Non-ASCII characters are written as `<U+XXXX>` so the meaning
-    survives in review.
-    """
-    if len(text) <= COMMENT_MAX and _PLAIN_COMMENT_RE.fullmatch(text):
-        return text  # the common case: printable ASCII without quote or backslash
-    out = []
-    for ch in text:
-        if ch == '"':
-            out.append("'")
-        elif ch == "\\":
-            out.append("/")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        elif ch in "\t\r\n" or unicodedata.category(ch).startswith("C"):
-            out.append(" ")
-        else:
-            out.append(f"<U+{ord(ch):04X}>")
-    result = "".join(out)
-    if len(result) > COMMENT_MAX:
-        result = result[: COMMENT_MAX - 3] + "..."
-    return result
-
-
-def quote(text: str) -> str:
-    """`text` as an nftables string: in double quotes, made safe by `safe_comment`."""
-    return f'"{safe_comment(text)}"'
 
 
 # Where nft(8) allows each standard priority name (family inet): dstnat only at prerouting, srcnat only
@@ -132,13 +95,24 @@ class BaseChain:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    text: str  # nftables statements, e.g. `ip daddr . meta l4proto . th dport vmap @service-ips-v4`
+    """A rule: typed statements (`statements.py`), the last of them a verdict if any is."""
+
+    statements: tuple[Statement, ...]
     comment: str | None = None
 
     def __post_init__(self) -> None:
-        # A newline or `;` would start another statement, `#` a comment, `"` a string: none is ever needed.
-        if not self.text or any(c in self.text for c in '\n;#"'):
-            raise IRError(f"invalid rule text {self.text!r}")
+        if not self.statements:
+            raise IRError("a rule without statements")
+        for index, item in enumerate(self.statements):
+            if not isinstance(item, STATEMENT_TYPES):
+                raise IRError(f"not a statement: {item!r}")
+            if isinstance(item, TERMINAL_TYPES) and index != len(self.statements) - 1:
+                raise IRError(f"a statement after the verdict of {syntax.statements(self.statements)!r}")
+
+    @property
+    def text(self) -> str:
+        """The statements as nftables text, without the comment."""
+        return syntax.statements(self.statements)
 
 
 @dataclass(slots=True)
@@ -151,10 +125,15 @@ class Chain:
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ is 3x slower, and 10k Services make 230k elements
 class Element:
-    """A set element (`key`) or a map element (`key : value`); keys are concatenations of atoms."""
+    """A set element (`key`) or a map element (`key : value`); keys are concatenations of atoms.
+
+    Atoms are strings (addresses, prefixes, protocols, ports, indexes) written as they are, so that an
+    element costs no parsing; the table checks each distinct atom once. A verdict map's value is one
+    `Verdict`.
+    """
 
     key: tuple[str, ...]
-    value: tuple[str, ...] | None = None
+    value: tuple[str, ...] | tuple[Verdict] | None = None
     comment: str | None = None
 
     @property
@@ -163,30 +142,35 @@ class Element:
 
     @property
     def value_text(self) -> str:
-        return " . ".join(self.value) if self.value is not None else ""
+        return syntax.element_value(self.value) if self.value is not None else ""
 
     @property
     def text(self) -> str:
         """The element as written in `elements = { ... }`: key, comment, and `: value` in a map."""
-        text = self.key_text
-        if self.comment:
-            text += " comment " + quote(self.comment)
-        if self.value is not None:
-            text += " : " + self.value_text
-        return text
+        return syntax.element(self)
 
 
 @dataclass(slots=True)
 class Set:
-    """A named set or map. `type` is either `type <datatypes>` or `typeof <expressions>` syntax."""
+    """A named set, or a map when it has a `value_type`. Keys and values are typed (`Types`, `TypeOf`)."""
 
     name: str
-    key: str  # e.g. "type ipv4_addr" or "typeof ip daddr . meta l4proto . th dport"
-    value: str | None = None  # map values: "verdict", "ip daddr . th dport" (same keyword as key)
-    flags: tuple[str, ...] = ()
+    key_type: SetType  # e.g. Types((IPV4_ADDR,)), TypeOf(ip daddr . meta l4proto . th dport)
+    value_type: SetType | None = None  # maps: VERDICTS, or the data the key maps to
+    flags: tuple[SetFlag, ...] = ()
     comment: str | None = None
     timeout: int | None = None  # seconds, for dynamic sets
     elements: list[Element] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The key as declared: `type ipv4_addr`, `typeof ip daddr . meta l4proto . th dport`."""
+        return syntax.set_key(self.key_type)
+
+    @property
+    def value(self) -> str | None:
+        """A map's values as declared (`verdict`, `ip daddr . th dport`); None for a set."""
+        return None if self.value_type is None else syntax.set_value(self.value_type)
 
     @property
     def size(self) -> int | None:
@@ -194,20 +178,24 @@ class Set:
         that large at once instead of growing it while 100k elements go in (measured: 0.13 s of 1.77 s
         for 10k Services). A size is also a limit, so sets the ruleset adds to at run time (`update
         @set`) have none, nor do interval sets (the kernel may hold a range as two elements)."""
-        if not self.elements or {"dynamic", "timeout", "interval"} & set(self.flags):
+        if not self.elements or _UNSIZED & set(self.flags):
             return None
         return len(self.elements)
 
     @property
     def is_map(self) -> bool:
-        return self.value is not None
+        return self.value_type is not None
+
+    @property
+    def is_verdict_map(self) -> bool:
+        return self.value_type == VERDICTS
 
     @property
     def declaration(self) -> str:
-        return f"{self.key} : {self.value}" if self.value is not None else self.key
+        return syntax.declaration(self)
 
 
-_ALLOWED_FLAGS = {"interval", "timeout", "dynamic", "constant"}
+_UNSIZED = {SetFlag.DYNAMIC, SetFlag.TIMEOUT, SetFlag.INTERVAL}
 
 
 @dataclass(slots=True)
@@ -215,7 +203,7 @@ class Table:
     """netcompile's own table: everything the compiler emits lives in it."""
 
     name: str
-    family: Family = Family.INET
+    family: TableFamily = TableFamily.INET
     comment: str | None = None
     chains: dict[str, Chain] = field(default_factory=dict)
     sets: dict[str, Set] = field(default_factory=dict)
@@ -236,18 +224,21 @@ class Table:
         """The regular chain `name`, created on first use."""
         return self.chains.get(name) or self.add_chain(name, comment)
 
-    def add_rule(self, chain: str, text: str, comment: str | None = None) -> None:
+    def add_rule(self, chain: str, *statements: Statement, comment: str | None = None) -> None:
+        """A rule of `statements` at the end of `chain`; the sets and chains it names must be valid names
+        (that they exist is checked by `finish`, since a rule may be added before its target)."""
         if chain not in self.chains:
             raise IRError(f"rule for unknown chain {chain!r}")
-        self.chains[chain].rules.append(Rule(text, comment))
+        rule = Rule(statements, comment)
+        for ref in _references(rule):
+            check_name(ref)
+        self.chains[chain].rules.append(rule)
 
     def add_set(self, item: Set) -> Set:
         check_name(item.name)
         if item.name in self.sets or item.name in self.chains:
             raise IRError(f"duplicate object name {item.name!r}")
-        if not (item.key.startswith("type ") or item.key.startswith("typeof ")):
-            raise IRError(f"set {item.name!r}: key must start with 'type' or 'typeof'")
-        unknown = set(item.flags) - _ALLOWED_FLAGS
+        unknown = set(item.flags) - set(SetFlag)
         if unknown:
             raise IRError(f"set {item.name!r}: unknown flags {sorted(unknown)}")
         self.sets[item.name] = item
@@ -260,7 +251,7 @@ class Table:
         target = self.sets.get(set_name)
         if target is None:
             raise IRError(f"element for unknown set {set_name!r}")
-        is_map, verdicts, good = target.is_map, target.value == "verdict", self._good_atoms
+        is_map, verdicts, good = target.is_map, target.is_verdict_map, self._good_atoms
         for element in elements:
             value = element.value
             if is_map != (value is not None):
@@ -268,42 +259,63 @@ class Table:
             # Atoms repeat (addresses, ports, indexes): each distinct one is checked once per table.
             for atom in element.key:
                 if atom not in good:
-                    if not atom or _BAD_ATOM_RE.search(atom):
+                    if type(atom) is not str or not atom or _BAD_ATOM_RE.search(atom):
                         raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
                     good.add(atom)
             if value is not None:
                 if verdicts:
-                    if len(value) != 1 or not _VERDICT_RE.fullmatch(value[0]):
+                    if len(value) != 1 or type(value[0]) is not Verdict:
                         raise IRError(f"invalid verdict {value!r} in {set_name!r}")
                 else:
-                    for atom in value:
-                        if atom not in good:
-                            if not atom or _BAD_ATOM_RE.search(atom):
+                    for item in value:
+                        if item not in good:
+                            if type(item) is not str or not item or _BAD_ATOM_RE.search(item):
                                 raise IRError(f"invalid element value {value!r} in {set_name!r}")
-                            good.add(atom)
+                            good.add(item)
             target.elements.append(element)
 
     def finish(self) -> Table:
         """Check cross references; returns self so `render(table.finish())` reads well."""
         for chain in self.chains.values():
             for rule in chain.rules:
-                self._check_refs(rule.text, f"chain {chain.name!r}")
+                for node in (n for statement in rule.statements for n in walk(statement)):
+                    if isinstance(node, SetRef):
+                        self._check_set(node.name, f"chain {chain.name!r}")
+                    elif isinstance(node, Verdict):
+                        self._check_verdict(node, f"chain {chain.name!r}")
         for s in self.sets.values():
-            if s.value == "verdict":  # other values cannot name a chain or set (`add_element`)
+            if s.is_verdict_map:  # other values cannot name a chain or set (`add_element`)
+                checked: set[int] = set()
                 for element in s.elements:
-                    self._check_refs(element.value[0], f"map {s.name!r}")  # type: ignore[index]
+                    target = element.value[0]  # type: ignore[index]
+                    if id(target) not in checked:  # verdicts are shared: `statements.goto`
+                        self._check_verdict(target, f"map {s.name!r}")  # type: ignore[arg-type]
+                        checked.add(id(target))
         return self
 
-    def _check_refs(self, text: str, where: str) -> None:
-        for ref in _REF_RE.findall(text):
-            if ref not in self.sets:
-                raise IRError(f"{where} refers to unknown set @{ref}")
-        for ref in _JUMP_RE.findall(text):
-            if ref not in self.chains:
-                raise IRError(f"{where} refers to unknown chain {ref}")
-            if self.chains[ref].base is not None:
-                raise IRError(f"{where} jumps to base chain {ref}")
+    def _check_set(self, name: str, where: str) -> None:
+        if name not in self.sets:
+            raise IRError(f"{where} refers to unknown set @{name}")
+
+    def _check_verdict(self, verdict: Verdict, where: str) -> None:
+        if verdict.kind not in (VerdictKind.JUMP, VerdictKind.GOTO):
+            return
+        target = self.chains.get(verdict.chain)  # type: ignore[arg-type]  # jump/goto name a chain
+        if target is None:
+            raise IRError(f"{where} refers to unknown chain {verdict.chain}")
+        if target.base is not None:
+            raise IRError(f"{where} jumps to base chain {verdict.chain}")
 
     @property
     def base_chains(self) -> list[Chain]:
         return [c for c in self.chains.values() if c.base is not None]
+
+
+def _references(rule: Rule) -> Iterable[str]:
+    """The names of the sets and chains a rule refers to."""
+    for statement in rule.statements:
+        for node in walk(statement):
+            if isinstance(node, SetRef):
+                yield node.name
+            elif isinstance(node, Verdict) and node.chain is not None:
+                yield node.chain

@@ -1,7 +1,8 @@
 """Names for per-object nftables chains and sets: a fixed-width hash plus a readable tail.
 
-Shared objects have fixed names (`services`, `endpoints-3`); only per-Service state (session affinity)
-needs names derived from Kubernetes objects. Such a name is
+Shared objects have fixed names (`services`, `endpoints-3`); sets and maps of addresses come in pairs,
+one per address family, `<stem>-v4` and `<stem>-v6` (`family_name`). Only per-Service state (session
+affinity) needs names derived from Kubernetes objects. Such a name is
 
     <prefix>-<hash>-<tail>        e.g. endpoint-k3j5q2xa-default/web/http__10.244.1.5/8080
 
@@ -33,10 +34,16 @@ import hashlib
 import re
 
 from .ir import NAME_MAX
+from .types import AddressFamily
 
 HASH_WIDTH = 8
 HEX_WIDTH = 10  # hex digits of policy state names, before a collision asks for more
 _UNSAFE = re.compile(r"[^a-z0-9_./-]")
+
+
+def family_name(stem: str, family: AddressFamily) -> str:
+    """`<stem>-v4` / `<stem>-v6`: one of the pair of sets or maps of `stem`, for `family`'s addresses."""
+    return f"{stem}-{family.suffix}"
 
 
 def short_hash(identity: str) -> str:

@@ -1,4 +1,8 @@
-"""Rendering the IR to nftables text, only through the Jinja2 templates in `templates/`."""
+"""Rendering the IR to nftables text, only through the Jinja2 templates in `templates/`.
+
+The templates lay out the table, its sets and chains; what goes inside them (statements, declarations,
+elements, quoted comments) they get from `syntax.py`, as the filters registered here.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,8 @@ from importlib.resources import files
 
 import jinja2
 
-from .ir import Element, Table, quote
-
-
-def _element_lines(elements: list[Element]) -> str:
-    """One element per line (so a diff shows exactly what changed), joined here rather than looped over
-    in the template: 10k Services make 230k lines, and a template loop costs as much again."""
-    return "\n".join([f"\t\t\t{e.text}," for e in elements])
+from . import syntax
+from .ir import Table
 
 
 @cache
@@ -27,8 +26,10 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["quote"] = quote
-    env.filters["element_lines"] = _element_lines
+    env.filters["quote"] = syntax.quote
+    env.filters["rule"] = syntax.rule
+    env.filters["declaration"] = syntax.declaration
+    env.filters["element_lines"] = syntax.element_lines
     return env
 
 

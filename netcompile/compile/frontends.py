@@ -1,0 +1,139 @@
+"""Which frontends a Service answers on, and which endpoints each may use (docs/semantics.md §2.1, §2.2).
+
+A frontend is one (address, protocol, port) of a Service port: its ClusterIPs, its NodePort on each of
+this node's addresses, its externalIPs and LoadBalancer IPs. Each draws from endpoint lists: the usable
+endpoints, those the topology hints leave for this node's zone, the local ones, and the internal list
+(local under internalTrafficPolicy Local). `services.py` turns both into map elements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, TrafficPolicy
+from .compiler import CompileOptions
+from .index import Cluster, Endpoint
+
+
+class Kind(StrEnum):
+    """Which address of a Service a frontend is (§2.1); the order is the collision priority."""
+
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    EXTERNAL_IP = "externalIP"
+    LOAD_BALANCER = "LoadBalancer"
+
+    @property
+    def external(self) -> bool:
+        """NodePorts and external addresses follow externalTrafficPolicy; ClusterIPs do not."""
+        return self is not Kind.CLUSTER_IP
+
+
+@dataclass(frozen=True, slots=True)
+class Frontend:
+    """One (address, protocol, port) a Service port answers on."""
+
+    address: IPAddress
+    port: int
+    kind: Kind
+    service: Service
+    service_port: ServicePort
+    source_ranges: tuple[IPNetwork, ...] = ()  # loadBalancerSourceRanges that apply to it
+    key: tuple[str, str, str] = field(init=False)  # the map key atoms: address . protocol . port
+    label: str = field(init=False)  # `ns/name:port` as cited in comments
+
+    def __post_init__(self) -> None:
+        protocol = self.service_port.protocol.value.lower()
+        object.__setattr__(self, "key", (str(self.address), protocol, str(self.port)))
+        object.__setattr__(self, "label", f"{self.service.meta.key}:{self.service_port.label}")
+
+    @property
+    def element_comment(self) -> str:
+        return self.label if self.kind is Kind.CLUSTER_IP else f"{self.label} {self.kind.value}"
+
+    def describe(self) -> str:
+        host = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        return f"{self.kind.value} {host}:{self.port}/{self.service_port.protocol.value}"
+
+
+# --- which endpoints (§2.2) -----------------------------------------------------------------------------
+
+
+def usable(endpoints: Iterable[Endpoint]) -> tuple[Endpoint, ...]:
+    """The ready endpoints; if there are none, the serving and terminating ones. Never a non-serving one."""
+    endpoints = tuple(endpoints)
+    ready = tuple(e for e in endpoints if e.ready and e.serving)
+    if ready:
+        return ready
+    return tuple(e for e in endpoints if e.serving and e.terminating)
+
+
+@dataclass(frozen=True, slots=True)
+class Lists:
+    """The endpoint lists of one Service port in one address family."""
+
+    usable: tuple[Endpoint, ...]
+    cluster: tuple[Endpoint, ...]  # usable, filtered by topology hints
+    local: tuple[Endpoint, ...]  # usable among the endpoints on this node
+    internal: tuple[Endpoint, ...]  # local under internalTrafficPolicy Local, else cluster
+
+
+def endpoint_lists(cluster: Cluster, service: Service, endpoints: Sequence[Endpoint], zone: str | None) -> Lists:
+    all_usable = usable(endpoints)
+    cluster_eps = all_usable
+    if zone and all_usable and all(e.hint_zones for e in all_usable):
+        hinted = tuple(e for e in all_usable if zone in (e.hint_zones or ()))
+        if hinted:
+            cluster_eps = hinted
+    local = all_usable if cluster.single_node else usable(e for e in endpoints if cluster.is_local(e.node_name))
+    internal = local if service.internal_traffic_policy is TrafficPolicy.LOCAL else cluster_eps
+    return Lists(all_usable, cluster_eps, local, internal)
+
+
+# --- frontends (§2.1) -----------------------------------------------------------------------------------
+
+
+def dns_only(service: Service) -> str | None:
+    """Why a Service gets no DNAT, or None when it is programmed."""
+    if service.type is ServiceType.EXTERNAL_NAME:
+        return "ExternalName Service: DNS only, no DNAT"
+    if service.headless:
+        return "headless Service (clusterIP: None): DNS only, no DNAT"
+    if not service.cluster_ips:
+        return "no clusterIP in the input (allocated by the API server): not programmed"
+    return None
+
+
+def node_port_addresses(cluster: Cluster, opts: CompileOptions) -> tuple[IPAddress, ...]:
+    """This node's addresses, restricted to --nodeport-addresses when given; each once."""
+    out: dict[IPAddress, None] = {}
+    for address in cluster.node_addresses:
+        if not opts.nodeport_addresses or any(address in net for net in opts.nodeport_addresses):
+            out.setdefault(address)
+    return tuple(out)
+
+
+def service_frontends(service: Service, node_addresses: Sequence[IPAddress]) -> list[Frontend]:
+    """Every frontend of a programmed Service: ClusterIPs, then NodePorts, then external addresses."""
+    lb_ips: list[IPAddress] = []
+    if service.type is ServiceType.LOAD_BALANCER:
+        lb_ips = [ingress.ip for ingress in service.load_balancer_ingress if ingress.ip_mode != "Proxy"]
+    ranges = service.load_balancer_source_ranges
+    out = [
+        Frontend(address, sp.port, Kind.CLUSTER_IP, service, sp)
+        for sp in service.ports
+        for address in service.cluster_ips
+    ]
+    if service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+        for sp in service.ports:
+            if sp.node_port is not None:
+                out.extend(Frontend(a, sp.node_port, Kind.NODE_PORT, service, sp) for a in node_addresses)
+    for sp in service.ports:
+        for address in service.external_ips:
+            # An externalIP that is also a LoadBalancer IP stays behind the source ranges.
+            filtered = ranges if address in lb_ips else ()
+            out.append(Frontend(address, sp.port, Kind.EXTERNAL_IP, service, sp, filtered))
+        out.extend(Frontend(address, sp.port, Kind.LOAD_BALANCER, service, sp, ranges) for address in lb_ips)
+    return out
