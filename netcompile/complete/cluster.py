@@ -114,6 +114,7 @@ def _pod_ips(
             for cidr in node.pod_cidrs:
                 requests.setdefault(cidr, []).append(plan.identity)
     addresses: dict[str, list[IPAddress]] = {}
+    collided: set[str] = set()
     for cidr, identities in requests.items():
         base = int(cidr.network_address)
         taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in given if a in cidr}
@@ -127,7 +128,7 @@ def _pod_ips(
             address = ip_address(base + slot)
             addresses.setdefault(identity, []).append(address)
             if identity in result.contested:
-                notices.append(f"{_shown(identity)}: pod IP {address}: its first choice collided with another's")
+                collided.add(identity)
     out: list[Pod] = []
     for plan, node in placed:
         pod = plan.pod
@@ -137,7 +138,11 @@ def _pod_ips(
             ips = {a.address.version: a.address for a in reversed(node.addresses)}
             out.append(replace(pod, node_name=node.meta.name, ips=tuple(ips[v] for v in sorted(ips))))
         else:
-            out.append(replace(pod, node_name=node.meta.name, ips=tuple(addresses.get(plan.identity, ()))))
+            ips = tuple(addresses.get(plan.identity, ()))
+            out.append(replace(pod, node_name=node.meta.name, ips=ips))
+            if plan.identity in collided:
+                shown = ", ".join(str(a) for a in ips)
+                notices.append(f"{pod.meta.ref}: pod IP {shown}: its first choice collided with another's")
     return out
 
 

@@ -70,7 +70,25 @@ def represented(objects: Objects) -> set[tuple[str, str, str]]:
             key = (namespace, owner.kind, owner.name)
             if key in uids and (owner.uid is None or uids[key] is None or owner.uid == uids[key]):
                 out.add(key)
+            elif key not in uids and (parent := _parent(key, uids)) is not None:
+                out.add(parent)
     return out
+
+
+def _parent(
+    key: tuple[str, str, str], workloads: dict[tuple[str, str, str], str | None]
+) -> tuple[str, str, str] | None:
+    """A Deployment's ReplicaSet (`<deployment>-<hash>`) or a CronJob's Job (`<cronjob>-<minutes>`) that is
+    not in the input (`kubectl get pods,deployments` leaves them out): the workload it belongs to."""
+    namespace, kind, name = key
+    parent_kind = {"ReplicaSet": "Deployment", "Job": "CronJob"}.get(kind)
+    head, _, tail = name.rpartition("-")
+    if parent_kind is None or not head or not tail:
+        return None
+    if kind == "Job" and not tail.isdigit():
+        return None
+    parent = (namespace, parent_kind, head)
+    return parent if parent in workloads else None
 
 
 def _pod(workload: Workload, name: str, extra: dict[str, str], owner: OwnerReference, node: str | None) -> Pod:

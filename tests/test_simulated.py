@@ -1,0 +1,274 @@
+"""The simulated cluster (complete/cluster.py): manifests kept in Git become the cluster their controllers
+and API server would make, deterministically; snapshots of a running cluster pass through unchanged."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+from pathlib import Path
+
+import pytest
+
+from netcompile.complete import CompleteOptions, complete
+from netcompile.complete.endpointslices import complete_endpoint_slices
+from netcompile.load.manifests import load
+from netcompile.model import Objects, Pod
+from tests.conftest import WriteYaml
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+
+APP = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: web:1, ports: [{name: http, containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: pg, ports: [{name: pg, containerPort: 5432}]}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: shop}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: report}}
+        spec: {restartPolicy: OnFailure, containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: shop}
+spec: {containers: [{name: c, image: busybox}]}
+"""
+
+DAEMON_SET = """
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      nodeSelector: {role: worker}
+      containers: [{name: c, image: x, ports: [{containerPort: 9100}]}]
+"""
+
+
+def simulated(write_yaml: WriteYaml, text: str, options: CompleteOptions | None = None) -> Objects:
+    return complete(load([str(write_yaml(text))]), options or CompleteOptions())
+
+
+def pods_by_name(objects: Objects) -> dict[str, Pod]:
+    return {p.meta.name: p for p in objects.pods}
+
+
+def test_workloads_become_pods_as_their_controllers_make_them(write_yaml: WriteYaml) -> None:
+    objects = simulated(write_yaml, APP)
+    (node,) = objects.nodes
+    assert node.meta.name == "kind-worker" and node.pod_cidrs == (ip_network("10.244.0.0/24"),)
+    assert [str(a.address) for a in node.addresses] == ["172.18.0.2"]
+    pods = pods_by_name(objects)
+    web = [p for p in pods.values() if p.meta.label_dict().get("app") == "web"]
+    assert len(web) == 3
+    hash_ = web[0].meta.label_dict()["pod-template-hash"]
+    assert all(p.meta.name.startswith(f"web-{hash_}-") and len(p.meta.name) == len(f"web-{hash_}-") + 5 for p in web)
+    assert {p.owners[0].kind for p in web} == {"ReplicaSet"} and web[0].owners[0].name == f"web-{hash_}"
+    db0 = pods["db-0"]
+    assert db0.meta.label_dict() == {
+        "app": "db",
+        "statefulset.kubernetes.io/pod-name": "db-0",
+        "apps.kubernetes.io/pod-index": "0",
+        "controller-revision-hash": db0.meta.label_dict()["controller-revision-hash"],
+    }
+    assert "db-1" in pods and "db-2" not in pods
+    (job_pod,) = [p for p in pods.values() if p.meta.label_dict().get("app") == "report"]
+    job = job_pod.meta.label_dict()["batch.kubernetes.io/job-name"]
+    assert job.startswith("report-") and job_pod.meta.label_dict()["job-name"] == job
+    assert job_pod.meta.name.startswith(f"{job}-")
+    debug = pods["debug"]
+    for pod in pods.values():
+        assert pod.running and pod.ready and pod.node_name == "kind-worker"
+        assert len(pod.ips) == 1 and pod.ips[0] in ip_network("10.244.0.0/24")
+        assert pod.ips[0] not in (ip_address("10.244.0.0"), ip_address("10.244.0.1"), ip_address("10.244.0.255"))
+    assert len({p.ips for p in pods.values()}) == len(pods)
+    assert debug.owners == ()
+
+
+def test_services_get_addresses_ports_and_endpoints(write_yaml: WriteYaml) -> None:
+    objects = simulated(write_yaml, APP)
+    (service,) = objects.services
+    (ip,) = service.cluster_ips
+    assert ip in ip_network("10.96.0.0/12") and ip != ip_address("10.96.0.1")
+    (port,) = service.ports
+    assert port.node_port is not None and 30000 <= port.node_port <= 32767
+    (eps,) = objects.endpoint_slices
+    web_ips = {p.ips for p in objects.pods if p.meta.label_dict().get("app") == "web"}
+    assert {e.addresses for e in eps.endpoints} == web_ips
+    assert [(p.name, p.port) for p in eps.ports] == [("http", 8080)]  # the named target port, per pod
+
+
+def test_the_same_input_gives_the_same_cluster_and_completing_twice_adds_nothing(write_yaml: WriteYaml) -> None:
+    once = simulated(write_yaml, APP)
+    assert simulated(write_yaml, APP) == once
+    again = complete(once)
+    assert again.pods == once.pods and again.services == once.services and again.nodes == once.nodes
+    assert again.endpoint_slices == once.endpoint_slices
+
+
+def test_replicas_zero_and_default(write_yaml: WriteYaml) -> None:
+    zero = APP.replace("replicas: 3", "replicas: 0").replace("replicas: 2", "")
+    pods = pods_by_name(simulated(write_yaml, zero))
+    assert not [n for n in pods if n.startswith("web-")]
+    assert [n for n in pods if n.startswith("db-")] == ["db-0"]
+
+
+def test_one_daemon_set_pod_per_matching_node(write_yaml: WriteYaml) -> None:
+    nodes = "".join(
+        f"""
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: n{i}, labels: {{role: {role}}}}}
+spec: {{podCIDR: 10.244.{i}.0/24}}
+status: {{addresses: [{{type: InternalIP, address: 192.168.0.{i + 10}}}]}}
+"""
+        for i, role in enumerate(["worker", "worker", "control-plane"])
+    )
+    objects = simulated(write_yaml, DAEMON_SET + nodes)
+    agents = sorted(objects.pods, key=lambda p: p.node_name or "")
+    assert [p.node_name for p in agents] == ["n0", "n1"]
+    cidrs = {n.meta.name: n.pod_cidrs[0] for n in objects.nodes}
+    assert all(p.ips[0] in cidrs[p.node_name or ""] for p in agents)
+    assert agents[0].meta.name != agents[1].meta.name and all(p.meta.name.startswith("agent-") for p in agents)
+
+
+def test_synthetic_nodes_and_spreading(write_yaml: WriteYaml) -> None:
+    objects = simulated(write_yaml, APP.replace("replicas: 3", "replicas: 30"), CompleteOptions(nodes=3))
+    assert [n.meta.name for n in objects.nodes] == ["kind-worker", "kind-worker2", "kind-worker3"]
+    assert [str(n.addresses[0].address) for n in objects.nodes] == ["172.18.0.2", "172.18.0.3", "172.18.0.4"]
+    assert [str(n.pod_cidrs[0]) for n in objects.nodes] == ["10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"]
+    cidrs = {n.meta.name: n.pod_cidrs[0] for n in objects.nodes}
+    used = {p.node_name for p in objects.pods}
+    assert used == set(cidrs)
+    assert all(p.ips[0] in cidrs[p.node_name or ""] for p in objects.pods)
+
+
+def test_a_dump_does_not_count_pods_twice(write_yaml: WriteYaml) -> None:
+    """`kubectl get all -o yaml`: pods owned by the Deployment's ReplicaSet (in the input or not) and by a
+    StatefulSet stand for their workloads."""
+    dump = (
+        APP
+        + """
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5c7f9-abcde
+  namespace: shop
+  labels: {app: web, pod-template-hash: 5c7f9}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5c7f9, uid: u1, controller: true}]
+spec: {nodeName: kind-worker, containers: [{name: web, image: web:1, ports: [{name: http, containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.244.0.9}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-0
+  namespace: shop
+  labels: {app: db}
+  ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: u2, controller: true}]
+spec: {nodeName: kind-worker, containers: [{name: db, image: pg}]}
+status: {phase: Running, podIP: 10.244.0.10}
+"""
+    )
+    pods = pods_by_name(simulated(write_yaml, dump))
+    assert [n for n in pods if n.startswith(("web-", "db-"))] == ["web-5c7f9-abcde", "db-0"]
+    assert pods["web-5c7f9-abcde"].ips == (ip_address("10.244.0.9"),)
+
+
+def test_values_given_win(write_yaml: WriteYaml) -> None:
+    text = (
+        APP
+        + "\n---\n"
+        + APP.split("---")[1]
+        .replace("name: web,", "name: web2,")
+        .replace("type: NodePort", "type: NodePort\n  clusterIP: 10.96.0.10")
+        .replace("port: 80,", "port: 80, nodePort: 30080,")
+    )
+    objects = simulated(write_yaml, text)
+    given = next(s for s in objects.services if s.meta.name == "web2")
+    assert given.cluster_ips == (ip_address("10.96.0.10"),) and given.ports[0].node_port == 30080
+    other = next(s for s in objects.services if s.meta.name == "web")
+    assert other.cluster_ips != given.cluster_ips and other.ports[0].node_port != 30080
+
+
+def test_ip_families_as_asked(write_yaml: WriteYaml) -> None:
+    text = """
+apiVersion: v1
+kind: Service
+metadata: {name: v6}
+spec: {ipFamilies: [IPv6], ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dual}
+spec: {ipFamilyPolicy: PreferDualStack, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v4}
+spec: {ports: [{port: 80}]}
+"""
+    v6, dual, v4 = simulated(write_yaml, text).services
+    assert [a.version for a in v6.cluster_ips] == [6] and v6.cluster_ips[0] in ip_network("fd00:10:96::/112")
+    assert [a.version for a in dual.cluster_ips] == [4, 6]
+    assert [a.version for a in v4.cluster_ips] == [4]
+
+
+def test_undeclared_namespaces_exist_implicitly_with_a_notice(write_yaml: WriteYaml) -> None:
+    objects = simulated(write_yaml, "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n" + APP)
+    assert [(n.meta.name, n.meta.labels) for n in objects.namespaces] == [
+        ("other", (("kubernetes.io/metadata.name", "other"),)),
+        ("shop", (("kubernetes.io/metadata.name", "shop"),)),
+    ]
+    assert [n for n in objects.notices if n.startswith("Namespace")] == [
+        'Namespace "shop": not in the input: it exists implicitly (kubernetes.io/metadata.name only)'
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
+def test_snapshots_pass_through_unchanged(case: str) -> None:
+    """Every golden case is a snapshot: completing it only adds EndpointSlices, as before issue 15."""
+    objects = load([str(GOLDEN / case)])
+    assert complete(objects) == complete_endpoint_slices(objects)
+
+
+def test_simulation_can_be_forced_or_refused(write_yaml: WriteYaml) -> None:
+    objects = load([str(write_yaml(APP))])
+    assert complete(objects, CompleteOptions(simulate=False)) == complete_endpoint_slices(objects)
+    assert complete(objects, CompleteOptions(simulate=True)) == complete(objects)
