@@ -135,8 +135,12 @@ def _pod_ips(
         if node is None:
             out.append(replace(pod, node_name=pod.node_name, phase="Pending", ready=False))
         elif pod.host_network:
-            ips = {a.address.version: a.address for a in reversed(node.addresses)}
-            out.append(replace(pod, node_name=node.meta.name, ips=tuple(ips[v] for v in sorted(ips))))
+            # what its kubelet reports: the node's first InternalIP of each family, else its first address
+            ranked = [a for a in node.addresses if a.type == "InternalIP"] + list(node.addresses)
+            primary: dict[int, IPAddress] = {}
+            for a in ranked:
+                primary.setdefault(a.address.version, a.address)
+            out.append(replace(pod, node_name=node.meta.name, ips=tuple(primary[v] for v in sorted(primary))))
         else:
             ips = tuple(addresses.get(plan.identity, ()))
             out.append(replace(pod, node_name=node.meta.name, ips=ips))
