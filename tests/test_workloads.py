@@ -37,6 +37,9 @@ spec:
 """
 
 
+LONG = "cj-with-a-name-that-is-too-long-for-the-jobs-it-makes-0"
+
+
 def errors_of(directory: Path) -> list[str]:
     with pytest.raises(InputError) as info:
         load([str(directory)])
@@ -128,6 +131,7 @@ def test_selector_and_replicas_errors_all_at_once(write_yaml: WriteYaml) -> None
 
 
 def test_job_and_cron_job_errors(write_yaml: WriteYaml) -> None:
+    cj = f'CronJob "default/{LONG}"'
     text = """
     apiVersion: batch/v1
     kind: Job
@@ -140,7 +144,7 @@ def test_job_and_cron_job_errors(write_yaml: WriteYaml) -> None:
     ---
     apiVersion: batch/v1
     kind: CronJob
-    metadata: {name: cj}
+    metadata: {name: cj-with-a-name-that-is-too-long-for-the-jobs-it-makes-0}
     spec:
       jobTemplate:
         spec:
@@ -152,10 +156,11 @@ def test_job_and_cron_job_errors(write_yaml: WriteYaml) -> None:
         "auto-generated",
         '7:16: Job "default/j": spec.parallelism: Invalid value: -2: must be greater than or equal to 0',
         '9:11: Job "default/j": spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"',
-        '15:3: CronJob "default/cj": spec.schedule: Required value',
-        '18:31: CronJob "default/cj": spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: '
+        f'13:18: {cj}: metadata.name: Invalid value: "{LONG}": must be no more than 52 characters',
+        f"15:3: {cj}: spec.schedule: Required value",
+        f"18:31: {cj}: spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "
         '"Always": supported values: "OnFailure", "Never"',
-        '18:51: CronJob "default/cj": spec.jobTemplate.spec.template.spec.containers: Required value',
+        f"18:51: {cj}: spec.jobTemplate.spec.template.spec.containers: Required value",
     ]
 
 

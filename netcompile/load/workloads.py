@@ -12,7 +12,7 @@ Defaulting and validation follow the API server (`pkg/apis/apps/validation`, `pk
 - replicas, parallelism, completions: `must be greater than or equal to 0`; replicas default to 1.
 - the template's restartPolicy: `Always` for the controllers of long-running pods; `OnFailure` or
   `Never` (required) for Jobs; at least one container.
-- a CronJob's schedule is required.
+- a CronJob's schedule is required, its name at most 52 characters.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .validation import Field, dns1123_subdomain, labels_field
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 JOB_RESTART_POLICIES = ("OnFailure", "Never")
 IP_FAMILIES = ("IPv4", "IPv6")
+CRON_JOB_NAME_MAX = 52  # validation.ValidateCronJob: a DNS-1035 label (63) less the Job's 11-character suffix
 IP_FAMILY_POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
 
 FNV32_OFFSET = 0x811C9DC5
@@ -150,6 +151,8 @@ def parse_workload(raw: RawObject, root: Field, opts: ParseOptions) -> Workload 
     indexed = False
     service_name = None
     if kind == WorkloadKind.CRON_JOB:
+        if meta is not None and len(meta.name) > CRON_JOB_NAME_MAX:  # its Jobs' names add 11 characters
+            md.child("name").error(invalid(meta.name, f"must be no more than {CRON_JOB_NAME_MAX} characters"))
         spec.child("schedule").string(required_=True)
         job_template = spec.child("jobTemplate")
         if not job_template.required_map():
