@@ -28,6 +28,7 @@ from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa:
 from netcompile.compile.index import Cluster  # noqa: E402
 from netcompile.load.manifests import load  # noqa: E402
 from netcompile.model import Protocol  # noqa: E402
+from netcompile.pipeline import complete  # noqa: E402
 from netcompile.verify.interpreter import Ruleset  # noqa: E402
 from netcompile.verify.packet import Packet  # noqa: E402
 from netcompile.verify.reference import reference_for  # noqa: E402
@@ -38,7 +39,7 @@ CLIENT = IPv4Address("10.244.0.1")  # a pod address outside the endpoints' range
 def measure(services: int, endpoints: int, packets: int, workdir: Path) -> dict[str, float]:
     path = workdir / f"services-{services}.yaml"
     path.write_text(manifest(services, endpoints))
-    cluster = Cluster(load([str(path)]), None, ())
+    cluster = Cluster(complete(load([str(path)])), None, ())
     text = compile_cluster(cluster, CompileOptions()).text
     ruleset = Ruleset.parse(text)
     reference = reference_for(cluster)

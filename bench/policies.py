@@ -39,6 +39,7 @@ from bench.common import mb, nft_load, ruleset_size, run_child  # noqa: E402
 from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa: E402
 from netcompile.compile.index import Cluster  # noqa: E402
 from netcompile.load.manifests import load  # noqa: E402
+from netcompile.pipeline import complete  # noqa: E402
 
 DEFAULT_PODS = (500, 2_000, 5_000)
 DEFAULT_POLICIES = (100, 500, 1_000)
@@ -156,7 +157,7 @@ def run_one(pods: int, policies: int, workdir: Path, profile: bool) -> dict[str,
     t0 = time.perf_counter()
     objects = load([str(inputs)])
     t1 = time.perf_counter()
-    cluster = Cluster(objects)
+    cluster = Cluster(complete(objects))  # completion, then the index
     t2 = time.perf_counter()
     output = compile_cluster(cluster, CompileOptions())
     t3 = time.perf_counter()

@@ -33,6 +33,7 @@ from netcompile.compile.compiler import CompileOptions, compile_cluster  # noqa:
 from netcompile.compile.index import Cluster  # noqa: E402
 from netcompile.load.manifests import load  # noqa: E402
 from netcompile.nft.render import render  # noqa: E402
+from netcompile.pipeline import complete  # noqa: E402
 
 DEFAULT_SIZES = (1_000, 10_000, 25_000)
 
@@ -84,7 +85,7 @@ def run_one(services: int, endpoints: int, workdir: Path, profile: bool) -> dict
     objects = load([str(inputs)])
     t1 = time.perf_counter()
     peak_after_parse = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    cluster = Cluster(objects)
+    cluster = Cluster(complete(objects))  # completion, then the index
     t2 = time.perf_counter()
     output = compile_cluster(cluster, CompileOptions())
     t3 = time.perf_counter()

@@ -15,8 +15,9 @@ from typing import Protocol
 
 import pytest
 
-from netcompile.compile.compiler import CompileOptions, Output, compile_paths
+from netcompile.compile.compiler import CompileOptions, Output
 from netcompile.compile.index import Cluster
+from netcompile.pipeline import compile_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")  # the one definition: import it, read no $CI

@@ -9,8 +9,8 @@ import pytest
 
 from netcompile.compile.index import Cluster, ClusterError, named_port, selector_matches
 from netcompile.model import Protocol
-from netcompile.pipeline import complete, load
 from netcompile.model.selectors import LabelSelector, Operator, Requirement
+from netcompile.pipeline import complete, load
 from netcompile.verify.reference.view import View, container_port, labels_select
 from tests.conftest import WriteYaml
 

@@ -265,7 +265,7 @@ def test_terminating_endpoints_serve_when_none_is_ready(write_yaml: WriteYaml) -
     it, and both evaluators agree; a terminating pod that is not Ready is not used."""
     for status, delivered in ((READY, True), (NOT_READY, False)):
         objects = load([str(write_yaml("\n---\n".join([NODES, service(), pod("p", status, meta=DELETED)]), "in.yaml"))])
-        cluster = Cluster(objects, "n1")
+        cluster = Cluster(complete(objects), "n1")
         ruleset = Ruleset.parse(compile_cluster(cluster, CompileOptions(node="n1")).text)
         packet = Packet(ip_address("10.0.2.7"), ip_address("10.96.0.1"), Protocol.TCP, 80, origin=Origin.NETWORK)
         outcome = evaluate(cluster, packet)

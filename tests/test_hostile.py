@@ -25,12 +25,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.compile.compiler import CompileOptions, Output, compile_paths
+from netcompile.compile.compiler import CompileOptions, Output
 from netcompile.compile.index import ClusterError
 from netcompile.errors import InputError
 from netcompile.host.nftlib import check
 from netcompile.load.manifests import load
 from netcompile.load.schema import ListOf, MapOf, Table, kind_table, kinds_of
+from netcompile.pipeline import compile_paths
 from netcompile.verify.interpreter import Ruleset
 from tests.strategies import Scenario, scenarios
 

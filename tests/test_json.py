@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
 from netcompile.compile.index import ClusterError
 from netcompile.errors import Diagnostic, InputError, Position
 from netcompile.load import jsonread, pyyaml_reader, source
 from netcompile.load.manifests import load
 from netcompile.load.source import Limits, Piece, YList, YMap
+from netcompile.pipeline import compile_paths
 from tests.conftest import ROOT
 from tests.strategies import Scenario, scenarios
 from tests.test_fastyaml import same

@@ -20,9 +20,9 @@ from netcompile.cli import app
 from netcompile.compile.compiler import CompileOptions
 from netcompile.compile.index import Cluster
 from netcompile.host.nftlib import NftRejected
+from netcompile.journeys import Network
 from netcompile.lab import LabOptions, LabReport, run_lab
 from netcompile.lab.expectations import expectation_probes, read_expectations
-from netcompile.journeys import Network
 from netcompile.lab.expected import LabJourneys
 from netcompile.lab.plan import IFNAMSIZ, POOL, PlanError, make_plan, new_prefix
 from netcompile.lab.probes import ExpectError
@@ -408,7 +408,8 @@ def test_expectations_name_targets_as_trace_does(write_yaml: WriteYaml) -> None:
     )
     path = write_yaml("- {from: shop/front, to: shop/web, port: 80, expect: allow}\n", "e.yaml")
     with pytest.raises(ExpectError, match="shop/pod/web or shop/service/web"):
-        expectation_probes(make_plan(network_of(clash), [], "nc0a1b31"), clash, read_expectations(path / "e.yaml"), "e.yaml")
+        plan = make_plan(network_of(clash), [], "nc0a1b31")
+        expectation_probes(plan, clash, read_expectations(path / "e.yaml"), "e.yaml")
 
 
 def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:
@@ -426,8 +427,9 @@ def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:
 
     network = network_of(objects, oracle)
     plan = make_plan(network, [], "nc0a1b2f")
-    got = LabJourneys(plan, network).expect(src=IPv4Address("10.244.2.6"), dst=IPv4Address("10.96.0.20"),
-                                            protocol=Protocol.TCP, port=80, origin=Origin.NETWORK, node="node-b")  # fmt: skip
+    lab = LabJourneys(plan, network)
+    got = lab.expect(src=IPv4Address("10.244.2.6"), dst=IPv4Address("10.96.0.20"), protocol=Protocol.TCP, port=80,
+                     origin=Origin.NETWORK, node="node-b")  # fmt: skip
     node_b = plan.node("node-b").primary
     assert [(n, p.src, p.dst, p.origin) for n, p in seen] == [
         ("node-b", IPv4Address("10.244.2.6"), IPv4Address("10.96.0.20"), Origin.NETWORK),

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
 from netcompile.errors import Diagnostic, InputError
 from netcompile.load.manifests import load
 from netcompile.load.source import Limits, Piece
 from netcompile.model import Protocol, ServiceType
+from netcompile.pipeline import compile_paths
 from tests.conftest import WriteYaml
 
 

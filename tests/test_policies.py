@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.compile.compiler import CompileOptions, Output, compile_paths
+from netcompile.compile.compiler import CompileOptions, Output
 from netcompile.compile.index import Cluster
 from netcompile.compile.policies import merge_ranges
 from netcompile.golden import discover
@@ -22,6 +22,7 @@ from netcompile.load.manifests import load
 from netcompile.model import Protocol
 from netcompile.nft.ir import Hook
 from netcompile.nft.names import chain_name
+from netcompile.pipeline import compile_paths, complete
 from netcompile.verify.packet import Origin, Packet
 from tests.conftest import ROOT, CompileYaml
 
@@ -681,7 +682,7 @@ def test_packets(row: tuple[str, str, str, Protocol, int, str, str, bool]) -> No
 
     _, src, dst, proto, port, origin, state, delivered = row
     out = compile_text(TABLE, CompileOptions(node="node-a"))
-    cluster = Cluster(load([str(out_dir(TABLE))]), "node-a")
+    cluster = Cluster(complete(load([str(out_dir(TABLE))])), "node-a")
     packet = Packet(ip_address(src), ip_address(dst), proto, port, origin=Origin(origin), ct_state=state)
     got = Ruleset.parse(out.text).evaluate(packet, cluster.node_addresses)
     verdicts = {r.verdict.value for r in got.distribution}

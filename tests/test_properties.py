@@ -14,7 +14,8 @@ from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, given, settings
 
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
+from netcompile.pipeline import compile_paths
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.reference import evaluate
 from tests.strategies import Scenario, scenarios

@@ -17,6 +17,7 @@ import pytest
 from netcompile.compile.index import Cluster
 from netcompile.load.manifests import load
 from netcompile.model import IPNetwork, Protocol
+from netcompile.pipeline import complete
 from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 from netcompile.verify.reference import evaluate, reference_for
 
@@ -28,7 +29,7 @@ Row = tuple[str, str, str, str, str]
 
 def make_cluster(write_yaml: WriteYaml, *texts: str, node: str | None = "node-a", cidrs: str = "") -> Cluster:
     directory = write_yaml("\n---\n".join(texts), "input.yaml")
-    objects = load([str(directory)])
+    objects = complete(load([str(directory)]))
     return Cluster(objects, node, tuple(ip_network(c) for c in cidrs.split()))
 
 

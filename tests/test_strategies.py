@@ -7,7 +7,8 @@ from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, find, given, settings
 
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
+from netcompile.pipeline import compile_paths
 from tests.strategies import Scenario, scenarios
 
 

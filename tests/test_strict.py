@@ -16,12 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
 from netcompile.errors import InputError
 from netcompile.load.manifests import KINDS, ParseOptions, load
 from netcompile.load.schema import kind_table, kinds_of, schema
 from netcompile.model import NetworkPolicy, Objects, PolicyPort, PolicyRule, Protocol
 from netcompile.model.selectors import LabelSelector
+from netcompile.pipeline import compile_paths
 from tests.conftest import WriteYaml
 
 POLICY = """\

@@ -2,8 +2,9 @@
 
 The compiler's own (the reference evaluator has its own index in verify/reference/): the node and its
 addresses, the pod networks, who a selector picks, what a named port resolves to, and the endpoints of a
-Service port as its EndpointSlices (or legacy Endpoints) carry them. The objects are completed first
-(`complete.complete`: EndpointSlices derived from pods), so pods never stand for endpoints here.
+Service port as its EndpointSlices (or legacy Endpoints) carry them. It is given objects already
+completed (`pipeline.complete`: EndpointSlices derived from pods, once per input, not once per node), so
+pods never stand for endpoints here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
 
-from ..complete import complete
 from ..gcpause import paused_gc
 from ..model import (
     EndpointSlice,
@@ -94,9 +94,9 @@ def collapse(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
 
 
 class Cluster:
-    """Every object, completed and indexed, and the node the ruleset is written for.
+    """The completed objects (`pipeline.complete`), indexed, and the node the ruleset is written for.
 
-    `scope` is what the reference evaluator is given: the completed objects and the question as asked.
+    `scope` is what the reference evaluator is given: the same completed objects and the question as asked.
     """
 
     def __init__(
@@ -105,7 +105,6 @@ class Cluster:
         node_name: str | None = None,
         cluster_cidrs: tuple[IPNetwork, ...] = (),
     ) -> None:
-        objects = complete(objects)
         self.scope = Scope(objects, node_name, cluster_cidrs)
         with paused_gc():  # indexes of 100k objects: see source.paused_gc
             self._index(objects, node_name, cluster_cidrs)
