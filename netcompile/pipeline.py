@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from .compile.compiler import CompileOptions, Output, compile_cluster
 from .compile.index import Cluster, ClusterError
+from .complete import CompleteOptions
 from .complete import complete as complete_objects
 from .host.apply import check_table_name
 from .load.manifests import NODE_PORT_RANGE, ParseOptions
@@ -34,9 +35,9 @@ from .model import IPNetwork, Objects
 from .nft.ir import IRError, check_name
 
 __all__ = [
-    "COMPILE_FLAGS", "ClusterError", "CompileArgs", "CompileOptions", "Compiled", "OptionError", "Output",
-    "ParseOptions", "compile_node", "compile_nodes", "compile_paths", "complete", "distinct_inputs", "load",
-    "node_names", "parse_compile_args",
+    "COMPILE_FLAGS", "ClusterError", "CompileArgs", "CompileOptions", "Compiled", "CompleteOptions", "OptionError",
+    "Output", "ParseOptions", "compile_node", "compile_nodes", "compile_paths", "complete", "distinct_inputs",
+    "load", "node_names", "parse_compile_args",
 ]  # fmt: skip
 
 
@@ -192,10 +193,11 @@ def load(paths: Sequence[str], limits: Limits = Limits(), parse: ParseOptions = 
 # --- phase 2, complete: what the cluster adds, once ------------------------------------------------------
 
 
-def complete(objects: Objects) -> Objects:
-    """The objects as the cluster would hold them (complete/): done once per input, before any node is
-    compiled; what both the compiler and the reference evaluator are given. Idempotent."""
-    return complete_objects(objects)
+def complete(objects: Objects, options: CompleteOptions | None = None) -> Objects:
+    """The objects as the cluster would hold them (complete/: the simulated cluster where the input leaves
+    things to it, EndpointSlices from pods): done once per input, before any node is compiled; what both
+    the compiler and the reference evaluator are given. Idempotent."""
+    return complete_objects(objects) if options is None else complete_objects(objects, options)
 
 
 # --- phase 3, compile: one node, or every node ------------------------------------------------------------

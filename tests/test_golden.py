@@ -7,8 +7,10 @@ expected.nft agrees with the reference evaluator on every probe packet (one chec
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from ipaddress import ip_address
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,7 @@ from netcompile.compile.index import Cluster
 from netcompile.golden import Case, check_cases, discover
 from netcompile.host.nftlib import check
 from netcompile.model import IPAddress, Protocol
-from netcompile.pipeline import compile_paths
+from netcompile.pipeline import COMPILE_FLAGS, compile_paths
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.packet import Origin, Packet, Result, Verdict
 from netcompile.verify.reference import evaluate, reference_for
@@ -125,8 +127,8 @@ def golden_packets(cluster: Cluster, opts: CompileOptions) -> list[Packet]:
 def disagreements(case: Case) -> tuple[list[str], int, set[tuple[Verdict, bool]], bool]:
     """Where the interpreter of the case's expected.nft and the reference differ; the number of packets,
     the (verdict, masquerade) pairs the reference gave, and whether a hairpin happened."""
-    opts = case.options()
-    cluster, _ = compile_paths([str(case.directory)], opts)
+    opts, parse, _ = case.checked()
+    cluster, _ = compile_paths([str(case.directory)], opts, parse=parse)
     ruleset = Ruleset.parse(case.expected_path.read_text())
     packets = golden_packets(cluster, opts)
     problems = []
@@ -197,3 +199,50 @@ def test_output_does_not_depend_on_hash_seed() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(digests) == 1
+
+
+def test_a_cases_args_take_every_compile_option(tmp_path: Path) -> None:
+    """golden/README.md: an args file takes every compile option of the command line (pipeline.COMPILE_FLAGS),
+    read and checked as the command line reads and checks them."""
+    directory = tmp_path / "svc-nodeport"
+    shutil.copytree(ROOT / "golden" / "svc-nodeport", directory)
+    args = (
+        "--node node-a --cluster-cidr 10.244.0.0/16,fd00:1::/64 --cluster-cidr 10.245.0.0/16 "
+        "--nodeport-addresses 192.168.0.0/16 --table other --service-node-port-range 30000-32767 "
+        "--validate=warn --strict"
+    )
+    assert {word.partition("=")[0] for word in args.split() if word.startswith("--")} == {
+        flag for _, flag, _ in COMPILE_FLAGS
+    }
+    (directory / "args").write_text(args)
+    case = Case("svc-nodeport", directory)
+    opts = case.options()
+    assert (opts.node, opts.table, [str(n) for n in opts.cluster_cidrs]) == (
+        "node-a",
+        "other",
+        ["10.244.0.0/16", "fd00:1::/64", "10.245.0.0/16"],
+    )
+    assert "table inet other {" in case.compile().text
+    for words, message in (
+        ("--bogus", "unknown flags: --bogus"),
+        ("--node", "argument --node: expected one argument"),
+        ("--cluster-cidr nope", "--cluster-cidr 'nope': must be a valid CIDR value"),
+        ("--table 'Not A Table'", "--table 'Not A Table': must be an nftables table name"),
+        ("--service-node-port-range 3-2", "--service-node-port-range '3-2': must be LOW-HIGH"),
+        ("--validate maybe", '--validate: Unsupported value: "maybe"'),
+    ):
+        (directory / "args").write_text(words)
+        (problem,) = check_cases([case], update=False)
+        assert problem.startswith(f"svc-nodeport: does not compile:\n{directory / 'args'}: ") and message in problem
+    # --strict: a dangling reference fails the case, as it fails `compile --strict`
+    dangling = tmp_path / "basic-dangling"
+    dangling.mkdir()
+    (dangling / "00-input.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\nspec: {containers: [{name: c}]}\n"
+        "status: {phase: Running, podIP: 10.244.0.5}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: p}\nspec: {podSelector: {matchLabels: {app: nothing}}}\n"
+    )
+    assert check_cases([Case("basic-dangling", dangling)], update=True) == []
+    (dangling / "args").write_text("--strict")
+    (problem,) = check_cases([Case("basic-dangling", dangling)], update=False)
+    assert "1 dangling reference in the input (--strict):" in problem, problem

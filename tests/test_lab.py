@@ -10,7 +10,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from fractions import Fraction
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_network
 from pathlib import Path
 
 import pytest
@@ -439,6 +439,49 @@ def test_expectation_composes_hops_across_nodes(write_yaml: WriteYaml) -> None:
         f"shop/web-1:8080 from {node_b}": Fraction(1, 2),
         "dropped": Fraction(1, 2),
     }
+
+
+def test_lab_expectations_are_trace_journeys(write_yaml: WriteYaml) -> None:
+    """One journey module: every probe of the lab's full matrix expects what trace's journey (journeys.py)
+    gives, with the same compile options; and the options count (--nodeport-addresses leaves node-b's
+    NodePorts unanswered when its address is outside the CIDRs; --cluster-cidr makes a pod external)."""
+    from netcompile.journeys import Place
+    from netcompile.lab import probes as pr
+    from netcompile.lab.control import reference
+    from netcompile.lab.expected import first_node
+
+    objects = complete(objects_of(write_yaml, NODEPORTS))
+    client = IPv4Address("198.51.100.7")
+    only_a = CompileOptions(nodeport_addresses=(ip_network("192.168.1.10/32"),))
+    narrow = CompileOptions(cluster_cidrs=(ip_network("10.244.1.0/24"),))
+    seen: dict[CompileOptions, dict[tuple[str, str, int], set[tuple[str, str]]]] = {}
+    for opts in (CompileOptions(), only_a, narrow):
+        network = Network(compile_nodes(objects, opts), opts)
+        plan = make_plan(network, [client], "nc0a1b32")
+        lab = LabJourneys(plan, network)
+        seen[opts] = {}
+        for probe in pr.matrix(plan, network.objects, []):
+            expected = reference(lab, probe)
+            entry = lab.network_name(first_node(plan, probe.source.node, probe.dst))
+            src = Place(probe.source.address, probe.source.label, entry, probe.source.origin == Origin.NODE)
+            journey = network.journey(src, probe.dst, probe.port, probe.protocol, compiled=False)
+            by_trace: dict[tuple[Verdict, str, int | None], Fraction] = {}
+            for result, p in journey.reference.items():
+                key = (result.verdict, str(result.dst or ""), result.dport)
+                by_trace[key] = by_trace.get(key, Fraction(0)) + p
+            by_lab: dict[tuple[Verdict, str, int | None], Fraction] = {}
+            for final, p in expected.distribution.items():
+                key = (final.verdict, str(final.address or ""), final.port)
+                by_lab[key] = by_lab.get(key, Fraction(0)) + p
+            assert by_lab == by_trace, probe
+            what = (probe.source.label, probe.target, probe.port)
+            seen[opts][what] = {(f.verdict.value, f.server or "") for f in expected.possible()}
+    nodeport_b = (str(client), "nodeport:default/web-local@node-b", 30080)
+    assert seen[CompileOptions()][nodeport_b] == {("delivered", "default/web-b")}
+    assert seen[only_a][nodeport_b] == {("delivered", "")}  # not DNATed: to node-b itself, where nobody listens
+    hairpin = ("default/solo", "service:default/solo", 70)
+    assert seen[CompileOptions()][hairpin] == seen[narrow][hairpin] == {("delivered", "default/solo")}
+    assert seen[narrow] != seen[CompileOptions()]
 
 
 # --- real labs ---------------------------------------------------------------------------------------

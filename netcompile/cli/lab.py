@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ..compile.index import ClusterError
 from ..host.nftlib import NftRejected, NftUnavailable
 from ..lab import LabOptions, run_lab
 from ..lab.plan import PlanError
@@ -18,6 +17,7 @@ from ..lab.run import format_table, skipped_lines, stderr_progress, summary
 from ..lab.servers import ServerError
 from ..lab.topology import TopologyError
 from ..model import IPAddress, Objects
+from ..pipeline import ClusterError
 from . import (
     FINDING,
     CompileArgs,
@@ -25,9 +25,9 @@ from . import (
     Paths,
     app,
     checked,
+    completed_input,
     emit,
     fail,
-    load_input,
     output_and_format,
     with_compile_options,
 )
@@ -118,7 +118,7 @@ def lab_cmd(
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
     compile_options, _ = checked(compile_args)
-    objects = load_input(paths, compile_args)
+    objects = completed_input(paths, compile_args)  # the Nodes the lab builds include those completion adds
     names = {n.meta.name for n in objects.nodes}
     if compile_options.node is not None and names and compile_options.node not in names:
         fail(f"--node {compile_options.node}: no such Node in the input (the lab builds every Node)")
@@ -135,7 +135,7 @@ def lab_cmd(
         log=lambda line: typer.echo(line, err=True),
     )
     try:
-        report = run_lab(objects, options)
+        report = run_lab(objects, options, completed=True)
     except (PlanError, ExpectError, ClusterError) as exc:
         fail(str(exc))
     except NftUnavailable as exc:

@@ -223,17 +223,20 @@ def _rows(probes: list[pr.Probe], observed: list[dict[int, pr.Observation]], ref
     return rows
 
 
-def run_lab(objects: Objects, options: LabOptions, oracle: Oracle | None = None) -> LabReport:
-    """Build the lab, probe, compare, tear down. `objects` as loaded: the pipeline completes them (once)
-    and compiles every node with `options.compile`; `oracle` replaces the reference evaluator (tests).
+def run_lab(
+    objects: Objects, options: LabOptions, oracle: Oracle | None = None, *, completed: bool = False
+) -> LabReport:
+    """Build the lab, probe, compare, tear down. `objects` as loaded (or `completed` already: the CLI's):
+    the pipeline completes them and compiles every node with `options.compile`; `oracle` replaces the
+    reference evaluator (tests).
     Raises ClusterError, PlanError, ExpectError, TopologyError, ServerError, NftRejected/NftUnavailable
     on problems (after tearing down what was built)."""
     preflight()
     log = options.log or (lambda _: None)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
-    networks = _Networks(Network(compile_nodes(complete(objects), options.compile), options.compile, oracle=oracle))
-    objects = networks.network.objects
+    objects = objects if completed else complete(objects)
+    networks = _Networks(Network(compile_nodes(objects, options.compile), options.compile, oracle=oracle))
     entries = read_expectations(options.expect_file) if options.expect_file else None
     plan, probes, refs, control_refs, notes = _plan_and_probes(networks, options, entries)
     unknown = sorted(set(options.rulesets) - {n.name for n in plan.nodes})
