@@ -26,7 +26,7 @@ from typing import Protocol as Interface
 from .compile.compiler import CompileOptions
 from .compile.index import Cluster
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
-from .pipeline import Compiled, compile_nodes
+from .pipeline import Compiled
 from .targets import TargetError
 from .targets import resolve as resolve_target
 from .verify.interpreter import Ruleset
@@ -151,12 +151,6 @@ class Network:
         self.objects: Objects = self.any_cluster.objects  # the completed objects
         self.routes: Routes = routes if routes is not None else self
         self.oracle: Oracle = oracle or (lambda cluster, packet: evaluate(cluster, packet, opts.nodeport_addresses))
-
-    @classmethod
-    def compile(cls, completed: Objects, opts: CompileOptions) -> Network:
-        """Every node of completed objects (`pipeline.complete`), compiled with `opts`: ClusterError when
-        `opts.node` names no Node of the input."""
-        return cls(compile_nodes(completed, opts), opts)
 
     def routed(self, routes: Routes) -> Network:
         """The same nodes and rulesets (parsed once), with packets routed by `routes` (the lab's)."""

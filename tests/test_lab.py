@@ -677,3 +677,20 @@ def test_cli_json_and_exit_codes(write_yaml: WriteYaml, tmp_path: Path) -> None:
     assert "mismatch" in result.stderr  # the summary
     result = runner.invoke(app, ["lab", str(directory), "--client", "nope"])
     assert result.exit_code == 2 and "must be an IPv4 or IPv6 address" in result.stderr
+
+
+@pytest.mark.kernel
+def test_cli_compile_options_shape_rulesets_and_reference(write_yaml: WriteYaml) -> None:
+    """`lab` takes every compile option, as `compile` does: each node's ruleset is compiled with them and
+    the reference follows them. With --nodeport-addresses naming node-a's address only, node-b's NodePort
+    is not DNATed: the outside client's packet goes to node-b itself (a lab server the reference names)."""
+    directory = write_yaml(NODEPORTS, "input.yaml")
+    argv = ["lab", str(directory), "--client", "198.51.100.7", "--format", "json", "--timeout", "0.5"]
+    argv += ["--nodeport-addresses", "192.168.1.10/32", "--cluster-cidr", "10.244.0.0/16", "--table", "labtest"]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert_clean(data["prefix"])
+    assert data["summary"]["mismatches"] == 0
+    to_b = [p for p in data["probes"] if p["to"] == "nodeport:default/web-local@node-b" and p["from"] == "198.51.100.7"]
+    assert [p["observed"]["pod"] for p in to_b] == ["node:node-b"], to_b
