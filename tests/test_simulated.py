@@ -272,3 +272,13 @@ def test_simulation_can_be_forced_or_refused(write_yaml: WriteYaml) -> None:
     objects = load([str(write_yaml(APP))])
     assert complete(objects, CompleteOptions(simulate=False)) == complete_endpoint_slices(objects)
     assert complete(objects, CompleteOptions(simulate=True)) == complete(objects)
+
+
+def test_generated_names_are_unique(write_yaml: WriteYaml) -> None:
+    """A bare Pod that has the name a ReplicaSet's pod would get: the controller picks another suffix."""
+    first = next(p for p in simulated(write_yaml, APP).pods if p.meta.name.startswith("web-"))
+    clash = f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {first.meta.name}, namespace: shop}}\n"
+    clash += "spec: {containers: [{name: c, image: x}]}\n"
+    names = [p.meta.name for p in simulated(write_yaml, APP + clash).pods]
+    assert len(names) == len(set(names)) and names.count(first.meta.name) == 1
+    assert len([n for n in names if n.startswith(first.meta.name[:-5])]) == 3 + 1

@@ -15,7 +15,7 @@ from ipaddress import ip_address
 
 from ..model import IPAddress, IPNetwork, Meta, Namespace, Node, Objects, Pod, Service, ServicePort, ServiceType
 from .allocate import allocate
-from .nodes import SYNTHETIC, eligible, place, synthetic_nodes
+from .nodes import SYNTHETIC, Placement, synthetic_nodes
 from .options import CompleteOptions
 from .workloads import Planned, planned_pods, represented
 
@@ -89,6 +89,7 @@ def _started(pod: Pod) -> Pod:
 
 def _place(planned: list[Planned], nodes: tuple[Node, ...], notices: list[str]) -> list[tuple[Planned, Node | None]]:
     known = {n.meta.name: n for n in nodes}
+    placement = Placement(nodes)
     out: list[tuple[Planned, Node | None]] = []
     for plan in planned:
         pod = plan.pod
@@ -97,7 +98,7 @@ def _place(planned: list[Planned], nodes: tuple[Node, ...], notices: list[str]) 
             if node is None:
                 notices.append(f'{pod.meta.ref}: spec.nodeName: no Node "{pod.node_name}": the pod stays Pending')
         else:
-            node = place(plan.identity, eligible(nodes, dict(plan.node_selector)))
+            node = placement.place(plan.identity, dict(plan.node_selector))
             if node is None:
                 notices.append(f"{pod.meta.ref}: no node fits its nodeSelector: the pod stays Pending")
         out.append((plan, node))
@@ -115,10 +116,10 @@ def _pod_ips(
                 requests.setdefault(cidr, []).append(plan.identity)
     addresses: dict[str, list[IPAddress]] = {}
     collided: set[str] = set()
+    inside = _by_network(given + [a.address for n in nodes for a in n.addresses], requests)
     for cidr, identities in requests.items():
         base = int(cidr.network_address)
-        taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in given if a in cidr}
-        taken |= {int(a.address) - base for n in nodes for a in n.addresses if a.address in cidr}
+        taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in inside.get(cidr, ())}
         result = allocate(cidr.num_addresses, taken, identities)
         for identity in identities:
             slot = result.slots.get(identity)
@@ -130,6 +131,7 @@ def _pod_ips(
             if identity in result.contested:
                 collided.add(identity)
     out: list[Pod] = []
+    moved: dict[str, list[str]] = {}
     for plan, node in placed:
         pod = plan.pod
         if node is None:
@@ -145,8 +147,28 @@ def _pod_ips(
             ips = tuple(addresses.get(plan.identity, ()))
             out.append(replace(pod, node_name=node.meta.name, ips=ips))
             if plan.identity in collided:
-                shown = ", ".join(str(a) for a in ips)
-                notices.append(f"{pod.meta.ref}: pod IP {shown}: its first choice collided with another's")
+                moved.setdefault(node.meta.name, []).append(f"{pod.meta.ref} {','.join(str(a) for a in ips)}")
+    for node_name, shown in moved.items():
+        notices.append(
+            f'Node "{node_name}": {len(shown)} pod IPs are not their first choice (a collision: a change to '
+            f"another pod of the node may move them): {', '.join(shown)}"
+        )
+    return out
+
+
+def _by_network(addresses: Iterable[IPAddress], networks: Iterable[IPNetwork]) -> dict[IPNetwork, list[IPAddress]]:
+    """The addresses in each of `networks`, in one pass per prefix length (not one per network)."""
+    wanted = {(n.version, n.prefixlen, int(n.network_address)): n for n in networks}
+    lengths = {(version, length) for version, length, _ in wanted}
+    out: dict[IPNetwork, list[IPAddress]] = {}
+    for address in addresses:
+        bits = 32 if address.version == 4 else 128
+        for version, length in lengths:
+            if version == address.version:
+                start = (int(address) >> (bits - length)) << (bits - length)
+                network = wanted.get((version, length, start))
+                if network is not None:
+                    out.setdefault(network, []).append(address)
     return out
 
 

@@ -139,13 +139,22 @@ def complete_endpoint_slices(objects: Objects) -> Objects:
     owned |= {(e.meta.namespace, e.meta.name) for e in objects.endpoints}
     nodes = {n.meta.name: n for n in objects.nodes}
     pods_by_ns: dict[str, list[Pod]] = {}
+    by_label: dict[tuple[str, str, str], list[Pod]] = {}  # (namespace, key, value): the pods, in input order
     for pod in objects.pods:
         pods_by_ns.setdefault(pod.meta.namespace, []).append(pod)
+        for key, value in pod.meta.labels:
+            by_label.setdefault((pod.meta.namespace, key, value), []).append(pod)
     added: list[EndpointSlice] = []
     for service in objects.services:
         if service.selector is None or (service.meta.namespace, service.meta.name) in owned:
             continue
-        added += service_slices(service, pods_by_ns.get(service.meta.namespace, []), nodes)
+        ns = service.meta.namespace
+        candidates = pods_by_ns.get(ns, [])
+        for key, value in service.selector.match_labels:  # only pods with every pair can be selected
+            having = by_label.get((ns, key, value), [])
+            if len(having) < len(candidates):
+                candidates = having
+        added += service_slices(service, candidates, nodes)
     if not added:
         return objects
     return replace(objects, endpoint_slices=objects.endpoint_slices + tuple(added))

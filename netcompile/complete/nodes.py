@@ -1,13 +1,15 @@
 """Nodes of the simulated cluster: synthetic ones when the input has none, and where pods go.
 
-Placement is rendezvous hashing (highest random weight): a pod without `nodeName` goes to the node,
-among those its `nodeSelector` allows, with the largest SHA-256 of `<pod identity>|<node name>`. It depends
-on the pod's identity and the set of nodes only: adding a node moves only the pods that now prefer it,
-and nothing else in the input moves any pod. The scheduler's spreading is not simulated.
+Placement is consistent hashing: each node has POINTS points on a ring of 64-bit hashes (SHA-256 of
+`<node name>#<i>`), and a pod without `nodeName` goes to the node, among those its `nodeSelector` allows,
+of the first point at or after the hash of the pod's identity. It depends on the pod's identity and the
+set of nodes only: adding a node moves only the pods that land on its points, and nothing else in the
+input moves any pod. The scheduler's spreading is not simulated.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from hashlib import sha256
 from ipaddress import ip_address
@@ -18,6 +20,7 @@ from .options import NODE_NAME_PREFIX, CompleteOptions
 
 SYNTHETIC = Position("<simulated>", 1, 1)
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+POINTS = 64  # points per node on the placement ring: spreads pods within a few percent of evenly
 
 
 def synthetic_name(index: int) -> str:
@@ -40,11 +43,32 @@ def synthetic_nodes(options: CompleteOptions) -> tuple[Node, ...]:
 
 def eligible(nodes: Sequence[Node], node_selector: Mapping[str, str]) -> list[Node]:
     """The nodes whose labels have every pair of `node_selector`."""
+    if not node_selector:
+        return list(nodes)
     return [n for n in nodes if all(n.meta.label_dict().get(k) == v for k, v in node_selector.items())]
 
 
-def place(identity: str, nodes: Sequence[Node]) -> Node | None:
-    """The node a pod of `identity` goes to (rendezvous hashing); None when no node fits."""
-    if not nodes:
-        return None
-    return max(nodes, key=lambda n: (sha256(f"{identity}|{n.meta.name}".encode()).digest(), n.meta.name))
+def _point(text: str) -> int:
+    return int.from_bytes(sha256(text.encode()).digest()[:8], "big")
+
+
+class Placement:
+    """Where pods go: consistent hashing on a ring of `POINTS` points per node, one ring per set of
+    eligible nodes. A pod goes to the node of the first point at or after the hash of its identity."""
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        self.nodes = nodes
+        self._rings: dict[tuple[tuple[str, str], ...], tuple[list[int], list[Node]]] = {}  # by nodeSelector
+
+    def place(self, identity: str, node_selector: Mapping[str, str]) -> Node | None:
+        """The node a pod of `identity` goes to; None when no node fits its nodeSelector."""
+        key = tuple(sorted(node_selector.items()))
+        ring = self._rings.get(key)
+        if ring is None:
+            fits = eligible(self.nodes, node_selector)
+            points = sorted((_point(f"{n.meta.name}#{v}"), n.meta.name, n) for n in fits for v in range(POINTS))
+            ring = self._rings[key] = ([p for p, _, _ in points], [n for _, _, n in points])
+        hashes, owners = ring
+        if not owners:
+            return None
+        return owners[bisect_left(hashes, _point(identity)) % len(owners)]

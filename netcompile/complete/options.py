@@ -39,6 +39,20 @@ class CompleteOptions:
     node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
     simulate: bool | None = None
 
+    def __post_init__(self) -> None:
+        """A ValueError (a usage error for the CLI) for options no cluster could have."""
+        if self.nodes < 0:
+            raise ValueError(f"the number of nodes must be 0 or more, not {self.nodes}")
+        for network in self.pod_cidrs:
+            self.node_pod_cidr(network, max(self.nodes - 1, 0))
+        if self.nodes + 2 > self.node_network.num_addresses:
+            raise ValueError(f"node network {self.node_network} has no room for {self.nodes} nodes")
+        low, high = self.node_port_range
+        if not 0 < low <= high <= 65535:
+            raise ValueError(f"node-port range {low}-{high} is not a range of ports")
+        if len({c.version for c in self.service_cidrs}) != len(self.service_cidrs):
+            raise ValueError("at most one service CIDR per IP family")
+
     def node_pod_cidr(self, network: IPNetwork, index: int) -> IPNetwork:
         """Node `index`'s share of the pod network: a /24 of an IPv4 network, a /64 of an IPv6 one (the
         whole network when it is smaller); None when the network has no room for that many nodes."""

@@ -24,7 +24,7 @@ same alphabet. Simulated pods are Running and Ready.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from hashlib import sha256
 
 from ..model import Labels, Meta, Node, Objects, Pod
@@ -133,6 +133,7 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
     """The pods `workload`'s controller would create (DaemonSets: on `nodes`)."""
     kind, name, ns = workload.kind, workload.meta.name, workload.meta.namespace
     ident = f"{kind}/{ns}/{name}"
+    hash_ = template_hash(workload)
     template = workload.template
     selector = template.node_selector
     if kind == WorkloadKind.JOB:
@@ -141,7 +142,7 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
         return _job_pods(workload, cron_job_name(workload), ident)
     out: list[Planned] = []
     if kind == WorkloadKind.DAEMON_SET:
-        extra = {REVISION_LABEL: template_hash(workload), "pod-template-generation": "1"}
+        extra = {REVISION_LABEL: hash_, "pod-template-generation": "1"}
         for node in eligible(nodes, dict(selector)):
             identity = f"{ident}/{node.meta.name}"
             pod = _pod(workload, f"{name}-{suffix(identity)}", extra, _owner(workload), node.meta.name)
@@ -150,7 +151,6 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
     for index in range(workload.replicas or 0):
         identity = f"{ident}/{index}"
         if kind == WorkloadKind.DEPLOYMENT:
-            hash_ = template_hash(workload)
             rs = f"{name}-{hash_}"
             owner = _owner(workload, "ReplicaSet", rs)
             pod = _pod(workload, f"{rs}-{suffix(identity)}", {TEMPLATE_HASH_LABEL: hash_}, owner, template.node_name)
@@ -159,7 +159,7 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
             extra = {
                 "statefulset.kubernetes.io/pod-name": pod_name,
                 "apps.kubernetes.io/pod-index": str(index),
-                REVISION_LABEL: f"{name}-{template_hash(workload)}",
+                REVISION_LABEL: f"{name}-{hash_}",
             }
             pod = _pod(workload, pod_name, extra, _owner(workload), template.node_name)
         else:  # ReplicaSet, ReplicationController
@@ -169,10 +169,22 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
 
 
 def planned_pods(objects: Objects, nodes: Sequence[Node]) -> list[Planned]:
-    """Every pod the input's workloads would add, in input order."""
+    """Every pod the input's workloads would add, in input order. A generated name already taken (by a
+    pod of the input or an earlier one) gets another suffix, as the controller retries `generateName`."""
     skip = represented(objects)
+    taken = {(p.meta.namespace, p.meta.name) for p in objects.pods}
     out: list[Planned] = []
     for workload in objects.workloads:
-        if (workload.meta.namespace, workload.meta.kind, workload.meta.name) not in skip:
-            out += workload_pods(workload, nodes)
+        if (workload.meta.namespace, workload.meta.kind, workload.meta.name) in skip:
+            continue
+        for plan in workload_pods(workload, nodes):
+            meta = plan.pod.meta
+            name, attempt, tail = meta.name, 0, suffix(plan.identity)
+            while (meta.namespace, name) in taken and name.endswith(tail):
+                attempt += 1
+                name = name[: -len(tail)] + (tail := suffix(f"{plan.identity}#{attempt}"))
+            if name != meta.name:
+                plan = replace(plan, pod=replace(plan.pod, meta=replace(meta, name=name)))
+            taken.add((meta.namespace, name))
+            out.append(plan)
     return out
