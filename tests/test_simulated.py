@@ -282,3 +282,14 @@ def test_generated_names_are_unique(write_yaml: WriteYaml) -> None:
     names = [p.meta.name for p in simulated(write_yaml, APP + clash).pods]
     assert len(names) == len(set(names)) and names.count(first.meta.name) == 1
     assert len([n for n in names if n.startswith(first.meta.name[:-5])]) == 3 + 1
+
+
+def test_stateful_set_ordinals_start_and_a_node_without_pod_cidr(write_yaml: WriteYaml) -> None:
+    text = APP.replace("  serviceName: db\n", "  serviceName: db\n  ordinals: {start: 5}\n")
+    text += "---\napiVersion: v1\nkind: Node\nmetadata: {name: bare}\n"
+    objects = simulated(write_yaml, text)
+    pods = pods_by_name(objects)
+    assert "db-5" in pods and "db-6" in pods and "db-0" not in pods
+    assert pods["db-6"].meta.label_dict()["apps.kubernetes.io/pod-index"] == "6"
+    assert pods["db-5"].node_name == "bare" and pods["db-5"].ips == ()
+    assert 'Node "bare": no spec.podCIDR(s): the pods netcompile places on it get no address' in objects.notices

@@ -110,10 +110,15 @@ def _pod_ips(
 ) -> list[Pod]:
     """Each pod on its node, with an address of each of the node's pod CIDRs (hostNetwork: the node's)."""
     requests: dict[IPNetwork, list[str]] = {}
+    without: dict[str, None] = {}
     for plan, node in placed:
         if node is not None and not plan.pod.host_network:
+            if not node.pod_cidrs:
+                without.setdefault(node.meta.name)
             for cidr in node.pod_cidrs:
                 requests.setdefault(cidr, []).append(plan.identity)
+    for name in without:
+        notices.append(f'Node "{name}": no spec.podCIDR(s): the pods netcompile places on it get no address')
     addresses: dict[str, list[IPAddress]] = {}
     collided: set[str] = set()
     inside = _by_network(given + [a.address for n in nodes for a in n.addresses], requests)

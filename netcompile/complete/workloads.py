@@ -5,7 +5,7 @@
   of a live cluster (`kubectl get all -o yaml`) has both, and the controller creates nothing more.
 - Deployment: its ReplicaSet `<deployment>-<pod-template-hash>`, whose pods are `<replicaset>-<suffix>`
   with the label `pod-template-hash`. ReplicaSet, ReplicationController: `<name>-<suffix>`.
-- StatefulSet: `<name>-<ordinal>`, labels `statefulset.kubernetes.io/pod-name`,
+- StatefulSet: `<name>-<ordinal>` (from `spec.ordinals.start`, default 0), labels `statefulset.kubernetes.io/pod-name`,
   `apps.kubernetes.io/pod-index` and `controller-revision-hash` (`<name>-<hash>`).
 - DaemonSet: one pod per node its nodeSelector allows, `<name>-<suffix>`, labels
   `controller-revision-hash` and `pod-template-generation: "1"`.
@@ -155,10 +155,11 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
             owner = _owner(workload, "ReplicaSet", rs)
             pod = _pod(workload, f"{rs}-{suffix(identity)}", {TEMPLATE_HASH_LABEL: hash_}, owner, template.node_name)
         elif kind == WorkloadKind.STATEFUL_SET:
-            pod_name = f"{name}-{index}"
+            ordinal = workload.ordinal_start + index
+            pod_name = f"{name}-{ordinal}"
             extra = {
                 "statefulset.kubernetes.io/pod-name": pod_name,
-                "apps.kubernetes.io/pod-index": str(index),
+                "apps.kubernetes.io/pod-index": str(ordinal),
                 REVISION_LABEL: f"{name}-{hash_}",
             }
             pod = _pod(workload, pod_name, extra, _owner(workload), template.node_name)

@@ -150,6 +150,7 @@ def parse_workload(raw: RawObject, root: Field, opts: ParseOptions) -> Workload 
     selector: LabelSelector | None = None
     indexed = False
     service_name = None
+    ordinal_start = 0
     if kind == WorkloadKind.CRON_JOB:
         if meta is not None and len(meta.name) > CRON_JOB_NAME_MAX:  # its Jobs' names add 11 characters
             md.child("name").error(invalid(meta.name, f"must be no more than {CRON_JOB_NAME_MAX} characters"))
@@ -181,6 +182,7 @@ def parse_workload(raw: RawObject, root: Field, opts: ParseOptions) -> Workload 
             replicas = _nonnegative(spec.child("replicas"), 1)
         if kind == WorkloadKind.STATEFUL_SET:
             service_name = spec.child("serviceName").string()
+            ordinal_start = _nonnegative(spec.child("ordinals").child("start"), 0) or 0
         template = _template(spec.child("template"), ("Always",))
         selector_f = spec.child("selector")
         if not selector_f.present:
@@ -190,7 +192,7 @@ def parse_workload(raw: RawObject, root: Field, opts: ParseOptions) -> Workload 
         _selected(selector, selector_f, template, empty_for.get(kind, "deployment"))
     if meta is None or template is None or root.report.count != before:
         return None
-    return Workload(meta, owners, selector, template, replicas, service_name, indexed, uid)
+    return Workload(meta, owners, selector, template, replicas, service_name, indexed, uid, ordinal_start)
 
 
 def _job(spec: Field) -> tuple[PodTemplate | None, int | None, LabelSelector | None, bool]:

@@ -79,6 +79,7 @@ class Workload:
     service_name: str | None = None  # StatefulSet spec.serviceName
     indexed: bool = False  # Job completionMode: Indexed
     uid: str | None = None  # metadata.uid, when the input has it (a dump of a live cluster)
+    ordinal_start: int = 0  # StatefulSet spec.ordinals.start
 
     @property
     def kind(self) -> WorkloadKind:
