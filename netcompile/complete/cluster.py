@@ -68,6 +68,14 @@ def simulate(objects: Objects, options: CompleteOptions) -> Objects:
     out_pods = [by_key.pop((p.meta.namespace, p.meta.name), p) for p in kept] + list(by_key.values())
     services = _cluster_ips(objects.services, options, notices)
     services = _node_ports(services, options, notices)
+    pod_families = {c.version for n in nodes for c in n.pod_cidrs}
+    for before, after in zip(objects.services, services, strict=True):
+        for family in sorted({a.version for a in after.cluster_ips} - {a.version for a in before.cluster_ips}):
+            if family not in pod_families and after.selector is not None:
+                notices.append(
+                    f"{after.meta.ref}: an IPv{family} clusterIP, but no node has an IPv{family} pod CIDR: "
+                    "no pod gets an endpoint of that family"
+                )
     namespaces = _namespaces(objects, out_pods, notices)
     return replace(
         objects,
