@@ -293,3 +293,14 @@ def test_stateful_set_ordinals_start_and_a_node_without_pod_cidr(write_yaml: Wri
     assert pods["db-6"].meta.label_dict()["apps.kubernetes.io/pod-index"] == "6"
     assert pods["db-5"].node_name == "bare" and pods["db-5"].ips == ()
     assert 'Node "bare": no spec.podCIDR(s): the pods netcompile places on it get no address' in objects.notices
+
+
+def test_a_pod_of_the_input_keeps_its_name_from_a_stateful_set(write_yaml: WriteYaml) -> None:
+    text = APP + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: shop, labels: {app: db}}\n"
+    text += (
+        "spec: {nodeName: kind-worker, containers: [{name: c, image: x}]}\nstatus: {phase: Running, podIP: 10.1.2.3}\n"
+    )
+    objects = simulated(write_yaml, text)
+    (db0,) = [p for p in objects.pods if p.meta.name == "db-0"]
+    assert db0.ips == (ip_address("10.1.2.3"),) and "db-1" in pods_by_name(objects)
+    assert 'Pod "shop/db-0": in the input already, not owned by its workload: kept as is' in objects.notices

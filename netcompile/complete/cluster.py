@@ -57,15 +57,20 @@ def simulate(objects: Objects, options: CompleteOptions) -> Objects:
         nodes = synthetic_nodes(options)
         shown = ", ".join(f"{n.meta.name} ({n.addresses[0].address}, pods {_cidrs(n.pod_cidrs)})" for n in nodes)
         notices.append(f"no Node in the input: simulating {len(nodes)} ({shown})")
-    planned = planned_pods(objects, nodes)
+    existing = {(p.meta.namespace, p.meta.name) for p in objects.pods}
+    planned = []
+    for plan in planned_pods(objects, nodes):  # a StatefulSet's pod may have the name of a Pod of the input
+        if (plan.pod.meta.namespace, plan.pod.meta.name) in existing:
+            notices.append(f"{plan.pod.meta.ref}: in the input already, not owned by its workload: kept as is")
+        else:
+            planned.append(plan)
+    made = len(planned)
     planned += [Planned(_started(p), f"Pod/{p.meta.namespace}/{p.meta.name}", ()) for p in bare]
     placed = _place(planned, nodes, notices)
     given_ips = [a for p in objects.pods if not _unstarted(p) for a in p.ips]
     pods = _pod_ips(placed, nodes, given_ips, notices)
-    simulated = {(p.meta.namespace, p.meta.name) for p in bare}
-    kept = [p for p in objects.pods if (p.meta.namespace, p.meta.name) not in simulated or not _unstarted(p)]
-    by_key = {(p.meta.namespace, p.meta.name): p for p in pods}
-    out_pods = [by_key.pop((p.meta.namespace, p.meta.name), p) for p in kept] + list(by_key.values())
+    started = iter(pods[made:])  # the bare Pods, in input order
+    out_pods = [next(started) if _unstarted(p) else p for p in objects.pods] + pods[:made]
     services = _cluster_ips(objects.services, options, notices)
     services = _node_ports(services, options, notices)
     pod_families = {c.version for n in nodes for c in n.pod_cidrs}
