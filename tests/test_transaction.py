@@ -16,6 +16,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import cache
 from ipaddress import ip_address
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -40,7 +41,9 @@ from tests.conftest import ROOT
 from tests.strategies import scenarios
 
 CASES = discover(ROOT / "golden")
-EXAMPLES = {"dev": 3, "long": 200}.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), 12)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")  # as tests/test_properties.py: ci, dev or long
+GOLDEN_EXAMPLES = {"dev": 1, "long": 50}.get(PROFILE, 2)  # changes per golden case, each tried both ways
+CLUSTER_EXAMPLES = {"dev": 5, "long": 1000}.get(PROFILE, 25)
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 Docs = list[dict[str, Any]]
@@ -347,7 +350,7 @@ def changes(draw: st.DrawFn, docs: Docs) -> tuple[str, Docs]:
             port.setdefault("name", f"p{j}")
         ports.append({"name": "added", "protocol": "TCP", "port": 8765, "targetPort": 8080})
     elif kind == "remove-port":
-        spec = docs[draw(st.sampled_from([i for i in services if len(docs[i]["spec"]["ports"]) > 1]))]["spec"]
+        spec = docs[draw(st.sampled_from([i for i in services if len(docs[i]["spec"].get("ports") or []) > 1]))]["spec"]
         spec["ports"].pop(draw(st.integers(0, len(spec["ports"]) - 1)))
     elif kind == "remove-pod":
         docs.pop(draw(st.sampled_from(pods)))
@@ -410,7 +413,7 @@ def changed(docs: Docs, draw: st.DataObject, opts: CompileOptions) -> tuple[Tabl
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-@SETTINGS
+@settings(SETTINGS, max_examples=GOLDEN_EXAMPLES)
 @given(data=st.data())
 def test_delta_on_golden_cases(case: Case, data: st.DataObject, deltas_ns: str, full_ns: str) -> None:
     old, new = changed(golden_docs(case), data, case.options())
@@ -418,7 +421,7 @@ def test_delta_on_golden_cases(case: Case, data: st.DataObject, deltas_ns: str, 
 
 
 @pytest.mark.kernel
-@settings(SETTINGS, max_examples=EXAMPLES * 3)
+@settings(SETTINGS, max_examples=CLUSTER_EXAMPLES)
 @given(data=st.data())
 def test_delta_on_generated_clusters(data: st.DataObject, deltas_ns: str, full_ns: str) -> None:
     scenario = data.draw(scenarios(max_packets=1), label="cluster")
@@ -474,22 +477,26 @@ def _headroom(self: Set) -> int | None:
     return 1 << (2 * len(self.elements) - 1).bit_length()
 
 
+@cache
 def adding_one_service(count: int) -> tuple[Table, Table]:
     docs = services(count + 1)
     return compile_docs(docs[:-2], CompileOptions()), compile_docs(docs, CompileOptions())
 
 
-def test_adding_a_service_grows_the_sets_it_must(tables: dict[str, tuple[Table, CompileOptions]]) -> None:
-    """With sizes exactly the element counts, every set that grows is re-created (whatever sizing the IR
-    has, the rule holds: re-created exactly when the new elements do not fit the old size)."""
+def test_adding_a_service_grows_the_sets_it_must() -> None:
+    """Every set whose new elements do not fit its old size is re-created (whatever sizing the IR has);
+    with sizes exactly the element counts, as today, that is every set that grows. Besides, only the
+    maps nft 1.0.6 cannot add a rule for are re-created (`typeof` with `th` in the value), with the
+    chains they are used in."""
     old, new = adding_one_service(10)
     recreated = {op.set.name for op in delta(old, new) if isinstance(op, SetOp) and op.verb is Verb.DELETE}
-    expected = {
+    too_small = {
         n
         for n, s in new.sets.items()
-        if ((size := old.sets[n].size) is not None and len(s.elements) > size) or (old.sets[n].size and not s.size)
+        if ((size := old.sets[n].size) is not None and len(s.elements) > size) or (size and not s.size)
     }
-    assert recreated == expected
+    assert too_small and too_small <= recreated
+    assert all(" th " in f"{new.sets[n].value} " for n in recreated - too_small)
 
 
 @pytest.mark.parametrize("sizing", ["headroom"])

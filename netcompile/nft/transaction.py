@@ -232,13 +232,10 @@ def _same_declaration(a: Set, b: Set) -> bool:
 
 
 def _set_kept(old: Set, new: Set) -> bool:
-    """Can `old` become `new` in place? Same declaration, and a size the kernel can move to: `new` has
-    a size (none cannot be written), and its elements fit the old size (which holds until commit)."""
-    if not _same_declaration(old, new):
-        return False
-    if old.size == new.size:
-        return True
-    return new.size is not None and (old.size is None or len(new.elements) <= old.size)
+    """Can `old` become `new` in place? Same declaration, the new elements fit the old size (which holds
+    until the transaction commits), and a size the kernel can move to (none cannot be written)."""
+    fits = old.size is None or len(new.elements) <= old.size
+    return _same_declaration(old, new) and fits and (new.size is not None or old.size is None)
 
 
 def _unreferable(item: Set) -> bool:
@@ -262,14 +259,14 @@ def _chain_kept(old: Chain, new: Chain) -> bool:
 def _element_changes(old: Set, new: Set, gone_chains: set[str]) -> tuple[list[Element], list[Element]]:
     """Elements of `old` to delete and of `new` to add: by key; a changed value or comment, or a verdict
     naming a chain about to be re-created, is a delete and an add."""
-    verdicts = old.value == "verdict"
+    verdicts = old.is_map and bool(gone_chains)
     new_by_key = {e.key: e for e in new.elements}
     stale: set[tuple[str, ...]] = set()
     removed: list[Element] = []
     for e in old.elements:
         other = new_by_key.get(e.key)
         same = other is not None and other.value == e.value and other.comment == e.comment
-        if same and not (verdicts and gone_chains and _refers(e.value_text, set(), gone_chains)):
+        if same and not (verdicts and _refers(e.value_text, set(), gone_chains)):
             continue
         removed.append(e)
         stale.add(e.key)
@@ -325,8 +322,8 @@ def delta(old: Table, new: Table) -> Transaction:
     for name, chain in new.chains.items():
         if name not in old.chains or name in gone_chains:
             tx.add(chain)
-        elif chain.base is not None and chain.base.policy != old.chains[name].base.policy:  # type: ignore[union-attr]
-            tx.add(chain)  # the kernel updates a base chain's policy in place
+        elif chain.base is not None and chain.base != old.chains[name].base:
+            tx.add(chain)  # only the policy differs (else it is re-created): the kernel updates it in place
     for name, item in new.sets.items():
         if name not in old.sets or name in gone_sets:
             tx.add(item)
