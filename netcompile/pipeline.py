@@ -228,8 +228,9 @@ def compile_nodes(completed: Objects, opts: CompileOptions) -> dict[str | None, 
     """Every node's ruleset (`node_names`), each compiled with `opts` for that node. ClusterError when
     `opts.node` names no Node of the input."""
     names = node_names(completed, opts)
-    if opts.node is not None and opts.node not in names:
-        raise ClusterError(f"--node {opts.node}: no such Node in the input")
+    if opts.node is not None and opts.node not in names:  # as Cluster says it
+        known = ", ".join(sorted(str(name) for name in names))
+        raise ClusterError(f"--node {opts.node}: no such Node in the input (known: {known})")
     return {name: compile_node(completed, replace(opts, node=name)) for name in names}
 
 
