@@ -16,12 +16,12 @@ import pytest
 
 from netcompile.compile.compiler import CompileOptions, Output
 from netcompile.compile.index import Cluster
-from netcompile.compile.policies import merge_ranges
+from netcompile.compile.ports import merge_ranges
 from netcompile.golden import discover
 from netcompile.load.manifests import load
 from netcompile.model import Protocol
-from netcompile.nft.ir import Hook
 from netcompile.nft.names import chain_name
+from netcompile.nft.types import Hook
 from netcompile.pipeline import compile_paths, complete
 from netcompile.verify.packet import Origin, Packet
 from tests.conftest import ROOT, CompileYaml
