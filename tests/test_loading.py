@@ -170,8 +170,8 @@ def test_allocations_are_unique_across_services(write_yaml: WriteYaml) -> None:
         'Service "default/a"',
         'Service "default/b": spec.ports[0].nodePort: Invalid value: 30053: provided port is already allocated to '
         'Service "default/a"',
-        'Service "default/c": spec.ipFamilies[0]: Invalid value: "IPv6": does not match the IP family of '
-        "`clusterIPs[0]`",
+        'Service "default/c": spec.clusterIPs[0]: Invalid value: "10.96.0.3": expected an IPv6 value as indicated '
+        "by `ipFamilies[0]`",
     ]
 
 
@@ -536,13 +536,16 @@ def test_network_policy_types_are_defaulted_like_the_api_server(write_yaml: Writ
     [
         ("{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}", "must be a strict subset of `cidr`"),
         ("{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}", "must be a strict subset of `cidr`"),
-        ("{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}", "may not specify more than 1 peer type"),
+        ("{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}", "may not specify both ipBlock and another peer"),
         ("{}", "Required value: must specify a peer"),
         (
             "{podSelector: {matchExpressions: [{key: a, operator: In}]}}",
             "Required value: must be specified when `operator` is 'In' or 'NotIn'",
         ),
-        ("{podSelector: {matchExpressions: [{key: a, operator: Near}]}}", 'Unsupported value: "Near"'),
+        (
+            "{podSelector: {matchExpressions: [{key: a, operator: Near}]}}",
+            'Invalid value: "Near": not a valid selector operator',
+        ),
     ],
 )
 def test_bad_policy_peers(write_yaml: WriteYaml, peer: str, expected: str) -> None:
@@ -565,7 +568,7 @@ def test_bad_policy_peers(write_yaml: WriteYaml, peer: str, expected: str) -> No
     [
         ("[{port: 80, endPort: 79}]", "endPort: Invalid value: 79: must be greater than or equal to `port`"),
         ("[{port: http, endPort: 90}]", "may not be specified when `port` is non-numeric"),
-        ("[{endPort: 90}]", "Required value: must be specified when `endPort` is specified"),
+        ("[{endPort: 90}]", "Invalid value: 90: may not be specified when `port` is not specified"),
         ("[{protocol: ICMP}]", 'Unsupported value: "ICMP"'),
     ],
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import duplicate, invalid
 from ..model import (
     ContainerPort,
+    IPNetwork,
     Meta,
     Namespace,
     Node,
@@ -46,7 +48,7 @@ def parse_node(raw: RawObject, root: Field, opts: ParseOptions) -> Node | None:
     if spec.is_map():
         pod_cidrs = spec.child("podCIDRs")
         if pod_cidrs.present:
-            cidrs = [c for c in (cidr_field(i, required_=True) for i in pod_cidrs.items()) if c]
+            cidrs = _pod_cidrs(pod_cidrs)
         else:
             single = cidr_field(spec.child("podCIDR"))
             cidrs = [single] if single else []
@@ -68,6 +70,19 @@ def parse_node(raw: RawObject, root: Field, opts: ParseOptions) -> Node | None:
     return Node(meta, tuple(cidrs), tuple(addresses))
 
 
+def _pod_cidrs(f: Field) -> list[IPNetwork]:
+    """spec.podCIDRs as ValidateNode checks them: CIDRs, at most one of each IP family, none twice."""
+    items = list(f.items())
+    cidrs = [cidr_field(item, required_=True) for item in items]
+    if len(items) > 1 and all(cidrs):
+        if len(items) > 2 or len({c.version for c in cidrs if c}) < len(items):
+            f.error(invalid(f.value, "may specify no more than one CIDR for each IP family"))
+        for index, item in enumerate(items):
+            if item.value in [i.value for i in items[:index]]:
+                item.error(duplicate(item.value))
+    return [c for c in cidrs if c]
+
+
 def _container_ports(spec: Field) -> tuple[ContainerPort, ...]:
     ports: list[ContainerPort] = []
     for containers_key in ("containers", "initContainers"):
@@ -76,11 +91,19 @@ def _container_ports(spec: Field) -> tuple[ContainerPort, ...]:
                 continue
             if containers_key == "initContainers" and container.child("restartPolicy").value != "Always":
                 continue  # only sidecar init containers keep running and serve ports
+            names: set[str] = set()  # validateContainerPorts: a name once per container
             for item in container.child("ports").object_items():
                 if not item.is_map():
                     continue
                 name = name_field(item.child("name"), port_name, required_=False)
-                number = port_number_field(item.child("containerPort"))
+                if name is not None and name in names:
+                    item.child("name").error(duplicate(name))
+                elif name is not None:
+                    names.add(name)
+                number_f = item.child("containerPort")
+                if number_f.value.__class__ is int and number_f.value == 0:
+                    number_f.value = None  # 0 is the unset value: Required, as absent
+                number = port_number_field(number_f)
                 protocol = protocol_field(item.child("protocol"))
                 if number is not None and protocol is not None:
                     ports.append(ContainerPort(name, number, protocol))

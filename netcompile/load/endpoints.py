@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from ..errors import duplicate, invalid, required
+from ..errors import duplicate, invalid, required, too_many
 from ..model import (
     EndpointAddress,
     EndpointConditions,
@@ -27,23 +27,41 @@ from .validation import (
     Field,
     dns1123_label,
     dns1123_subdomain,
+    fqdn,
     ip_field,
     name_field,
     parse_ip,
+    special_ip,
 )
 
+# validateEndpoints, validatePorts (pkg/apis/discovery/validation): how much one EndpointSlice may hold.
+MAX_ENDPOINTS = 1000
+MAX_ADDRESSES = 100
+MAX_PORTS = 100
 
-def _endpoint_ports(f: Field, *, allow_unnamed: bool = True) -> tuple[EndpointPort, ...]:
+
+@functools.cache
+def _node_name_problem(name: str) -> str | None:
+    """ValidateNodeName, once per name: nodes are few, endpoints many."""
+    return dns1123_subdomain(name)
+
+
+def _endpoint_ports(f: Field, *, slice_ports: bool) -> tuple[EndpointPort, ...]:
+    """EndpointSlice ports (`slice_ports`: the port number may be absent, which no Service port can use,
+    so it is left out) or an Endpoints subset's (a name for each when there are several)."""
     out: list[EndpointPort] = []
     names: set[str] = set()
-    for item in f.object_items():
+    items = list(f.object_items())
+    if slice_ports and len(items) > MAX_PORTS:
+        f.error(too_many(len(items), MAX_PORTS))
+    for item in items:
         if not item.is_map():
             continue
-        name = name_field(item.child("name"), dns1123_label, required_=False) or ""
+        name = name_field(item.child("name"), dns1123_label, required_=not slice_ports and len(items) > 1) or ""
         if name in names:
             item.child("name").error(duplicate(name))
         names.add(name)
-        port = port_number_field(item.child("port"))
+        port = port_number_field(item.child("port"), required_=not slice_ports)
         protocol = protocol_field(item.child("protocol"))
         if port is not None and protocol is not None:
             out.append(EndpointPort(name, port, protocol))
@@ -57,7 +75,7 @@ _CONDITION_KEYS = ("ready", "serving", "terminating")
 
 
 def _conditions(f: Field) -> EndpointConditions:
-    """An endpoint's conditions: absent ready means ready; absent serving follows ready."""
+    """An endpoint's conditions: absent ready or serving means true, absent terminating false."""
     if not f.is_map():
         return _DEFAULT_CONDITIONS
     assert isinstance(f.value, YMap)
@@ -75,8 +93,8 @@ def _boolean_conditions(given: YMap) -> EndpointConditions | None:
     for value in (ready, serving, terminating):
         if value is not None and value.__class__ is not bool:
             return None
-    ready = ready is not False
-    return _endpoint_conditions(ready, ready if serving is None else serving, terminating is True)
+    # discovery/v1 EndpointConditions: nil ready and nil serving are "true", nil terminating "false".
+    return _endpoint_conditions(ready is not False, serving is not False, terminating is True)
 
 
 @functools.cache
@@ -92,10 +110,12 @@ def _plain_endpoint(entry: YMap, version: int) -> SliceEndpoint | None:
     addresses = entry.get("addresses")
     if addresses.__class__ is not YList or not addresses or "hints" in entry:
         return None
+    if len(addresses) > MAX_ADDRESSES:
+        return None
     addrs: list[IPAddress] = []
     for text in addresses:
         addr = parse_ip(text) if text.__class__ is str else None
-        if addr is None or addr.version != version:
+        if addr is None or addr.version != version or special_ip(addr) is not None:
             return None
         addrs.append(addr)
     given = entry.get("conditions")
@@ -107,6 +127,8 @@ def _plain_endpoint(entry: YMap, version: int) -> SliceEndpoint | None:
     node_name, zone = entry.get("nodeName"), entry.get("zone")
     if not (node_name is None or node_name.__class__ is str) or not (zone is None or zone.__class__ is str):
         return None
+    if node_name and _node_name_problem(node_name) is not None:
+        return None
     return SliceEndpoint(tuple(addrs), conditions, node_name or None, zone or None, None)
 
 
@@ -117,7 +139,10 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
         root.child("addressType").error(required())
     endpoints: list[SliceEndpoint] = []
     version = {"IPv4": 4, "IPv6": 6}.get(address_type or "")
-    for item in root.child("endpoints").object_items():
+    endpoints_f = root.child("endpoints")
+    if isinstance(endpoints_f.value, list) and len(endpoints_f.value) > MAX_ENDPOINTS:
+        endpoints_f.error(too_many(len(endpoints_f.value), MAX_ENDPOINTS))
+    for item in endpoints_f.object_items():
         entry = item.value
         if version is not None and entry.__class__ is YMap:
             endpoint = _plain_endpoint(entry, version)
@@ -130,16 +155,23 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
         addresses = item.child("addresses")
         addr_items = list(addresses.items())
         if not addr_items:
-            addresses.error(required())
+            addresses.error(required("must contain at least 1 address"))
+        elif len(addr_items) > MAX_ADDRESSES:
+            addresses.error(too_many(len(addr_items), MAX_ADDRESSES))
         for a in addr_items:
             if address_type == "FQDN":
-                a.string(required_=True)
+                name = a.string(required_=True)
+                if name is not None and (problem := fqdn(name)):
+                    a.error(invalid(name, problem))
                 continue
             addr = ip_field(a, required_=True)
             if addr is None:
                 continue
             if address_type in ("IPv4", "IPv6") and addr.version != (4 if address_type == "IPv4" else 6):
                 a.error(invalid(str(addr), f"must be an {address_type} address"))
+                continue
+            if (problem := special_ip(addr)) is not None:
+                a.error(invalid(a.value, problem))
                 continue
             addrs.append(addr)
         # fields that are absent are not visited
@@ -150,10 +182,12 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
             hint_zones = tuple(
                 z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items()) if z
             )
-        node_name = item.child("nodeName").string() if "nodeName" in entry else None
+        node_name = (
+            name_field(item.child("nodeName"), dns1123_subdomain, required_=False) if "nodeName" in entry else None
+        )
         zone = item.child("zone").string() if "zone" in entry else None
         endpoints.append(SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones))
-    ports = _endpoint_ports(root.child("ports"))
+    ports = _endpoint_ports(root.child("ports"), slice_ports=True)
     if meta is None or address_type is None:
         return None
     service_name = dict(meta.labels).get(SERVICE_NAME_LABEL)
@@ -171,11 +205,17 @@ def parse_endpoints(raw: RawObject, root: Field, opts: ParseOptions) -> Endpoint
             group: list[EndpointAddress] = []
             for a in subset.child(key).object_items():
                 if a.is_map():
-                    addr = ip_field(a.child("ip"), required_=True)
+                    ip_f = a.child("ip")
+                    addr = ip_field(ip_f, required_=True)
+                    if addr is not None and (problem := special_ip(addr)) is not None:
+                        ip_f.error(invalid(ip_f.value, problem))
+                    node_name = name_field(a.child("nodeName"), dns1123_subdomain, required_=False)
                     if addr is not None:
-                        group.append(EndpointAddress(addr, a.child("nodeName").string()))
+                        group.append(EndpointAddress(addr, node_name))
             groups.append(tuple(group))
-        subsets.append(EndpointSubset(groups[0], groups[1], _endpoint_ports(subset.child("ports"))))
+        if not subset.child("addresses").value and not subset.child("notReadyAddresses").value:
+            subset.error(required("must specify `addresses` or `notReadyAddresses`"))
+        subsets.append(EndpointSubset(groups[0], groups[1], _endpoint_ports(subset.child("ports"), slice_ports=False)))
     if meta is None:
         return None
     return Endpoints(meta, tuple(subsets))

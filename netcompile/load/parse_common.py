@@ -20,6 +20,7 @@ from .validation import (
     Field,
     dns1123_label,
     ip_field,
+    label_value,
     labels_field,
     name_field,
     port_number,
@@ -98,14 +99,19 @@ def selector_field(f: Field) -> LabelSelector | None:
         key = item.child("key").string(required_=True)
         if key is not None and (problem := qualified_name(key)):
             item.child("key").error(invalid(key, problem))
-        op_text = item.child("operator").choice(tuple(o.value for o in Operator))
-        if item.child("operator").value is None:
-            item.child("operator").error(required())
+        op_f = item.child("operator")
+        op_text = op_f.value if op_f.value in tuple(o.value for o in Operator) else None
+        if op_text is None and (op_f.value is None or isinstance(op_f.value, str)):
+            op_f.error(invalid(op_f.value or "", "not a valid selector operator"))
+        elif op_text is None:
+            op_f.string()  # reports a value that is not a string
         values_field = item.child("values")
         values: list[str] = []
         for v in values_field.items():
             text = "" if v.value is None else v.string(required_=True) if not isinstance(v.value, str) else v.value
-            if text is not None:
+            if text is not None and (problem := label_value(text)):
+                v.error(invalid(text, problem))
+            elif text is not None:
                 values.append(text)
         if op_text in (Operator.IN, Operator.NOT_IN) and not values:
             values_field.error(required("must be specified when `operator` is 'In' or 'NotIn'"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import duplicate, forbidden, invalid, required
+from ..errors import forbidden, invalid, required
 from ..model import (
     IPBlock,
     NetworkPolicy,
@@ -51,7 +51,7 @@ def _policy_ports(f: Field) -> tuple[PolicyPort, ...] | None:
             end_port = port_number_field(end_f)
             if not isinstance(port, int):
                 end_f.error(
-                    required("must be specified when `endPort` is specified")
+                    invalid(end_f.value, "may not be specified when `port` is not specified")
                     if port is None and not port_f.present
                     else invalid(end_f.value, "may not be specified when `port` is non-numeric")
                 )
@@ -76,7 +76,7 @@ def _policy_peers(f: Field) -> tuple[PolicyPeer, ...] | None:
             item.error(required("must specify a peer"))
             continue
         if ip_f.present and (pod_f.present or ns_f.present):
-            item.error(forbidden("may not specify more than 1 peer type: ipBlock with a selector"))
+            item.error(forbidden("may not specify both ipBlock and another peer"))
             continue
         block = None
         if ip_f.present and ip_f.is_map():
@@ -121,15 +121,16 @@ def parse_network_policy(raw: RawObject, root: Field, opts: ParseOptions) -> Net
     egress = _policy_rules(spec.child("egress"), "to")
     types_f = spec.child("policyTypes")
     types: list[PolicyType] = []
-    if types_f.present:
-        for item in types_f.items():
+    type_items = list(types_f.items())
+    if len(type_items) > 2:
+        types_f.error(invalid(types_f.value, "may not specify more than two policyTypes"))
+    elif type_items:
+        for item in type_items:  # a repeated type is accepted, as the API server does
             value = item.item_choice(("Ingress", "Egress"))
             if value is not None:
-                if PolicyType(value) in types:
-                    item.error(duplicate(value))
                 types.append(PolicyType(value))
     else:
-        # Defaulted as the API server does: Ingress always, Egress when there is an egress rule.
+        # SetDefaults_NetworkPolicy (absent or empty): Ingress always, Egress when there is an egress rule.
         types.append(PolicyType.INGRESS)
         if egress:
             types.append(PolicyType.EGRESS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import duplicate, forbidden, invalid, required
 from ..model import (
     IPAddress,
+    IPNetwork,
     LoadBalancerIngress,
     Protocol,
     Service,
@@ -28,11 +29,17 @@ from .validation import (
     cidr_field,
     dns1035_label,
     dns1123_label,
+    dns1123_subdomain,
     ip_field,
     labels_field,
     name_field,
+    parse_ip,
     port_name,
+    special_ip,
 )
+
+# spec.trafficDistribution: PreferClose, and since Kubernetes 1.33 PreferSameZone and PreferSameNode.
+TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 
 
 def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) -> tuple[ServicePort, ...]:
@@ -40,6 +47,7 @@ def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) ->
     items = list(spec.child("ports").object_items())
     names: set[str] = set()
     seen: set[tuple[int, Protocol]] = set()
+    node_ports: set[tuple[int, Protocol]] = set()
     for item in items:
         if not item.is_map():
             continue
@@ -52,11 +60,13 @@ def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) ->
         port = port_number_field(item.child("port"))
         if port is not None and protocol is not None:
             if (port, protocol) in seen:
-                item.child("port").error(duplicate(f"{port}/{protocol}"))
+                item.error(duplicate(f"{port}/{protocol}"))  # at spec.ports[i], as ValidateService
             seen.add((port, protocol))
         target: int | str | None = port
         target_f = item.child("targetPort")
-        if isinstance(target_f.value, int) and not isinstance(target_f.value, bool):
+        if target_f.value == "" or (target_f.value.__class__ is int and target_f.value == 0):
+            pass  # SetDefaults_Service: a targetPort of 0 or "" is the port
+        elif isinstance(target_f.value, int) and not isinstance(target_f.value, bool):
             target = port_number_field(target_f)
         elif isinstance(target_f.value, str):
             problem = port_name(target_f.value)
@@ -80,8 +90,14 @@ def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) ->
                     )
                 )
                 node_port = None
-            if service_type not in ("NodePort", "LoadBalancer"):
+            if service_type == "ClusterIP":
                 np_f.error(forbidden("may not be used when `type` is 'ClusterIP'"))
+            elif service_type == "ExternalName":
+                node_port = None  # accepted, and meaningless: nothing proxies an ExternalName Service
+            if node_port is not None and protocol is not None:
+                if (node_port, protocol) in node_ports:
+                    np_f.error(duplicate(node_port))
+                node_ports.add((node_port, protocol))
         if port is not None and protocol is not None and target is not None:
             out.append(ServicePort(name, protocol, port, target, node_port))
     return tuple(out)
@@ -98,38 +114,16 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
     sel_f = spec.child("selector")
     if sel_f.present and sel_f.is_map():
         selector = LabelSelector(labels_field(sel_f))
-    # clusterIP / clusterIPs
-    headless = False
-    cluster_ips: list[IPAddress] = []
-    ips_f, ip_f = spec.child("clusterIPs"), spec.child("clusterIP")
-    texts = [i.value for i in ips_f.items()] if ips_f.present else ([ip_f.value] if ip_f.present else [])
-    if texts and texts[0] == "None":
-        headless = True
-        if len(texts) > 1:
-            ips_f.error(invalid(texts, "must not contain other addresses when the first is 'None'"))
-    elif ips_f.present:
-        cluster_ips = list(ips_field(ips_f))
-        if ip_f.present and cluster_ips and ip_f.value != str(cluster_ips[0]) and ip_f.value != ips_f.value[0]:
-            ip_f.error(invalid(ip_f.value, "must match the first value of `clusterIPs`"))
-    elif ip_f.present:
-        addr = ip_field(ip_f)
-        cluster_ips = [addr] if addr else []
-    if len(cluster_ips) > 2 or (len(cluster_ips) == 2 and cluster_ips[0].version == cluster_ips[1].version):
-        ips_f.error(invalid([str(a) for a in cluster_ips], "may specify no more than one IP for each IP family"))
-    family_items = list(spec.child("ipFamilies").items())
-    families = [item.item_choice(("IPv4", "IPv6")) for item in family_items]
-    for index, (item, family) in enumerate(zip(family_items, families, strict=True)):
-        if family is not None and family in families[:index]:
-            item.error(duplicate(family))
-        elif family is not None and index < len(cluster_ips) and family != f"IPv{cluster_ips[index].version}":
-            item.error(invalid(family, f"does not match the IP family of `clusterIPs[{index}]`"))
-    if stype == ServiceType.EXTERNAL_NAME:
-        cluster_ips, headless = [], False
-    external_name = spec.child("externalName").string(required_=stype == ServiceType.EXTERNAL_NAME)
+    cluster_ips, headless = _cluster_ips(spec, stype)
+    external_name = _external_name(spec) if stype == ServiceType.EXTERNAL_NAME else None
     ports = _service_ports(spec, type_text, opts)
     if not spec.child("ports").value and stype not in (ServiceType.EXTERNAL_NAME, None) and not headless:
         spec.child("ports").error(required())
     external_ips = ips_field(spec.child("externalIPs"))
+    for item in spec.child("externalIPs").items():
+        addr = parse_ip(item.value) if isinstance(item.value, str) else None
+        if addr is not None and (problem := special_ip(addr)) is not None:
+            item.error(invalid(item.value, problem))
     lb_ingress: list[LoadBalancerIngress] = []
     status = root.child("status")
     if status.is_map():
@@ -142,9 +136,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
                 mode = item.child("ipMode").choice(("VIP", "Proxy"), default="VIP")
                 if addr is not None and mode is not None:
                     lb_ingress.append(LoadBalancerIngress(addr, mode))
-    ranges = tuple(
-        r for r in (cidr_field(i, required_=True) for i in spec.child("loadBalancerSourceRanges").items()) if r
-    )
+    ranges = _source_ranges(spec.child("loadBalancerSourceRanges"), stype)
     external = stype in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER) or bool(external_ips)
     etp_f = spec.child("externalTrafficPolicy")
     etp = etp_f.choice(("Cluster", "Local"), default="Cluster")
@@ -160,9 +152,8 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
         if timeout is not None and not 0 < timeout <= 86400:
             timeout_f.error(invalid(timeout, "must be greater than 0 and less than 86400"))
             timeout = None
-    elif timeout_f.present:
-        timeout_f.error(forbidden("must not be set when `sessionAffinity` is None"))
-    distribution = spec.child("trafficDistribution").string()
+    # With sessionAffinity None, SetDefaults_Service drops sessionAffinityConfig: it is not an error.
+    distribution = spec.child("trafficDistribution").choice(TRAFFIC_DISTRIBUTIONS)
     if meta is None or stype is None or etp is None or itp is None or affinity is None:
         return None
     if affinity == "ClientIP" and timeout is None:
@@ -184,3 +175,79 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
         distribution,
         bool(spec.child("publishNotReadyAddresses").boolean(default=False)),
     )
+
+
+def _cluster_ips(spec: Field, stype: ServiceType | None) -> tuple[list[IPAddress], bool]:
+    """spec.clusterIP and spec.clusterIPs as ValidateServiceClusterIPsRelatedFields checks them: the
+    addresses, and whether the Service is headless (clusterIP None). netcompile reads clusterIPs alone
+    too (the API server wants clusterIP beside it); errors are at the field the input spells out."""
+    ips_f, ip_f = spec.child("clusterIPs"), spec.child("clusterIP")
+    texts = [i.value for i in ips_f.items()] if ips_f.present else ([ip_f.value] if ip_f.present else [])
+    texts = [t for t in texts if t != ""] if not ips_f.present else texts
+    where = ips_f if ips_f.present else ip_f
+    if stype == ServiceType.EXTERNAL_NAME:
+        if texts:
+            where.error(forbidden("may not be set for ExternalName services"))
+        for key in ("ipFamilies", "ipFamilyPolicy"):
+            if spec.child(key).present:
+                spec.child(key).error(forbidden("may not be set for ExternalName services"))
+        return [], False
+    if texts and texts[0] == "None":
+        if len(texts) > 1:
+            ips_f.error(invalid(texts, "'None' must be the first and only value"))
+        elif stype in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+            first = next(ips_f.items()) if ips_f.present else ip_f
+            first.error(invalid("None", f"may not be set to 'None' for {stype.value} services"))
+        return [], True
+    cluster_ips: list[IPAddress] = []
+    if ips_f.present:
+        cluster_ips = list(ips_field(ips_f))
+        if ip_f.present and ip_f.value != "" and texts and ip_f.value != texts[0]:
+            ips_f.error(invalid(texts, "first value must match `clusterIP`"))
+    elif ip_f.present and ip_f.value != "":
+        addr = ip_field(ip_f)
+        cluster_ips = [addr] if addr else []
+    if len(texts) > 2:
+        where.error(invalid(texts, "may only hold up to 2 values"))
+    elif len(cluster_ips) == 2 and cluster_ips[0].version == cluster_ips[1].version:
+        where.error(invalid(texts, "may specify no more than one IP for each IP family"))
+    family_items = list(spec.child("ipFamilies").items())
+    families = [item.item_choice(("IPv4", "IPv6")) for item in family_items]
+    for index, (item, family) in enumerate(zip(family_items, families, strict=True)):
+        if family is not None and family in families[:index]:
+            item.error(duplicate(family))
+    ip_items = list(ips_f.items()) if ips_f.present else [ip_f]
+    for index, (addr, family) in enumerate(zip(cluster_ips, families, strict=False)):
+        if family is not None and family != f"IPv{addr.version}":
+            ip_items[index].error(
+                invalid(ip_items[index].value, f"expected an {family} value as indicated by `ipFamilies[{index}]`")
+            )
+    return cluster_ips, False
+
+
+def _external_name(spec: Field) -> str | None:
+    """An ExternalName Service's name: a DNS-1123 subdomain, with a trailing dot or not."""
+    f = spec.child("externalName")
+    name = f.string()
+    if name is None or not name.removesuffix("."):
+        f.error(required())
+        return None
+    problem = dns1123_subdomain(name.removesuffix("."))
+    if problem:
+        f.error(invalid(name, problem))
+        return None
+    return name
+
+
+def _source_ranges(f: Field, stype: ServiceType | None) -> tuple[IPNetwork, ...]:
+    """spec.loadBalancerSourceRanges: for LoadBalancer Services only; CIDRs, which may be space-padded."""
+    if f.present and f.value and stype not in (ServiceType.LOAD_BALANCER, None):
+        f.error(forbidden("may only be used when `type` is 'LoadBalancer'"))
+    out: list[IPNetwork] = []
+    for item in f.items():
+        if isinstance(item.value, str):
+            item.value = item.value.strip()
+        net = cidr_field(item, required_=True)
+        if net is not None:
+            out.append(net)
+    return tuple(out)

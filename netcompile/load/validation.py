@@ -267,6 +267,17 @@ def label_value(value: str) -> str | None:
     return None
 
 
+def fqdn(value: str) -> str | None:
+    """IsFullyQualifiedDomainName: a DNS-1123 subdomain of at least two labels (a trailing dot allowed)."""
+    name = value.removesuffix(".")
+    problem = dns1123_subdomain(name)
+    if problem:
+        return problem
+    if name.count(".") < 1:
+        return "should be a domain with at least two segments separated by dots"
+    return next(("must be no more than 63 characters" for label in name.split(".") if len(label) > 63), None)
+
+
 def port_name(value: str) -> str | None:
     """IANA_SVC_NAME, as used by container ports, named targetPorts and named policy ports."""
     if len(value) > 15:
@@ -329,6 +340,32 @@ def parse_ip(text: str) -> IPAddress | None:
     if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     return addr
+
+
+def special_ip(addr: IPAddress) -> str | None:
+    """Why an address may not be a Service's external IP nor an endpoint (ValidateNonSpecialIP, also
+    called ValidateEndpointIP): unspecified, loopback, link-local, link-local multicast; None if none."""
+    if addr.version == 4:
+        value = int(addr)
+        if value == 0:
+            return f"may not be unspecified ({addr})"
+        if value >> 24 == 127:
+            return "may not be in the loopback range (127.0.0.0/8, ::1/128)"
+        if value >> 16 == 0xA9FE:
+            return "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
+        if value >> 8 == 0xE00000:
+            return "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+        return None
+    if addr.is_unspecified:
+        return f"may not be unspecified ({addr})"
+    if addr.is_loopback:
+        return "may not be in the loopback range (127.0.0.0/8, ::1/128)"
+    if addr.is_link_local:
+        return "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
+    packed = addr.packed
+    if packed[0] == 0xFF and packed[1] & 0x0F == 0x02:
+        return "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+    return None
 
 
 def parse_cidr(text: str) -> IPNetwork | None:
