@@ -18,6 +18,7 @@ enclosing field it has.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Any
@@ -29,17 +30,23 @@ _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 CLUSTER_SCOPED = frozenset({"Namespace", "Node"})
 
 
+@functools.lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[str | int, ...]:
+    """`spec.ports[0].targetPort` as ("spec", "ports", 0, "targetPort"); paths repeat across objects."""
+    return tuple(key or int(index) for key, index in _STEP.findall(path))
+
+
 def packed_position(body: YMap, path: str) -> int:
     """The packed position (line << 20 | column) of `path` in an object's body, or of the nearest
     enclosing field the body has: a mapping's or list's own position, else its value's in its parent."""
     value: Any = body
     packed: int = body.pos
-    for key, index in _STEP.findall(path):
-        if key and isinstance(value, YMap) and key in value:
-            packed, value = value.positions.get(key, value.pos), value[key]
-        elif index and isinstance(value, YList) and int(index) < len(value):
-            i = int(index)
-            packed, value = (value.positions[i] if i < len(value.positions) else value.pos), value[i]
+    for step in _steps(path):
+        if step.__class__ is str and isinstance(value, YMap) and step in value:
+            packed, value = value.positions.get(step, value.pos), value[step]
+        elif step.__class__ is int and isinstance(value, YList) and step < len(value):
+            positions = value.positions
+            packed, value = (positions[step] if step < len(positions) else value.pos), value[step]
         else:
             break
         if isinstance(value, YMap | YList):
@@ -54,6 +61,16 @@ def field_position(body: YMap, path: str) -> Position:
     return Position(body.file, packed >> 20, packed & 0xFFFFF)
 
 
+@functools.lru_cache(maxsize=4096)
+def _target_port(index: int) -> str:
+    return sys.intern(f"spec.ports[{index}].targetPort")
+
+
+@functools.lru_cache(maxsize=4096)
+def _policy_port(direction: str, rule: int, port: int) -> str:
+    return sys.intern(f"spec.{direction}[{rule}].ports[{port}].port")
+
+
 def _paths(kind: str, body: YMap) -> list[str]:
     """The fields of `body` that a diagnostic after loading may point at."""
     paths = [] if kind in CLUSTER_SCOPED else ["metadata.namespace"]
@@ -66,7 +83,7 @@ def _paths(kind: str, body: YMap) -> list[str]:
         paths.append("spec.selector")
         ports = spec.get("ports")
         if ports.__class__ is YList:
-            paths += (f"spec.ports[{i}].targetPort" for i in range(len(ports)))
+            paths += (_target_port(i) for i in range(len(ports)))
     elif kind == "NetworkPolicy":
         paths.append("spec.podSelector")
         for direction in ("ingress", "egress"):
@@ -79,7 +96,7 @@ def _paths(kind: str, body: YMap) -> list[str]:
                     continue
                 for j, port in enumerate(ports):
                     if port.__class__ is YMap and isinstance(port.get("port"), str):
-                        paths.append(f"spec.{direction}[{i}].ports[{j}].port")
+                        paths.append(_policy_port(direction, i, j))
     return paths
 
 
@@ -87,4 +104,4 @@ def reference_fields(raw: RawObject) -> tuple[tuple[str, int], ...]:
     """(path, packed position) of each field of `raw` that a diagnostic after loading may point at, for
     `Meta.fields`."""
     body = raw.body
-    return tuple((sys.intern(path), packed_position(body, path)) for path in _paths(raw.kind, body))
+    return tuple([(path, packed_position(body, path)) for path in _paths(raw.kind, body)])
