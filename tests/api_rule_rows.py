@@ -375,6 +375,48 @@ SERVICE_RULES: list[Row] = [
         TrafficPolicy.LOCAL,
     ),
     Refused(ITP, service(f"{{internalTrafficPolicy: Node, {PORT}}}"), "spec.internalTrafficPolicy", "Unsupported"),
+    Refused(
+        VALIDATE_SERVICE,
+        service(f"{{type: NodePort, allocateLoadBalancerNodePorts: false, {PORT}}}"),
+        "spec.allocateLoadBalancerNodePorts",
+        "may only be used when `type` is 'LoadBalancer'",
+    ),
+    Refused(
+        f"{CORE} validateLoadBalancerClassField",
+        service(f"{{loadBalancerClass: example.com/lb, {PORT}}}"),
+        "spec.loadBalancerClass",
+        "may only be used when `type` is 'LoadBalancer'",
+    ),
+    Refused(
+        f"{CORE} validateLoadBalancerClassField",
+        service(f"{{type: LoadBalancer, loadBalancerClass: example.com/-lb, {PORT}}}"),
+        "spec.loadBalancerClass",
+        "name part must consist of alphanumeric characters",
+    ),
+    Refused(
+        ETP,
+        service(f"{{type: NodePort, healthCheckNodePort: 30999, {PORT}}}"),
+        "spec.healthCheckNodePort",
+        "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+    ),
+    Default(
+        ETP,
+        service(f"{{type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30999, {PORT}}}"),
+        lambda o: o.services[0].external_traffic_policy,
+        TrafficPolicy.LOCAL,
+    ),
+    Refused(
+        SERVICE_PORT,
+        service("{ports: [{port: 80, appProtocol: kubernetes.io/h2c!}]}"),
+        "spec.ports[0].appProtocol",
+        "name part must consist of alphanumeric characters",
+    ),
+    Default(
+        SERVICE_PORT,
+        service("{ports: [{port: 80, appProtocol: kubernetes.io/h2c}]}"),
+        lambda o: o.services[0].ports[0].port,
+        80,
+    ),
 ]
 
 SERVICE_ROWS: list[Row] = [*SERVICE_DEFAULTS, *SERVICE_RULES]

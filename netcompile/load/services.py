@@ -35,6 +35,7 @@ from .validation import (
     name_field,
     parse_ip,
     port_name,
+    qualified_name,
     special_ip,
 )
 
@@ -57,6 +58,9 @@ def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) ->
             name_f.error(duplicate(name))
         names.add(name)
         protocol = protocol_field(item.child("protocol"))
+        app_f = item.child("appProtocol")
+        if (app := app_f.string()) is not None and (problem := qualified_name(app)):
+            app_f.error(invalid(app, problem))
         port = port_number_field(item.child("port"))
         if port is not None and protocol is not None:
             if (port, protocol) in seen:
@@ -143,6 +147,7 @@ def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | 
     if etp_f.present and not external and etp_f.value:
         etp_f.error(invalid(etp_f.value, "may only be set for externally-accessible services"))
     itp = spec.child("internalTrafficPolicy").choice(("Cluster", "Local"), default="Cluster")
+    _load_balancer_fields(spec, stype, etp)
     affinity = spec.child("sessionAffinity").choice(("None", "ClientIP"), default="None")
     timeout = None
     config = spec.child("sessionAffinityConfig")
@@ -251,3 +256,27 @@ def _source_ranges(f: Field, stype: ServiceType | None) -> tuple[IPNetwork, ...]
         if net is not None:
             out.append(net)
     return tuple(out)
+
+
+def _load_balancer_fields(spec: Field, stype: ServiceType | None, etp: str | None) -> None:
+    """What only a LoadBalancer Service may set (ValidateService, validateLoadBalancerClassField,
+    validateServiceExternalTrafficPolicy); netcompile reads none of them, and refuses them elsewhere."""
+    load_balancer = stype == ServiceType.LOAD_BALANCER
+    for key in ("allocateLoadBalancerNodePorts", "loadBalancerClass"):
+        f = spec.child(key)
+        if f.present and stype is not None and not load_balancer:
+            f.error(forbidden("may only be used when `type` is 'LoadBalancer'"))
+    class_f = spec.child("loadBalancerClass")
+    if load_balancer and (name := class_f.string()) is not None and (problem := qualified_name(name)):
+        class_f.error(invalid(name, problem))
+    health_f = spec.child("healthCheckNodePort")
+    if health_f.present and health_f.value != 0 and stype is not None and etp is not None:
+        if not (load_balancer and etp == "Local"):
+            health_f.error(
+                invalid(
+                    health_f.value,
+                    "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+                )
+            )
+        else:
+            port_number_field(health_f)
