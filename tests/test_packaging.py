@@ -39,3 +39,21 @@ def test_wheel_contains_every_module_and_template(tmp_path: Path) -> None:
     }
     assert any(name.endswith(".json") for name in expected)  # the API schema strict loading checks fields against
     assert expected - names == set()
+
+
+def test_the_c_reader_is_built_from_every_c_file() -> None:
+    """The C reader is one extension of several files (the module, the YAML reader, the JSON reader, the
+    header they share): the build compiles each .c file, ships the header in the sdist (`depends`), and
+    uv rebuilds the editable install when any of them changes (`cache-keys`)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (extension,) = config["tool"]["setuptools"]["ext-modules"]
+    load = ROOT / "netcompile" / "load"
+    c_files = {f"netcompile/load/{p.name}" for p in load.glob("_fastyaml*.c")}
+    headers = {f"netcompile/load/{p.name}" for p in load.glob("_fastyaml*.h")}
+    assert extension["name"] == "netcompile.load._fastyaml"
+    assert set(extension["sources"]) == c_files and len(c_files) == 3
+    assert set(extension["depends"]) == headers and headers
+    keys = {key["file"] for key in config["tool"]["uv"]["cache-keys"]}
+    assert c_files | headers <= keys
