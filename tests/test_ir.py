@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from ipaddress import ip_address, ip_network
 
 import pytest
@@ -50,6 +52,7 @@ from netcompile.nft.statements import (
 )
 from netcompile.nft.syntax import safe_comment, statements
 from netcompile.nft.types import IPV4, IPV6, ChainType, DataType, Hook, SetFlag
+from tests.conftest import ROOT
 
 IPV4_ADDR = Types((DataType.IPV4_ADDR,))
 
@@ -235,3 +238,38 @@ def test_set_declarations_render() -> None:
     )
     assert Set("m", IPV4_ADDR, VERDICTS).declaration == "type ipv4_addr : verdict"
     assert Set("s", IPV4_ADDR).value is None
+
+
+# What nftables syntax looks like inside a Python string: a payload, meta or ct expression, a lookup, a
+# verdict naming a chain, a set reference, a generator, a declaration.
+_NFT_SYNTAX = re.compile(
+    r"\b(?:ip6?|th|meta|ct) (?:saddr|daddr|sport|dport|l4proto|mark|state|status)\b"
+    r"|\bvmap\b|\b(?:goto|jump) [a-z]|@[a-z]|\bnumgen\b|\btypeof\b|\btype [a-z]+_[a-z]+"
+    r"|\b(?:dnat|snat) (?:ip6?|to)\b|\bupdate @|\breject with\b|\binet_(?:proto|service)\b"
+)
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in (ROOT / "netcompile" / "compile").glob("*.py")))
+def test_the_compiler_writes_no_nftables_syntax(module: str) -> None:
+    """The compiler builds typed statements; only nft/syntax.py and the templates write nftables text.
+
+    Every string literal of compile/*.py (docstrings aside, which show the output) is checked.
+    """
+    tree = ast.parse((ROOT / "netcompile" / "compile" / module).read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found = [
+        f"{module}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and _NFT_SYNTAX.search(node.value)
+    ]
+    assert found == []
