@@ -280,9 +280,10 @@ SERVICE_ROWS: list[Row] = [
     (POD, "10.96.0.25", "udp/53", "net", "10.244.1.18:5353"),
     (POD, "10.96.0.25", "tcp/53", "net", "rejected"),
     (POD, "10.96.0.25", "tcp/80", "net", "10.244.1.18:8080"),
-    # ExternalName, headless and unallocated Services: no DNAT anywhere
+    # ExternalName and headless Services: no DNAT anywhere
     (POD, "10.244.1.30", "tcp/8080", "net", "10.244.1.30:8080"),
-    (OUT, NODE, "tcp/30099", "net", "192.168.1.10:30099"),
+    # a Service without clusterIP gets one (issue 15: the simulated cluster allocates it), and its NodePort works
+    (OUT, NODE, "tcp/30099", "net", "10.244.1.31:8080 masq"),
 ]
 
 
