@@ -48,11 +48,11 @@ def allocate(size: int, taken: Iterable[int], identities: Iterable[str]) -> Allo
     """Hand out one slot of `range(size)` to each identity, never one of `taken` (reserved and given)."""
     used = set(taken)
     waiting = sorted(set(identities))
-    firsts: dict[int, int] = {}
-    for identity in waiting:
-        slot = choice(identity, 0, size)
-        firsts[slot] = firsts.get(slot, 0) + 1
-    contested = frozenset(i for i in waiting if firsts[choice(i, 0, size)] > 1 or choice(i, 0, size) in used)
+    first = {identity: choice(identity, 0, size) for identity in waiting}
+    counts: dict[int, int] = {}
+    for slot in first.values():
+        counts[slot] = counts.get(slot, 0) + 1
+    contested = frozenset(i for i, slot in first.items() if counts[slot] > 1 or slot in used)
     slots: dict[str, int] = {}
     free = size - len([s for s in used if 0 <= s < size])
     k = 0
@@ -60,7 +60,7 @@ def allocate(size: int, taken: Iterable[int], identities: Iterable[str]) -> Allo
         asked: dict[int, str] = {}
         later: list[str] = []
         for identity in waiting:  # sorted: the first to ask for a slot is the smallest identity
-            slot = choice(identity, k, size)
+            slot = first[identity] if k == 0 else choice(identity, k, size)
             if slot in used or slot in asked:
                 later.append(identity)
             else:

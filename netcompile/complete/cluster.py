@@ -136,7 +136,7 @@ def _pod_ips(
     collided: set[str] = set()
     inside = _by_network(given + [a.address for n in nodes for a in n.addresses], requests)
     for cidr, identities in requests.items():
-        base = int(cidr.network_address)
+        base, make = int(cidr.network_address), type(cidr.network_address)
         taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in inside.get(cidr, ())}
         result = allocate(cidr.num_addresses, taken, identities)
         for identity in identities:
@@ -144,7 +144,7 @@ def _pod_ips(
             if slot is None:
                 notices.append(f"pod CIDR {cidr} is full: {identity} gets no address")
                 continue
-            address = ip_address(base + slot)
+            address = make(base + slot)
             addresses.setdefault(identity, []).append(address)
             if identity in result.contested:
                 collided.add(identity)

@@ -33,6 +33,7 @@ from .nodes import eligible
 
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
 TEMPLATE_HASH_LABEL = "pod-template-hash"
+_SUFFIX_TABLE = bytes(ord(ALPHANUMS[b % len(ALPHANUMS)]) for b in range(256))  # a byte -> its character
 REVISION_LABEL = "controller-revision-hash"
 
 
@@ -56,7 +57,7 @@ def template_hash(workload: Workload) -> str:
 
 def suffix(identity: str, length: int = 5) -> str:
     """A stand-in for the controllers' random suffix: deterministic, in the same alphabet."""
-    return "".join(ALPHANUMS[b % len(ALPHANUMS)] for b in sha256(identity.encode()).digest()[:length])
+    return sha256(identity.encode()).digest()[:length].translate(_SUFFIX_TABLE).decode()
 
 
 def represented(objects: Objects) -> set[tuple[str, str, str]]:
@@ -134,6 +135,7 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
     kind, name, ns = workload.kind, workload.meta.name, workload.meta.namespace
     ident = f"{kind}/{ns}/{name}"
     hash_ = template_hash(workload)
+    own = _owner(workload)
     template = workload.template
     selector = template.node_selector
     if kind == WorkloadKind.JOB:
@@ -145,7 +147,7 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
         extra = {REVISION_LABEL: hash_, "pod-template-generation": "1"}
         for node in eligible(nodes, dict(selector)):
             identity = f"{ident}/{node.meta.name}"
-            pod = _pod(workload, f"{name}-{suffix(identity)}", extra, _owner(workload), node.meta.name)
+            pod = _pod(workload, f"{name}-{suffix(identity)}", extra, own, node.meta.name)
             out.append(Planned(pod, identity, selector))
         return out
     for index in range(workload.replicas or 0):
@@ -162,9 +164,9 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
                 "apps.kubernetes.io/pod-index": str(ordinal),
                 REVISION_LABEL: f"{name}-{hash_}",
             }
-            pod = _pod(workload, pod_name, extra, _owner(workload), template.node_name)
+            pod = _pod(workload, pod_name, extra, own, template.node_name)
         else:  # ReplicaSet, ReplicationController
-            pod = _pod(workload, f"{name}-{suffix(identity)}", {}, _owner(workload), template.node_name)
+            pod = _pod(workload, f"{name}-{suffix(identity)}", {}, own, template.node_name)
         out.append(Planned(pod, identity, selector))
     return out
 
@@ -180,10 +182,12 @@ def planned_pods(objects: Objects, nodes: Sequence[Node]) -> list[Planned]:
             continue
         for plan in workload_pods(workload, nodes):
             meta = plan.pod.meta
-            name, attempt, tail = meta.name, 0, suffix(plan.identity)
-            while (meta.namespace, name) in taken and name.endswith(tail):
-                attempt += 1
-                name = name[: -len(tail)] + (tail := suffix(f"{plan.identity}#{attempt}"))
+            name, attempt = meta.name, 0
+            if (meta.namespace, name) in taken:
+                tail = suffix(plan.identity)
+                while (meta.namespace, name) in taken and name.endswith(tail):
+                    attempt += 1
+                    name = name[: -len(tail)] + (tail := suffix(f"{plan.identity}#{attempt}"))
             if name != meta.name:
                 plan = replace(plan, pod=replace(plan.pod, meta=replace(meta, name=name)))
             taken.add((meta.namespace, name))
