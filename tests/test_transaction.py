@@ -27,7 +27,7 @@ import yaml
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
-from netcompile.compile.compiler import CompileOptions, compile_paths
+from netcompile.compile.compiler import CompileOptions
 from netcompile.compile.index import ClusterError
 from netcompile.errors import InputError
 from netcompile.golden import Case, discover
@@ -37,6 +37,7 @@ from netcompile.nft import ir
 from netcompile.nft.ir import Set, Table
 from netcompile.nft.render import render
 from netcompile.nft.transaction import ElementOp, SetOp, Transaction, Verb, delta, full, quote
+from netcompile.pipeline import compile_paths
 from tests.conftest import ROOT
 from tests.strategies import scenarios
 

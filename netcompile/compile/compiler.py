@@ -11,27 +11,17 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..gcpause import paused_gc
-from ..load.manifests import ParseOptions, load
-from ..load.source import Limits
 from ..model import IPNetwork
 from ..nft.ir import BaseChain, Element, Set, Table
 from ..nft.render import render
 from ..nft.statements import Types
 from ..nft.types import ADDRESS_FAMILIES, ChainType, Hook, SetFlag
 from .index import Cluster
+from .options import MASQUERADE_MARK, CompileOptions
+from .policies import compile_policies
+from .services import compile_services
 
-MASQUERADE_MARK = 0x4000  # as kube-proxy; documented in the README
-
-
-@dataclass(frozen=True, slots=True)
-class CompileOptions:
-    """Everything that changes the compiled output besides the manifests."""
-
-    node: str | None = None
-    cluster_cidrs: tuple[IPNetwork, ...] = ()
-    nodeport_addresses: tuple[IPNetwork, ...] = ()
-    table: str = "netcompile"
-    masquerade_mark: int = MASQUERADE_MARK
+__all__ = ["MASQUERADE_MARK", "CompileOptions", "Output", "compile_cluster", "skeleton"]
 
 
 @dataclass(slots=True)
@@ -74,21 +64,7 @@ def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:
     return table
 
 
-def compile_paths(
-    paths: list[str], opts: CompileOptions, limits: Limits = Limits(), parse: ParseOptions = ParseOptions()
-) -> tuple[Cluster, Output]:
-    """The whole pipeline: read, validate, index, compile, render. Raises InputError or ClusterError."""
-    objects = load(paths, limits, parse)
-    cluster = Cluster(objects, opts.node, opts.cluster_cidrs)
-    output = compile_cluster(cluster, opts)
-    output.notices[:0] = objects.notices
-    return cluster, output
-
-
 def compile_cluster(cluster: Cluster, opts: CompileOptions) -> Output:
-    from .policies import compile_policies
-    from .services import compile_services
-
     with paused_gc():  # a batch of acyclic allocations: see source.paused_gc
         table = skeleton(cluster, opts)
         service_notices = compile_services(cluster, table, opts)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, TrafficPolicy
-from .compiler import CompileOptions
 from .index import Cluster, Endpoint
+from .options import CompileOptions
 
 
 class Kind(StrEnum):

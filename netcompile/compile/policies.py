@@ -60,8 +60,8 @@ from ..nft.statements import (
     vmap,
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, family
-from .compiler import CompileOptions
 from .index import Cluster, named_port, selector_matches
+from .options import CompileOptions
 from .ports import named_ports, numeric_port_match, port_names
 
 _PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)  # named-port sets: address . protocol . port

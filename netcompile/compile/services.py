@@ -78,9 +78,9 @@ from ..nft.statements import (
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, DataType, SetFlag, family_of
 from .affinity import Affinity
-from .compiler import CompileOptions
 from .frontends import Frontend, Lists, dns_only, endpoint_lists, node_port_addresses, service_frontends
 from .index import Cluster, Endpoint, collapse
+from .options import CompileOptions
 
 
 @cache

@@ -1,0 +1,20 @@
+"""What changes the compiled output besides the manifests: the compiler's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import IPNetwork
+
+MASQUERADE_MARK = 0x4000  # as kube-proxy; documented in the README
+
+
+@dataclass(frozen=True, slots=True)
+class CompileOptions:
+    """Everything that changes the compiled output besides the manifests."""
+
+    node: str | None = None
+    cluster_cidrs: tuple[IPNetwork, ...] = ()
+    nodeport_addresses: tuple[IPNetwork, ...] = ()
+    table: str = "netcompile"
+    masquerade_mark: int = MASQUERADE_MARK
