@@ -71,12 +71,13 @@ class Case:
         """The pipeline (load, complete, compile) on the case's folder with its flags. Raises InputError,
         ClusterError, ValueError (a bad args file; with --strict, a dangling reference)."""
         opts, parse, strict = self.checked()
+        simulated = self.args().complete_options()  # checked already, by `checked`
         objects = load([str(self.directory)], parse=parse)
         if strict and (found := dangling_references(objects)):
             n = len(found)
             listed = "".join(f"\n{diagnostic}" for diagnostic in found)
             raise ValueError(f"{n} dangling reference{'s' if n != 1 else ''} in the input (--strict):{listed}")
-        output = compile_node(complete(objects), opts).output
+        output = compile_node(complete(objects, simulated), opts).output
         output.notices[:0] = objects.notices
         return output
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import NamedTuple
+from dataclasses import dataclass, fields, replace
+from typing import Any, NamedTuple
 
 from .compile.compiler import CompileOptions, Output, compile_cluster
 from .compile.index import Cluster, ClusterError
 from .complete import CompleteOptions
 from .complete import complete as complete_objects
+from .complete.options import DEFAULT_SERVICE_CIDRS
 from .host.apply import check_table_name
 from .load.manifests import NODE_PORT_RANGE, ParseOptions
 from .load.manifests import load as load_manifests
@@ -63,6 +64,9 @@ class CompileArgs:
     service_node_port_range: str = DEFAULT_NODE_PORT_RANGE
     validate: str = "strict"
     strict: bool = False
+    nodes: str = "1"
+    service_cidr: tuple[str, ...] = ()
+    load_balancer_cidr: tuple[str, ...] = ()
 
     def compile_options(self) -> CompileOptions:
         """CompileOptions from these values; OptionError on a malformed CIDR or table name."""
@@ -83,8 +87,52 @@ class CompileArgs:
             node_port_range=node_port_range(self.service_node_port_range), validate=VALIDATE_MODES[self.validate]
         )
 
+    def complete_options(self) -> CompleteOptions:
+        """The simulated cluster's options (complete/options.py) from these values: --nodes, --service-cidr,
+        --load-balancer-cidr, and the pod network and node-port range the compiler is given too (so that
+        what the simulation hands out is what the compiler sees: pods inside --cluster-cidr, nodePorts
+        inside --service-node-port-range). OptionError on a malformed value or options no cluster could
+        have (CompleteOptions' ValueError)."""
+        nodes = number(self.nodes)
+        if nodes is None:
+            raise OptionError(f"--nodes {self.nodes!r}: must be a number of nodes, 0 or more (e.g. 3)")
+        pods = first_of_each_family(cidrs(self.cluster_cidr, "--cluster-cidr"))
+        services = cidrs(self.service_cidr, "--service-cidr")
+        if len({c.version for c in services}) != len(services):
+            raise OptionError(
+                f"--service-cidr {','.join(self.service_cidr)}: at most one CIDR per IP family (as the API "
+                "server's --service-cluster-ip-range: IPv4,IPv6 for dual stack)"
+            )
+        if not services and pods:  # the defaults, the pods' primary family first (as a cluster's would be)
+            services = tuple(sorted(DEFAULT_SERVICE_CIDRS, key=lambda c: c.version != pods[0].version))
+        values: dict[str, Any] = {"nodes": nodes, "node_port_range": node_port_range(self.service_node_port_range)}
+        if services:
+            values["service_cidrs"] = services
+        if pods:
+            values["pod_cidrs"] = pods
+        if self.load_balancer_cidr:
+            if "load_balancer_cidrs" not in {f.name for f in fields(CompleteOptions)}:  # H8's, once it is in
+                raise OptionError("--load-balancer-cidr: not supported by this build of the simulated cluster")
+            values["load_balancer_cidrs"] = cidrs(self.load_balancer_cidr, "--load-balancer-cidr")
+        try:
+            return CompleteOptions(**values)
+        except ValueError as exc:
+            raise OptionError(f"{self.simulation_flags()}: {exc}") from None
+
+    def simulation_flags(self) -> str:
+        """The options given that shape the simulated cluster, as written (for messages)."""
+        given = [f"--nodes {self.nodes}"] if self.nodes != CompileArgs.nodes else []
+        given += [f"--cluster-cidr {c}" for c in self.cluster_cidr]
+        given += [f"--service-cidr {c}" for c in self.service_cidr]
+        given += [f"--load-balancer-cidr {c}" for c in self.load_balancer_cidr]
+        if self.service_node_port_range != DEFAULT_NODE_PORT_RANGE:
+            given.append(f"--service-node-port-range {self.service_node_port_range}")
+        return " ".join(given) or "the simulated cluster's defaults"
+
     def check(self) -> tuple[CompileOptions, ParseOptions]:
-        """Both, checked before any input is read: a bad option is reported before a bad file."""
+        """Both, checked before any input is read (and the simulated cluster's, `complete_options`): a bad
+        option is reported before a bad file."""
+        self.complete_options()
         return self.compile_options(), self.parse_options()
 
 
@@ -99,6 +147,9 @@ COMPILE_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("service_node_port_range", "--service-node-port-range", "one"),
     ("validate", "--validate", "one"),
     ("strict", "--strict", "flag"),
+    ("nodes", "--nodes", "one"),
+    ("service_cidr", "--service-cidr", "many"),
+    ("load_balancer_cidr", "--load-balancer-cidr", "many"),
 )
 
 
@@ -128,6 +179,9 @@ def parse_compile_args(words: Sequence[str], where: str = "compile flags") -> Co
         service_node_port_range=ns.service_node_port_range,
         validate=ns.validate,
         strict=ns.strict,
+        nodes=ns.nodes,
+        service_cidr=tuple(ns.service_cidr),
+        load_balancer_cidr=tuple(ns.load_balancer_cidr),
     )
 
 
@@ -140,6 +194,15 @@ def cidrs(values: Sequence[str], flag: str) -> tuple[IPNetwork, ...]:
                 raise OptionError(f"{flag} {part!r}: must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
             out.append(net)
     return tuple(out)
+
+
+def first_of_each_family(networks: Sequence[IPNetwork]) -> tuple[IPNetwork, ...]:
+    """The first network of each IP family, in the order given: the simulated pods' networks, from
+    --cluster-cidr (a cluster has one pod network per family; the compiler still sees every CIDR given)."""
+    out: dict[int, IPNetwork] = {}
+    for network in networks:
+        out.setdefault(network.version, network)
+    return tuple(out.values())
 
 
 def number(text: str) -> int | None:

@@ -192,6 +192,10 @@ COMPILE = {
     "--service-node-port-range": RANGES,
     "--validate": VALIDATE,
     "--strict": FLAG,
+    "--nodes": NUMBERS | st.sampled_from(["1", "3", "256", "257", "-1"]),
+    "--service-cidr": CIDRS
+    | st.sampled_from(["10.96.0.0/12,fd00:10:96::/112", "10.0.0.0/30", "10.0.0.0/8,10.1.0.0/16"]),
+    "--load-balancer-cidr": CIDRS | st.sampled_from(["172.19.255.0/24", "fd00:19::/112", "203.0.113.7/32"]),
 }
 assert tuple(COMPILE) == COMPILE_OPTIONS  # the fuzzer covers every compile option
 

@@ -264,6 +264,25 @@ def checked(args: CompileArgs) -> tuple[CompileOptions, ParseOptions]:
         fail(str(exc))
 
 
+NodesOpt = Annotated[
+    str,
+    typer.Option("--nodes", metavar="N", help="Synthetic Nodes to simulate when the input has none (kind's layout)."),
+]
+ServiceCidrOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--service-cidr",
+        metavar="CIDR",
+        help="Where simulated ClusterIPs come from, one per family (default 10.96.0.0/12, fd00:10:96::/112).",
+    ),
+]
+LoadBalancerCidrOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--load-balancer-cidr", metavar="CIDR", help="Where simulated LoadBalancer ingress IPs come from (repeat)."
+    ),
+]
+
 # The options in the order --help lists them, each with its type and default; `with_compile_options`
 # puts them in a verb's signature, so that Typer parses them as it parses the verb's own.
 _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
@@ -274,6 +293,9 @@ _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
     ("service_node_port_range", NodePortRangeOpt, DEFAULT_NODE_PORT_RANGE),
     ("validate", ValidateOpt, "strict"),
     ("strict", StrictOpt, False),
+    ("nodes", NodesOpt, "1"),
+    ("service_cidr", ServiceCidrOpt, None),
+    ("load_balancer_cidr", LoadBalancerCidrOpt, None),
 )
 COMPILE_OPTIONS = tuple(flag for _, flag, _ in COMPILE_FLAGS)
 assert [name for name, _, _ in _COMPILE_PARAMETERS] == [name for name, _, _ in COMPILE_FLAGS]
@@ -295,7 +317,7 @@ def with_compile_options(verb: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(verb)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         given = {name: kwargs.pop(name) for name in names if name in kwargs}
-        for many in ("cluster_cidr", "nodeport_addresses"):
+        for many in ("cluster_cidr", "nodeport_addresses", "service_cidr", "load_balancer_cidr"):
             given[many] = tuple(given.get(many) or ())
         return verb(*args, **kwargs, compile_args=CompileArgs(**given))
 
@@ -343,8 +365,17 @@ def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None
 
 def completed_input(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Objects:
     """The pipeline's first two phases for a verb: the options checked, the input loaded and reported
-    (`load_input`), then completed (`pipeline.complete`, once); exit 2 on bad input or usage."""
-    return complete(load_input(paths, args, limits=limits))
+    (`load_input`), then completed (`pipeline.complete`, once, with the simulated cluster's options),
+    completion's notices on stderr, each once; exit 2 on bad input or usage."""
+    try:
+        options = args.complete_options()
+    except OptionError as exc:
+        fail(str(exc))
+    loaded = load_input(paths, args, limits=limits)
+    completed = complete(loaded, options)
+    for notice in completed.notices[len(loaded.notices) :]:
+        typer.echo(f"notice: {notice}", err=True)
+    return completed
 
 
 def run_compile(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Compiled:
