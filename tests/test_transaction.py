@@ -27,8 +27,8 @@ import yaml
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
-from netcompile.compile.compiler import CompileOptions
 from netcompile.compile.index import ClusterError
+from netcompile.compile.options import CompileOptions
 from netcompile.errors import InputError
 from netcompile.golden import Case, discover
 from netcompile.host import nftlib
@@ -36,7 +36,8 @@ from netcompile.host.apply import in_netns, scope_problems
 from netcompile.nft import ir
 from netcompile.nft.ir import Set, Table
 from netcompile.nft.render import render
-from netcompile.nft.transaction import ElementOp, SetOp, Transaction, Verb, delta, full, quote
+from netcompile.nft.syntax import quote
+from netcompile.nft.transaction import ElementOp, SetOp, Transaction, Verb, delta, full
 from netcompile.pipeline import compile_paths
 from tests.conftest import ROOT
 from tests.strategies import scenarios

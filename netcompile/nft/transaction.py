@@ -4,7 +4,7 @@ table, loaded as one libnftables transaction (all of it, or nothing).
     tx = Transaction("inet", "netcompile")
     tx.add(chain)                      add chain inet netcompile c { comment "..."; type ... }
     tx.add(set_)                       add set|map inet netcompile s { type ...; elements = { ... } }
-    tx.add_rule(chain, rule)           add rule inet netcompile c <Rule.text> comment "..."
+    tx.add_rule(chain, rule)           add rule inet netcompile c <statements> comment "..."
     tx.add_elements(set_, [e])         add element inet netcompile s { <Element.text>, ... }
     tx.delete_elements(set_, [e])      delete element inet netcompile s { <Element.key_text>, ... }
     tx.flush(chain), tx.delete(set_), tx.create(...), ...
@@ -12,7 +12,8 @@ table, loaded as one libnftables transaction (all of it, or nothing).
 
 `full(table)` is today's replacement script as a transaction; `delta(old, new)` the transaction that
 turns table `old`, as loaded, into table `new`. Every piece of nftables text comes from the IR
-(`Rule.text`, `Element.text`, `Set.declaration`, `ir.quote`) and the template; this module only orders.
+(`syntax.rule`, `Element.text`, `Set.declaration`, `syntax.quote`: nft/syntax.py) and the template
+`templates/transaction.nft.j2`, which lays out the commands; this module only chooses and orders them.
 
 What the kernel allows in place, and so what a delta can do without re-creating (measured on 6.18):
 - elements are added and deleted one by one; a changed element (value or comment) is deleted and added;
@@ -37,15 +38,8 @@ from importlib.resources import files
 
 import jinja2
 
-from . import ir
+from . import syntax
 from .ir import Chain, Element, Rule, Set, Table
-
-
-def quote(text: str) -> str:
-    """The IR's own quoting of comments (`ir.quote`; while the IR is being restructured it may be found
-    in the module the IR renders its syntax with, `ir.syntax`)."""
-    found = vars(ir).get("quote") or vars(ir)["syntax"].quote
-    return str(found(text))
 
 
 class Verb(StrEnum):
@@ -189,7 +183,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["quote"] = quote
+    env.filters["quote"] = syntax.quote
+    env.filters["rule"] = syntax.rule
     env.filters["element_lines"] = _element_lines
     return env
 
