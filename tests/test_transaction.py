@@ -278,6 +278,23 @@ def test_full_loads_to_the_same_table_as_todays_script(case: Case, deltas_ns: st
     assert render(table, []) != full(table).render()  # two different texts, one table
 
 
+@pytest.mark.kernel
+def test_why_typeof_maps_with_th_are_re_created(
+    tables: dict[str, tuple[Table, CompileOptions]], deltas_ns: str
+) -> None:
+    """nft 1.0.6 refuses a rule that refers to an existing `typeof` map whose value names `th` ("conflicting
+    protocols specified"), so `delta` re-creates such a map with the rule. When this test fails, nft has
+    lost the bug: `transaction._unreferable` can go."""
+    table = tables["svc-clusterip-ports"][0]
+    chain = next(c for c in table.chains.values() if any("@service-endpoints-v4" in r.text for r in c.rules))
+    rule = next(r for r in chain.rules if "@service-endpoints-v4" in r.text)
+    assert " th " in f"{table.sets['service-endpoints-v4'].value} "
+    tx = Transaction(table.family, table.name)
+    tx.add_rule(chain, rule)
+    with pytest.raises(nftlib.NftRejected, match="conflicting protocols"):
+        load_and_list(deltas_ns, table.name, full(table).render(), tx.render())
+
+
 # --- small changes to a cluster -----------------------------------------------------------------------------
 
 
