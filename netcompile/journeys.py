@@ -193,13 +193,14 @@ class Network:
 
     def resolve(self, text: str, family: int | None = None) -> Place:
         """A --from/--to target (the grammar of `targets`: an address, `node:NAME`, `ns/name`,
-        `ns/kind/name`, a bare `name`) as a place; the address of `family` when one is wanted."""
+        `ns/kind/name`, a workload's pod, a bare `name`) as a place; the address of `family` when one is wanted."""
         target = resolve_target(text, self.objects)
         if target.address is not None:
             return self.place_of_address(target.address)
         obj = target.obj
-        if isinstance(obj, Pod):
-            return self.place_of_pod(obj, family)
+        if isinstance(obj, Pod):  # also a workload's (`shop/deployment/web`): its pod, labelled with both
+            place = self.place_of_pod(obj, family)
+            return replace(place, label=target.label) if target.workload else place
         if isinstance(obj, Service):
             address = self._pick(obj.cluster_ips, family, f"Service {obj.meta.key}")
             return Place(address, f"Service {obj.meta.key}", None)

@@ -15,9 +15,13 @@ The forms, tried in this order:
     NAME             as `default/NAME` (kubectl's default namespace), or the Node NAME; when both
                      exist, an error naming `default/NAME`'s explicit form and `node:NAME`
 
+A workload (`shop/deployment/web`, `shop/deploy/web`, `shop/sts/db`, kubectl's kind/name) means one of
+its pods: the first by name of those running with an address (deterministic). Its pods are those whose
+controller chain leads to it (`Workloads`: a Deployment's pods are owned by its ReplicaSet, a CronJob's
+by its Job), in the input or simulated (complete/). `ns/name` considers the workloads of the input too.
+
 `parse` reads the text (syntax only); `resolve` finds the object in the input. Both raise
-`TargetError` with a message for the user (the CLI exits 2 with it). Workload kinds are part of the
-grammar already; they resolve once the input model has workloads (see `_CANDIDATES`).
+`TargetError` with a message for the user (the CLI exits 2 with it).
 """
 
 from __future__ import annotations
@@ -61,15 +65,91 @@ KINDS: tuple[Kind, ...] = (
 _BY_NAME: dict[str, Kind] = {name: kind for kind in KINDS for name in kind.names}
 _KIND = {kind.name: kind for kind in KINDS}
 
-# The objects of each kind that targets can name, from the input. Kinds not listed here are part of the
-# grammar but not of the input model yet (workloads): naming one is an error that says so. When the model
-# gains workloads, add them here; `ns/name` then considers them too.
+# The objects of each kind that targets can name, from the input; the workload kinds (WORKLOAD_KINDS)
+# through `Workloads`, which also knows the workloads only the pods' owner references name.
 Named = Pod | Service | Node
 _CANDIDATES: dict[str, Callable[[Objects], Iterable[Named]]] = {
     "Pod": lambda objects: objects.pods,
     "Service": lambda objects: objects.services,
     "Node": lambda objects: objects.nodes,
 }
+WORKLOAD_KINDS = frozenset(k.name for k in KINDS if k.group or k.name == "ReplicationController")
+_PARENT_KIND = {"ReplicaSet": "Deployment", "Job": "CronJob"}  # what owns the controller that owns the pods
+TEMPLATE_HASH_LABEL = "pod-template-hash"
+
+
+class Workloads:
+    """Which workload each pod belongs to: its controller's chain of owners up to the top (a Deployment
+    for the pods of its ReplicaSets, a CronJob for those of its Jobs), by owner references. An owner that
+    is not in the input is found by name as the controllers name it (`<deployment>-<pod-template-hash>`,
+    `<cronjob>-<n>` when the CronJob is in the input), so a snapshot of pods alone names its Deployments."""
+
+    def __init__(self, objects: Objects) -> None:
+        self.objects = objects
+        self.declared = {(w.meta.namespace, w.meta.kind, w.meta.name): w for w in objects.workloads}
+        self.pods: dict[tuple[str, str, str], list[Pod]] = {}  # (namespace, kind, name): its pods, by name
+        self.owner: dict[tuple[str, str], tuple[str, str]] = {}  # a pod's key: (kind, name) of its workload
+        for pod in sorted(objects.pods, key=lambda p: p.meta.name):
+            top = self._top(pod)
+            if top is not None:
+                self.owner[(pod.meta.namespace, pod.meta.name)] = top
+                self.pods.setdefault((pod.meta.namespace, *top), []).append(pod)
+
+    def _top(self, pod: Pod) -> tuple[str, str] | None:
+        ref = next((o for o in pod.owners if o.controller), pod.owners[0] if pod.owners else None)
+        if ref is None:
+            return None
+        namespace, kind, name = pod.meta.namespace, ref.kind, ref.name
+        parent = _PARENT_KIND.get(kind)
+        if parent is None:
+            return kind, name
+        owner = self.declared.get((namespace, kind, name))
+        if owner is not None:
+            up = next((o for o in owner.owners if o.kind == parent), None)
+            return (parent, up.name) if up is not None else (kind, name)
+        head = name.rpartition("-")[0]
+        if head and (namespace, parent, head) in self.declared:
+            return parent, head
+        template_hash = pod.meta.label_dict().get(TEMPLATE_HASH_LABEL)
+        if kind == "ReplicaSet" and template_hash and head and name == f"{head}-{template_hash}":
+            return parent, head  # the Deployment controller's ReplicaSet (it alone adds the label)
+        return kind, name
+
+    def of(self, pod: Pod) -> tuple[str, str] | None:
+        """(kind, name) of the workload `pod` belongs to, None for a pod no controller owns."""
+        return self.owner.get((pod.meta.namespace, pod.meta.name))
+
+    def label(self, pod: Pod) -> str | None:
+        """`shop/deployment/web`: the workload of `pod` as a target names it (None: a bare pod, or an owner
+        of a kind targets do not name)."""
+        top = self.of(pod)
+        if top is None or top[0] not in WORKLOAD_KINDS:
+            return None
+        return explicit(_KIND[top[0]], pod.meta.namespace, top[1])
+
+    def exists(self, kind: str, namespace: str, name: str) -> bool:
+        return (namespace, kind, name) in self.declared or (namespace, kind, name) in self.pods
+
+    def names(self, kind: str, namespace: str) -> list[str]:
+        found = {n for ns, k, n in [*self.declared, *self.pods] if k == kind and ns == namespace}
+        return sorted(found)
+
+    def member(self, kind: str, namespace: str, name: str) -> Pod | None:
+        """The pod a workload target means: the first by name of its pods that run with an address."""
+        pods = self.pods.get((namespace, kind, name), [])
+        return next((p for p in pods if p.running and (p.ips or p.host_network)), None)
+
+
+def _workloads(objects: Objects) -> Workloads:
+    cached = _WORKLOADS.get(id(objects))
+    if cached is None or cached.objects is not objects:
+        cached = _WORKLOADS[id(objects)] = Workloads(objects)
+        while len(_WORKLOADS) > 8:  # a few inputs at once (tests): never a leak
+            del _WORKLOADS[next(iter(_WORKLOADS))]
+    return cached
+
+
+_WORKLOADS: dict[int, Workloads] = {}
 
 
 def kind_named(text: str) -> Kind | None:
@@ -149,9 +229,10 @@ class Target:
     """A resolved target: an address, or one object of the input."""
 
     spec: TargetSpec
-    kind: str  # "address", "Pod", "Service", "Node"
+    kind: str  # "address", "Pod", "Service", "Node" (a workload's: "Pod", its chosen pod)
     obj: Named | None = None
     address: IPAddress | None = None
+    workload: str | None = None  # `shop/deployment/web` when a workload was named (obj: its chosen pod)
 
     @property
     def key(self) -> str:
@@ -166,7 +247,7 @@ class Target:
         if self.kind == "address":
             return str(self.address)
         what = {"Pod": "pod", "Node": "node"}.get(self.kind, self.kind)
-        return f"{what} {self.key}"
+        return f"{what} {self.key}" + (f" of {self.workload}" if self.workload else "")
 
 
 def resolve(text: str | TargetSpec, objects: Objects) -> Target:
@@ -174,28 +255,60 @@ def resolve(text: str | TargetSpec, objects: Objects) -> Target:
     spec = parse(text) if isinstance(text, str) else text
     if spec.address is not None:
         return Target(spec, "address", address=spec.address)
+    if spec.kind is not None and spec.kind.name in WORKLOAD_KINDS:
+        return _workload_target(spec, spec.kind, objects)
     if spec.kind is not None:
         found = _find(spec.kind, spec.namespace, spec.name, objects)
         if found is None:
             raise TargetError(f"{spec.text}: {_missing(spec.kind, spec.namespace, spec.name, objects)}")
         return Target(spec, spec.kind.name, obj=found)
-    matches = [
+    declared = _workloads(objects).declared
+    matches: list[tuple[Kind, Named | None]] = [
         (kind, obj)
         for kind in KINDS
-        if kind.namespaced
+        if kind.namespaced and kind.name not in WORKLOAD_KINDS
         for obj in [_find(kind, spec.namespace, spec.name, objects)]
         if obj is not None
     ]
+    matches += [(k, None) for k in KINDS if (spec.namespace, k.name, spec.name) in declared]
     if spec.bare:
         node = _find(_KIND["Node"], "", spec.name, objects)
         if node is not None:
             matches.append((_KIND["Node"], node))
     if len(matches) == 1:
         kind, obj = matches[0]
+        if obj is None:  # a workload of the input
+            return _workload_target(spec, kind, objects)
         return Target(spec, kind.name, obj=obj)
     if matches:
         raise TargetError(f"{spec.text}: {_ambiguous(spec, [kind for kind, _ in matches])}")
     raise TargetError(f"{spec.text}: {_nothing(spec, objects)}")
+
+
+def _workload_target(spec: TargetSpec, kind: Kind, objects: Objects) -> Target:
+    """One pod of the workload: the first by name of those running with an address."""
+    workloads = _workloads(objects)
+    form = explicit(kind, spec.namespace, spec.name)
+    if not workloads.exists(kind.name, spec.namespace, spec.name):
+        names = workloads.names(kind.name, spec.namespace)
+        raise TargetError(
+            f"{spec.text}: no {kind.name} {spec.name!r} in namespace {spec.namespace} in the input"
+            + _did_you_mean(spec.name, names)
+        )
+    pod = workloads.member(kind.name, spec.namespace, spec.name)
+    if pod is None:
+        pods = workloads.pods.get((spec.namespace, kind.name, spec.name), [])
+        why = f"none of its {len(pods)} pods runs with an address" if pods else "it has no pods (replicas: 0?)"
+        raise TargetError(
+            f"{spec.text}: {kind.name} {spec.namespace}/{spec.name}: {why}: name a pod ({spec.namespace}/pod/NAME) "
+            f"or a Service ({spec.namespace}/svc/NAME) instead (`netcompile get PATH pods` lists them)"
+        )
+    return Target(spec, "Pod", obj=pod, workload=form)
+
+
+def workload_of(pod: Pod, objects: Objects) -> str | None:
+    """`shop/deployment/web`: the workload `pod` belongs to, as a target names it (None: none)."""
+    return _workloads(objects).label(pod)
 
 
 def _find(kind: Kind, namespace: str, name: str, objects: Objects) -> Named | None:
@@ -221,10 +334,6 @@ def _ambiguous(spec: TargetSpec, kinds: list[Kind]) -> str:
 
 
 def _missing(kind: Kind, namespace: str, name: str, objects: Objects) -> str:
-    if kind.name not in _CANDIDATES:
-        return (
-            f"netcompile does not read {kind.name}s yet: name one of its pods (ns/pod/NAME) or a Service (ns/svc/NAME)"
-        )
     if kind.name == "Node" and not objects.nodes:
         return "the input has no Node objects"
     where = "" if not kind.namespaced else f" in namespace {namespace}"

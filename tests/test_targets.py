@@ -114,7 +114,7 @@ def test_helpful_errors(write_yaml: WriteYaml) -> None:
     d = write_yaml(EXPOSED)
     cases = {
         "default/svcs/web": 'unknown kind "svcs"; did you mean "svc"?',
-        "default/deploy/web": "netcompile does not read Deployments yet",
+        "default/deploy/web": "no Deployment 'web' in namespace default in the input",
         "svc/web": "(for a Service in namespace default, write default/service/web)",  # kubectl's KIND/NAME
         "default/node/x": "a Node has no namespace: write node:x",
         "a/b/c/d": "too many '/'",
