@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..model import Objects
 from .cluster import needs_simulation, simulate
 from .endpointslices import complete_endpoint_slices
+from .ingress import with_ingress_notices
 from .options import CompleteOptions
 
 DEFAULTS = CompleteOptions()
@@ -24,7 +25,7 @@ def complete(objects: Objects, options: CompleteOptions = DEFAULTS) -> Objects:
     wanted = needs_simulation(objects) if options.simulate is None else options.simulate
     if wanted:
         objects = simulate(objects, options)
-    return complete_endpoint_slices(objects)
+    return with_ingress_notices(complete_endpoint_slices(objects))  # complete/ingress.py: backends that lead nowhere
 
 
 __all__ = ["CompleteOptions", "complete"]

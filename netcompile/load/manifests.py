@@ -25,10 +25,12 @@ from ..model import (
     Pod,
     Service,
 )
+from ..model.ingress import Ingress
 from ..model.workloads import WORKLOAD_API_VERSIONS, Workload
 from .claims import Claim, Claims, claims_of
 from .core import parse_namespace, parse_node
 from .endpoints import parse_endpoint_slice, parse_endpoints
+from .ingress import parse_ingress
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
@@ -49,6 +51,7 @@ KINDS: dict[str, tuple[str, Parser]] = {
     "EndpointSlice": ("discovery.k8s.io/v1", parse_endpoint_slice),
     "Endpoints": ("v1", parse_endpoints),
     "NetworkPolicy": ("networking.k8s.io/v1", parse_network_policy),
+    "Ingress": ("networking.k8s.io/v1", parse_ingress),  # load/ingress.py: validated, not compiled (L7)
     **{kind: (version, parse_workload) for kind, version in WORKLOAD_API_VERSIONS.items()},
 }
 
@@ -118,6 +121,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         endpoints=tuple(o for o in by_kind["Endpoints"] if isinstance(o, Endpoints)),
         network_policies=tuple(o for o in by_kind["NetworkPolicy"] if isinstance(o, NetworkPolicy)),
         workloads=tuple(o for kind in WORKLOAD_API_VERSIONS for o in by_kind[kind] if isinstance(o, Workload)),
+        ingresses=tuple(o for o in by_kind["Ingress"] if isinstance(o, Ingress)),
         notices=tuple(notices),
         warnings=tuple(warnings),
     )

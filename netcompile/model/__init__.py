@@ -12,6 +12,7 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from ..errors import Position
+from .ingress import Ingress  # it names this module's types in annotations only
 from .selectors import LabelSelector
 from .workloads import OwnerReference, Workload  # it names this module's types in annotations only
 
@@ -260,7 +261,7 @@ class NetworkPolicy:
     egress: tuple[PolicyRule, ...]
 
 
-KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload
+KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload | Ingress
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +276,7 @@ class Objects:
     endpoints: tuple[Endpoints, ...] = ()
     network_policies: tuple[NetworkPolicy, ...] = ()
     workloads: tuple[Workload, ...] = ()  # Deployments, StatefulSets, ... (model/workloads.py): by kind, in input order
+    ingresses: tuple[Ingress, ...] = ()  # model/ingress.py: loaded and validated, not compiled (L7)
     notices: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
 
