@@ -439,6 +439,7 @@ def main() -> None:
 # The verbs register themselves on `app` when imported.
 from . import apply as _apply  # noqa: E402,F401
 from . import compile as _compile  # noqa: E402,F401
+from . import get as _get  # noqa: E402,F401
 from . import golden as _golden  # noqa: E402,F401
 from . import lab as _lab  # noqa: E402,F401
 from . import matrix as _matrix  # noqa: E402,F401
