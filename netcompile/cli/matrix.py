@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ import typer
 
 from ..journeys import EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
+from ..targets import Workloads
 from . import (
     FINDING,
     CompileArgs,
@@ -24,18 +24,8 @@ from . import (
     with_compile_options,
 )
 from . import app as root
+from .matrix_groups import Column, group
 from .trace import distribution_json
-
-
-@dataclass(frozen=True)
-class Column:
-    pod: Pod
-    port: int
-    protocol: Protocol
-
-    @property
-    def label(self) -> str:
-        return f"{self.pod.meta.key}:{self.port}/{self.protocol.value.lower()}"
 
 
 def parse_ports(text: str | None) -> list[tuple[int, Protocol]] | None:
@@ -81,14 +71,14 @@ def cell(journey: Journey) -> str:
     return mark if journey.agrees else f"!{mark}"
 
 
-def render_table(rows: list[str], columns: list[Column], cells: dict[tuple[int, int], str]) -> list[str]:
+def render_table(rows: list[str], columns: list[str], cells: dict[tuple[int, int], str]) -> list[str]:
     width = max((len(r) for r in rows), default=4) + 2
     cw = max([4, *(len(c) + 1 for c in cells.values())])
     out = [" " * width + "".join(f"{i + 1:>{cw}}" for i in range(len(columns)))]
     for r, row in enumerate(rows):
         out.append(f"{row:<{width}}" + "".join(f"{cells[(r, c)]:>{cw}}" for c in range(len(columns))))
     out.append("")
-    out += [f"{i + 1:>3} = {c.label}" for i, c in enumerate(columns)]
+    out += [f"{i + 1:>3} = {c}" for i, c in enumerate(columns)]
     out.append(
         "ok: delivered; --: dropped or rejected; 1/2: delivered with that probability; .: a pod to itself "
         "(never crosses the node); !: the compiled ruleset disagrees with the reference"
@@ -98,8 +88,8 @@ def render_table(rows: list[str], columns: list[Column], cells: dict[tuple[int, 
     return out
 
 
-def render_markdown(rows: list[str], columns: list[Column], cells: dict[tuple[int, int], str]) -> list[str]:
-    out = ["| from \\ to | " + " | ".join(f"`{c.label}`" for c in columns) + " |"]
+def render_markdown(rows: list[str], columns: list[str], cells: dict[tuple[int, int], str]) -> list[str]:
+    out = ["| from \\ to | " + " | ".join(f"`{c}`" for c in columns) + " |"]
     out.append("|---|" + "---|" * len(columns))
     for r, row in enumerate(rows):
         marks = [cells[(r, c)].replace("!", "**!**") for c in range(len(columns))]
@@ -122,12 +112,20 @@ def matrix_cmd(
         list[str] | None,
         typer.Option("--external", metavar="ADDRESS", help="Also an outside client at this address (repeat)."),
     ] = None,
+    by_pod: Annotated[
+        bool,
+        typer.Option("--pods", help="A row and a column per pod (default: one per workload whose pods behave alike)."),
+    ] = False,
     output: OutputOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
     ] = None,
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
+
+    The pods of a workload that behave alike (the same cell to and from everything else) are one row and
+    one column per port, labelled `ns/kind/name (N pods)`; a workload whose pods differ is shown pod by
+    pod (and named on stderr). --pods shows every pod.
 
     Every cell is computed by the reference evaluator and by the interpreter of the compiled rulesets
     (each node's: a connection between nodes crosses both); a cell where they disagree is marked `!`
@@ -186,14 +184,25 @@ def matrix_cmd(
                     "compiled": distribution_json(journey.compiled),
                 }
             )
-    rows = [s.label.removeprefix("pod ") for s in sources]
-    if form == "json":
-        doc = {"cells": records, "disagreements": disagreements, "left_out": left_out}
+    workloads = Workloads(objects)
+    outsiders = [s.label for s in sources[len(pods) :]]
+    by_workload = group(pods, outsiders, columns, cells, workloads.label, by_pod=False)
+    shown = group(pods, outsiders, columns, cells, workloads.label, by_pod=True) if by_pod else by_workload
+    for name in [] if by_pod else by_workload.split:
+        typer.echo(f"notice: matrix shows {name} pod by pod: its pods do not behave alike", err=True)
+    if form == "json":  # the cells pod by pod, and which workloads' pods behave alike
+        groups = [
+            {"workload": g.workload, "pods": [pods[i].meta.key for i in g.pods], "alike": True}
+            for g in by_workload.groups
+            if g.workload is not None
+        ]
+        groups += [{"workload": name, "pods": [], "alike": False} for name in by_workload.split]
+        doc = {"cells": records, "disagreements": disagreements, "left_out": left_out, "workloads": groups}
         emit(json.dumps(doc, indent=2), target)
     elif form == "markdown":
-        emit("\n".join(render_markdown(rows, columns, cells)), target)
+        emit("\n".join(render_markdown(shown.rows, shown.columns, shown.cells)), target)
     else:
-        emit("\n".join(render_table(rows, columns, cells)), target)
+        emit("\n".join(render_table(shown.rows, shown.columns, shown.cells)), target)
     if disagreements:
         typer.echo(
             f"netcompile: {disagreements} cells where the compiled ruleset disagrees with the reference", err=True
