@@ -241,7 +241,9 @@ def distinct_inputs(paths: Sequence[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for path, resolved in zip(paths, real, strict=True):
-        inside = any(resolved.startswith(folder.rstrip("/") + "/") for folder in folders if folder != resolved)
+        inside = os.path.exists(path) and any(  # a path that is not there is read, to say so
+            resolved.startswith(folder.rstrip("/") + "/") for folder in folders if folder != resolved
+        )
         if resolved not in seen and not inside:
             seen.add(resolved)
             out.append(path)
