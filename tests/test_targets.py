@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.load.manifests import load
+from netcompile.pipeline import complete
 from netcompile.targets import TargetError, kind_named, parse, resolve
 from tests.conftest import ROOT, WriteYaml
 
@@ -234,3 +235,197 @@ def test_matrix_says_which_pods_it_leaves_out(write_yaml: WriteYaml) -> None:
     ]
     text = runner.invoke(app, ["matrix", str(d)])
     assert text.exit_code == 0 and "notice: matrix leaves out pod jobs/done" in text.stderr
+
+
+# --- workloads (issue 15): ns/kind/name means one of its pods -----------------------------------------
+
+WORKLOADS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec: {containers: [{name: c, image: busybox}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle, namespace: shop}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec: {containers: [{name: c, image: busybox}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: backup, namespace: shop}
+spec:
+  schedule: "0 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: backup}}
+        spec: {restartPolicy: OnFailure, containers: [{name: b, image: busybox}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: client}}}]
+    ports: [{port: http}]
+"""
+# db-0 alone lets the clients in: the StatefulSet's pods no longer behave alike
+DB0_FROM_CLIENT = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db0, namespace: shop}
+spec:
+  podSelector: {matchLabels: {statefulset.kubernetes.io/pod-name: db-0}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+"""
+
+
+def _pods_of(d: Path, owner: str) -> list[str]:
+    result = runner.invoke(app, ["get", str(d), "pods"])
+    assert result.exit_code == 0, result.output
+    return sorted(line.split()[1] for line in result.stdout.splitlines()[1:] if line.split()[-1] == owner)
+
+
+@pytest.mark.parametrize(
+    ("text", "owner"),
+    [
+        ("shop/deployment/web", "Deployment/web"),
+        ("shop/deploy/web", "Deployment/web"),
+        ("shop/Deployments.apps/web", "Deployment/web"),
+        ("deploy:shop/web", "Deployment/web"),
+        ("shop/sts/db", "StatefulSet/db"),
+        ("shop/statefulset/db", "StatefulSet/db"),
+        ("shop/cj/backup", "CronJob/backup"),
+        ("shop/cronjob/backup", "CronJob/backup"),
+        ("shop/client", "Deployment/client"),  # ns/name: the one object of that name is a Deployment
+    ],
+)
+def test_a_workload_means_its_first_pod_by_name(write_yaml: WriteYaml, text: str, owner: str) -> None:
+    d = write_yaml(WORKLOADS)
+    first = _pods_of(d, owner)[0]
+    code, doc, stderr = trace(d, text, "shop/svc/web")
+    assert code == 0, stderr
+    assert doc is not None
+    kind, _, name = owner.partition("/")
+    assert doc["from"] == f"pod shop/{first} of shop/{kind.lower()}/{name}"
+    objects = load([str(d)])
+    target = resolve(text, complete(objects))
+    assert (target.kind, target.key, target.workload) == ("Pod", f"shop/{first}", f"shop/{kind.lower()}/{name}")
+
+
+def test_workload_errors_name_the_explicit_forms(write_yaml: WriteYaml) -> None:
+    d = write_yaml(WORKLOADS)
+    cases = {
+        "shop/web": 'a Service and a Deployment are both named "shop/web": say which with shop/service/web or '
+        "shop/deployment/web",
+        "shop/deploy/idle": "Deployment shop/idle: it has no pods (replicas: 0?): name a pod (shop/pod/NAME) or a "
+        "Service (shop/svc/NAME) instead",
+        "shop/deploy/wbe": "no Deployment 'wbe' in namespace shop in the input; did you mean \"web\"?",
+        "shop/ds/web": "no DaemonSet 'web' in namespace shop in the input",
+        "other/deploy/web": "no Deployment 'web' in namespace other in the input",
+    }
+    for text, message in cases.items():
+        code, _, stderr = trace(d, "shop/deploy/client", text)
+        assert code == 2 and message in stderr, (text, stderr)
+
+
+def test_a_snapshot_of_pods_names_its_deployments(write_yaml: WriteYaml) -> None:
+    """`kubectl get pods -o yaml` has no Deployment: its pods' ReplicaSet and pod-template-hash name it."""
+    d = write_yaml(WORKLOADS)
+    manifests = runner.invoke(app, ["get", str(d), "pods,svc", "--format", "yaml"]).stdout
+    snapshot = write_yaml(manifests, "snapshot.yaml").parent / "snap"
+    snapshot.mkdir()
+    (snapshot / "pods.yaml").write_text(manifests)
+    code, doc, stderr = trace(snapshot, "shop/deploy/client", "shop/web")  # ns/name: the Service alone now
+    assert code == 0, stderr
+    assert doc is not None and str(doc["from"]).endswith(" of shop/deployment/client")
+
+
+def _matrix(d: Path, *more: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["matrix", str(d), *more])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_matrix_shows_a_row_per_workload_whose_pods_behave_alike(write_yaml: WriteYaml) -> None:
+    d = write_yaml(WORKLOADS)
+    code, out, stderr = _matrix(d)
+    assert code == 0, stderr
+    rows = [line.split("  ")[0] for line in out.splitlines()[1:] if line and not line.startswith(" ")]
+    assert rows[:4] == [
+        "shop/cronjob/backup (1 pod)",
+        "shop/deployment/client (2 pods)",
+        "shop/statefulset/db (2 pods)",
+        "shop/deployment/web (3 pods)",
+    ]
+    assert "  1 = shop/statefulset/db (2 pods):5432/tcp" in out
+    assert "  2 = shop/deployment/web (3 pods):8080/tcp" in out
+    cells = {line.split("  ")[0]: line.split()[-2:] for line in out.splitlines()[1:5]}
+    assert cells["shop/deployment/client (2 pods)"] == ["ok", "ok"]
+    assert cells["shop/deployment/web (3 pods)"] == ["ok", "--"]  # web to web: not from a client
+    assert "pod by pod" not in stderr
+    # --pods: every pod, as before
+    code, out, _ = _matrix(d, "--pods")
+    assert code == 0
+    assert sum(1 for line in out.splitlines() if line.startswith("shop/web-")) == 3
+
+
+def test_matrix_splits_a_workload_whose_pods_differ(write_yaml: WriteYaml) -> None:
+    d = write_yaml(WORKLOADS + DB0_FROM_CLIENT)
+    code, out, stderr = _matrix(d, "--external", "203.0.113.9")
+    assert code == 0, stderr
+    assert "notice: matrix shows shop/statefulset/db pod by pod: its pods do not behave alike" in stderr
+    lines = out.splitlines()
+    assert any(line.startswith("shop/db-0 ") for line in lines) and any(line.startswith("shop/db-1 ") for line in lines)
+    assert any(line.startswith("shop/deployment/client (2 pods)") for line in lines)
+    assert any(line.startswith("external 203.0.113.9") for line in lines)
+    assert "  1 = shop/db-0:5432/tcp" in out and "  2 = shop/db-1:5432/tcp" in out
+    web = next(line for line in lines if line.startswith("shop/deployment/web"))
+    assert web.split()[-3:] == ["--", "ok", "--"]  # db-0 lets only the clients in, db-1 (no policy) anyone
+    doc = json.loads(runner.invoke(app, ["matrix", str(d), "--format", "json"]).stdout)
+    alike = {w["workload"]: w["alike"] for w in doc["workloads"]}
+    assert alike == {
+        "shop/cronjob/backup": True,
+        "shop/deployment/client": True,
+        "shop/statefulset/db": False,
+        "shop/deployment/web": True,
+    }
