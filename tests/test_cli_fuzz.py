@@ -90,6 +90,72 @@ spec:
 """
 SMALL = NODES + SERVICE % 30080
 LOW_NODEPORT = NODES + SERVICE % 8080  # valid only with --service-node-port-range covering 8080
+# Manifests as kept in Git: workloads and Services without addresses, left to the simulated cluster.
+APP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle, namespace: shop}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec: {containers: [{name: c, image: busybox}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: shop}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {hostNetwork: true, containers: [{name: a, image: agent, ports: [{containerPort: 9100}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: shop}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{port: 5432}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]
+"""
+KIND_WORDS = ["pods", "svc", "endpoints", "nodes", "all", "po,svc", "netpol", "ns", "deployments", "pods,"]
 NOT_MANIFESTS = ["", "hello: [", "- just\n- a list\n", "{{{", "\x7fELF\x02\x01", "kind: Pod\n", "a: *b\n", "[" * 600]
 
 
@@ -100,6 +166,8 @@ class Places:
     root: Path
 
     def path(self, name: str) -> str:
+        if name in KIND_WORDS:  # `get PATH... KIND`: a word, not a place
+            return name
         if name == "examples":
             return str(ROOT / "examples")
         return "-" if name == "-" else str(self.root / name)
@@ -112,6 +180,8 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Places]:
     (root / "small" / "input.yaml").write_text(SMALL)
     (root / "low-nodeport").mkdir()
     (root / "low-nodeport" / "input.yaml").write_text(LOW_NODEPORT)
+    (root / "app").mkdir()
+    (root / "app" / "input.yaml").write_text(APP)
     (root / "empty").mkdir()
     (root / "junk").mkdir()
     (root / "junk" / "junk.yaml").write_text("hello: [\n")
@@ -172,6 +242,8 @@ TARGETS = (
         [
             *("default/web-1", "default/web", "default/svc/web", "default/pod/web", "client", "node:node-a"),
             *("node:nope", "shop/frontend-1", "shop/api", "shop/svc/api", "monitoring/prometheus-0", "10.96.0.10"),
+            *("shop/deploy/web", "shop/deployment/web", "shop/sts/db", "shop/ds/agent", "shop/deploy/idle"),
+            *("shop/web", "shop/db", "shop/cj/backup", "deploy:shop/web", "shop/rs/web", "default/deploy/x"),
         ]
     )
     | ADDRESSES
@@ -215,7 +287,13 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "--protocol": PROTOCOLS,
         "--format": formats("text", "json"),
     },
-    "matrix": {**COMPILE, "--ports": PORT_LISTS, "--external": ADDRESSES, "--format": formats("text", "markdown")},
+    "matrix": {
+        **COMPILE,
+        "--ports": PORT_LISTS,
+        "--external": ADDRESSES,
+        "--pods": FLAG,
+        "--format": formats("text", "markdown"),
+    },
     "lab": {
         **COMPILE,
         "--client": ADDRESSES,
@@ -226,6 +304,7 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "--format": formats("text", "json"),
     },
     "apply": {**COMPILE, "--force": FLAG},
+    "get": {**COMPILE, "--show-labels": FLAG, "--format": formats("table", "yaml", "json")},
     "delete": {"--table": NAMES},
     "check": {"--format": formats("text", "json")},
     "golden": {"--format": formats("text", "json"), "--update": FLAG},
@@ -244,6 +323,8 @@ MANIFEST_PLACES = [
     "examples",
     "small",
     "small",
+    "app",
+    "app",
     "low-nodeport",
     "empty",
     "junk",
@@ -259,12 +340,13 @@ PLACES = {
     "matrix": MANIFEST_PLACES,
     "lab": MANIFEST_PLACES,
     "apply": [*MANIFEST_PLACES, "script.nft", "broken.nft"],
+    "get": [*MANIFEST_PLACES, *KIND_WORDS],  # PATH... [KIND]: a kind alone is refused, a kind after paths chosen
     "delete": [],
     "check": ["script.nft", "broken.nft", "empty", "binary.yaml", "absent", "-"],  # one FILE
     "golden": ["golden", "golden-args", "golden-args", "empty", "junk", "in-the-way", "absent"],  # one DIR
 }
 OUTPUTS = ["out/result.txt", "in-the-way/result.txt", "-"]  # a new folder, a file in the way, stdout
-STDIN = st.sampled_from([SMALL, LOW_NODEPORT, *NOT_MANIFESTS]) | TEXT
+STDIN = st.sampled_from([SMALL, LOW_NODEPORT, APP, *NOT_MANIFESTS]) | TEXT
 
 
 @dataclass(frozen=True)
@@ -283,7 +365,7 @@ def commands(draw: st.DrawFn, verb: str, places: Places) -> Command:
         argv += [flag] if flag == "--strict" else [flag, value]
     argv.append(verb)
     if PLACES[verb]:
-        most = 1 if verb in ("check", "golden") else 2
+        most = 1 if verb in ("check", "golden") else 3 if verb == "get" else 2
         argv += [places.path(p) for p in draw(st.lists(st.sampled_from(PLACES[verb]), min_size=1, max_size=most))]
     options = VERBS[verb]
     chosen = draw(st.lists(st.sampled_from(sorted(options)), max_size=6))
@@ -388,7 +470,7 @@ def test_an_external_client_of_a_family_no_pod_has_is_a_usage_error(places: Plac
     assert "n/a" in row and "n/a: the pod has no address of the source's IP family" in both.stdout
 
 
-@pytest.mark.parametrize("verb", ["compile", "apply", "trace", "matrix", "lab"])
+@pytest.mark.parametrize("verb", ["compile", "apply", "trace", "matrix", "lab", "get"])
 def test_every_verb_that_reads_manifests_takes_the_compile_options(verb: str) -> None:
     result = runner.invoke(app, [verb, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
@@ -406,7 +488,7 @@ def test_every_verb_that_reads_manifests_takes_the_compile_options(verb: str) ->
 
 def test_the_table_is_checked_before_the_input_is_read(places: Places) -> None:
     trace = ["--from", "a", "--to", "b", "--port", "80"]
-    for verb in ("compile", "trace", "matrix", "lab", "apply"):
+    for verb in ("compile", "trace", "matrix", "lab", "apply", "get"):
         argv = [verb, places.path("absent"), "--table", "Table", *(trace if verb == "trace" else [])]
         result = runner.invoke(app, argv)
         assert result.exit_code == 2, result.output
