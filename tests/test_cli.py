@@ -184,3 +184,99 @@ def test_check_without_binding_explains(tmp_path: Path, monkeypatch: pytest.Monk
     result = runner.invoke(app, ["check", str(script)])
     assert result.exit_code == 2
     assert "the libnftables Python binding is not importable: install Debian's python3-nftables" in result.stderr
+
+
+# --- the simulated cluster's options (issue 15): every verb, and golden cases' args files ----------------
+
+SIMULATED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+"""
+NODE_50 = """\
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.50.0.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.1}]}
+"""
+
+
+def test_nodes_makes_that_many_synthetic_nodes(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(SIMULATED)
+    several = runner.invoke(app, ["compile", str(tmp_path), "--nodes", "2"])
+    assert several.exit_code == 2
+    assert "the input has 2 Nodes; choose one with --node" in several.stderr
+    assert several.stderr.count("notice: no Node in the input: simulating 2 (kind-worker (172.18.0.2") == 1
+    one = runner.invoke(app, ["compile", str(tmp_path), "--nodes", "2", "--node", "kind-worker2"])
+    assert one.exit_code == 0, one.output
+    assert "172.18.0.3 . tcp . " in one.stdout  # the NodePort on kind-worker2's address
+    none = runner.invoke(app, ["compile", str(tmp_path), "--nodes", "0"])
+    assert none.exit_code == 0 and "simulating" not in none.stderr
+
+
+def test_the_simulated_pods_are_inside_the_pod_network_the_compiler_sees(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(SIMULATED)
+    default = runner.invoke(app, ["compile", str(tmp_path)]).stdout  # the synthetic Node's podCIDR
+    assert "\t\t\t10.244.0.0/24,\n" in default
+    given = runner.invoke(app, ["compile", str(tmp_path), "--cluster-cidr", "10.100.0.0/16,fd00:100::/48"])
+    assert given.exit_code == 0, given.output
+    assert "10.100.0.0/16" in given.stdout and ": 10.100.0." in given.stdout  # endpoints in it
+    assert "outside --cluster-cidr" not in given.stderr
+    # a Node of the input with a podCIDR outside --cluster-cidr: its simulated pods count as external
+    (tmp_path / "node.yaml").write_text(NODE_50)
+    outside = runner.invoke(app, ["compile", str(tmp_path), "--cluster-cidr", "10.100.0.0/16"])
+    assert outside.exit_code == 0, outside.output
+    assert "notice: 4 simulated pods have addresses outside --cluster-cidr (their Node's podCIDR)" in outside.stderr
+
+
+def test_service_cidr_and_node_port_range_reach_the_simulation(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(SIMULATED)
+    argv = ["--service-cidr", "10.0.0.0/24", "--service-node-port-range", "31000-31000"]
+    result = runner.invoke(app, ["compile", str(tmp_path), *argv])
+    assert result.exit_code == 0, result.output
+    assert "10.0.0." in result.stdout and "172.18.0.2 . tcp . 31000 " in result.stdout
+    dual = runner.invoke(
+        app, ["compile", str(tmp_path), "--service-cidr", "10.0.0.0/24,fd00::/120", "--service-cidr", "fd01::/120"]
+    )
+    assert dual.exit_code == 2 and "at most one CIDR per IP family" in dual.stderr
+
+
+def test_a_golden_cases_args_take_the_simulated_clusters_options(tmp_path: Path) -> None:
+    case = tmp_path / "golden" / "sim-nodes"
+    case.mkdir(parents=True)
+    (case / "00-app.yaml").write_text(SIMULATED)
+    flags = [
+        "--nodes",
+        "3",
+        "--node",
+        "kind-worker3",
+        "--cluster-cidr",
+        "10.100.0.0/16",
+        "--service-cidr",
+        "10.0.0.0/16",
+    ]
+    (case / "args").write_text(" ".join(flags) + " --service-node-port-range 31000-31999\n")
+    updated = runner.invoke(app, ["golden", str(tmp_path / "golden"), "--update"])
+    assert updated.exit_code == 0, updated.output
+    direct = runner.invoke(app, ["compile", str(case), *flags, "--service-node-port-range", "31000-31999"])
+    assert direct.exit_code == 0, direct.output
+    assert (case / "expected.nft").read_text() == direct.stdout
+    assert "10.100.2.0/24" in direct.stdout or "10.100." in direct.stdout
+    (case / "args").write_text("--nodes many\n")
+    bad = runner.invoke(app, ["golden", str(tmp_path / "golden")])
+    assert bad.exit_code == 1 and "--nodes 'many': must be a number of nodes" in bad.stderr

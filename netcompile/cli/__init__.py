@@ -375,6 +375,19 @@ def completed_input(paths: list[str], args: CompileArgs, *, limits: Limits | Non
     completed = complete(loaded, options)
     for notice in completed.notices[len(loaded.notices) :]:
         typer.echo(f"notice: {notice}", err=True)
+    if args.cluster_cidr:  # the simulated pods on Nodes of the input: inside the pod network the compiler sees?
+        networks, given = checked(args)[0].cluster_cidrs, {p.meta.key for p in loaded.pods if p.ips}
+        outside = [
+            p.meta.key
+            for p in completed.pods
+            if p.meta.key not in given and not p.host_network and any(all(a not in n for n in networks) for a in p.ips)
+        ]
+        if outside:
+            typer.echo(
+                f"notice: {len(outside)} simulated pods have addresses outside --cluster-cidr (their Node's podCIDR): "
+                f"their traffic counts as external ({', '.join(outside[:3])}{', ...' if len(outside) > 3 else ''})",
+                err=True,
+            )
     return completed
 
 
