@@ -11,8 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
+from netcompile.compile.compiler import CompileOptions
+from netcompile.journeys import Network
+from netcompile.lab.expectations import expectation_probes, read_expectations
+from netcompile.lab.plan import make_plan
+from netcompile.lab.probes import ExpectError
 from netcompile.load.manifests import load
-from netcompile.pipeline import complete
+from netcompile.pipeline import compile_nodes, complete
 from netcompile.targets import TargetError, kind_named, parse, resolve
 from tests.conftest import ROOT, WriteYaml
 
@@ -429,3 +434,25 @@ def test_matrix_splits_a_workload_whose_pods_differ(write_yaml: WriteYaml) -> No
         "shop/statefulset/db": False,
         "shop/deployment/web": True,
     }
+
+
+def test_lab_expectations_name_workloads_as_trace_does(write_yaml: WriteYaml) -> None:
+    """A lab file's from/to take workloads too: the same pod as trace's, planned in the lab (no kernel)."""
+    d = write_yaml(WORKLOADS)
+    objects = complete(load([str(d)]))
+    plan = make_plan(Network(compile_nodes(objects, CompileOptions()), CompileOptions()), [], "nc0a1b40")
+    entries = (
+        "- {from: shop/deploy/client, to: shop/deployment/web, port: http, expect: allow}\n"
+        "- {from: shop/sts/db, to: shop/svc/web, port: 80, expect: deny}\n"
+    )
+    path = write_yaml(entries, "e.yaml")
+    probes = expectation_probes(plan, objects, read_expectations(path / "e.yaml"), "e.yaml")
+    client = _pods_of(d, "Deployment/client")[0]
+    web = _pods_of(d, "Deployment/web")[0]
+    assert [(p.source.label, p.target, p.port) for p in probes] == [
+        (f"shop/{client}", f"shop/{web}", 8080),
+        ("shop/db-0", "service:shop/web", 80),
+    ]
+    idle = write_yaml("- {from: shop/deploy/idle, to: shop/svc/web, port: 80, expect: deny}\n", "e.yaml")
+    with pytest.raises(ExpectError, match=r"e.yaml: entry 1: from: shop/deploy/idle: Deployment shop/idle: it has no"):
+        expectation_probes(plan, objects, read_expectations(idle / "e.yaml"), "e.yaml")
