@@ -104,6 +104,9 @@ def trace_cmd(
                     (when both exist, an error says which explicit forms to write)
       ns/kind/name  explicitly, with kubectl's kind names: ns/pod/web, ns/svc/web
                     (pod, pods, po; service, services, svc; any case)
+                    or a workload, meaning the first of its pods by name: ns/deploy/web,
+                    ns/sts/db (deployment, statefulset, daemonset, replicaset, job, cronjob;
+                    deploy, sts, ds, rs, cj)
       name          default/name, as kubectl; or the Node name
       node:NAME     the Node NAME (its first address)
       ADDRESS       an IPv4 or IPv6 address: a pod, a node, a Service, or outside
