@@ -346,6 +346,7 @@ def _missing(kind: Kind, namespace: str, name: str, objects: Objects) -> str:
 def _nothing(spec: TargetSpec, objects: Objects) -> str:
     names = sorted(
         {o.meta.name for k in ("Pod", "Service") for o in _CANDIDATES[k](objects) if o.meta.namespace == spec.namespace}
+        | {w.meta.name for w in objects.workloads if w.meta.namespace == spec.namespace}
     )
     if spec.bare:
         nodes = sorted(n.meta.name for n in objects.nodes)
