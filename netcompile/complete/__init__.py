@@ -11,6 +11,7 @@ objects and nothing else: each indexes them and implements the semantics over th
 
 from __future__ import annotations
 
+from ..gcpause import paused_gc
 from ..model import Objects
 from .cluster import needs_simulation, simulate
 from .endpointslices import complete_endpoint_slices
@@ -22,10 +23,12 @@ DEFAULTS = CompleteOptions()
 
 def complete(objects: Objects, options: CompleteOptions = DEFAULTS) -> Objects:
     """The objects as the cluster would hold them; idempotent (completing twice adds nothing)."""
-    wanted = needs_simulation(objects) if options.simulate is None else options.simulate
-    if wanted:
-        objects = simulate(objects, options)
-    return with_ingress_notices(complete_endpoint_slices(objects))  # complete/ingress.py: backends that lead nowhere
+    with paused_gc():  # 100k pods are a batch of acyclic allocations: see gcpause.paused_gc
+        wanted = needs_simulation(objects) if options.simulate is None else options.simulate
+        if wanted:
+            objects = simulate(objects, options)
+        completed = complete_endpoint_slices(objects)
+    return with_ingress_notices(completed)  # complete/ingress.py: backends that lead nowhere
 
 
 __all__ = ["CompleteOptions", "complete"]

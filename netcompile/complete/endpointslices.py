@@ -49,8 +49,9 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 
 def _label_selected(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
     """The controller lists pods with `labels.Set(spec.selector)`: every pair must be present."""
-    if any(labels.get(key) != value for key, value in selector.match_labels):
-        return False
+    for key, value in selector.match_labels:
+        if labels.get(key) != value:
+            return False
     for req in selector.match_expressions:  # Services have none; kept for a selector built otherwise
         present = req.key in labels
         if req.operator == Operator.EXISTS and not present:
@@ -90,34 +91,61 @@ def _slice_name(service: Service, address_type: str, ports: tuple[EndpointPort, 
     return f"{service.meta.name}-{sha256(key.encode()).hexdigest()[:5]}"
 
 
+def _zone(node: Node | None) -> str | None:
+    """The node's topology.kubernetes.io/zone label (None when absent or empty)."""
+    if node is None:
+        return None
+    for key, value in node.meta.labels:
+        if key == ZONE_LABEL:
+            return value or None
+    return None
+
+
 def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node]) -> list[EndpointSlice]:
     """The EndpointSlices the controller publishes for one Service with a selector."""
-    assert service.selector is not None
+    selector = service.selector
+    assert selector is not None
     families = sorted({a.version for a in service.cluster_ips}) or [4, 6]
     groups: dict[tuple[str, tuple[EndpointPort, ...]], list[SliceEndpoint]] = {}
+    shared: dict[tuple[bool, bool], EndpointConditions] = {}  # (serving, terminating): immutable, made once
+    resolved: dict[int, tuple[EndpointPort, ...]] = {}  # by id(pod.ports): `pods` keeps each tuple alive
+    wanted = selector.match_labels
+    plain = not selector.match_expressions
     for pod in pods:
-        if pod.phase in ("Succeeded", "Failed") or not _label_selected(service.selector, pod.meta.label_dict()):
+        if pod.phase in ("Succeeded", "Failed"):
+            continue
+        labels = pod.meta.labels  # sorted pairs, one key each: a pair is in them or the pod is not selected
+        if not (all(pair in labels for pair in wanted) if plain else _label_selected(selector, dict(labels))):
             continue
         addresses = _addresses(pod, nodes)
         if not addresses:
             continue
-        resolved = [(sp, _resolve(pod, sp.target_port, sp.protocol)) for sp in service.ports]
-        ports = tuple(EndpointPort(sp.name, n, sp.protocol) for sp, n in resolved if n is not None)
+        ports = resolved.get(id(pod.ports))  # the pods of a workload share one tuple of container ports
+        if ports is None:
+            found = [(sp, _resolve(pod, sp.target_port, sp.protocol)) for sp in service.ports]
+            ports = resolved[id(pod.ports)] = tuple(
+                EndpointPort(sp.name, n, sp.protocol) for sp, n in found if n is not None
+            )
         serving = pod.ready
-        conditions = EndpointConditions(
-            ready=service.publish_not_ready_addresses or (serving and not pod.terminating),
-            serving=serving,
-            terminating=pod.terminating,
-        )
-        node = nodes.get(pod.node_name or "")
-        zone = (node.meta.label_dict().get(ZONE_LABEL) or None) if node is not None else None
+        conditions = shared.get((serving, pod.terminating))
+        if conditions is None:
+            conditions = shared[(serving, pod.terminating)] = EndpointConditions(
+                ready=service.publish_not_ready_addresses or (serving and not pod.terminating),
+                serving=serving,
+                terminating=pod.terminating,
+            )
+        zone = _zone(nodes.get(pod.node_name or ""))
+        mine: tuple[IPAddress, ...]
         for family in families:
-            mine = tuple(a for a in addresses if a.version == family)
+            if len(addresses) == 1:  # most pods: one address, of one family
+                mine = addresses if addresses[0].version == family else ()
+            else:
+                mine = tuple(a for a in addresses if a.version == family)
             if mine:
                 endpoint = SliceEndpoint(mine, conditions, pod.node_name or None, zone, None)
                 groups.setdefault((f"IPv{family}", ports), []).append(endpoint)
-    labels = dict(service.meta.labels)
-    labels.update({SERVICE_NAME_LABEL: service.meta.name, MANAGED_BY_LABEL: CONTROLLER_NAME})
+    slice_labels = dict(service.meta.labels)
+    slice_labels.update({SERVICE_NAME_LABEL: service.meta.name, MANAGED_BY_LABEL: CONTROLLER_NAME})
     out: list[EndpointSlice] = []
     for (address_type, ports), endpoints in groups.items():
         for chunk, start in enumerate(range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE)):
@@ -125,7 +153,7 @@ def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node])
                 "EndpointSlice",
                 service.meta.namespace,
                 _slice_name(service, address_type, ports, chunk),
-                tuple(sorted(labels.items())),
+                tuple(sorted(slice_labels.items())),
                 service.meta.position,
             )
             part = tuple(endpoints[start : start + MAX_ENDPOINTS_PER_SLICE])
@@ -137,17 +165,22 @@ def complete_endpoint_slices(objects: Objects) -> Objects:
     """The objects with the EndpointSlices the controller would add; unchanged when it adds none."""
     owned = {(s.meta.namespace, s.service_name) for s in objects.endpoint_slices if s.service_name}
     owned |= {(e.meta.namespace, e.meta.name) for e in objects.endpoints}
+    services = [s for s in objects.services if s.selector is not None and (s.meta.namespace, s.meta.name) not in owned]
+    if not services:
+        return objects
     nodes = {n.meta.name: n for n in objects.nodes}
+    keys = {key for s in services if s.selector is not None for key, _ in s.selector.match_labels}
     pods_by_ns: dict[str, list[Pod]] = {}
     by_label: dict[tuple[str, str, str], list[Pod]] = {}  # (namespace, key, value): the pods, in input order
     for pod in objects.pods:
-        pods_by_ns.setdefault(pod.meta.namespace, []).append(pod)
+        ns = pod.meta.namespace
+        pods_by_ns.setdefault(ns, []).append(pod)
         for key, value in pod.meta.labels:
-            by_label.setdefault((pod.meta.namespace, key, value), []).append(pod)
+            if key in keys:  # only the keys selectors name narrow the candidates
+                by_label.setdefault((ns, key, value), []).append(pod)
     added: list[EndpointSlice] = []
-    for service in objects.services:
-        if service.selector is None or (service.meta.namespace, service.meta.name) in owned:
-            continue
+    for service in services:
+        assert service.selector is not None
         ns = service.meta.namespace
         candidates = pods_by_ns.get(ns, [])
         for key, value in service.selector.match_labels:  # only pods with every pair can be selected

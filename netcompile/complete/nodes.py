@@ -15,7 +15,7 @@ from hashlib import sha256
 from ipaddress import ip_address
 
 from ..errors import Position
-from ..model import Meta, Node, NodeAddress
+from ..model import Labels, Meta, Node, NodeAddress
 from .options import NODE_NAME_PREFIX, CompleteOptions
 
 SYNTHETIC = Position("<simulated>", 1, 1)
@@ -48,7 +48,8 @@ def eligible(nodes: Sequence[Node], node_selector: Mapping[str, str]) -> list[No
     return [n for n in nodes if all(n.meta.label_dict().get(k) == v for k, v in node_selector.items())]
 
 
-def _point(text: str) -> int:
+def point(text: str) -> int:
+    """A place on the ring: the first 8 bytes of SHA-256 of `text` (workloads.suffix_and_point: the same)."""
     return int.from_bytes(sha256(text.encode()).digest()[:8], "big")
 
 
@@ -60,15 +61,15 @@ class Placement:
         self.nodes = nodes
         self._rings: dict[tuple[tuple[str, str], ...], tuple[list[int], list[Node]]] = {}  # by nodeSelector
 
-    def place(self, identity: str, node_selector: Mapping[str, str]) -> Node | None:
-        """The node a pod of `identity` goes to; None when no node fits its nodeSelector."""
-        key = tuple(sorted(node_selector.items()))
-        ring = self._rings.get(key)
-        if ring is None:
-            fits = eligible(self.nodes, node_selector)
-            points = sorted((_point(f"{n.meta.name}#{v}"), n.meta.name, n) for n in fits for v in range(POINTS))
-            ring = self._rings[key] = ([p for p, _, _ in points], [n for _, _, n in points])
+    def place(self, identity: str, node_selector: Labels, hashed: int | None = None) -> Node | None:
+        """The node a pod of `identity` goes to (`hashed`: its point, if known); None when no node fits
+        its nodeSelector."""
+        ring = self._rings.get(node_selector)
+        if ring is None:  # a ring per nodeSelector as written (the same pairs in another order: the same ring)
+            fits = eligible(self.nodes, dict(node_selector))
+            points = sorted((point(f"{n.meta.name}#{v}"), n.meta.name, n) for n in fits for v in range(POINTS))
+            ring = self._rings[node_selector] = ([p for p, _, _ in points], [n for _, _, n in points])
         hashes, owners = ring
         if not owners:
             return None
-        return owners[bisect_left(hashes, _point(identity)) % len(owners)]
+        return owners[bisect_left(hashes, point(identity) if hashed is None else hashed) % len(owners)]

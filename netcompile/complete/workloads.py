@@ -44,6 +44,7 @@ class Planned:
     pod: Pod
     identity: str  # stable across edits of the workload's template: where it goes and which IP it gets
     node_selector: Labels
+    point: int | None = None  # the identity's point on the placement ring (nodes.py), when hashed already
 
 
 def safe_encode(text: str) -> str:
@@ -58,6 +59,12 @@ def template_hash(workload: Workload) -> str:
 def suffix(identity: str, length: int = 5) -> str:
     """A stand-in for the controllers' random suffix: deterministic, in the same alphabet."""
     return sha256(identity.encode()).digest()[:length].translate(_SUFFIX_TABLE).decode()
+
+
+def suffix_and_point(identity: str) -> tuple[str, int]:
+    """`suffix(identity)` and the identity's placement point (`nodes.point`), from one SHA-256 of it."""
+    digest = sha256(identity.encode()).digest()
+    return digest[:5].translate(_SUFFIX_TABLE).decode(), int.from_bytes(digest[:8], "big")
 
 
 def represented(objects: Objects) -> set[tuple[str, str, str]]:
@@ -92,10 +99,15 @@ def _parent(
     return parent if parent in workloads else None
 
 
-def _pod(workload: Workload, name: str, extra: dict[str, str], owner: OwnerReference, node: str | None) -> Pod:
+def _labels(workload: Workload, extra: dict[str, str]) -> Labels:
+    """The template's labels with what the controller adds (sorted pairs)."""
     labels = dict(workload.template.labels)
     labels.update(extra)
-    meta = Meta("Pod", workload.meta.namespace, name, tuple(sorted(labels.items())), workload.meta.position)
+    return tuple(sorted(labels.items()))
+
+
+def _pod(workload: Workload, name: str, labels: Labels, owner: OwnerReference, node: str | None) -> Pod:
+    meta = Meta("Pod", workload.meta.namespace, name, labels, workload.meta.position)
     template = workload.template
     return Pod(meta, node, template.host_network, "Running", (), template.ports, False, True, (owner,))
 
@@ -111,16 +123,17 @@ def _job_pods(workload: Workload, job_name: str, ident: str) -> list[Planned]:
     if workload.uid and workload.kind == WorkloadKind.JOB:
         labels |= {"batch.kubernetes.io/controller-uid": workload.uid, "controller-uid": workload.uid}
     out: list[Planned] = []
+    shared = _labels(workload, labels)
     for index in range(workload.replicas or 0):
         identity = f"{ident}/{index}"
-        extra = dict(labels)
+        tail, point = suffix_and_point(identity)
         if workload.indexed:
-            extra["batch.kubernetes.io/job-completion-index"] = str(index)
-            name = f"{job_name}-{index}-{suffix(identity)}"
+            pod_labels = _labels(workload, labels | {"batch.kubernetes.io/job-completion-index": str(index)})
+            name = f"{job_name}-{index}-{tail}"
         else:
-            name = f"{job_name}-{suffix(identity)}"
-        pod = _pod(workload, name, extra, owner, workload.template.node_name)
-        out.append(Planned(pod, identity, workload.template.node_selector))
+            pod_labels, name = shared, f"{job_name}-{tail}"
+        pod = _pod(workload, name, pod_labels, owner, workload.template.node_name)
+        out.append(Planned(pod, identity, workload.template.node_selector, point))
     return out
 
 
@@ -144,19 +157,15 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
         return _job_pods(workload, cron_job_name(workload), ident)
     out: list[Planned] = []
     if kind == WorkloadKind.DAEMON_SET:
-        extra = {REVISION_LABEL: hash_, "pod-template-generation": "1"}
+        labels = _labels(workload, {REVISION_LABEL: hash_, "pod-template-generation": "1"})
         for node in eligible(nodes, dict(selector)):
             identity = f"{ident}/{node.meta.name}"
-            pod = _pod(workload, f"{name}-{suffix(identity)}", extra, own, node.meta.name)
-            out.append(Planned(pod, identity, selector))
+            tail, point = suffix_and_point(identity)
+            pod = _pod(workload, f"{name}-{tail}", labels, own, node.meta.name)
+            out.append(Planned(pod, identity, selector, point))
         return out
-    for index in range(workload.replicas or 0):
-        identity = f"{ident}/{index}"
-        if kind == WorkloadKind.DEPLOYMENT:
-            rs = f"{name}-{hash_}"
-            owner = _owner(workload, "ReplicaSet", rs)
-            pod = _pod(workload, f"{rs}-{suffix(identity)}", {TEMPLATE_HASH_LABEL: hash_}, owner, template.node_name)
-        elif kind == WorkloadKind.STATEFUL_SET:
+    if kind == WorkloadKind.STATEFUL_SET:
+        for index in range(workload.replicas or 0):
             ordinal = workload.ordinal_start + index
             pod_name = f"{name}-{ordinal}"
             extra = {
@@ -164,17 +173,28 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
                 "apps.kubernetes.io/pod-index": str(ordinal),
                 REVISION_LABEL: f"{name}-{hash_}",
             }
-            pod = _pod(workload, pod_name, extra, own, template.node_name)
-        else:  # ReplicaSet, ReplicationController
-            pod = _pod(workload, f"{name}-{suffix(identity)}", {}, own, template.node_name)
-        out.append(Planned(pod, identity, selector))
+            pod = _pod(workload, pod_name, _labels(workload, extra), own, template.node_name)
+            out.append(Planned(pod, f"{ident}/{index}", selector))
+        return out
+    prefix, labels = name, _labels(workload, {})  # ReplicaSet, ReplicationController
+    if kind == WorkloadKind.DEPLOYMENT:
+        prefix = f"{name}-{hash_}"
+        own, labels = _owner(workload, "ReplicaSet", prefix), _labels(workload, {TEMPLATE_HASH_LABEL: hash_})
+    for index in range(workload.replicas or 0):  # the same labels and owner for every pod: made once
+        identity = f"{ident}/{index}"
+        tail, point = suffix_and_point(identity)
+        pod = _pod(workload, f"{prefix}-{tail}", labels, own, template.node_name)
+        out.append(Planned(pod, identity, selector, point))
     return out
 
 
-def planned_pods(objects: Objects, nodes: Sequence[Node]) -> list[Planned]:
-    """Every pod the input's workloads would add, in input order. A generated name already taken (by a
-    pod of the input or an earlier one) gets another suffix, as the controller retries `generateName`."""
-    skip = represented(objects)
+def planned_pods(
+    objects: Objects, nodes: Sequence[Node], skip: set[tuple[str, str, str]] | None = None
+) -> list[Planned]:
+    """Every pod the input's workloads would add, in input order, but for the workloads in `skip`
+    (default: `represented`). A generated name already taken (by a pod of the input or an earlier one)
+    gets another suffix, as the controller retries `generateName`."""
+    skip = represented(objects) if skip is None else skip
     taken = {(p.meta.namespace, p.meta.name) for p in objects.pods}
     out: list[Planned] = []
     for workload in objects.workloads:
