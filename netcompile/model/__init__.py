@@ -163,6 +163,8 @@ class Service:
     publish_not_ready_addresses: bool = False
     ip_families: tuple[str, ...] = ()  # spec.ipFamilies as given ("IPv4", "IPv6"): for allocation
     ip_family_policy: str | None = None  # spec.ipFamilyPolicy as given: for allocation
+    load_balancer_ip: IPAddress | None = None  # spec.loadBalancerIP (deprecated): the ingress IP it asks for
+    allocate_load_balancer_node_ports: bool = True  # spec.allocateLoadBalancerNodePorts (LoadBalancer only)
 
     @property
     def has_selector(self) -> bool:
