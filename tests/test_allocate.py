@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,14 @@ def deployment(name: str, replicas: int, app: str) -> dict[str, Any]:
     }
 
 
-def service(name: str, node_port: bool, port: int) -> dict[str, Any]:
+SERVICE_TYPES = st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])
+LOAD_BALANCER_POOL = ip_network("172.18.255.0/28")  # small: ingress IPs collide often enough to be tested
+
+
+def service(name: str, type_: str, port: int) -> dict[str, Any]:
     spec: dict[str, Any] = {"selector": {"app": name}, "ports": [{"port": port, "targetPort": "http"}]}
-    if node_port:
-        spec["type"] = "NodePort"
+    if type_ != "ClusterIP":
+        spec["type"] = type_
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "shop"}, "spec": spec}
 
 
@@ -109,7 +114,7 @@ def repository(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     for i in range(draw(st.integers(0, 6))):
         out[f"Deployment/d{i}"] = deployment(f"d{i}", draw(st.integers(0, 12)), f"d{i}")
     for i in range(draw(st.integers(0, 6))):
-        out[f"Service/s{i}"] = service(f"s{i}", draw(st.booleans()), draw(st.sampled_from([80, 443])))
+        out[f"Service/s{i}"] = service(f"s{i}", draw(SERVICE_TYPES), draw(st.sampled_from([80, 443])))
     for i in range(draw(st.integers(0, 4))):
         out[f"Pod/p{i}"] = pod(f"p{i}")
     return out
@@ -128,14 +133,14 @@ def changed(draw: st.DrawFn, repo: dict[str, dict[str, Any]]) -> tuple[str, dict
         if kind == "Deployment":
             return f"{kind}/{name}", deployment(name, draw(st.integers(0, 12)), name)
         if kind == "Service":
-            return f"{kind}/{name}", service(name, draw(st.booleans()), 80)
+            return f"{kind}/{name}", service(name, draw(SERVICE_TYPES), 80)
         return f"{kind}/{name}", pod(name)
     key = draw(st.sampled_from(keys))
     kind, name = key.split("/")
     if kind == "Deployment":
         return key, deployment(name, draw(st.integers(0, 12)), draw(st.sampled_from([name, "other"])))
     if kind == "Service":
-        return key, service(name, draw(st.booleans()), draw(st.sampled_from([8080, 9090])))
+        return key, service(name, draw(SERVICE_TYPES), draw(st.sampled_from([8080, 9090])))
     return key, pod(name) | {"spec": {"hostNetwork": True, "containers": [{"name": "c", "image": "x"}]}}
 
 
@@ -143,14 +148,19 @@ def completed(repo: dict[str, dict[str, Any]]) -> Objects:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "repo.yaml"
         path.write_text("\n---\n".join(json.dumps(doc) for doc in repo.values()) + "\n")
-        return complete(load([str(path)]), CompleteOptions(nodes=2, simulate=True))
+        options = CompleteOptions(nodes=2, simulate=True, load_balancer_cidrs=(LOAD_BALANCER_POOL,))
+        return complete(load([str(path)]), options)
+
+
+INGRESS = ": load-balancer ingress IP"  # how a notice names a Service's ingress IP, and its key here
 
 
 def addresses(objects: Objects) -> dict[str, object]:
-    """What was allocated, by what notices call it: pod IPs, clusterIPs, nodePorts."""
+    """What was allocated, by what notices call it: pod IPs, clusterIPs, nodePorts, load-balancer IPs."""
     out: dict[str, object] = {p.meta.ref: p.ips for p in objects.pods if not p.host_network}
     for s in objects.services:
         out[s.meta.ref] = s.cluster_ips
+        out[s.meta.ref + INGRESS] = s.load_balancer_ingress
         for port in s.ports:
             out[f'Service "{s.meta.key}/{port.protocol}/{port.port}"'] = port.node_port
     return out
@@ -158,7 +168,7 @@ def addresses(objects: Objects) -> dict[str, object]:
 
 def owner(ref: str) -> str:
     """The object of the repository a pod or port belongs to: `Deployment/d1`, `Service/s0`, `Pod/p1`."""
-    kind, _, rest = ref.partition(' "')
+    kind, _, rest = ref.removesuffix(INGRESS).partition(' "')
     name = rest.rstrip('"').split("/")[1]
     if kind == "Pod" and name.startswith("d") and "-" in name:
         return f"Deployment/{name.split('-')[0]}"

@@ -3,6 +3,7 @@ and API server would make, deterministically; snapshots of a running cluster pas
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import ip_address, ip_network
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 
 from netcompile.complete import CompleteOptions, complete
 from netcompile.complete.endpointslices import complete_endpoint_slices
+from netcompile.errors import InputError
 from netcompile.load.manifests import load
-from netcompile.model import Objects, Pod
+from netcompile.model import Objects, Pod, Service
 from tests.conftest import WriteYaml
 
 GOLDEN = Path(__file__).parent.parent / "golden"
@@ -344,3 +346,126 @@ def test_a_pod_of_the_input_keeps_its_name_from_a_stateful_set(write_yaml: Write
     (db0,) = [p for p in objects.pods if p.meta.name == "db-0"]
     assert db0.ips == (ip_address("10.1.2.3"),) and "db-1" in pods_by_name(objects)
     assert 'Pod "shop/db-0": in the input already, not owned by its workload: kept as is' in objects.notices
+
+
+# --- LoadBalancer Services: ingress IPs from the load-balancer pool ------------------------------------------
+
+LOAD_BALANCERS = """
+apiVersion: v1
+kind: Service
+metadata: {name: front, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 443, targetPort: 8443}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: given, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+status: {loadBalancer: {ingress: [{ip: 172.18.255.1}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v6, namespace: shop}
+spec: {type: LoadBalancer, ipFamilies: [IPv6], selector: {app: web}, ports: [{port: 80}]}
+"""
+
+
+def services_by_name(objects: Objects) -> dict[str, Service]:
+    return {s.meta.name: s for s in objects.services}
+
+
+def completed_with(write_yaml: WriteYaml, text: str, options: CompleteOptions, **changes: dict[str, object]) -> Objects:
+    """Completed after changing fields of some Services (by name) that the loader does not read yet."""
+    objects = load([str(write_yaml(text))])
+    services = tuple(replace(s, **changes.get(s.meta.name, {})) for s in objects.services)  # type: ignore[arg-type]
+    return complete(replace(objects, services=services), options)
+
+
+def test_load_balancers_get_an_ingress_ip_from_the_pool(write_yaml: WriteYaml) -> None:
+    objects = simulated(write_yaml, LOAD_BALANCERS, CompleteOptions(simulate=True))
+    services = services_by_name(objects)
+    (front,) = [i.ip for i in services["front"].load_balancer_ingress]
+    assert front in ip_network("172.18.255.0/24") and front not in map(ip_address, ["172.18.255.0", "172.18.255.255"])
+    assert front != ip_address("172.18.255.1")  # given to "given", never handed out again
+    assert [i.ip for i in services["given"].load_balancer_ingress] == [ip_address("172.18.255.1")]
+    assert services["v6"].load_balancer_ingress == ()
+    assert any(n.startswith('Service "shop/v6": LoadBalancer without an ingress IP') for n in objects.notices)
+    assert objects == simulated(write_yaml, LOAD_BALANCERS, CompleteOptions(simulate=True))  # deterministic
+    pools = (ip_network("192.0.2.0/29"), ip_network("2001:db8::/120"))
+    objects = simulated(write_yaml, LOAD_BALANCERS, CompleteOptions(simulate=True, load_balancer_cidrs=pools))
+    services = services_by_name(objects)
+    assert services["front"].load_balancer_ingress[0].ip in ip_network("192.0.2.0/29")
+    assert services["v6"].load_balancer_ingress[0].ip in ip_network("2001:db8::/120")
+
+
+def test_a_full_pool_and_two_pools_of_one_family(write_yaml: WriteYaml) -> None:
+    """A /30 has two addresses to hand out (not its network and broadcast ones); a second pool adds its own."""
+    text = LOAD_BALANCERS.split("---")[0] + "".join(
+        f"---\n{LOAD_BALANCERS.split('---')[0].replace('name: front', f'name: lb{i}')}" for i in range(3)
+    )
+    one = CompleteOptions(simulate=True, load_balancer_cidrs=(ip_network("192.0.2.0/30"),))
+    got = [s.load_balancer_ingress for s in simulated(write_yaml, text, one).services]
+    assert sorted(str(i[0].ip) for i in got if i) == ["192.0.2.1", "192.0.2.2"]
+    two = CompleteOptions(simulate=True, load_balancer_cidrs=(ip_network("192.0.2.0/30"), ip_network("192.0.2.8/32")))
+    got = [s.load_balancer_ingress for s in simulated(write_yaml, text, two).services]
+    assert sorted(str(i[0].ip) for i in got if i) == ["192.0.2.1", "192.0.2.2", "192.0.2.8"]
+    with pytest.raises(ValueError, match="overlap"):
+        CompleteOptions(load_balancer_cidrs=(ip_network("192.0.2.0/24"), ip_network("192.0.2.128/25")))
+
+
+def test_load_balancer_ip_asked_and_node_ports_not_allocated(write_yaml: WriteYaml) -> None:
+    asked = ip_address("192.0.2.1")
+    options = CompleteOptions(simulate=True, load_balancer_cidrs=(ip_network("192.0.2.0/30"),))
+    objects = completed_with(
+        write_yaml,
+        LOAD_BALANCERS,
+        options,
+        given={"load_balancer_ingress": ()},  # pending: asks for the pool's other address
+        front={"load_balancer_ip": asked, "allocate_load_balancer_node_ports": False},
+    )
+    services = services_by_name(objects)
+    assert [i.ip for i in services["front"].load_balancer_ingress] == [asked]
+    assert [i.ip for i in services["given"].load_balancer_ingress] == [ip_address("192.0.2.2")]
+    assert [p.node_port for p in services["front"].ports] == [None]
+    assert services["given"].ports[0].node_port is not None
+
+
+def test_a_snapshot_with_a_pending_load_balancer_passes_through(write_yaml: WriteYaml) -> None:
+    """Allocated clusterIP, no nodePorts (allocateLoadBalancerNodePorts: false), no ingress: nothing to simulate."""
+    text = LOAD_BALANCERS.split("---")[0].replace("spec: {", "spec: {clusterIP: 10.96.5.5, ")
+    objects = load([str(write_yaml(text))])
+    objects = replace(
+        objects, services=tuple(replace(s, allocate_load_balancer_node_ports=False) for s in objects.services)
+    )
+    assert complete(objects) == complete_endpoint_slices(objects)
+
+
+# --- a given clusterIP outside the service range ------------------------------------------------------------
+
+OUTSIDE = APP + "---\napiVersion: v1\nkind: Service\nmetadata: {name: old, namespace: shop}\n"
+OUTSIDE += "spec: {clusterIP: 10.0.0.10, selector: {app: web}, ports: [{port: 80}]}\n"
+OUTSIDE_MESSAGE = (
+    'spec.clusterIPs: Invalid value: ["10.0.0.10"]: failed to allocate IP 10.0.0.10: the provided IP (10.0.0.10) '
+    "is not in the valid range. The range of valid IPs is 10.96.0.0/12"
+)
+
+
+def test_a_cluster_ip_outside_the_default_range_is_a_notice(write_yaml: WriteYaml) -> None:
+    """Without --service-cidr the range is netcompile's guess: the input may come from another cluster."""
+    objects = simulated(write_yaml, OUTSIDE)
+    assert services_by_name(objects)["old"].cluster_ips == (ip_address("10.0.0.10"),)
+    assert any(n.startswith(f'Service "shop/old": {OUTSIDE_MESSAGE} (the API server') for n in objects.notices)
+
+
+def test_a_cluster_ip_outside_the_configured_range_is_an_error(write_yaml: WriteYaml) -> None:
+    """With --service-cidr, as the API server: it refuses the Service."""
+    options = CompleteOptions(service_cidrs=(ip_network("10.96.0.0/12"),), service_cidrs_configured=True)
+    with pytest.raises(InputError) as caught:
+        simulated(write_yaml, OUTSIDE, options)
+    (diagnostic,) = caught.value.diagnostics
+    assert str(diagnostic).endswith(f': Service "shop/old": {OUTSIDE_MESSAGE}')
+    assert diagnostic.position is not None and diagnostic.position.line > 1
+    v6 = OUTSIDE.replace("clusterIP: 10.0.0.10", "clusterIP: fd00::10")
+    with pytest.raises(InputError, match="failed to allocate IP fd00::10: IPv6 is not configured on this cluster"):
+        simulated(write_yaml, v6, options)
+    inside = OUTSIDE.replace("clusterIP: 10.0.0.10", "clusterIP: 10.96.0.10")
+    assert services_by_name(simulated(write_yaml, inside, options))["old"].cluster_ips == (ip_address("10.96.0.10"),)

@@ -2,34 +2,37 @@
 
 In order: Nodes (synthetic ones when the input has none and a pod needs a node), the pods of workloads
 (complete/workloads.py) and bare Pods without status, placed on nodes (complete/nodes.py), their IPs
-from their node's pod CIDRs, Services' ClusterIPs and nodePorts (complete/allocate.py: stable, each from
-the object's own identity; values given in the input win), and the namespaces objects use without
-declaring them. Each thing invented that a user may want to know of is a notice.
+from their node's pod CIDRs, Services' ClusterIPs, nodePorts and LoadBalancer ingress IPs
+(complete/services.py; complete/allocate.py: stable, each from the object's own identity; values given in
+the input win), and the namespaces objects use without declaring them. Each thing invented that a user
+may want to know of is a notice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from ipaddress import ip_address
 
-from ..model import IPAddress, IPNetwork, Meta, Namespace, Node, Objects, Pod, Service, ServicePort, ServiceType
+from ..model import IPAddress, IPNetwork, Meta, Namespace, Node, Objects, Pod
 from .allocate import allocate
 from .nodes import SYNTHETIC, Placement, synthetic_nodes
 from .options import CompleteOptions
+from .services import (
+    check_cluster_ips,
+    cluster_ips,
+    load_balancer_ingress,
+    node_ports,
+    wants_cluster_ip,
+    wants_node_ports,
+)
 from .workloads import Planned, planned_pods, represented
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-NODE_PORT_TYPES = (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
 
 
 def _unstarted(pod: Pod) -> bool:
     """A Pod as written in a repository: no status (no phase, no address)."""
     return not pod.phase and not pod.ips
-
-
-def _wants_cluster_ip(service: Service) -> bool:
-    return service.type != ServiceType.EXTERNAL_NAME and not service.headless
 
 
 def needs_simulation(objects: Objects) -> bool:
@@ -40,9 +43,9 @@ def needs_simulation(objects: Objects) -> bool:
     if any((w.meta.namespace, w.meta.kind, w.meta.name) not in skip for w in objects.workloads):
         return True
     for s in objects.services:
-        if _wants_cluster_ip(s) and not s.cluster_ips:
+        if wants_cluster_ip(s) and not s.cluster_ips:
             return True
-        if s.type in NODE_PORT_TYPES and any(p.node_port is None for p in s.ports):
+        if wants_node_ports(s) and any(p.node_port is None for p in s.ports):
             return True
     return False
 
@@ -71,8 +74,10 @@ def simulate(objects: Objects, options: CompleteOptions) -> Objects:
     pods = _pod_ips(placed, nodes, given_ips, notices)
     started = iter(pods[made:])  # the bare Pods, in input order
     out_pods = [next(started) if _unstarted(p) else p for p in objects.pods] + pods[:made]
-    services = _cluster_ips(objects.services, options, notices)
-    services = _node_ports(services, options, notices)
+    check_cluster_ips(objects.services, options, notices)
+    services = cluster_ips(objects.services, options, notices)
+    services = node_ports(services, options, notices)
+    services = load_balancer_ingress(services, nodes, options, notices)
     pod_families = {c.version for n in nodes for c in n.pod_cidrs}
     for before, after in zip(objects.services, services, strict=True):
         for family in sorted({a.version for a in after.cluster_ips} - {a.version for a in before.cluster_ips}):
@@ -192,90 +197,6 @@ def _by_network(addresses: Iterable[IPAddress], networks: Iterable[IPNetwork]) -
                 network = wanted.get((version, length, start))
                 if network is not None:
                     out.setdefault(network, []).append(address)
-    return out
-
-
-def _shown(identity: str) -> str:
-    kind, _, rest = identity.partition("/")
-    return f'{kind} "{rest}"'
-
-
-def _families(service: Service, options: CompleteOptions) -> list[int]:
-    """The IP families a Service gets, as the API server decides them (primary first)."""
-    available: list[int] = [c.version for c in options.service_cidrs]
-    wanted: list[int] = [int(f[-1]) for f in service.ip_families] or [a.version for a in service.cluster_ips]
-    wanted = wanted or available[:1]
-    policy = service.ip_family_policy or ("SingleStack" if len(wanted) < 2 else "RequireDualStack")
-    if policy != "SingleStack":
-        wanted += [v for v in available if v not in wanted]
-    return wanted[:1] if policy == "SingleStack" else wanted[:2]
-
-
-def _cluster_ips(services: tuple[Service, ...], options: CompleteOptions, notices: list[str]) -> list[Service]:
-    given = [a for s in services for a in s.cluster_ips]
-    wants: dict[str, list[int]] = {}
-    for s in services:
-        if _wants_cluster_ip(s):
-            have = {a.version for a in s.cluster_ips}
-            missing = [v for v in _families(s, options) if v not in have]
-            if missing:
-                wants[s.meta.key] = missing
-    allocated: dict[tuple[str, int], IPAddress] = {}
-    for cidr in options.service_cidrs:
-        identities = [f"Service/{key}" for key, families in wants.items() if cidr.version in families]
-        if not identities:
-            continue
-        base = int(cidr.network_address)
-        # the network address, the first (the `kubernetes` Service's) and, in IPv4, the broadcast address
-        taken = {0, 1, cidr.num_addresses - 1} | {int(a) - base for a in given if a in cidr}
-        result = allocate(cidr.num_addresses, taken, identities)
-        for identity in identities:
-            slot = result.slots.get(identity)
-            if slot is None:
-                notices.append(f"service CIDR {cidr} is full: {_shown(identity)} gets no clusterIP")
-                continue
-            allocated[(identity.partition("/")[2], cidr.version)] = ip_address(base + slot)
-            if identity in result.contested:
-                notices.append(f"{_shown(identity)}: clusterIP {ip_address(base + slot)}: its first choice collided")
-    out: list[Service] = []
-    for s in services:
-        if s.meta.key not in wants:
-            out.append(s)
-            continue
-        order = _families(s, options)
-        ips: dict[int, IPAddress] = {a.version: a for a in s.cluster_ips}
-        ips.update({v: allocated[(s.meta.key, v)] for v in wants[s.meta.key] if (s.meta.key, v) in allocated})
-        out.append(replace(s, cluster_ips=tuple(ips[v] for v in order if v in ips)))
-    return out
-
-
-def _port_identity(service: Service, port: ServicePort) -> str:
-    return f"Service/{service.meta.key}/{port.protocol}/{port.port}"
-
-
-def _node_ports(services: list[Service], options: CompleteOptions, notices: list[str]) -> list[Service]:
-    low, high = options.node_port_range
-    given = {p.node_port - low for s in services for p in s.ports if p.node_port is not None}
-    identities = [
-        _port_identity(s, p) for s in services if s.type in NODE_PORT_TYPES for p in s.ports if p.node_port is None
-    ]
-    if not identities:
-        return services
-    result = allocate(high - low + 1, given, identities)
-    for identity in identities:
-        if identity not in result.slots:
-            notices.append(f"node-port range {low}-{high} is full: {_shown(identity)} gets no nodePort")
-        elif identity in result.contested:
-            notices.append(f"{_shown(identity)}: nodePort {low + result.slots[identity]}: its first choice collided")
-    out: list[Service] = []
-    for s in services:
-        if s.type in NODE_PORT_TYPES and any(p.node_port is None for p in s.ports):
-            ports = []
-            for p in s.ports:
-                slot = result.slots.get(_port_identity(s, p)) if p.node_port is None else None
-                ports.append(replace(p, node_port=low + slot) if slot is not None else p)
-            s = replace(s, ports=tuple(ports))
-        out.append(s)
     return out
 
 

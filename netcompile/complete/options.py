@@ -6,7 +6,12 @@
   network: fd00:10:244::/56 gives node i fd00:10:244:i::/64);
 - nodes: `nodes` synthetic Nodes named `kind-worker`, `kind-worker2`, ... with InternalIP 172.18.0.(i+2)
   (kind's docker network), made only when the input has no Node and something needs a node;
-- nodePorts: 30000-32767 (the API server's --service-node-port-range default).
+- nodePorts: 30000-32767 (the API server's --service-node-port-range default);
+- LoadBalancer ingress IPs: 172.18.255.0/24, the top /24 of kind's docker network 172.18.0.0/16, as kind
+  users give MetalLB (its kind guide takes 172.18.255.200-250 from it) and where cloud-provider-kind's IPs
+  come from too (that network); network and broadcast addresses are not handed out (MetalLB's
+  avoidBuggyIPs). An IPv6 pool only when `load_balancer_cidrs` has one (kind's IPv6 network differs from
+  host to host), so a Service of IPv6 only gets no ingress IP by default (a notice says so).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ DEFAULT_SERVICE_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.96.0.0/12"), ip_n
 DEFAULT_POD_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.244.0.0/16"),)
 DEFAULT_NODE_NETWORK = ip_network("172.18.0.0/16")
 DEFAULT_NODE_PORT_RANGE = (30000, 32767)
+DEFAULT_LOAD_BALANCER_CIDRS: tuple[IPNetwork, ...] = (ip_network("172.18.255.0/24"),)
 NODE_NAME_PREFIX = "kind-worker"
 
 
@@ -30,6 +36,11 @@ class CompleteOptions:
     `simulate`: None (the default) simulates only an input that needs it: workloads whose pods are not in
     the input, Pods without status, Services without their clusterIP or nodePorts. A snapshot of a
     running cluster needs nothing and passes through as before. True always, False never.
+
+    `service_cidrs_configured`: the user gave `service_cidrs` (`--service-cidr`): a given clusterIP outside
+    them is an error, as the API server refuses it; otherwise (the defaults) a notice, as the input may come
+    from a cluster with another range. `load_balancer_cidrs`: the pools LoadBalancer ingress IPs come from
+    (`--load-balancer-cidr`), any number of each IP family.
     """
 
     nodes: int = 1
@@ -38,6 +49,8 @@ class CompleteOptions:
     node_network: IPv4Network | IPv6Network = DEFAULT_NODE_NETWORK
     node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
     simulate: bool | None = None
+    load_balancer_cidrs: tuple[IPNetwork, ...] = DEFAULT_LOAD_BALANCER_CIDRS
+    service_cidrs_configured: bool = False
 
     def __post_init__(self) -> None:
         """A ValueError (a usage error for the CLI) for options no cluster could have."""
@@ -52,6 +65,10 @@ class CompleteOptions:
             raise ValueError(f"node-port range {low}-{high} is not a range of ports")
         if len({c.version for c in self.service_cidrs}) != len(self.service_cidrs):
             raise ValueError("at most one service CIDR per IP family")
+        for i, one in enumerate(self.load_balancer_cidrs):
+            for other in self.load_balancer_cidrs[i + 1 :]:
+                if one.version == other.version and one.overlaps(other):
+                    raise ValueError(f"load-balancer CIDRs {one} and {other} overlap")
 
     def node_pod_cidr(self, network: IPNetwork, index: int) -> IPNetwork:
         """Node `index`'s share of the pod network: a /24 of an IPv4 network, a /64 of an IPv6 one (the
