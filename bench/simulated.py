@@ -5,6 +5,7 @@ Not a test: run on demand.
     .venv/bin/python bench/simulated.py                          # 10k Deployments x 10 replicas, 3 rounds
     .venv/bin/python bench/simulated.py --deployments 1000 --rounds 2
     .venv/bin/python bench/simulated.py --deployments 10000 --profile git   # cProfile of one form, on stderr
+    .venv/bin/python bench/simulated.py --baseline b160660      # that commit's tree too, alternately
 
 Two forms of one cluster, each measured in a fresh child process (so peak RSS is its own), alternately
 (this machine is shared and its speed drifts, so the forms run side by side, round after round):
@@ -17,7 +18,8 @@ Two forms of one cluster, each measured in a fresh child process (so peak RSS is
   form's completed objects (so both are the same cluster: the compiled rulesets must be the same text).
 
 Printed per form and round: load, complete, compile (index + compile, render excluded), render, total,
-peak RSS; then the medians (ranges) side by side and git / snapshot. Goal: total within 1.5x.
+peak RSS; then the medians (ranges) side by side and git / snapshot (with --baseline: each tree, and this
+tree / the baseline's). Goal: total within 1.5x.
 """
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=10, help="replicas per Deployment (default 10)")
     parser.add_argument("--nodes", type=int, help="synthetic Nodes (default: one per 100 pods)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each form (default 3)")
+    parser.add_argument("--baseline", help="a commit to measure too, alternately (its own bench/simulated.py)")
     parser.add_argument("--profile", choices=FORMS, help="one run of that form under cProfile, printed on stderr")
     parser.add_argument("--keep", type=Path, help="write the two inputs here instead of a temporary dir")
     parser.add_argument("--one", nargs=2, metavar=("FORM", "PATH"), help=argparse.SUPPRESS)  # child mode
@@ -214,33 +217,51 @@ def main() -> None:
         paths["snapshot"].write_text(snapshot_manifest(complete(load([str(paths["git"])]), options(nodes))))
         sizes = ", ".join(f"{form} {paths[form].stat().st_size / 1e6:.1f} MB" for form in FORMS)
         print(f"{args.deployments} Deployments x {args.replicas} replicas, {nodes} nodes; inputs: {sizes}", flush=True)
+        trees = {"this tree": ROOT}
+        if args.baseline:
+            from bench.compare import export  # git archive + its C extensions, as bench/compare.py does
 
-        def child(form: str) -> dict[str, object]:
-            cmd = [sys.executable, __file__, "--one", form, str(paths[form]), "--nodes", str(nodes)]
+            commit = export(args.baseline, Path(tmp) / "baseline")
+            trees = {f"baseline {commit[:7]}": Path(tmp) / "baseline", "this tree": ROOT}
+
+        def child(tree: Path, form: str) -> dict[str, object]:
+            script = tree / "bench" / "simulated.py"
+            cmd = [sys.executable, str(script), "--one", form, str(paths[form]), "--nodes", str(nodes)]
             if args.profile:
                 cmd += ["--profile", args.profile]
             return run_child(cmd)
 
         if args.profile:
-            print(_format(child(args.profile)))
+            print(_format(child(ROOT, args.profile)))
             return
-        rows: dict[str, list[dict[str, object]]] = {form: [] for form in FORMS}
+        runs = [(tree, form) for tree in trees for form in FORMS]
+        rows: dict[tuple[str, str], list[dict[str, object]]] = {run: [] for run in runs}
         for round_ in range(args.rounds):
-            for form in FORMS if round_ % 2 == 0 else tuple(reversed(FORMS)):
-                row = child(form)
-                rows[form].append(row)
-                print(f"round {round_ + 1} {_format(row)}", flush=True)
+            for tree, form in runs if round_ % 2 == 0 else list(reversed(runs)):
+                row = child(trees[tree], form)
+                rows[(tree, form)].append(row)
+                print(f"round {round_ + 1} {tree:>16} {_format(row)}", flush=True)
         print(f"\nmedians (range) over {args.rounds} rounds:")
-        medians: dict[str, dict[str, float]] = {}
-        for form in FORMS:
-            values = {k: [float(str(r[k])) for r in rows[form]] for k in PHASES}
-            medians[form] = {k: statistics.median(v) for k, v in values.items()}
-            shown = ", ".join(f"{k[:-2] if k.endswith('_s') else k} {medians[form][k]:.2f} ({min(v):.2f}-{max(v):.2f})"
+        medians: dict[tuple[str, str], dict[str, float]] = {}
+        for run in runs:
+            values = {k: [float(str(r[k])) for r in rows[run]] for k in PHASES}
+            medians[run] = {k: statistics.median(v) for k, v in values.items()}
+            shown = ", ".join(f"{k[:-2] if k.endswith('_s') else k} {medians[run][k]:.2f} ({min(v):.2f}-{max(v):.2f})"
                               for k, v in values.items())  # fmt: skip
-            print(f"  {form:>8}: {shown}")
-        git, snap = medians["git"], medians["snapshot"]
-        print("  git / snapshot: " + ", ".join(f"{k} {git[k] / snap[k]:.2f}" for k in PHASES if snap[k]))
-        same = {str(r["ruleset_sha256"]) for form in FORMS for r in rows[form]}
+            print(f"  {run[0]:>16} {run[1]:>8}: {shown}")
+        for tree in trees:
+            git, snap = medians[(tree, "git")], medians[(tree, "snapshot")]
+            print(
+                f"  {tree:>16} git / snapshot: " + ", ".join(f"{k} {git[k] / snap[k]:.2f}" for k in PHASES if snap[k])
+            )
+        if len(trees) == 2:
+            base, this = trees
+            for form in FORMS:
+                old, new = medians[(base, form)], medians[(this, form)]
+                print(
+                    f"  {form:>8} this / baseline: " + ", ".join(f"{k} {new[k] / old[k]:.2f}" for k in PHASES if old[k])
+                )
+        same = {str(r["ruleset_sha256"]) for run in runs for r in rows[run]}
         print(f"  rulesets: {'the same text' if len(same) == 1 else 'DIFFERENT: ' + ', '.join(sorted(same))}")
 
 

@@ -36,6 +36,11 @@ def choice(identity: str, k: int, size: int) -> int:
     return (choice(identity, HASHED_ROUNDS - 1, size) + k - HASHED_ROUNDS + 1) % size
 
 
+def _first(identity: str, size: int) -> int:
+    """choice(identity, 0, size), without its round test: once per pod of a cluster."""
+    return int.from_bytes(sha256(f"{identity}#0".encode()).digest()[:16], "big") % size
+
+
 @dataclass(frozen=True, slots=True)
 class Allocation:
     """Slots by identity (absent: the pool ran out), and the identities whose first choice was contested."""
@@ -48,7 +53,7 @@ def allocate(size: int, taken: Iterable[int], identities: Iterable[str]) -> Allo
     """Hand out one slot of `range(size)` to each identity, never one of `taken` (reserved and given)."""
     used = set(taken)
     waiting = sorted(set(identities))
-    first = {identity: choice(identity, 0, size) for identity in waiting}
+    first = {identity: _first(identity, size) for identity in waiting}
     counts: dict[int, int] = {}
     for slot in first.values():
         counts[slot] = counts.get(slot, 0) + 1

@@ -137,7 +137,7 @@ def _pod_ips(
                 requests.setdefault(cidr, []).append(plan.identity)
     for name in without:
         notices.append(f'Node "{name}": no spec.podCIDR(s): the pods netcompile places on it get no address')
-    addresses: dict[str, list[IPAddress]] = {}
+    addresses: dict[str, tuple[IPAddress, ...]] = {}  # one address of each of the node's pod CIDRs, in order
     collided: set[str] = set()
     inside = _by_network(given + [a.address for n in nodes for a in n.addresses], requests)
     for cidr, identities in requests.items():
@@ -150,7 +150,7 @@ def _pod_ips(
                 notices.append(f"pod CIDR {cidr} is full: {identity} gets no address")
                 continue
             address = make(base + slot)
-            addresses.setdefault(identity, []).append(address)
+            addresses[identity] = (*addresses.get(identity, ()), address)
             if identity in result.contested:
                 collided.add(identity)
     out: list[Pod] = []
@@ -167,7 +167,7 @@ def _pod_ips(
                 primary.setdefault(a.address.version, a.address)
             out.append(replace(pod, node_name=node.meta.name, ips=tuple(primary[v] for v in sorted(primary))))
         else:
-            ips = tuple(addresses.get(plan.identity, ()))
+            ips = addresses.get(plan.identity, ())
             out.append(_on_node(pod, node.meta.name, ips))
             if plan.identity in collided:
                 moved.setdefault(node.meta.name, []).append(f"{pod.meta.ref} {','.join(str(a) for a in ips)}")
