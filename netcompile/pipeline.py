@@ -19,14 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
-from typing import Any, NamedTuple
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .compile.compiler import CompileOptions, Output, compile_cluster
 from .compile.index import Cluster, ClusterError
 from .complete import CompleteOptions
 from .complete import complete as complete_objects
-from .complete.options import DEFAULT_SERVICE_CIDRS
+from .complete.options import DEFAULT_LOAD_BALANCER_CIDRS, DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS
 from .host.apply import check_table_name
 from .load.manifests import NODE_PORT_RANGE, ParseOptions
 from .load.manifests import load as load_manifests
@@ -105,17 +105,17 @@ class CompileArgs:
             )
         if not services and pods:  # the defaults, the pods' primary family first (as a cluster's would be)
             services = tuple(sorted(DEFAULT_SERVICE_CIDRS, key=lambda c: c.version != pods[0].version))
-        values: dict[str, Any] = {"nodes": nodes, "node_port_range": node_port_range(self.service_node_port_range)}
-        if services:
-            values["service_cidrs"] = services
-        if pods:
-            values["pod_cidrs"] = pods
-        if self.load_balancer_cidr:
-            if "load_balancer_cidrs" not in {f.name for f in fields(CompleteOptions)}:  # H8's, once it is in
-                raise OptionError("--load-balancer-cidr: not supported by this build of the simulated cluster")
-            values["load_balancer_cidrs"] = cidrs(self.load_balancer_cidr, "--load-balancer-cidr")
+        load_balancers = cidrs(self.load_balancer_cidr, "--load-balancer-cidr")
+        ports = node_port_range(self.service_node_port_range)
         try:
-            return CompleteOptions(**values)
+            return CompleteOptions(
+                nodes=nodes,
+                service_cidrs=services or DEFAULT_SERVICE_CIDRS,
+                pod_cidrs=pods or DEFAULT_POD_CIDRS,
+                node_port_range=ports,
+                load_balancer_cidrs=load_balancers or DEFAULT_LOAD_BALANCER_CIDRS,
+                service_cidrs_configured=bool(self.service_cidr),  # a given clusterIP outside: an error
+            )
         except ValueError as exc:
             raise OptionError(f"{self.simulation_flags()}: {exc}") from None
 

@@ -279,3 +279,44 @@ def test_a_snapshot_passes_through() -> None:
     code, text, _ = get(str(ROOT / "examples"), "--format", "yaml")
     direct = runner.invoke(app, ["compile", str(ROOT / "examples")])
     assert runner.invoke(app, ["compile", "-"], input=text).stdout == direct.stdout
+
+
+LOAD_BALANCERS = """\
+apiVersion: v1
+kind: Service
+metadata: {name: lb, namespace: shop}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 443, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: fixed, namespace: shop}
+spec:
+  clusterIP: 10.200.0.5
+  selector: {app: web}
+  ports: [{port: 443}]
+"""
+
+
+def test_load_balancer_cidr_and_service_cidr(write_yaml: WriteYaml) -> None:
+    write_yaml(APP)
+    path = str(write_yaml(LOAD_BALANCERS, "lb.yaml"))
+    code, out, err = get(path, "svc", "--load-balancer-cidr", "203.0.113.0/28")
+    assert code == 0, err
+    services = {r["NAME"]: r for r in table(out)}
+    assert ip_address(services["lb"]["EXTERNAL-IP"]) in ip_network("203.0.113.0/28")
+    # the ingress IP is in the manifests, and read back as given
+    code, text, _ = get(path, "--format", "yaml", "--load-balancer-cidr", "203.0.113.0/28")
+    lb = next(d for d in yaml.safe_load_all(text) if d["metadata"]["name"] == "lb")
+    assert lb["status"]["loadBalancer"]["ingress"] == [{"ip": services["lb"]["EXTERNAL-IP"]}]
+    direct = runner.invoke(app, ["compile", path, "--load-balancer-cidr", "203.0.113.0/28"])
+    assert runner.invoke(app, ["compile", "-"], input=text).stdout == direct.stdout
+    # a clusterIP of the input outside --service-cidr: the API server's error, exit 2, no traceback
+    code, _, err = get(path, "svc", "--service-cidr", "10.96.0.0/16")
+    assert code == 2
+    assert "the provided IP (10.200.0.5) is not in the valid range" in err
+    assert err.splitlines()[-1] == "netcompile: 1 error in the input; nothing was written"
+    code, _, err = get(path, "--load-balancer-cidr", "10.0.0.0/24,10.0.0.0/25")
+    assert code == 2 and "load-balancer CIDRs 10.0.0.0/24 and 10.0.0.0/25 overlap" in err

@@ -209,7 +209,7 @@ def test_a_cases_args_take_every_compile_option(tmp_path: Path) -> None:
     args = (
         "--node node-a --cluster-cidr 10.244.0.0/16,fd00:1::/64 --cluster-cidr 10.245.0.0/16 "
         "--nodeport-addresses 192.168.0.0/16 --table other --service-node-port-range 30000-32767 "
-        "--validate=warn --strict"
+        "--validate=warn --strict --nodes 1 --service-cidr 10.96.0.0/12 --load-balancer-cidr 172.19.255.0/24"
     )
     assert {word.partition("=")[0] for word in args.split() if word.startswith("--")} == {
         flag for _, flag, _ in COMPILE_FLAGS
@@ -222,6 +222,10 @@ def test_a_cases_args_take_every_compile_option(tmp_path: Path) -> None:
         "other",
         ["10.244.0.0/16", "fd00:1::/64", "10.245.0.0/16"],
     )
+    simulated = case.args().complete_options()
+    assert (simulated.nodes, [str(c) for c in simulated.load_balancer_cidrs]) == (1, ["172.19.255.0/24"])
+    assert [str(c) for c in simulated.pod_cidrs] == ["10.244.0.0/16", "fd00:1::/64"]  # one per family
+    assert ([str(c) for c in simulated.service_cidrs], simulated.service_cidrs_configured) == (["10.96.0.0/12"], True)
     assert "table inet other {" in case.compile().text
     for words, message in (
         ("--bogus", "unknown flags: --bogus"),

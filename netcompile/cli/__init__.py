@@ -338,16 +338,21 @@ def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Lim
     try:
         objects = load(paths, limits, parse)
     except InputError as exc:
-        for diagnostic in exc.diagnostics:
-            typer.echo(str(diagnostic), err=True)
-        n = len(exc.diagnostics)
-        fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
+        report_errors(exc)
     for notice in objects.notices:
         typer.echo(f"notice: {notice}", err=True)
     for warning in objects.warnings:
         typer.echo(f"warning: {warning}", err=True)
     report_references(objects, limits, strict=args.strict or _root_flags["strict"])
     return objects
+
+
+def report_errors(exc: InputError) -> NoReturn:
+    """Every diagnostic of bad input, then exit 2."""
+    for diagnostic in exc.diagnostics:
+        typer.echo(str(diagnostic), err=True)
+    n = len(exc.diagnostics)
+    fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
 
 
 def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None:
@@ -372,7 +377,10 @@ def completed_input(paths: list[str], args: CompileArgs, *, limits: Limits | Non
     except OptionError as exc:
         fail(str(exc))
     loaded = load_input(paths, args, limits=limits)
-    completed = complete(loaded, options)
+    try:
+        completed = complete(loaded, options)
+    except InputError as exc:  # what the API server would refuse (a clusterIP outside --service-cidr)
+        report_errors(exc)
     for notice in completed.notices[len(loaded.notices) :]:
         typer.echo(f"notice: {notice}", err=True)
     if args.cluster_cidr:  # the simulated pods on Nodes of the input: inside the pod network the compiler sees?
