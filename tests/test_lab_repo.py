@@ -23,6 +23,7 @@ MANIFESTS = REPO / "manifests"
 STREAM = REPO / "helm-template.yaml"
 EXPECT = REPO / "lab-expect.yaml"
 GOLDEN_INPUT = ROOT / "golden" / "basic-repo-shop" / "00-input.yaml"
+LOAD_BALANCER_IP = "172.18.255.114"  # allocated to ingress-nginx/ingress-nginx-controller from 172.18.255.0/24
 runner = CliRunner()
 
 
@@ -96,25 +97,30 @@ def test_lab_full_matrix_agrees_with_the_reference() -> None:
     assert len(sources) >= 17  # every pod but the hostNetwork agent (its node sends for it)
     statuses = {p["observed"]["status"] for p in probes}
     assert {"answered", "timeout"} <= statuses
-    # No LoadBalancer address is allocated (the input gives none): no probe is aimed at one.
-    assert not [p for p in probes if str(p["to"]).startswith("external:")]
+    # The LoadBalancer address the simulated cluster allocates (the input gives none) is a frontend, probed.
+    balancer = [p for p in probes if p["to"] == "external:ingress-nginx/ingress-nginx-controller"]
+    assert balancer and {p["dst"] for p in balancer} == {LOAD_BALANCER_IP}
 
 
 @pytest.mark.kernel
 def test_lab_expectations_of_the_team_hold() -> None:
-    """examples-repo/lab-expect.yaml: the front door, the app's own calls, DNS, the external CIDRs and the
-    admin NodePort (its nodePort the one netcompile allocates) hold with real packets."""
+    """examples-repo/lab-expect.yaml: the front door (the LoadBalancer, the ingress controller), the app's own
+    calls, DNS, the external CIDRs and the admin NodePort (allocated addresses and ports) hold with real packets."""
     data = _lab("--expect", str(EXPECT))
     probes = data["probes"]
-    assert isinstance(probes, list) and len(probes) == 20
+    assert isinstance(probes, list) and len(probes) == 21
     assert [p for p in probes if p["status"] != "ok"] == []
     admin = [p for p in probes if p["port"] == 32342 and p["expect"]["expect"] == "allow"]
     assert len(admin) == 1 and admin[0]["observed"]["peer"] == "192.0.2.10"  # the client's own address
 
 
-def test_expectations_name_workloads_and_the_allocated_node_port() -> None:
-    """The expectations file's nodePort is the one allocation gives shop/admin (stable from its identity)."""
+def test_expectations_name_the_allocated_node_port_and_load_balancer_address() -> None:
+    """The expectations file's nodePort and LoadBalancer address are those allocation gives shop/admin and
+    ingress-nginx/ingress-nginx-controller (stable: each from the object's identity)."""
     done = complete(load([str(MANIFESTS)]))
-    admin = next(s for s in done.services if s.meta.key == "shop/admin")
-    assert [p.node_port for p in admin.ports] == [32342]
-    assert "port: 32342" in Path(EXPECT).read_text()
+    services = {s.meta.key: s for s in done.services}
+    assert [p.node_port for p in services["shop/admin"].ports] == [32342]
+    balancer = services["ingress-nginx/ingress-nginx-controller"]
+    assert [str(i.ip) for i in balancer.load_balancer_ingress] == [LOAD_BALANCER_IP]
+    text = Path(EXPECT).read_text()
+    assert "port: 32342" in text and f"to: {LOAD_BALANCER_IP}," in text
