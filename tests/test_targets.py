@@ -428,6 +428,7 @@ def test_matrix_splits_a_workload_whose_pods_differ(write_yaml: WriteYaml) -> No
     assert web.split()[-3:] == ["--", "ok", "--"]  # db-0 lets only the clients in, db-1 (no policy) anyone
     doc = json.loads(runner.invoke(app, ["matrix", str(d), "--format", "json"]).stdout)
     alike = {w["workload"]: w["alike"] for w in doc["workloads"]}
+    assert next(w["pods"] for w in doc["workloads"] if not w["alike"]) == ["shop/db-0", "shop/db-1"]
     assert alike == {
         "shop/cronjob/backup": True,
         "shop/deployment/client": True,

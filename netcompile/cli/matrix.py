@@ -196,7 +196,10 @@ def matrix_cmd(
             for g in by_workload.groups
             if g.workload is not None
         ]
-        groups += [{"workload": name, "pods": [], "alike": False} for name in by_workload.split]
+        groups += [
+            {"workload": name, "pods": [p.meta.key for p in pods if workloads.label(p) == name], "alike": False}
+            for name in by_workload.split
+        ]
         doc = {"cells": records, "disagreements": disagreements, "left_out": left_out, "workloads": groups}
         emit(json.dumps(doc, indent=2), target)
     elif form == "markdown":
