@@ -45,6 +45,7 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 ZONE_LABEL = "topology.kubernetes.io/zone"
+ADDRESS_TYPES = {4: "IPv4", 6: "IPv6"}
 
 
 def _label_selected(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
@@ -115,9 +116,12 @@ def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node])
         if pod.phase in ("Succeeded", "Failed"):
             continue
         labels = pod.meta.labels  # sorted pairs, one key each: a pair is in them or the pod is not selected
-        if not (all(pair in labels for pair in wanted) if plain else _label_selected(selector, dict(labels))):
+        if plain:
+            if any(pair not in labels for pair in wanted):
+                continue
+        elif not _label_selected(selector, dict(labels)):
             continue
-        addresses = _addresses(pod, nodes)
+        addresses = pod.ips if pod.ips or not pod.host_network else _addresses(pod, nodes)
         if not addresses:
             continue
         ports = resolved.get(id(pod.ports))  # the pods of a workload share one tuple of container ports
@@ -143,7 +147,7 @@ def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node])
                 mine = tuple(a for a in addresses if a.version == family)
             if mine:
                 endpoint = SliceEndpoint(mine, conditions, pod.node_name or None, zone, None)
-                groups.setdefault((f"IPv{family}", ports), []).append(endpoint)
+                groups.setdefault((ADDRESS_TYPES[family], ports), []).append(endpoint)
     slice_labels = dict(service.meta.labels)
     slice_labels.update({SERVICE_NAME_LABEL: service.meta.name, MANAGED_BY_LABEL: CONTROLLER_NAME})
     out: list[EndpointSlice] = []
