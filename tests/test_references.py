@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 from netcompile.cli import app
 from netcompile.compile.index import Cluster
 from netcompile.load.manifests import load
-from netcompile.load.references import at_fields, dangling_references
-from netcompile.load.source import Limits
+from netcompile.load.references import dangling_references
 from netcompile.model import ServiceType
 from tests.conftest import ROOT, WriteYaml
 from tests.strategies import Scenario, scenarios
@@ -331,7 +330,7 @@ def test_generated_clusters_positions_at_the_field_and_selection_as_the_cluster_
         path = Path(tmp) / "cluster.yaml"
         path.write_text(scenario.yaml)
         objects = load([str(path)])
-        found = at_fields(dangling_references(objects), Limits())
+        found = dangling_references(objects)
     lines = scenario.yaml.splitlines()
     for d in found:
         assert d.position is not None and d.position.file == str(path)

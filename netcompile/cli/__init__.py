@@ -22,7 +22,7 @@ from .. import __version__
 from ..atomic import write_atomically
 from ..errors import InputError
 from ..journeys import EndpointError, Network
-from ..load.references import at_fields, dangling_references
+from ..load.references import dangling_references
 from ..load.source import Limits
 from ..model import Objects
 from ..pipeline import (
@@ -343,7 +343,7 @@ def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Lim
         typer.echo(f"notice: {notice}", err=True)
     for warning in objects.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    report_references(objects, limits, strict=args.strict or _root_flags["strict"])
+    report_references(objects, strict=args.strict or _root_flags["strict"])
     return objects
 
 
@@ -355,13 +355,13 @@ def report_errors(exc: InputError) -> NoReturn:
     fail(f"{n} error{'s' if n != 1 else ''} in the input; nothing was written")
 
 
-def report_references(objects: Objects, limits: Limits, *, strict: bool) -> None:
+def report_references(objects: Objects, *, strict: bool) -> None:
     """References that resolve to nothing (netcompile/load/references.py), each once at its field: warnings on
     stderr, the exit code unchanged; with `strict`, errors: exit 2, nothing written."""
     found = dangling_references(objects)
     if not found:
         return
-    for diagnostic in at_fields(found, limits):
+    for diagnostic in found:
         typer.echo(str(diagnostic) if strict else f"warning: {diagnostic}", err=True)
     if strict:
         n = len(found)

@@ -43,7 +43,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from ..errors import Diagnostic
 from ..model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
 from ..model.selectors import LabelSelector, Operator
-from .source import Limits
 
 BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -274,12 +273,3 @@ def _target_ports(service: Service, selected: list[Pod]) -> Iterator[Diagnostic]
             path,
             f"port {target}/{port.protocol.value} is declared by no container of {count} {shown}",
         )
-
-
-# --- positions of the referencing fields --------------------------------------------------------------
-
-
-def at_fields(diagnostics: Sequence[Diagnostic], limits: Limits | None = None) -> list[Diagnostic]:
-    """`diagnostics` in input order. They are at their fields already (the loader kept the positions):
-    kept for callers that placed them in a second step, which read the files again; `limits` is unused."""
-    return _in_place_order(diagnostics)
