@@ -47,7 +47,18 @@ def export(rev: str, into: Path) -> str:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into)  # our own repository's archive (3.11.2 has no extraction filters)
     build_extensions(into)
+    map_package_dirs(into)
     return commit
+
+
+def map_package_dirs(tree: Path) -> None:
+    """Symlinks for the tree's `[tool.setuptools.package-dir]` (templates/ is `netcompile.templates`), so
+    that its packages import from the tree itself and not through this checkout's editable install."""
+    config = tomllib.loads((tree / "pyproject.toml").read_text())
+    for package, folder in config.get("tool", {}).get("setuptools", {}).get("package-dir", {}).items():
+        link = tree / package.replace(".", "/")
+        if package and not link.exists():
+            link.symlink_to((tree / folder).resolve(), target_is_directory=True)
 
 
 def build_extensions(tree: Path) -> None:
@@ -88,6 +99,7 @@ def run(tree: Path, services: int, endpoints: int, workdir: Path) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help=f"a commit (default {DEFAULT_BASELINE})")
+    parser.add_argument("--current", help="a commit to measure instead of the work tree (exported like the baseline)")
     parser.add_argument("--services", type=int, default=10_000, help="Services (default 10k)")
     parser.add_argument("--endpoints", type=int, default=10, help="endpoints per Service (default 10)")
     parser.add_argument("--rounds", type=int, default=4, help="runs of each tree (default 4)")
@@ -96,6 +108,9 @@ def main() -> None:
         base_tree = Path(tmp) / "baseline"
         commit = export(args.baseline, base_tree)
         trees = {f"baseline {commit[:7]}": base_tree, "this tree": ROOT}
+        if args.current:
+            current = export(args.current, Path(tmp) / "current")
+            trees = {f"baseline {commit[:7]}": base_tree, f"current {current[:7]}": Path(tmp) / "current"}
         results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_ in range(args.rounds):
             order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
@@ -117,7 +132,7 @@ def main() -> None:
             print(f"  {name}: {line}")
         base, this = medians.values()
         ratios = ", ".join(f"{k} {this[k] / base[k]:.3f}" for k in this if base.get(k))
-        print(f"  this tree / baseline: {ratios}")
+        print(f"  {list(trees)[1]} / baseline: {ratios}")
 
 
 if __name__ == "__main__":
