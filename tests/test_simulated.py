@@ -429,6 +429,22 @@ def test_load_balancer_ip_asked_and_node_ports_not_allocated(write_yaml: WriteYa
     assert services["given"].ports[0].node_port is not None
 
 
+def test_load_balancer_ip_and_node_port_allocation_read_from_the_manifest(write_yaml: WriteYaml) -> None:
+    """spec.loadBalancerIP and spec.allocateLoadBalancerNodePorts, as written, reach the simulation."""
+    text = LOAD_BALANCERS.replace(
+        "spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 443, targetPort: 8443}]}",
+        "spec: {type: LoadBalancer, loadBalancerIP: 172.18.255.77, allocateLoadBalancerNodePorts: false,\n"
+        "  selector: {app: web}, ports: [{port: 443, targetPort: 8443}]}",
+    )
+    services = services_by_name(complete(load([str(write_yaml(text))]), CompleteOptions(simulate=True)))
+    assert [i.ip for i in services["front"].load_balancer_ingress] == [ip_address("172.18.255.77")]
+    assert [p.node_port for p in services["front"].ports] == [None]
+    assert services["given"].ports[0].node_port is not None  # the default: allocated
+    with pytest.raises(InputError) as caught:
+        load([str(write_yaml(text.replace("172.18.255.77", "not-an-ip")))])
+    assert "spec.loadBalancerIP: Invalid value" in str(caught.value.diagnostics[0])
+
+
 def test_a_snapshot_with_a_pending_load_balancer_passes_through(write_yaml: WriteYaml) -> None:
     """Allocated clusterIP, no nodePorts (allocateLoadBalancerNodePorts: false), no ingress: nothing to simulate."""
     text = LOAD_BALANCERS.split("---")[0].replace("spec: {", "spec: {clusterIP: 10.96.5.5, ")

@@ -21,14 +21,14 @@ import json
 from dataclasses import replace
 
 from ..errors import invalid, required, unsupported
-from ..model import Pod, Service
+from ..model import IPAddress, Pod, Service, ServiceType
 from ..model.selectors import LabelSelector, Operator
 from ..model.workloads import OwnerReference, PodTemplate, Workload, WorkloadKind
 from .core import _container_ports, parse_pod
 from .parse_common import ParseOptions, meta_field, selector_field
 from .services import parse_service
 from .source import RawObject
-from .validation import Field, dns1123_subdomain, labels_field
+from .validation import Field, dns1123_subdomain, ip_field, labels_field
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 JOB_RESTART_POLICIES = ("OnFailure", "Never")
@@ -238,6 +238,21 @@ def parse_service_families(raw: RawObject, root: Field, opts: ParseOptions) -> S
     given = spec.value.get("ipFamilies")  # validated by parse_service
     families = tuple(f for f in given if f in IP_FAMILIES) if isinstance(given, list) else ()
     policy = spec.child("ipFamilyPolicy").choice(IP_FAMILY_POLICIES)
-    if not families and policy is None:
+    # What a simulated cluster's load balancer honours: the address asked for (deprecated, and only a
+    # warning in the API server when it is no IP; no load balancer could give such an address, so it is
+    # refused here), and whether nodePorts are allocated (validated by parse_service: LoadBalancer only).
+    lb_ip: IPAddress | None = None
+    allocate = True
+    if service.type is ServiceType.LOAD_BALANCER:
+        lb_field = spec.child("loadBalancerIP")
+        lb_ip = ip_field(lb_field) if lb_field.value not in (None, "") else None
+        allocate = spec.child("allocateLoadBalancerNodePorts").boolean(default=True)
+    if not families and policy is None and lb_ip is None and allocate:
         return service
-    return replace(service, ip_families=families, ip_family_policy=policy)
+    return replace(
+        service,
+        ip_families=families,
+        ip_family_policy=policy,
+        load_balancer_ip=lb_ip,
+        allocate_load_balancer_node_ports=allocate,
+    )
