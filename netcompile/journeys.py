@@ -91,6 +91,8 @@ class Journey:
     hops: list[Hop] = field(default_factory=list)
     # the same, result by result with where each ends (the lab tells its servers and sources from them)
     arrivals: dict[str, dict[Arrival, Fraction]] = field(default_factory=dict)
+    client_node: str | None = None  # the node the client lives on (a pod's, a node's); None: outside
+    notes: list[str] = field(default_factory=list)  # what the journey adds to the hops' reasons
 
     @property
     def agrees(self) -> bool:
@@ -242,7 +244,7 @@ class Network:
         reference and, unless `compiled` is False, by the interpreter of the compiled rulesets."""
         entry = src.node if src.node is not None else self.default_node
         packet = Packet(src.address, dst, protocol, dport, origin=Origin.NODE if src.is_node else Origin.NETWORK)
-        journey = Journey(packet, self.node_label(entry))
+        journey = Journey(packet, self.node_label(entry), client_node=self.node_of_client(src.address))
         for which in ("reference", "compiled") if compiled else ("reference",):
             arrivals = self._travel(entry, packet, which, journey, 0, compiled)
             journey.arrivals[which] = arrivals
@@ -283,11 +285,57 @@ class Network:
         forwarded = Packet(source, result.dst, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
         final = self._travel(next_node, forwarded, which, journey, depth + 1, compiled)
         if not result.masquerade:
+            if (result.dst, result.dport) != (packet.dst, packet.dport):
+                return self._replies_bypassing(node, packet, final, which, journey)
             return final
         return {
             (replace(a, result=replace(a.result, masquerade=True)) if a.result.verdict == Verdict.DELIVERED else a): q
             for a, q in final.items()
         }
+
+    def node_of_client(self, address: IPAddress) -> str | None:
+        """The node a client at `address` lives on: a pod's (hostNetwork too) or a node's; None outside."""
+        pod = self.pod_by_address(address)
+        if pod is not None:
+            return self.pod_node(pod)
+        return self.node_of_address(address)
+
+    def _replies_bypassing(
+        self,
+        node: str | None,
+        packet: Packet,
+        arrivals: dict[Arrival, Fraction],
+        which: str,
+        journey: Journey,
+    ) -> dict[Arrival, Fraction]:
+        """Connections `node` DNATed, without masquerade, to a destination behind another node: the reply
+        goes from the destination's node to the source's address, and only passes `node`, whose
+        connection tracking undoes the DNAT, when the client lives there or the source seen is `node`'s
+        own. Otherwise the client gets a reply from an address it never sent to, and the connection
+        fails (the kernel drops or resets it): such a result is dropped. This is how a pod reaches an
+        externalTrafficPolicy Local NodePort of another node that sends it back to an endpoint elsewhere."""
+        if node == journey.client_node:
+            return arrivals
+        out: dict[Arrival, Fraction] = {}
+        for arrival, p in arrivals.items():
+            result, source = arrival.result, arrival.source
+            if (
+                result.verdict == Verdict.DELIVERED
+                and arrival.followed
+                and arrival.node != node
+                and source is not None
+                and source != self.routes.masquerade_source(node, source.version)
+            ):
+                if which == "reference":
+                    journey.notes.append(
+                        f"{self.node_label(node)} DNATed {packet.dst}:{packet.dport} to {result.dst}:{result.dport} "
+                        f"without masquerade; the reply goes from {self.node_label(arrival.node)} to {source} "
+                        f"directly, not through {self.node_label(node)}, so the client never sees it: the connection "
+                        "fails"
+                    )
+                arrival = Arrival(Result.dropped(), arrival.node, None)
+            out[arrival] = out.get(arrival, Fraction(0)) + p
+        return out
 
     # --- Routes, from the input: the Nodes' addresses and the pods' nodes --------------------------------
 

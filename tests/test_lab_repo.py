@@ -103,6 +103,26 @@ def test_lab_full_matrix_agrees_with_the_reference() -> None:
 
 
 @pytest.mark.kernel
+def test_lab_on_two_nodes_agrees_with_the_reference() -> None:
+    """`--nodes 2`: pods on both synthetic nodes, and pods that reach the admin NodePort
+    (externalTrafficPolicy Local) of the other node, which DNATs them back to the endpoint beside them
+    without masquerade: the reply never passes the DNAT node again, and the kernel fails the connection
+    as the journey says (tests/test_trace.py: test_a_reply_that_bypasses_the_dnat_node_fails)."""
+    data = _lab("--nodes", "2")
+    summary = data["summary"]
+    assert isinstance(summary, dict) and summary["mismatches"] == summary["skipped"] == 0
+    assert summary["probes"] == summary["ok"] >= 1000
+    probes = data["probes"]
+    assert isinstance(probes, list)
+    bypassed = [
+        p
+        for p in probes
+        if p["to"].startswith("nodeport:shop/admin@kind-worker2") and p["from"].startswith("ingress-nginx/")
+    ]
+    assert bypassed and {p["observed"]["status"] for p in bypassed} == {"timeout"}
+
+
+@pytest.mark.kernel
 def test_lab_expectations_of_the_team_hold() -> None:
     """examples-repo/lab-expect.yaml: the front door (the LoadBalancer, the ingress controller), the app's own
     calls, DNS, the external CIDRs and the admin NodePort (allocated addresses and ports) hold with real packets."""

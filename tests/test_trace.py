@@ -181,6 +181,64 @@ spec:
     ]
 
 
+ETP_LOCAL = """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: free, namespace: default, labels: {app: free}}
+spec: {nodeName: node-b}
+status: {phase: Running, podIP: 10.244.2.6}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-b, namespace: default, labels: {app: web}}
+spec: {nodeName: node-b, containers: [{name: s, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.2.7}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-a, namespace: default, labels: {app: web}}
+spec: {nodeName: node-a, containers: [{name: s, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.1.7}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.6
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 80, nodePort: 30081}]
+"""
+
+
+def test_a_reply_that_bypasses_the_dnat_node_fails(write_yaml: WriteYaml) -> None:
+    """free (node-b) -> node-a's externalTrafficPolicy Local NodePort: node-a DNATs without masquerade (a
+    pod's traffic takes the cluster-wide list, source kept). To web-a (on node-a) the reply passes node-a
+    and the connection works; to web-b, on the client's own node, the reply goes straight back to the
+    client, which never sent to web-b: the connection fails, by both evaluators (the kernel agrees:
+    tests/test_lab_repo.py, two nodes)."""
+    d = write_yaml(TWO_NODES + ETP_LOCAL)
+    result = runner.invoke(
+        app, ["trace", str(d), "--from", "default/free", "--to", "node-a", "--port", "30081", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["reference"] == [
+        {"verdict": "delivered", "destination": "10.244.1.7", "port": 80, "masquerade": False, "probability": "1/2"},
+        {"verdict": "dropped", "destination": None, "port": None, "masquerade": False, "probability": "1/2"},
+    ]
+    assert doc["agree"]
+    text = runner.invoke(app, ["trace", str(d), "--from", "default/free", "--to", "node-a", "--port", "30081"])
+    assert "the reply: node-a DNATed 192.168.0.1:30081 to 10.244.2.7:80 without masquerade" in text.stdout
+    # From node-a's own pod the DNAT node is the client's: both endpoints answer.
+    local = runner.invoke(
+        app, ["trace", str(d), "--from", "default/server", "--to", "node-a", "--port", "30081", "--format", "json"]
+    )
+    assert {r["verdict"] for r in json.loads(local.stdout)["reference"]} == {"delivered"}
+
+
 def test_matrix_ports_flag_is_checked() -> None:
     result = runner.invoke(app, ["matrix", EXAMPLES, "--ports", "80,x/udp"])
     assert result.exit_code == 2 and "--ports 'x/udp'" in result.stderr

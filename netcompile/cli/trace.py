@@ -67,6 +67,7 @@ def render_text(network: Network, journey: Journey, src_label: str, dst_label: s
         out.append("  path (compiled ruleset):")
         path = hop.compiled.path if hop.compiled is not None else []
         out += [f"    {step}" for step in path] or ["    (no rule matched)"]
+    out += [f"the reply: {note}" for note in dict.fromkeys(journey.notes)]
     if journey.agrees:
         out.append("reference and compiled ruleset agree")
     else:
