@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
+from netcompile.golden import discover
 from netcompile.host.apply import (
     ScopeError,
     apply_script,
@@ -28,6 +29,8 @@ from netcompile.host.apply import (
     with_replacement,
 )
 from netcompile.host.nftlib import NftRejected
+from netcompile.nft.transaction import full
+from tests.conftest import ROOT
 
 FOREIGN = """\
 table ip foreign {
@@ -113,6 +116,33 @@ def test_scope_accepts_own_table_commands() -> None:
         "add element inet netcompile s { 1.2.3.4 }\nflush chain inet netcompile c\n"
     )
     assert scope_problems(script, "netcompile") == []
+
+
+def test_scope_of_command_style_scripts() -> None:
+    """A rule command goes on after its anonymous sets and verdict maps (nft/transaction.py writes such
+    scripts); a table block ends its command, and a `}` that closes nothing ends it too."""
+    script = (
+        "add rule inet netcompile c ip daddr { 1.2.3.4, 5.6.7.8 } meta l4proto tcp accept\n"
+        "insert rule inet netcompile c numgen random mod 2 vmap { 0 : goto a, 1 : goto b }\n"
+        "delete element inet netcompile s { 1.2.3.4 }\n"
+    )
+    assert [str(s) for s in statements(script)] == [
+        "add rule inet netcompile c ip daddr meta l4proto tcp accept",
+        "insert rule inet netcompile c numgen random mod 2 vmap",
+        "delete element inet netcompile s",
+    ]
+    assert scope_problems(script, "netcompile") == []
+    hidden = "table inet netcompile { } delete table inet other\nadd rule inet netcompile c accept } flush ruleset\n"
+    problems = scope_problems(hidden, "netcompile")
+    assert len(problems) == 2 and "inet other" in problems[0] and "whole ruleset" in problems[1], problems
+
+
+def test_scope_accepts_a_transaction_script_of_every_golden_case() -> None:
+    """nft/transaction.py's full replacement, as commands, of every golden case: only netcompile's table."""
+    for case in discover(ROOT / "golden"):
+        table = case.compile().table
+        script = full(table).render([])
+        assert scope_problems(script, table.name) == [], case.name
 
 
 def test_replacement_preamble_keeps_line_numbers() -> None:

@@ -79,6 +79,9 @@ class Statement:
         return " ".join(self.words)
 
 
+_RULE_COMMANDS = {("add", "rule"), ("insert", "rule"), ("replace", "rule")}
+
+
 def statements(script: str) -> list[Statement]:
     """Split a script into top-level commands (comments dropped, blocks skipped, quotes respected)."""
     out: list[Statement] = []
@@ -131,8 +134,12 @@ def statements(script: str) -> list[Statement]:
             depth += 1
         elif ch == "}":
             end_word()
+            closes = depth > 0
             depth = max(0, depth - 1)
-            if depth == 0:
+            # A block ends its command (`table inet t { ... }`), except an anonymous set or verdict map
+            # inside a rule, which the rule goes on after (`add rule inet t c ip daddr { 1.2.3.4 } accept`).
+            # A `}` that closes nothing always ends the command, so nothing can hide behind it.
+            if depth == 0 and not (closes and tuple(words[:2]) in _RULE_COMMANDS):
                 end_statement()
         elif ch in "\n;":
             if depth == 0:
