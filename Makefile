@@ -84,6 +84,9 @@ golden-update: setup
 
 bench: setup
 	$(PY) bench/services.py
+	$(PY) bench/policies.py
+	$(PY) bench/simulated.py
+	$(PY) bench/compare.py
 
 clean:
-	rm -rf $(VENV) $(UVENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/*.so
+	rm -rf $(VENV) $(UVENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/load/*.so

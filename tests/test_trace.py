@@ -239,6 +239,21 @@ def test_a_reply_that_bypasses_the_dnat_node_fails(write_yaml: WriteYaml) -> Non
     assert {r["verdict"] for r in json.loads(local.stdout)["reference"]} == {"delivered"}
 
 
+def test_trace_and_matrix_print_the_compilers_notices_once(write_yaml: WriteYaml) -> None:
+    """As compile does: a Service without DNAT is told about, once, though both nodes' rulesets say it."""
+    d = write_yaml(
+        TWO_NODES
+        + "---\napiVersion: v1\nkind: Service\nmetadata: {name: db}\n"
+        + "spec: {clusterIP: None, selector: {app: server}, ports: [{port: 5432}]}\n"
+    )
+    notice = 'notice: Service "default/db": headless Service (clusterIP: None): DNS only, no DNAT'
+    for args in (["trace", str(d), "--from", "default/client", "--to", "default/server", "--port", "80"],
+                 ["matrix", str(d), "--ports", "80"]):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.count(notice) == 1, result.stderr
+
+
 def test_matrix_ports_flag_is_checked() -> None:
     result = runner.invoke(app, ["matrix", EXAMPLES, "--ports", "80,x/udp"])
     assert result.exit_code == 2 and "--ports 'x/udp'" in result.stderr

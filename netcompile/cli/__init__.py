@@ -420,9 +420,15 @@ def network(paths: list[str], args: CompileArgs, *, limits: Limits | None = None
     opts, _ = checked(args)
     completed = completed_input(paths, args, limits=limits)
     try:
-        return Network(compile_nodes(completed, opts), opts)
+        nodes = compile_nodes(completed, opts)
+        net = Network(nodes, opts)
     except (EndpointError, ClusterError) as exc:
         fail(str(exc))
+    # The compiler's notices (Services without DNAT, frontend collisions), as compile prints them: each
+    # once, though every node's ruleset repeats them.
+    for notice in dict.fromkeys(n for c in nodes.values() for n in c.output.notices):
+        typer.echo(f"notice: {notice}", err=True)
+    return net
 
 
 def version_callback(value: bool) -> None:
