@@ -148,6 +148,19 @@ def test_all_is_one_table_per_kind(write_yaml: WriteYaml) -> None:
     ]
 
 
+def test_workloads_as_kubectl_shows_them(write_yaml: WriteYaml) -> None:
+    """deployments, statefulsets (kubectl's names, short ones too): ready pods of those wanted, and the
+    pods each stands for; a workload whose pods the input gives (a dump) counts those."""
+    path = str(write_yaml(APP))
+    code, out, _ = get(path, "deploy,sts")
+    assert code == 0, out
+    rows = {r["NAME"]: r for r in table(out.split("\n\n")[0])}
+    assert rows["deployment/web"]["READY"] == "3/3" and rows["deployment/web"]["PODS"] == "3"
+    assert rows["deployment/web"]["SELECTOR"] == "app=web"
+    code, out, _ = get(path, "statefulsets")
+    assert code == 0 and table(out)[0]["NAME"] == "db" and table(out)[0]["READY"] == "2/2"
+
+
 def test_a_kind_that_is_also_a_path_and_a_kind_without_path(
     write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,7 +171,7 @@ def test_a_kind_that_is_also_a_path_and_a_kind_without_path(
     assert code == 2 and "pods: both a kind and a path here: write ./pods" in err
     code, _, err = get("svc")
     assert code == 2 and "svc: a kind, but no PATH to read" in err
-    code, _, err = get(str(d), "deployments")  # not a kind get shows: a path, which does not exist
+    code, _, err = get(str(d), "configmaps")  # not a kind get shows: a path, which does not exist
     assert code == 2
 
 

@@ -16,6 +16,7 @@ import typer
 import yaml
 
 from ..model import Objects, Pod, Service, ServiceType
+from ..model.workloads import WorkloadKind
 from ..targets import Workloads
 from . import CompileArgs, OutputOpt, app, checked, completed_input, emit, fail, output_and_format, with_compile_options
 from .manifests import manifests
@@ -28,9 +29,27 @@ KIND_NAMES: dict[str, tuple[str, ...]] = {
     "nodes": ("node", "no"),
     "networkpolicies": ("networkpolicy", "netpol"),
     "namespaces": ("namespace", "ns"),
+    "daemonsets": ("daemonset", "ds"),
+    "deployments": ("deployment", "deploy"),
+    "replicasets": ("replicaset", "rs"),
+    "replicationcontrollers": ("replicationcontroller", "rc"),
+    "statefulsets": ("statefulset", "sts"),
+    "jobs": ("job",),
+    "cronjobs": ("cronjob", "cj"),
 }
 _KIND_OF = {name: kind for kind, names in KIND_NAMES.items() for name in (kind, *names)}
-TABLE_KINDS = ("nodes", "pods", "services", "endpoints")  # what `all` shows as tables (kubectl's `get all`)
+WORKLOAD_KINDS: dict[str, WorkloadKind] = {
+    "daemonsets": WorkloadKind.DAEMON_SET,
+    "deployments": WorkloadKind.DEPLOYMENT,
+    "replicasets": WorkloadKind.REPLICA_SET,
+    "replicationcontrollers": WorkloadKind.REPLICATION_CONTROLLER,
+    "statefulsets": WorkloadKind.STATEFUL_SET,
+    "jobs": WorkloadKind.JOB,
+    "cronjobs": WorkloadKind.CRON_JOB,
+}
+# What `all` shows as tables: what netcompile compiles. Workloads are shown when asked for by name
+# (`get PATH deploy,sts`): the manifests `--format yaml` writes hold their pods, not them.
+TABLE_KINDS = ("nodes", "pods", "services", "endpoints")
 NONE = "<none>"
 
 
@@ -165,6 +184,34 @@ def namespace_rows(objects: Objects, prefix: str) -> tuple[list[str], list[list[
     return ["NAME", "STATUS"], rows
 
 
+def workload_rows(kind: WorkloadKind) -> Callable[[Objects, str], tuple[list[str], list[list[str]]]]:
+    """The workloads of one kind: how many of the pods they stand for are ready, of how many they want
+    (a DaemonSet: one per matching node, so the pods it has), their selector."""
+
+    def rows_of(objects: Objects, prefix: str) -> tuple[list[str], list[list[str]]]:
+        owners = Workloads(objects)
+        ready: dict[tuple[str, str], int] = {}
+        found: dict[tuple[str, str], int] = {}
+        for pod in objects.pods:
+            top = owners.of(pod)
+            if top is not None and top[0] == kind.value:
+                key = (pod.meta.namespace, top[1])
+                found[key] = found.get(key, 0) + 1
+                ready[key] = ready.get(key, 0) + (pod.running and pod.ready)
+        rows = []
+        for workload in objects.workloads:
+            if workload.kind is not kind:
+                continue
+            key = (workload.meta.namespace, workload.meta.name)
+            wanted = found.get(key, 0) if workload.replicas is None else workload.replicas
+            selector = str(workload.selector) if workload.selector is not None else NONE
+            row = [workload.meta.namespace, prefix + workload.meta.name, f"{ready.get(key, 0)}/{wanted}"]
+            rows.append([*row, str(found.get(key, 0)), selector, _labels(workload.meta.labels)])
+        return ["NAMESPACE", "NAME", "READY", "PODS", "SELECTOR"], rows
+
+    return rows_of
+
+
 TABLES: dict[str, tuple[str, Callable[[Objects, str], tuple[list[str], list[list[str]]]]]] = {
     "nodes": ("node", node_rows),
     "pods": ("pod", pod_rows),
@@ -172,6 +219,7 @@ TABLES: dict[str, tuple[str, Callable[[Objects, str], tuple[list[str], list[list
     "endpoints": ("endpointslice", endpoint_rows),
     "networkpolicies": ("networkpolicy", policy_rows),
     "namespaces": ("namespace", namespace_rows),
+    **{name: (kind.value.lower(), workload_rows(kind)) for name, kind in WORKLOAD_KINDS.items()},
 }
 
 
@@ -200,7 +248,8 @@ def get_cmd(
         typer.Argument(
             metavar="PATH... [KIND]",
             help="Manifest files or directories (recursive, sorted; - for stdin), then what to show: pods, "
-            "services, endpoints, nodes, networkpolicies, namespaces (kubectl's names, comma-separated) or all.",
+            "services, endpoints, nodes, networkpolicies, namespaces, deployments, statefulsets, daemonsets, "
+            "replicasets, replicationcontrollers, jobs, cronjobs (kubectl's names, comma-separated) or all.",
         ),
     ],
     compile_args: CompileArgs,
