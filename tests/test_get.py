@@ -159,6 +159,8 @@ def test_workloads_as_kubectl_shows_them(write_yaml: WriteYaml) -> None:
     assert rows["deployment/web"]["SELECTOR"] == "app=web"
     code, out, _ = get(path, "statefulsets")
     assert code == 0 and table(out)[0]["NAME"] == "db" and table(out)[0]["READY"] == "2/2"
+    code, out, err = get(path, "deploy", "--format", "yaml")  # never an empty document without a word
+    assert code == 2 and out == "" and "the workloads themselves are not written" in err
 
 
 def test_a_kind_that_is_also_a_path_and_a_kind_without_path(

@@ -280,6 +280,11 @@ def get_cmd(
         fail(f"--node {opts.node}: no such Node in the input (known: {', '.join(sorted(names))})")
     if form != "table":
         chosen = frozenset(TABLES) if kinds == ("all",) else frozenset(kinds)
+        if chosen <= frozenset(WORKLOAD_KINDS):
+            fail(
+                f"--format {form} writes the completed cluster, whose pods stand for their workloads (through "
+                "ownerReferences): the workloads themselves are not written; ask for pods, or for all"
+            )
         docs: list[dict[str, Any]] = manifests(objects, chosen)
         if form == "json":
             emit(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, indent=2), target)
