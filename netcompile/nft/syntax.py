@@ -10,7 +10,7 @@ Services make 230k elements, and a template loop costs as much again as the rest
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from re import compile as regex
 from typing import TYPE_CHECKING
 
@@ -213,6 +213,9 @@ def element(item: Element) -> str:
     return text
 
 
-def element_lines(elements: Sequence[Element]) -> str:
-    """One element per line, so a diff shows exactly what changed."""
-    return "\n".join([f"\t\t\t{element(e)}," for e in elements])
+def element_lines(elements: Iterable[Element], indent: str = "\t\t\t", keys_only: bool = False) -> str:
+    """One element per line, so a diff shows exactly what changed (keys only: to delete them). Joined
+    here rather than looped over in a template: 10k Services make 230k elements."""
+    if keys_only:
+        return "\n".join([f"{indent}{' . '.join(e.key)}," for e in elements])
+    return "\n".join([f"{indent}{element(e)}," for e in elements])

@@ -33,13 +33,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
-from importlib.resources import files
 
-import jinja2
-
-from . import syntax
 from .ir import Chain, Element, Rule, Set, Table
+from .render import environment
 
 
 class Verb(StrEnum):
@@ -161,32 +157,8 @@ class Transaction:
 
     def render(self, header: Iterable[str] = ()) -> str:
         """The nftables script: one statement per operation, in order, one element per line."""
-        template = _environment().get_template("transaction.nft.j2")
+        template = environment().get_template("transaction.nft.j2")
         return template.render(tx=self, header=list(header))
-
-
-def _element_lines(elements: Iterable[Element], indent: str, keys_only: bool = False) -> str:
-    """One element per line (keys only, to delete), joined here rather than looped over in the template:
-    10k Services make 230k elements."""
-    if keys_only:
-        return "\n".join([f"{indent}{e.key_text}," for e in elements])
-    return "\n".join([f"{indent}{e.text}," for e in elements])
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(files("netcompile.templates"))),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["quote"] = syntax.quote
-    env.filters["rule"] = syntax.rule
-    env.filters["element_lines"] = _element_lines
-    return env
 
 
 # --- the full replacement ------------------------------------------------------------------------------
