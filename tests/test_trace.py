@@ -132,6 +132,17 @@ spec:
 """
 
 
+# A pod of node-b that no policy isolates.
+FREE = """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: free, namespace: default, labels: {app: free}}
+spec: {nodeName: node-b}
+status: {phase: Running, podIP: 10.244.2.6}
+"""
+
+
 def test_matrix_across_two_nodes(write_yaml: WriteYaml) -> None:
     """client (node-b) -> server (node-a): egress judged on node-b, ingress on node-a."""
     d = write_yaml(TWO_NODES)
@@ -152,14 +163,8 @@ def test_trace_to_another_nodes_node_port_takes_two_hops(write_yaml: WriteYaml) 
     """free (node-b, no egress policy) -> node-a's NodePort: node-b forwards, node-a DNATs and masquerades."""
     d = write_yaml(
         TWO_NODES
-        + """
----
-apiVersion: v1
-kind: Pod
-metadata: {name: free, namespace: default, labels: {app: free}}
-spec: {nodeName: node-b}
-status: {phase: Running, podIP: 10.244.2.6}
----
+        + FREE
+        + """---
 apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -182,12 +187,6 @@ spec:
 
 
 ETP_LOCAL = """
----
-apiVersion: v1
-kind: Pod
-metadata: {name: free, namespace: default, labels: {app: free}}
-spec: {nodeName: node-b}
-status: {phase: Running, podIP: 10.244.2.6}
 ---
 apiVersion: v1
 kind: Pod
@@ -219,7 +218,7 @@ def test_a_reply_that_bypasses_the_dnat_node_fails(write_yaml: WriteYaml) -> Non
     and the connection works; to web-b, on the client's own node, the reply goes straight back to the
     client, which never sent to web-b: the connection fails, by both evaluators (the kernel agrees:
     tests/test_lab_repo.py, two nodes)."""
-    d = write_yaml(TWO_NODES + ETP_LOCAL)
+    d = write_yaml(TWO_NODES + FREE + ETP_LOCAL)
     result = runner.invoke(
         app, ["trace", str(d), "--from", "default/free", "--to", "node-a", "--port", "30081", "--format", "json"]
     )
