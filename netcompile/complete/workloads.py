@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from hashlib import sha256
 
 from ..model import Labels, Meta, Node, Objects, Pod
+from ..model.naming import PodNaming
 from ..model.workloads import WORKLOAD_API_VERSIONS, OwnerReference, Workload, WorkloadKind
 from .nodes import eligible
 
@@ -106,10 +107,18 @@ def _labels(workload: Workload, extra: dict[str, str]) -> Labels:
     return tuple(sorted(labels.items()))
 
 
-def _pod(workload: Workload, name: str, labels: Labels, owner: OwnerReference, node: str | None) -> Pod:
+def _pod(
+    workload: Workload,
+    name: str,
+    labels: Labels,
+    owner: OwnerReference,
+    node: str | None,
+    naming: PodNaming | None = None,
+) -> Pod:
     meta = Meta("Pod", workload.meta.namespace, name, labels, workload.meta.position)
     template = workload.template
-    return Pod(meta, node, template.host_network, "Running", (), template.ports, False, True, (owner,))
+    naming = template.naming if naming is None else naming
+    return Pod(meta, node, template.host_network, "Running", (), template.ports, False, True, (owner,), naming)
 
 
 def _owner(workload: Workload, kind: str | None = None, name: str | None = None) -> OwnerReference:
@@ -173,7 +182,9 @@ def workload_pods(workload: Workload, nodes: Sequence[Node]) -> list[Planned]:
                 "apps.kubernetes.io/pod-index": str(ordinal),
                 REVISION_LABEL: f"{name}-{hash_}",
             }
-            pod = _pod(workload, pod_name, _labels(workload, extra), own, template.node_name)
+            # The controller's identity (stateful_set_utils.go updateIdentity): hostname, and the governing Service
+            naming = replace(template.naming, hostname=pod_name, subdomain=workload.service_name)
+            pod = _pod(workload, pod_name, _labels(workload, extra), own, template.node_name, naming)
             out.append(Planned(pod, f"{ident}/{index}", selector))
         return out
     prefix, labels = name, _labels(workload, {})  # ReplicaSet, ReplicationController

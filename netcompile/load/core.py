@@ -12,6 +12,7 @@ from ..model import (
     NodeAddress,
     Pod,
 )
+from ..model.naming import NO_NAMING, Container, EnvVar, PodNaming
 from .parse_common import (
     NAMESPACE_NAME_LABEL,
     ParseOptions,
@@ -115,10 +116,12 @@ def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
     spec, status = root.child("spec"), root.child("status")
     node_name = host_network = None
     ports: tuple[ContainerPort, ...] = ()
+    naming = NO_NAMING
     if spec.is_map():
         node_name = spec.child("nodeName").string()
         host_network = spec.child("hostNetwork").boolean(default=False)
         ports = _container_ports(spec)
+        naming = pod_naming(spec)
     phase, ips, ready = "", [], None
     if status.is_map():
         phase = status.child("phase").string() or ""
@@ -148,4 +151,38 @@ def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
         ports,
         terminating,
         ready if ready is not None else phase == "Running",
+        naming=naming,
     )
+
+
+def pod_naming(spec: Field) -> PodNaming:
+    """What `dns` and `env` read of a pod spec (model/naming.py): hostname and subdomain (DNS-1123 labels,
+    as ValidatePodSpec checks them), enableServiceLinks (default true), each container's env and envFrom."""
+    hostname = name_field(spec.child("hostname"), dns1123_label, required_=False)
+    subdomain = name_field(spec.child("subdomain"), dns1123_label, required_=False)
+    links = spec.child("enableServiceLinks").boolean(default=True)
+    containers: list[Container] = []
+    for key, init in (("initContainers", True), ("containers", False)):
+        for item in spec.child(key).object_items():
+            if not item.is_map():
+                continue
+            env: list[EnvVar] = []
+            for var in item.child("env").object_items():
+                if var.is_map():
+                    name = var.child("name").string(required_=True)
+                    value = None if var.child("valueFrom").present else var.child("value").string(default="")
+                    if name is not None:
+                        env.append(EnvVar(name, value))
+            sources: list[str] = []
+            for source in item.child("envFrom").object_items():
+                if not source.is_map():
+                    continue
+                prefix = source.child("prefix").string()
+                for ref, what in (("configMapRef", "configMap"), ("secretRef", "secret")):
+                    if source.child(ref).is_map():
+                        named = source.child(ref).child("name").string() or ""
+                        sources.append(f"{what} {named}" + (f" (prefix {prefix})" if prefix else ""))
+            containers.append(Container(item.child("name").string() or "", init, tuple(env), tuple(sources)))
+    if hostname is None and subdomain is None and links and not containers:
+        return NO_NAMING
+    return PodNaming(hostname, subdomain, links, tuple(containers))

@@ -24,7 +24,7 @@ from ..errors import invalid, required, unsupported
 from ..model import IPAddress, Pod, Service, ServiceType
 from ..model.selectors import LabelSelector, Operator
 from ..model.workloads import OwnerReference, PodTemplate, Workload, WorkloadKind
-from .core import _container_ports, parse_pod
+from .core import _container_ports, parse_pod, pod_naming
 from .parse_common import ParseOptions, meta_field, selector_field
 from .services import parse_service
 from .source import RawObject
@@ -103,7 +103,8 @@ def _template(template: Field, policies: tuple[str, ...], *, job: bool = False) 
     node_selector = labels_field(spec.child("nodeSelector"))
     host_network = spec.child("hostNetwork").boolean(default=False)
     ports = _container_ports(spec)
-    return PodTemplate(labels, host_network, node_name, node_selector, ports, template_digest(template.value))
+    digest = template_digest(template.value)
+    return PodTemplate(labels, host_network, node_name, node_selector, ports, digest, pod_naming(spec))
 
 
 def _matches(selector: LabelSelector, labels: dict[str, str]) -> bool:

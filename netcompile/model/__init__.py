@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from ..errors import Position
 from .ingress import Ingress  # it names this module's types in annotations only
+from .naming import NO_NAMING, PodNaming
 from .selectors import LabelSelector
 from .workloads import OwnerReference, Workload  # it names this module's types in annotations only
 
@@ -119,6 +120,7 @@ class Pod:
     terminating: bool  # metadata.deletionTimestamp is set
     ready: bool  # the Ready condition (True when conditions are absent and the pod is Running)
     owners: tuple[OwnerReference, ...] = ()  # metadata.ownerReferences (model/workloads.py)
+    naming: PodNaming = NO_NAMING  # hostname, subdomain, enableServiceLinks, containers' env (model/naming.py)
 
     @property
     def running(self) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from .naming import NO_NAMING, PodNaming
 from .selectors import LabelSelector
 
 if TYPE_CHECKING:  # model/__init__ imports this module: its names are for annotations only here
@@ -60,6 +61,7 @@ class PodTemplate:
     node_selector: Labels
     ports: tuple[ContainerPort, ...]
     digest: int  # FNV-1a (32 bits) of the template as written, canonical JSON: what pod-template-hash encodes
+    naming: PodNaming = NO_NAMING  # hostname, subdomain, enableServiceLinks, containers' env (model/naming.py)
 
 
 @dataclass(frozen=True, slots=True)

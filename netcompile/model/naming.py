@@ -1,0 +1,45 @@
+"""What names a pod and what its containers are told: the fields of a pod spec that cluster DNS and
+kubelet's Service environment variables read (`netcompile dns`, `netcompile env`).
+
+Kept apart from the rest of a pod: the compiler and the reference evaluator never read them. Pods of
+workloads get them from their template (model/workloads.py `PodTemplate.naming`), and a StatefulSet's
+pods their hostname and subdomain from the controller (complete/workloads.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One `env` entry of a container: its value, or None when it comes from `valueFrom` (a ConfigMap,
+    a Secret, a field of the pod: known only in the cluster)."""
+
+    name: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A container (`spec.containers`, `spec.initContainers`) as `env` reads it: its name, whether it is an
+    init container, the variables it sets itself in order, and its `envFrom` sources (`configMap NAME`,
+    `secret NAME`, with `prefix PREFIX` when given): their keys live in objects netcompile does not read."""
+
+    name: str
+    init: bool
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PodNaming:
+    """`spec.hostname`, `spec.subdomain`, `spec.enableServiceLinks` (default true) and the containers."""
+
+    hostname: str | None = None
+    subdomain: str | None = None
+    enable_service_links: bool = True
+    containers: tuple[Container, ...] = ()
+
+
+NO_NAMING = PodNaming()
