@@ -181,7 +181,8 @@ def _pod_ips(
 
 def _on_node(pod: Pod, node_name: str, ips: tuple[IPAddress, ...]) -> Pod:
     """replace(pod, node_name=..., ips=...), field by field: a tenth of its cost, once per pod."""
-    return Pod(pod.meta, node_name, pod.host_network, pod.phase, ips, pod.ports, pod.terminating, pod.ready, pod.owners)
+    p = pod
+    return Pod(p.meta, node_name, p.host_network, p.phase, ips, p.ports, p.terminating, p.ready, p.owners, p.naming)
 
 
 def _by_network(addresses: Iterable[IPAddress], networks: Iterable[IPNetwork]) -> dict[IPNetwork, list[IPAddress]]:
