@@ -92,7 +92,7 @@ def _why(resolution: Resolution) -> str:
     tried = ", ".join(f"{a.name} {a.status}" for a in resolution.tried)
     where = f" from {resolution.source} (search {' '.join(resolution.search)})" if resolution.source else ""
     last = resolution.answer
-    if last.rcode == "UPSTREAM":
-        return f"{resolution.query}: not a cluster name{where}: {last.name} is {last.note}; tried {tried}"
     hint = "" if resolution.source else " (a name relative to a namespace needs --from a pod, for its search path)"
+    if last.rcode == "UPSTREAM":
+        return f"{resolution.query}: not a cluster name{where}: {last.name} is {last.note}; tried {tried}{hint}"
     return f"{resolution.query}: no {resolution.type} record{where}: tried {tried}{hint}"
