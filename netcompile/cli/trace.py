@@ -8,8 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from ..journeys import EndpointError, Journey, Network
-from ..model import Protocol
+from ..dns import DEFAULT_DOMAIN, NameTarget, UnresolvedName, check_domain, looks_like_name, resolve_name
+from ..journeys import EndpointError, Journey, Network, Place
+from ..model import Pod, Protocol
+from ..targets import TargetError
+from ..targets import resolve as resolve_target
 from ..verify.packet import Result, Verdict
 from . import (
     FINDING,
@@ -86,10 +89,22 @@ def trace_cmd(
     ],
     destination: Annotated[
         str,
-        typer.Option("--to", metavar="TARGET", help="Destination: ns/name, ns/kind/name, name, node:NAME, address."),
+        typer.Option(
+            "--to", metavar="TARGET", help="Destination: ns/name, ns/kind/name, name, node:NAME, address, DNS name."
+        ),
     ],
-    port: Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Destination port.")],
-    protocol: Annotated[str, typer.Option("--protocol", metavar="PROTO", help="tcp, udp or sctp.")] = "tcp",
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", metavar="PORT", min=1, max=65535, help="Destination port (an SRV name --to gives its own)."
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option("--protocol", metavar="PROTO", help="tcp (default), udp or sctp.")
+    ] = None,
+    domain: Annotated[
+        str, typer.Option("--cluster-domain", metavar="DOMAIN", help="The cluster's DNS domain, for a DNS name --to.")
+    ] = DEFAULT_DOMAIN,
     output: OutputOpt = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -111,18 +126,42 @@ def trace_cmd(
       name          default/name, as kubectl; or the Node name
       node:NAME     the Node NAME (its first address)
       ADDRESS       an IPv4 or IPv6 address: a pod, a node, a Service, or outside
+      DNS NAME      (--to) web.shop, web.shop.svc.cluster.local, _http._tcp.web.shop.svc.cluster.local
+                    (an SRV name: its port and protocol), resolved by cluster DNS from the
+                    --from pod's search path, as netcompile dns --query answers it
     """
-    if protocol.upper() not in Protocol.__members__:
+    if protocol is not None and protocol.upper() not in Protocol.__members__:
         fail(f"--protocol {protocol!r}: must be tcp, udp or sctp")
+    try:
+        check_domain(domain)
+    except ValueError as exc:
+        fail(str(exc))
     target, form = output_and_format(output, fmt, ("text", "json"), deprecated=("text", "json"))
     net = network(paths, compile_args)
+    named: NameTarget | None = None
     try:
-        dst = net.resolve(destination)
+        if by_name(net, destination):
+            dst, named = place_of_name(net, destination, source, domain, None)
+        else:
+            dst = net.resolve(destination)
         src = net.resolve(source, dst.address.version)
         if src.address.version != dst.address.version:
-            dst = net.resolve(destination, src.address.version)
+            if named is not None:
+                dst, named = place_of_name(net, destination, source, domain, src.address.version)
+            else:
+                dst = net.resolve(destination, src.address.version)
     except EndpointError as exc:
         fail(str(exc))
+    if named is not None and named.port is not None:
+        if port is not None and port != named.port:
+            fail(f"--port {port}: the SRV name --to {destination} gives port {named.port}")
+        if protocol is not None and named.protocol is not None and protocol.upper() != named.protocol.value:
+            fail(f"--protocol {protocol}: the SRV name --to {destination} gives {named.protocol.value.lower()}")
+        port = named.port
+        protocol = protocol or (named.protocol.value if named.protocol else None)
+    if port is None:
+        fail("--port PORT is required (or an SRV name --to _PORT._PROTO.SERVICE.NS..., which gives the port)")
+    protocol = protocol or "tcp"
     if src.address.version != dst.address.version:  # two addresses given, one of each family
         fail(
             f"--from {source} is IPv{src.address.version} and --to {destination} is IPv{dst.address.version}: "
@@ -138,6 +177,7 @@ def trace_cmd(
             "reference": distribution_json(journey.reference),
             "compiled": distribution_json(journey.compiled),
             "agree": journey.agrees,
+            "name": name_json(named),
             "hops": [
                 {
                     "node": hop.node,
@@ -150,6 +190,65 @@ def trace_cmd(
         }
         emit(json.dumps(doc, indent=2), target)
     else:
-        emit("\n".join(render_text(net, journey, src.label, dst.label)), target)
+        emit("\n".join(name_lines(named) + render_text(net, journey, src.label, dst.label)), target)
     if not journey.agrees:
         raise typer.Exit(FINDING)
+
+
+# --- a DNS name as destination (issue 20) ------------------------------------------------------------
+
+
+def by_name(net: Network, destination: str) -> bool:
+    """--to is a DNS name: it looks like one and names no object of the input (a Node `a.example` stays a Node)."""
+    if not looks_like_name(destination):
+        return False
+    try:
+        resolve_target(destination, net.objects)
+    except TargetError:
+        return True
+    return False
+
+
+def place_of_name(
+    net: Network, destination: str, source: str, domain: str, family: int | None
+) -> tuple[Place, NameTarget]:
+    """The place a DNS name leads to, resolved from the --from pod's search path (absolute without a pod):
+    the first address of the answer, labelled with the name."""
+    try:
+        origin = resolve_target(source, net.objects)
+    except TargetError:
+        origin = None  # --from is checked next, with its own message
+    pod = origin.obj if origin is not None and isinstance(origin.obj, Pod) else None
+    try:
+        named = resolve_name(net.objects, destination, pod, domain=domain, family=family)
+    except UnresolvedName as exc:
+        raise EndpointError(f"--to {exc}") from None
+    place = net.place_of_address(named.addresses[0])
+    return Place(place.address, f"{destination} = {place.label}", place.node, place.is_node), named
+
+
+def name_lines(named: NameTarget | None) -> list[str]:
+    """`name        web.shop -> web.shop.svc.cluster.local. A 10.96.0.5 (from pod shop/web-1's search path)`."""
+    if named is None:
+        return []
+    answer = named.resolution.answer
+    shown = ", ".join(f"{r.type} {r.data}" for r in (*answer.records, *answer.additional) if r.type != "SRV")
+    srv = f" SRV port {named.port}/{named.protocol.value.lower() if named.protocol else '?'}" if named.port else ""
+    origin = f" (search path of {named.resolution.source})" if named.resolution.source else ""
+    more = f"; {len(named.addresses)} addresses, the packet goes to the first" if len(named.addresses) > 1 else ""
+    return [f"name        {named.name} -> {answer.name}{srv} {shown}{origin}{more}"]
+
+
+def name_json(named: NameTarget | None) -> dict[str, Any] | None:
+    if named is None:
+        return None
+    resolution = named.resolution
+    return {
+        "query": named.name,
+        "fqdn": resolution.answer.name,
+        "from": resolution.source or None,
+        "tried": [{"name": a.name, "status": a.status} for a in resolution.tried],
+        "addresses": [str(a) for a in named.addresses],
+        "port": named.port,
+        "protocol": named.protocol.value if named.protocol else None,
+    }

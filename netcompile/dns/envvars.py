@@ -18,8 +18,8 @@ For each Service (pkg/kubelet/envvars/envvars.go `FromServices`), its name in up
 own `env` and `envFrom` win over them (`makeEnvironmentVariables`): a variable the container sets itself
 *shadows* the Service's. kubelet passes the environment in map order: this module lists the Services by
 namespace and name and each Service's variables in `FromServices`' order. Two Services whose variables
-have the same name (`a` with port 80 and a Service `a-port-80-tcp`: both set A_PORT_80_TCP_PORT) collide: which value
-a container sees depends on map order, and `collisions` names them.
+have the same name collide (`a` with port 80 and a Service `a-port-80-tcp` both set A_PORT_80_TCP_PORT):
+which value a container sees depends on map order, and `collisions` names them.
 """
 
 from __future__ import annotations
