@@ -169,10 +169,17 @@ class Network:
         return None
 
     def pod_by_address(self, address: IPAddress) -> Pod | None:
+        return self._pods_at.get(address)
+
+    @cached_property
+    def _pods_at(self) -> dict[IPAddress, Pod]:
+        """The first running pod (in input order) at each address: one dict, not a scan per packet."""
+        found: dict[IPAddress, Pod] = {}
         for pod in self.objects.pods:
-            if pod.running and address in self.any_cluster.pod_ips(pod):
-                return pod
-        return None
+            if pod.running:
+                for address in self.any_cluster.pod_ips(pod):
+                    found.setdefault(address, pod)
+        return found
 
     def pod_node(self, pod: Pod) -> str | None:
         if self.any_cluster.single_node:

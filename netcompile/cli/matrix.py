@@ -1,22 +1,29 @@
-"""`netcompile matrix`: who can reach whom on which ports, by both evaluators."""
+"""`netcompile matrix`: who can reach whom on which ports, by both evaluators, by equivalence classes."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from ipaddress import ip_address
-from typing import Annotated, Any
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 import typer
 
-from ..journeys import EndpointError, Journey, Network, Place
+from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
+from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
 from ..targets import Workloads
+from ..targets import resolve as resolve_target
 from . import (
     FINDING,
     CompileArgs,
     OutputOpt,
     Paths,
-    emit,
     fail,
     network,
     number,
@@ -24,8 +31,13 @@ from . import (
     with_compile_options,
 )
 from . import app as root
-from .matrix_groups import Column, group
+from .matrix_groups import Group, groups
 from .trace import distribution_json
+
+LEGEND = (
+    "ok: delivered; --: dropped or rejected; 1/2: delivered with that probability; .: a pod to itself "
+    "(never crosses the node); !: the compiled ruleset disagrees with the reference"
+)
 
 
 def parse_ports(text: str | None) -> list[tuple[int, Protocol]] | None:
@@ -52,49 +64,169 @@ def parse_externals(values: list[str] | None) -> list[IPAddress]:
     return out
 
 
-def left_out_because(network: Network, pod: Pod) -> str | None:
-    """Why the matrix has no row or column for `pod` (None: it has them)."""
-    if pod.host_network:
-        return "hostNetwork: it uses its node's addresses (probe the node: trace --from node:NAME)"
-    if pod.phase in ("Succeeded", "Failed"):
-        return f"completed (phase {pod.phase}): its containers no longer run"
-    if not pod.running:
-        return f"not running (phase {pod.phase or 'unknown'})"
-    if not network.any_cluster.pod_ips(pod):
-        return "no address (status.podIP is not set)"
-    return None
+class Table:
+    """The matrix as shown: rows (groups of pods, then outside clients), columns (a group's port), cells."""
+
+    def __init__(self, matrix: ClassMatrix, shown: list[Group], *, cells: bool) -> None:
+        self.matrix = matrix
+        self.groups = shown
+        self.by_cell = cells  # every cell by its own journey
+        self.rows: list[tuple[str, Source, int]] = [
+            (g.label, matrix.sources[g.pods[0]], len(g.pods)) for g in shown
+        ]  # fmt: skip
+        self.rows += [(s.place.label, s, 1) for s in matrix.sources[len(matrix.pods) :]]
+        self.columns: list[tuple[str, Group, int, Protocol]] = [
+            (f"{g.label}:{port}/{protocol.value.lower()}", g, port, protocol)
+            for g in shown
+            for port, protocol in matrix.ports(g.pods[0])
+        ]
+        self.disagreements = 0
+
+    def restrict(self, rows: set[int] | None, columns: set[int] | None) -> None:
+        """Keep the rows of the groups `rows` (indices into groups; outside clients by row index) and the
+        columns of the groups `columns`."""
+        if rows is not None:
+            self.rows = [row for n, row in enumerate(self.rows) if n in rows]
+        if columns is not None:
+            wanted = {id(self.groups[n]) for n in columns}
+            self.columns = [c for c in self.columns if id(c[1]) in wanted]
+
+    def cell(self, source: Source, group: Group, port: int, protocol: Protocol) -> Cell:
+        dst = next((i for i in group.pods if i != source.pod), None)
+        if dst is None:
+            return Cell(".")
+        if self.by_cell:
+            return cell_by_cell(self.matrix.net, source, self.matrix.pods, dst, port, protocol)
+        return self.matrix.cell(source, dst, port, protocol)
+
+    def walk(self) -> Iterator[tuple[int, int, Cell]]:
+        """Every shown cell, row by row; counts the pod cells where the evaluators disagree."""
+        for r, (_, source, size) in enumerate(self.rows):
+            for c, (_, group, port, protocol) in enumerate(self.columns):
+                cell = self.cell(source, group, port, protocol)
+                if cell.evaluated and not cell.agrees:
+                    inside = source.pod in group.pods
+                    self.disagreements += size * len(group.pods) - (size if inside else 0)
+                yield r, c, cell
 
 
-def cell(journey: Journey) -> str:
-    p = journey.delivered()
-    mark = "ok" if p == 1 else "--" if p == 0 else str(p)
-    return mark if journey.agrees else f"!{mark}"
-
-
-def render_table(rows: list[str], columns: list[str], cells: dict[tuple[int, int], str]) -> list[str]:
-    width = max((len(r) for r in rows), default=4) + 2
-    cw = max([4, *(len(c) + 1 for c in cells.values())])
-    out = [" " * width + "".join(f"{i + 1:>{cw}}" for i in range(len(columns)))]
-    for r, row in enumerate(rows):
-        out.append(f"{row:<{width}}" + "".join(f"{cells[(r, c)]:>{cw}}" for c in range(len(columns))))
+def render_text(table: Table) -> list[str]:
+    marks = {(r, c): cell.mark for r, c, cell in table.walk()}
+    names = [row[0] for row in table.rows]
+    width = max((len(r) for r in names), default=4) + 2
+    cw = max([4, *(len(m) + 1 for m in marks.values())])
+    out = [" " * width + "".join(f"{i + 1:>{cw}}" for i in range(len(table.columns)))]
+    for r, row in enumerate(names):
+        out.append(f"{row:<{width}}" + "".join(f"{marks[(r, c)]:>{cw}}" for c in range(len(table.columns))))
     out.append("")
-    out += [f"{i + 1:>3} = {c}" for i, c in enumerate(columns)]
-    out.append(
-        "ok: delivered; --: dropped or rejected; 1/2: delivered with that probability; .: a pod to itself "
-        "(never crosses the node); !: the compiled ruleset disagrees with the reference"
-    )
-    if "n/a" in cells.values():
+    out += [f"{i + 1:>3} = {c[0]}" for i, c in enumerate(table.columns)]
+    out.append(LEGEND)
+    if "n/a" in marks.values():
         out.append("n/a: the pod has no address of the source's IP family")
     return out
 
 
-def render_markdown(rows: list[str], columns: list[str], cells: dict[tuple[int, int], str]) -> list[str]:
-    out = ["| from \\ to | " + " | ".join(f"`{c}`" for c in columns) + " |"]
-    out.append("|---|" + "---|" * len(columns))
-    for r, row in enumerate(rows):
-        marks = [cells[(r, c)].replace("!", "**!**") for c in range(len(columns))]
-        out.append(f"| `{row}` | " + " | ".join(marks) + " |")
-    return out
+def stream_markdown(table: Table, write: Callable[[str], Any]) -> None:
+    write("| from \\ to | " + " | ".join(f"`{c[0]}`" for c in table.columns) + " |\n")
+    write("|---|" + "---|" * len(table.columns) + "\n")
+    line: list[str] = []
+    for r, c, cell in table.walk():
+        line.append(cell.mark.replace("!", "**!**"))
+        if c == len(table.columns) - 1:
+            write(f"| `{table.rows[r][0]}` | " + " | ".join(line) + " |\n")
+            line = []
+    if not table.columns:
+        for name, _, _ in table.rows:
+            write(f"| `{name}` |\n")
+
+
+def stream_json(table: Table, write: Callable[[str], Any], head: dict[str, Any], tail: Callable[[], dict[str, Any]]) -> None:
+    """`{"cells": [...], ...}`, one cell a line as it is made: the cells evaluated (not `.` nor `n/a`)."""
+    write("{\n")
+    for key, value in head.items():
+        write(f"  {json.dumps(key)}: {json.dumps(value)},\n")
+    write('  "cells": [')
+    first = True
+    for r, c, cell in table.walk():
+        if not cell.evaluated:
+            continue
+        record = {
+            "from": row_label(table, r),
+            "to": table.columns[c][0],
+            "delivered": str(cell.delivered),
+            "agree": cell.agrees,
+            "reference": distribution_json(cell.reference),
+            "compiled": distribution_json(cell.compiled),
+        }
+        write(("\n    " if first else ",\n    ") + json.dumps(record))
+        first = False
+    write("\n  ]" if not first else "]")
+    for key, value in tail().items():
+        write(f",\n  {json.dumps(key)}: {json.dumps(value)}")
+    write("\n}\n")
+
+
+def row_label(table: Table, r: int) -> str:
+    """A row as JSON names it: `pod ns/name` for one pod (as trace says it), else the row's label."""
+    name, source, size = table.rows[r]
+    return source.place.label if size == 1 else name
+
+
+@contextmanager
+def sink(target: Path | None) -> Iterator[Callable[[str], Any]]:
+    """Where a streamed result goes: stdout, or a file written beside `target` and renamed over it at the end
+    (nothing is left behind if anything fails on the way)."""
+    if target is None:
+        yield sys.stdout.write
+        sys.stdout.flush()
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except (FileExistsError, NotADirectoryError) as exc:
+        fail(f"cannot write {target}: {exc.filename} is in the way: it is a file, where a folder is needed")
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f.write
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _pick(
+    net: Network, text: str, flag: str, shown: list[Group], pods: list[Pod], workloads: Workloads, externals: list[IPAddress]
+) -> set[int]:
+    """The rows (groups; outside clients after them) that --from/--to `text` names."""
+    try:
+        target = resolve_target(text, net.objects)
+    except EndpointError as exc:
+        fail(f"{flag} {text}: {exc}")
+    where = {id(p): n for n, p in enumerate(pods)}
+    if target.address is not None:
+        pod = net.pod_by_address(target.address)
+        if pod is None or id(pod) not in where:
+            if flag == "--from" and target.address in externals:
+                return {len(shown) + externals.index(target.address)}
+            fail(f"{flag} {text}: no pod of the matrix has this address" + (
+                 " (add it as an outside client: --external)" if flag == "--from" else ""))  # fmt: skip
+        chosen = [where[id(pod)]]
+    elif isinstance(target.obj, Pod):
+        if target.workload:
+            chosen = [where[id(p)] for p in pods if workloads.label(p) == target.workload]
+        else:
+            chosen = [where[id(target.obj)]] if id(target.obj) in where else []
+        if not chosen:
+            fail(f"{flag} {text}: not in the matrix (see its notices: the matrix leaves that pod out)")
+    else:
+        fail(f"{flag} {text}: rows and columns of the matrix are pods and outside clients, not a {target.kind}")
+    return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
 
 
 @root.command("matrix")
@@ -113,9 +245,14 @@ def matrix_cmd(
         typer.Option("--external", metavar="ADDRESS", help="Also an outside client at this address (repeat)."),
     ] = None,
     by_pod: Annotated[
-        bool,
-        typer.Option("--pods", help="A row and a column per pod (default: one per workload whose pods behave alike)."),
+        bool, typer.Option("--pods", help="A row and a column per pod (default: one per class of pods).")
     ] = False,
+    cells: Annotated[
+        bool,
+        typer.Option("--cells", help="Every cell by its own journey, pod by pod (slow: what the classes are proven against)."),
+    ] = False,
+    source: Annotated[str | None, typer.Option("--from", metavar="TARGET", help="Only the row(s) of this pod, workload or outside address.")] = None,
+    dest: Annotated[str | None, typer.Option("--to", metavar="TARGET", help="Only the column(s) of this pod or workload.")] = None,
     output: OutputOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
@@ -123,11 +260,12 @@ def matrix_cmd(
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
 
-    The pods of a workload that behave alike (the same cell to and from everything else) are one row and
-    one column per port, labelled `ns/kind/name (N pods)`; a workload whose pods differ is shown pod by
-    pod (and named on stderr). --pods shows every pod.
+    Pods that nothing in the input tells apart (the labels selectors see, namespace, node, named ports,
+    addresses' CIDRs, endpoints) are one class, and one journey per class of cells answers for all of
+    them: a row and a column per port for each class, split by workload (`ns/kind/name (N pods)`, or
+    `N pods of ns/app=web`). --pods shows every pod; --cells also makes every cell's own journey.
 
-    Every cell is computed by the reference evaluator and by the interpreter of the compiled rulesets
+    Every answer is computed by the reference evaluator and by the interpreter of the compiled rulesets
     (each node's: a connection between nodes crosses both); a cell where they disagree is marked `!`
     and the exit code is 1.
     """
@@ -137,77 +275,59 @@ def matrix_cmd(
     wanted = parse_ports(ports)
     externals = parse_externals(external)
     net = network(paths, compile_args)
-    objects = net.objects
-    pods: list[Pod] = []
-    left_out: list[dict[str, str]] = []
-    for pod in sorted(objects.pods, key=lambda p: p.meta.key):
-        reason = left_out_because(net, pod)
-        if reason is None:
-            pods.append(pod)
-        else:
-            left_out.append({"pod": pod.meta.key, "reason": reason})
-            typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
+    pods, left = matrix_pods(net)
+    for pod, reason in left:
+        typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
     families = {a.version for p in pods for a in net.any_cluster.pod_ips(p)}
-    sources: list[Place] = [net.place_of_pod(p) for p in pods]
+    if source is not None:
+        try:
+            extra = ip_address(source)
+        except ValueError:
+            extra = None
+        if extra is not None and net.pod_by_address(extra) is None and extra not in externals:
+            externals.append(extra)  # --from an outside address: that client's row
     for address in externals:
         if pods and address.version not in families:
             fail(f"--external {address}: no pod of the matrix has an IPv{address.version} address to reach")
-        sources.append(Place(address, f"external {address}", None))
-    columns = [
-        Column(pod, port, protocol)
-        for pod in pods
-        for port, protocol in (wanted or sorted({(c.port, c.protocol) for c in pod.ports}))
-    ]
-    cells: dict[tuple[int, int], str] = {}
-    records: list[dict[str, Any]] = []
-    disagreements = 0
-    for r, src in enumerate(sources):
-        for c, col in enumerate(columns):
-            try:
-                dst = net.place_of_pod(col.pod, src.address.version)
-            except EndpointError:  # a single-stack pod, from a source of the other family
-                cells[(r, c)] = "n/a"
-                continue
-            if dst.address == src.address:
-                cells[(r, c)] = "."  # a pod's traffic to itself stays inside the pod: no node, no ruleset
-                continue
-            journey = net.journey(src, dst.address, col.port, col.protocol)
-            cells[(r, c)] = cell(journey)
-            disagreements += not journey.agrees
-            records.append(
-                {
-                    "from": src.label,
-                    "to": col.label,
-                    "delivered": str(journey.delivered()),
-                    "agree": journey.agrees,
-                    "reference": distribution_json(journey.reference),
-                    "compiled": distribution_json(journey.compiled),
-                }
-            )
-    workloads = Workloads(objects)
-    outsiders = [s.label for s in sources[len(pods) :]]
-    by_workload = group(pods, outsiders, columns, cells, workloads.label, by_pod=False)
-    shown = group(pods, outsiders, columns, cells, workloads.label, by_pod=True) if by_pod else by_workload
-    for name in [] if by_pod else by_workload.split:
-        typer.echo(f"notice: matrix shows {name} pod by pod: its pods do not behave alike", err=True)
-    if form == "json":  # the cells pod by pod, and which workloads' pods behave alike
-        groups = [
-            {"workload": g.workload, "pods": [pods[i].meta.key for i in g.pods], "alike": True}
-            for g in by_workload.groups
-            if g.workload is not None
-        ]
-        groups += [
-            {"workload": name, "pods": [p.meta.key for p in pods if workloads.label(p) == name], "alike": False}
-            for name in by_workload.split
-        ]
-        doc = {"cells": records, "disagreements": disagreements, "left_out": left_out, "workloads": groups}
-        emit(json.dumps(doc, indent=2), target)
+    matrix = ClassMatrix(net, pods, externals, wanted)
+    workloads = Workloads(net.objects)
+    default, split = groups(matrix, workloads.label, by_pod=False)
+    shown = groups(matrix, workloads.label, by_pod=True)[0] if by_pod or cells else default
+    for name in [] if by_pod or cells else split:
+        rows = sum(1 for g in shown if g.workload == name)
+        how = "pod by pod" if all(len(g.pods) == 1 for g in shown if g.workload == name) else f"in {rows} rows"
+        typer.echo(f"notice: matrix shows {name} {how}: its pods do not behave alike", err=True)
+    table = Table(matrix, shown, cells=cells)
+    table.restrict(
+        _pick(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
+        _pick(net, dest, "--to", shown, pods, workloads, externals) if dest is not None else None,
+    )
+    if form == "text":
+        text = "\n".join(render_text(table)) + "\n"
+        with sink(target) as write:
+            write(text)
     elif form == "markdown":
-        emit("\n".join(render_markdown(shown.rows, shown.columns, shown.cells)), target)
+        with sink(target) as write:
+            stream_markdown(table, write)
     else:
-        emit("\n".join(render_table(shown.rows, shown.columns, shown.cells)), target)
-    if disagreements:
+        alike = [
+            {"workload": name, "pods": [pods[i].meta.key for g in default if g.workload == name for i in g.pods],
+             "alike": name not in split}
+            for name in dict.fromkeys(g.workload for g in default if g.workload is not None)
+        ]  # fmt: skip
+        head = {
+            "classes": len(matrix.classes),
+            "rows": [{"label": g.label, "pods": [pods[i].meta.key for i in g.pods]} for g in shown],
+        }
+        with sink(target) as write:
+            stream_json(table, write, head, lambda: {
+                "disagreements": table.disagreements,
+                "journeys": matrix.journeys,
+                "left_out": [{"pod": p.meta.key, "reason": why} for p, why in left],
+                "workloads": alike,
+            })  # fmt: skip
+    if table.disagreements:
         typer.echo(
-            f"netcompile: {disagreements} cells where the compiled ruleset disagrees with the reference", err=True
+            f"netcompile: {table.disagreements} cells where the compiled ruleset disagrees with the reference", err=True
         )
         raise typer.Exit(FINDING)

@@ -1,10 +1,11 @@
-"""The matrix by workload: one row (and one column per port) for the pods of a workload that behave
-alike, labelled `ns/kind/name (N pods)`; pod by pod otherwise (or with `matrix --pods`).
+"""The rows and columns of the matrix: classes of pods, labelled by workload where one is whole.
 
-A workload's pods behave alike when every cell says the same of each of them: from every source outside
-the workload to each pod (port by port), from each pod to every column outside the workload, and between
-two of its pods (one value per port). Then any of them stands for all: the group's cells are those of its
-first pod by name (to another of its pods, for the cell of the workload to itself).
+By default a row (and a column per port) is a class of pods (`analysis.classes`: pods nothing in the
+input tells apart) split by workload, and the parts of a workload whose cells all say the same (to and
+from everything else, and between its pods) are joined again. A row is labelled `ns/kind/name (N pods)`
+when it holds a whole workload, the pod's name for one pod, `N pods of ns/kind/name` for part of a
+workload, and `N pods of ns/key=value,...` (the labels selectors see) for pods no workload owns.
+`matrix --pods` shows every pod.
 """
 
 from __future__ import annotations
@@ -12,126 +13,98 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..analysis import ClassMatrix, Source
 from ..model import Pod, Protocol
 
 
 @dataclass(frozen=True)
-class Column:
-    """A pod's port, as the matrix probes it."""
-
-    pod: Pod
-    port: int
-    protocol: Protocol
-
-    @property
-    def label(self) -> str:
-        return f"{self.pod.meta.key}:{self.port}/{self.protocol.value.lower()}"
-
-
-@dataclass(frozen=True)
 class Group:
-    """A row of the matrix for pods: one pod, or the alike pods of a workload (indices into the pods)."""
+    """A row of the matrix: pods (indices into the matrix's pods) that behave alike."""
 
     label: str
     pods: tuple[int, ...]
     workload: str | None = None
 
 
-@dataclass
-class Grouped:
-    rows: list[str]
-    columns: list[str]
-    cells: dict[tuple[int, int], str]
-    groups: list[Group]
-    split: list[str]  # workloads shown pod by pod: their pods do not behave alike
+def _mark(matrix: ClassMatrix, source: Source, members: Sequence[int], port: int, protocol: Protocol) -> str:
+    """The mark from `source` to a pod of `members` other than itself (`.` when there is none)."""
+    dst = next((i for i in members if i != source.pod), None)
+    return "." if dst is None else matrix.cell(source, dst, port, protocol, exact=False).mark
 
 
-def _ports(columns: Sequence[Column], index: dict[int, list[int]], pod: int) -> list[tuple[int, Protocol]]:
-    return [(columns[c].port, columns[c].protocol) for c in index.get(pod, [])]
-
-
-def _alike(
-    members: list[int],
-    sources: int,
-    columns: Sequence[Column],
-    cells: dict[tuple[int, int], str],
-    pod_index: dict[int, int],
-) -> bool:
-    """Whether the pods `members` (indices of pods, which are also their rows) behave alike."""
-    if len(members) < 2:
-        return True
-    inside = set(members)
-    by_pod: dict[int, list[int]] = {}
-    for c, col in enumerate(columns):
-        by_pod.setdefault(pod_index[id(col.pod)], []).append(c)
-    ports = {tuple(_ports(columns, by_pod, m)) for m in members}
+def _alike(matrix: ClassMatrix, parts: list[tuple[int, ...]], others: list[tuple[int, ...]]) -> bool:
+    """Whether the parts of a workload say the same to and from every other row (`others`, and outside
+    clients), and the same between any two of their pods."""
+    ports = {tuple(matrix.ports(p[0])) for p in parts}
     if len(ports) > 1:
         return False
-    outside_cols = [c for c, col in enumerate(columns) if pod_index[id(col.pod)] not in inside]
-    outside_rows = [r for r in range(sources) if r not in inside]
-    signatures = set()
-    inner: dict[int, set[str]] = {}
-    for m in members:
-        mine = by_pod.get(m, [])
-        to = tuple(cells.get((r, c), "") for r in outside_rows for c in mine)
-        signatures.add((tuple(cells.get((m, c), "") for c in outside_cols), to))
-        for other in members:
-            if other != m:
-                for k, c in enumerate(by_pod.get(other, [])):
-                    inner.setdefault(k, set()).add(cells.get((m, c), ""))
-    return len(signatures) == 1 and all(len(values) == 1 for values in inner.values())
+    (mine,) = ports
+    sources = [matrix.sources[p[0]] for p in parts]
+    outside = matrix.sources[len(matrix.pods) :]
+    for row in [matrix.sources[o[0]] for o in others] + list(outside):
+        for port, protocol in mine:
+            if len({_mark(matrix, row, p, port, protocol) for p in parts}) > 1:
+                return False
+    for other in others:
+        for port, protocol in matrix.ports(other[0]):
+            if len({_mark(matrix, s, other, port, protocol) for s in sources}) > 1:
+                return False
+    for port, protocol in mine:
+        inner = {_mark(matrix, s, p, port, protocol) for s in sources for p in parts if not (p == (s.pod,))}
+        if len(inner) > 1:
+            return False
+    return True
 
 
-def group(
-    pods: Sequence[Pod],
-    extra_rows: Sequence[str],
-    columns: Sequence[Column],
-    cells: dict[tuple[int, int], str],
-    workload_of: Callable[[Pod], str | None],
-    *,
-    by_pod: bool,
-) -> Grouped:
-    """The matrix by workload. `pods` are the first rows (row i is pods[i]) and `extra_rows` the others
-    (outside clients); `columns` are the pods' ports; `cells` the matrix pod by pod."""
-    pod_index = {id(p): i for i, p in enumerate(pods)}
-    members: dict[str, list[int]] = {}
-    for i, pod in enumerate(pods):
-        name = workload_of(pod)
+def _name(pods: Sequence[Pod], members: tuple[int, ...], workload: str | None, whole: int, labels: str) -> str:
+    n = len(members)
+    if workload is not None and n == whole:
+        return f"{workload} ({n} pod{'s' if n != 1 else ''})"
+    if n == 1:
+        return pods[members[0]].meta.key
+    if workload is not None:
+        return f"{n} pods of {workload}"
+    return f"{n} pods of {pods[members[0]].meta.namespace}" + (f"/{labels}" if labels else "")
+
+
+def groups(matrix: ClassMatrix, workload_of: Callable[[Pod], str | None], *, by_pod: bool) -> tuple[list[Group], list[str]]:
+    """The rows: pod by pod, or classes by workload (parts of a workload that behave alike joined); and
+    the workloads still shown in more than one row."""
+    pods = matrix.pods
+    names = [workload_of(p) for p in pods]
+    if by_pod:
+        return [Group(p.meta.key, (i,), names[i]) for i, p in enumerate(pods)], []
+    found: dict[tuple[int, str | None], list[int]] = {}
+    for i in range(len(pods)):
+        found.setdefault((matrix.class_of[i], names[i]), []).append(i)
+    parts = [(name, tuple(members)) for (_, name), members in found.items()]
+    by_workload: dict[str, list[tuple[int, ...]]] = {}
+    for name, members in parts:
         if name is not None:
-            members.setdefault(name, []).append(i)
-    sources = len(pods) + len(extra_rows)
-    alike = {name: not by_pod and _alike(idx, sources, columns, cells, pod_index) for name, idx in members.items()}
-    groups: list[Group] = []
+            by_workload.setdefault(name, []).append(members)
+    joined: dict[str, tuple[int, ...]] = {}
+    for name, pieces in by_workload.items():
+        if len(pieces) > 1:
+            others = [m for _, m in parts if m not in pieces]
+            if _alike(matrix, pieces, others):
+                joined[name] = tuple(sorted(i for piece in pieces for i in piece))
+    whole = {name: sum(len(p) for p in pieces) for name, pieces in by_workload.items()}
+    out: list[Group] = []
     done: set[str] = set()
-    for i, pod in enumerate(pods):
-        name = workload_of(pod)
-        if name is not None and alike[name]:
-            if name not in done:
-                done.add(name)
-                n = len(members[name])
-                groups.append(Group(f"{name} ({n} pod{'s' if n != 1 else ''})", tuple(members[name]), name))
-        else:
-            groups.append(Group(pod.meta.key, (i,)))
-    column_of: dict[tuple[int, int, Protocol], int] = {
-        (pod_index[id(col.pod)], col.port, col.protocol): c for c, col in enumerate(columns)
-    }
-    shown_cols: list[tuple[Group, int, Protocol]] = []
-    for g in groups:
-        first = g.pods[0]
-        shown_cols += [(g, col.port, col.protocol) for col in columns if pod_index[id(col.pod)] == first]
-    rows = [g.label for g in groups] + list(extra_rows)
-    out: dict[tuple[int, int], str] = {}
-    for r in range(len(rows)):
-        source_group = groups[r] if r < len(groups) else None
-        source = source_group.pods[0] if source_group is not None else len(pods) + r - len(groups)
-        for c, (g, port, protocol) in enumerate(shown_cols):
-            target = g.pods[0]
-            if source_group is g:
-                if len(g.pods) == 1:
-                    out[(r, c)] = cells[(source, column_of[(target, port, protocol)])]
-                    continue
-                target = g.pods[1]
-            out[(r, c)] = cells[(source, column_of[(target, port, protocol)])]
-    labels = [f"{g.label}:{port}/{protocol.value.lower()}" for g, port, protocol in shown_cols]
-    split = sorted(name for name, same in alike.items() if not same and not by_pod)
-    return Grouped(rows, labels, out, groups, split)
+    for name, members in parts:
+        if name in joined:
+            if name in done:
+                continue
+            done.add(name)
+            members = joined[name]
+        cls = matrix.classes[matrix.class_of[members[0]]]
+        labels = ",".join(f"{k}={v}" for k, v in cls.labels)
+        out.append(Group(_name(pods, members, name, whole.get(name or "", 0), labels), members, name))
+    out.sort(key=lambda g: g.pods[0])
+    seen: dict[str, int] = {}
+    for n, g in enumerate(out):  # two rows of one label (pods apart by node, ports, ...): numbered
+        count = seen[g.label] = seen.get(g.label, 0) + 1
+        if count > 1:
+            out[n] = Group(f"{g.label} [{count}]", g.pods, g.workload)
+    split = sorted(name for name, pieces in by_workload.items() if len(pieces) > 1 and name not in joined)
+    return out, split

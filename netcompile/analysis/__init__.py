@@ -1,0 +1,23 @@
+"""Who reaches whom at cluster scale: equivalence classes, and one journey per class of cells.
+
+Pods that nothing in the input can tell apart behave alike, so the matrix needs one journey (by both
+evaluators, through `journeys`) per class of cells, not per cell:
+
+    atoms.py    addresses cut by every CIDR of the input, ports cut by every port number of the input
+    classes.py  pods into classes (what selectors see, node, addresses, named ports, endpoints)
+    cells.py    the key of a cell (a source, a destination pod, a port): what decides its journey
+    matrix.py   the matrix by classes, or cell by cell (the reference the classes are proven against)
+
+The classes are computed from the completed model objects with the reference evaluator's own selector
+and port reading (`verify/reference/`), never with the compiler's (`compile/`): a class must not hide
+a compiler bug by sharing it. When in doubt a key is finer, never coarser: tests/test_classes.py proves
+on generated clusters, golden cases and examples that the matrix by classes equals the matrix cell by cell.
+"""
+
+from .classes import PodClass
+from .matrix import Cell, ClassMatrix, Source, Survey, all_cells, cell_by_cell, matrix_by_classes, matrix_pods
+
+__all__ = [
+    "Cell", "ClassMatrix", "PodClass", "Source", "Survey", "all_cells", "cell_by_cell", "matrix_by_classes",
+    "matrix_pods",
+]

@@ -1,0 +1,221 @@
+"""The key of a matrix cell: everything its journey depends on, so that cells with one key share one journey.
+
+A cell is a packet from a source (a pod's first address, or an outside address) to a destination pod's
+address of the same family, on a port. Its journey is decided by Kubernetes semantics from:
+- where it goes: the source's and the destination's nodes, readiness, endpoints, the atoms of both
+  addresses, the destination's container ports, the protocol and the atom of the port;
+- egress at the source: whether the source is isolated for egress, and which egress rules of the
+  policies selecting it allow this destination on this port (a rule allows when a peer picks the
+  destination's address, or it has none, and a port entry matches, named ports resolved on the
+  destination pod, or it has none);
+- ingress at the destination: the same, for the ingress rules of the policies selecting the destination
+  and the source's address.
+The allowing rules are named in the key (policy and rule), not only the verdict they lead to, so the
+key is the cell's explanation. A source or destination at a special address (a node's, a Service's,
+shared by pods) gets a key of its own: its cells are evaluated one by one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from ..model import IPAddress, NetworkPolicy, Pod, PolicyRule, PolicyType, Protocol
+from ..verify.reference.policy import in_block, port_matches
+from ..verify.reference.view import labels_select
+from .atoms import PortAtoms
+from .classes import Facts, PodClass, PortKey
+
+Party = tuple[int, int]  # (class index, IP version) of a pod source or destination; (-1 - n, version) outside
+
+
+class Rules:
+    """The NetworkPolicies' rules as sets of parties their peers pick, and the rules selecting each class."""
+
+    def __init__(self, facts: Facts, pods: Sequence[Pod], classes: Sequence[PodClass],
+                 externals: Sequence[IPAddress]) -> None:  # fmt: skip
+        self.facts = facts
+        self.pods = pods
+        self.classes = classes
+        self.policies: list[NetworkPolicy] = sorted(
+            facts.view.objects.network_policies, key=lambda p: (p.meta.namespace, p.meta.name)
+        )
+        self.by_ns: dict[str, list[int]] = defaultdict(list)
+        for i, policy in enumerate(self.policies):
+            self.by_ns[policy.meta.namespace].append(i)
+        self.classes_by_ns: dict[str, list[PodClass]] = defaultdict(list)
+        for cls in classes:
+            if not cls.special:
+                self.classes_by_ns[cls.namespace].append(cls)
+        # parties by atom, for ipBlocks: an atom is inside or outside every block as a whole
+        self.by_atom: dict[tuple[int, tuple[bool, ...]], tuple[IPAddress, list[Party]]] = {}
+        for cls in classes:
+            if not cls.special:
+                for address in pods[cls.pods[0]].ips:
+                    self._add_atom(address, (cls.index, address.version))
+        for n, address in enumerate(externals):
+            self._add_atom(address, (-1 - n, address.version))
+        self.rules: list[tuple[int, PolicyType, int, PolicyRule]] = []
+        self.peers: list[frozenset[Party] | None] = []
+        for i, policy in enumerate(self.policies):
+            for direction, rules in ((PolicyType.INGRESS, policy.ingress), (PolicyType.EGRESS, policy.egress)):
+                for r, rule in enumerate(rules):
+                    self.rules.append((i, direction, r, rule))
+                    self.peers.append(self._peer_set(policy, rule))
+        self._selecting: dict[tuple[int, PolicyType], tuple[int, ...]] = {}
+        self._ports_ok: dict[tuple[int, PortKey, int, Protocol], bool] = {}
+        self._isolated: dict[tuple[int, PolicyType], bool] = {}
+        self.port_atoms = PortAtoms(*_port_numbers(facts))
+
+    def _add_atom(self, address: IPAddress, party: Party) -> None:
+        key = (address.version, self.facts.atoms.atom(address))
+        self.by_atom.setdefault(key, (address, []))[1].append(party)
+
+    def _peer_set(self, policy: NetworkPolicy, rule: PolicyRule) -> frozenset[Party] | None:
+        """The parties some peer of `rule` picks (None: the rule has no peers, so it picks every address)."""
+        if not rule.peers:
+            return None
+        out: set[Party] = set()
+        for peer in rule.peers:
+            if peer.ip_block is not None:
+                for address, parties in self.by_atom.values():
+                    if in_block(address, peer.ip_block):
+                        out.update(parties)
+                continue
+            if peer.pod_selector is None and peer.namespace_selector is None:
+                continue
+            if peer.namespace_selector is None:
+                namespaces = [policy.meta.namespace]
+            else:
+                selector = peer.namespace_selector
+                namespaces = [ns for ns in self.classes_by_ns if labels_select(selector, self.facts.view.namespace_labels(ns))]
+            for ns in namespaces:
+                for cls in self.classes_by_ns.get(ns, ()):
+                    if peer.pod_selector is None or labels_select(peer.pod_selector, dict(cls.labels)):
+                        out.update((cls.index, a.version) for a in self.pods[cls.pods[0]].ips)
+        return frozenset(out)
+
+    def selecting(self, cls: PodClass, direction: PolicyType) -> tuple[int, ...]:
+        """The rules (indices into `rules`) of the policies that select the class for `direction`."""
+        found = self._selecting.get((cls.index, direction))
+        if found is None:
+            labels = dict(cls.labels)
+            chosen = {
+                i
+                for i in self.by_ns.get(cls.namespace, ())
+                if direction in self.policies[i].policy_types and labels_select(self.policies[i].pod_selector, labels)
+            }
+            found = tuple(n for n, (i, d, _, _) in enumerate(self.rules) if i in chosen and d == direction)
+            self._selecting[(cls.index, direction)] = found
+            self._isolated[(cls.index, direction)] = bool(chosen)
+        return found
+
+    def isolated(self, cls: PodClass, direction: PolicyType) -> bool:
+        self.selecting(cls, direction)
+        return self._isolated[(cls.index, direction)]
+
+    def port_ok(self, rule: int, dst: PodClass, port: int, protocol: Protocol) -> bool:
+        key = (rule, dst.ports, port, protocol)  # named ports resolve on the container ports alone
+        found = self._ports_ok.get(key)
+        if found is None:
+            entries = self.rules[rule][3].ports
+            pod = self.pods[dst.pods[0]]
+            found = not entries or any(port_matches(e, protocol, port, [pod]) for e in entries)
+            self._ports_ok[key] = found
+        return found
+
+    def allowing(self, rules: tuple[int, ...], party: Party, dst: PodClass, port: int, protocol: Protocol) -> tuple[int, ...]:
+        """Which of `rules` allow `party` (the peer) on the destination class's `port`."""
+        out = []
+        for rule in rules:
+            picked = self.peers[rule]
+            if (picked is None or party in picked) and self.port_ok(rule, dst, port, protocol):
+                out.append(rule)
+        return tuple(out)
+
+
+def _port_numbers(facts: Facts) -> tuple[list[int], list[tuple[int, int]]]:
+    """Every port number of the input, and every range of one (policy ports with endPort)."""
+    objects = facts.view.objects
+    singles: list[int] = []
+    ranges: list[tuple[int, int]] = []
+    for policy in objects.network_policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for entry in rule.ports or ():
+                if isinstance(entry.port, int):
+                    ranges.append((entry.port, entry.end_port if entry.end_port is not None else entry.port))
+    for pod in objects.pods:
+        singles += [c.port for c in pod.ports]
+    for svc in objects.services:
+        for sp in svc.ports:
+            singles += [sp.port] + ([sp.target_port] if isinstance(sp.target_port, int) else [])
+            singles += [sp.node_port] if sp.node_port is not None else []
+    for eps in objects.endpoint_slices:
+        singles += [p.port for p in eps.ports if p.port is not None]
+    return singles, ranges
+
+
+class Keys:
+    """Cell keys, cached per (source class or outside address, destination class, family, port, protocol)."""
+
+    def __init__(self, facts: Facts, rules: Rules, pods: Sequence[Pod], classes: Sequence[PodClass],
+                 class_of: Sequence[int]) -> None:  # fmt: skip
+        self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
+        self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
+        egress, ingress = PolicyType.EGRESS, PolicyType.INGRESS
+        self.egress = [(rules.isolated(c, egress), rules.selecting(c, egress)) for c in classes]
+        self.ingress = [(rules.isolated(c, ingress), rules.selecting(c, ingress)) for c in classes]
+        view = facts.view
+        # an outside client at a running pod's address is not outside: its cells are keyed alone
+        self.claimed = frozenset(a for p in view.objects.pods if p.running for a in view.pod_ips(p))
+
+    def place(self, cls: int, version: int) -> tuple[Any, ...]:
+        """Where a class's pods are, for packets of IP `version`: node, readiness, endpoints, address atom."""
+        found = self._places.get((cls, version))
+        if found is None:
+            k = self.classes[cls].key  # namespace, labels, node, journey node, ready, terminating, ports, ...
+            address = next(a for a in self.pods[self.classes[cls].pods[0]].ips if a.version == version)
+            found = self._places[(cls, version)] = (k[2], k[3], k[4], k[5], k[8], self.facts.address_key(address))
+        return found
+
+    def alone(self, src_pod: int | None, src_address: IPAddress, dst_pod: int) -> bool:
+        """Whether the cell is keyed alone: a special address at either end."""
+        if self.classes[self.class_of[dst_pod]].special:
+            return True
+        if src_pod is not None:
+            return self.classes[self.class_of[src_pod]].special
+        return self.facts.address_key(src_address)[2] is not None or src_address in self.claimed
+
+    def key(self, src_pod: int | None, src_address: IPAddress, external: int, dst_pod: int,
+            port: int, protocol: Protocol) -> tuple[Any, ...]:  # fmt: skip
+        """The key of the cell from `src_pod` (None: outside client number `external`) to `dst_pod`."""
+        if self.alone(src_pod, src_address, dst_pod):
+            return ("cell", src_pod, str(src_address), dst_pod, port, protocol)
+        src = self.class_of[src_pod] if src_pod is not None else -1 - external
+        return self.class_key(src, self.class_of[dst_pod], src_address, port, protocol)
+
+    def class_key(self, src: int, dst: int, src_address: IPAddress, port: int, protocol: Protocol,
+                  *, cache: bool = True) -> tuple[Any, ...]:  # fmt: skip
+        """The key of a cell between classes (`src` < 0: outside client number -1 - src at `src_address`);
+        `cache=False` for a walk that asks each key once (the survey), so memory stays flat."""
+        version = src_address.version
+        lookup = (src, dst, version, port, protocol)
+        found = self._cache.get(lookup) if cache else None
+        if found is not None:
+            return found
+        rules, cls = self.rules, self.classes[dst]
+        if src >= 0:
+            isolated, egress = self.egress[src]
+            out = (isolated, rules.allowing(egress, (dst, version), cls, port, protocol) if egress else ())
+            where: tuple[Any, ...] = ("pod", self.place(src, version))
+        else:
+            out = (False, ())
+            where = ("outside", self.facts.address_key(src_address))
+        isolated, ingress = self.ingress[dst]
+        into = (isolated, rules.allowing(ingress, (src, version), cls, port, protocol) if ingress else ())
+        found = (where, self.place(dst, version), cls.ports, protocol, rules.port_atoms.atom(port), out, into)
+        if cache:
+            self._cache[lookup] = found
+        return found

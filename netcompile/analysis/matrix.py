@@ -1,0 +1,247 @@
+"""The matrix of who reaches whom: cell by cell, or by classes (one journey per cell key).
+
+Rows are sources (running pods from their first address, then outside clients), columns a destination
+pod's port. `cell_by_cell` makes the journey of every cell; `ClassMatrix` makes one per cell key
+(cells.py) and gives every other cell of that key the representative's answer, its addresses and port
+replaced by the cell's own. Both answer with `Cell`s, which tests compare exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+from ..journeys import EndpointError, Journey, Network, Place
+from ..model import IPAddress, Pod, Protocol
+from ..verify.packet import Result, Verdict
+from .cells import Keys, Rules
+from .classes import Facts, PodClass, classes_of
+
+Distribution = Mapping[Result, Fraction]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A row: a pod (its index among the matrix's pods) or an outside client (pod None)."""
+
+    place: Place
+    pod: int | None
+    outside: int = -1  # for an outside client, its index among them
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What one cell says: its mark, and both evaluators' distributions (empty for `.` and `n/a`)."""
+
+    mark: str  # ok, --, a probability, each with ! when the evaluators disagree; `.` a pod to itself; n/a
+    reference: Distribution = field(default_factory=dict)
+    compiled: Distribution = field(default_factory=dict)
+
+    @property
+    def agrees(self) -> bool:
+        return self.reference == self.compiled
+
+    @property
+    def delivered(self) -> Fraction:
+        return sum((p for r, p in self.reference.items() if r.verdict == Verdict.DELIVERED), Fraction(0))
+
+    @property
+    def evaluated(self) -> bool:
+        return self.mark not in (".", "n/a")
+
+
+SELF = Cell(".")
+OTHER_FAMILY = Cell("n/a")
+
+
+def left_out_because(net: Network, pod: Pod) -> str | None:
+    """Why the matrix has no row or column for `pod` (None: it has them)."""
+    if pod.host_network:
+        return "hostNetwork: it uses its node's addresses (probe the node: trace --from node:NAME)"
+    if pod.phase in ("Succeeded", "Failed"):
+        return f"completed (phase {pod.phase}): its containers no longer run"
+    if not pod.running:
+        return f"not running (phase {pod.phase or 'unknown'})"
+    if not net.any_cluster.pod_ips(pod):
+        return "no address (status.podIP is not set)"
+    return None
+
+
+def matrix_pods(net: Network) -> tuple[list[Pod], list[tuple[Pod, str]]]:
+    """The pods of the matrix (running, with an address, not hostNetwork; by key), and the others with why."""
+    pods: list[Pod] = []
+    left_out: list[tuple[Pod, str]] = []
+    for pod in sorted(net.objects.pods, key=lambda p: p.meta.key):
+        reason = left_out_because(net, pod)
+        if reason is None:
+            pods.append(pod)
+        else:
+            left_out.append((pod, reason))
+    return pods, left_out
+
+
+def mark(delivered: Fraction, agrees: bool) -> str:
+    text = "ok" if delivered == 1 else "--" if delivered == 0 else str(delivered)
+    return text if agrees else f"!{text}"
+
+
+def of_journey(journey: Journey) -> Cell:
+    return Cell(mark(journey.delivered(), journey.agrees), dict(journey.reference), dict(journey.compiled))
+
+
+def sources_of(net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress]) -> list[Source]:
+    out = [Source(net.place_of_pod(p), i) for i, p in enumerate(pods)]
+    return out + [Source(Place(a, f"external {a}", None), None, n) for n, a in enumerate(externals)]
+
+
+def destination(net: Network, pod: Pod, source: Source) -> IPAddress | None:
+    """The destination pod's address of the source's family (None: it has none)."""
+    try:
+        return net.place_of_pod(pod, source.place.address.version).address
+    except EndpointError:  # a single-stack pod, from a source of the other family
+        return None
+
+
+def cell_by_cell(net: Network, source: Source, pods: Sequence[Pod], dst: int, port: int, protocol: Protocol) -> Cell:
+    """One cell, by its own journey."""
+    address = destination(net, pods[dst], source)
+    if address is None:
+        return OTHER_FAMILY
+    if address == source.place.address:
+        return SELF  # a pod's traffic to itself stays inside the pod: no node, no ruleset
+    return of_journey(net.journey(source.place, address, port, protocol))
+
+
+def _moved(dist: Distribution, old: IPAddress, new: IPAddress, old_port: int, new_port: int) -> dict[Result, Fraction]:
+    if old == new and old_port == new_port:
+        return dict(dist)
+    out: dict[Result, Fraction] = {}
+    for result, p in dist.items():
+        if result.dst == old:
+            result = replace(result, dst=new, dport=new_port if result.dport == old_port else result.dport)
+        out[result] = out.get(result, Fraction(0)) + p
+    return out
+
+
+@dataclass
+class Survey:
+    """The whole matrix at a glance: cells, cells where the evaluators disagree, journeys made."""
+
+    cells: int = 0
+    disagreements: int = 0
+    journeys: int = 0
+
+
+class ClassMatrix:
+    """The matrix by classes: pods into classes, one journey per cell key, answers for every cell."""
+
+    def __init__(self, net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress],
+                 ports: Sequence[tuple[int, Protocol]] | None) -> None:  # fmt: skip
+        self.net = net
+        self.pods = list(pods)
+        self.externals = list(externals)
+        self.wanted = list(ports) if ports else None
+        self.facts = Facts(net)
+        self.classes, self.class_of = classes_of(net, self.facts, self.pods)
+        self.rules = Rules(self.facts, self.pods, self.classes, self.externals)
+        self.keys = Keys(self.facts, self.rules, self.pods, self.classes, self.class_of)
+        self.sources = sources_of(net, self.pods, self.externals)
+        self._answers: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}
+        self._addresses: dict[tuple[int, int], IPAddress | None] = {}
+
+    @property
+    def journeys(self) -> int:
+        return len(self._answers)
+
+    def ports(self, pod: int) -> list[tuple[int, Protocol]]:
+        """The ports a pod's columns probe: --ports, else its declared container ports."""
+        if self.wanted is not None:
+            return self.wanted
+        return sorted({(c.port, c.protocol) for c in self.pods[pod].ports})
+
+    def destination(self, dst: int, source: Source) -> IPAddress | None:
+        key = (dst, source.place.address.version)
+        if key not in self._addresses:
+            self._addresses[key] = destination(self.net, self.pods[dst], source)
+        return self._addresses[key]
+
+    def _answer(self, key: tuple[Any, ...], source: Source, address: IPAddress, port: int,
+                protocol: Protocol) -> tuple[Cell, IPAddress, int, bool]:  # fmt: skip
+        """The representative answer of `key` (its cell, address, port, and whether the evaluators disagree),
+        made now by a journey from `source` to `address` if no cell of that key has been asked before."""
+        answer = self._answers.get(key)
+        if answer is None:
+            cell = of_journey(self.net.journey(source.place, address, port, protocol))
+            answer = self._answers[key] = (cell, address, port, not cell.agrees)
+        return answer
+
+    def cell(self, source: Source, dst: int, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
+        """The cell from `source` to pod `dst` on `port`; `exact=False`: the representative's cell as it is
+        (the same mark, its own addresses), which is enough to count."""
+        address = self.destination(dst, source)
+        if address is None:
+            return OTHER_FAMILY
+        if address == source.place.address:
+            return SELF
+        key = self.keys.key(source.pod, source.place.address, source.outside, dst, port, protocol)
+        cell, at, at_port, _ = self._answer(key, source, address, port, protocol)
+        if not exact or (at == address and at_port == port):
+            return cell
+        return Cell(cell.mark, _moved(cell.reference, at, address, at_port, port),
+                    _moved(cell.compiled, at, address, at_port, port))  # fmt: skip
+
+    def between(self, source: Source, cls: PodClass, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
+        """The cell from `source` to any pod of `cls` other than the source itself (`.` when it is alone)."""
+        dst = next((i for i in cls.pods if i != source.pod), None)
+        return SELF if dst is None else self.cell(source, dst, port, protocol, exact=exact)
+
+    def survey(self) -> Survey:
+        """Every cell's key evaluated, cells and disagreements counted pod by pod (by class multiplicity)."""
+        out = Survey()
+        rows: list[tuple[Source, int, int]] = [(self.sources[c.pods[0]], len(c.pods), c.index) for c in self.classes]
+        rows += [(s, 1, -1 - s.outside) for s in self.sources[len(self.pods) :]]
+        keys = self.keys
+        for source, weight, src in rows:
+            version = source.place.address.version
+            for cls in self.classes:
+                size = len(cls.pods)
+                pairs = weight * size - (size if cls.index == src else 0)
+                ports = self.ports(cls.pods[0])
+                out.cells += weight * size * len(ports)
+                if not pairs:
+                    continue
+                dst = cls.pods[0] if cls.pods[0] != source.pod else cls.pods[1]
+                if self.destination(dst, source) is None:
+                    continue
+                alone = cls.special or keys.alone(source.pod, source.place.address, dst)
+                for port, protocol in ports:
+                    if alone:
+                        cell = self.cell(source, dst, port, protocol, exact=False)
+                        bad = cell.evaluated and not cell.agrees
+                    else:
+                        key = keys.class_key(src, cls.index, source.place.address, port, protocol, cache=False)
+                        address = self._addresses[(dst, version)]
+                        assert address is not None
+                        bad = self._answer(key, source, address, port, protocol)[3]
+                    out.disagreements += pairs * bad
+        out.journeys = self.journeys
+        return out
+
+
+def matrix_by_classes(net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress],
+                      ports: Sequence[tuple[int, Protocol]] | None) -> ClassMatrix:  # fmt: skip
+    return ClassMatrix(net, pods, externals, ports)
+
+
+def all_cells(matrix: ClassMatrix, *, by_classes: bool = True) -> Iterator[tuple[int, int, int, Protocol, Cell]]:
+    """Every cell pod by pod, as (source row, destination pod, port, protocol, cell): by classes, or each
+    by its own journey (`by_classes=False`, the reference the classes are proven against)."""
+    for r, source in enumerate(matrix.sources):
+        for dst in range(len(matrix.pods)):
+            for port, protocol in matrix.ports(dst):
+                if by_classes:
+                    yield r, dst, port, protocol, matrix.cell(source, dst, port, protocol)
+                else:
+                    yield r, dst, port, protocol, cell_by_cell(matrix.net, source, matrix.pods, dst, port, protocol)
