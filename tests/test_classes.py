@@ -1,0 +1,115 @@
+"""Issue 16: the matrix by equivalence classes equals the matrix cell by cell, exactly (every cell's mark,
+both evaluators' distributions, masquerade), on generated clusters, every golden case and the examples.
+
+Profiles (HYPOTHESIS_PROFILE) as tests/test_properties.py: `ci` (default) 120 clusters, `dev` 30,
+`long` 2 000.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from ipaddress import ip_address
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from netcompile.analysis import ClassMatrix, all_cells, matrix_pods
+from netcompile.golden import discover
+from netcompile.journeys import Network
+from netcompile.model import IPAddress, Protocol
+from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
+from tests.conftest import ROOT
+from tests.strategies import OUTSIDE, Scenario, scenarios
+
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = {"ci": 120, "dev": 30, "long": 2000}.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), 120)
+
+
+def network(paths: list[str], args: CompileArgs) -> Network:
+    opts, parse = args.check()
+    completed = complete(load(paths, parse=parse), args.complete_options())
+    return Network(compile_nodes(completed, opts), opts)
+
+
+def compare(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] | None = None) -> tuple[int, int]:
+    """Assert that every cell by classes equals the cell by its own journey; (cells, journeys by classes)."""
+    pods, _ = matrix_pods(net)
+    families = {a.version for p in pods for a in p.ips}
+    externals: list[IPAddress] = [ip_address(a) for a in outside if ip_address(a).version in families]
+    by_classes = ClassMatrix(net, pods, externals, ports)
+    by_cells = ClassMatrix(net, pods, externals, ports)
+    cells = 0
+    disagreements = 0
+    for (r, dst, port, protocol, cell), (*_, expected) in zip(
+        all_cells(by_classes), all_cells(by_cells, by_classes=False), strict=True
+    ):
+        where = f"{by_classes.sources[r].place.label} -> {pods[dst].meta.key}:{port}/{protocol.value}"
+        assert cell == expected, f"{where}: by classes {cell}, cell by cell {expected}"
+        cells += 1
+        disagreements += expected.evaluated and not expected.agrees
+    survey = by_classes.survey()
+    assert (survey.cells, survey.disagreements) == (cells, disagreements)
+    return cells, survey.journeys
+
+
+@settings(settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci")), max_examples=EXAMPLES)
+@given(scenarios(max_packets=1))
+def test_classes_give_the_matrix_cell_by_cell(scenario: Scenario) -> None:
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / "cluster.yaml").write_text(scenario.yaml)
+        net = network([tmp], CompileArgs(node="node-a"))
+        compare(net, list(OUTSIDE), [(8080, Protocol.TCP), (53, Protocol.UDP), (9100, Protocol.TCP)])
+        compare(net, list(OUTSIDE))
+
+
+GOLDEN = [c for c in discover(ROOT / "golden")]
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c.name for c in GOLDEN])
+def test_classes_give_the_matrix_cell_by_cell_on_golden_cases(case: object) -> None:
+    from netcompile.golden import Case
+
+    assert isinstance(case, Case)
+    try:
+        net = network([str(case.directory)], case.args())
+    except Exception as exc:  # a case that proves an error message: no matrix to compare
+        pytest.skip(f"not compiled: {type(exc).__name__}")
+    compare(net, ["203.0.113.200", "100.64.0.1", "2001:db8::200"])
+
+
+@pytest.mark.parametrize("folder", ["examples", "examples-repo/manifests", "examples-repo/helm-template.yaml"])
+def test_classes_give_the_matrix_cell_by_cell_on_the_examples(folder: str) -> None:
+    net = network([str(ROOT / folder)], CompileArgs())
+    cells, journeys = compare(net, ["198.51.100.7", "10.0.0.99"])
+    assert journeys < cells
+
+
+def test_the_bench_cluster_has_one_class_per_namespace_app_and_http_port() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.policies import manifest
+
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / "c.yaml").write_text(manifest(200, 40))
+        net = network([tmp], CompileArgs())
+    pods, _ = matrix_pods(net)
+    matrix = ClassMatrix(net, pods, [], None)
+    # 20 namespaces x 1 app x 2 resolutions of the named port http (8080, 9090), and coredns
+    assert len(matrix.classes) == 41
+    survey = matrix.survey()
+    assert survey.disagreements == 0 and survey.journeys < 200 < survey.cells
+
+
+def test_analysis_never_imports_the_compiler() -> None:
+    """The classes share no semantic code with compile/ (they reach the rulesets only through journeys)."""
+    for path in (ROOT / "netcompile" / "analysis").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith(("compile", "netcompile.compile")), path
+                assert not (node.level and (node.module or "").split(".")[0] in ("compile", "nft", "load")), path
