@@ -397,3 +397,45 @@ def test_resolve_name_gives_trace_an_address_and_an_srv_port(cluster: DnsCluster
 )
 def test_what_trace_takes_for_a_dns_name(text: str, is_name: bool) -> None:
     assert looks_like_name(text) == is_name
+
+
+SNAPSHOT = """\
+apiVersion: v1
+kind: Service
+metadata: {name: legacy, namespace: old}
+spec: {clusterIP: None, publishNotReadyAddresses: true, ports: [{name: p, port: 7000}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: legacy, namespace: old}
+subsets:
+- addresses: [{ip: 10.1.0.1}]
+  notReadyAddresses: [{ip: 10.1.0.2}]
+  ports: [{name: p, port: 7000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sliced, namespace: old}
+spec: {clusterIP: None, ports: [{name: p, port: 7000}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: sliced-abc, namespace: old, labels: {kubernetes.io/service-name: sliced}}
+addressType: IPv4
+ports: [{name: p, port: 7001, protocol: TCP}]
+endpoints:
+- addresses: [10.1.0.3]
+- addresses: [10.1.0.4]
+  conditions: {ready: false}
+"""
+
+
+def test_endpoints_as_a_snapshot_gives_them(tmp_path: Path) -> None:
+    """spec 2.1 ready: an address in `addresses` (legacy Endpoints), or any with publishNotReadyAddresses;
+    an EndpointSlice endpoint whose conditions say ready (absent: ready). The SRV port is the endpoint's
+    (CoreDNS findServices reads the slice's ports)."""
+    dns = DnsCluster(completed(tmp_path, SNAPSHOT))
+    assert {r.data for r in lookup(dns, "legacy.old.svc.cluster.local", "A").records} == {"10.1.0.1", "10.1.0.2"}
+    assert {r.data for r in lookup(dns, "sliced.old.svc.cluster.local", "A").records} == {"10.1.0.3"}
+    srv = lookup(dns, "_p._tcp.sliced.old.svc.cluster.local", "SRV").records
+    assert [r.data for r in srv] == ["0 100 7001 10-1-0-3.sliced.old.svc" + Z]

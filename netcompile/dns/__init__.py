@@ -56,12 +56,18 @@ def looks_like_name(text: str) -> bool:
 
 
 def resolve_name(
-    objects: Objects, name: str, pod: Pod | None = None, *, domain: str = DEFAULT_DOMAIN, family: int | None = None
+    objects: Objects | DnsCluster,
+    name: str,
+    pod: Pod | None = None,
+    *,
+    domain: str = DEFAULT_DOMAIN,
+    family: int | None = None,
 ) -> NameTarget:
     """`name` resolved from `pod`'s search path (or as an absolute name): the addresses it leads to, of
     `family` when given (A for 4, AAAA for 6; else A, then AAAA). An SRV name (`_port._proto.` first)
-    gives the port and protocol too. UnresolvedName with a message for the user when nothing answers."""
-    cluster = DnsCluster(objects, domain)
+    gives the port and protocol too. UnresolvedName with a message for the user when nothing answers.
+    Callers that resolve many names (matrix) pass a DnsCluster, built once (its `domain` then wins)."""
+    cluster = objects if isinstance(objects, DnsCluster) else DnsCluster(objects, domain)
     labels = name.strip().rstrip(".").split(".")
     srv = len(labels) > 2 and labels[0].startswith("_") and labels[1].startswith("_")
     if srv:

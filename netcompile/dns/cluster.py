@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import ip_address
 
-from ..model import IPAddress, Objects, Pod, Service, ServiceType
+from ..model import EndpointSlice, IPAddress, Objects, Pod, Service, ServiceType
 
 DEFAULT_DOMAIN = "cluster.local"
 TTL = 5  # CoreDNS kubernetes plugin: `ttl` defaults to 5 seconds
@@ -118,6 +118,11 @@ class DnsCluster:
             for address in pod.ips:
                 if not pod.host_network or (pod.meta.namespace, address) not in self.pods_at:
                     self.pods_at[(pod.meta.namespace, address)] = pod
+        self.slices: dict[tuple[str, str], list[EndpointSlice]] = {}  # by (namespace, Service name)
+        for piece in objects.endpoint_slices:
+            if piece.service_name:
+                self.slices.setdefault((piece.meta.namespace, piece.service_name), []).append(piece)
+        self.legacy = {(e.meta.namespace, e.meta.name): e for e in objects.endpoints}
         self.entries: dict[tuple[str, str], Entry] = {}
         for service in objects.services:
             key = (service.meta.namespace, service.meta.name)
@@ -134,7 +139,7 @@ class DnsCluster:
     def _endpoints(self, service: Service) -> tuple[Endpoint, ...]:
         ns, name = service.meta.namespace, service.meta.name
         found: dict[tuple[IPAddress, str], Endpoint] = {}
-        slices = [s for s in self.objects.endpoint_slices if s.meta.namespace == ns and s.service_name == name]
+        slices = self.slices.get((ns, name), [])
         for piece in slices:
             if piece.address_type not in ("IPv4", "IPv6"):
                 continue
@@ -144,18 +149,16 @@ class DnsCluster:
                     for address in ep.addresses:
                         endpoint = self._endpoint(service, address, ports)
                         found.setdefault((address, endpoint.hostname), endpoint)
-        if not slices:  # only a legacy Endpoints object (a snapshot from before EndpointSlices)
-            for legacy in self.objects.endpoints:
-                if (legacy.meta.namespace, legacy.meta.name) != (ns, name):
-                    continue
-                for subset in legacy.subsets:
-                    ports = tuple(Port(p.name, p.protocol.value.lower(), p.port) for p in subset.ports)
-                    addresses = subset.addresses
-                    if service.publish_not_ready_addresses:
-                        addresses += subset.not_ready_addresses
-                    for a in addresses:
-                        endpoint = self._endpoint(service, a.ip, ports)
-                        found.setdefault((a.ip, endpoint.hostname), endpoint)
+        legacy = self.legacy.get((ns, name))
+        if not slices and legacy is not None:  # only a legacy Endpoints object (a snapshot from before slices)
+            for subset in legacy.subsets:
+                ports = tuple(Port(p.name, p.protocol.value.lower(), p.port) for p in subset.ports)
+                addresses = subset.addresses
+                if service.publish_not_ready_addresses:
+                    addresses += subset.not_ready_addresses
+                for a in addresses:
+                    endpoint = self._endpoint(service, a.ip, ports)
+                    found.setdefault((a.ip, endpoint.hostname), endpoint)
         return tuple(sorted(found.values(), key=lambda e: (e.address.version, int(e.address), e.hostname)))
 
     def _endpoint(self, service: Service, address: IPAddress, ports: tuple[Port, ...]) -> Endpoint:
