@@ -75,7 +75,7 @@ def record_lines(records: tuple[Record, ...] | list[Record]) -> list[str]:
     if not records:
         return []
     width = max(len(r.name) for r in records)
-    data_width = min(max(len(r.data) for r in records), 64)
+    data_width = min(max(len(r.data) for r in records), 40)
     out = []
     for r in records:
         why = " ".join(part for part in (r.rule, r.source) if part)

@@ -44,8 +44,10 @@ class Record:
     rule: str = ""  # the section of the DNS specification that requires it
     ttl: int = TTL
 
-    def sort_key(self) -> tuple[tuple[str, ...], int, str]:
-        return tuple(reversed(self.name.rstrip(".").split("."))), TYPE_ORDER.get(self.type, 9), self.data
+    def sort_key(self) -> tuple[bool, tuple[str, ...], int, str]:
+        """The cluster's zone, then the reverse zones; by labels from the root, type, data."""
+        labels = tuple(reversed(self.name.rstrip(".").split(".")))
+        return labels[0] == "arpa", labels, TYPE_ORDER.get(self.type, 9), self.data
 
     def text(self) -> str:
         return f"{self.name} {self.ttl} IN {self.type} {self.data}"
@@ -66,8 +68,8 @@ def srv_data(weight: int, port: int, target: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Zone:
-    """The records, sorted (by owner name from the root, type, data), and notes on names that do not exist
-    although the input seems to expect them."""
+    """The records, sorted (the cluster's zone, then the reverse zones; by owner name from the root, type,
+    data), and notes on names that do not exist although the input seems to expect them."""
 
     domain: str
     records: tuple[Record, ...]
