@@ -439,3 +439,11 @@ def test_endpoints_as_a_snapshot_gives_them(tmp_path: Path) -> None:
     assert {r.data for r in lookup(dns, "sliced.old.svc.cluster.local", "A").records} == {"10.1.0.3"}
     srv = lookup(dns, "_p._tcp.sliced.old.svc.cluster.local", "SRV").records
     assert [r.data for r in srv] == ["0 100 7001 10-1-0-3.sliced.old.svc" + Z]
+
+
+def test_an_external_name_leaves_the_cluster(cluster: DnsCluster) -> None:
+    """spec 2.5: a CNAME to a name outside the cluster domain; trace cannot follow it (the upstream answers)."""
+    with pytest.raises(UnresolvedName, match=r"ext.shop.svc.cluster.local. is a CNAME to www.example.com. \(Service"):
+        resolve_name(cluster.objects, "ext.shop", pod(cluster, "other/client"))
+    inner = resolve_name(cluster.objects, "inner", pod(cluster, "other/client"))  # a CNAME inside: followed
+    assert [str(a) for a in inner.addresses] == ["10.96.0.10"]

@@ -87,6 +87,13 @@ def resolve_name(
         resolution = resolve(cluster, name, qtype, pod)
         if resolution.addresses():
             return NameTarget(name, tuple(resolution.addresses()), None, None, resolution)
+    aliases = [r for r in resolution.answer.records if r.type == "CNAME"]
+    if aliases:  # an ExternalName Service: the name leaves the cluster
+        alias = aliases[-1]
+        raise UnresolvedName(
+            f"{name}: {alias.name} is a CNAME to {alias.data} ({alias.source}), outside the cluster domain "
+            f"{cluster.domain}: its upstream servers answer for it, netcompile cannot"
+        )
     raise UnresolvedName(_why(resolution))
 
 
