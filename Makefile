@@ -85,6 +85,7 @@ golden-update: setup
 bench: setup
 	$(PY) bench/services.py
 	$(PY) bench/policies.py
+	$(PY) bench/matrix.py
 	$(PY) bench/simulated.py
 	$(PY) bench/compare.py
 

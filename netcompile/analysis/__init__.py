@@ -15,9 +15,17 @@ on generated clusters, golden cases and examples that the matrix by classes equa
 """
 
 from .classes import PodClass
-from .matrix import Cell, ClassMatrix, Source, Survey, all_cells, cell_by_cell, matrix_by_classes, matrix_pods
+from .matrix import Cell, ClassMatrix, Source, all_cells, cell_by_cell, matrix_by_classes, matrix_pods
+from .survey import Survey
 
 __all__ = [
-    "Cell", "ClassMatrix", "PodClass", "Source", "Survey", "all_cells", "cell_by_cell", "matrix_by_classes",
+    "Cell",
+    "ClassMatrix",
+    "PodClass",
+    "Source",
+    "Survey",
+    "all_cells",
+    "cell_by_cell",
+    "matrix_by_classes",
     "matrix_pods",
 ]

@@ -33,8 +33,9 @@ Party = tuple[int, int]  # (class index, IP version) of a pod source or destinat
 class Rules:
     """The NetworkPolicies' rules as sets of parties their peers pick, and the rules selecting each class."""
 
-    def __init__(self, facts: Facts, pods: Sequence[Pod], classes: Sequence[PodClass],
-                 externals: Sequence[IPAddress]) -> None:  # fmt: skip
+    def __init__(
+        self, facts: Facts, pods: Sequence[Pod], classes: Sequence[PodClass], externals: Sequence[IPAddress]
+    ) -> None:
         self.facts = facts
         self.pods = pods
         self.classes = classes
@@ -89,7 +90,9 @@ class Rules:
                 namespaces = [policy.meta.namespace]
             else:
                 selector = peer.namespace_selector
-                namespaces = [ns for ns in self.classes_by_ns if labels_select(selector, self.facts.view.namespace_labels(ns))]
+                namespaces = [
+                    ns for ns in self.classes_by_ns if labels_select(selector, self.facts.view.namespace_labels(ns))
+                ]
             for ns in namespaces:
                 for cls in self.classes_by_ns.get(ns, ()):
                     if peer.pod_selector is None or labels_select(peer.pod_selector, dict(cls.labels)):
@@ -125,7 +128,9 @@ class Rules:
             self._ports_ok[key] = found
         return found
 
-    def allowing(self, rules: tuple[int, ...], party: Party, dst: PodClass, port: int, protocol: Protocol) -> tuple[int, ...]:
+    def allowing(
+        self, rules: tuple[int, ...], party: Party, dst: PodClass, port: int, protocol: Protocol
+    ) -> tuple[int, ...]:
         """Which of `rules` allow `party` (the peer) on the destination class's `port`."""
         out = []
         for rule in rules:
@@ -159,8 +164,9 @@ def _port_numbers(facts: Facts) -> tuple[list[int], list[tuple[int, int]]]:
 class Keys:
     """Cell keys, cached per (source class or outside address, destination class, family, port, protocol)."""
 
-    def __init__(self, facts: Facts, rules: Rules, pods: Sequence[Pod], classes: Sequence[PodClass],
-                 class_of: Sequence[int]) -> None:  # fmt: skip
+    def __init__(
+        self, facts: Facts, rules: Rules, pods: Sequence[Pod], classes: Sequence[PodClass], class_of: Sequence[int]
+    ) -> None:
         self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
@@ -186,18 +192,24 @@ class Keys:
             return True
         if src_pod is not None:
             return self.classes[self.class_of[src_pod]].special
-        return self.facts.address_key(src_address)[2] is not None or src_address in self.claimed
+        return self.outside_alone(src_address)
 
-    def key(self, src_pod: int | None, src_address: IPAddress, external: int, dst_pod: int,
-            port: int, protocol: Protocol) -> tuple[Any, ...]:  # fmt: skip
+    def outside_alone(self, address: IPAddress) -> bool:
+        """Whether an outside client's cells are keyed alone: at a special or a pod's address."""
+        return self.facts.address_key(address)[2] is not None or address in self.claimed
+
+    def key(
+        self, src_pod: int | None, src_address: IPAddress, external: int, dst_pod: int, port: int, protocol: Protocol
+    ) -> tuple[Any, ...]:
         """The key of the cell from `src_pod` (None: outside client number `external`) to `dst_pod`."""
         if self.alone(src_pod, src_address, dst_pod):
             return ("cell", src_pod, str(src_address), dst_pod, port, protocol)
         src = self.class_of[src_pod] if src_pod is not None else -1 - external
         return self.class_key(src, self.class_of[dst_pod], src_address, port, protocol)
 
-    def class_key(self, src: int, dst: int, src_address: IPAddress, port: int, protocol: Protocol,
-                  *, cache: bool = True) -> tuple[Any, ...]:  # fmt: skip
+    def class_key(
+        self, src: int, dst: int, src_address: IPAddress, port: int, protocol: Protocol, *, cache: bool = True
+    ) -> tuple[Any, ...]:
         """The key of a cell between classes (`src` < 0: outside client number -1 - src at `src_address`);
         `cache=False` for a walk that asks each key once (the survey), so memory stays flat."""
         version = src_address.version

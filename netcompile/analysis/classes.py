@@ -72,8 +72,17 @@ class Facts:
             special |= {*svc.cluster_ips, *svc.external_ips, *(i.ip for i in svc.load_balancer_ingress)}
             for sp in svc.ports:
                 for ep in self.view.endpoints(svc, sp):
-                    entry = (svc.meta.key, sp.name, sp.protocol.value, ep.port, ep.ready, ep.serving, ep.terminating,
-                             ep.node_name, ep.hint_zones)  # fmt: skip
+                    entry = (
+                        svc.meta.key,
+                        sp.name,
+                        sp.protocol.value,
+                        ep.port,
+                        ep.ready,
+                        ep.serving,
+                        ep.terminating,
+                        ep.node_name,
+                        ep.hint_zones,
+                    )
                     self.endpoints.setdefault(ep.address, []).append(entry)
         for node in objects.nodes:
             special |= {a.address for a in node.addresses}
@@ -121,8 +130,9 @@ def classes_of(net: Network, facts: Facts, pods: Sequence[Pod]) -> tuple[list[Po
     for key, members in by_key.items():
         first = pods[members[0]]
         special = key[-1] is not None
-        classes.append(PodClass(len(classes), key, tuple(members), first.meta.namespace, labels_of[key],
-                                port_key(first), special))  # fmt: skip
+        classes.append(
+            PodClass(len(classes), key, tuple(members), first.meta.namespace, labels_of[key], port_key(first), special)
+        )
         for i in members:
             class_of[i] = len(classes) - 1
     return classes, class_of

@@ -18,6 +18,7 @@ from ..model import IPAddress, Pod, Protocol
 from ..verify.packet import Result, Verdict
 from .cells import Keys, Rules
 from .classes import Facts, PodClass, classes_of
+from .survey import Survey, survey
 
 Distribution = Mapping[Result, Fraction]
 
@@ -125,20 +126,16 @@ def _moved(dist: Distribution, old: IPAddress, new: IPAddress, old_port: int, ne
     return out
 
 
-@dataclass
-class Survey:
-    """The whole matrix at a glance: cells, cells where the evaluators disagree, journeys made."""
-
-    cells: int = 0
-    disagreements: int = 0
-    journeys: int = 0
-
-
 class ClassMatrix:
     """The matrix by classes: pods into classes, one journey per cell key, answers for every cell."""
 
-    def __init__(self, net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress],
-                 ports: Sequence[tuple[int, Protocol]] | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        net: Network,
+        pods: Sequence[Pod],
+        externals: Sequence[IPAddress],
+        ports: Sequence[tuple[int, Protocol]] | None,
+    ) -> None:
         self.net = net
         self.pods = list(pods)
         self.externals = list(externals)
@@ -167,8 +164,9 @@ class ClassMatrix:
             self._addresses[key] = destination(self.net, self.pods[dst], source)
         return self._addresses[key]
 
-    def _answer(self, key: tuple[Any, ...], source: Source, address: IPAddress, port: int,
-                protocol: Protocol) -> tuple[Cell, IPAddress, int, bool]:  # fmt: skip
+    def answer(
+        self, key: tuple[Any, ...], source: Source, address: IPAddress, port: int, protocol: Protocol
+    ) -> tuple[Cell, IPAddress, int, bool]:
         """The representative answer of `key` (its cell, address, port, and whether the evaluators disagree),
         made now by a journey from `source` to `address` if no cell of that key has been asked before."""
         answer = self._answers.get(key)
@@ -186,11 +184,14 @@ class ClassMatrix:
         if address == source.place.address:
             return SELF
         key = self.keys.key(source.pod, source.place.address, source.outside, dst, port, protocol)
-        cell, at, at_port, _ = self._answer(key, source, address, port, protocol)
+        cell, at, at_port, _ = self.answer(key, source, address, port, protocol)
         if not exact or (at == address and at_port == port):
             return cell
-        return Cell(cell.mark, _moved(cell.reference, at, address, at_port, port),
-                    _moved(cell.compiled, at, address, at_port, port))  # fmt: skip
+        return Cell(
+            cell.mark,
+            _moved(cell.reference, at, address, at_port, port),
+            _moved(cell.compiled, at, address, at_port, port),
+        )
 
     def between(self, source: Source, cls: PodClass, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
         """The cell from `source` to any pod of `cls` other than the source itself (`.` when it is alone)."""
@@ -198,40 +199,13 @@ class ClassMatrix:
         return SELF if dst is None else self.cell(source, dst, port, protocol, exact=exact)
 
     def survey(self) -> Survey:
-        """Every cell's key evaluated, cells and disagreements counted pod by pod (by class multiplicity)."""
-        out = Survey()
-        rows: list[tuple[Source, int, int]] = [(self.sources[c.pods[0]], len(c.pods), c.index) for c in self.classes]
-        rows += [(s, 1, -1 - s.outside) for s in self.sources[len(self.pods) :]]
-        keys = self.keys
-        for source, weight, src in rows:
-            version = source.place.address.version
-            for cls in self.classes:
-                size = len(cls.pods)
-                pairs = weight * size - (size if cls.index == src else 0)
-                ports = self.ports(cls.pods[0])
-                out.cells += weight * size * len(ports)
-                if not pairs:
-                    continue
-                dst = cls.pods[0] if cls.pods[0] != source.pod else cls.pods[1]
-                if self.destination(dst, source) is None:
-                    continue
-                alone = cls.special or keys.alone(source.pod, source.place.address, dst)
-                for port, protocol in ports:
-                    if alone:
-                        cell = self.cell(source, dst, port, protocol, exact=False)
-                        bad = cell.evaluated and not cell.agrees
-                    else:
-                        key = keys.class_key(src, cls.index, source.place.address, port, protocol, cache=False)
-                        address = self._addresses[(dst, version)]
-                        assert address is not None
-                        bad = self._answer(key, source, address, port, protocol)[3]
-                    out.disagreements += pairs * bad
-        out.journeys = self.journeys
-        return out
+        """Every cell's key evaluated, cells and disagreements counted pod by pod (survey.py)."""
+        return survey(self)
 
 
-def matrix_by_classes(net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress],
-                      ports: Sequence[tuple[int, Protocol]] | None) -> ClassMatrix:  # fmt: skip
+def matrix_by_classes(
+    net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress], ports: Sequence[tuple[int, Protocol]] | None
+) -> ClassMatrix:
     return ClassMatrix(net, pods, externals, ports)
 
 

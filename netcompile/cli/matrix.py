@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import ip_address
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -71,9 +71,7 @@ class Table:
         self.matrix = matrix
         self.groups = shown
         self.by_cell = cells  # every cell by its own journey
-        self.rows: list[tuple[str, Source, int]] = [
-            (g.label, matrix.sources[g.pods[0]], len(g.pods)) for g in shown
-        ]  # fmt: skip
+        self.rows: list[tuple[str, Source, int]] = [(g.label, matrix.sources[g.pods[0]], len(g.pods)) for g in shown]
         self.rows += [(s.place.label, s, 1) for s in matrix.sources[len(matrix.pods) :]]
         self.columns: list[tuple[str, Group, int, Protocol]] = [
             (f"{g.label}:{port}/{protocol.value.lower()}", g, port, protocol)
@@ -140,7 +138,9 @@ def stream_markdown(table: Table, write: Callable[[str], Any]) -> None:
             write(f"| `{name}` |\n")
 
 
-def stream_json(table: Table, write: Callable[[str], Any], head: dict[str, Any], tail: Callable[[], dict[str, Any]]) -> None:
+def stream_json(
+    table: Table, write: Callable[[str], Any], head: dict[str, Any], tail: Callable[[], dict[str, Any]]
+) -> None:
     """`{"cells": [...], ...}`, one cell a line as it is made: the cells evaluated (not `.` nor `n/a`)."""
     write("{\n")
     for key, value in head.items():
@@ -155,8 +155,8 @@ def stream_json(table: Table, write: Callable[[str], Any], head: dict[str, Any],
             "to": table.columns[c][0],
             "delivered": str(cell.delivered),
             "agree": cell.agrees,
-            "reference": distribution_json(cell.reference),
-            "compiled": distribution_json(cell.compiled),
+            "reference": distribution_json(dict(cell.reference)),
+            "compiled": distribution_json(dict(cell.compiled)),
         }
         write(("\n    " if first else ",\n    ") + json.dumps(record))
         first = False
@@ -201,7 +201,13 @@ def sink(target: Path | None) -> Iterator[Callable[[str], Any]]:
 
 
 def _pick(
-    net: Network, text: str, flag: str, shown: list[Group], pods: list[Pod], workloads: Workloads, externals: list[IPAddress]
+    net: Network,
+    text: str,
+    flag: str,
+    shown: list[Group],
+    pods: list[Pod],
+    workloads: Workloads,
+    externals: list[IPAddress],
 ) -> set[int]:
     """The rows (groups; outside clients after them) that --from/--to `text` names."""
     try:
@@ -214,8 +220,10 @@ def _pick(
         if pod is None or id(pod) not in where:
             if flag == "--from" and target.address in externals:
                 return {len(shown) + externals.index(target.address)}
-            fail(f"{flag} {text}: no pod of the matrix has this address" + (
-                 " (add it as an outside client: --external)" if flag == "--from" else ""))  # fmt: skip
+            fail(
+                f"{flag} {text}: no pod of the matrix has this address"
+                + (" (add it as an outside client: --external)" if flag == "--from" else "")
+            )
         chosen = [where[id(pod)]]
     elif isinstance(target.obj, Pod):
         if target.workload:
@@ -249,10 +257,17 @@ def matrix_cmd(
     ] = False,
     cells: Annotated[
         bool,
-        typer.Option("--cells", help="Every cell by its own journey, pod by pod (slow: what the classes are proven against)."),
+        typer.Option(
+            "--cells", help="Every cell by its own journey, pod by pod (slow: what the classes are proven against)."
+        ),
     ] = False,
-    source: Annotated[str | None, typer.Option("--from", metavar="TARGET", help="Only the row(s) of this pod, workload or outside address.")] = None,
-    dest: Annotated[str | None, typer.Option("--to", metavar="TARGET", help="Only the column(s) of this pod or workload.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", metavar="TARGET", help="Only the row(s) of this pod, workload or outside address."),
+    ] = None,
+    dest: Annotated[
+        str | None, typer.Option("--to", metavar="TARGET", help="Only the column(s) of this pod or workload.")
+    ] = None,
     output: OutputOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
@@ -311,21 +326,29 @@ def matrix_cmd(
             stream_markdown(table, write)
     else:
         alike = [
-            {"workload": name, "pods": [pods[i].meta.key for g in default if g.workload == name for i in g.pods],
-             "alike": name not in split}
+            {
+                "workload": name,
+                "pods": [pods[i].meta.key for g in default if g.workload == name for i in g.pods],
+                "alike": name not in split,
+            }
             for name in dict.fromkeys(g.workload for g in default if g.workload is not None)
-        ]  # fmt: skip
+        ]
         head = {
             "classes": len(matrix.classes),
             "rows": [{"label": g.label, "pods": [pods[i].meta.key for i in g.pods]} for g in shown],
         }
         with sink(target) as write:
-            stream_json(table, write, head, lambda: {
-                "disagreements": table.disagreements,
-                "journeys": matrix.journeys,
-                "left_out": [{"pod": p.meta.key, "reason": why} for p, why in left],
-                "workloads": alike,
-            })  # fmt: skip
+            stream_json(
+                table,
+                write,
+                head,
+                lambda: {
+                    "disagreements": table.disagreements,
+                    "journeys": matrix.journeys,
+                    "left_out": [{"pod": p.meta.key, "reason": why} for p, why in left],
+                    "workloads": alike,
+                },
+            )
     if table.disagreements:
         typer.echo(
             f"netcompile: {table.disagreements} cells where the compiled ruleset disagrees with the reference", err=True

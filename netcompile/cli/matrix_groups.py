@@ -50,7 +50,7 @@ def _alike(matrix: ClassMatrix, parts: list[tuple[int, ...]], others: list[tuple
             if len({_mark(matrix, s, other, port, protocol) for s in sources}) > 1:
                 return False
     for port, protocol in mine:
-        inner = {_mark(matrix, s, p, port, protocol) for s in sources for p in parts if not (p == (s.pod,))}
+        inner = {_mark(matrix, s, p, port, protocol) for s in sources for p in parts if p != (s.pod,)}
         if len(inner) > 1:
             return False
     return True
@@ -67,7 +67,9 @@ def _name(pods: Sequence[Pod], members: tuple[int, ...], workload: str | None, w
     return f"{n} pods of {pods[members[0]].meta.namespace}" + (f"/{labels}" if labels else "")
 
 
-def groups(matrix: ClassMatrix, workload_of: Callable[[Pod], str | None], *, by_pod: bool) -> tuple[list[Group], list[str]]:
+def groups(
+    matrix: ClassMatrix, workload_of: Callable[[Pod], str | None], *, by_pod: bool
+) -> tuple[list[Group], list[str]]:
     """The rows: pod by pod, or classes by workload (parts of a workload that behave alike joined); and
     the workloads still shown in more than one row."""
     pods = matrix.pods

@@ -1,0 +1,131 @@
+"""The whole matrix at a glance: every cell key evaluated once, cells counted pod by pod.
+
+Walking class pairs would compute a key per pair; walking *roles* computes the same keys fewer times.
+A cell key (cells.py) depends on its source class only through the source's place, its egress rules
+and the rules whose peers pick it, so classes alike in those three are one source role; likewise a
+destination class only through its place, container ports, ingress rules and the rules whose peers
+pick it: one destination role. Every pair of a source role and a destination role has one key, by
+construction, so the walk needs one key per role pair. Classes at special addresses (keyed cell by cell)
+are walked cell by cell.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .classes import PodClass
+    from .matrix import ClassMatrix, Source
+
+
+@dataclass
+class Survey:
+    """Cells (pod by pod, a pod to itself and other-family cells included), cells where the evaluators
+    disagree, journeys made, and the roles walked."""
+
+    cells: int = 0
+    disagreements: int = 0
+    journeys: int = 0
+    roles: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class _Role:
+    classes: list[PodClass] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)  # outside clients (a role of their own each)
+
+    @property
+    def weight(self) -> int:
+        return sum(len(c.pods) for c in self.classes) + len(self.sources)
+
+
+def survey(matrix: ClassMatrix) -> Survey:
+    keys, rules = matrix.keys, matrix.rules
+    out = Survey()
+    sizes = sum(len(c.pods) * len(matrix.ports(c.pods[0])) for c in matrix.classes)
+    out.cells = len(matrix.sources) * sizes
+    picked_by: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for r, parties in enumerate(rules.peers):
+        for party in parties or ():
+            picked_by[party].append(r)
+    plain = [c for c in matrix.classes if not c.special]
+    sources: dict[Any, _Role] = {}
+    for cls in plain:
+        version = matrix.pods[cls.pods[0]].ips[0].version
+        picked = tuple(picked_by.get((cls.index, version), ()))
+        sig: tuple[Any, ...] = (keys.place(cls.index, version), keys.egress[cls.index], picked)
+        sources.setdefault(sig, _Role()).classes.append(cls)
+    for source in matrix.sources[len(matrix.pods) :]:
+        sources[("outside", source.outside)] = _Role(sources=[source])
+    targets: dict[int, dict[Any, list[PodClass]]] = {4: {}, 6: {}}
+    for family, found in targets.items():
+        for cls in plain:
+            if any(a.version == family for a in matrix.pods[cls.pods[0]].ips):
+                picked = tuple(picked_by.get((cls.index, family), ()))
+                sig = (keys.place(cls.index, family), cls.ports, keys.ingress[cls.index], picked)
+                found.setdefault(sig, []).append(cls)
+    out.roles = (len(sources), max(len(t) for t in targets.values()))
+    for role in sources.values():
+        first = matrix.sources[role.classes[0].pods[0]] if role.classes else role.sources[0]
+        version = first.place.address.version
+        if not role.classes and keys.outside_alone(first.place.address):
+            continue  # an outside client at a special address: walked cell by cell below
+        mine = {c.index for c in role.classes}
+        weight = role.weight
+        for classes in targets[version].values():
+            pairs = sum(weight * len(c.pods) - (len(c.pods) if c.index in mine else 0) for c in classes)
+            if not pairs:
+                continue
+            source, dst = _distinct(matrix, role, classes)
+            src = source.pod if source.pod is None else matrix.class_of[source.pod]
+            for port, protocol in matrix.ports(dst):
+                key = keys.class_key(
+                    -1 - source.outside if src is None else src,
+                    matrix.class_of[dst],
+                    source.place.address,
+                    port,
+                    protocol,
+                    cache=False,
+                )
+                address = matrix.destination(dst, source)
+                assert address is not None
+                bad = matrix.answer(key, source, address, port, protocol)[3]
+                out.disagreements += pairs * bad
+    out.disagreements += _one_by_one(matrix)
+    out.journeys = matrix.journeys
+    return out
+
+
+def _distinct(matrix: ClassMatrix, role: _Role, classes: list[PodClass]) -> tuple[Source, int]:
+    """A source of the role and a destination pod of the classes that are not the same pod."""
+    candidates = [matrix.sources[i] for c in role.classes for i in c.pods[:2]] + role.sources
+    for source in candidates:
+        for cls in classes:
+            dst = next((i for i in cls.pods if i != source.pod), None)
+            if dst is not None:
+                return source, dst
+    raise AssertionError("a role pair with cells has two distinct pods")  # pragma: no cover
+
+
+def _one_by_one(matrix: ClassMatrix) -> int:
+    """Disagreements among the cells with a special address at either end, each by its own key."""
+    special = [c for c in matrix.classes if c.special]
+    bad = 0
+    rows: list[tuple[Source, int]] = [(matrix.sources[c.pods[0]], len(c.pods)) for c in matrix.classes]
+    rows += [(s, 1) for s in matrix.sources[len(matrix.pods) :]]
+    for source, weight in rows:
+        if source.pod is None:
+            alone = matrix.keys.outside_alone(source.place.address)
+        else:
+            alone = matrix.classes[matrix.class_of[source.pod]].special
+        for cls in matrix.classes if alone else special:
+            dst = next((i for i in cls.pods if i != source.pod), None)
+            if dst is None:
+                continue
+            pairs = weight * len(cls.pods) - (len(cls.pods) if source.pod in cls.pods else 0)
+            for port, protocol in matrix.ports(dst):
+                cell = matrix.cell(source, dst, port, protocol, exact=False)
+                bad += pairs * (cell.evaluated and not cell.agrees)
+    return bad
