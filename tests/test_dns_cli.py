@@ -234,3 +234,24 @@ def test_no_command_line_of_dns_or_env_ends_in_a_traceback(
         fuzz.run(command, places)
 
     check()
+
+
+def test_env_expands_references_and_resolves_the_names_in_values(tmp_path: Path) -> None:
+    path = tmp_path / "in.yaml"
+    path.write_text(
+        CLUSTER + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: own, namespace: shop}\nspec:\n  containers:\n"
+        "  - name: c\n    env:\n    - {name: API, value: 'http://web'}\n    - {name: TYPO, value: 'http://wbe:80'}\n"
+        "    - {name: OUT, value: 'smtp.example.net:25'}\n    - {name: RAW, value: 'http://$(WEB_SERVICE_HOST)/x'}\n"
+    )
+    code, out, _ = invoke(["env", str(path), "--pod", "shop/own"])
+    assert code == 0
+    assert "  env RAW=http://$(WEB_SERVICE_HOST)/x -> http://10.96.0.10/x" in out
+    assert "  name in API: web -> web.shop.svc.cluster.local. A 10.96.0.10 (Service shop/web)" in out
+    assert (
+        "  name in TYPO: wbe -> resolves to nothing in the cluster (wbe.shop.svc.cluster.local. NXDOMAIN, "
+        "wbe.svc.cluster.local. NXDOMAIN, wbe.cluster.local. NXDOMAIN); then the upstream servers" in out
+    )
+    assert "  name in OUT: smtp.example.net -> not a cluster name: the upstream servers answer" in out
+    code, out, _ = invoke(["env", str(path), "--pod", "shop/own", "--format", "json"])
+    names = {n["variable"]: n for n in json.loads(out)["containers"][0]["names"]}
+    assert names["API"]["fqdn"] == "web.shop.svc.cluster.local." and names["TYPO"]["status"] == "upstream"

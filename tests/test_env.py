@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from netcompile.dns.envvars import collisions, env_name, environments, linked_services, pod_variables
+from netcompile.dns.envvars import (
+    collisions,
+    env_name,
+    environments,
+    expand_env,
+    host_in,
+    linked_services,
+    pod_variables,
+)
 from netcompile.model import Objects, Pod
+from netcompile.model.naming import Container, EnvVar
 from netcompile.pipeline import complete, load
 
 CLUSTER = """\
@@ -225,3 +234,50 @@ def test_variables_several_services_set_are_collisions(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "mangled"), [("web", "WEB"), ("my-db-2", "MY_DB_2"), ("a--b", "A__B")])
 def test_make_env_variable_name(name: str, mangled: str) -> None:
     assert env_name(name) == mangled  # envvars.go makeEnvVariableName
+
+
+# --- $(VAR) in the container's own values, as kubelet expands them ----------------------------------------
+
+SERVICE_VARS = {"WEB_SERVICE_HOST": "10.96.0.10", "WEB_SERVICE_PORT": "80"}
+# (values declared in order A0, A1, ...: what A<last> becomes; the rule: expansion.go Expand, kubelet's mapping)
+EXPANSIONS = [
+    (["http://$(WEB_SERVICE_HOST):$(WEB_SERVICE_PORT)"], "http://10.96.0.10:80", "Service variables"),
+    (["$$(WEB_SERVICE_HOST)"], "$(WEB_SERVICE_HOST)", "`$$` escapes the operator"),
+    (["$(NOPE)"], "$(NOPE)", "an unknown reference stays as written"),
+    (["x", "a$(A0"], "a$(A0", "an unclosed reference stays"),
+    (["a $x $"], "a $x $", "`$` not before `(` stays, with the next character"),
+    (["first", "$(A0)-2"], "first-2", "a variable declared before (own env first, then the Services')"),
+    (["$(A1)-$(A2)", "b", "$(A0)"], "$(A1)-$(A2)", "a variable declared after is not yet known"),
+]
+
+
+@pytest.mark.parametrize(("values", "result", "rule"), EXPANSIONS, ids=[e[2] for e in EXPANSIONS])
+def test_kubelet_expands_references(values: list[str], result: str, rule: str) -> None:
+    container = Container("c", False, tuple(EnvVar(f"A{i}", v) for i, v in enumerate(values)))
+    expanded = {name: value for name, _, value in expand_env(container, SERVICE_VARS)}
+    last = f"A{len(values) - 1}"
+    assert expanded.get(last, values[-1]) == result, rule  # only the values that change are listed
+
+
+def test_references_only_the_cluster_can_expand() -> None:
+    by_value_from = Container("c", False, (EnvVar("IP", None), EnvVar("URL", "http://$(IP)")))
+    assert expand_env(by_value_from, SERVICE_VARS) == (("URL", "http://$(IP)", None),)
+    with_env_from = Container("c", False, (EnvVar("URL", "$(WEB_SERVICE_HOST)"),), ("configMap x",))
+    assert expand_env(with_env_from, SERVICE_VARS) == (("URL", "$(WEB_SERVICE_HOST)", None),)  # envFrom may set it
+
+
+@pytest.mark.parametrize(
+    ("value", "host"),
+    [
+        ("http://gateway", "gateway"),
+        ("redis:6379", "redis"),
+        ("postgres-0.postgres", "postgres-0.postgres"),
+        ("https://user@api.example.net/v1", "api.example.net"),
+        ("postgres", None),  # a bare word may be anything
+        ("10.0.0.1:80", None),  # an address
+        ("v1.2", None),
+        ("app.kubernetes.io/name", None),
+    ],
+)
+def test_the_host_a_value_names(value: str, host: str | None) -> None:
+    assert host_in(value) == host

@@ -24,6 +24,7 @@ which value a container sees depends on map order, and `collisions` names them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..model import Objects, Pod, Service, ServiceType
@@ -47,6 +48,7 @@ class ContainerEnvironment:
     variables: tuple[Variable, ...]
     shadowed: dict[str, str | None]  # variable name -> the container's own value (None: from valueFrom)
     unknown_sources: tuple[str, ...]  # envFrom sources whose keys may shadow any variable
+    expanded: tuple[tuple[str, str, str | None], ...] = ()  # (name, value as written, as kubelet expands it)
 
 
 def env_name(text: str) -> str:
@@ -120,5 +122,75 @@ def environments(objects: Objects, pod: Pod) -> list[ContainerEnvironment]:
     for container in pod.naming.containers or (Container("", False),):
         own = {e.name: e.value for e in container.env}
         shadowed = {name: own[name] for name in sorted(names & own.keys())}
-        out.append(ContainerEnvironment(container, variables, shadowed, container.env_from))
+        expanded = expand_env(container, {v.name: v.value for v in variables})
+        out.append(ContainerEnvironment(container, variables, shadowed, container.env_from, expanded))
     return out
+
+
+def expand_env(container: Container, service: dict[str, str]) -> tuple[tuple[str, str, str | None], ...]:
+    """The container's own variables that reference others (`$(NAME)`), as kubelet expands them
+    (makeEnvironmentVariables: each value with the variables declared before it, then the Service
+    variables; `$$` is `$`; an unknown reference stays as written). None when a reference is to a
+    variable whose value only the cluster knows (valueFrom, or a key envFrom may give)."""
+    known: dict[str, str | None] = {}
+    out: list[tuple[str, str, str | None]] = []
+    for var in container.env:
+        value = var.value
+        if value:  # kubelet expands only a value given (an empty one stays empty)
+            result = expand(value, known, service, bool(container.env_from))
+            if result != value:
+                out.append((var.name, value, result))
+            value = result
+        known[var.name] = value
+    return tuple(out)
+
+
+def expand(text: str, own: dict[str, str | None], service: dict[str, str], env_from: bool) -> str | None:
+    """k8s.io/kubernetes third_party/forked/golang/expansion.Expand with kubelet's mapping (own, then service);
+    None when a reference cannot be known here."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] != "$" or i + 1 == len(text):
+            out.append(text[i])
+            i += 1
+            continue
+        following = text[i + 1]
+        if following == "$":  # an escaped operator
+            out.append("$")
+            i += 2
+        elif following == "(" and ")" in text[i + 2 :]:
+            end = text.index(")", i + 2)
+            name = text[i + 2 : end]
+            if name in own:
+                value = own[name]
+            elif env_from:
+                return None  # envFrom keys are not in the input: the reference may be to one of them
+            else:
+                value = service.get(name, f"$({name})")
+            if value is None:
+                return None
+            out.append(value)
+            i = end + 1
+        else:  # not a reference: the operator and the next character as written
+            out.append("$" + following)
+            i += 2
+    return "".join(out)
+
+
+# `scheme://host[:port][/...]`, `host:port`, or a dotted name alone: what a value that names a host looks like
+_URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?(?:[^@/]*@)?([A-Za-z0-9_.-]+)(:[0-9]{1,5})?(?:/.*)?$")
+
+
+def host_in(value: str) -> str | None:
+    """The host a variable's value names (`http://gateway`, `redis:6379`, `postgres-0.postgres`), or None:
+    a bare word (`shop`, `postgres`) may be anything but a host, an address is no name."""
+    match = _URL.match(value.strip())
+    if match is None:
+        return None
+    host = match.group(1).rstrip(".")
+    if "://" not in value and not match.group(2) and ("." not in host or "/" in value):
+        return None  # a bare word, or a path (`app.kubernetes.io/name`)
+    if not host or not any(c.isalpha() for c in host.rsplit(".", 1)[-1]):
+        return None  # an address, a version (`v1.2`): a name's last label has a letter
+    return host
