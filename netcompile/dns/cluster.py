@@ -10,6 +10,10 @@ The _hostname_ of an endpoint (DNS specification 2.1) is, in order: the endpoint
 EndpointSlice controller takes from the pod at that address when its `spec.hostname` is set and its
 `spec.subdomain` names the Service (a StatefulSet's pods under their governing Service); else a
 system-assigned identifier, which CoreDNS makes from the address (`10-244-0-5`, `fd00-10-244--5`).
+
+A namespace exists (CoreDNS answers NXDOMAIN for names in one that does not) when the input declares it,
+when an object of the input is in it (the API server would have refused the object otherwise; the
+simulated cluster makes it implicitly), or when every cluster has it (default, kube-system, ...).
 """
 
 from __future__ import annotations
@@ -111,7 +115,9 @@ class DnsCluster:
         self.objects = objects
         self.domain = check_domain(domain)
         self.pod_mode = pod_mode
-        used = {p.meta.namespace for p in objects.pods} | {s.meta.namespace for s in objects.services}
+        kinds = (objects.pods, objects.services, objects.endpoint_slices, objects.endpoints, objects.network_policies)
+        used = {o.meta.namespace for objects_of_kind in kinds for o in objects_of_kind}
+        used |= {w.meta.namespace for w in objects.workloads} | {i.meta.namespace for i in objects.ingresses}
         self.namespaces = set(BUILTIN_NAMESPACES) | {n.meta.name for n in objects.namespaces} | used
         self.pods_at: dict[tuple[str, IPAddress], Pod] = {}
         for pod in objects.pods:
