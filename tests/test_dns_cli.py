@@ -5,6 +5,7 @@ words at its place, and the fuzzer of tests/test_cli_fuzz.py driving both new ve
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,15 @@ def test_env_expands_references_and_resolves_the_names_in_values(tmp_path: Path)
     code, out, _ = invoke(["env", str(path), "--pod", "shop/own", "--format", "json"])
     names = {n["variable"]: n for n in json.loads(out)["containers"][0]["names"]}
     assert names["API"]["fqdn"] == "web.shop.svc.cluster.local." and names["TYPO"]["status"] == "upstream"
+
+
+@pytest.mark.parametrize("verb", [["dns"], ["env", "--pod", "shop/web-1"]])
+def test_the_conventions_of_every_verb(shop: str, verb: list[str], tmp_path: Path) -> None:
+    """As tests/test_cli_conventions.py checks the others: help in words, --format refused by name, -o FILE."""
+    code, out, _ = invoke([verb[0], "--help"])
+    assert code == 0 and "-o, --output FILE" in out and not re.search(r"<(str|int|float|list|path)", out), out
+    code, _, err = invoke([verb[0], shop, *verb[1:], "--format", "yaml"])
+    assert code == 2 and err.splitlines()[-1].startswith('netcompile: --format: Unsupported value: "yaml"')
+    target = tmp_path / "a" / "b.txt"
+    code, out, _ = invoke([verb[0], shop, *verb[1:], "-o", str(target)])
+    assert code == 0 and out == "" and target.read_text() == invoke([verb[0], shop, *verb[1:]])[1]
