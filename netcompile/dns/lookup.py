@@ -66,6 +66,7 @@ class _Hit:
     port: int  # -1: no port (an endpoint without ports)
     key: str  # the name the hit stands for: the Service, or `<hostname>.<service>...` for an endpoint
     source: str
+    sections: tuple[str, str] = ("", "")  # the DNS specification's sections of its address and SRV records
 
 
 def absolute(name: str) -> str:
@@ -126,12 +127,14 @@ def _service_hits(cluster: DnsCluster, entry: Entry, endpoint: str, port: str, p
             for p in ep.ports or (Port("", "", -1),):
                 if _port_matches(p, port, protocol):
                     why = f"{source}, " + (f"pod {ep.pod}" if ep.pod else f"endpoint {ep.address}")
-                    hits.append(_Hit(str(ep.address), p.number, cluster.service_name(entry, ep.hostname), why))
+                    key = cluster.service_name(entry, ep.hostname)
+                    rules = ("2.4.1", "2.4.2") if entry.kind == "headless" else ("", "")  # else: CoreDNS's own
+                    hits.append(_Hit(str(ep.address), p.number, key, why, rules))
         return hits
     for p in entry.ports:
         if _port_matches(p, port, protocol):
             key = cluster.service_name(entry)
-            hits += [_Hit(str(ip), p.number, key, source) for ip in entry.service.cluster_ips]
+            hits += [_Hit(str(ip), p.number, key, source, ("2.3.1", "2.3.2")) for ip in entry.service.cluster_ips]
     return hits
 
 
@@ -147,9 +150,10 @@ def _pod_hits(cluster: DnsCluster, namespace: str, label: str, name: str) -> lis
         return []
     if cluster.pod_mode == "insecure":
         pod = cluster.pods_at.get((namespace, address))
-        return [_Hit(str(address), 0, name, f"pod {pod.meta.key}" if pod else "pods insecure: any address")]
+        why = f"pod {pod.meta.key}" if pod else "pods insecure: any address"
+        return [_Hit(str(address), 0, name, why, ("2.6", ""))]
     pods = [p for p in cluster.objects.pods if p.meta.namespace == namespace and p.ips[:1] == (address,)]
-    return [_Hit(str(address), 0, name, f"pod {p.meta.key}") for p in pods[:1]]
+    return [_Hit(str(address), 0, name, f"pod {p.meta.key}", ("2.6", "")) for p in pods[:1]]
 
 
 def _answer(cluster: DnsCluster, name: str, qtype: str, hits: list[_Hit]) -> Answer:
@@ -168,16 +172,16 @@ def _answer(cluster: DnsCluster, name: str, qtype: str, hits: list[_Hit]) -> Ans
                 continue
             address = ip_address(hit.host)
             if (address.version == 4) == (qtype == "A"):
-                records.append(address_record(name, address, hit.source, ""))
+                records.append(address_record(name, address, hit.source, hit.sections[0]))
     elif qtype == "SRV":
         weight = 100 // len(hits)
         for hit in hits:
             if hit.port == -1:
                 continue
             target = hit.host if not _is_ip(hit.host) else hit.key
-            records.append(Record(name, "SRV", srv_data(weight, hit.port, target), hit.source))
+            records.append(Record(name, "SRV", srv_data(weight, hit.port, target), hit.source, hit.sections[1]))
             if _is_ip(hit.host):
-                extra.append(address_record(target, ip_address(hit.host), hit.source, ""))
+                extra.append(address_record(target, ip_address(hit.host), hit.source, hit.sections[0]))
     elif qtype == "CNAME":
         records += [Record(name, "CNAME", h.host, h.source, "2.5") for h in hits if not _is_ip(h.host)]
     return Answer(name, qtype, NOERROR, _unique(records), _unique(extra))
