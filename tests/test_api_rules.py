@@ -20,11 +20,12 @@ from unittest.mock import patch
 import pytest
 
 from netcompile.errors import InputError
-from netcompile.load import endpoints, manifests, parse_common, services, validation
+from netcompile.load import endpoints, manifests, parse_common, services, services_plain, validation
 from netcompile.load.manifests import load
-from netcompile.model import EndpointConditions, NetworkPolicy, PolicyType
+from netcompile.model import EndpointConditions, NetworkPolicy, PolicyType, Protocol
 from tests.api_rule_rows import SERVICE_ROWS, Default, Refused, Row
 from tests.api_rule_rows_more import MORE_ROWS
+from tests.plain_paths import PATHS, reading
 
 ROWS: list[Row] = [*SERVICE_ROWS, *MORE_ROWS]
 
@@ -52,21 +53,30 @@ def failure(row: Row, directory: Path) -> str | None:
 
 
 def table_failures(directory: Path) -> list[str]:
-    """Every row that fails, as `source | manifest: what is wrong`."""
+    """Every row that fails, read either way (plain, and field by field: tests/plain_paths.py), as
+    `source | manifest: what is wrong`."""
+    return [problem for path in PATHS for problem in _table_failures(directory / path.replace(" ", "-"), path)]
+
+
+def _table_failures(directory: Path, path: str) -> list[str]:
     out = []
+    directory.mkdir()
     for index, row in enumerate(ROWS):
         where = directory / f"row-{index}"
         where.mkdir()
-        problem = failure(row, where)
+        with reading(path):
+            problem = failure(row, where)
         if problem is not None:
             shown = " ".join(row.manifest.splitlines()[2:])  # without apiVersion and kind
-            out.append(f"{row.source} | {shown!r}: {problem}")
+            out.append(f"{row.source} | {shown!r} ({path}): {problem}")
     return out
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.source.split()[-1]}-{i}" for i, r in enumerate(ROWS)])
-def test_the_loader_follows_the_api_server(row: Row, tmp_path: Path) -> None:
-    assert failure(row, tmp_path) is None, f"{row.source}: {row.note}"
+def test_the_loader_follows_the_api_server(row: Row, path: str, tmp_path: Path) -> None:
+    with reading(path):
+        assert failure(row, tmp_path) is None, f"{row.source}: {row.note}"
 
 
 def test_every_row_cites_a_kubernetes_source() -> None:
@@ -137,6 +147,12 @@ MUTATIONS: dict[str, Callable[[], AbstractContextManager[Any]]] = {
         services, "DEFAULT_AFFINITY_TIMEOUT", 3600
     ),
     "defaulting: Service port protocol UDP": _protocol_default_udp,
+    "defaulting: Service port protocol UDP (plain path)": lambda: patch.dict(
+        services_plain._PROTOCOLS, {None: Protocol.UDP, "": Protocol.UDP}
+    ),
+    "defaulting: ClientIP affinity timeout 3 hours -> 1 hour (plain path)": lambda: patch.dict(
+        services_plain._AFFINITY_TIMEOUTS, {"ClientIP": 3600}
+    ),
     "defaulting: policyTypes without Egress": _policy_types_without_egress,
     "defaulting: endpoint without conditions not ready": _absent_conditions_not_ready,
     "validation: port 0 accepted": lambda: patch.object(parse_common, "port_number", _port_number_from_zero),

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from ..errors import Diagnostic, Position, duplicate, invalid
 from ..model import KubeObject, Service
 from .source import RawObject
-from .validation import Field, Report
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +36,25 @@ class Claim:
         return f"{duplicate(self.value)}: already defined at {first.holder}"
 
 
-def claims_of(raw: RawObject, obj: KubeObject, report: Report) -> tuple[Claim, ...]:
+def claims_of(raw: RawObject, obj: KubeObject) -> tuple[Claim, ...]:
     """The object's name; a Service's clusterIPs and nodePorts (it may reuse its own nodePort for another
-    protocol)."""
+    protocol). The Service was read without a problem, so its fields are where the model says."""
     ref, key = obj.meta.ref, obj.meta.key
     out = [Claim((raw.kind, key), raw.position, raw.body.position("metadata"), ref, "metadata.name", obj.meta.name)]
     if isinstance(obj, Service):
-        spec = Field(report, raw.body).child("spec")
-        ips_f = spec.child("clusterIPs")
-        ip_fields = list(ips_f.items()) if ips_f.present else [spec.child("clusterIP")]
+        spec = raw.body["spec"]
+        many = spec.get("clusterIPs")
         for index, address in enumerate(obj.cluster_ips):
-            where = ip_fields[index] if index < len(ip_fields) else spec.child("clusterIP")
-            out.append(Claim(("clusterIP", address), key, where.position, ref, where.path, address))
-        port_fields = list(spec.child("ports").items())
+            if many is not None:
+                where, path = many.position(index), f"spec.clusterIPs[{index}]"
+            else:
+                where, path = spec.position("clusterIP"), "spec.clusterIP"
+            out.append(Claim(("clusterIP", address), key, where, ref, path, address))
+        ports = spec.get("ports")
         for index, port in enumerate(obj.ports):
             if port.node_port is not None:
-                where = port_fields[index].child("nodePort")
-                out.append(Claim(("nodePort", port.node_port), key, where.position, ref, where.path, port.node_port))
+                where, path = ports[index].position("nodePort"), f"spec.ports[{index}].nodePort"
+                out.append(Claim(("nodePort", port.node_port), key, where, ref, path, port.node_port))
     return tuple(out)
 
 

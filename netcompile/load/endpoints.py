@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 from ..errors import duplicate, invalid, required, too_many
 from ..model import (
@@ -142,56 +143,65 @@ def parse_endpoint_slice(raw: RawObject, root: Field, opts: ParseOptions) -> End
     endpoints_f = root.child("endpoints")
     if isinstance(endpoints_f.value, list) and len(endpoints_f.value) > MAX_ENDPOINTS:
         endpoints_f.error(too_many(len(endpoints_f.value), MAX_ENDPOINTS))
-    for item in endpoints_f.object_items():
-        entry = item.value
-        if version is not None and entry.__class__ is YMap:
-            endpoint = _plain_endpoint(entry, version)
+    given = endpoints_f.value
+    plain: list[SliceEndpoint | None] = []
+    if version is not None and given.__class__ is YList:
+        plain = [_plain_endpoint(entry, version) if entry.__class__ is YMap else None for entry in given]
+    if plain and None not in plain:
+        endpoints = cast(list[SliceEndpoint], plain)
+    else:
+        for index, item in enumerate(endpoints_f.object_items()):
+            endpoint = plain[index] if index < len(plain) else None
+            if endpoint is None:
+                endpoint = _field_endpoint(item, address_type)
             if endpoint is not None:
                 endpoints.append(endpoint)
-                continue
-        if not item.is_map():
-            continue
-        addrs: list[IPAddress] = []
-        addresses = item.child("addresses")
-        addr_items = list(addresses.items())
-        if not addr_items:
-            addresses.error(required("must contain at least 1 address"))
-        elif len(addr_items) > MAX_ADDRESSES:
-            addresses.error(too_many(len(addr_items), MAX_ADDRESSES))
-        for a in addr_items:
-            if address_type == "FQDN":
-                name = a.string(required_=True)
-                if name is not None and (problem := fqdn(name)):
-                    a.error(invalid(name, problem))
-                continue
-            addr = ip_field(a, required_=True)
-            if addr is None:
-                continue
-            if address_type in ("IPv4", "IPv6") and addr.version != (4 if address_type == "IPv4" else 6):
-                a.error(invalid(str(addr), f"must be an {address_type} address"))
-                continue
-            if (problem := special_ip(addr)) is not None:
-                a.error(invalid(a.value, problem))
-                continue
-            addrs.append(addr)
-        # fields that are absent are not visited
-        conditions = _conditions(item.child("conditions")) if "conditions" in entry else _DEFAULT_CONDITIONS
-        hint_zones: tuple[str, ...] | None = None
-        hints = item.child("hints") if "hints" in entry else None
-        if hints is not None and hints.is_map() and hints.child("forZones").present:
-            hint_zones = tuple(
-                z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items()) if z
-            )
-        node_name = (
-            name_field(item.child("nodeName"), dns1123_subdomain, required_=False) if "nodeName" in entry else None
-        )
-        zone = item.child("zone").string() if "zone" in entry else None
-        endpoints.append(SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones))
     ports = _endpoint_ports(root.child("ports"), slice_ports=True)
     if meta is None or address_type is None:
         return None
     service_name = dict(meta.labels).get(SERVICE_NAME_LABEL)
     return EndpointSlice(meta, service_name, address_type, ports, tuple(endpoints))
+
+
+def _field_endpoint(item: Field, address_type: str | None) -> SliceEndpoint | None:
+    """An endpoint read field by field, saying what is wrong with it; None when it is not a mapping."""
+    entry = item.value
+    if not item.is_map():
+        return None
+    addrs: list[IPAddress] = []
+    addresses = item.child("addresses")
+    addr_items = list(addresses.items())
+    if not addr_items:
+        addresses.error(required("must contain at least 1 address"))
+    elif len(addr_items) > MAX_ADDRESSES:
+        addresses.error(too_many(len(addr_items), MAX_ADDRESSES))
+    for a in addr_items:
+        if address_type == "FQDN":
+            name = a.string(required_=True)
+            if name is not None and (problem := fqdn(name)):
+                a.error(invalid(name, problem))
+            continue
+        addr = ip_field(a, required_=True)
+        if addr is None:
+            continue
+        if address_type in ("IPv4", "IPv6") and addr.version != (4 if address_type == "IPv4" else 6):
+            a.error(invalid(str(addr), f"must be an {address_type} address"))
+            continue
+        if (problem := special_ip(addr)) is not None:
+            a.error(invalid(a.value, problem))
+            continue
+        addrs.append(addr)
+    # fields that are absent are not visited
+    conditions = _conditions(item.child("conditions")) if "conditions" in entry else _DEFAULT_CONDITIONS
+    hint_zones: tuple[str, ...] | None = None
+    hints = item.child("hints") if "hints" in entry else None
+    if hints is not None and hints.is_map() and hints.child("forZones").present:
+        hint_zones = tuple(
+            z for z in (i.child("name").string(required_=True) for i in hints.child("forZones").object_items()) if z
+        )
+    node_name = name_field(item.child("nodeName"), dns1123_subdomain, required_=False) if "nodeName" in entry else None
+    zone = item.child("zone").string() if "zone" in entry else None
+    return SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones)
 
 
 def parse_endpoints(raw: RawObject, root: Field, opts: ParseOptions) -> Endpoints | None:

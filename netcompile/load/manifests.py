@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..errors import Diagnostic, InputError, unsupported
 from ..gcpause import paused_gc
@@ -74,35 +75,53 @@ def _ref(raw: RawObject) -> str:
     return object_ref(raw.kind, raw.body)
 
 
+def _parse(
+    raw: RawObject,
+    opts: ParseOptions,
+    problems: list[Diagnostic],
+    warnings: list[str],
+    skipped: Counter[str],
+    parsed: list[tuple[KubeObject, tuple[Claim, ...]]],
+) -> None:
+    """Read and validate one object with its kind's parser: to `parsed` with its claims when it is valid."""
+    if raw.kind not in KINDS:
+        skip_or_refuse(raw, problems, skipped)
+        return
+    version, parser = KINDS[raw.kind]
+    report = Report(functools.partial(_ref, raw), problems)
+    root = Field(report, raw.body)
+    if raw.api_version != version:
+        root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
+        return
+    check_fields(raw, report, opts.validate, warnings)
+    obj = parser(raw, root, opts)
+    if obj is not None and not report.count:
+        parsed.append((obj, claims_of(raw, obj)))
+
+
 def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[Diagnostic]) -> Objects:
-    """Read and validate the objects one by one, then put them together in input order: the first
-    claimer of a name or address keeps it."""
+    """Read and validate the objects piece by piece (what is held in memory is one piece's documents and
+    the objects read so far), then put them together in input order: the first claimer of a name or
+    address keeps it."""
     problems: list[Diagnostic] = []
     notices: list[str] = []
     warnings: list[str] = []
-    lists: list[RawObject] = []
     skipped: Counter[str] = Counter()
-    raws = raw_objects(pieces, limits, problems, notices, lists)
-    if len(raws) > limits.max_objects:  # it stopped reading there
-        where = raws[limits.max_objects].position
-        errors.append(Diagnostic(where, "", "", f"more than {limits.max_objects} objects (--max-objects)"))
-    for raw in lists:
-        check_list(raw, opts.validate, problems, warnings)
     parsed: list[tuple[KubeObject, tuple[Claim, ...]]] = []
-    for raw in raws:
-        if raw.kind not in KINDS:
-            skip_or_refuse(raw, problems, skipped)
-            continue
-        version, parser = KINDS[raw.kind]
-        report = Report(functools.partial(_ref, raw), problems)
-        root = Field(report, raw.body)
-        if raw.api_version != version:
-            root.child("apiVersion").error(unsupported(raw.api_version, (version,)))
-            continue
-        check_fields(raw, report, opts.validate, warnings)
-        obj = parser(raw, root, opts)
-        if obj is not None and not report.count:
-            parsed.append((obj, claims_of(raw, obj, report)))
+    count = 0
+    for piece in pieces:
+        lists: list[RawObject] = []
+        left = replace(limits, max_objects=limits.max_objects - count)
+        raws = raw_objects([piece], left, problems, notices, lists)
+        for raw in lists:
+            check_list(raw, opts.validate, problems, warnings)
+        for raw in raws:
+            _parse(raw, opts, problems, warnings, skipped, parsed)
+        count += len(raws)
+        if count > limits.max_objects:  # it stopped reading there
+            where = raws[left.max_objects].position
+            errors.append(Diagnostic(where, "", "", f"more than {limits.max_objects} objects (--max-objects)"))
+            break
     errors.extend(problems)
     claims = Claims()
     by_kind: dict[str, list[KubeObject]] = {kind: [] for kind in KINDS}

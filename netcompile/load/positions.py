@@ -73,7 +73,7 @@ def _policy_port(direction: str, rule: int, port: int) -> str:
 
 def _paths(kind: str, body: YMap) -> list[str]:
     """The fields of `body` that a diagnostic after loading may point at."""
-    paths = [] if kind in CLUSTER_SCOPED else ["metadata.namespace"]
+    paths = [] if kind in CLUSTER_SCOPED else [_NAMESPACE]
     spec = body.get("spec")
     if spec.__class__ is not YMap:
         return paths
@@ -104,4 +104,25 @@ def reference_fields(raw: RawObject) -> tuple[tuple[str, int], ...]:
     """(path, packed position) of each field of `raw` that a diagnostic after loading may point at, for
     `Meta.fields`."""
     body = raw.body
-    return tuple([(path, packed_position(body, path)) for path in _paths(raw.kind, body)])
+    return tuple(
+        [
+            (path, _namespace_position(body) if path == _NAMESPACE else packed_position(body, path))
+            for path in _paths(raw.kind, body)
+        ]
+    )
+
+
+_NAMESPACE = "metadata.namespace"
+
+
+def _namespace_position(body: YMap) -> int:
+    """`packed_position(body, "metadata.namespace")`, the one path of every namespaced object, in short."""
+    metadata = body.get("metadata")
+    if metadata.__class__ is not YMap:
+        return packed_position(body, _NAMESPACE)
+    if "namespace" not in metadata:
+        return metadata.pos
+    namespace = metadata["namespace"]
+    if namespace is None or namespace.__class__ is YMap or namespace.__class__ is YList:
+        return packed_position(body, _NAMESPACE)
+    return metadata.positions.get("namespace", metadata.pos)

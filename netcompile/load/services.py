@@ -23,6 +23,7 @@ from .parse_common import (
     port_number_field,
     protocol_field,
 )
+from .services_plain import plain_service
 from .source import RawObject
 from .validation import (
     Field,
@@ -108,6 +109,9 @@ def _service_ports(spec: Field, service_type: str | None, opts: ParseOptions) ->
 
 
 def parse_service(raw: RawObject, root: Field, opts: ParseOptions) -> Service | None:
+    plain = plain_service(raw, dns1035_label, opts)  # the common shape, without Fields
+    if plain is not None:
+        return plain
     meta = meta_field(raw, root, True, dns1035_label)
     spec = root.child("spec")
     if not spec.required_map():
