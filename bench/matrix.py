@@ -47,9 +47,7 @@ def run_one(pods: int, policies: int, workdir: Path) -> dict[str, object]:
     from netcompile.journeys import Network
     from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
 
-    folder = workdir / f"matrix-{pods}x{policies}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "manifest.yaml").write_text(manifest(pods, policies))
+    folder = write_input(pods, policies, workdir)
     t0 = time.perf_counter()
     args = CompileArgs()
     opts, parse = args.check()
@@ -74,6 +72,15 @@ def run_one(pods: int, policies: int, workdir: Path) -> dict[str, object]:
         "total_s": round(t3 - t0, 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def write_input(pods: int, policies: int, workdir: Path) -> Path:
+    """The generated cluster's folder (written once: both tools read the same file)."""
+    folder = workdir / f"matrix-{pods}x{policies}"
+    if not (folder / "manifest.yaml").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.yaml").write_text(manifest(pods, policies))
+    return folder
 
 
 def nca_ready(venv: Path) -> str | None:
@@ -158,6 +165,7 @@ def main() -> None:
                 "--keep",
                 str(workdir),
             ]
+            write_input(pods, policies, workdir)
             start = time.perf_counter()
             row = run_child(cmd)
             wall = time.perf_counter() - start
@@ -169,7 +177,8 @@ def main() -> None:
             ratio = f"{nca_s / wall:.0f}x" if nca_s is not None else "-"
             print(
                 f"| {pods} x {policies} | {row['classes']} | {row['cells']} | {row['journeys']} | {wall:.2f} s "
-                f"(compile {row['compile_s']}, classes {row['classes_s']}, journeys {row['journeys_s']}) | "
+                f"(in process {row['total_s']}: compile {row['compile_s']}, classes {row['classes_s']}, "
+                f"journeys {row['journeys_s']}) | "
                 f"{row['peak_rss_mib']} MiB | {nca_text} | {ratio} |",
                 flush=True,
             )

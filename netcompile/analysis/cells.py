@@ -27,7 +27,13 @@ from ..verify.reference.view import labels_select
 from .atoms import PortAtoms
 from .classes import Facts, PodClass, PortKey
 
-Party = tuple[int, int]  # (class index, IP version) of a pod source or destination; (-1 - n, version) outside
+Party = int  # a class (index >= 0) or outside client n (index -1 - n) with one IP version, as one number
+PROTOCOLS = {Protocol.TCP: 0, Protocol.UDP: 1, Protocol.SCTP: 2}
+
+
+def party(index: int, version: int) -> Party:
+    """The party of class `index` (or outside client -1 - index) at its address of IP `version`."""
+    return index * 2 + (1 if version == 6 else 0)
 
 
 class Rules:
@@ -54,9 +60,9 @@ class Rules:
         for cls in classes:
             if not cls.special:
                 for address in pods[cls.pods[0]].ips:
-                    self._add_atom(address, (cls.index, address.version))
+                    self._add_atom(address, party(cls.index, address.version))
         for n, address in enumerate(externals):
-            self._add_atom(address, (-1 - n, address.version))
+            self._add_atom(address, party(-1 - n, address.version))
         self.rules: list[tuple[int, PolicyType, int, PolicyRule]] = []
         self.peers: list[frozenset[Party] | None] = []
         for i, policy in enumerate(self.policies):
@@ -65,13 +71,15 @@ class Rules:
                     self.rules.append((i, direction, r, rule))
                     self.peers.append(self._peer_set(policy, rule))
         self._selecting: dict[tuple[int, PolicyType], tuple[int, ...]] = {}
-        self._ports_ok: dict[tuple[int, PortKey, int, Protocol], bool] = {}
+        self._ports_ok: dict[int, bool] = {}
+        ids: dict[PortKey, int] = {}
+        self.port_ids = [ids.setdefault(c.ports, len(ids)) for c in classes]
         self._isolated: dict[tuple[int, PolicyType], bool] = {}
         self.port_atoms = PortAtoms(*_port_numbers(facts))
 
-    def _add_atom(self, address: IPAddress, party: Party) -> None:
+    def _add_atom(self, address: IPAddress, who: Party) -> None:
         key = (address.version, self.facts.atoms.atom(address))
-        self.by_atom.setdefault(key, (address, []))[1].append(party)
+        self.by_atom.setdefault(key, (address, []))[1].append(who)
 
     def _peer_set(self, policy: NetworkPolicy, rule: PolicyRule) -> frozenset[Party] | None:
         """The parties some peer of `rule` picks (None: the rule has no peers, so it picks every address)."""
@@ -96,7 +104,7 @@ class Rules:
             for ns in namespaces:
                 for cls in self.classes_by_ns.get(ns, ()):
                     if peer.pod_selector is None or labels_select(peer.pod_selector, dict(cls.labels)):
-                        out.update((cls.index, a.version) for a in self.pods[cls.pods[0]].ips)
+                        out.update(party(cls.index, a.version) for a in self.pods[cls.pods[0]].ips)
         return frozenset(out)
 
     def selecting(self, cls: PodClass, direction: PolicyType) -> tuple[int, ...]:
@@ -119,7 +127,9 @@ class Rules:
         return self._isolated[(cls.index, direction)]
 
     def port_ok(self, rule: int, dst: PodClass, port: int, protocol: Protocol) -> bool:
-        key = (rule, dst.ports, port, protocol)  # named ports resolve on the container ports alone
+        """Whether a `ports` entry of `rule` (or none) matches `port` on the class's pods (named ports
+        resolve on the container ports alone, so the answer is kept per set of container ports)."""
+        key = ((self.port_ids[dst.index] * 65536 + port) * 4 + PROTOCOLS[protocol]) * len(self.rules) + rule
         found = self._ports_ok.get(key)
         if found is None:
             entries = self.rules[rule][3].ports
@@ -129,13 +139,20 @@ class Rules:
         return found
 
     def allowing(
-        self, rules: tuple[int, ...], party: Party, dst: PodClass, port: int, protocol: Protocol
+        self, rules: tuple[int, ...], peer: Party, dst: PodClass, port: int, protocol: Protocol
     ) -> tuple[int, ...]:
-        """Which of `rules` allow `party` (the peer) on the destination class's `port`."""
+        """Which of `rules` allow the party `peer` on the destination class's `port`."""
         out = []
+        base = ((self.port_ids[dst.index] * 65536 + port) * 4 + PROTOCOLS[protocol]) * len(self.rules)
+        cache, peers = self._ports_ok, self.peers
         for rule in rules:
-            picked = self.peers[rule]
-            if (picked is None or party in picked) and self.port_ok(rule, dst, port, protocol):
+            picked = peers[rule]
+            if picked is not None and peer not in picked:
+                continue
+            ok = cache.get(base + rule)
+            if ok is None:
+                ok = self.port_ok(rule, dst, port, protocol)
+            if ok:
                 out.append(rule)
         return tuple(out)
 
@@ -220,13 +237,13 @@ class Keys:
         rules, cls = self.rules, self.classes[dst]
         if src >= 0:
             isolated, egress = self.egress[src]
-            out = (isolated, rules.allowing(egress, (dst, version), cls, port, protocol) if egress else ())
+            out = (isolated, rules.allowing(egress, party(dst, version), cls, port, protocol) if egress else ())
             where: tuple[Any, ...] = ("pod", self.place(src, version))
         else:
             out = (False, ())
             where = ("outside", self.facts.address_key(src_address))
         isolated, ingress = self.ingress[dst]
-        into = (isolated, rules.allowing(ingress, (src, version), cls, port, protocol) if ingress else ())
+        into = (isolated, rules.allowing(ingress, party(src, version), cls, port, protocol) if ingress else ())
         found = (where, self.place(dst, version), cls.ports, protocol, rules.port_atoms.atom(port), out, into)
         if cache:
             self._cache[lookup] = found

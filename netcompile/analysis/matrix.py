@@ -147,6 +147,7 @@ class ClassMatrix:
         self.sources = sources_of(net, self.pods, self.externals)
         self._answers: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}
         self._addresses: dict[tuple[int, int], IPAddress | None] = {}
+        self._ports: dict[int, list[tuple[int, Protocol]]] = {}
 
     @property
     def journeys(self) -> int:
@@ -156,7 +157,10 @@ class ClassMatrix:
         """The ports a pod's columns probe: --ports, else its declared container ports."""
         if self.wanted is not None:
             return self.wanted
-        return sorted({(c.port, c.protocol) for c in self.pods[pod].ports})
+        found = self._ports.get(pod)
+        if found is None:
+            found = self._ports[pod] = sorted({(c.port, c.protocol) for c in self.pods[pod].ports})
+        return found
 
     def destination(self, dst: int, source: Source) -> IPAddress | None:
         key = (dst, source.place.address.version)

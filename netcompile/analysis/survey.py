@@ -15,6 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .cells import party
+
 if TYPE_CHECKING:
     from .classes import PodClass
     from .matrix import ClassMatrix, Source
@@ -46,15 +48,15 @@ def survey(matrix: ClassMatrix) -> Survey:
     out = Survey()
     sizes = sum(len(c.pods) * len(matrix.ports(c.pods[0])) for c in matrix.classes)
     out.cells = len(matrix.sources) * sizes
-    picked_by: dict[tuple[int, int], list[int]] = defaultdict(list)
+    picked_by: dict[int, list[int]] = defaultdict(list)
     for r, parties in enumerate(rules.peers):
-        for party in parties or ():
-            picked_by[party].append(r)
+        for who in parties or ():
+            picked_by[who].append(r)
     plain = [c for c in matrix.classes if not c.special]
     sources: dict[Any, _Role] = {}
     for cls in plain:
         version = matrix.pods[cls.pods[0]].ips[0].version
-        picked = tuple(picked_by.get((cls.index, version), ()))
+        picked = tuple(picked_by.get(party(cls.index, version), ()))
         sig: tuple[Any, ...] = (keys.place(cls.index, version), keys.egress[cls.index], picked)
         sources.setdefault(sig, _Role()).classes.append(cls)
     for source in matrix.sources[len(matrix.pods) :]:
@@ -63,36 +65,39 @@ def survey(matrix: ClassMatrix) -> Survey:
     for family, found in targets.items():
         for cls in plain:
             if any(a.version == family for a in matrix.pods[cls.pods[0]].ips):
-                picked = tuple(picked_by.get((cls.index, family), ()))
+                picked = tuple(picked_by.get(party(cls.index, family), ()))
                 sig = (keys.place(cls.index, family), cls.ports, keys.ingress[cls.index], picked)
                 found.setdefault(sig, []).append(cls)
     out.roles = (len(sources), max(len(t) for t in targets.values()))
+    walk = {
+        v: [(classes, sum(len(c.pods) for c in classes)) for classes in found.values()] for v, found in targets.items()
+    }
+    role_of = {
+        v: {c.index: n for n, classes in enumerate(found.values()) for c in classes} for v, found in targets.items()
+    }
     for role in sources.values():
         first = matrix.sources[role.classes[0].pods[0]] if role.classes else role.sources[0]
         version = first.place.address.version
         if not role.classes and keys.outside_alone(first.place.address):
             continue  # an outside client at a special address: walked cell by cell below
-        mine = {c.index for c in role.classes}
+        inside: dict[int, int] = defaultdict(int)  # pods of this role in each destination role (a pod to itself)
+        for cls in role.classes:
+            if cls.index in role_of[version]:
+                inside[role_of[version][cls.index]] += len(cls.pods)
         weight = role.weight
-        for classes in targets[version].values():
-            pairs = sum(weight * len(c.pods) - (len(c.pods) if c.index in mine else 0) for c in classes)
+        for n, (classes, total) in enumerate(walk[version]):
+            pairs = weight * total - inside.get(n, 0)
             if not pairs:
                 continue
-            source, dst = _distinct(matrix, role, classes)
-            src = source.pod if source.pod is None else matrix.class_of[source.pod]
+            source, dst = first, classes[0].pods[0]
+            if dst == source.pod:
+                source, dst = _distinct(matrix, role, classes)
+            src = -1 - source.outside if source.pod is None else matrix.class_of[source.pod]
+            address = matrix.destination(dst, source)
+            assert address is not None
             for port, protocol in matrix.ports(dst):
-                key = keys.class_key(
-                    -1 - source.outside if src is None else src,
-                    matrix.class_of[dst],
-                    source.place.address,
-                    port,
-                    protocol,
-                    cache=False,
-                )
-                address = matrix.destination(dst, source)
-                assert address is not None
-                bad = matrix.answer(key, source, address, port, protocol)[3]
-                out.disagreements += pairs * bad
+                key = keys.class_key(src, matrix.class_of[dst], source.place.address, port, protocol, cache=False)
+                out.disagreements += pairs * matrix.answer(key, source, address, port, protocol)[3]
     out.disagreements += _one_by_one(matrix)
     out.journeys = matrix.journeys
     return out
