@@ -447,3 +447,18 @@ def test_an_external_name_leaves_the_cluster(cluster: DnsCluster) -> None:
         resolve_name(cluster.objects, "ext.shop", pod(cluster, "other/client"))
     inner = resolve_name(cluster.objects, "inner", pod(cluster, "other/client"))  # a CNAME inside: followed
     assert [str(a) for a in inner.addresses] == ["10.96.0.10"]
+
+
+def test_external_names_naming_each_other_end(tmp_path: Path) -> None:
+    """ExternalName Services whose CNAMEs loop inside the zone: the chase stops (lookup.MAX_CHASE), no crash."""
+    loop = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\n"
+        "spec: {type: ExternalName, externalName: b.x.svc.cluster.local}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: b, namespace: x}\n"
+        "spec: {type: ExternalName, externalName: a.x.svc.cluster.local}\n"
+    )
+    dns = DnsCluster(completed(tmp_path, loop))
+    answer = lookup(dns, "a.x.svc.cluster.local", "A")
+    assert answer.status == "NOERROR" and {r.type for r in answer.records} == {"CNAME"}
+    with pytest.raises(UnresolvedName, match="CNAMEs that lead to no address, inside the cluster domain: a.x.svc"):
+        resolve_name(dns, "a.x.svc.cluster.local.")

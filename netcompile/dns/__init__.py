@@ -90,6 +90,9 @@ def resolve_name(
     aliases = [r for r in resolution.answer.records if r.type == "CNAME"]
     if aliases:  # an ExternalName Service: the name leaves the cluster
         alias = aliases[-1]
+        if alias.data.endswith("." + cluster.domain + "."):
+            chain = " -> ".join([aliases[0].name] + [a.data for a in aliases])
+            raise UnresolvedName(f"{name}: CNAMEs that lead to no address, inside the cluster domain: {chain}")
         raise UnresolvedName(
             f"{name}: {alias.name} is a CNAME to {alias.data} ({alias.source}), outside the cluster domain "
             f"{cluster.domain}: its upstream servers answer for it, netcompile cannot"

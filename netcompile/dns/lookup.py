@@ -32,6 +32,7 @@ from .records import Record, address_record, reverse_name, srv_data
 QUERY_TYPES = ("A", "AAAA", "SRV", "CNAME", "PTR", "TXT")
 NDOTS = 5  # kubelet's resolv.conf for ClusterFirst pods
 NOERROR, NXDOMAIN, UPSTREAM = "NOERROR", "NXDOMAIN", "UPSTREAM"
+MAX_CHASE = 8  # CNAMEs followed inside the zone, at most (a loop of ExternalName Services ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,9 @@ def absolute(name: str) -> str:
     return name.strip().rstrip(".").lower() + "."
 
 
-def lookup(cluster: DnsCluster, name: str, qtype: str) -> Answer:
-    """The answer to `name` (absolute) and `qtype` (QUERY_TYPES) from the cluster's DNS."""
+def lookup(cluster: DnsCluster, name: str, qtype: str, *, chased: int = 0) -> Answer:
+    """The answer to `name` (absolute) and `qtype` (QUERY_TYPES) from the cluster's DNS; `chased`: the
+    CNAMEs followed to get here (ExternalName Services naming each other)."""
     name = absolute(name)
     if name.endswith((".in-addr.arpa.", ".ip6.arpa.")):
         return _reverse(cluster, name, qtype)
@@ -98,7 +100,7 @@ def lookup(cluster: DnsCluster, name: str, qtype: str) -> Answer:
         return Answer(name, qtype, NOERROR, note=f"namespace {namespace}: no data")
     target = labels.pop()
     if kind == "pod":
-        return _answer(cluster, name, qtype, _pod_hits(cluster, namespace, target, name))
+        return _answer(cluster, name, qtype, _pod_hits(cluster, namespace, target, name), chased)
     endpoint = port = protocol = ""
     if len(labels) == 1:
         endpoint = labels[0]
@@ -108,7 +110,7 @@ def lookup(cluster: DnsCluster, name: str, qtype: str) -> Answer:
         return Answer(name, qtype, NXDOMAIN, note="too many labels for a Service name")
     entry = cluster.service(namespace, target)
     hits = _service_hits(cluster, entry, endpoint, port, protocol) if entry is not None else []
-    return _answer(cluster, name, qtype, hits)
+    return _answer(cluster, name, qtype, hits, chased)
 
 
 def _service_hits(cluster: DnsCluster, entry: Entry, endpoint: str, port: str, protocol: str) -> list[_Hit]:
@@ -156,9 +158,10 @@ def _pod_hits(cluster: DnsCluster, namespace: str, label: str, name: str) -> lis
     return [_Hit(str(address), 0, name, f"pod {p.meta.key}", ("2.6", "")) for p in pods[:1]]
 
 
-def _answer(cluster: DnsCluster, name: str, qtype: str, hits: list[_Hit]) -> Answer:
+def _answer(cluster: DnsCluster, name: str, qtype: str, hits: list[_Hit], chased: int) -> Answer:
     """The records of `qtype` from the hits (backend_lookup.go): none at all is NXDOMAIN, none of the
-    type asked is NOERROR without data."""
+    type asked is NOERROR without data. A CNAME into the cluster's zone is followed, MAX_CHASE at most
+    (a loop of ExternalName Services ends there, with the CNAMEs so far)."""
     if not hits:
         return Answer(name, qtype, NXDOMAIN)
     records: list[Record] = []
@@ -167,8 +170,9 @@ def _answer(cluster: DnsCluster, name: str, qtype: str, hits: list[_Hit]) -> Ans
         for hit in hits:
             if not _is_ip(hit.host):
                 records.append(Record(name, "CNAME", hit.host, hit.source, "2.5"))
-                if hit.host.endswith("." + cluster.domain + "."):  # CoreDNS follows a target inside its zone
-                    records += lookup(cluster, hit.host, qtype).records
+                inside = hit.host.endswith("." + cluster.domain + ".")
+                if inside and chased < MAX_CHASE:  # CoreDNS follows a target inside its zone
+                    records += lookup(cluster, hit.host, qtype, chased=chased + 1).records
                 continue
             address = ip_address(hit.host)
             if (address.version == 4) == (qtype == "A"):
