@@ -460,5 +460,5 @@ def test_external_names_naming_each_other_end(tmp_path: Path) -> None:
     dns = DnsCluster(completed(tmp_path, loop))
     answer = lookup(dns, "a.x.svc.cluster.local", "A")
     assert answer.status == "NOERROR" and {r.type for r in answer.records} == {"CNAME"}
-    with pytest.raises(UnresolvedName, match="CNAMEs that lead to no address, inside the cluster domain: a.x.svc"):
+    with pytest.raises(UnresolvedName, match=r"CNAMEs that lead to no address, inside the cluster domain: a\.x\.svc"):
         resolve_name(dns, "a.x.svc.cluster.local.")
