@@ -213,7 +213,7 @@ def _pick(
     try:
         target = resolve_target(text, net.objects)
     except EndpointError as exc:
-        fail(f"{flag} {text}: {exc}")
+        fail(f"{flag} {exc}")
     where = {id(p): n for n, p in enumerate(pods)}
     if target.address is not None:
         pod = net.pod_by_address(target.address)

@@ -103,10 +103,34 @@ def groups(
         labels = ",".join(f"{k}={v}" for k, v in cls.labels)
         out.append(Group(_name(pods, members, name, whole.get(name or "", 0), labels), members, name))
     out.sort(key=lambda g: g.pods[0])
-    seen: dict[str, int] = {}
-    for n, g in enumerate(out):  # two rows of one label (pods apart by node, ports, ...): numbered
-        count = seen[g.label] = seen.get(g.label, 0) + 1
-        if count > 1:
-            out[n] = Group(f"{g.label} [{count}]", g.pods, g.workload)
+    out = _apart(matrix, out)
     split = sorted(name for name, pieces in by_workload.items() if len(pieces) > 1 and name not in joined)
     return out, split
+
+
+def _apart(matrix: ClassMatrix, rows: list[Group]) -> list[Group]:
+    """Rows of one label (pods apart by their named ports or node) told apart: `(http=8080)`, `on node-a`,
+    else numbered `[2]`."""
+
+    def ports(g: Group) -> str:
+        named = [f"{name}={number}" for name, number, _ in matrix.classes[matrix.class_of[g.pods[0]]].ports if name]
+        return f" ({','.join(named)})" if named else ""
+
+    def node(g: Group) -> str:
+        name = matrix.pods[g.pods[0]].node_name
+        return f" on {name}" if name else ""
+
+    def base(g: Group) -> str:  # `ns/app=web` of `12 pods of ns/app=web`
+        return g.label.split(" pods of ", 1)[-1]
+
+    for suffix in (ports, node):
+        count: dict[str, int] = {}
+        for g in rows:
+            count[base(g)] = count.get(base(g), 0) + 1
+        rows = [Group(g.label + suffix(g), g.pods, g.workload) if count[base(g)] > 1 else g for g in rows]
+    seen: dict[str, int] = {}
+    for n, g in enumerate(rows):
+        k = seen[g.label] = seen.get(g.label, 0) + 1
+        if k > 1:
+            rows[n] = Group(f"{g.label} [{k}]", g.pods, g.workload)
+    return rows

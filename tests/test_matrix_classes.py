@@ -1,0 +1,118 @@
+"""`netcompile matrix` by classes (issue 16): rows of classes, --pods and --cells pod by pod, --from/--to,
+JSON and Markdown streamed, errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from netcompile.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+EXAMPLES = str(ROOT / "examples")
+
+
+def matrix(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["matrix", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def rows(text: str) -> list[str]:
+    return [line.split("  ")[0] for line in text.splitlines()[1:] if line and not line.startswith(" ")][:-1]
+
+
+def test_classes_are_rows_and_pods_are_there_with_pods() -> None:
+    code, out, _ = matrix(EXAMPLES)
+    assert code == 0
+    assert "2 pods of shop/app=frontend" in rows(out)  # two bare pods nothing tells apart
+    assert " 11 = 2 pods of shop/app=frontend:8080/tcp" in out
+    code, pods, _ = matrix(EXAMPLES, "--pods")
+    assert code == 0
+    assert {"shop/frontend-1", "shop/frontend-2"} <= set(rows(pods))
+
+
+def test_every_cell_of_a_pod_is_the_cell_of_its_class() -> None:
+    doc = json.loads(matrix(EXAMPLES, "--format", "json", "--external", "198.51.100.7")[1])
+    by_pod = json.loads(matrix(EXAMPLES, "--pods", "--format", "json", "--external", "198.51.100.7")[1])
+    row_of = {pod: r["label"] for r in doc["rows"] for pod in r["pods"]}
+    named = {r["label"]: (f"pod {r['pods'][0]}" if len(r["pods"]) == 1 else r["label"]) for r in doc["rows"]}
+    shown = {(c["from"], c["to"]): (c["delivered"], c["agree"], c["reference"]) for c in doc["cells"]}
+    assert len(by_pod["cells"]) > len(doc["cells"])
+    for cell in by_pod["cells"]:
+        source = cell["from"]
+        if source.startswith("pod "):
+            source = named[row_of[source[4:]]]
+        pod, _, port = cell["to"].rpartition(":")
+        delivered, agree, reference = shown[(source, f"{row_of[pod]}:{port}")]
+        assert (cell["delivered"], cell["agree"]) == (delivered, agree)
+        assert [r["verdict"] for r in cell["reference"]] == [r["verdict"] for r in reference]
+
+
+def test_cells_gives_what_the_classes_give_pod_by_pod() -> None:
+    code, classes, _ = matrix(EXAMPLES, "--pods", "--format", "json", "--external", "198.51.100.7")
+    assert code == 0
+    code, cells, _ = matrix(EXAMPLES, "--cells", "--format", "json", "--external", "198.51.100.7")
+    assert code == 0
+    a, b = json.loads(classes), json.loads(cells)
+    assert a["cells"] == b["cells"] and a["disagreements"] == b["disagreements"] == 0
+    assert a["journeys"] < len(a["cells"])  # one journey per key, not per cell
+
+
+def test_json_names_rows_and_counts_classes() -> None:
+    code, out, _ = matrix(EXAMPLES, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["classes"] == 8
+    frontend = next(r for r in doc["rows"] if r["label"] == "2 pods of shop/app=frontend")
+    assert frontend["pods"] == ["shop/frontend-1", "shop/frontend-2"]
+    # a row of one pod is named as trace names it
+    assert any(c["from"] == "pod default/debug" for c in doc["cells"])
+    assert any(c["from"] == "2 pods of shop/app=frontend" for c in doc["cells"])
+
+
+def test_from_and_to_keep_a_row_and_a_column() -> None:
+    code, out, _ = matrix(EXAMPLES, "--from", "shop/frontend-2", "--to", "shop/api-1", "--format", "markdown")
+    assert code == 0, out
+    assert out.splitlines() == [
+        "| from \\ to | `shop/api-1:9000/tcp` | `shop/api-1:9100/tcp` |",
+        "|---|---|---|",
+        "| `2 pods of shop/app=frontend` | ok | -- |",
+    ]
+    code, out, _ = matrix(EXAMPLES, "--from", "198.51.100.7", "--to", "shop/db-0", "--format", "markdown")
+    assert code == 0
+    assert out.splitlines()[-1] == "| `external 198.51.100.7` | -- |"
+
+
+def test_from_and_to_refuse_what_is_no_row(tmp_path: Path) -> None:
+    code, _, err = matrix(EXAMPLES, "--from", "shop/api")
+    assert code == 2 and "--from shop/api: rows and columns of the matrix are pods and outside clients" in err
+    code, _, err = matrix(EXAMPLES, "--to", "nope/x")
+    assert code == 2 and "--to nope/x: no pod or Service of that name" in err
+    assert "Traceback" not in err
+
+
+def test_markdown_and_json_stream_to_a_file_as_to_stdout(tmp_path: Path) -> None:
+    for form in ("markdown", "json", "text"):
+        code, out, _ = matrix(EXAMPLES, "--format", form)
+        target = tmp_path / "deep" / f"m.{form}"
+        code2, _, _ = matrix(EXAMPLES, "--format", form, "-o", str(target))
+        assert code == code2 == 0
+        assert target.read_text() == out
+    assert not [p for p in (tmp_path / "deep").iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_the_bench_cluster_reads_as_classes(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.policies import manifest
+
+    (tmp_path / "c.yaml").write_text(manifest(200, 40))
+    code, out, _ = matrix(str(tmp_path))
+    assert code == 0
+    shown = rows(out)
+    assert len(shown) == 41  # 20 namespaces x 2 resolutions of the named port http, and coredns
+    assert "kube-system/coredns" in shown
+    assert any(r.endswith("pods of ns-00/app=app-0,tier=web (http=9090,metrics=9100)") for r in shown)
