@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import duplicate, invalid
+from ..errors import duplicate, invalid, required
 from ..model import (
     ContainerPort,
     IPNetwork,
@@ -183,6 +183,23 @@ def pod_naming(spec: Field) -> PodNaming:
                         named = source.child(ref).child("name").string() or ""
                         sources.append(f"{what} {named}" + (f" (prefix {prefix})" if prefix else ""))
             containers.append(Container(item.child("name").string() or "", init, tuple(env), tuple(sources)))
-    if hostname is None and subdomain is None and links and not containers:
+    policy = spec.child("dnsPolicy").choice(DNS_POLICIES, default="ClusterFirst") or "ClusterFirst"
+    config = spec.child("dnsConfig")
+    searches: list[str] = []
+    options: list[tuple[str, str | None]] = []
+    if config.is_map():
+        searches = [s for s in (item.string(required_=True) for item in config.child("searches").items()) if s]
+        for option in config.child("options").object_items():
+            if option.is_map():
+                name = option.child("name").string(required_=True)
+                if name is not None:
+                    options.append((name, option.child("value").string()))
+    elif policy == "None":  # validatePodDNSConfig
+        config.error(required("must provide `dnsConfig` when `dnsPolicy` is None"))
+    dns = (policy, tuple(searches), tuple(options))
+    if hostname is None and subdomain is None and links and not containers and dns == ("ClusterFirst", (), ()):
         return NO_NAMING
-    return PodNaming(hostname, subdomain, links, tuple(containers))
+    return PodNaming(hostname, subdomain, links, tuple(containers), *dns)
+
+
+DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")

@@ -34,12 +34,17 @@ class Container:
 
 @dataclass(frozen=True, slots=True)
 class PodNaming:
-    """`spec.hostname`, `spec.subdomain`, `spec.enableServiceLinks` (default true) and the containers."""
+    """`spec.hostname`, `spec.subdomain`, `spec.enableServiceLinks` (default true), the containers, and how
+    the pod resolves names: `spec.dnsPolicy` (default ClusterFirst) and `spec.dnsConfig`'s searches and
+    options (`ndots`, ...: (name, value) pairs)."""
 
     hostname: str | None = None
     subdomain: str | None = None
     enable_service_links: bool = True
     containers: tuple[Container, ...] = ()
+    dns_policy: str = "ClusterFirst"
+    dns_searches: tuple[str, ...] = ()
+    dns_options: tuple[tuple[str, str | None], ...] = ()
 
 
 NO_NAMING = PodNaming()
