@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from netcompile.dns import DnsCluster, UnresolvedName, looks_like_name, resolve_name
-from netcompile.dns.lookup import candidates, lookup, resolve
+from netcompile.dns.lookup import candidates, lookup, resolv_conf, resolve
 from netcompile.dns.records import zone
 from netcompile.model import Objects, Pod
 from netcompile.pipeline import complete, load
@@ -462,3 +462,77 @@ def test_external_names_naming_each_other_end(tmp_path: Path) -> None:
     assert answer.status == "NOERROR" and {r.type for r in answer.records} == {"CNAME"}
     with pytest.raises(UnresolvedName, match=r"CNAMEs that lead to no address, inside the cluster domain: a\.x\.svc"):
         resolve_name(dns, "a.x.svc.cluster.local.")
+
+
+POLICIES = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: plain, namespace: shop}
+spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: host, namespace: shop}
+spec: {hostNetwork: true, containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: host-cluster, namespace: shop}
+spec: {hostNetwork: true, dnsPolicy: ClusterFirstWithHostNet, containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: default, namespace: shop}
+spec: {dnsPolicy: Default, containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: none, namespace: shop}
+spec:
+  dnsPolicy: None
+  dnsConfig: {searches: [corp.example], options: [{name: ndots, value: "2"}]}
+  containers: [{name: c}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tuned, namespace: shop}
+spec:
+  dnsConfig: {searches: [svc.cluster.local, corp.example.], options: [{name: ndots, value: "1"}, {name: edns0}]}
+  containers: [{name: c}]
+"""
+# (pod, search domains, ndots, a note about the node's resolv.conf, the rule in kubelet's network/dns/dns.go)
+RESOLV_CONFS = [
+    ("plain", ("shop.svc.cluster.local", "svc.cluster.local", "cluster.local"), 5, False, "ClusterFirst"),
+    ("host", (), 1, True, "ClusterFirst on the host network: the node's resolv.conf (podDNSHost)"),
+    ("host-cluster", ("shop.svc.cluster.local", "svc.cluster.local", "cluster.local"), 5, False, "WithHostNet"),
+    ("default", (), 1, True, "Default: the node's resolv.conf"),
+    ("none", ("corp.example",), 2, False, "None: dnsConfig alone"),
+    (
+        "tuned",
+        ("shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"),
+        1,
+        False,
+        "dnsConfig: searches appended without duplicates, options override ndots",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "search", "ndots", "node", "rule"), RESOLV_CONFS, ids=[r[0] for r in RESOLV_CONFS])
+def test_the_resolv_conf_kubelet_writes(
+    tmp_path: Path, name: str, search: tuple[str, ...], ndots: int, node: bool, rule: str
+) -> None:
+    dns = DnsCluster(completed(tmp_path, POLICIES))
+    conf = resolv_conf(dns, pod(dns, f"shop/{name}"))
+    assert (conf.search, conf.ndots) == (search, ndots), rule
+    assert any("its node's resolv.conf" in note for note in conf.notes) == node, rule
+
+
+def test_ndots_decides_what_is_tried_first(tmp_path: Path) -> None:
+    """resolv.conf: with ndots:1 a name with a dot is tried as it is first, then with the search domains."""
+    dns = DnsCluster(completed(tmp_path, POLICIES + "---\n" + CLUSTER))
+    resolution = resolve(dns, "web.shop", "A", pod(dns, "shop/tuned"))
+    assert [a.name for a in resolution.tried][:2] == ["web.shop.", "web.shop.shop.svc.cluster.local."]
+    assert resolution.answer.name == "web.shop.svc.cluster.local." and resolution.ndots == 1
+    assert "this answer holds if the upstream servers know no web.shop. (asked first)" in resolution.notes
+    missing = resolve(dns, "nope.shop", "A", pod(dns, "shop/tuned"))  # the search fails: the upstream's answer
+    assert missing.answer.name == "nope.shop." and missing.answer.status == "upstream"

@@ -88,7 +88,9 @@ def resolution_lines(resolution: Resolution) -> list[str]:
     answer = resolution.answer
     head = f";; {resolution.query} {resolution.type}"
     if resolution.source:
-        head += f" from {resolution.source} (search {' '.join(resolution.search)}; ndots:5)"
+        head += (
+            f" from {resolution.source} (search {' '.join(resolution.search) or '(none)'}; ndots:{resolution.ndots})"
+        )
     out = [head]
     out += [f";; note: {note}" for note in resolution.notes]
     out += [f";; tried {a.name} {a.status}" + (f": {a.note}" if a.note else "") for a in resolution.tried]
@@ -175,6 +177,7 @@ def dns_cmd(
             "type": resolution.type,
             "from": resolution.source or None,
             "search": list(resolution.search),
+            "ndots": resolution.ndots,
             "notes": list(resolution.notes),
             "tried": [answer_json(a) for a in resolution.tried],
             "status": answer.status,

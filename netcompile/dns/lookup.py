@@ -13,11 +13,13 @@ ready endpoints, NXDOMAIN when none is ready), an ExternalName Service with a CN
 target is in the cluster domain). Names are compared in lower case (DNS specification 2.1).
 
 `resolve` is what a pod's resolver does with a name (glibc `res_search` with the resolv.conf kubelet
-writes for `dnsPolicy: ClusterFirst`): `search <ns>.svc.<zone> svc.<zone> <zone>` and `options ndots:5`.
+writes, `resolv_conf`; for `dnsPolicy: ClusterFirst`: `search <ns>.svc.<zone> svc.<zone> <zone>` and
+`options ndots:5`, then the pod's dnsConfig).
 A name with fewer than 5 dots is tried with each search domain first, then as it is; one with a
 trailing dot only as it is. A candidate that does not exist or has no data of the type asked leads to
 the next; the first that answers is the answer. Names outside the cluster domain go upstream (CoreDNS
-`forward`), which netcompile cannot answer for.
+`forward`), which netcompile cannot answer for: a resolution goes on past them (as if the upstream
+servers did not know the name) and says so when a later candidate answers.
 """
 
 from __future__ import annotations
@@ -232,8 +234,7 @@ def _is_ip(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """A name as a pod's resolver looks it up: every candidate tried, in order, and the answer (the first
-    candidate that answered, else the last tried)."""
+    """A name as a pod's resolver looks it up: every candidate tried, in order, and the answer."""
 
     query: str
     type: str
@@ -241,10 +242,13 @@ class Resolution:
     tried: tuple[Answer, ...]
     source: str = ""  # `pod shop/web-1`
     notes: tuple[str, ...] = field(default=())
+    ndots: int = NDOTS
 
     @property
     def answer(self) -> Answer:
-        found = [a for a in self.tried if a.found]
+        """The first candidate that answered; else the one asked upstream (whose answer netcompile cannot
+        know: glibc returns the result of the name as written when the search fails), else the last."""
+        found = [a for a in self.tried if a.found] or [a for a in self.tried if a.rcode == UPSTREAM]
         return found[0] if found else self.tried[-1]
 
     @property
@@ -256,10 +260,41 @@ class Resolution:
         return [ip_address(r.data) for r in self.answer.records if r.type in ("A", "AAAA")]
 
 
-def search_path(cluster: DnsCluster, pod: Pod) -> tuple[str, ...]:
-    """The search domains kubelet writes in a ClusterFirst pod's resolv.conf (before the node's own)."""
-    d = cluster.domain
-    return (f"{pod.meta.namespace}.svc.{d}", f"svc.{d}", d)
+@dataclass(frozen=True, slots=True)
+class ResolvConf:
+    """What kubelet writes in a pod's /etc/resolv.conf, as far as the input tells it (kubelet's
+    pkg/kubelet/network/dns/dns.go): the search domains, ndots, and notes on what the input cannot tell."""
+
+    search: tuple[str, ...]
+    ndots: int
+    notes: tuple[str, ...] = ()
+
+
+def resolv_conf(cluster: DnsCluster, pod: Pod) -> ResolvConf:
+    """ClusterFirst (not for a hostNetwork pod) and ClusterFirstWithHostNet: `search <ns>.svc.<zone>
+    svc.<zone> <zone>` and `ndots:5`, before the node's own search domains; Default (and ClusterFirst on
+    the host network): the node's resolv.conf; None: nothing. Then dnsConfig: its searches appended (each
+    once), its options over those (`ndots`)."""
+    naming, key, d = pod.naming, pod.meta.key, cluster.domain
+    policy = naming.dns_policy
+    notes: list[str] = []
+    search: list[str] = []
+    ndots = 1  # the resolver's own default (resolv.conf(5))
+    if policy == "ClusterFirstWithHostNet" or (policy == "ClusterFirst" and not pod.host_network):
+        search, ndots = [f"{pod.meta.namespace}.svc.{d}", f"svc.{d}", d], NDOTS
+    elif policy == "None":
+        notes.append(f"pod {key} has dnsPolicy None: only its dnsConfig (netcompile assumes cluster DNS answers)")
+    else:
+        why = "the host network with dnsPolicy ClusterFirst" if policy == "ClusterFirst" else "dnsPolicy Default"
+        notes.append(
+            f"pod {key} uses {why}: its node's resolv.conf, whose search domains and nameservers the input does "
+            "not tell; shown: what cluster DNS answers for the name as written"
+        )
+    search += [domain.rstrip(".").lower() for domain in naming.dns_searches]
+    for option, value in naming.dns_options:
+        if option == "ndots" and value is not None and value.isascii() and value.isdigit():
+            ndots = min(int(value), 15)  # glibc caps ndots at 15
+    return ResolvConf(tuple(dict.fromkeys(search)), ndots, tuple(notes))
 
 
 def candidates(name: str, search: tuple[str, ...], ndots: int = NDOTS) -> list[str]:
@@ -276,19 +311,17 @@ def candidates(name: str, search: tuple[str, ...], ndots: int = NDOTS) -> list[s
 
 
 def resolve(cluster: DnsCluster, name: str, qtype: str = "A", pod: Pod | None = None) -> Resolution:
-    """`name` looked up as `pod`'s resolver would (its search path), or as an absolute name without a pod."""
-    search = search_path(cluster, pod) if pod is not None else ()
-    notes: list[str] = []
-    if pod is not None and pod.host_network:
-        notes.append(
-            f"pod {pod.meta.key} uses the host network: with dnsPolicy ClusterFirst (the default) it resolves "
-            "with its node's resolv.conf; this is the search path of dnsPolicy ClusterFirstWithHostNet"
-        )
+    """`name` looked up as `pod`'s resolver would (its resolv.conf), or as an absolute name without a pod."""
+    conf = resolv_conf(cluster, pod) if pod is not None else ResolvConf((), 1)
     tried: list[Answer] = []
-    for candidate in candidates(name, search):
+    notes = list(conf.notes)
+    for candidate in candidates(name, conf.search, conf.ndots):
         answer = lookup(cluster, candidate, qtype)
         tried.append(answer)
-        if answer.found or answer.rcode == UPSTREAM:
+        if answer.found:
             break
+    asked = [a.name for a in tried[:-1] if a.rcode == UPSTREAM]
+    if asked and tried[-1].found:  # the resolver went on only because the upstream servers had no answer
+        notes.append(f"this answer holds if the upstream servers know no {', '.join(asked)} (asked first)")
     source = f"pod {pod.meta.key}" if pod is not None else ""
-    return Resolution(name, qtype, search, tuple(tried), source, tuple(notes))
+    return Resolution(name, qtype, conf.search, tuple(tried), source, tuple(notes), conf.ndots)
