@@ -1,7 +1,8 @@
 """Reading without the plain paths: every object field by field.
 
 Objects of the common shape are read straight from their mappings (`parse_common.plain_meta`,
-`services_plain.plain_service`, `endpoints._plain_endpoint`); anything else, field by field. Tests that
+`services_plain.plain_service`, `endpoints._plain_endpoint`,
+`endpoints._plain_slice_ports`); anything else, field by field. Tests that
 state how input is read run both ways, so that each way is held to them.
 """
 
@@ -23,6 +24,7 @@ def field_by_field() -> Iterator[None]:
         stack.enter_context(patch.object(parse_common, "plain_meta", lambda *args: None))
         stack.enter_context(patch.object(services, "plain_service", lambda *args: None))
         stack.enter_context(patch.object(endpoints, "_plain_endpoint", lambda *args: None))
+        stack.enter_context(patch.object(endpoints, "_plain_slice_ports", lambda *args: None))
         yield
 
 

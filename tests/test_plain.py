@@ -10,6 +10,7 @@ rule tables (tests/test_api_rules.py) also run both ways.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,15 @@ OFF: dict[str, list[Any]] = {
     "spec.sessionAffinityConfig": [{"clientIP": {"timeoutSeconds": 60}}],
     "spec.healthCheckNodePort": [30100],
     "spec.trafficDistribution": ["PreferClose"],
+    "addressType": ["IPv6", "FQDN", "IPv5", None],
+    "ports[0].name": ["", "HTTP", "a" * 64, 8, "p1"],
+    "ports[0].port": [0, 65536, "80", True, None],
+    "ports[0].protocol": ["ICMP", "tcp", 6, ""],
+    "ports[0].appProtocol": ["http", "x!"],
+    "endpoints[0].addresses": [[], ["10.0.0.300"], ["fd00::1"], ["127.0.0.1"], "10.0.0.1"],
+    "endpoints[0].conditions": [{"ready": "true"}, {"ready": False}, [], None],
+    "endpoints[0].nodeName": ["Node_A", 7, ""],
+    "endpoints[0].hints": [{"forZones": [{"name": "z"}]}],
     "status": ["up", {"loadBalancer": {"ingress": [{"ip": "192.0.2.9"}]}}, {"loadBalancer": "x"}],
 }
 
@@ -120,11 +130,11 @@ def _present(mapping: dict[str, Any]) -> dict[str, Any]:
 def _off(draw: st.DrawFn, document: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     """`document` with none, one or two of `fields` set to a value off the common shape."""
     for field in draw(st.lists(st.sampled_from(fields), max_size=2, unique=True)):
-        *path, last = field.replace("[0]", ".0").split(".")
+        *path, last = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
         where: Any = document
         for step in path:
             if isinstance(where, list):
-                where = where[int(step)] if where else None
+                where = where[int(step)] if int(step) < len(where) else None
             elif isinstance(where, dict):
                 where = where.get(step)
         if not isinstance(where, dict):
@@ -152,6 +162,32 @@ def metadata_documents(draw: st.DrawFn) -> dict[str, Any]:
     return _off(draw, document, [field for field in OFF if field.startswith("metadata")])
 
 
+@st.composite
+def slice_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """An EndpointSlice of the common shape, with no, one or two fields off it."""
+    count = draw(st.integers(0, 3))
+    ports = []
+    for index in range(count):
+        port: dict[str, Any] = {"name": f"p{index}"} if count > 1 or draw(st.booleans()) else {}
+        port["port"] = 8080 + index
+        port["protocol"] = draw(st.sampled_from([ABSENT, "TCP", "UDP", "SCTP"]))
+        ports.append(_present(port))
+    endpoints = [
+        _present({"addresses": [f"10.0.0.{index + 1}"], "nodeName": draw(st.sampled_from([ABSENT, "node-a"]))})
+        for index in range(draw(st.integers(1, 3)))
+    ]
+    document = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": _valid_metadata(draw) | {"labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "ports": ports,
+        "endpoints": endpoints,
+    }
+    fields = ["addressType", *(f for f in OFF if f.startswith(("ports[", "endpoints[", "metadata")))]
+    return _off(draw, document, fields)
+
+
 def _both_ways(documents: list[dict[str, Any]]) -> tuple[object, object]:
     """What loading the documents gives, plainly and field by field."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,11 +210,18 @@ def _outcome(path: str) -> object:
 def _with_positions(objects: Objects) -> object:
     """The objects, and where their fields are (`Meta.fields`, which equality leaves out)."""
     everything: list[KubeObject] = [*objects.namespaces, *objects.nodes, *objects.pods, *objects.services]
-    everything += objects.network_policies
+    everything += [*objects.network_policies, *objects.endpoint_slices]
     return objects, [(o.meta.position, o.meta.fields) for o in everything]
 
 
 SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(st.lists(slice_documents(), min_size=1, max_size=3))
+def test_plain_endpoint_slices_read_as_field_by_field(documents: list[dict[str, Any]]) -> None:
+    plain, fields = _both_ways(documents)
+    assert plain == fields
 
 
 def _service(spec: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from ..model import (
     EndpointSlice,
     EndpointSubset,
     IPAddress,
+    Protocol,
     SliceEndpoint,
 )
 from .parse_common import (
@@ -47,9 +48,47 @@ def _node_name_problem(name: str) -> str | None:
     return dns1123_subdomain(name)
 
 
+_SLICE_PORT = frozenset({"name", "port", "protocol", "appProtocol"})
+_PROTOCOLS: dict[object, Protocol] = {None: Protocol.TCP, "": Protocol.TCP, **{p.value: p for p in Protocol}}
+
+
+@functools.lru_cache(maxsize=4096)
+def _port_name_problem(name: str) -> str | None:
+    return dns1123_label(name)
+
+
+def _plain_slice_ports(given: object) -> tuple[EndpointPort, ...] | None:
+    """An EndpointSlice's ports read without `Field`s, when none can need a message: distinct valid names,
+    port numbers in range, known protocols (`_endpoint_ports` says what is wrong otherwise; the API rule
+    tables run both ways)."""
+    if given is None:
+        return ()
+    if not isinstance(given, YList) or len(given) > MAX_PORTS:
+        return None
+    out: list[EndpointPort] = []
+    names: set[str] = set()
+    for item in given:
+        if item.__class__ is not YMap or not _SLICE_PORT.issuperset(item):  # appProtocol is not read
+            return None
+        name, port, given_protocol = item.get("name"), item.get("port"), item.get("protocol")
+        protocol = _PROTOCOLS.get(given_protocol) if given_protocol is None or given_protocol.__class__ is str else None
+        if name is None or name == "":
+            name = ""
+        elif name.__class__ is not str or _port_name_problem(name) is not None:
+            return None
+        if name in names or protocol is None or port.__class__ is not int or not 1 <= port <= 65535:
+            return None
+        names.add(name)
+        out.append(EndpointPort(name, port, protocol))
+    return tuple(out)
+
+
 def _endpoint_ports(f: Field, *, slice_ports: bool) -> tuple[EndpointPort, ...]:
     """EndpointSlice ports (`slice_ports`: the port number may be absent, which no Service port can use,
     so it is left out) or an Endpoints subset's (a name for each when there are several)."""
+    plain = _plain_slice_ports(f.value) if slice_ports else None
+    if plain is not None:
+        return plain
     out: list[EndpointPort] = []
     names: set[str] = set()
     items = list(f.object_items())
