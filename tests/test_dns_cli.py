@@ -71,6 +71,14 @@ def test_dns_query_from_a_pod(shop: str) -> None:
     assert code == 0 and doc["status"] == "NOERROR" and [r["data"] for r in doc["answer"]] == ["10.96.0.10"]
 
 
+def test_dns_query_of_an_address_is_its_ptr(shop: str) -> None:
+    """As `dig -x`: spec 2.3.3 for a ClusterIP, 2.4.3 for an endpoint of a headless Service."""
+    code, out, _ = invoke(["dns", shop, "--query", "10.96.0.10"])
+    assert code == 0 and "10.0.96.10.in-addr.arpa. 5 IN PTR   web.shop.svc.cluster.local. ; 2.3.3" in out
+    code, _, err = invoke(["dns", shop, "--query", "10.96.0.10", "--type", "SRV"])
+    assert code == 2 and "an address asks for its PTR record, not SRV" in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -7,6 +7,7 @@ Kubernetes DNS specification and CoreDNS's `kubernetes` plugin read a cluster (n
 from __future__ import annotations
 
 import json
+from ipaddress import ip_address
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +15,7 @@ import typer
 from ..dns import DEFAULT_DOMAIN, POD_MODES, QUERY_TYPES, DnsCluster, check_domain
 from ..dns.lookup import Answer, Resolution, resolve
 from ..dns.records import Record, zone
-from ..model import Objects, Pod
+from ..model import IPAddress, Objects, Pod
 from ..targets import TargetError
 from ..targets import resolve as resolve_target
 from . import (
@@ -35,6 +36,13 @@ DomainOpt = Annotated[
     str,
     typer.Option("--cluster-domain", metavar="DOMAIN", help="The cluster's DNS domain (kubelet's --cluster-domain)."),
 ]
+
+
+def as_address(text: str) -> IPAddress | None:
+    try:
+        return ip_address(text.strip())
+    except ValueError:
+        return None
 
 
 def pod_of(text: str, objects: Objects, option: str) -> Pod:
@@ -118,7 +126,9 @@ def dns_cmd(
     qtype: Annotated[str, typer.Option("--type", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or TXT.")] = "A",
     source: Annotated[
         str | None,
-        typer.Option("--from", metavar="POD", help="Resolve --query from this pod: its search path, ndots:5."),
+        typer.Option(
+            "--from", metavar="POD", help="Resolve --query from this pod: its resolv.conf (search path, ndots)."
+        ),
     ] = None,
     pods: Annotated[
         str, typer.Option("--pods", metavar="MODE", help="CoreDNS `pods` mode: insecure (kubeadm), verified, disabled.")
@@ -133,10 +143,10 @@ def dns_cmd(
     Services, pod records), sorted, each with its section of the specification and its object; notes
     on names that do not exist (a headless Service without ready endpoints).
 
-    With --query NAME: the answer as CoreDNS's kubernetes plugin gives it; with --from a pod, NAME is
-    resolved as that pod's resolver does (search <ns>.svc.<domain> svc.<domain> <domain>, ndots:5), and
-    every name tried is shown. Exit 1 when nothing answers (NXDOMAIN, no data, or a name outside the
-    cluster domain).
+    With --query NAME: the answer as CoreDNS's kubernetes plugin gives it (an address: its PTR record);
+    with --from a pod, NAME is resolved as that pod's resolver does (the resolv.conf kubelet writes: for
+    ClusterFirst, search <ns>.svc.<domain> svc.<domain> <domain> and ndots:5), and every name tried is
+    shown. Exit 1 when nothing answers (NXDOMAIN, no data, or a name outside the cluster domain).
     """
     target, form = output_and_format(output, fmt, ("text", "json"))
     qtype = qtype.upper()
@@ -146,6 +156,10 @@ def dns_cmd(
         fail("--from and --type ask about one query: give --query NAME")
     if query is not None and not query.strip().strip("."):
         fail("--query: an empty name")
+    if query is not None and (address := as_address(query)) is not None:  # as `dig -x`: the reverse name
+        if qtype not in ("A", "PTR"):
+            fail(f"--query {query}: an address asks for its PTR record, not {qtype}")
+        query, qtype = address.reverse_pointer + ".", "PTR"
     if pods not in POD_MODES:
         fail(f'--pods: Unsupported value: "{pods}": supported values: ' + ", ".join(f'"{m}"' for m in POD_MODES))
     try:
