@@ -236,7 +236,8 @@ def name_lines(named: NameTarget | None) -> list[str]:
     srv = f" SRV port {named.port}/{named.protocol.value.lower() if named.protocol else '?'}" if named.port else ""
     origin = f" (search path of {named.resolution.source})" if named.resolution.source else ""
     more = f"; {len(named.addresses)} addresses, the packet goes to the first" if len(named.addresses) > 1 else ""
-    return [f"name        {named.name} -> {answer.name}{srv} {shown}{origin}{more}"]
+    notes = [f"            note: {note}" for note in named.resolution.notes]
+    return [f"name        {named.name} -> {answer.name}{srv} {shown}{origin}{more}", *notes]
 
 
 def name_json(named: NameTarget | None) -> dict[str, Any] | None:
@@ -251,4 +252,5 @@ def name_json(named: NameTarget | None) -> dict[str, Any] | None:
         "addresses": [str(a) for a in named.addresses],
         "port": named.port,
         "protocol": named.protocol.value if named.protocol else None,
+        "notes": list(resolution.notes),
     }
