@@ -228,13 +228,13 @@ def place_of_name(
 
 
 def name_lines(named: NameTarget | None) -> list[str]:
-    """`name        web.shop -> web.shop.svc.cluster.local. A 10.96.0.5 (from pod shop/web-1's search path)`."""
+    """`name        web.shop -> web.shop.svc.cluster.local. A 10.96.0.5 (as pod shop/web-1 resolves it)`."""
     if named is None:
         return []
     answer = named.resolution.answer
     shown = ", ".join(f"{r.type} {r.data}" for r in (*answer.records, *answer.additional) if r.type != "SRV")
     srv = f" SRV port {named.port}/{named.protocol.value.lower() if named.protocol else '?'}" if named.port else ""
-    origin = f" (search path of {named.resolution.source})" if named.resolution.source else ""
+    origin = f" (as {named.resolution.source} resolves it)" if named.resolution.source else ""
     more = f"; {len(named.addresses)} addresses, the packet goes to the first" if len(named.addresses) > 1 else ""
     notes = [f"            note: {note}" for note in named.resolution.notes]
     return [f"name        {named.name} -> {answer.name}{srv} {shown}{origin}{more}", *notes]
