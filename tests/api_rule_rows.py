@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 
 from netcompile.model import (
     Objects,
@@ -53,6 +53,8 @@ DISCOVERY = "pkg/apis/discovery/validation/validation.go"
 DISCOVERY_DEFAULTS = "pkg/apis/discovery/v1/defaults.go SetDefaults_EndpointPort"
 CONDITIONS = "staging/src/k8s.io/api/discovery/v1/types.go EndpointConditions"
 META = "staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/validation/validation.go"
+# Kubernetes' IP and CIDR parser (k8s.io/utils/net ParseIPSloppy, ParseCIDRSloppy): Go's before 1.17.
+SLOPPY = "vendor/k8s.io/utils/internal/third_party/forked/golang/net/ip.go"
 UTIL = "staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go"
 OBJECT_META = "staging/src/k8s.io/apimachinery/pkg/api/validation/objectmeta.go ValidateObjectMeta"
 
@@ -304,6 +306,27 @@ SERVICE_RULES: list[Row] = [
         service(f'{{type: LoadBalancer, loadBalancerSourceRanges: [" 10.0.0.0/8 "], {PORT}}}'),
         lambda o: o.services[0].load_balancer_source_ranges,
         (ip_network("10.0.0.0/8"),),
+    ),
+    Default(  # the prefix length read by dtoi, which takes leading zeros
+        f"{SLOPPY} ParseCIDR",
+        service(f'{{type: LoadBalancer, loadBalancerSourceRanges: [" 10.0.0.0/08 ", "fd00::/064"], {PORT}}}'),
+        lambda o: o.services[0].load_balancer_source_ranges,
+        (ip_network("10.0.0.0/8"), ip_network("fd00::/64")),
+    ),
+    Default(  # each part read by dtoi: leading zeros, as many as given, are decimal
+        f"{SLOPPY} parseIPv4",
+        service(f"{{externalIPs: [010.0000.0.0001], {PORT}}}"),
+        lambda o: o.services[0].external_ips,
+        (ip_address("10.0.0.1"),),
+    ),
+    Refused(
+        f"{SLOPPY} parseIPv4", service(f"{{externalIPs: [10.0.0.0256], {PORT}}}"), "spec.externalIPs[0]", "valid IP"
+    ),
+    Refused(
+        f"{SLOPPY} ParseCIDR",
+        service(f"{{type: LoadBalancer, loadBalancerSourceRanges: [10.0.0.0/033], {PORT}}}"),
+        "spec.loadBalancerSourceRanges[0]",
+        "valid CIDR",
     ),
     Refused(VALIDATE_SERVICE, service(f"{{externalIPs: [127.0.0.1], {PORT}}}"), "spec.externalIPs[0]", "loopback"),
     Refused(NON_SPECIAL, service(f"{{externalIPs: [169.254.1.1], {PORT}}}"), "spec.externalIPs[0]", "link-local"),

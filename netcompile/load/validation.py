@@ -304,14 +304,15 @@ _CIDR_EXAMPLE = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)
 
 
 def _ipv4_int(text: str) -> int | None:
-    """Dotted decimal IPv4 as an int, leading zeros read as decimal as Kubernetes does ("010.001.2.3"
-    is 10.1.2.3); None when `text` is not four decimal parts of at most three digits each."""
+    """Dotted decimal IPv4 as an int, leading zeros read as decimal, as many as given, as Kubernetes'
+    sloppy parser does (k8s.io/utils/net ParseIPSloppy: "010.001.2.0003" is 10.1.2.3); None when `text`
+    is not four decimal parts of at most 255 each."""
     parts = text.split(".")
     if len(parts) != 4:
         return None
     value = 0
     for part in parts:
-        if not (0 < len(part) <= 3 and part.isdigit() and part.isascii()):
+        if not (part and part.isdigit() and part.isascii()):
             return None
         octet = int(part)
         if octet > 255:
@@ -369,12 +370,13 @@ def special_ip(addr: IPAddress) -> str | None:
 
 
 def parse_cidr(text: str) -> IPNetwork | None:
-    """A CIDR as Kubernetes reads it: host bits allowed and cleared, IPv4-mapped prefixes taken as IPv4."""
+    """A CIDR as Kubernetes reads it (ParseCIDRSloppy): host bits allowed and cleared, leading zeros in the
+    address and in the prefix length ("10.0.0.0/08"), IPv4-mapped prefixes taken as IPv4."""
     if not text.isascii() or "/" not in text:
         return None
     addr_text, _, bits = text.partition("/")
     addr = parse_ip(addr_text)
-    if addr is None or not bits.isdigit() or (len(bits) > 1 and bits.startswith("0")):
+    if addr is None or not bits.isdigit():  # leading zeros in the length too, as ParseCIDRSloppy (dtoi)
         return None
     prefix = int(bits)
     if isinstance(addr, IPv4Address) and ":" in addr_text:  # IPv4-mapped: ::ffff:a.b.c.d/120 is a.b.c.d/24
