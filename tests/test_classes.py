@@ -101,9 +101,14 @@ def test_classes_give_the_matrix_cell_by_cell_on_golden_cases(case: object) -> N
     compare(net, ["203.0.113.200", "100.64.0.1", "2001:db8::200"])
 
 
-@pytest.mark.parametrize("folder", ["examples", "examples-repo/manifests", "examples-repo/helm-template.yaml"])
-def test_classes_give_the_matrix_cell_by_cell_on_the_examples(folder: str) -> None:
-    net = network([str(ROOT / folder)], CompileArgs())
+@pytest.mark.parametrize(
+    ("folder", "nodes"),
+    [("examples", "1"), ("examples-repo/manifests", "1"), ("examples-repo/manifests", "3"),
+     ("examples-repo/helm-template.yaml", "1")],
+)  # fmt: skip
+def test_classes_give_the_matrix_cell_by_cell_on_the_examples(folder: str, nodes: str) -> None:
+    """Also on three simulated nodes: journeys across nodes, pods of one workload on different nodes."""
+    net = network([str(ROOT / folder)], CompileArgs(nodes=nodes))
     cells, journeys = compare(net, ["198.51.100.7", "10.0.0.99"])
     assert journeys < cells
 

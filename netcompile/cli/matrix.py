@@ -89,19 +89,20 @@ class Table:
             wanted = {id(self.groups[n]) for n in columns}
             self.columns = [c for c in self.columns if id(c[1]) in wanted]
 
-    def cell(self, source: Source, group: Group, port: int, protocol: Protocol) -> Cell:
+    def cell(self, source: Source, group: Group, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
         dst = next((i for i in group.pods if i != source.pod), None)
         if dst is None:
             return Cell(".")
         if self.by_cell:
             return cell_by_cell(self.matrix.net, source, self.matrix.pods, dst, port, protocol)
-        return self.matrix.cell(source, dst, port, protocol)
+        return self.matrix.cell(source, dst, port, protocol, exact=exact)
 
-    def walk(self) -> Iterator[tuple[int, int, Cell]]:
-        """Every shown cell, row by row; counts the pod cells where the evaluators disagree."""
+    def walk(self, *, exact: bool = True) -> Iterator[tuple[int, int, Cell]]:
+        """Every shown cell, row by row; counts the pod cells where the evaluators disagree. `exact=False`:
+        marks are enough (the distributions may name the addresses of another cell of the same key)."""
         for r, (_, source, size) in enumerate(self.rows):
             for c, (_, group, port, protocol) in enumerate(self.columns):
-                cell = self.cell(source, group, port, protocol)
+                cell = self.cell(source, group, port, protocol, exact=exact)
                 if cell.evaluated and not cell.agrees:
                     inside = source.pod in group.pods
                     self.disagreements += size * len(group.pods) - (size if inside else 0)
@@ -109,7 +110,7 @@ class Table:
 
 
 def render_text(table: Table) -> list[str]:
-    marks = {(r, c): cell.mark for r, c, cell in table.walk()}
+    marks = {(r, c): cell.mark for r, c, cell in table.walk(exact=False)}
     names = [row[0] for row in table.rows]
     width = max((len(r) for r in names), default=4) + 2
     cw = max([4, *(len(m) + 1 for m in marks.values())])
@@ -128,7 +129,7 @@ def stream_markdown(table: Table, write: Callable[[str], Any]) -> None:
     write("| from \\ to | " + " | ".join(f"`{c[0]}`" for c in table.columns) + " |\n")
     write("|---|" + "---|" * len(table.columns) + "\n")
     line: list[str] = []
-    for r, c, cell in table.walk():
+    for r, c, cell in table.walk(exact=False):
         line.append(cell.mark.replace("!", "**!**"))
         if c == len(table.columns) - 1:
             write(f"| `{table.rows[r][0]}` | " + " | ".join(line) + " |\n")
