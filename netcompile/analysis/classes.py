@@ -89,7 +89,7 @@ class Facts:
         claims: dict[IPAddress, int] = {}
         for pod in objects.pods:
             if pod.running:
-                for address in {*self.view.pod_ips(pod), *net.any_cluster.pod_ips(pod)}:
+                for address in self.view.pod_ips(pod):
                     claims[address] = claims.get(address, 0) + 1
         special |= {a for a, n in claims.items() if n > 1}
         self.special = frozenset(special)
@@ -121,7 +121,7 @@ def classes_of(net: Network, facts: Facts, pods: Sequence[Pod]) -> tuple[list[Po
             port_key(pod),
             addresses,
             tuple(tuple(sorted(facts.endpoints.get(a, ()), key=repr)) for a in pod.ips),
-            tuple(net.any_cluster.pod_ips(pod)) if any(a[2] is not None for a in addresses) else None,
+            tuple(facts.view.pod_ips(pod)) if any(a[2] is not None for a in addresses) else None,
         )
         by_key.setdefault(key, []).append(i)
         labels_of[key] = labels
