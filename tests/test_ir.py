@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 from ipaddress import ip_address, ip_network
 
@@ -71,18 +72,26 @@ def small_table() -> Table:
 
 
 def test_render_is_exact() -> None:
+    """Sets are sized with room to double; the fingerprint set (nft/fingerprint.py) holds the first 64
+    bits of the SHA-256 of the text from its `table` line, written with 0x00000000 . 0x00000000 there."""
     text = render(small_table(), ["header"])
-    assert text == (
+    expected = (
         "#!/usr/sbin/nft -f\n# header\n\ntable inet t\ndelete table inet t\ntable inet t {\n"
         '\tcomment "test"\n\n'
         '\tset addrs {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment "some addresses"\n'
         '\t\telements = {\n\t\t\t10.0.0.0/8 comment "private",\n\t\t}\n\t}\n\n'
-        "\tmap ports {\n\t\ttype inet_proto . inet_service : verdict\n\t\tsize 1\n"
+        "\tmap ports {\n\t\ttype inet_proto . inet_service : verdict\n\t\tsize 2\n"
         '\t\telements = {\n\t\t\ttcp . 80 comment "web" : goto allowed,\n\t\t}\n\t}\n\n'
+        "\tset fingerprint {\n\t\ttype mark . mark\n\t\tsize 2\n"
+        "\t\tcomment \"this ruleset's hash: a delta from it deletes this element first, so it applies to "
+        'nothing else"\n'
+        "\t\telements = {\n\t\t\t0x00000000 . 0x00000000,\n\t\t}\n\t}\n\n"
         '\tchain allowed {\n\t\tcomment "accepts"\n\t\taccept\n\t}\n\n'
         '\tchain in {\n\t\tcomment "entry"\n\t\ttype filter hook input priority 10; policy accept;\n'
         '\t\tip saddr @addrs meta l4proto . th dport vmap @ports comment "lookup"\n\t}\n}\n'
     )
+    digest = hashlib.sha256(expected[expected.index("table inet t\n") :].encode()).hexdigest()
+    assert text == expected.replace("0x00000000 . 0x00000000", f"0x{digest[:8]} . 0x{digest[8:16]}")
 
 
 @pytest.mark.kernel

@@ -11,7 +11,7 @@ from importlib.resources import files
 
 import jinja2
 
-from . import syntax
+from . import fingerprint, syntax
 from .ir import Table
 
 
@@ -34,6 +34,8 @@ def environment() -> jinja2.Environment:
 
 
 def render(table: Table, header: list[str]) -> str:
-    """The nftables script for `table`: byte-identical for the same IR."""
+    """The nftables script for `table`: byte-identical for the same IR. The table gets its fingerprint
+    (nft/fingerprint.py: the set a delta from this ruleset checks first) as the text is written."""
+    fingerprint.stamp(table)
     text = environment().get_template("ruleset.nft.j2").render(table=table, header=header)
-    return text
+    return fingerprint.seal(table, text)

@@ -10,32 +10,24 @@ table, loaded as one libnftables transaction (all of it, or nothing).
     tx.flush(chain), tx.delete(set_), tx.create(...), ...
     tx.render()                        the script, through templates/transaction.nft.j2
 
-`full(table)` is today's replacement script as a transaction; `delta(old, new)` the transaction that
-turns table `old`, as loaded, into table `new`. Every piece of nftables text comes from the IR
-(`syntax.rule`, `Element.text`, `Set.declaration`, `syntax.quote`: nft/syntax.py) and the template
-`templates/transaction.nft.j2`, which lays out the commands; this module only chooses and orders them.
-
-What the kernel allows in place, and so what a delta can do without re-creating (measured on 6.18):
-- elements are added and deleted one by one; a changed element (value or comment) is deleted and added;
-- `add set` with an unchanged declaration updates the set's `size` (also from none to some) when the
-  transaction commits. Until then the old size limits the elements, so a set that grows beyond its
-  old `size` must be re-created: with sets sized exactly to their elements (`Set.size` today) every
-  growing set is re-created, and a delta is only constant-size when sizes leave headroom;
-- `add chain` on a base chain updates its policy; any other change of a chain (comment, type, hook,
-  priority) and any change of a set's declaration (key, value, flags, timeout, comment) needs the
-  object deleted and created again, which needs every rule and element that refers to it gone first;
-- a table's comment cannot change in place: then the delta is the full replacement.
+`full(table)` is today's replacement script as a transaction. `delta(old, new)`, the transaction that
+turns table `old`, as loaded, into table `new`, is `nft/delta.py`'s: it works on rulesets as netcompile
+wrote them (`nft/reader.py`), so that `compile --since OLD.nft` needs nothing but the file. Every piece of
+nftables text comes from the IR (`syntax.rule`, `Element.text`, `Set.declaration`, `syntax.quote`:
+nft/syntax.py) and the template `templates/transaction.nft.j2`, which lays out the commands; this module
+only chooses and orders them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .delta import Delta, between
 from .ir import Chain, Element, Rule, Set, Table
-from .render import environment
+from .reader import GENERATED, read
+from .render import environment, render
 
 
 class Verb(StrEnum):
@@ -182,124 +174,11 @@ def full(table: Table) -> Transaction:
     return tx
 
 
-# --- the delta ------------------------------------------------------------------------------------------
-
-# What a rule or a verdict refers to: `@set` (lookups, vmaps, maps) and `jump`/`goto` chain.
-_SET_REF = re.compile(r"@([A-Za-z][A-Za-z0-9_./-]*)")
-_CHAIN_REF = re.compile(r"\b(?:jump|goto) ([A-Za-z][A-Za-z0-9_./-]*)")
+# --- the delta ---------------------------------------------------------------------------------------------
 
 
-def _refers(text: str, sets: set[str], chains: set[str]) -> bool:
-    return any(m in sets for m in _SET_REF.findall(text)) or any(m in chains for m in _CHAIN_REF.findall(text))
-
-
-def _same_declaration(a: Set, b: Set) -> bool:
-    """Everything but the elements and the size: what the kernel cannot change in place."""
-    return (a.key, a.value, a.flags, a.timeout, a.comment) == (b.key, b.value, b.flags, b.timeout, b.comment)
-
-
-def _set_kept(old: Set, new: Set) -> bool:
-    """Can `old` become `new` in place? Same declaration, the new elements fit the old size (which holds
-    until the transaction commits), and a size the kernel can move to (none cannot be written)."""
-    fits = old.size is None or len(new.elements) <= old.size
-    return _same_declaration(old, new) and fits and (new.size is not None or old.size is None)
-
-
-def _unreferable(item: Set) -> bool:
-    """nft 1.0.6 cannot add a rule that refers to an existing `typeof` map whose value names `th` (it
-    says "conflicting protocols specified: ip vs. th"); in the transaction that creates the map it can.
-    Such a map is re-created whenever a rule using it is added (`typeof ... : ip daddr . tcp dport`,
-    the same data type, has no such trouble)."""
-    return item.key.startswith("typeof") and re.search(r"\bth\b", item.value or "") is not None
-
-
-def _chain_kept(old: Chain, new: Chain) -> bool:
-    """Can `old` become `new` in place (rules aside)? Same comment, and same type, hook and priority."""
-    if old.comment != new.comment or (old.base is None) != (new.base is None):
-        return False
-    if old.base is None or new.base is None:
-        return True
-    a, b = old.base, new.base
-    return (a.type, a.hook, a.priority_value) == (b.type, b.hook, b.priority_value)
-
-
-def _element_changes(old: Set, new: Set, gone_chains: set[str]) -> tuple[list[Element], list[Element]]:
-    """Elements of `old` to delete and of `new` to add: by key; a changed value or comment, or a verdict
-    naming a chain about to be re-created, is a delete and an add."""
-    verdicts = old.is_map and bool(gone_chains)
-    new_by_key = {e.key: e for e in new.elements}
-    stale: set[tuple[str, ...]] = set()
-    removed: list[Element] = []
-    for e in old.elements:
-        other = new_by_key.get(e.key)
-        same = other is not None and other.value == e.value and other.comment == e.comment
-        if same and not (verdicts and _refers(e.value_text, set(), gone_chains)):
-            continue
-        removed.append(e)
-        stale.add(e.key)
-    old_keys = {e.key for e in old.elements}
-    added = [e for e in new.elements if e.key not in old_keys or e.key in stale]
-    return removed, added
-
-
-def delta(old: Table, new: Table) -> Transaction:
-    """The one transaction that turns table `old`, as loaded, into table `new` (empty when they are the
-    same); its size depends on what changed, not on the size of the tables.
-
-    In order: delete the elements that go; flush the chains whose rules change or refer to something
-    re-created, and the chains that go; delete the sets, then the chains that go or are re-created
-    (nothing refers to them any more); add the new chains (empty) and update base chain policies; add
-    the new sets with their elements and update sizes; add the elements that come; fill the chains.
-    """
-    if (old.family, old.name, old.comment) != (new.family, new.name, new.comment):
-        return full(new)
-    tx = Transaction(new.family, new.name)
-    gone_sets = {n for n, s in old.sets.items() if n not in new.sets or not _set_kept(s, new.sets[n])}
-    gone_chains = {n for n, c in old.chains.items() if n not in new.chains or not _chain_kept(c, new.chains[n])}
-    while True:  # until no map must be re-created for the rules that are added
-        refill = [
-            n
-            for n, c in new.chains.items()
-            if n in old.chains
-            and n not in gone_chains
-            and (
-                c.rules != old.chains[n].rules
-                or any(_refers(r.text, gone_sets, gone_chains) for r in old.chains[n].rules)
-            )
-        ]
-        refilled = set(refill)
-        filled = [c for n, c in new.chains.items() if n not in old.chains or n in gone_chains or n in refilled]
-        used = {m for c in filled for r in c.rules for m in _SET_REF.findall(r.text)}
-        more = {m for m in used if m in old.sets and m not in gone_sets and _unreferable(new.sets[m])}
-        if not more:
-            break
-        gone_sets |= more
-    kept_sets = [(old.sets[n], s) for n, s in new.sets.items() if n in old.sets and n not in gone_sets]
-    changes = [(o, n, *_element_changes(o, n, gone_chains)) for o, n in kept_sets]
-
-    for o, _, removed, _ in changes:
-        tx.delete_elements(o, removed)
-    for name in [*(n for n in old.chains if n in gone_chains), *refill]:
-        tx.flush(old.chains[name])
-    for name in (n for n in old.sets if n in gone_sets):
-        tx.delete(old.sets[name])
-    for name in (n for n in old.chains if n in gone_chains):
-        tx.delete(old.chains[name])
-
-    for name, chain in new.chains.items():
-        if name not in old.chains or name in gone_chains:
-            tx.add(chain)
-        elif chain.base is not None and chain.base != old.chains[name].base:
-            tx.add(chain)  # only the policy differs (else it is re-created): the kernel updates it in place
-    for name, item in new.sets.items():
-        if name not in old.sets or name in gone_sets:
-            tx.add(item)
-    for o, n, _, added in changes:
-        if o.size != n.size:
-            tx.add(n, elements=False)  # the new size, from commit on
-        tx.add_elements(n, added)
-    for name, chain in new.chains.items():
-        if name not in old.chains or name in gone_chains or name in refilled:
-            for rule in chain.rules:
-                tx.add_rule(chain, rule)
-    return tx
+def delta(old: Table, new: Table) -> Delta:
+    """The one transaction that turns table `old`, as loaded, into table `new`: `nft/delta.py`, between the
+    two tables as rendered (each stamped with its fingerprint, which the delta checks first)."""
+    header = [GENERATED.removeprefix("# ")]
+    return between(read(render(old, header), check=False), read(render(new, header), check=False))
