@@ -174,7 +174,12 @@ def main() -> None:
                 if why_not
                 else run_nca(args.nca_venv, workdir / f"matrix-{pods}x{policies}", args.nca_timeout)
             )
-            ratio = f"{nca_s / wall:.0f}x" if nca_s is not None else "-"
+            if nca_s is not None:
+                ratio = f"{nca_s / wall:.0f}x"
+            elif nca_text.startswith("did not finish"):
+                ratio = f"> {args.nca_timeout / wall:.0f}x"  # it ran longer than the timeout
+            else:
+                ratio = "-"
             print(
                 f"| {pods} x {policies} | {row['classes']} | {row['cells']} | {row['journeys']} | {wall:.2f} s "
                 f"(in process {row['total_s']}: compile {row['compile_s']}, classes {row['classes_s']}, "
