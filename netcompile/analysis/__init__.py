@@ -7,6 +7,7 @@ evaluators, through `journeys`) per class of cells, not per cell:
     classes.py  pods into classes (what selectors see, node, addresses, named ports, endpoints)
     cells.py    the key of a cell (a source, a destination pod, a port): what decides its journey
     matrix.py   the matrix by classes, or cell by cell (the reference the classes are proven against)
+    survey.py   every key once (source and destination roles), cells and disagreements counted pod by pod
 
 The classes are computed from the completed model objects with the reference evaluator's own selector
 and port reading (`verify/reference/`), never with the compiler's (`compile/`): a class must not hide
@@ -15,7 +16,7 @@ on generated clusters, golden cases and examples that the matrix by classes equa
 """
 
 from .classes import PodClass
-from .matrix import Cell, ClassMatrix, Source, all_cells, cell_by_cell, matrix_by_classes, matrix_pods
+from .matrix import Cell, ClassMatrix, Source, all_cells, cell_by_cell, matrix_pods
 from .survey import Survey
 
 __all__ = [
@@ -26,6 +27,5 @@ __all__ = [
     "Survey",
     "all_cells",
     "cell_by_cell",
-    "matrix_by_classes",
     "matrix_pods",
 ]

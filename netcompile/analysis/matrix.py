@@ -17,7 +17,7 @@ from ..journeys import EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
 from ..verify.packet import Result, Verdict
 from .cells import Keys, Rules
-from .classes import Facts, PodClass, classes_of
+from .classes import Facts, classes_of
 from .survey import Survey, survey
 
 Distribution = Mapping[Result, Fraction]
@@ -197,20 +197,9 @@ class ClassMatrix:
             _moved(cell.compiled, at, address, at_port, port),
         )
 
-    def between(self, source: Source, cls: PodClass, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
-        """The cell from `source` to any pod of `cls` other than the source itself (`.` when it is alone)."""
-        dst = next((i for i in cls.pods if i != source.pod), None)
-        return SELF if dst is None else self.cell(source, dst, port, protocol, exact=exact)
-
     def survey(self) -> Survey:
         """Every cell's key evaluated, cells and disagreements counted pod by pod (survey.py)."""
         return survey(self)
-
-
-def matrix_by_classes(
-    net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress], ports: Sequence[tuple[int, Protocol]] | None
-) -> ClassMatrix:
-    return ClassMatrix(net, pods, externals, ports)
 
 
 def all_cells(matrix: ClassMatrix, *, by_classes: bool = True) -> Iterator[tuple[int, int, int, Protocol, Cell]]:
