@@ -8,9 +8,12 @@ from typing import Annotated
 
 import typer
 
-from ..host.apply import NetnsError, ScopeError, apply_script, check_table_name, delete_table
+from ..host.apply import DriftError, NetnsError, ScopeError, apply_delta, apply_script, check_table_name, delete_table
 from ..host.nftlib import NftRejected, NftUnavailable
-from . import CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
+from ..nft import fingerprint
+from ..nft.reader import Loaded
+from . import FINDING, CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
+from .since import SinceOpt, delta_from, load_since
 
 NetnsOpt = Annotated[
     str | None,
@@ -64,6 +67,7 @@ def apply_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Load a script even if it touches tables other than netcompile's.")
     ] = False,
+    since: SinceOpt = None,
 ) -> None:
     """Load a ruleset: replace netcompile's table in one libnftables transaction, touching nothing else.
 
@@ -71,12 +75,18 @@ def apply_cmd(
     A script that would touch any other table (`flush ruleset`, another table's commands, `include`) is
     refused unless --force. A failed load changes nothing and shows libnftables' message. Exit 0 when
     loaded (or, with --check, when it would load), 2 otherwise.
+
+    With --since OLD.nft (the ruleset the table was loaded from, as netcompile wrote it), loads only the
+    delta from OLD.nft to the new ruleset (given as manifests or as a compiled .nft), as `compile --since`
+    writes it. When the table does not hold OLD.nft, the delta is refused as a whole and nothing changes
+    (exit 1: the table drifted from OLD.nft).
     """
     table = compile_args.table
     try:
         check_table_name(table)  # a script's table may be any nft name; a compiled one must be the IR's
     except ValueError as exc:
         fail(f"--table: {exc}")
+    old = None if since is None else load_since(since)
     scripts = [p for p in paths if is_script(p)]
     if scripts:
         if len(paths) != 1:
@@ -88,6 +98,11 @@ def apply_cmd(
         name = "<compiled>"
         script = output.text
     where = f" in network namespace {netns}" if netns else ""
+    if since is not None and old is not None:
+        if force:
+            fail("--force does not go with --since: a delta touches only netcompile's table")
+        _apply_delta(since, old, script, name, table, netns, check)
+        return
     try:
         applied = apply_script(script, table=table, netns=netns, dry_run=check, force=force, display_name=name)
     except ScopeError as exc:
@@ -107,6 +122,40 @@ def apply_cmd(
     else:
         verb = "replaced" if applied.existed else "created"
         typer.echo(f"{name}: {verb} table inet {table}{where}", err=True)
+    sys.stderr.flush()
+
+
+def _apply_delta(
+    since: Path, old: Loaded, new_text: str, name: str, table: str, netns: str | None, check: bool
+) -> None:
+    delta, script = delta_from(since, old, new_text, name)
+    where = f" in network namespace {netns}" if netns else ""
+    try:
+        applied = apply_delta(
+            script,
+            expected=delta.old,
+            fingerprint_set=fingerprint.NAME,
+            table=table,
+            netns=netns,
+            dry_run=check,
+            display_name=f"the delta from {since}",
+        )
+    except DriftError as exc:
+        fail(f"refusing the delta from {since}: {exc}; nothing was changed{where}", FINDING)
+    except ScopeError as exc:  # pragma: no cover - a delta names only its table
+        fail(str(exc))
+    except (NftUnavailable, NetnsError) as exc:
+        fail(str(exc))
+    except NftRejected as exc:
+        typer.echo(str(exc), err=True)
+        fail(f"{name}: libnftables rejected the delta from {since}; nothing was changed{where}")
+    if applied.warnings:
+        typer.echo(applied.warnings, err=True)
+    size = f"{len(delta)} commands, {delta.items} rules and elements"
+    if check:
+        typer.echo(f"{name}: libnftables accepts the delta from {since} (dry run, {size}){where}", err=True)
+    else:
+        typer.echo(f"{name}: applied the delta from {since} to table inet {table} ({size}){where}", err=True)
     sys.stderr.flush()
 
 

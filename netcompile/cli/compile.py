@@ -11,6 +11,7 @@ import typer
 
 from ..host.nftlib import NftRejected, NftUnavailable, check
 from . import CompileArgs, OutputOpt, Paths, app, emit, fail, output_and_format, run_compile, with_compile_options
+from .since import SinceOpt, delta_from, load_since
 
 
 @app.command("compile")
@@ -22,6 +23,7 @@ def compile_cmd(
     fmt: Annotated[
         str | None, typer.Option("--format", metavar="NAME", help="nft (the only one: an nftables script).")
     ] = None,
+    since: SinceOpt = None,
 ) -> None:
     """Compile manifests into an nftables script for one node.
 
@@ -29,9 +31,19 @@ def compile_cmd(
     `kind: List`); other kinds are skipped with a notice. Every input error is reported at once, as
     file:line:col, and nothing is written (exit 2). Loading the script with `nft -f` replaces
     netcompile's own table in one transaction and touches no other table.
+
+    With --since OLD.nft (a ruleset netcompile wrote, as loaded), writes instead the delta: the one
+    transaction turning OLD.nft's table into the new one, changing only what differs (elements added and
+    deleted, changed chains flushed and filled again). It first deletes OLD.nft's fingerprint element, so
+    on a table that does not hold OLD.nft it fails as a whole and changes nothing.
     """
     target, _ = output_and_format(output, fmt, ("nft",))
+    old = None if since is None else load_since(since)
     _, result = run_compile(paths, compile_args)
+    if since is not None and old is not None:
+        _, text = delta_from(since, old, result.text)
+        emit(text, target)
+        return
     emit(result.text, target)
 
 

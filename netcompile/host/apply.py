@@ -334,6 +334,73 @@ def apply_script(
     return Applied(applied.table, netns, applied.dry_run, applied.existed, applied.warnings)
 
 
+# --- deltas ------------------------------------------------------------------------------------------
+
+
+class DriftError(Exception):
+    """The loaded table is not the ruleset a delta was made from: the delta was refused, nothing changed."""
+
+    def __init__(self, table: str, expected: str, loaded: str | None) -> None:
+        self.table, self.expected, self.loaded = table, expected, loaded
+        if loaded is None:
+            what = f"there is no table {FAMILY} {table}"
+        elif not loaded:
+            what = f"table {FAMILY} {table} has no fingerprint set (it was not loaded from netcompile's output)"
+        else:
+            what = f"table {FAMILY} {table} holds the ruleset of fingerprint {loaded}"
+        super().__init__(f"{what}, not the one of fingerprint {expected}")
+
+    def __reduce__(self) -> tuple[type[DriftError], tuple[str, str, str | None]]:
+        return DriftError, (self.table, self.expected, self.loaded)  # raised in a namespace's child: pickled
+
+
+_ELEMENTS_RE = re.compile(r"elements = \{ ([^}]*?) \}")
+
+
+def _fingerprint(table: str, name: str) -> str | None:
+    """The fingerprint element the loaded table holds: None without the table, "" without the set."""
+    if not _table_exists(table):
+        return None
+    try:
+        out = nftlib.run(f"list set {FAMILY} {table} {name}", dry_run=False).output
+    except nftlib.NftRejected:
+        return ""
+    found = _ELEMENTS_RE.search(out)
+    return found.group(1).strip() if found else ""
+
+
+def _load_delta(script: str, table: str, dry_run: bool, display_name: str, expected: str, name: str) -> Applied:
+    try:
+        result = nftlib.run(script, dry_run=dry_run, name=display_name)
+    except nftlib.NftRejected:
+        loaded = _fingerprint(table, name)
+        if loaded != expected:
+            raise DriftError(table, expected, loaded) from None
+        raise
+    return Applied(table, None, dry_run, True, result.warnings)
+
+
+def apply_delta(
+    script: str,
+    *,
+    expected: str,
+    fingerprint_set: str,
+    table: str = "netcompile",
+    netns: str | None = None,
+    dry_run: bool = False,
+    display_name: str = "<delta>",
+) -> Applied:
+    """Load a delta (`compile --since`) as it is, in one transaction: never with the replacement preamble.
+    The delta deletes the element `expected` of `fingerprint_set` first, so on a table that does not hold
+    that ruleset libnftables refuses all of it; then DriftError says what the table holds instead.
+    ScopeError when the script touches anything but the table, NftRejected for any other refusal."""
+    problems = scope_problems(script, table)
+    if problems:
+        raise ScopeError(table, problems)
+    applied = in_netns(netns, _load_delta, script, table, dry_run, display_name, expected, fingerprint_set)
+    return Applied(applied.table, netns, applied.dry_run, applied.existed, applied.warnings)
+
+
 class ScopeError(Exception):
     """The script touches more than netcompile's own table."""
 

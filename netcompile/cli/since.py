@@ -1,0 +1,68 @@
+"""`--since OLD.nft` of `compile` and `apply`: the delta from a ruleset netcompile wrote to the new one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..nft import fingerprint
+from ..nft.delta import Delta, between
+from ..nft.reader import DELTA, Loaded, NotOurs, read
+from . import fail
+
+SinceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--since",
+        metavar="OLD.nft",
+        help=(
+            "Emit the delta from OLD.nft (a full ruleset netcompile wrote, as loaded) to the new ruleset: one "
+            "transaction that changes only what differs, and applies only to a table holding OLD.nft."
+        ),
+    ),
+]
+
+
+def read_ruleset(path: Path | str) -> str:
+    """A ruleset file's text; exit 2 when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        fail(f"{path}: not UTF-8 text, so not a ruleset netcompile wrote")
+
+
+def load_since(since: Path) -> Loaded:
+    """The ruleset of file `since`, read before anything is compiled; exit 2 when it is not a full ruleset
+    netcompile wrote, or was edited since."""
+    text = read_ruleset(since)
+    try:
+        return read(text, str(since))
+    except NotOurs as exc:
+        fail(f"--since {exc}")
+
+
+def delta_from(since: Path, old: Loaded, new_text: str, new_name: str = "<compiled>") -> tuple[Delta, str]:
+    """The delta from `old` (read from file `since`) to the ruleset `new_text`, and its script; exit 2
+    when the new text is not a ruleset netcompile wrote, or the two are of different tables."""
+    try:
+        new = read(new_text, new_name, check=new_name != "<compiled>")
+    except NotOurs as exc:
+        fail(str(exc))
+    if (old.family, old.name) != (new.family, new.name):
+        fail(
+            f"--since {since}: a ruleset of table {old.family} {old.name}, the new one is table {new.family} "
+            f"{new.name} (--table): a delta changes one table"
+        )
+    delta = between(old, new)
+    header = [
+        f"{DELTA.removeprefix('# ')} {__version__}: from {fingerprint.NAME} {delta.old} ({since}) to {delta.new}; "
+        "do not edit.",
+        f"Loading it changes table {delta.family} {delta.table} in one transaction, only if the table holds "
+        f"{delta.old}: otherwise its first command fails and nothing changes.",
+    ]
+    return delta, delta.render(header)
