@@ -279,7 +279,7 @@ class Compiled(NamedTuple):
 def compile_node(completed: Objects, opts: CompileOptions) -> Compiled:
     """The ruleset of the node `opts.node` (implied when the input has one Node or none), from completed
     objects (`complete`). ClusterError when `opts.node` does not fit the input."""
-    cluster = Cluster(completed, opts.node, opts.cluster_cidrs)
+    cluster = Cluster(completed, opts.node, opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all)
     return Compiled(cluster, compile_cluster(cluster, opts))
 
 

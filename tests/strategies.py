@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
+from netcompile.compile.options import CompileOptions
 from netcompile.model import IPAddress, Protocol
 from netcompile.verify.packet import Origin, Packet
 
@@ -50,6 +51,16 @@ class Scenario:
     docs: list[dict[str, Any]]
     packets: list[Packet] = field(default_factory=list)  # drawn at random
     dual_stack: bool = False
+    # kube-proxy's configuration (compile options): how pods' traffic is told apart, and masqueradeAll
+    detect_local_mode: str = "ClusterCIDR"
+    masquerade_all: bool = False
+
+    @property
+    def options(self) -> CompileOptions:
+        """The compile options the scenario is for (node-a, and kube-proxy's configuration)."""
+        return CompileOptions(
+            node="node-a", detect_local_mode=self.detect_local_mode, masquerade_all=self.masquerade_all
+        )
 
     @property
     def probes(self) -> list[Packet]:
@@ -63,7 +74,8 @@ class Scenario:
     def __repr__(self) -> str:
         packets = "\n".join(f"#   {p}" for p in self.packets)
         return (
-            f"\n# --- manifests (compile with --node node-a) ---\n{self.yaml}# --- packets ---\n{packets}\n"
+            f"\n# --- manifests (compile with --node node-a --detect-local-mode {self.detect_local_mode}"
+            f"{' --masquerade-all' if self.masquerade_all else ''}) ---\n{self.yaml}# --- packets ---\n{packets}\n"
             f"#   (and {len(self.probes) - len(self.packets)} systematic probes)\n"
         )
 
@@ -531,5 +543,7 @@ def scenarios(draw: st.DrawFn, max_packets: int = 12) -> Scenario:
     docs += draw(services(pod_docs, dual_stack))
     docs += draw(network_policies())
     scenario = Scenario(docs, dual_stack=dual_stack)
+    scenario.detect_local_mode = draw(st.sampled_from(["ClusterCIDR", "ClusterCIDR", "NodeCIDR", "None"]))
+    scenario.masquerade_all = draw(st.integers(0, 3)) == 0
     scenario.packets = draw(st.lists(packets(docs, dual_stack), min_size=1, max_size=max_packets))
     return scenario

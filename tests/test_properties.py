@@ -14,7 +14,6 @@ from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, given, settings
 
-from netcompile.compile.compiler import CompileOptions
 from netcompile.pipeline import compile_paths
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.reference import evaluate
@@ -30,7 +29,7 @@ def disagreements(scenario: Scenario, mutate: Callable[[str], str] | None = None
     """Packets of `scenario` on which the compiled ruleset (optionally mutated) and the reference differ."""
     with TemporaryDirectory() as tmp:
         (Path(tmp) / "cluster.yaml").write_text(scenario.yaml)
-        cluster, output = compile_paths([tmp], CompileOptions(node="node-a"))
+        cluster, output = compile_paths([tmp], scenario.options)
     ruleset = Ruleset.parse(mutate(output.text) if mutate else output.text)
     problems = []
     for packet in scenario.probes:

@@ -7,7 +7,6 @@ from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, find, given, settings
 
-from netcompile.compile.compiler import CompileOptions
 from netcompile.pipeline import compile_paths
 from tests.strategies import Scenario, scenarios
 
@@ -17,7 +16,7 @@ from tests.strategies import Scenario, scenarios
 def test_generated_manifests_are_valid_and_compile(scenario: Scenario) -> None:
     with TemporaryDirectory() as tmp:
         (Path(tmp) / "cluster.yaml").write_text(scenario.yaml)
-        cluster, output = compile_paths([tmp], CompileOptions(node="node-a"))
+        cluster, output = compile_paths([tmp], scenario.options)
     assert cluster.node_name == "node-a"
     assert output.text.startswith("#!/usr/sbin/nft -f")
 

@@ -45,8 +45,15 @@ def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:
     """The table with its base chains and the sets every part uses."""
     node = cluster.node_name or "(single node)"
     table = Table(opts.table, comment=f"netcompile {__version__}: Services and NetworkPolicies of node {node}")
+    local = cluster.local_networks(opts.detect_local_mode)
+    what = {"ClusterCIDR": "the cluster's pod networks", "NodeCIDR": "this node's pod networks"}
     family_sets(
-        table, "pod-cidrs", "the cluster's pod networks: traffic from elsewhere is external", cluster.cluster_cidrs
+        table,
+        "pod-cidrs",
+        f"{what[opts.detect_local_mode]}: traffic from elsewhere is external"
+        if local is not None
+        else f"unused: detectLocalMode {opts.detect_local_mode} tells no pod traffic apart",
+        local or (),
     )
     table.add_chain(
         "nat-prerouting",

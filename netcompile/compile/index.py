@@ -104,8 +104,10 @@ class Cluster:
         objects: Objects,
         node_name: str | None = None,
         cluster_cidrs: tuple[IPNetwork, ...] = (),
+        detect_local_mode: str = "ClusterCIDR",
+        masquerade_all: bool = False,
     ) -> None:
-        self.scope = Scope(objects, node_name, cluster_cidrs)
+        self.scope = Scope(objects, node_name, cluster_cidrs, detect_local_mode, masquerade_all)
         with paused_gc():  # indexes of 100k objects: see source.paused_gc
             self._index(objects, node_name, cluster_cidrs)
 
@@ -161,6 +163,16 @@ class Cluster:
         if from_nodes:
             return collapse(from_nodes)
         return collapse(ip_network(ip) for p in self.objects.pods if not p.host_network and p.running for ip in p.ips)
+
+    def local_networks(self, detect_local_mode: str) -> tuple[IPNetwork, ...] | None:
+        """Where a pod's traffic comes from, as kube-proxy's detectLocalMode tells it: the cluster's pod
+        networks (ClusterCIDR), this node's podCIDRs (NodeCIDR); None when nothing tells it (None, or
+        NodeCIDR on a node without podCIDRs, where kube-proxy does without)."""
+        if detect_local_mode == "ClusterCIDR":
+            return self.cluster_cidrs
+        if detect_local_mode == "NodeCIDR" and self.node is not None and self.node.pod_cidrs:
+            return collapse(self.node.pod_cidrs)
+        return None
 
     def pod_ips(self, pod: Pod) -> tuple[IPAddress, ...]:
         """A pod's addresses. A hostNetwork pod without status IPs has what the kubelet would report:

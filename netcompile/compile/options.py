@@ -18,3 +18,5 @@ class CompileOptions:
     nodeport_addresses: tuple[IPNetwork, ...] = ()
     table: str = "netcompile"
     masquerade_mark: int = MASQUERADE_MARK
+    detect_local_mode: str = "ClusterCIDR"  # model.DETECT_LOCAL_MODES: what counts as a pod's traffic
+    masquerade_all: bool = False  # every connection to a ClusterIP masqueraded (kube-proxy's masqueradeAll)

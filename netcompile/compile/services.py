@@ -235,14 +235,23 @@ class _Builder:
                 comment="a ClusterIP on a port its Service lacks",
             )
 
-        t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; masquerade unless the source is a pod")
-        for fam in ADDRESS_FAMILIES:
-            t.add_rule(
-                CLUSTER_IP_CHAIN,
-                not_member(saddr(fam), family_name("pod-cidrs", fam)),
-                set_mark,
-                comment="from outside the pod networks: masquerade",
-            )
+        detects_pods = self.cluster.local_networks(self.opts.detect_local_mode) is not None
+        if self.opts.masquerade_all:
+            t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; masquerade every connection (masqueradeAll)")
+            t.add_rule(CLUSTER_IP_CHAIN, set_mark, comment="masqueradeAll")
+        elif detects_pods:
+            t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; masquerade unless the source is a pod")
+            for fam in ADDRESS_FAMILIES:
+                t.add_rule(
+                    CLUSTER_IP_CHAIN,
+                    not_member(saddr(fam), family_name("pod-cidrs", fam)),
+                    set_mark,
+                    comment="from outside the pod networks: masquerade",
+                )
+        else:  # kube-proxy without a local detector masquerades no ClusterIP traffic, not even the node's
+            t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; no pod traffic told apart: source kept")
+            clear = MarkSet(MarkOp.AND, Mark(~self.mark.value & 0xFFFFFFFF))
+            t.add_rule(CLUSTER_IP_CHAIN, clear, comment="from the node too: source kept")
         t.add_rule(CLUSTER_IP_CHAIN, goto(PICK))
 
         t.add_chain(EXTERNAL_CHAIN, "NodePort/externalIP/LoadBalancer, externalTrafficPolicy Cluster: masquerade")
@@ -251,7 +260,7 @@ class _Builder:
 
         t.add_chain(EXTERNAL_LOCAL_CHAIN, "NodePort/externalIP/LoadBalancer, externalTrafficPolicy Local: which list")
         t.add_rule(EXTERNAL_LOCAL_CHAIN, marked, goto(PICK), comment="from the node: internal list, masquerade")
-        for fam in ADDRESS_FAMILIES:
+        for fam in ADDRESS_FAMILIES if detects_pods else ():
             t.add_rule(
                 EXTERNAL_LOCAL_CHAIN,
                 member(saddr(fam), family_name("pod-cidrs", fam)),

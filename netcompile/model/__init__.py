@@ -285,13 +285,24 @@ class Objects:
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
 
 
+# kube-proxy's ways to tell local (pod) traffic, as netcompile reads them: its detectLocalMode values
+# ClusterCIDR and NodeCIDR, and None, where it has no way (a mode without its CIDRs).
+DETECT_LOCAL_MODES = ("ClusterCIDR", "NodeCIDR", "None")
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """What both evaluators are given: the completed objects and the question's node and pod networks.
 
-    `node_name` is as asked (`--node`, or None); `cluster_cidrs` as given (`--cluster-cidr`, or empty).
+    `node_name` is as asked (`--node`, or None); `cluster_cidrs` as given (`--cluster-cidr` or kube-proxy's
+    clusterCIDR, or empty).
     """
 
     objects: Objects
     node_name: str | None = None
     cluster_cidrs: tuple[IPNetwork, ...] = ()
+    # How kube-proxy tells pods' traffic from other traffic (its detectLocalMode): by the cluster's pod
+    # networks, by the node's own (its podCIDRs), or not at all (DETECT_LOCAL_MODES); and whether it
+    # masquerades every connection to a ClusterIP (masqueradeAll). Each evaluator reads them on its own.
+    detect_local_mode: str = "ClusterCIDR"
+    masquerade_all: bool = False

@@ -258,11 +258,12 @@ class Vmap(Node):
 class MarkOp(StrEnum):
     OR = "|"  # set the bits
     XOR = "^"  # flip them (clears bits known to be set)
+    AND = "&"  # keep only the bits of X (with the complement of a bit: clear it, set or not)
 
 
 @dataclass(frozen=True, slots=True)
 class MarkSet(Node):
-    """`meta mark set meta mark | X` (or `^ X`): changes only the bits of X."""
+    """`meta mark set meta mark | X` (or `^ X`): changes only the bits of X; `& X` keeps only them."""
 
     op: MarkOp
     mark: Mark

@@ -41,9 +41,11 @@ class SourceClass(StrEnum):
 
 
 def source_class(cluster: View, packet: Packet) -> SourceClass:
+    """NODE for the node's own traffic; POD for a source that kube-proxy's local detector takes for a pod
+    (inside L: the pod networks, or this node's, as detectLocalMode says; none without a detector)."""
     if packet.origin == Origin.NODE:
         return SourceClass.NODE
-    if any(packet.src in network for network in cluster.cluster_cidrs):
+    if cluster.pod_sources is not None and any(packet.src in network for network in cluster.pod_sources):
         return SourceClass.POD
     return SourceClass.EXTERNAL
 
@@ -194,11 +196,18 @@ class ServiceDecision:
     reasons: list[str] = field(default_factory=list)
 
 
-def choose(frontend: Frontend, cls: SourceClass, lists: EndpointLists) -> tuple[tuple[Endpoint, ...], bool, str]:
+def choose(
+    frontend: Frontend, cls: SourceClass, lists: EndpointLists, cluster: View
+) -> tuple[tuple[Endpoint, ...], bool, str]:
     """The table of §2.3: (endpoints, masquerade, which list and why)."""
     service = frontend.service
     itp = f"internalTrafficPolicy {service.internal_traffic_policy.value}"
     if not frontend.kind.external:
+        if cluster.masquerade_all:
+            return lists.internal, True, f"internal list ({itp}), source is {cls.value}, masqueradeAll"
+        if cluster.pod_sources is None:
+            why = f"detectLocalMode {cluster.detect_local_mode} tells no pod apart: no ClusterIP traffic masqueraded"
+            return lists.internal, False, f"internal list ({itp}), source is {cls.value}; {why}"
         return lists.internal, cls != SourceClass.POD, f"internal list ({itp}), source is {cls.value}"
     if service.external_traffic_policy == TrafficPolicy.CLUSTER:
         return lists.cluster, True, f"cluster endpoints (externalTrafficPolicy Cluster), source is {cls.value}"
@@ -269,7 +278,7 @@ class ServiceStage:
 
         cls = source_class(self.cluster, packet)
         lists = self.lists(frontend)
-        chosen, masquerade, which = choose(frontend, cls, lists)
+        chosen, masquerade, which = choose(frontend, cls, lists, self.cluster)
         family = family_name(frontend.address)
         if not chosen:
             if not lists.usable:

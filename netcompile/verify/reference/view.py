@@ -100,6 +100,15 @@ class View:
             tuple(a.address for a in self.node.addresses) if self.node is not None else ()
         )
         self.cluster_cidrs = self._pod_networks(scope.cluster_cidrs)
+        self.masquerade_all = scope.masquerade_all
+        self.detect_local_mode = scope.detect_local_mode
+        # L, the sources kube-proxy takes for pods (§1): the pod networks with detectLocalMode ClusterCIDR,
+        # this node's own with NodeCIDR; None when nothing tells pods apart (None, or a node without any).
+        self.pod_sources: tuple[IPNetwork, ...] | None = None
+        if scope.detect_local_mode == "ClusterCIDR":
+            self.pod_sources = self.cluster_cidrs
+        elif scope.detect_local_mode == "NodeCIDR" and self.node is not None and self.node.pod_cidrs:
+            self.pod_sources = _merged(self.node.pod_cidrs)
         self._pod_at: dict[IPAddress, str] = {}
         for pod in scope.objects.pods:
             if pod.phase == "Running" and not pod.host_network:
