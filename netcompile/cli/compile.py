@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,8 +11,30 @@ from typing import Annotated
 import typer
 
 from ..host.nftlib import NftRejected, NftUnavailable, check
-from . import CompileArgs, OutputOpt, Paths, app, emit, fail, output_and_format, run_compile, with_compile_options
+from ..pipeline import ClusterError
+from . import (
+    CompileArgs,
+    OutputOpt,
+    Paths,
+    app,
+    checked,
+    completed_input,
+    emit,
+    fail,
+    output_and_format,
+    run_compile,
+    with_compile_options,
+)
+from .all_nodes import compile_all
 from .since import SinceOpt, delta_from, load_since
+
+AllNodesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-nodes",
+        help="Compile every Node's ruleset, each into DIR/<node>.nft (-o DIR), reading the input once.",
+    ),
+]
 
 
 @app.command("compile")
@@ -24,8 +47,9 @@ def compile_cmd(
         str | None, typer.Option("--format", metavar="NAME", help="nft (the only one: an nftables script).")
     ] = None,
     since: SinceOpt = None,
+    all_nodes: AllNodesOpt = False,
 ) -> None:
-    """Compile manifests into an nftables script for one node.
+    """Compile manifests into an nftables script for one node (or, with --all-nodes, for each).
 
     Reads Namespaces, Nodes, Pods, Services, EndpointSlices, Endpoints and NetworkPolicies (also inside a
     `kind: List`); other kinds are skipped with a notice. Every input error is reported at once, as
@@ -36,8 +60,15 @@ def compile_cmd(
     transaction turning OLD.nft's table into the new one, changing only what differs (elements added and
     deleted, changed chains flushed and filled again). It first deletes OLD.nft's fingerprint element, so
     on a table that does not hold OLD.nft it fails as a whole and changes nothing.
+
+    With --all-nodes -o DIR, writes one ruleset per Node of the input (or of the simulated cluster) to
+    DIR/<node>.nft, each as `--node NAME` would compile it; the files appear together once every node is
+    compiled, or none does. Both cores (or more) compile nodes in parallel.
     """
     target, _ = output_and_format(output, fmt, ("nft",))
+    if all_nodes:
+        _all_nodes(paths, compile_args, target, since is not None)
+        return
     old = None if since is None else load_since(since)
     _, result = run_compile(paths, compile_args)
     if since is not None and old is not None:
@@ -92,3 +123,25 @@ def check_cmd(
         else "dry run only: without util-linux's unshare, the kernel's checks at commit were not run"
     )
     typer.echo(f"{file}: libnftables accepts the script ({how})", err=True)
+
+
+def _all_nodes(paths: list[str], args: CompileArgs, directory: Path | None, since: bool) -> None:
+    if directory is None:
+        fail("--all-nodes writes one file per node: give the folder with -o DIR")
+    if since:
+        fail("--all-nodes does not go with --since: a delta is one node's (compile --node NAME --since OLD.nft)")
+    if args.node is not None:
+        fail("--all-nodes does not go with --node: it compiles every node")
+    if directory.exists() and not directory.is_dir():
+        fail(f"-o {directory}: not a folder (--all-nodes writes DIR/<node>.nft)")
+    opts, _ = checked(args)
+    completed = completed_input(paths, args)
+    try:
+        written = compile_all(completed, opts, directory, workers=min(2, os.cpu_count() or 1))
+    except ClusterError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write in {directory}: {exc.strerror or exc}")
+    for notice in dict.fromkeys(n for w in written for n in w.notices):  # each once, though every node has it
+        typer.echo(f"notice: {notice}", err=True)
+    typer.echo(f"wrote {len(written)} rulesets to {directory}/ ({', '.join(w.path.name for w in written)})", err=True)

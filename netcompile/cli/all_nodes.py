@@ -1,0 +1,143 @@
+"""`compile --all-nodes -o DIR/`: one ruleset per node, `DIR/<node>.nft`, from one load and one completion.
+
+The input is read and completed once (`pipeline.complete`); each node's ruleset is then compiled from those
+same completed objects (`pipeline.compile_node`, as `compile --node NAME` would). With more than one
+worker, the nodes are shared out among forked children (`os.fork`: they inherit the completed objects
+without copying or pickling them; `gc.freeze` first, so the collector does not touch, and so copy, the
+parent's pages); each child writes its nodes' rulesets to temporary files beside their targets and
+reports only names and sizes back. The files are renamed into place once every node is compiled: a
+failure leaves none of them written (each rename is atomic; together they are all or nothing as far as
+the compile is concerned).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..model import Objects
+from ..pipeline import ClusterError, CompileOptions, compile_node, node_names
+
+__all__ = ["NodeRuleset", "compile_all", "ruleset_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRuleset:
+    node: str
+    path: Path  # where it goes
+    bytes: int
+    notices: tuple[str, ...]
+    temporary: Path  # where it is until `compile_all` renames it
+
+
+def ruleset_path(directory: Path, node: str) -> Path:
+    """`DIR/<node>.nft`; a Node name is a DNS subdomain, so it is a plain file name (checked anyway)."""
+    if not node or "/" in node or node.startswith(".") or "\0" in node:
+        raise ClusterError(f"Node {node!r}: its name cannot be a file name in {directory}")
+    return directory / f"{node}.nft"
+
+
+def _write_temporary(target: Path, text: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(name, 0o644)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _compile(completed: Objects, opts: CompileOptions, directory: Path, nodes: Sequence[str]) -> list[NodeRuleset]:
+    out: list[NodeRuleset] = []
+    try:
+        for node in nodes:
+            output = compile_node(completed, replace(opts, node=node)).output
+            target = ruleset_path(directory, node)
+            temporary = _write_temporary(target, output.text)
+            out.append(NodeRuleset(node, target, len(output.text.encode()), tuple(output.notices), temporary))
+    except BaseException:
+        _discard(out)
+        raise
+    return out
+
+
+def _discard(results: Sequence[NodeRuleset]) -> None:
+    for result in results:
+        result.temporary.unlink(missing_ok=True)
+
+
+def _in_children(
+    completed: Objects, opts: CompileOptions, directory: Path, nodes: list[str], workers: int
+) -> list[NodeRuleset]:
+    """`_compile` over `nodes`, shared out round-robin among `workers` forked children."""
+    gc.collect()
+    gc.freeze()  # the parent's objects leave the collector's generations: children do not copy their pages
+    children: list[tuple[int, int]] = []
+    try:
+        for k in range(workers):
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
+                os.close(read_fd)
+                try:
+                    payload = pickle.dumps((True, _compile(completed, opts, directory, nodes[k::workers])))
+                except BaseException as exc:
+                    payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
+                with os.fdopen(write_fd, "wb") as f:
+                    f.write(payload)
+                os._exit(0)
+            os.close(write_fd)
+            children.append((pid, read_fd))
+        results: list[NodeRuleset] = []
+        failures: list[str] = []
+        for pid, read_fd in children:
+            with os.fdopen(read_fd, "rb") as f:
+                data = f.read()
+            os.waitpid(pid, 0)
+            if not data:
+                failures.append(f"the worker process {pid} died")
+                continue
+            ok, value = pickle.loads(data)
+            if ok:
+                results += value
+            else:
+                failures.append(value)
+    finally:
+        gc.unfreeze()
+    if failures:
+        _discard(results)
+        raise ClusterError("; ".join(failures))
+    order = {node: i for i, node in enumerate(nodes)}
+    return sorted(results, key=lambda r: order[r.node])
+
+
+def compile_all(completed: Objects, opts: CompileOptions, directory: Path, workers: int = 1) -> list[NodeRuleset]:
+    """Every Node's ruleset, written to `directory/<node>.nft`; ClusterError (nothing written) when the
+    input has no Node or a node cannot be compiled."""
+    nodes = [n for n in node_names(completed, opts) if n is not None]
+    if not nodes:
+        raise ClusterError("--all-nodes: the input has no Node (and simulates none): compile one ruleset with -o FILE")
+    for node in nodes:
+        ruleset_path(directory, node)
+    directory.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers, len(nodes)))
+    if workers == 1:
+        results = _compile(completed, opts, directory, nodes)
+    else:
+        results = _in_children(completed, opts, directory, nodes, workers)
+    try:
+        for result in results:
+            os.replace(result.temporary, result.path)
+    except BaseException:
+        _discard(results)
+        raise
+    return results
