@@ -204,6 +204,8 @@ def _changes(old: Loaded, new: Loaded) -> list[Command]:
 def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> tuple[list[str], list[str]]:
     """Keys of `old` to delete and element lines of `new` to add: an element whose line differs (value or
     comment) is deleted and added; so is a verdict naming a chain about to be re-created."""
+    if old.elements == new.elements and not (gone_chains and old.kind == "map"):
+        return [], []
     old_lines, new_lines = set(old.elements), set(new.elements)
     stale = {line for line in old.elements if line not in new_lines}
     if gone_chains and old.kind == "map":

@@ -192,20 +192,26 @@ def _set(lines: _Lines, kind: str, name: str) -> LoadedSet:
 
 
 def _elements(lines: _Lines, name: str) -> tuple[str, ...]:
-    """The element lines, sliced out whole: each `\\t\\t\\t<element>,` up to `\\t\\t}`."""
+    """The element lines, sliced out whole: each `\\t\\t\\t<element>,` up to `\\t\\t}`. The layout is checked on
+    the block at once (every newline follows a comma and comes before three tabs, and one more), then split."""
     text, first = lines.text, lines.number + 1
     end = text.find("\n\t\t}\n", lines.pos - 1)
     if end < 0:
         raise lines.error(f"the elements of {name} do not end")
     block = text[lines.pos : end]
-    raw = block.split("\n") if block else []
-    out = tuple([e[3:-1] for e in raw])
-    bad = next(
-        (i for i, e in enumerate(raw) if not (e.startswith("\t\t\t") and e.endswith(",")) or e[3:4] == "\t"), None
-    )
-    if bad is not None:
+    newlines = block.count("\n")
+    if block and (
+        not block.startswith("\t\t\t")
+        or block.startswith("\t\t\t\t")
+        or not block.endswith(",")
+        or block.count(",\n\t\t\t") != newlines
+        or "\n\t\t\t\t" in block
+    ):
+        raw = block.split("\n")
+        bad = next(i for i, e in enumerate(raw) if not (e.startswith("\t\t\t") and e.endswith(",")) or e[3:4] == "\t")
         raise lines.error(f"unexpected element line in {name}: {raw[bad][:80]!r}", first + bad)
-    lines.number += len(raw) + 1
+    out = tuple(block[3:-1].split(",\n\t\t\t")) if block else ()
+    lines.number += newlines + 2
     lines.pos = end + 5
     return out
 
