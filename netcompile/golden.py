@@ -23,6 +23,7 @@ from .errors import InputError
 from .load.references import dangling_references
 from .pipeline import (
     CompileArgs,
+    Compiled,
     CompileOptions,
     Output,
     ParseOptions,
@@ -65,21 +66,30 @@ class Case:
         return opts, parse, args.strict
 
     def options(self) -> CompileOptions:
-        return self.checked()[0]
+        """The options the case is compiled with: its flags, over kube-proxy's configuration in its input."""
+        return self.compiled()[1]
 
     def compile(self) -> Output:
         """The pipeline (load, complete, compile) on the case's folder with its flags. Raises InputError,
         ClusterError, ValueError (a bad args file; with --strict, a dangling reference)."""
-        opts, parse, strict = self.checked()
-        simulated = self.args().complete_options()  # checked already, by `checked`
-        objects = load([str(self.directory)], parse=parse)
+        return self.compiled()[0].output
+
+    def compiled(self) -> tuple[Compiled, CompileOptions]:
+        """The case compiled (its Cluster, for the reference, and its Output, the input's notices first),
+        and the options it was compiled with (`options`)."""
+        _, parse, strict = self.checked()
+        args = self.args()
+        simulated = args.complete_options()  # checked already, by `checked`
+        proxy_config = str(self.directory / args.proxy_config) if args.proxy_config else None
+        objects = load([str(self.directory)], parse=parse, proxy_config=proxy_config)
         if strict and (found := dangling_references(objects)):
             n = len(found)
             listed = "".join(f"\n{diagnostic}" for diagnostic in found)
             raise ValueError(f"{n} dangling reference{'s' if n != 1 else ''} in the input (--strict):{listed}")
-        output = compile_node(complete(objects, simulated), opts).output
-        output.notices[:0] = objects.notices
-        return output
+        opts = args.compile_options(objects.proxy_config)
+        compiled = compile_node(complete(objects, simulated), opts)
+        compiled.output.notices[:0] = objects.notices
+        return compiled, opts
 
 
 def discover(root: Path) -> list[Case]:

@@ -17,6 +17,7 @@ turns them into messages and exit codes.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,15 +25,18 @@ from typing import NamedTuple
 
 from .compile.compiler import CompileOptions, Output, compile_cluster
 from .compile.index import Cluster, ClusterError
+from .compile.options import MASQUERADE_MARK
 from .complete import CompleteOptions
 from .complete import complete as complete_objects
 from .complete.options import DEFAULT_LOAD_BALANCER_CIDRS, DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS
+from .errors import Diagnostic, InputError, Position
 from .host.apply import check_table_name
 from .load.manifests import NODE_PORT_RANGE, ParseOptions
 from .load.manifests import load as load_manifests
 from .load.source import Limits
 from .load.validation import parse_cidr
-from .model import IPNetwork, Objects
+from .model import DETECT_LOCAL_MODES, IPNetwork, Objects
+from .model.proxy import ProxyConfig
 from .nft.ir import IRError, check_name
 
 __all__ = [
@@ -67,14 +71,37 @@ class CompileArgs:
     nodes: str = "1"
     service_cidr: tuple[str, ...] = ()
     load_balancer_cidr: tuple[str, ...] = ()
+    detect_local_mode: str | None = None
+    masquerade_all: bool = False
+    proxy_config: str | None = None
 
-    def compile_options(self) -> CompileOptions:
-        """CompileOptions from these values; OptionError on a malformed CIDR or table name."""
+    def compile_options(self, proxy: ProxyConfig | None = None) -> CompileOptions:
+        """CompileOptions from these values and kube-proxy's configuration (`proxy`, from the input or
+        --proxy-config), which the options given override; OptionError on a malformed value.
+
+        As kube-proxy: detectLocalMode ClusterCIDR without a clusterCIDR has nothing to tell pods by (the
+        mode is None then); without any configuration netcompile finds the pod networks itself (--cluster-cidr,
+        else the Nodes' podCIDRs, else the pods' addresses)."""
+        given_cidrs = cidrs(self.cluster_cidr, "--cluster-cidr")
+        mode = self.detect_local_mode
+        if mode is not None and mode not in DETECT_LOCAL_MODES:
+            modes = ", ".join(f'"{m}"' for m in DETECT_LOCAL_MODES)
+            raise OptionError(f"--detect-local-mode: Unsupported value: {json.dumps(mode)}: supported values: {modes}")
+        cluster_cidrs = given_cidrs or (proxy.cluster_cidrs if proxy else ())
+        if mode is None:
+            mode = proxy.detect_local_mode if proxy else "ClusterCIDR"
+            if proxy is not None and mode == "ClusterCIDR" and not cluster_cidrs:
+                mode = "None"
+        nodeports = cidrs(self.nodeport_addresses, "--nodeport-addresses")
         return CompileOptions(
             node=self.node,
-            cluster_cidrs=cidrs(self.cluster_cidr, "--cluster-cidr"),
-            nodeport_addresses=cidrs(self.nodeport_addresses, "--nodeport-addresses"),
+            cluster_cidrs=cluster_cidrs,
+            nodeport_addresses=nodeports or (proxy.nodeport_addresses if proxy else ()),
+            nodeport_primary=not nodeports and proxy is not None and proxy.nodeport_primary,
             table=table_name(self.table),
+            masquerade_mark=1 << proxy.masquerade_bit if proxy else MASQUERADE_MARK,
+            detect_local_mode=mode,
+            masquerade_all=self.masquerade_all or (proxy is not None and proxy.masquerade_all),
         )
 
     def parse_options(self) -> ParseOptions:
@@ -150,6 +177,9 @@ COMPILE_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("nodes", "--nodes", "one"),
     ("service_cidr", "--service-cidr", "many"),
     ("load_balancer_cidr", "--load-balancer-cidr", "many"),
+    ("detect_local_mode", "--detect-local-mode", "one"),
+    ("masquerade_all", "--masquerade-all", "flag"),
+    ("proxy_config", "--proxy-config", "one"),
 )
 
 
@@ -182,6 +212,9 @@ def parse_compile_args(words: Sequence[str], where: str = "compile flags") -> Co
         nodes=ns.nodes,
         service_cidr=tuple(ns.service_cidr),
         load_balancer_cidr=tuple(ns.load_balancer_cidr),
+        detect_local_mode=ns.detect_local_mode,
+        masquerade_all=ns.masquerade_all,
+        proxy_config=ns.proxy_config,
     )
 
 
@@ -250,9 +283,29 @@ def distinct_inputs(paths: Sequence[str]) -> list[str]:
     return out
 
 
-def load(paths: Sequence[str], limits: Limits = Limits(), parse: ParseOptions = ParseOptions()) -> Objects:
-    """Read, check and default the manifests (each file once); InputError with every diagnostic."""
-    return load_manifests(distinct_inputs(paths), limits, parse)
+def load(
+    paths: Sequence[str],
+    limits: Limits = Limits(),
+    parse: ParseOptions = ParseOptions(),
+    proxy_config: str | None = None,
+) -> Objects:
+    """Read, check and default the manifests (each file once); InputError with every diagnostic.
+
+    `proxy_config` (--proxy-config FILE): a file holding kube-proxy's configuration (a
+    KubeProxyConfiguration, or the kube-proxy ConfigMap), which takes the place of one in the manifests."""
+    objects = load_manifests(distinct_inputs(paths), limits, parse)
+    if proxy_config is None:
+        return objects
+    given = load_manifests([proxy_config], limits, parse)
+    if given.proxy_config is None:
+        where = Position(proxy_config, 1, 1)
+        missing = "--proxy-config: the file holds no KubeProxyConfiguration (nor kube-system's kube-proxy ConfigMap)"
+        raise InputError([Diagnostic(where, "", "", missing)])
+    notices = objects.notices + given.notices
+    if objects.proxy_config is not None:
+        replaced = objects.proxy_config
+        notices += (f"{replaced.position}: {replaced.source}: not read: --proxy-config {proxy_config} takes its place",)
+    return replace(objects, proxy_config=given.proxy_config, notices=notices)
 
 
 # --- phase 2, complete: what the cluster adds, once ------------------------------------------------------
@@ -279,7 +332,9 @@ class Compiled(NamedTuple):
 def compile_node(completed: Objects, opts: CompileOptions) -> Compiled:
     """The ruleset of the node `opts.node` (implied when the input has one Node or none), from completed
     objects (`complete`). ClusterError when `opts.node` does not fit the input."""
-    cluster = Cluster(completed, opts.node, opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all)
+    cluster = Cluster(
+        completed, opts.node, opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all, opts.nodeport_primary
+    )
     return Compiled(cluster, compile_cluster(cluster, opts))
 
 

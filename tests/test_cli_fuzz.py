@@ -268,6 +268,12 @@ COMPILE = {
     "--service-cidr": CIDRS
     | st.sampled_from(["10.96.0.0/12,fd00:10:96::/112", "10.0.0.0/30", "10.0.0.0/8,10.1.0.0/16"]),
     "--load-balancer-cidr": CIDRS | st.sampled_from(["172.19.255.0/24", "fd00:19::/112", "203.0.113.7/32"]),
+    "--detect-local-mode": st.sampled_from(["ClusterCIDR", "NodeCIDR", "None", "none", "BridgeInterface", ""]) | TEXT,
+    "--masquerade-all": FLAG,
+    "--proxy-config": st.sampled_from(  # relative to the folder pytest runs in (the repository), or a case's
+        ["golden/svc-kube-proxy-config/05-kube-proxy.yaml", "05-kube-proxy.yaml", "examples", "absent.yaml", "", "-"]
+    )
+    | TEXT,
 }
 assert tuple(COMPILE) == COMPILE_OPTIONS  # the fuzzer covers every compile option
 

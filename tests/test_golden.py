@@ -19,7 +19,7 @@ from netcompile.compile.index import Cluster
 from netcompile.golden import Case, check_cases, discover
 from netcompile.host.nftlib import check
 from netcompile.model import IPAddress, Protocol
-from netcompile.pipeline import COMPILE_FLAGS, compile_paths
+from netcompile.pipeline import COMPILE_FLAGS
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.packet import Origin, Packet, Result, Verdict
 from netcompile.verify.reference import evaluate, reference_for
@@ -127,8 +127,7 @@ def golden_packets(cluster: Cluster, opts: CompileOptions) -> list[Packet]:
 def disagreements(case: Case) -> tuple[list[str], int, set[tuple[Verdict, bool]], bool]:
     """Where the interpreter of the case's expected.nft and the reference differ; the number of packets,
     the (verdict, masquerade) pairs the reference gave, and whether a hairpin happened."""
-    opts, parse, _ = case.checked()
-    cluster, _ = compile_paths([str(case.directory)], opts, parse=parse)
+    (cluster, _), opts = case.compiled()
     ruleset = Ruleset.parse(case.expected_path.read_text())
     packets = golden_packets(cluster, opts)
     problems = []
@@ -209,7 +208,12 @@ def test_a_cases_args_take_every_compile_option(tmp_path: Path) -> None:
     args = (
         "--node node-a --cluster-cidr 10.244.0.0/16,fd00:1::/64 --cluster-cidr 10.245.0.0/16 "
         "--nodeport-addresses 192.168.0.0/16 --table other --service-node-port-range 30000-32767 "
-        "--validate=warn --strict --nodes 1 --service-cidr 10.96.0.0/12 --load-balancer-cidr 172.19.255.0/24"
+        "--validate=warn --strict --nodes 1 --service-cidr 10.96.0.0/12 --load-balancer-cidr 172.19.255.0/24 "
+        "--detect-local-mode NodeCIDR --masquerade-all --proxy-config kube-proxy.conf"
+    )
+    (directory / "kube-proxy.conf").write_text(  # relative to the case's folder; the flags above win over it
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: 10.0.0.0/8\n"
+        "nftables: {masqueradeBit: 15}\nmode: nftables\n"
     )
     assert {word.partition("=")[0] for word in args.split() if word.startswith("--")} == {
         flag for _, flag, _ in COMPILE_FLAGS
@@ -222,6 +226,7 @@ def test_a_cases_args_take_every_compile_option(tmp_path: Path) -> None:
         "other",
         ["10.244.0.0/16", "fd00:1::/64", "10.245.0.0/16"],
     )
+    assert (opts.detect_local_mode, opts.masquerade_all, opts.masquerade_mark) == ("NodeCIDR", True, 0x8000)
     simulated = case.args().complete_options()
     assert (simulated.nodes, [str(c) for c in simulated.load_balancer_cidrs]) == (1, ["172.19.255.0/24"])
     assert [str(c) for c in simulated.pod_cidrs] == ["10.244.0.0/16", "fd00:1::/64"]  # one per family

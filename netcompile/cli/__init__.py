@@ -264,6 +264,15 @@ def checked(args: CompileArgs) -> tuple[CompileOptions, ParseOptions]:
         fail(str(exc))
 
 
+def resolved(args: CompileArgs, objects: Objects) -> CompileOptions:
+    """The compile options for `objects`: the words given, over kube-proxy's configuration when the input
+    (or --proxy-config) has one; exit 2 on a malformed one."""
+    try:
+        return args.compile_options(objects.proxy_config)
+    except OptionError as exc:
+        fail(str(exc))
+
+
 NodesOpt = Annotated[
     str,
     typer.Option("--nodes", metavar="N", help="Synthetic Nodes to simulate when the input has none (kind's layout)."),
@@ -283,6 +292,26 @@ LoadBalancerCidrOpt = Annotated[
     ),
 ]
 
+DetectLocalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--detect-local-mode",
+        metavar="MODE",
+        help="How kube-proxy tells pods' traffic: ClusterCIDR (the pod networks), NodeCIDR (this node's), None.",
+    ),
+]
+MasqueradeAllOpt = Annotated[
+    bool, typer.Option("--masquerade-all", help="Masquerade every connection to a ClusterIP (kube-proxy's).")
+]
+ProxyConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy-config",
+        metavar="FILE",
+        help="kube-proxy's configuration (a KubeProxyConfiguration, or its ConfigMap); options given override it.",
+    ),
+]
+
 # The options in the order --help lists them, each with its type and default; `with_compile_options`
 # puts them in a verb's signature, so that Typer parses them as it parses the verb's own.
 _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
@@ -296,6 +325,9 @@ _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
     ("nodes", NodesOpt, "1"),
     ("service_cidr", ServiceCidrOpt, None),
     ("load_balancer_cidr", LoadBalancerCidrOpt, None),
+    ("detect_local_mode", DetectLocalOpt, None),
+    ("masquerade_all", MasqueradeAllOpt, False),
+    ("proxy_config", ProxyConfigOpt, None),
 )
 COMPILE_OPTIONS = tuple(flag for _, flag, _ in COMPILE_FLAGS)
 assert [name for name, _, _ in _COMPILE_PARAMETERS] == [name for name, _, _ in COMPILE_FLAGS]
@@ -336,7 +368,7 @@ def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Lim
     limits = limits or input_limits()
     _, parse = checked(args)
     try:
-        objects = load(paths, limits, parse)
+        objects = load(paths, limits, parse, args.proxy_config)
     except InputError as exc:
         report_errors(exc)
     for notice in objects.notices:
@@ -402,8 +434,8 @@ def completed_input(paths: list[str], args: CompileArgs, *, limits: Limits | Non
 def run_compile(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Compiled:
     """The pipeline for one node (load, complete, compile), for every verb that compiles: the notices on
     stderr; exit 2 on bad input or usage."""
-    opts, _ = checked(args)
     completed = completed_input(paths, args, limits=limits)
+    opts = resolved(args, completed)
     try:
         compiled = compile_node(completed, opts)
     except ClusterError as exc:
@@ -417,8 +449,8 @@ def network(paths: list[str], args: CompileArgs, *, limits: Limits | None = None
     """Every node's compiled ruleset (the pipeline for every node), for the verbs that follow packets
     across nodes (trace, matrix): the same options, input and checks as `run_compile`; exit 2 on bad
     input or usage."""
-    opts, _ = checked(args)
     completed = completed_input(paths, args, limits=limits)
+    opts = resolved(args, completed)
     try:
         nodes = compile_nodes(completed, opts)
         net = Network(nodes, opts)

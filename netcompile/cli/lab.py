@@ -29,6 +29,7 @@ from . import (
     emit,
     fail,
     output_and_format,
+    resolved,
     with_compile_options,
 )
 
@@ -117,8 +118,9 @@ def lab_cmd(
     if not 0.05 <= timeout <= 30:
         fail("--timeout must be between 0.05 and 30 seconds")
     clients = _clients(client)
-    compile_options, _ = checked(compile_args)
+    checked(compile_args)
     objects = completed_input(paths, compile_args)  # the Nodes the lab builds include those completion adds
+    compile_options = resolved(compile_args, objects)
     names = {n.meta.name for n in objects.nodes}
     if compile_options.node is not None and names and compile_options.node not in names:
         fail(f"--node {compile_options.node}: no such Node in the input (the lab builds every Node)")

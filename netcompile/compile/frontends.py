@@ -107,8 +107,18 @@ def dns_only(service: Service) -> str | None:
 
 
 def node_port_addresses(cluster: Cluster, opts: CompileOptions) -> tuple[IPAddress, ...]:
-    """This node's addresses, restricted to --nodeport-addresses when given; each once."""
+    """This node's addresses, restricted to --nodeport-addresses when given; each once. With kube-proxy's
+    `nodePortAddresses: [primary]`, the node's primary address of each family: as the Node lists them,
+    the first InternalIP of the family, else its first address of the family (GetNodeHostIPs)."""
     out: dict[IPAddress, None] = {}
+    if opts.nodeport_primary and cluster.node is not None:
+        internal = [a.address for a in cluster.node.addresses if a.type == "InternalIP"]
+        others = [a.address for a in cluster.node.addresses if a.type != "InternalIP"]
+        for version in (4, 6):
+            first = next((a for a in [*internal, *others] if a.version == version), None)
+            if first is not None:
+                out.setdefault(first)
+        return tuple(out)
     for address in cluster.node_addresses:
         if not opts.nodeport_addresses or any(address in net for net in opts.nodeport_addresses):
             out.setdefault(address)

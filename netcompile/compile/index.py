@@ -106,8 +106,9 @@ class Cluster:
         cluster_cidrs: tuple[IPNetwork, ...] = (),
         detect_local_mode: str = "ClusterCIDR",
         masquerade_all: bool = False,
+        nodeport_primary: bool = False,
     ) -> None:
-        self.scope = Scope(objects, node_name, cluster_cidrs, detect_local_mode, masquerade_all)
+        self.scope = Scope(objects, node_name, cluster_cidrs, detect_local_mode, masquerade_all, nodeport_primary)
         with paused_gc():  # indexes of 100k objects: see source.paused_gc
             self._index(objects, node_name, cluster_cidrs)
 

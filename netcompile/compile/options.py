@@ -16,6 +16,7 @@ class CompileOptions:
     node: str | None = None
     cluster_cidrs: tuple[IPNetwork, ...] = ()
     nodeport_addresses: tuple[IPNetwork, ...] = ()
+    nodeport_primary: bool = False  # NodePorts on the node's primary address of each family only (`primary`)
     table: str = "netcompile"
     masquerade_mark: int = MASQUERADE_MARK
     detect_local_mode: str = "ClusterCIDR"  # model.DETECT_LOCAL_MODES: what counts as a pod's traffic

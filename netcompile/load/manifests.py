@@ -27,6 +27,7 @@ from ..model import (
     Service,
 )
 from ..model.ingress import Ingress
+from ..model.proxy import ProxyConfig
 from ..model.workloads import WORKLOAD_API_VERSIONS, Workload
 from .claims import Claim, Claims, claims_of
 from .core import parse_namespace, parse_node
@@ -34,6 +35,7 @@ from .endpoints import parse_endpoint_slice, parse_endpoints
 from .ingress import parse_ingress
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
+from .proxy import PROXY_KIND, PROXY_VERSION, config_map_text, parse_proxy_config, read_embedded
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces
 from .validation import Field, Report
@@ -99,6 +101,43 @@ def _parse(
         parsed.append((obj, claims_of(raw, obj)))
 
 
+def _proxy_config(
+    raw: RawObject,
+    piece: Piece,
+    limits: Limits,
+    opts: ParseOptions,
+    problems: list[Diagnostic],
+    proxies: list[ProxyConfig],
+) -> bool:
+    """A KubeProxyConfiguration, or the kube-proxy ConfigMap of kube-system holding one (load/proxy.py), to
+    `proxies` when valid; False for any other ConfigMap (read as any object of a kind netcompile skips)."""
+    report = Report(functools.partial(_ref, raw), problems)
+    if raw.kind == PROXY_KIND:
+        if raw.api_version != PROXY_VERSION:
+            Field(report, raw.body).child("apiVersion").error(unsupported(raw.api_version, (PROXY_VERSION,)))
+            return True
+        config = parse_proxy_config(raw, Field(report, raw.body), PROXY_KIND, opts.validate == "strict")
+        if config is not None:
+            proxies.append(config)
+        return True
+    embedded = config_map_text(raw)
+    if embedded is None:
+        return False
+    text, where, path = embedded
+    source = _ref(raw)
+    for doc in read_embedded(text, where, piece, limits, problems):
+        kind, version = doc.get("kind"), doc.get("apiVersion")
+        inner = Report(source, problems)
+        root = Field(inner, doc, step=path)
+        if (kind, version) != (PROXY_KIND, PROXY_VERSION):
+            root.child("kind").error(f"not a {PROXY_KIND} of {PROXY_VERSION}: kube-proxy reads only that here")
+            continue
+        config = parse_proxy_config(RawObject(PROXY_KIND, PROXY_VERSION, doc), root, source, opts.validate == "strict")
+        if config is not None:
+            proxies.append(config)
+    return True
+
+
 def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[Diagnostic]) -> Objects:
     """Read and validate the objects piece by piece (what is held in memory is one piece's documents and
     the objects read so far), then put them together in input order: the first claimer of a name or
@@ -108,6 +147,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
     warnings: list[str] = []
     skipped: Counter[str] = Counter()
     parsed: list[tuple[KubeObject, tuple[Claim, ...]]] = []
+    proxies: list[ProxyConfig] = []
     count = 0
     for piece in pieces:
         lists: list[RawObject] = []
@@ -116,6 +156,9 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         for raw in lists:
             check_list(raw, opts.validate, problems, warnings)
         for raw in raws:
+            proxy_kinds = raw.kind == PROXY_KIND or (raw.kind == "ConfigMap" and raw.api_version == "v1")
+            if proxy_kinds and _proxy_config(raw, piece, limits, opts, problems, proxies):
+                continue
             _parse(raw, opts, problems, warnings, skipped, parsed)
         count += len(raws)
         if count > limits.max_objects:  # it stopped reading there
@@ -131,6 +174,16 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
     summary = skipped_notice(skipped.items())
     if summary is not None:
         notices.append(summary)
+    for extra in proxies[1:]:
+        first = proxies[0]
+        errors.append(
+            Diagnostic(extra.position, extra.source, "", f"a second kube-proxy configuration (the first: {first.source}"
+                       f" at {first.position}); a node's kube-proxy reads one")
+        )  # fmt: skip
+    proxy = proxies[0] if proxies else None
+    if proxy is not None and proxy.ignored:
+        ignored = "; ".join(proxy.ignored)
+        notices.append(f"{proxy.position}: {proxy.source}: not read, as they change no rule: {ignored}")
     return Objects(
         namespaces=tuple(o for o in by_kind["Namespace"] if isinstance(o, Namespace)),
         nodes=tuple(o for o in by_kind["Node"] if isinstance(o, Node)),
@@ -141,6 +194,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         network_policies=tuple(o for o in by_kind["NetworkPolicy"] if isinstance(o, NetworkPolicy)),
         workloads=tuple(o for kind in WORKLOAD_API_VERSIONS for o in by_kind[kind] if isinstance(o, Workload)),
         ingresses=tuple(o for o in by_kind["Ingress"] if isinstance(o, Ingress)),
+        proxy_config=proxy,
         notices=tuple(notices),
         warnings=tuple(warnings),
     )

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from ..errors import Position
 from .ingress import Ingress  # it names this module's types in annotations only
 from .naming import NO_NAMING, PodNaming
+from .proxy import ProxyConfig
 from .selectors import LabelSelector
 from .workloads import OwnerReference, Workload  # it names this module's types in annotations only
 
@@ -281,6 +282,7 @@ class Objects:
     network_policies: tuple[NetworkPolicy, ...] = ()
     workloads: tuple[Workload, ...] = ()  # Deployments, StatefulSets, ... (model/workloads.py): by kind, in input order
     ingresses: tuple[Ingress, ...] = ()  # model/ingress.py: loaded and validated, not compiled (L7)
+    proxy_config: ProxyConfig | None = None  # kube-proxy's configuration, when the input holds it
     notices: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
 
@@ -306,3 +308,4 @@ class Scope:
     # masquerades every connection to a ClusterIP (masqueradeAll). Each evaluator reads them on its own.
     detect_local_mode: str = "ClusterCIDR"
     masquerade_all: bool = False
+    nodeport_primary: bool = False  # NodePorts on the node's primary address of each family only

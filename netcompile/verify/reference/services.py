@@ -103,6 +103,8 @@ def service_frontends(cluster: View, service: Service, nodeport_addresses: tuple
     node_port_addresses = [
         a for a in cluster.node_addresses if not nodeport_addresses or any(a in net for net in nodeport_addresses)
     ]
+    if cluster.nodeport_primary:  # `nodePortAddresses: [primary]`: the Node's primary IP of each family
+        node_port_addresses = list(cluster.primary_addresses)
     lb_ips: list[IPAddress] = []
     if service.type == ServiceType.LOAD_BALANCER:  # as kube-proxy: status.loadBalancer only for LoadBalancers
         lb_ips = [ing.ip for ing in service.load_balancer_ingress if ing.ip_mode != "Proxy"]

@@ -101,6 +101,11 @@ class View:
         )
         self.cluster_cidrs = self._pod_networks(scope.cluster_cidrs)
         self.masquerade_all = scope.masquerade_all
+        self.nodeport_primary = scope.nodeport_primary
+        # The node's primary address of each family (kube-proxy's GetNodeHostIPs): InternalIPs first.
+        ranked = sorted(self.node.addresses, key=lambda a: a.type != "InternalIP") if self.node else []
+        firsts = {a.address.version: a.address for a in reversed(ranked)}
+        self.primary_addresses = tuple(firsts[v] for v in (4, 6) if v in firsts)
         self.detect_local_mode = scope.detect_local_mode
         # L, the sources kube-proxy takes for pods (§1): the pod networks with detectLocalMode ClusterCIDR,
         # this node's own with NodeCIDR; None when nothing tells pods apart (None, or a node without any).
