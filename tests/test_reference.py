@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from netcompile.compile.compiler import CompileOptions, compile_cluster
 from netcompile.compile.index import Cluster
 from netcompile.load.manifests import load
 from netcompile.model import IPNetwork, Protocol
 from netcompile.pipeline import complete
+from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 from netcompile.verify.reference import evaluate, reference_for
 
@@ -396,6 +398,14 @@ CHOICES = [
     ),
     endpoints("lbv6", HTTP, "10.244.1.71@node-a"),
     service(
+        "lbnode",
+        "{type: LoadBalancer, clusterIP: 10.96.0.75, loadBalancerSourceRanges: [192.168.0.0/16],"
+        " ports: [{name: http, port: 80, nodePort: 30705}]}",
+        "{loadBalancer: {ingress: [{ip: 198.51.100.75}, {ip: '2001:db8:bb::75'}]}}",
+    ),
+    endpoints("lbnode", HTTP, "10.244.1.75@node-a"),
+    endpoints("lbnode", HTTP, "fd00:1::75@node-a", family="IPv6", slice_name="lbnode-v6"),
+    service(
         "status-only",
         "{clusterIP: 10.96.0.72, ports: [{name: http, port: 80}]}",
         "{loadBalancer: {ingress: [{ip: 198.51.100.72}]}}",
@@ -415,8 +425,16 @@ CHOICE_ROWS: list[Row] = [
     (OUT, "198.51.100.70", "tcp/80", "net", "10.244.1.70:8080 masq"),
     ("2001:db8:aa::1", "2001:db8:bb::70", "tcp/80", "net", "[fd00:1::70]:8080 masq"),
     ("2001:db8:cc::1", "2001:db8:bb::70", "tcp/80", "net", "dropped"),
-    # ranges of the other family only: every source is outside every range
-    (OUT, "198.51.100.71", "tcp/80", "net", "dropped"),
+    # ranges of the other family only: as kube-proxy (its ranges are per family), no range of the frontend's
+    # family means no filtering (pkg/proxy/nftables/proxier.go: usesFWChain needs ranges of the family)
+    (OUT, "198.51.100.71", "tcp/80", "net", "10.244.1.71:8080 masq"),
+    # a range holding the node's primary address of the family lets the Service's own LoadBalancer IPs in
+    # as sources too (kube-proxy's allowFromNode: a VIP configured on the node); only of that family
+    (FAR, "198.51.100.75", "tcp/80", "net", "dropped"),
+    ("192.168.7.7", "198.51.100.75", "tcp/80", "net", "10.244.1.75:8080 masq"),
+    ("198.51.100.75", "198.51.100.75", "tcp/80", "net", "10.244.1.75:8080 masq"),
+    ("198.51.100.70", "198.51.100.70", "tcp/80", "net", "dropped"),  # lbx: its ranges do not hold the node
+    ("2001:db8:cc::1", "2001:db8:bb::75", "tcp/80", "net", "[fd00:1::75]:8080 masq"),  # no IPv6 range
     # status.loadBalancer of a Service that is not a LoadBalancer is not programmed (as kube-proxy)
     (OUT, "198.51.100.72", "tcp/80", "net", "198.51.100.72:80"),
     # ready but explicitly not serving: never used
@@ -427,6 +445,16 @@ CHOICE_ROWS: list[Row] = [
 @pytest.mark.parametrize("row", CHOICE_ROWS, ids=lambda r: f"{r[0]}->{r[1]}:{r[2]}:{r[3]}")
 def test_choices(write_yaml: WriteYaml, row: Row) -> None:
     check(make_cluster(write_yaml, *CHOICES), row)
+
+
+def test_the_compiled_ruleset_makes_the_same_choices(write_yaml: WriteYaml) -> None:
+    """The rows above, asked of the interpreter of the compiled ruleset too (source ranges per family, the
+    node's own LoadBalancer IPs as sources)."""
+    cluster = make_cluster(write_yaml, *CHOICES)
+    ruleset = Ruleset.parse(compile_cluster(cluster, CompileOptions(node="node-a")).text)
+    for row in CHOICE_ROWS:
+        probe = packet(*row[:4])
+        assert ruleset.evaluate(probe, cluster.node_addresses).agrees_with(evaluate(cluster, probe)), row
 
 
 TOPOLOGY = [

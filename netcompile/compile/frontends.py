@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from ipaddress import ip_network
 
 from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, TrafficPolicy
 from .index import Cluster, Endpoint
@@ -110,19 +111,37 @@ def node_port_addresses(cluster: Cluster, opts: CompileOptions) -> tuple[IPAddre
     """This node's addresses, restricted to --nodeport-addresses when given; each once. With kube-proxy's
     `nodePortAddresses: [primary]`, the node's primary address of each family: as the Node lists them,
     the first InternalIP of the family, else its first address of the family (GetNodeHostIPs)."""
+    if opts.nodeport_primary:
+        return primary_addresses(cluster)
     out: dict[IPAddress, None] = {}
-    if opts.nodeport_primary and cluster.node is not None:
-        internal = [a.address for a in cluster.node.addresses if a.type == "InternalIP"]
-        others = [a.address for a in cluster.node.addresses if a.type != "InternalIP"]
-        for version in (4, 6):
-            first = next((a for a in [*internal, *others] if a.version == version), None)
-            if first is not None:
-                out.setdefault(first)
-        return tuple(out)
     for address in cluster.node_addresses:
         if not opts.nodeport_addresses or any(address in net for net in opts.nodeport_addresses):
             out.setdefault(address)
     return tuple(out)
+
+
+def primary_addresses(cluster: Cluster) -> tuple[IPAddress, ...]:
+    """The node's primary address of each family, as kube-proxy takes them from the Node (GetNodeHostIPs):
+    the first InternalIP of the family, else the family's first address."""
+    if cluster.node is None:
+        return ()
+    internal = [a.address for a in cluster.node.addresses if a.type == "InternalIP"]
+    others = [a.address for a in cluster.node.addresses if a.type != "InternalIP"]
+    found = [next((a for a in [*internal, *others] if a.version == version), None) for version in (4, 6)]
+    return tuple(a for a in found if a is not None)
+
+
+def firewall_sources(fe: Frontend, node_primary: Sequence[IPAddress]) -> tuple[IPNetwork, ...]:
+    """The sources a LoadBalancer IP frontend with loadBalancerSourceRanges accepts, as kube-proxy's
+    firewall chain: the ranges of the frontend's family (none of them: no filtering, an empty tuple), and,
+    when one of them holds the node's primary address of the family, the Service's own LoadBalancer IPs of
+    the family (a VIP configured on the node: its requests come back from the VIP)."""
+    ranges = tuple(n for n in fe.source_ranges if n.version == fe.address.version)
+    if not ranges or not any(a in n for a in node_primary for n in ranges):
+        return ranges
+    family = fe.address.version
+    vips = [i.ip for i in fe.service.load_balancer_ingress if i.ip_mode != "Proxy" and i.ip.version == family]
+    return ranges + tuple(ip_network(vip) for vip in vips)
 
 
 def service_frontends(service: Service, node_addresses: Sequence[IPAddress]) -> list[Frontend]:

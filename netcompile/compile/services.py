@@ -78,7 +78,16 @@ from ..nft.statements import (
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, DataType, SetFlag, family_of
 from .affinity import Affinity
-from .frontends import Frontend, Lists, dns_only, endpoint_lists, node_port_addresses, service_frontends
+from .frontends import (
+    Frontend,
+    Lists,
+    dns_only,
+    endpoint_lists,
+    firewall_sources,
+    node_port_addresses,
+    primary_addresses,
+    service_frontends,
+)
 from .index import Cluster, Endpoint, collapse
 from .options import CompileOptions
 
@@ -194,10 +203,12 @@ class _Builder:
     mark: Mark = field(init=False)
     counts: dict[str, set[int]] = field(default_factory=dict)  # chain prefix -> list lengths used
     hairpin: dict[str, IPAddress] = field(default_factory=dict)  # every endpoint address: text -> address
+    primary: tuple[IPAddress, ...] = field(init=False)  # the node's primary address of each family
 
     def __post_init__(self) -> None:
         self.mark = Mark(self.opts.masquerade_mark)
         self.affinity = Affinity(self.table)
+        self.primary = primary_addresses(self.cluster)
 
     # --- the fixed skeleton ----------------------------------------------------------------------
 
@@ -312,10 +323,11 @@ class _Builder:
         self.pick(fe, PRIMARY, primary, lists)
         if kind == EXTERNAL_LOCAL_CHAIN:
             self.pick(fe, LOCAL, lists.local, lists)
-        if fe.source_ranges:
+        allowed = firewall_sources(fe, self.primary) if fe.source_ranges else ()
+        if allowed:
             t.add_element(family_name("lb-firewall", fam), Element(fe.key, comment=fe.element_comment))
             ranges = family_name("lb-source-ranges", fam)
-            for net in collapse(n for n in fe.source_ranges if n.version == fe.address.version):
+            for net in collapse(allowed):
                 t.add_element(ranges, Element((*fe.key, str(net)), comment=fe.label))
 
     def pick(self, fe: Frontend, role: ListRole, endpoints: tuple[Endpoint, ...], lists: Lists) -> None:

@@ -251,6 +251,14 @@ class ServiceStage:
             )
         return self._lists[key]
 
+    def own_vips(self, frontend: Frontend, ranges: list[IPNetwork]) -> list[IPAddress]:
+        """The Service's LoadBalancer IPs of the frontend's family, which are sources its ranges allow too
+        when one of them holds the node's primary address of that family (§2.4)."""
+        if not any(address in net for address in self.cluster.primary_addresses for net in ranges):
+            return []
+        service, family = frontend.service, frontend.address.version
+        return [i.ip for i in service.load_balancer_ingress if i.ip_mode != "Proxy" and i.ip.version == family]
+
     def decide(self, packet: Packet) -> ServiceDecision | None:
         """None when the packet is no business of the Service stage (not a frontend, not a ClusterIP)."""
         frontend = self.frontends.get((packet.dst, packet.protocol, packet.dport))
@@ -268,15 +276,20 @@ class ServiceStage:
         head = frontend.describe()
         where = f"{frontend.kind.value} {hostport(frontend.address, frontend.port)}"
 
-        # loadBalancerSourceRanges: before anything else.
-        if frontend.source_ranges and not any(packet.src in net for net in frontend.source_ranges):
-            ranges = ", ".join(str(r) for r in frontend.source_ranges)
-            return ServiceDecision(
-                Verdict.DROPPED,
-                reasons=[
-                    f"{head} via {where}: source {packet.src} is outside loadBalancerSourceRanges ({ranges}): dropped"
-                ],
-            )
+        # loadBalancerSourceRanges: before anything else; those of the frontend's family only (§2.4).
+        ranges = [net for net in frontend.source_ranges if net.version == frontend.address.version]
+        if ranges and not any(packet.src in net for net in ranges):
+            shown = ", ".join(str(r) for r in ranges)
+            vips = self.own_vips(frontend, ranges)
+            if packet.src not in vips:
+                also = f" nor one of its own LoadBalancer IPs ({', '.join(map(str, vips))})" if vips else ""
+                return ServiceDecision(
+                    Verdict.DROPPED,
+                    reasons=[
+                        f"{head} via {where}: source {packet.src} is outside loadBalancerSourceRanges ({shown}){also}: "
+                        "dropped"
+                    ],
+                )
 
         cls = source_class(self.cluster, packet)
         lists = self.lists(frontend)
