@@ -294,6 +294,18 @@ def test_full_loads_to_the_same_table_as_todays_script(case: Case, deltas_ns: st
 
 
 @pytest.mark.kernel
+def test_a_full_replacement_delta_lists_as_a_full_load(
+    tables: dict[str, tuple[Table, CompileOptions]], deltas_ns: str, full_ns: str
+) -> None:
+    """A table comment that changes (another node, another netcompile version) makes the delta the whole
+    table again, after the check of OLD's fingerprint."""
+    old = tables["svc-clusterip-ports"][0]
+    new = copy.deepcopy(old)
+    new.comment = "another node"
+    check_both_ways(old, new, deltas_ns, full_ns)
+
+
+@pytest.mark.kernel
 def test_why_typeof_maps_with_th_are_re_created(
     tables: dict[str, tuple[Table, CompileOptions]], deltas_ns: str
 ) -> None:
