@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netcompile.cli import app
@@ -116,3 +118,19 @@ def test_the_bench_cluster_reads_as_classes(tmp_path: Path) -> None:
     assert len(shown) == 41  # 20 namespaces x 2 resolutions of the named port http, and coredns
     assert "kube-system/coredns" in shown
     assert any(r.endswith("pods of ns-00/app=app-0,tier=web (http=9090,metrics=9100)") for r in shown)
+
+
+WORDS = ["", "/", "shop/", "a/b/c/d", "1.2.3.4", "::1", "2001:db8::1", "node:node-a", "node:", "shop/deploy/x",
+         "shop/api", "shop/api-1", "default/debug", "10.244.0.99", "10.244.0.21", "shop/statefulset/db", "x" * 300,
+         "shop/svc/api", "debug", "kube-system/dns-0", "-", "--pods", "\u00e9/\u00e9"]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(WORDS), st.sampled_from(WORDS), st.booleans())
+def test_from_and_to_never_give_a_traceback(source: str, dest: str, pods: bool) -> None:
+    args = [EXAMPLES, "--from", source, "--to", dest, *(["--pods"] if pods else [])]
+    result = runner.invoke(app, ["matrix", *args])
+    assert result.exit_code in (0, 2), (args, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+    if result.exit_code == 2:
+        assert result.stderr.splitlines()[-1].startswith("netcompile: "), result.stderr
