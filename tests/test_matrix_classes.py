@@ -134,3 +134,17 @@ def test_from_and_to_never_give_a_traceback(source: str, dest: str, pods: bool) 
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     if result.exit_code == 2:
         assert result.stderr.splitlines()[-1].startswith("netcompile: "), result.stderr
+
+
+def test_a_workload_on_several_nodes_is_one_row_when_its_parts_answer_alike() -> None:
+    """frontend's two pods are on two nodes (two classes: the node tells them apart), yet every cell says
+    the same of both: one row, as before classes; --pods keeps them apart, and the JSON says alike."""
+    repo = str(ROOT / "examples-repo" / "manifests")
+    code, out, err = matrix(repo, "--nodes", "3")
+    assert code == 0, err
+    assert "shop/deployment/frontend (2 pods)" in rows(out)
+    assert "pod by pod" not in err
+    doc = json.loads(matrix(repo, "--nodes", "3", "--format", "json")[1])
+    assert doc["classes"] > len(doc["rows"])  # classes joined by workload
+    alike = {w["workload"]: w["alike"] for w in doc["workloads"]}
+    assert alike["shop/deployment/frontend"] is True
