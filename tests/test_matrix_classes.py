@@ -148,3 +148,12 @@ def test_a_workload_on_several_nodes_is_one_row_when_its_parts_answer_alike() ->
     assert doc["classes"] > len(doc["rows"])  # classes joined by workload
     alike = {w["workload"]: w["alike"] for w in doc["workloads"]}
     assert alike["shop/deployment/frontend"] is True
+
+
+def test_ports_no_input_names_are_one_atom() -> None:
+    """50 ports between the input's port numbers cost the journeys of one (and answer alike)."""
+    one = json.loads(matrix(EXAMPLES, "--ports", "20000", "--format", "json")[1])
+    many = json.loads(matrix(EXAMPLES, "--ports", ",".join(str(p) for p in range(20000, 20050)), "--format", "json")[1])
+    assert many["journeys"] == one["journeys"]
+    assert len(many["cells"]) == 50 * len(one["cells"])
+    assert {c["delivered"] for c in many["cells"]} == {c["delivered"] for c in one["cells"]}
