@@ -542,6 +542,12 @@ def scenarios(draw: st.DrawFn, max_packets: int = 12) -> Scenario:
     docs += pod_docs
     docs += draw(services(pod_docs, dual_stack))
     docs += draw(network_policies())
+    if draw(st.integers(0, 2)) == 0:  # the Service range known: its unallocated addresses are dropped
+        cidrs = ["10.96.0.0/24"] + (["fd00:96::/112"] if dual_stack else [])
+        docs.append(
+            {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": "kubernetes"},
+             "spec": {"cidrs": cidrs}}
+        )  # fmt: skip
     scenario = Scenario(docs, dual_stack=dual_stack)
     scenario.detect_local_mode = draw(st.sampled_from(["ClusterCIDR", "ClusterCIDR", "NodeCIDR", "None"]))
     scenario.masquerade_all = draw(st.integers(0, 3)) == 0

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.errors import InputError
-from netcompile.pipeline import CompileArgs, load
+from netcompile.pipeline import CompileArgs, complete, load
 
 NODE = """\
 apiVersion: v1
@@ -206,3 +206,80 @@ def test_primary_nodeport_addresses(tmp_path: Path) -> None:
         )
         assert trace.exit_code in (0, 1), trace.output
         assert ("10.244.1.5" in trace.stdout) == delivered, trace.stdout
+
+
+# --- unallocated Service addresses (issue 21.2) ---------------------------------------------------------
+
+SERVICE_CIDR = """\
+apiVersion: networking.k8s.io/v1
+kind: ServiceCIDR
+metadata: {name: kubernetes}
+spec: {cidrs: [10.96.0.0/24]}
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+"""
+
+
+def trace_outcome(directory: Path, destination: str, *options: str) -> str:
+    result = runner.invoke(
+        app, ["trace", str(directory), "--from", "203.0.113.9", "--to", destination, "--port", "80", *options]
+    )
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("documents", "options", "dropped"),
+    [
+        ((SERVICE_CIDR,), (), True),  # a ServiceCIDR of the input
+        ((), ("--service-cidr", "10.96.0.0/24"), True),  # the range given
+        ((), (), False),  # a snapshot that does not say: untouched, as before
+    ],
+    ids=["ServiceCIDR", "--service-cidr", "snapshot"],
+)
+def test_unallocated_service_addresses_are_dropped(
+    tmp_path: Path, documents: tuple[str, ...], options: tuple[str, ...], dropped: bool
+) -> None:
+    directory = write(tmp_path, *documents)
+    compiled = runner.invoke(app, ["compile", str(directory), *options])
+    assert compiled.exit_code == 0, compiled.output
+    assert ("an address of the Service range that no Service holds" in compiled.stdout) == dropped
+    assert "no Service holds it: dropped" in trace_outcome(directory, "10.96.0.99", *options) if dropped else True
+    assert "10.244.1.5" in trace_outcome(directory, "10.96.0.10", *options)  # the allocated one still works
+
+
+def test_the_simulated_cluster_knows_its_range(tmp_path: Path) -> None:
+    directory = tmp_path / "repo"
+    directory.mkdir()
+    (directory / "app.yaml").write_text(DEPLOYMENT)
+    objects = load([str(directory)])
+    assert [str(c) for c in complete(objects).service_cidrs] == ["10.96.0.0/12", "fd00:10:96::/112"]
+    assert "no Service holds it" in trace_outcome(directory, "10.96.0.1")
+
+
+@pytest.mark.parametrize(
+    ("spec", "gist"),
+    [
+        ("{cidrs: []}", "spec.cidrs: Required"),
+        ("{cidrs: [10.96.0.0/24, 10.97.0.0/24]}", "spec.cidrs[1]: Invalid value"),
+        ("{cidrs: [10.96.0.0/24, 'fd00::/112', 10.97.0.0/24]}", "up to 2 values"),
+        ("{cidrs: [nope]}", "spec.cidrs[0]: Invalid value"),
+    ],
+)
+def test_what_the_api_server_refuses_of_a_service_cidr(tmp_path: Path, spec: str, gist: str) -> None:
+    text = SERVICE_CIDR.replace("{cidrs: [10.96.0.0/24]}", spec)
+    assert any(gist in e for e in errors(write(tmp_path, text))), errors(write(tmp_path, text))

@@ -253,7 +253,10 @@ SERVICE_ROWS: list[Row] = [
     (POD, "10.96.0.10", "udp/80", "net", "rejected"),
     (POD, "10.96.0.10", "sctp/80", "net", "rejected"),
     (OUT, "10.96.0.10", "tcp/81", "net", "rejected"),
-    (POD, "10.96.0.99", "tcp/80", "net", "10.96.0.99:80"),  # not a ClusterIP at all: untouched
+    # an address of the Service range no Service holds: dropped, as kube-proxy (§2.4); the range is known
+    # here because the simulated cluster handed out a ClusterIP from it (the Service without one, below)
+    (POD, "10.96.0.99", "tcp/80", "net", "dropped"),
+    (POD, "10.95.0.99", "tcp/80", "net", "10.95.0.99:80"),  # outside it, and no frontend: untouched
     # LoadBalancer: ingress IPs (not ipMode Proxy), source ranges only on them
     (OUT, "198.51.100.1", "tcp/443", "net", "10.244.1.10:8443 masq"),
     (FAR, "198.51.100.1", "tcp/443", "net", "dropped"),

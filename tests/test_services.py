@@ -283,8 +283,8 @@ def test_load_balancer_ips_and_source_ranges(compile_yaml: CompileYaml) -> None:
     assert "198.51.100.40 . tcp . 443 : goto external" in keys(out, "service-ips-v4")
     assert "198.51.100.41" not in out  # ipMode Proxy: not programmed
     assert keys(out, "lb-firewall-v4") == ["198.51.100.40 . tcp . 443"]
-    assert keys(out, "lb-firewall-v6") == ["2001:db8::40 . tcp . 443"]
-    # overlapping ranges merged (interval sets refuse overlaps); no IPv6 range: every IPv6 source dropped
+    assert keys(out, "lb-firewall-v6") == []  # no IPv6 range: as kube-proxy, IPv6 sources are not filtered
+    # overlapping ranges merged (interval sets refuse overlaps)
     assert keys(out, "lb-source-ranges-v4") == [
         "198.51.100.40 . tcp . 443 . 10.244.0.0/16",
         "198.51.100.40 . tcp . 443 . 203.0.113.0/24",

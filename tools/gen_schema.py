@@ -45,11 +45,12 @@ VALIDATE_PACKAGE = "kubernetes-validate"
 # The API groups and versions netcompile reads: every kind of them is listed under `kinds`.
 GROUP_VERSIONS = ("v1", "apps/v1", "batch/v1", "discovery.k8s.io/v1", "networking.k8s.io/v1")
 # The kinds whose fields are kept (with their List kinds): the ones netcompile compiles, the workloads
-# (whose pods the simulated cluster derives) and Ingress (validated, not compiled).
+# (whose pods the simulated cluster derives), Ingress (validated, not compiled) and ServiceCIDR (the
+# ranges ClusterIPs come from).
 KINDS = {
     "v1": ("Namespace", "Node", "Pod", "Service", "Endpoints", "ReplicationController"),
     "discovery.k8s.io/v1": ("EndpointSlice",),
-    "networking.k8s.io/v1": ("NetworkPolicy", "Ingress"),
+    "networking.k8s.io/v1": ("NetworkPolicy", "Ingress", "ServiceCIDR"),
     "apps/v1": ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"),
     "batch/v1": ("Job", "CronJob"),
 }

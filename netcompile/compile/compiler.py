@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..gcpause import paused_gc
-from ..model import IPNetwork
-from ..nft.ir import BaseChain, Element, Set, Table
+from ..nft.ir import BaseChain, Table
 from ..nft.render import render
-from ..nft.statements import Types
-from ..nft.types import ADDRESS_FAMILIES, ChainType, Hook, SetFlag
+from ..nft.types import ChainType, Hook
 from .index import Cluster
 from .options import MASQUERADE_MARK, CompileOptions
 from .policies import compile_policies
-from .services import compile_services
+from .services import compile_services, family_sets
 
 __all__ = ["MASQUERADE_MARK", "CompileOptions", "Output", "compile_cluster", "skeleton"]
 
@@ -31,14 +29,6 @@ class Output:
     table: Table
     text: str
     notices: list[str] = field(default_factory=list)
-
-
-def family_sets(table: Table, name: str, comment: str, networks: tuple[IPNetwork, ...]) -> None:
-    """`<name>-v4` and `<name>-v6`: interval sets of addresses, one per family."""
-    for fam in ADDRESS_FAMILIES:
-        family_set = f"{name}-{fam.suffix}"
-        table.add_set(Set(family_set, Types((fam.addr_type,)), flags=(SetFlag.INTERVAL,), comment=comment))
-        table.add_elements(family_set, [Element((str(net),)) for net in networks if net.version == fam.version])
 
 
 def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:

@@ -40,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..model import IPAddress, Service, TrafficPolicy
+from ..model import IPAddress, IPNetwork, Service, TrafficPolicy
 from ..nft.ir import Element, Set, Table
 from ..nft.names import family_name
 from ..nft.statements import (
@@ -194,6 +194,14 @@ def _declarations(fam: AddressFamily) -> list[_Declaration]:
     ]
 
 
+def family_sets(table: Table, name: str, comment: str, networks: tuple[IPNetwork, ...]) -> None:
+    """`<name>-v4` and `<name>-v6`: interval sets of addresses, one per family."""
+    for fam in ADDRESS_FAMILIES:
+        family_set = f"{name}-{fam.suffix}"
+        table.add_set(Set(family_set, Types((fam.addr_type,)), flags=(SetFlag.INTERVAL,), comment=comment))
+        table.add_elements(family_set, [Element((str(net),)) for net in networks if net.version == fam.version])
+
+
 @dataclass(slots=True)
 class _Builder:
     cluster: Cluster
@@ -236,6 +244,17 @@ class _Builder:
                 DROP,
                 comment="loadBalancerSourceRanges: a source outside every range",
             )
+        ranges = self.cluster.objects.service_cidrs
+        if ranges:  # as kube-proxy's cluster-ips-check, before any DNAT (docs/semantics.md §2.4)
+            family_sets(t, "service-cidrs", "the ranges ClusterIPs come from", ranges)
+            for fam in ADDRESS_FAMILIES:
+                t.add_rule(
+                    SERVICES,
+                    member(daddr(fam), family_name("service-cidrs", fam)),
+                    not_member(daddr(fam), family_name("cluster-ips", fam)),
+                    DROP,
+                    comment="an address of the Service range that no Service holds",
+                )
         for fam in ADDRESS_FAMILIES:
             t.add_rule(SERVICES, vmap(frontend_key(fam), family_name("service-ips", fam)))
         for fam in ADDRESS_FAMILIES:

@@ -11,6 +11,8 @@ objects and nothing else: each indexes them and implements the semantics over th
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..gcpause import paused_gc
 from ..model import Objects
 from .cluster import needs_simulation, simulate
@@ -25,10 +27,17 @@ def complete(objects: Objects, options: CompleteOptions = DEFAULTS) -> Objects:
     """The objects as the cluster would hold them; idempotent (completing twice adds nothing)."""
     with paused_gc():  # 100k pods are a batch of acyclic allocations: see gcpause.paused_gc
         wanted = needs_simulation(objects) if options.simulate is None else options.simulate
+        without = {s.meta.key for s in objects.services if not s.cluster_ips}
         if wanted:
             objects = simulate(objects, options)
         completed = complete_endpoint_slices(objects)
-    return with_ingress_notices(completed)  # complete/ingress.py: backends that lead nowhere
+    # The ranges ClusterIPs come from: the input's ServiceCIDRs, else --service-cidr, else the simulated
+    # cluster's range when it handed out a ClusterIP (an input that gives them all does not say its range).
+    ranges = tuple(c for o in objects.service_cidr_objects for c in o.cidrs)
+    allocated = any(s.cluster_ips for s in objects.services if s.meta.key in without)
+    if not ranges and (allocated or options.service_cidrs_configured):
+        ranges = options.service_cidrs
+    return with_ingress_notices(replace(completed, service_cidrs=ranges))  # complete/ingress.py: dead backends
 
 
 __all__ = ["CompleteOptions", "complete"]

@@ -25,6 +25,7 @@ from ..model import (
     Objects,
     Pod,
     Service,
+    ServiceCIDR,
 )
 from ..model.ingress import Ingress
 from ..model.proxy import ProxyConfig
@@ -37,6 +38,7 @@ from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
 from .proxy import PROXY_KIND, PROXY_VERSION, config_map_text, parse_proxy_config, read_embedded
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
+from .services import parse_service_cidr
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces
 from .validation import Field, Report
 from .workloads import parse_owned_pod, parse_service_families, parse_workload
@@ -55,6 +57,7 @@ KINDS: dict[str, tuple[str, Parser]] = {
     "Endpoints": ("v1", parse_endpoints),
     "NetworkPolicy": ("networking.k8s.io/v1", parse_network_policy),
     "Ingress": ("networking.k8s.io/v1", parse_ingress),  # load/ingress.py: validated, not compiled (L7)
+    "ServiceCIDR": ("networking.k8s.io/v1", parse_service_cidr),
     **{kind: (version, parse_workload) for kind, version in WORKLOAD_API_VERSIONS.items()},
 }
 
@@ -195,6 +198,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         workloads=tuple(o for kind in WORKLOAD_API_VERSIONS for o in by_kind[kind] if isinstance(o, Workload)),
         ingresses=tuple(o for o in by_kind["Ingress"] if isinstance(o, Ingress)),
         proxy_config=proxy,
+        service_cidr_objects=tuple(o for o in by_kind["ServiceCIDR"] if isinstance(o, ServiceCIDR)),
         notices=tuple(notices),
         warnings=tuple(warnings),
     )

@@ -9,6 +9,7 @@ from ..model import (
     LoadBalancerIngress,
     Protocol,
     Service,
+    ServiceCIDR,
     ServicePort,
     ServiceType,
     TrafficPolicy,
@@ -284,3 +285,25 @@ def _load_balancer_fields(spec: Field, stype: ServiceType | None, etp: str | Non
             )
         else:
             port_number_field(health_f)
+
+
+def parse_service_cidr(raw: RawObject, root: Field, opts: ParseOptions) -> ServiceCIDR | None:
+    """A ServiceCIDR (ValidateServiceCIDR): spec.cidrs, one or two CIDRs, at most one per IP family."""
+    meta = meta_field(raw, root, False, dns1123_subdomain)
+    spec = root.child("spec")
+    cidrs: list[IPNetwork] = []
+    if spec.required_map():
+        items = list(spec.child("cidrs").items())
+        if not items:
+            spec.child("cidrs").error(required())
+        elif len(items) > 2:
+            spec.child("cidrs").error(invalid(spec.child("cidrs").value, "may only hold up to 2 values"))
+        for item in items:
+            net = cidr_field(item, required_=True)
+            if net is not None and any(c.version == net.version for c in cidrs):
+                item.error(invalid(item.value, "may specify no more than one IP for each IP family"))
+            elif net is not None:
+                cidrs.append(net)
+    if meta is None or not cidrs:
+        return None
+    return ServiceCIDR(meta, tuple(cidrs))

@@ -266,7 +266,17 @@ class NetworkPolicy:
     egress: tuple[PolicyRule, ...]
 
 
-KubeObject = Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload | Ingress
+@dataclass(frozen=True, slots=True)
+class ServiceCIDR:
+    """networking.k8s.io/v1 ServiceCIDR: a range the API server hands out ClusterIPs from."""
+
+    meta: Meta
+    cidrs: tuple[IPNetwork, ...]
+
+
+KubeObject = (
+    Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload | Ingress | ServiceCIDR
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +293,10 @@ class Objects:
     workloads: tuple[Workload, ...] = ()  # Deployments, StatefulSets, ... (model/workloads.py): by kind, in input order
     ingresses: tuple[Ingress, ...] = ()  # model/ingress.py: loaded and validated, not compiled (L7)
     proxy_config: ProxyConfig | None = None  # kube-proxy's configuration, when the input holds it
+    service_cidr_objects: tuple[ServiceCIDR, ...] = ()
+    # The ranges ClusterIPs come from, when known (complete/: the ServiceCIDRs of the input, else
+    # --service-cidr, else the simulated cluster's range); empty for a snapshot that does not say.
+    service_cidrs: tuple[IPNetwork, ...] = ()
     notices: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
 

@@ -261,6 +261,13 @@ class ServiceStage:
 
     def decide(self, packet: Packet) -> ServiceDecision | None:
         """None when the packet is no business of the Service stage (not a frontend, not a ClusterIP)."""
+        service_ranges = self.cluster.objects.service_cidrs
+        if packet.dst not in self.cluster_ips and any(packet.dst in net for net in service_ranges):
+            shown = ", ".join(str(net) for net in service_ranges)
+            return ServiceDecision(
+                Verdict.DROPPED,
+                reasons=[f"{packet.dst} is in the Service range ({shown}) but no Service holds it: dropped"],
+            )
         frontend = self.frontends.get((packet.dst, packet.protocol, packet.dport))
         if frontend is None:
             service = self.cluster_ips.get(packet.dst)
