@@ -31,6 +31,7 @@ from ..model import (
     ServiceType,
     TrafficPolicy,
 )
+from ..model.proxy import PROXY_KIND, PROXY_VERSION, ProxyConfig
 from ..model.selectors import LabelSelector
 
 Manifest = dict[str, Any]
@@ -267,6 +268,36 @@ def network_policy_manifest(policy: NetworkPolicy) -> Manifest:
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata, "spec": spec}
 
 
+def service_cidr_manifests(objects: Objects) -> list[Manifest]:
+    """The ServiceCIDRs of the input, or one (named `kubernetes`, as the API server's own) holding the
+    range the cluster's ClusterIPs come from, when completion knows it (the simulated cluster's)."""
+    given = [(o.meta.name, o.cidrs) for o in objects.service_cidr_objects]
+    if not given and objects.service_cidrs:
+        given = [("kubernetes", objects.service_cidrs)]
+    return [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": name}}
+        | {"spec": {"cidrs": [str(c) for c in cidrs]}}
+        for name, cidrs in given
+    ]
+
+
+def proxy_config_manifest(config: ProxyConfig) -> Manifest:
+    """kube-proxy's configuration, as far as netcompile honours it (model/proxy.py)."""
+    section = "nftables" if config.mode == "nftables" else "iptables"
+    out: Manifest = {"apiVersion": PROXY_VERSION, "kind": PROXY_KIND}
+    if config.mode:
+        out["mode"] = config.mode
+    if config.cluster_cidrs:
+        out["clusterCIDR"] = ",".join(str(c) for c in config.cluster_cidrs)
+    out["detectLocalMode"] = config.detect_local_mode
+    if config.nodeport_primary or config.nodeport_addresses:
+        out["nodePortAddresses"] = (
+            ["primary"] if config.nodeport_primary else [str(n) for n in config.nodeport_addresses]
+        )
+    out[section] = {"masqueradeAll": config.masquerade_all, "masqueradeBit": config.masquerade_bit}
+    return out
+
+
 KINDS = ("namespaces", "nodes", "pods", "services", "endpoints", "networkpolicies")
 
 
@@ -280,7 +311,9 @@ def manifests(objects: Objects, kinds: frozenset[str] = frozenset(KINDS)) -> lis
         out += [node_manifest(n) for n in objects.nodes]
     if "pods" in kinds:
         out += [pod_manifest(p) for p in objects.pods]
-    if "services" in kinds:
+    if "services" in kinds:  # with what shapes every Service: its ranges, and kube-proxy's configuration
+        out += service_cidr_manifests(objects)
+        out += [proxy_config_manifest(objects.proxy_config)] if objects.proxy_config else []
         out += [service_manifest(s) for s in objects.services]
     if "endpoints" in kinds:
         out += [endpoint_slice_manifest(e) for e in objects.endpoint_slices]

@@ -28,7 +28,7 @@ from ..model import (
     ServiceCIDR,
 )
 from ..model.ingress import Ingress
-from ..model.proxy import ProxyConfig
+from ..model.proxy import PROXY_KIND, PROXY_VERSION, ProxyConfig
 from ..model.workloads import WORKLOAD_API_VERSIONS, Workload
 from .claims import Claim, Claims, claims_of
 from .core import parse_namespace, parse_node
@@ -36,7 +36,7 @@ from .endpoints import parse_endpoint_slice, parse_endpoints
 from .ingress import parse_ingress
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
-from .proxy import PROXY_KIND, PROXY_VERSION, config_map_text, parse_proxy_config, read_embedded
+from .proxy import config_map_text, parse_proxy_config, read_embedded
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
 from .services import parse_service_cidr
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces

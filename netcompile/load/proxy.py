@@ -15,14 +15,12 @@ import re
 
 from ..errors import Diagnostic, Position, forbidden, invalid
 from ..model import IPNetwork
-from ..model.proxy import DEFAULT_MASQUERADE_BIT, ProxyConfig
+from ..model.proxy import DEFAULT_MASQUERADE_BIT, PROXY_KIND, ProxyConfig
 from .documents import Limits, Piece, YList, YMap
 from .schema import Table, unknown_fields
 from .source import RawObject, read_documents
 from .validation import Field, parse_cidr
 
-PROXY_KIND = "KubeProxyConfiguration"
-PROXY_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
 CONFIG_MAP = ("kube-system", "kube-proxy")  # kubeadm's and kind's
 CONFIG_KEY = "config.conf"
 

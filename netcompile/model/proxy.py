@@ -13,6 +13,9 @@ from ipaddress import IPv4Network, IPv6Network
 
 from ..errors import Position
 
+PROXY_KIND = "KubeProxyConfiguration"
+PROXY_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
+
 # kube-proxy's defaults (pkg/proxy/apis/config/v1alpha1/defaults.go): bit 14 of the mark, 0x4000.
 DEFAULT_MASQUERADE_BIT = 14
 
