@@ -336,3 +336,18 @@ def test_load_balancer_cidr_and_service_cidr(write_yaml: WriteYaml) -> None:
     assert err.splitlines()[-1] == "netcompile: 1 error in the input; nothing was written"
     code, _, err = get(path, "--load-balancer-cidr", "10.0.0.0/24,10.0.0.0/25")
     assert code == 2 and "load-balancer CIDRs 10.0.0.0/24 and 10.0.0.0/25 overlap" in err
+
+
+def test_what_names_pods_reads_back_the_same(tmp_path: Path) -> None:
+    """Hostnames, subdomains, Service links, DNS policy and each container's env survive the round trip:
+    `dns` and `env` answer the same from the written manifests (issue 20)."""
+    repo = str(ROOT / "examples-repo" / "manifests")
+    code, text, _ = get(repo, "--format", "yaml")
+    assert code == 0
+    written = tmp_path / "cluster.yaml"
+    written.write_text(text)
+    for argv in (["dns"], ["env", "--pod", "shop/deploy/cart"], ["env", "--pod", "shop/sts/postgres"]):
+        direct = runner.invoke(app, [argv[0], repo, *argv[1:]])
+        again = runner.invoke(app, [argv[0], str(written), *argv[1:]])
+        assert direct.exit_code == again.exit_code == 0, (argv, again.output)
+        assert again.stdout.replace(str(written), repo) == direct.stdout, argv

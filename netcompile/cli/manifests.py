@@ -11,6 +11,8 @@ reading the manifests back simulates nothing.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from ..model import (
@@ -31,6 +33,7 @@ from ..model import (
     ServiceType,
     TrafficPolicy,
 )
+from ..model.naming import Container, PodNaming
 from ..model.proxy import PROXY_KIND, PROXY_VERSION, ProxyConfig
 from ..model.selectors import LabelSelector
 
@@ -65,23 +68,73 @@ def node_manifest(node: Node) -> Manifest:
     }
 
 
-def _containers(ports: tuple[ContainerPort, ...]) -> list[dict[str, Any]]:
-    """The ports in as few containers as their names allow (a name once per container)."""
+def _containers(ports: tuple[ContainerPort, ...], naming: PodNaming) -> list[dict[str, Any]]:
+    """The ports in as few containers as their names allow (a name once per container), named and with the
+    env of the pod's own containers where the input gave them (model/naming.py)."""
     groups: list[list[ContainerPort]] = [[]]
     for port in ports:
         group = next((g for g in groups if port.name is None or port.name not in {p.name for p in g}), None)
         if group is None:
             groups.append(group := [])
         group.append(port)
+    given = [c for c in naming.containers if not c.init]
     out = []
-    for index, group in enumerate(groups):
-        container: dict[str, Any] = {"name": "main" if index == 0 else f"main-{index + 1}", "image": SIMULATED_IMAGE}
-        if group:
+    for index in range(max(len(groups), len(given))):
+        own = given[index] if index < len(given) else None
+        name = own.name if own is not None else "main" if index == 0 else f"main-{index + 1}"
+        container: dict[str, Any] = {"name": name, "image": SIMULATED_IMAGE}
+        if index < len(groups) and groups[index]:
             container["ports"] = [
                 ({"name": p.name} if p.name else {}) | {"containerPort": p.port, "protocol": p.protocol.value}
-                for p in group
+                for p in groups[index]
             ]
-        out.append(container)
+        out.append(container | (_env(own) if own is not None else {}))
+    return out
+
+
+def _env(container: Container) -> dict[str, Any]:
+    """A container's `env` and `envFrom`, as the input gave them."""
+    out: dict[str, Any] = {}
+    if container.env:
+        out["env"] = [
+            {"name": v.name}
+            | ({"valueFrom": json.loads(v.value_from)} if v.value_from is not None else {"value": v.value or ""})
+            for v in container.env
+        ]
+    sources = [_ENV_FROM.fullmatch(text) for text in container.env_from]
+    if container.env_from:
+        out["envFrom"] = [
+            {f"{m.group(1)}Ref": {"name": m.group(2)}} | ({"prefix": m.group(3)} if m.group(3) else {})
+            for m in sources
+            if m is not None
+        ]
+    return out
+
+
+_ENV_FROM = re.compile(r"(configMap|secret) (\S*)(?: \(prefix (.*)\))?")  # load/core.py pod_naming's words
+
+
+def _naming(naming: PodNaming) -> dict[str, Any]:
+    """What names the pod and how it resolves names (hostname, subdomain, Service links, DNS policy)."""
+    out: dict[str, Any] = {}
+    if naming.hostname:
+        out["hostname"] = naming.hostname
+    if naming.subdomain:
+        out["subdomain"] = naming.subdomain
+    if not naming.enable_service_links:
+        out["enableServiceLinks"] = False
+    if naming.dns_policy != "ClusterFirst":
+        out["dnsPolicy"] = naming.dns_policy
+    config: dict[str, Any] = {}
+    if naming.dns_searches:
+        config["searches"] = list(naming.dns_searches)
+    if naming.dns_options:
+        config["options"] = [{"name": k} | ({"value": v} if v is not None else {}) for k, v in naming.dns_options]
+    if config or naming.dns_policy == "None":
+        out["dnsConfig"] = config
+    init = [c for c in naming.containers if c.init]
+    if init:
+        out["initContainers"] = [{"name": c.name, "image": SIMULATED_IMAGE} | _env(c) for c in init]
     return out
 
 
@@ -101,7 +154,8 @@ def pod_manifest(pod: Pod) -> Manifest:
         spec["nodeName"] = pod.node_name
     if pod.host_network:
         spec["hostNetwork"] = True
-    spec["containers"] = _containers(pod.ports)
+    spec |= _naming(pod.naming)
+    spec["containers"] = _containers(pod.ports, pod.naming)
     status: dict[str, Any] = {}
     if pod.phase:
         status["phase"] = pod.phase

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..errors import duplicate, invalid, required
 from ..model import (
     ContainerPort,
@@ -170,9 +172,11 @@ def pod_naming(spec: Field) -> PodNaming:
             for var in item.child("env").object_items():
                 if var.is_map():
                     name = var.child("name").string(required_=True)
-                    value = None if var.child("valueFrom").present else var.child("value").string(default="")
+                    source = var.child("valueFrom").value
+                    value = None if source is not None else var.child("value").string(default="")
                     if name is not None:
-                        env.append(EnvVar(name, value))
+                        shown = json.dumps(source, sort_keys=True) if source is not None else None
+                        env.append(EnvVar(name, value, shown))
             sources: list[str] = []
             for source in item.child("envFrom").object_items():
                 if not source.is_map():

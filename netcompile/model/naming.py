@@ -18,6 +18,7 @@ class EnvVar:
 
     name: str
     value: str | None
+    value_from: str | None = None  # the `valueFrom` given, as JSON (only to be written back: `get -o yaml`)
 
 
 @dataclass(frozen=True, slots=True)
