@@ -88,6 +88,7 @@ bench: setup
 	$(PY) bench/matrix.py
 	$(PY) bench/simulated.py
 	$(PY) bench/compare.py
+	$(PY) bench/delta.py && $(PY) bench/nodes.py && $(PY) bench/dataplane.py
 
 clean:
 	rm -rf $(VENV) $(UVENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/load/*.so
