@@ -38,8 +38,13 @@ from netcompile.compile.options import CompileOptions  # noqa: E402
 from netcompile.pipeline import compile_node, complete, load  # noqa: E402
 
 VIP, CLIENT, SERVER, GATEWAY = "10.96.0.10", "10.244.0.2", "10.244.0.3", "169.254.1.1"
-CASES = (("10 Services", 10, 0), ("1000 Services", 1000, 0), ("10000 Services", 10000, 0))
-CASES += (("100 policies", 10, 100), ("1000 policies", 10, 1000))
+CASES: tuple[tuple[str, int, int], ...] = (
+    ("10 Services", 10, 0),
+    ("1000 Services", 1000, 0),
+    ("10000 Services", 10000, 0),
+    ("100 policies", 10, 100),
+    ("1000 policies", 10, 1000),
+)
 
 
 def _ip(value: int) -> str:

@@ -72,18 +72,18 @@ def manifest(nodes: int, pods: int, services: int, policies: int) -> str:
             )
             all_pods.append((pod_ip(i, p), i))
     for s in range(services):
-        name, ns = f"svc-{s:05d}", f"ns-{s % NAMESPACES:02d}"
+        name, namespace = f"svc-{s:05d}", f"ns-{s % NAMESPACES:02d}"
         eps = []
         for j in range(10):
             address, node = all_pods[(s * 10 + j) % len(all_pods)]
             eps.append(f"  - addresses: [{address}]\n    conditions: {{ready: true}}\n    nodeName: node-{node:03d}\n")
         out.append(
             "apiVersion: v1\nkind: Service\n"
-            f"metadata: {{name: {name}, namespace: {ns}}}\n"
+            f"metadata: {{name: {name}, namespace: {namespace}}}\n"
             f"spec:\n  clusterIP: {_ip(0x0A600000 + s + 1)}\n"
             "  ports:\n  - {name: http, port: 80, targetPort: 8080, protocol: TCP}\n---\n"
             "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
-            f"metadata:\n  name: {name}-abcde\n  namespace: {ns}\n"
+            f"metadata:\n  name: {name}-abcde\n  namespace: {namespace}\n"
             f"  labels: {{kubernetes.io/service-name: {name}}}\n"
             "addressType: IPv4\nports:\n- {name: http, port: 8080, protocol: TCP}\n"
             "endpoints:\n" + "".join(eps) + "---\n"
