@@ -24,6 +24,11 @@ kube-proxy's answer. The fixture, as manifests and options:
   source that is a node address is the node's own traffic (origin `node` here), any other source arrives
   from the network (origin `net`); a source in the pod CIDR is a pod's.
 
+Below the 207 packet-flow cases, `TRACED` rows take the tests that assert a whole ruleset instead
+(TestOverallNFTablesRules, TestBadIPs, TestLoadBalancerIngressRouteTypeProxy, TestSyncProxyRulesRepeated,
+TestSyncProxyRulesStartup) and follow packets through the rules they assert, as the tracer would: ids
+`GoTest [rules]/case`, the case names ours.
+
 Known differences are rows of `DIFFERENCES` (strict xfail with the reason, so a change that removes one is
 noticed); docs/semantics.md, "kube-proxy's packet-flow tests", lists them with the counts.
 """
@@ -185,10 +190,17 @@ class Flow:
 
 NODE_ADDRESSES = (NODE_IP, NODE_IP_ALT, EXTERNAL_IP, NODE_IPV6, NODE_IPV6_ALT)
 SCENARIOS: dict[str, Scenario] = {}
-FLOWS: list[tuple[str, Flow]] = []  # (scenario, flow)
+FLOWS: list[tuple[str, Flow]] = []  # (scenario, flow): the packetFlowTest cases
+TRACED: list[tuple[str, Flow]] = []  # rows read off a ruleset a test asserts (below the packet flows)
 
 
-def add(scenario_name: str, scenario: Scenario, test: str, *rows: tuple[str, str, str, str, str]) -> None:
+def add(
+    scenario_name: str,
+    scenario: Scenario,
+    test: str,
+    *rows: tuple[str, str, str, str, str],
+    into: list[tuple[str, Flow]] = FLOWS,
+) -> None:
     """Register `scenario` and its rows `(case, src, dst, "tcp/80", want)` under the Go test `test`; a case
     name that repeats within the test gets `#01`, `#02`, as `go test` names it."""
     SCENARIOS[scenario_name] = scenario
@@ -197,7 +209,7 @@ def add(scenario_name: str, scenario: Scenario, test: str, *rows: tuple[str, str
         count = seen.get(case, 0)
         seen[case] = count + 1
         suffix = f"#{count:02d}" if count else ""
-        FLOWS.append((scenario_name, Flow(f"{test}/{case}{suffix}", src, dst, proto_port, want)))
+        into.append((scenario_name, Flow(f"{test}/{case}{suffix}", src, dst, proto_port, want)))
 
 
 # TestNoEndpointsReject: a LoadBalancer Service with no endpoints rejects at each of its addresses.
@@ -723,6 +735,223 @@ for _sub, _mode, _all, _overrides in (
     )
 
 
+# --- rulesets the tests assert, traced ----------------------------------------------------------------------
+# Tests without packet flows assert the exact ruleset (or a map's elements) kube-proxy writes. Their
+# packets' fates are read off that asserted text, rule by rule, as helpers_test.go's tracer reads rules:
+# these expectations are kube-proxy's rules, traced by hand here (the case names are ours), and are
+# counted apart from the 207 packet-flow cases. Row ids: `GoTest [rules]/case`.
+
+
+def overall_services() -> tuple[Doc, ...]:
+    """TestOverallNFTablesRules' six Services and their EndpointSlices."""
+    svc2 = {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Local",
+        "clusterIP": "172.30.0.42",
+        "ports": [port("p80", 80, nodePort=3001)],
+        "externalIPs": ["192.168.99.22"],
+        "healthCheckNodePort": 30000,
+    }
+    # svc4 is a NodePort Service whose port has no nodePort: kube-proxy writes no NodePort rule for it;
+    # the API server (and the simulated cluster here) hands one out; no row sends to it.
+    svc4 = {
+        "type": "NodePort",
+        "clusterIP": "172.30.0.44",
+        "externalIPs": ["192.168.99.33"],
+        "ports": [port("p80", 80, targetPort=80)],
+    }
+    svc5 = {  # (the Go Service also has healthCheckNodePort 30000: refused by the API server with eTP:Cluster)
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Cluster",
+        "clusterIP": "172.30.0.45",
+        "ports": [port("p80", 80, nodePort=3002)],
+        "loadBalancerSourceRanges": [" 203.0.113.0/25"],
+        "sessionAffinity": "ClientIP",
+        "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}},
+    }
+    p80 = [slice_port("p80", 80)]
+    return (
+        service("ns1", "svc1", {"clusterIP": "172.30.0.41", "ports": [port("p80", 80)]}),
+        service("ns2", "svc2", svc2, ["1.2.3.4"]),
+        service(
+            "ns3", "svc3", {"type": "NodePort", "clusterIP": "172.30.0.43", "ports": [port("p80", 80, nodePort=3003)]}
+        ),
+        service("ns4", "svc4", svc4),
+        service("ns5", "svc5", svc5, ["5.6.7.8"]),
+        service(
+            "ns6", "svc6", {"type": "ClusterIP", "clusterIP": "172.30.0.46", "ports": [port("p80", 80, targetPort=80)]}
+        ),
+        endpoint_slice("ns1", "svc1", p80, [endpoint("10.180.0.1")]),
+        endpoint_slice("ns2", "svc2", p80, [endpoint("10.180.0.2")]),  # no nodeName: not local
+        endpoint_slice("ns3", "svc3", p80, [endpoint("10.180.0.3")]),
+        endpoint_slice("ns4", "svc4", p80, [endpoint("10.180.0.4"), endpoint("10.180.0.5", NODE_NAME)]),
+        endpoint_slice("ns5", "svc5", p80, [endpoint("10.180.0.3")]),
+    )
+
+
+add(
+    "OverallNFTablesRules",
+    Scenario(overall_services()),
+    "TestOverallNFTablesRules [rules]",
+    ("svc1: pod to ClusterIP", POD, "172.30.0.41", "tcp/80", "10.180.0.1:80"),
+    ("svc1: external to ClusterIP", CLIENT, "172.30.0.41", "tcp/80", "10.180.0.1:80 masq"),
+    ("svc1: hairpin", "10.180.0.1", "172.30.0.41", "tcp/80", "10.180.0.1:80 masq"),
+    ("svc1: another port of the ClusterIP", POD, "172.30.0.41", "tcp/81", "rejected"),
+    ("svc2: pod to ClusterIP", POD, "172.30.0.42", "tcp/80", "10.180.0.2:80"),
+    ("svc2: pod to LB IP, short-circuited", POD, "1.2.3.4", "tcp/80", "10.180.0.2:80"),
+    ("svc2: pod to external IP, short-circuited", POD, "192.168.99.22", "tcp/80", "10.180.0.2:80"),
+    ("svc2: pod to NodePort, short-circuited", POD, NODE_IP, "tcp/3001", "10.180.0.2:80"),
+    ("svc2: node to LB IP, masqueraded", NODE_IP, "1.2.3.4", "tcp/80", "10.180.0.2:80 masq"),
+    ("svc2: node to NodePort, masqueraded", NODE_IP, NODE_IP, "tcp/3001", "10.180.0.2:80 masq"),
+    ("svc2: external to LB IP, no local endpoint", CLIENT, "1.2.3.4", "tcp/80", "dropped"),
+    ("svc2: external to external IP, no local endpoint", CLIENT, "192.168.99.22", "tcp/80", "dropped"),
+    ("svc2: external to NodePort, no local endpoint", CLIENT, NODE_IP, "tcp/3001", "dropped"),
+    ("svc3: external to NodePort", CLIENT, NODE_IP, "tcp/3003", "10.180.0.3:80 masq"),
+    ("svc3: pod to NodePort", POD, NODE_IP, "tcp/3003", "10.180.0.3:80 masq"),
+    ("svc3: NodePort not on the secondary node IP", CLIENT, NODE_IP_ALT, "tcp/3003", "192.168.1.2:3003"),
+    ("svc4: pod to ClusterIP", POD, "172.30.0.44", "tcp/80", "10.180.0.4:80; 10.180.0.5:80"),
+    ("svc4: external to external IP", CLIENT, "192.168.99.33", "tcp/80", "10.180.0.4:80 masq; 10.180.0.5:80 masq"),
+    ("svc4: pod to external IP", POD, "192.168.99.33", "tcp/80", "10.180.0.4:80 masq; 10.180.0.5:80 masq"),
+    ("svc5: allowed external to LB IP", CLIENT, "5.6.7.8", "tcp/80", "10.180.0.3:80 masq"),
+    ("svc5: blocked external to LB IP", CLIENT_BLOCKED, "5.6.7.8", "tcp/80", "dropped"),
+    ("svc5: pod to LB IP, outside the source ranges", POD, "5.6.7.8", "tcp/80", "dropped"),
+    ("svc5: node to LB IP, outside the source ranges", NODE_IP, "5.6.7.8", "tcp/80", "dropped"),
+    ("svc5: blocked external to NodePort", CLIENT_BLOCKED, NODE_IP, "tcp/3002", "10.180.0.3:80 masq"),
+    ("svc5: pod to ClusterIP", POD, "172.30.0.45", "tcp/80", "10.180.0.3:80"),
+    ("svc6: pod to ClusterIP, no endpoints", POD, "172.30.0.46", "tcp/80", "rejected"),
+    ("unallocated ClusterIP", POD, "172.30.0.99", "tcp/80", "dropped"),
+    ("an address outside the Service range", POD, "172.31.0.1", "tcp/80", "172.31.0.1:80"),
+    into=TRACED,
+)
+
+# TestBadIPs: addresses and ranges with leading zeros, read as the legacy parsers read them (decimal).
+add(
+    "BadIPs",
+    Scenario(
+        (
+            service(
+                "ns1",
+                "svc1",
+                {
+                    "type": "LoadBalancer",
+                    "clusterIP": "172.30.0.041",
+                    "ports": [port("p80", 80, nodePort=3001)],
+                    "externalIPs": ["192.168.099.022"],
+                    "loadBalancerSourceRanges": ["203.0.113.000/025"],
+                },
+                ["1.2.3.004"],
+            ),
+            endpoint_slice("ns1", "svc1", [slice_port("p80", 80)], [endpoint("10.180.00.001")]),
+        )
+    ),
+    "TestBadIPs [rules]",
+    ("pod to ClusterIP 172.30.0.41", POD, "172.30.0.41", "tcp/80", "10.180.0.1:80"),
+    ("external to external IP 192.168.99.22", CLIENT, "192.168.99.22", "tcp/80", "10.180.0.1:80 masq"),
+    ("allowed external to LB IP 1.2.3.4", CLIENT, "1.2.3.4", "tcp/80", "10.180.0.1:80 masq"),
+    ("blocked external to LB IP 1.2.3.4", CLIENT_BLOCKED, "1.2.3.4", "tcp/80", "dropped"),
+    ("external to NodePort", CLIENT, NODE_IP, "tcp/3001", "10.180.0.1:80 masq"),
+    into=TRACED,
+)
+
+# TestLoadBalancerIngressRouteTypeProxy: an ingress IP with ipMode Proxy is no service-ips element.
+IPMODE_CASES: list[tuple[str, str, str, str | None, str]] = [
+    ("ipMode Proxy", "10.20.30.41", "1.2.3.4", "Proxy", "1.2.3.4:80"),
+    ("ipMode VIP", "10.20.30.42", "1.2.3.5", "VIP", "10.180.0.1:80 masq"),
+    ("ipMode nil", "10.20.30.43", "1.2.3.6", None, "10.180.0.1:80 masq"),
+]
+for _ipmode_case, _ipmode_cluster_ip, _ipmode_lb_ip, _ipmode, _ipmode_want in IPMODE_CASES:
+    _ipmode_svc = service(
+        "ns1",
+        "svc1",
+        {"type": "LoadBalancer", "clusterIP": _ipmode_cluster_ip, "ports": [port("p80", 80, nodePort=3001)]},
+    )
+    _ipmode_svc["status"] = {
+        "loadBalancer": {"ingress": [{"ip": _ipmode_lb_ip, **({"ipMode": _ipmode} if _ipmode else {})}]}
+    }
+    add(
+        f"LoadBalancerIngressRouteTypeProxy {_ipmode_case}",
+        Scenario((_ipmode_svc, endpoint_slice("ns1", "svc1", [slice_port("p80", 80)], [endpoint("10.180.0.1")]))),
+        f"TestLoadBalancerIngressRouteTypeProxy [rules]/{_ipmode_case}",
+        ("external to the LB IP", CLIENT, _ipmode_lb_ip, "tcp/80", _ipmode_want),
+        into=TRACED,
+    )
+
+
+# TestSyncProxyRulesRepeated / TestSyncProxyRulesStartup: ClusterIP Services changed between syncs; each
+# state the test asserts is a snapshot here (a deleted Service's address is an unallocated one: dropped).
+# (namespace/name, clusterIP, port, endpoints; None = no EndpointSlice, [] = an empty one)
+SyncState = list[tuple[str, str, int, list[str] | None]]
+SVC1 = ("ns1/svc1", "172.30.0.41", 80, ["10.0.1.1"])
+SVC2 = ("ns2/svc2", "172.30.0.42", 8080, ["10.0.2.1"])
+SVC4 = ("ns4/svc4", "172.30.0.44", 80, ["10.0.4.1"])
+SYNC_STATES: list[tuple[str, str, SyncState, tuple[str, ...]]] = [
+    ("TestSyncProxyRulesRepeated", "initial", [SVC1, SVC2], ()),
+    ("TestSyncProxyRulesRepeated", "svc3 added", [SVC1, SVC2, ("ns3/svc3", "172.30.0.43", 80, ["10.0.3.1"])], ()),
+    (
+        "TestSyncProxyRulesRepeated",
+        "svc2 deleted",
+        [SVC1, ("ns3/svc3", "172.30.0.43", 80, ["10.0.3.1"])],
+        ("172.30.0.42:8080",),
+    ),
+    (
+        "TestSyncProxyRulesRepeated",
+        "svc4 added without endpoints",
+        [SVC1, ("ns3/svc3", "172.30.0.43", 80, ["10.0.3.1"]), ("ns4/svc4", "172.30.0.44", 80, None)],
+        ("172.30.0.42:8080",),
+    ),
+    (
+        "TestSyncProxyRulesRepeated",
+        "svc4's endpoints added",
+        [SVC1, ("ns3/svc3", "172.30.0.43", 80, ["10.0.3.1"]), SVC4],
+        ("172.30.0.42:8080",),
+    ),
+    (
+        "TestSyncProxyRulesRepeated",
+        "svc3's endpoint changed",
+        [SVC1, ("ns3/svc3", "172.30.0.43", 80, ["10.0.3.2"]), SVC4],
+        ("172.30.0.42:8080",),
+    ),
+    (
+        "TestSyncProxyRulesRepeated",
+        "an endpoint added to svc3",
+        [SVC1, ("ns3/svc3", "172.30.0.43", 80, ["10.0.3.2", "10.0.3.3"]), SVC4],
+        ("172.30.0.42:8080",),
+    ),
+    (
+        "TestSyncProxyRulesRepeated",
+        "svc3's endpoints emptied",
+        [SVC1, ("ns3/svc3", "172.30.0.43", 80, []), SVC4],
+        ("172.30.0.42:8080",),
+    ),
+    (
+        "TestSyncProxyRulesStartup",
+        "after the first sync",
+        [
+            ("ns1/svc1", "172.30.0.41", 80, ["10.0.1.1", "10.0.1.2"]),
+            SVC2,
+            ("ns3/svc3", "172.30.0.43", 80, None),
+        ],
+        (),
+    ),
+]
+for _sync_test, _state, _services, _gone in SYNC_STATES:
+    _docs: list[Doc] = []
+    _sync_rows: list[tuple[str, str, str, str, str]] = []
+    for _ref, _ip, _number, _eps in _services:
+        _ns, _, _name = _ref.partition("/")
+        _docs.append(
+            service(_ns, _name, {"type": "ClusterIP", "clusterIP": _ip, "ports": [port(f"p{_number}", _number)]})
+        )
+        if _eps is not None:
+            _docs.append(endpoint_slice(_ns, _name, [slice_port(f"p{_number}", _number)], [endpoint(e) for e in _eps]))
+        _answer = "; ".join(f"{e}:{_number}" for e in _eps or ()) or "rejected"
+        _sync_rows.append((f"pod to {_name}", POD, _ip, f"tcp/{_number}", _answer))
+    for _gone_address in _gone:
+        _gone_ip, _, _gone_port = _gone_address.partition(":")
+        _sync_rows.append((f"pod to deleted {_gone_address}", POD, _gone_ip, f"tcp/{_gone_port}", "dropped"))
+    add(f"{_sync_test} {_state}", Scenario(tuple(_docs)), f"{_sync_test} [rules]/{_state}", *_sync_rows, into=TRACED)
+
+
 # --- known differences: (row id, reason) -------------------------------------------------------------------
 
 DIFFERENCES: dict[str, str] = {}
@@ -779,7 +1008,7 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def params() -> list[Any]:
     out = []
-    for scenario, flow in FLOWS:
+    for scenario, flow in FLOWS + TRACED:
         marks = [pytest.mark.xfail(strict=True, reason=DIFFERENCES[flow.id])] if flow.id in DIFFERENCES else []
         out.append(pytest.param(scenario, flow, id=flow.id, marks=marks))
     return out
@@ -805,9 +1034,11 @@ def test_kube_proxy_packet_flow(directory: Path, scenario: str, flow: Flow) -> N
 
 
 def test_every_case_is_a_row() -> None:
-    """207 packet-flow assertions in proxier_test.go (kubernetes/kubernetes, 2025): each is one row, each
-    id once; the known differences name rows that exist."""
+    """The 207 packet-flow assertions of proxier_test.go: each is one row, each id once; the traced rows
+    as many as docs/semantics.md says; the known differences name rows that exist."""
     ids = [flow.id for _, flow in FLOWS]
     assert len(ids) == 207
     assert len(set(ids)) == len(ids)
-    assert set(DIFFERENCES) <= set(ids)
+    traced = [flow.id for _, flow in TRACED]
+    assert len(traced) == 67 and len(set(traced)) == 67  # docs/semantics.md §6 says so
+    assert set(DIFFERENCES) <= set(ids) | set(traced)
