@@ -10,7 +10,11 @@ input's for an object that loaded):
 - Pod: `spec.nodeName`;
 - Service: `spec.selector`, `spec.ports[i].targetPort`;
 - NetworkPolicy: `spec.podSelector`, `spec.ingress[i].ports[j].port` and `spec.egress[i].ports[j].port`
-  where that port is a name.
+  where that port is a name; for lint (netcompile/lint/), each rule `spec.ingress[i]`, its peers
+  `spec.ingress[i].from[j]` and their `ipBlock.cidr` and `ipBlock.except[k]` (egress: `to`);
+- Service: `spec.externalName` when given (lint);
+- Pods and workloads: each container's `env[j].name` (lint), under the pod spec
+  (`spec.containers[i]`, `spec.template.spec.containers[i]`, a CronJob's `spec.jobTemplate...`).
 
 A field the object does not spell out (a defaulted namespace or targetPort) is placed at the nearest
 enclosing field it has.
@@ -91,13 +95,59 @@ def _paths(kind: str, body: YMap) -> list[str]:
             if rules.__class__ is not YList:
                 continue
             for i, rule in enumerate(rules):
+                paths.append(f"spec.{direction}[{i}]")
+                if rule.__class__ is YMap:
+                    paths += _peer_paths(direction, i, rule)
                 ports = rule.get("ports") if rule.__class__ is YMap else None
                 if ports.__class__ is not YList:
                     continue
                 for j, port in enumerate(ports):
                     if port.__class__ is YMap and isinstance(port.get("port"), str):
                         paths.append(_policy_port(direction, i, j))
+    if kind == "Service" and "externalName" in spec:
+        paths.append("spec.externalName")
+    template: Any = spec
+    for step in _TEMPLATE_STEPS.get(kind, ()):
+        template = template.get(step) if template.__class__ is YMap else None
+    if template.__class__ is YMap:  # a pod's containers (lint: environment variables they set)
+        prefix = ".".join(("spec", *_TEMPLATE_STEPS.get(kind, ())))
+        for group in ("initContainers", "containers"):
+            containers = template.get(group)
+            if containers.__class__ is not YList:
+                continue
+            for i, container in enumerate(containers):
+                env = container.get("env") if container.__class__ is YMap else None
+                if env.__class__ is YList:
+                    paths += (f"{prefix}.{group}[{i}].env[{j}].name" for j in range(len(env)))
     return paths
+
+
+# Where a kind holds its pod spec, below `spec` (Pod: `spec` itself); lint reports containers' env there.
+_TEMPLATE_STEPS: dict[str, tuple[str, ...]] = {
+    "Pod": (),
+    **{kind: ("template", "spec") for kind in ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet")},
+    "DaemonSet": ("template", "spec"),
+    "Job": ("template", "spec"),
+    "CronJob": ("jobTemplate", "spec", "template", "spec"),
+}
+
+
+def _peer_paths(direction: str, rule: int, body: YMap) -> list[str]:
+    """A policy rule's peers and their ipBlocks (lint points at them)."""
+    peers = body.get("from" if direction == "ingress" else "to")
+    if peers.__class__ is not YList:
+        return []
+    out = []
+    for j, peer in enumerate(peers):
+        here = f"spec.{direction}[{rule}].{'from' if direction == 'ingress' else 'to'}[{j}]"
+        out.append(here)
+        block = peer.get("ipBlock") if peer.__class__ is YMap else None
+        if block.__class__ is YMap:
+            out.append(f"{here}.ipBlock.cidr")
+            excepts = block.get("except")
+            if excepts.__class__ is YList:
+                out += (f"{here}.ipBlock.except[{k}]" for k in range(len(excepts)))
+    return out
 
 
 def reference_fields(raw: RawObject) -> tuple[tuple[str, int], ...]:

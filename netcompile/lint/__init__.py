@@ -1,0 +1,71 @@
+"""`netcompile lint`: what a reviewer wants flagged in manifests, each finding at the field that causes it.
+
+    selectors   dangling references (load/references.py) against the pods the cluster will run, and
+                policy peers that select no pod
+    policies    rules that admit everything, ipBlocks that hold pod addresses, excepts admitted again
+    reach       asked of the reference evaluator (verify/reference/): pods without DNS, Ingress backends
+                the ingress controller's pods may not reach
+    names       cluster DNS and kubelet's Service variables (dns/): names that lead nowhere, collisions,
+                variables a container hides
+
+Reads the objects as loaded and as completed (pipeline.complete): never the compiler. The reference's
+reading of the model (selectors, named ports, verdicts) is the one lint uses, so that what lint says
+about a policy is what the proof says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from ..dns import DnsCluster
+from ..model import Objects
+from . import names, policies, reach, selectors
+from .findings import CHECKS, Finding
+from .reach import Nodes, ScopeArgs
+
+__all__ = ["CHECKS", "Finding", "ScopeArgs", "lint"]
+
+DEFAULT_SCOPE = ScopeArgs()
+
+
+def lint(
+    loaded: Objects, completed: Objects, scope: ScopeArgs = DEFAULT_SCOPE, disabled: Collection[str] = ()
+) -> list[Finding]:
+    """Every finding of the enabled checks, each once, by file, line and column (then check and message)."""
+    unknown = set(disabled) - CHECKS.keys()
+    if unknown:
+        raise ValueError(f"unknown checks: {', '.join(sorted(unknown))}")
+    enabled = CHECKS.keys() - set(disabled)
+    found: list[Finding] = []
+
+    def want(*checks: str) -> bool:
+        return bool(enabled & set(checks))
+
+    if want("selects-nothing", "undeclared-port", "dangling-reference"):
+        found += selectors.references(loaded, completed)
+    if want("selects-nothing"):
+        found += selectors.empty_peers(completed)
+    nodes = Nodes(completed, scope)
+    pod_networks = nodes.at(min(nodes.names) if nodes.names else None).cluster.cluster_cidrs
+    for policy in completed.network_policies:
+        if want("allows-everything"):
+            found += policies.allows_everything(policy)
+        if want("ipblock-pod-network"):
+            found += policies.ipblock_pod_network(policy, pod_networks)
+        if want("except-readmitted"):
+            found += policies.except_readmitted(policy)
+    if want("no-dns"):
+        found += reach.no_dns(completed, nodes)
+    if want("ingress-unreachable"):
+        found += reach.ingress_unreachable(completed, nodes)
+    if want("unresolved-name"):
+        found += names.unresolved(completed, DnsCluster(completed))
+    if want("env-collision"):
+        found += names.env_collisions(completed)
+    if want("env-shadowed"):
+        found += names.env_shadowed(completed)
+    return _ordered(f for f in found if f.check in enabled)
+
+
+def _ordered(found: Iterable[Finding]) -> list[Finding]:
+    return sorted(dict.fromkeys(found), key=Finding.sort_key)

@@ -1,0 +1,265 @@
+"""Reachability findings, asked of the reference evaluator (netcompile/verify/reference/): pods isolated for
+egress that cannot reach cluster DNS, Ingress backends the ingress controller's pods may not reach.
+
+Each question is a packet, evaluated on the node that enforces it (a pod's policies are enforced on its
+own node: the source's node judges egress, the destination's node ingress), so that no policy semantics
+are derived here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..model import (
+    IPAddress,
+    IPNetwork,
+    Meta,
+    NetworkPolicy,
+    Objects,
+    Pod,
+    PolicyType,
+    Protocol,
+    Scope,
+    Service,
+    ServiceType,
+)
+from ..model.ingress import Ingress, IngressBackend
+from ..targets import Workloads
+from ..verify.packet import Origin, Packet, Verdict
+from ..verify.reference import Reference
+from ..verify.reference.policy import policy_names, port_matches
+from .findings import Finding, at, finding
+
+DNS_SERVICE = ("kube-system", "kube-dns")
+DNS_PORT = 53
+# Ingress controllers, by the name their charts give their pods (app.kubernetes.io/name, or app).
+CONTROLLER_NAMES = frozenset(
+    {"ingress-nginx", "nginx-ingress", "traefik", "haproxy-ingress", "kong", "contour", "emissary-ingress"}
+)
+
+
+@dataclass(frozen=True)
+class ScopeArgs:
+    """What the reference is told besides the objects (as `model.Scope`)."""
+
+    cluster_cidrs: tuple[IPNetwork, ...] = ()
+    detect_local_mode: str = "ClusterCIDR"
+    masquerade_all: bool = False
+    nodeport_primary: bool = False
+
+
+class Nodes:
+    """One Reference per node (built when first asked): each pod's policies are judged on its own node."""
+
+    def __init__(self, objects: Objects, args: ScopeArgs) -> None:
+        self.objects = objects
+        self.args = args
+        self.names = {n.meta.name for n in objects.nodes}
+        self._refs: dict[str | None, Reference] = {}
+
+    def of(self, pod: Pod) -> Reference | None:
+        """The reference of the node that enforces `pod`'s policies (None: the pod is on no node of the input)."""
+        if not self.names:
+            return self.at(None)
+        if pod.node_name not in self.names:
+            return None
+        return self.at(pod.node_name)
+
+    def at(self, name: str | None) -> Reference:
+        ref = self._refs.get(name)
+        if ref is None:
+            a = self.args
+            scope = Scope(
+                self.objects, name, a.cluster_cidrs, a.detect_local_mode, a.masquerade_all, a.nodeport_primary
+            )
+            ref = self._refs[name] = Reference(scope)
+        return ref
+
+
+def _dropped(ref: Reference, packet: Packet) -> tuple[Fraction, list[str]]:
+    outcome = ref.evaluate(packet)
+    share = sum((p for r, p in outcome.distribution.items() if r.verdict == Verdict.DROPPED), Fraction(0))
+    return share, [r for r in outcome.reasons if "dropped" in r]
+
+
+def _source(pod: Pod, family: int) -> IPAddress | None:
+    return next((a for a in pod.ips if a.version == family), None)
+
+
+# --- pods without DNS -------------------------------------------------------------------------------------
+
+
+def no_dns(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
+    """Pods (grouped by workload) isolated for egress that cannot reach cluster DNS."""
+    services = {(s.meta.namespace, s.meta.name): s for s in objects.services}
+    dns = services.get(DNS_SERVICE)
+    if dns is not None and (dns.type == ServiceType.EXTERNAL_NAME or dns.headless or not dns.cluster_ips):
+        dns = None
+    workloads = Workloads(objects)
+    declared = {(w.meta.namespace, w.meta.kind, w.meta.name): w.meta for w in objects.workloads}
+    reported: set[tuple[str, str, str]] = set()
+    for pod in objects.pods:
+        if not pod.running or pod.host_network or not pod.ips or pod.naming.dns_policy not in _CLUSTER_DNS:
+            continue
+        ref = nodes.of(pod)
+        if ref is None:
+            continue
+        isolating = ref.policies.selecting(pod, PolicyType.EGRESS)
+        if not isolating:
+            continue
+        owner = workloads.of(pod)
+        group = (pod.meta.namespace, *(owner or ("Pod", pod.meta.name)))
+        if group in reported:
+            continue
+        problem = _service_problem(ref, pod, dns) if dns is not None else _rule_problem(ref, pod, isolating)
+        if problem is None:
+            continue
+        reported.add(group)
+        meta, path, who = _where(pod, owner, declared)
+        yield finding(
+            "no-dns",
+            meta,
+            path,
+            f"{who} isolated for egress by {policy_names(isolating)}, and cannot reach cluster DNS: {problem}; "
+            "name lookups fail (allow egress to the kube-dns pods on 53/UDP and 53/TCP)",
+        )
+
+
+_CLUSTER_DNS = ("ClusterFirst", "ClusterFirstWithHostNet")
+
+
+def _where(
+    pod: Pod, owner: tuple[str, str] | None, declared: dict[tuple[str, str, str], Meta]
+) -> tuple[Meta, str, str]:
+    """Where to report a finding about a pod: its workload's pod template when the input declares it."""
+    if owner is not None:
+        meta = declared.get((pod.meta.namespace, *owner))
+        if meta is not None:
+            template = "spec.jobTemplate.spec.template" if meta.kind == "CronJob" else "spec.template"
+            return meta, f"{template}.metadata.labels", f"its pods ({pod.meta.name}, ...) are"
+    return pod.meta, "metadata.labels", "the pod is"
+
+
+def _service_problem(ref: Reference, pod: Pod, dns: Service) -> str | None:
+    parts = []
+    for protocol in (Protocol.UDP, Protocol.TCP):
+        if not any(p.protocol == protocol and p.port == DNS_PORT for p in dns.ports):
+            continue
+        for address in dns.cluster_ips:
+            src = _source(pod, address.version)
+            if src is None:
+                continue
+            share, _ = _dropped(ref, Packet(src, address, protocol, DNS_PORT))
+            if share:
+                how = "dropped" if share == 1 else f"dropped for {share} of the kube-dns endpoints"
+                parts.append(f"{protocol.value} {address}:{DNS_PORT} (Service {dns.meta.key}) is {how}")
+    return ", ".join(parts) or None
+
+
+def _rule_problem(ref: Reference, pod: Pod, isolating: list[NetworkPolicy]) -> str | None:
+    """Without the kube-dns Service in the input: does some egress rule allow port 53 to any destination?"""
+    running = [p for p in ref.cluster.objects.pods if p.running]
+    missing = []
+    for protocol in (Protocol.UDP, Protocol.TCP):
+        allowed = False
+        for policy in isolating:
+            for rule in policy.egress:
+                ports = not rule.ports or any(port_matches(e, protocol, DNS_PORT, running) for e in rule.ports)
+                peers = not rule.peers or any(
+                    peer.ip_block is not None or any(ref.policies.peer_selects(policy, peer, p) for p in running)
+                    for peer in rule.peers
+                )
+                allowed = allowed or (ports and peers)
+        if not allowed:
+            missing.append(f"{DNS_PORT}/{protocol.value}")
+    if not missing:
+        return None
+    return f"no egress rule allows port {' or '.join(missing)} to any destination (the input has no kube-dns Service)"
+
+
+# --- Ingress backends the controller cannot reach ---------------------------------------------------------
+
+
+def controllers(objects: Objects) -> list[Pod]:
+    """The ingress controllers' running pods in the input (by CONTROLLER_NAMES)."""
+    out = []
+    for pod in objects.pods:
+        labels = pod.meta.label_dict()
+        name = labels.get("app.kubernetes.io/name", labels.get("app"))
+        if name in CONTROLLER_NAMES and pod.running and (pod.ips or pod.host_network):
+            out.append(pod)
+    return out
+
+
+def ingress_unreachable(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
+    found = controllers(objects)
+    if not found or not objects.ingresses:
+        return
+    services = {(s.meta.namespace, s.meta.name): s for s in objects.services}
+    for ingress in objects.ingresses:
+        for backend in ingress.backends():
+            problem = _backend_problem(ingress, backend, services, found, nodes)
+            if problem is not None:
+                yield at("ingress-unreachable", backend.position or ingress.meta.position, ingress.meta.ref,
+                         backend.path, problem)  # fmt: skip
+
+
+def _backend_problem(
+    ingress: Ingress,
+    backend: IngressBackend,
+    services: dict[tuple[str, str], Service],
+    found: list[Pod],
+    nodes: Nodes,
+) -> str | None:
+    if backend.service is None:
+        return None
+    service = services.get((ingress.meta.namespace, backend.service.name))
+    if service is None or service.type == ServiceType.EXTERNAL_NAME:
+        return None  # unresolved-name says it
+    wanted = backend.service.port
+    port = next((p for p in service.ports if (p.port if isinstance(wanted, int) else p.name) == wanted), None)
+    if port is None:
+        return None
+    view = nodes.at(min(nodes.names) if nodes.names else None).cluster  # endpoints are the same on every node
+    pods_at = {a: p for p in nodes.objects.pods for a in p.ips if not p.host_network}
+    denied: list[str] = []
+    pairs = 0
+    for endpoint in view.endpoints(service, port):
+        target = pods_at.get(endpoint.address)
+        for controller in found:
+            pairs += 1
+            why = _denied(controller, target, endpoint.address, endpoint.port, port.protocol, nodes)
+            if why is not None:
+                denied.append(why)
+    if not denied:
+        return None
+    return (
+        f"routes to {service.meta.ref} port {wanted}, but the ingress controller's pods may not reach it: "
+        f"{len(denied)} of {pairs} (controller pod, endpoint) pairs are dropped; {denied[0]}"
+    )
+
+
+def _denied(
+    controller: Pod, target: Pod | None, address: IPAddress, port: int, protocol: Protocol, nodes: Nodes
+) -> str | None:
+    """Why a connection from `controller` to an endpoint is dropped (on the controller's node for egress,
+    on the endpoint's node for ingress), or None."""
+    checks: list[tuple[Reference | None, Origin]] = []
+    if not controller.host_network:
+        checks.append((nodes.of(controller), Origin.NETWORK))
+    if target is not None and (target.node_name != controller.node_name or controller.host_network):
+        same = target.node_name == controller.node_name
+        checks.append((nodes.of(target), Origin.NODE if controller.host_network and same else Origin.NETWORK))
+    for ref, origin in checks:
+        if ref is None:
+            continue
+        sources = ref.cluster.pod_ips(controller)
+        src = next((a for a in sources if a.version == address.version), None)
+        if src is None:
+            return None
+        share, reasons = _dropped(ref, Packet(src, address, protocol, port, origin=origin))
+        if share:
+            return reasons[-1] if reasons else f"{src} -> {address} {protocol.value} {port} is dropped"
+    return None
