@@ -1,0 +1,7 @@
+"""Code review: what a change to the manifests does (`netcompile diff`).
+
+sides.py     the two versions: paths as given, or at a Git revision (`git archive`, the work tree untouched)
+reach.py     who reaches whom by workload and port, each version's matrix by classes (analysis/), compared
+services.py  each Service frontend's decision for a pod, the node and an outside client, compared
+report.py    the review: the semantic diff, then the ruleset diff per node; text, Markdown, JSON
+"""

@@ -1,0 +1,105 @@
+"""What a change does to Services: each frontend's answer to a new connection, compared version to version.
+
+For every node and every frontend of the reference evaluator (ClusterIPs, NodePorts, externalIPs,
+LoadBalancer IPs), the Service stage's decision for a first packet from each kind of client — a pod, the
+node itself, an outside client — is described: the endpoints (each with its probability) and whether the
+source is masqueraded, or dropped, or rejected. Frontends that appear or go, and decisions that differ,
+are the changes; the same change on several nodes is reported once, with the nodes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
+
+from ..journeys import Network
+from ..verify.packet import Origin, Packet
+from ..verify.reference import reference_for
+from ..verify.reference.services import Frontend, FrontendKind
+
+OUTSIDE = {4: ip_address("203.0.113.254"), 6: ip_address("2001:db8:ffff::254")}  # documentation ranges
+
+FrontendKey = tuple[str, str, str]  # (Service "ns/name", port label, frontend as "ClusterIP 10.96.0.5:80")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChange:
+    """A frontend added or removed (`before` or `after` empty), or its decision for one kind of client
+    changed, on `nodes`."""
+
+    service: str
+    port: str
+    frontend: str
+    client: str  # "pods", "the node", "outside clients"; "" for a frontend added or removed
+    before: str
+    after: str
+    nodes: tuple[str, ...]
+
+
+def decisions(net: Network) -> dict[str, dict[FrontendKey, dict[str, str]]]:
+    """node -> frontend -> client kind -> the decision, described."""
+    out: dict[str, dict[FrontendKey, dict[str, str]]] = {}
+    for name, view in net.views.items():
+        cluster = view.cluster
+        stage = reference_for(cluster, net.opts.nodeport_addresses).services
+        pod_sources = stage.cluster.pod_sources or ()
+        per: dict[FrontendKey, dict[str, str]] = {}
+        for frontend in stage.frontends.values():
+            family = frontend.address.version
+            clients: dict[str, Packet] = {"outside clients": _packet(frontend, OUTSIDE[family], Origin.NETWORK)}
+            pod_net = next((n for n in pod_sources if n.version == family), None)
+            if isinstance(pod_net, IPv4Network | IPv6Network) and pod_net.num_addresses > 2:
+                clients["pods"] = _packet(frontend, pod_net[1], Origin.NETWORK)
+            node_address = next((a for a in cluster.node_addresses if a.version == family), None)
+            if node_address is not None:
+                clients["the node"] = _packet(frontend, node_address, Origin.NODE)
+            per[_key(frontend)] = {client: _describe(stage.decide(packet)) for client, packet in clients.items()}
+        out[str(name)] = per
+    return out
+
+
+def _packet(frontend: Frontend, source: object, origin: Origin) -> Packet:
+    return Packet(source, frontend.address, frontend.protocol, frontend.port, origin=origin)  # type: ignore[arg-type]
+
+
+def _key(frontend: Frontend) -> FrontendKey:
+    service = frontend.service.meta.key
+    port = frontend.service_port.name or str(frontend.service_port.port)
+    where = f"{frontend.protocol.value} {frontend.port}"
+    if frontend.kind != FrontendKind.NODE_PORT:  # a NodePort is on every node address: named by its port
+        host = f"[{frontend.address}]" if frontend.address.version == 6 else str(frontend.address)
+        where = f"{host}:{frontend.port}/{frontend.protocol.value}"
+    return service, port, f"{frontend.kind.value} {where}"
+
+
+def _describe(decision: object) -> str:
+    verdict = getattr(decision, "verdict", None)
+    if decision is None:
+        return "not a frontend"
+    if verdict is not None:
+        return str(verdict.value)
+    targets = sorted(getattr(decision, "targets", ()), key=lambda t: (t.name, t.port))
+    share = f"1/{len(targets)} each" if len(targets) > 1 else "all"
+    masquerade = {t.masquerade for t in targets}
+    how = "masqueraded" if masquerade == {True} else "source kept" if masquerade == {False} else "masqueraded to some"
+    return f"{', '.join(f'{t.name}:{t.port}' for t in targets)} ({share}; {how})"
+
+
+def changes(old: Network, new: Network) -> list[ServiceChange]:
+    """Every frontend added, removed or deciding otherwise, the same change on several nodes once."""
+    before, after = decisions(old), decisions(new)
+    found: dict[tuple[str, str, str, str, str, str], list[str]] = defaultdict(list)
+    for node in sorted(set(before) | set(after)):
+        was, now = before.get(node, {}), after.get(node, {})
+        for key in sorted(set(was) | set(now)):
+            if key not in now:
+                found[(*key, "", "a frontend", "no longer")].append(node)
+            elif key not in was:
+                found[(*key, "", "none", "a frontend")].append(node)
+            else:
+                for client in sorted(set(was[key]) | set(now[key])):
+                    a, b = was[key].get(client, "-"), now[key].get(client, "-")
+                    if a != b:
+                        found[(*key, client, a, b)].append(node)
+    return [ServiceChange(*key, nodes=tuple(nodes)) for key, nodes in found.items()]

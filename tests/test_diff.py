@@ -1,0 +1,243 @@
+"""`netcompile diff` (issue 17.1): the semantic diff of a change, by workload and port, with the rules
+responsible, then the ruleset diff; the changes a reviewer meets, one by one, on a small repository."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netcompile.cli import app
+
+BASE = {
+    "namespaces.yaml": """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: frontend, labels: {team: web}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: backend}
+""",
+    "web.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: frontend}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web, ports: [{name: http, containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch, namespace: frontend}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: batch}}
+  template:
+    metadata: {labels: {app: batch}}
+    spec: {containers: [{name: batch, image: batch}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: admin, namespace: frontend}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: admin}}
+  template:
+    metadata: {labels: {app: admin}}
+    spec: {containers: [{name: admin, image: admin}]}
+""",
+    "api.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: backend}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: api, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: backend}
+spec:
+  type: NodePort
+  selector: {app: api}
+  ports: [{name: http, port: 80, targetPort: http}]
+""",
+    "policies.yaml": """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: backend}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: web}}, podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress, namespace: frontend}
+spec:
+  podSelector: {matchLabels: {app: batch}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 198.51.100.0/24, except: [198.51.100.128/25]}}]
+    ports: [{port: 443}]
+""",
+}
+
+runner = CliRunner()
+
+
+def repository(root: Path, name: str, changes: dict[str, tuple[str, str]] | None = None) -> Path:
+    """BASE written under root/name, each (file: (old, new)) of `changes` replaced."""
+    folder = root / name
+    folder.mkdir()
+    for file, text in BASE.items():
+        for old, new in [v for f, v in (changes or {}).items() if f == file]:
+            assert old in text, old
+            text = text.replace(old, new)
+        (folder / file).write_text(text)
+    return folder
+
+
+def diff(tmp_path: Path, changes: dict[str, tuple[str, str]], *options: str) -> tuple[int, str]:
+    old, new = repository(tmp_path, "old"), repository(tmp_path, "new", changes)
+    result = runner.invoke(app, ["diff", str(old), str(new), *options])
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.stdout
+
+
+WEB_TO_API = "frontend/deployment/web → backend/deployment/api TCP"
+
+CASES: list[tuple[str, dict[str, tuple[str, str]], list[str]]] = [
+    (
+        "a policy added",
+        {
+            "policies.yaml": (
+                "---\napiVersion",
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                "metadata: {name: deny-all, namespace: frontend}\nspec: {podSelector: {}, policyTypes: "
+                "[Egress]}\n---\napiVersion",
+            )
+        },
+        [f"closes {WEB_TO_API} 8080", 'is isolated for egress by NetworkPolicy "frontend/deny-all"'],
+    ),
+    (
+        "a selector widened",
+        {"policies.yaml": (", podSelector: {matchLabels: {app: web}}}", "}")},
+        [
+            "opens frontend/deployment/admin → backend/deployment/api TCP 8080",
+            'NetworkPolicy "backend/allow-web" ingress[0] allows',
+        ],
+    ),
+    (
+        "a port changed",
+        {
+            "policies.yaml": ("ports: [{port: 8080}]", "ports: [{port: 8443}]"),
+            "api.yaml": ("containerPort: 8080", "containerPort: 8443"),
+        },
+        [f"changes {WEB_TO_API} 8080 → 8443"],
+    ),
+    (
+        "an ipBlock except changed",
+        {"policies.yaml": ("except: [198.51.100.128/25]", "except: [198.51.100.0/25]")},
+        [
+            "opens frontend/deployment/batch → outside 198.51.100.128/25 TCP 443",
+            "closes frontend/deployment/batch → outside 198.51.100.0/25 TCP 443",
+        ],
+    ),
+    (
+        "Service endpoints changed",
+        {"api.yaml": ("replicas: 2", "replicas: 3")},
+        ["backend/deployment/api: 2 → 3 pods", "Service backend/api port http: ClusterIP"],
+    ),
+    (
+        "externalTrafficPolicy switched to Local",
+        {"api.yaml": ("type: NodePort", "type: NodePort\n  externalTrafficPolicy: Local")},
+        ["Service backend/api port http: NodePort TCP", "from outside clients:", "source kept"],
+    ),
+    (
+        "a workload's labels changed",
+        {"web.yaml": ("app: web}", "app: website}")},  # its selector and its pods' labels
+        [f"closes {WEB_TO_API} 8080", "no rule allows"],
+    ),
+    (
+        "a namespace label changed",
+        {"namespaces.yaml": ("labels: {team: web}", "labels: {team: shop}")},
+        [f"closes {WEB_TO_API} 8080", "no rule allows"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "changes", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_the_semantic_diff(tmp_path: Path, name: str, changes: dict[str, tuple[str, str]], expected: list[str]) -> None:
+    code, out = diff(tmp_path, changes)
+    assert code == 1, out
+    semantic = out.split("\nRuleset of ")[0]
+    for line in expected:
+        assert line in semantic, f"{name}: {line!r} not in\n{out}"
+    assert "DISAGREEMENT" not in out
+
+
+def test_a_label_no_selector_reads_changes_nothing(tmp_path: Path) -> None:
+    """New pod names (the template's hash), the same addresses and rulesets: no change, exit 0."""
+    code, out = diff(tmp_path, {"web.yaml": ("metadata: {labels: {app: web}}", "metadata: {labels: {app: web, x: y}}")})
+    assert (code, out.splitlines()[0].endswith("no change: the rulesets are the same")) == (0, True), out
+
+
+def test_nothing_changed_is_exit_0(tmp_path: Path) -> None:
+    code, out = diff(tmp_path, {})
+    assert code == 0 and "no change" in out
+
+
+def test_markdown_and_json(tmp_path: Path) -> None:
+    changes = {"policies.yaml": ("ports: [{port: 8080}]", "ports: [{port: 8443}]")}
+    code, out = diff(tmp_path, changes, "--format", "markdown")
+    assert code == 1
+    assert out.startswith("**netcompile diff**") and "closes 1" in out.splitlines()[0]
+    assert "<details><summary>Connections</summary>" in out and "```diff" in out
+    code, out = (
+        runner.invoke(app, ["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json"]).exit_code,
+        runner.invoke(app, ["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json"]).stdout,
+    )
+    data = json.loads(out)
+    assert data["changed"] and data["connections"][0]["kind"] == "closes" and data["connections"][0]["port"] == "8080"
+
+
+def test_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`diff --git REV -- PATH`: the path at a revision against the work tree, the work tree untouched."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    folder = repository(repo, "k8s")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    (folder / "policies.yaml").write_text(BASE["policies.yaml"].replace("port: 8080", "port: 8443"))
+    monkeypatch.chdir(repo)
+    result = runner.invoke(app, ["diff", "--git", "HEAD", "k8s"])
+    assert result.exit_code == 1, result.output
+    assert f"closes {WEB_TO_API} 8080" in result.stdout and "--git HEAD → the work tree" in result.stdout
+    assert "port: 8443" in (folder / "policies.yaml").read_text()  # the work tree as it was
+    subprocess.run([*git, "commit", "-q", "-am", "change"], check=True)
+    both = runner.invoke(app, ["diff", "--git", "HEAD~1", "--git", "HEAD", "--", "k8s"])
+    assert both.exit_code == 1 and f"closes {WEB_TO_API} 8080" in both.stdout
+    assert runner.invoke(app, ["diff", "--git", "no-such-rev", "k8s"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["diff"], ["diff", "one"], ["diff", "a", "b", "c"], ["diff", "--git", "a", "--git", "b", "--git", "c"]],
+)
+def test_usage(argv: list[str]) -> None:
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2 and "Traceback" not in result.output
