@@ -314,6 +314,28 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
     "delete": {"--table": NAMES},
     "check": {"--format": formats("text", "json")},
     "golden": {"--format": formats("text", "json"), "--update": FLAG},
+    "dns": {
+        **COMPILE,
+        "--cluster-domain": NAMES | st.sampled_from(["cluster.local", "example.org.", "a..b"]),
+        "--query": NAMES | st.sampled_from(["kubernetes.default", "_http._tcp.web.default", "10.96.0.10", "web"]),
+        "--type": st.sampled_from(["A", "AAAA", "SRV", "CNAME", "PTR", "TXT", "MX", ""]),
+        "--from": TARGETS,
+        "--pods": st.sampled_from(["insecure", "verified", "disabled", "x"]),
+        "--format": formats("text", "json"),
+    },
+    "env": {**COMPILE, "--pod": TARGETS, "--cluster-domain": NAMES, "--format": formats("text", "json")},
+    "lint": {
+        **COMPILE,
+        "--disable": st.sampled_from(["selects-nothing", "no-dns", "bogus"]) | TEXT,
+        "--list-checks": FLAG,
+        "--format": formats("text", "json"),
+    },
+    "diff": {
+        **COMPILE,
+        "--git": st.sampled_from(["HEAD", "HEAD~1", "no-such-revision", "-x", ""]) | TEXT,
+        "--external": ADDRESSES,
+        "--format": formats("text", "markdown", "json"),
+    },
 }
 LIMITS = st.sampled_from(["1", "2", "100", "1000000", str(2**32), str(2**62), "99999999999999999999"]) | NUMBERS
 ROOT_OPTIONS = {
@@ -350,6 +372,10 @@ PLACES = {
     "delete": [],
     "check": ["script.nft", "broken.nft", "empty", "binary.yaml", "absent", "-"],  # one FILE
     "golden": ["golden", "golden-args", "golden-args", "empty", "junk", "in-the-way", "absent"],  # one DIR
+    "dns": MANIFEST_PLACES,
+    "env": MANIFEST_PLACES,
+    "lint": MANIFEST_PLACES,
+    "diff": MANIFEST_PLACES,  # OLD NEW (or, with --git, the paths to read at each revision)
 }
 OUTPUTS = ["out/result.txt", "in-the-way/result.txt", "-"]  # a new folder, a file in the way, stdout
 STDIN = st.sampled_from([SMALL, LOW_NODEPORT, APP, *NOT_MANIFESTS]) | TEXT
