@@ -158,12 +158,12 @@ CASES: list[tuple[str, dict[str, tuple[str, str]], list[str]]] = [
     (
         "Service endpoints changed",
         {"api.yaml": ("replicas: 2", "replicas: 3")},
-        ["backend/deployment/api: 2 → 3 pods", "Service backend/api port http: ClusterIP"],
+        ["backend/deployment/api: 2 → 3 pods", "Service backend/api: ClusterIP"],
     ),
     (
         "externalTrafficPolicy switched to Local",
         {"api.yaml": ("type: NodePort", "type: NodePort\n  externalTrafficPolicy: Local")},
-        ["Service backend/api port http: NodePort TCP", "from outside clients:", "source kept"],
+        ["Service backend/api: NodePort TCP", "from outside clients", "source kept"],
     ),
     (
         "a workload's labels changed",

@@ -73,20 +73,32 @@ def _why(c: Change) -> list[str]:
     return out
 
 
-def _service_line(c: ServiceChange) -> str:
-    head = f"Service {c.service} port {c.port}: {c.frontend}"
+def _service_change(c: ServiceChange) -> str:
+    """What changed for one frontend and kind of client, in short."""
     if not c.client:
-        return f"{head}: {'added' if c.before == 'none' else 'removed'}"
+        return "added" if c.before == "none" else "removed"
     before, _, how_before = c.before.rpartition(" (")
     after, _, how_after = c.after.rpartition(" (")
     if before and before == after:  # the same endpoints: only how they are used changed
         n = before.count(",") + 1
-        return f"{head}, from {c.client}: the same {_count(n, 'endpoint')}, ({how_before} → ({how_after}"
-    return f"{head}, from {c.client}: {c.before} → {c.after}"
+        return f"the same {_count(n, 'endpoint')}, ({how_before} → ({how_after}"
+    return f"{c.before} → {c.after}"
 
 
-def _nodes(c: ServiceChange, every: int) -> str:
-    return "every node" if len(c.nodes) == every else "node " + ", ".join(c.nodes)
+def service_lines(changes: list[ServiceChange], every: int) -> list[str]:
+    """One line per Service and change, with the frontends and kinds of clients it applies to."""
+    grouped: dict[tuple[str, str, tuple[str, ...]], tuple[dict[str, None], dict[str, None]]] = {}
+    for c in changes:
+        frontends, clients = grouped.setdefault((c.service, _service_change(c), c.nodes), ({}, {}))
+        frontends[f"{c.frontend} (port {c.port})"] = None
+        if c.client:
+            clients[c.client] = None
+    out = []
+    for (service, change, nodes), (frontends, clients) in grouped.items():
+        where = "every node" if len(nodes) == every else "node " + ", ".join(nodes)
+        whom = f", from {' and '.join(clients)}" if clients else ""
+        out.append(f"Service {service}: {'; '.join(frontends)}{whom}: {change} ({where})")
+    return out
 
 
 def text(review: Review, nodes: int) -> str:
@@ -103,7 +115,7 @@ def text(review: Review, nodes: int) -> str:
         lines += [f"  {g}: {a} → {b} pods" for g, a, b in review.resized]
     if review.services:
         lines += ["", "Services:"]
-        lines += [f"  {_service_line(c)} ({_nodes(c, nodes)})" for c in review.services]
+        lines += [f"  {line}" for line in service_lines(review.services, nodes)]
     for node, diff in review.rulesets.items():
         lines += ["", f"Ruleset of {node}:", *diff]
     return "\n".join(lines) + "\n"
@@ -128,7 +140,7 @@ def markdown(review: Review, nodes: int) -> str:
         out += ["", "</details>", ""]
     if review.services:
         out += ["<details><summary>Services</summary>", ""]
-        out += [f"- {_service_line(c)} ({_nodes(c, nodes)})" for c in review.services]
+        out += [f"- {line}" for line in service_lines(review.services, nodes)]
         out += ["", "</details>", ""]
     for node, diff in review.rulesets.items():
         out += [f"<details><summary>Ruleset of {node}</summary>", "", "```diff", *diff, "```", "", "</details>", ""]
