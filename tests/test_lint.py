@@ -247,6 +247,18 @@ ROWS: list[tuple[str, str, str, str]] = [
         BASE + service("alias", "  type: ExternalName\n  externalName: web.shop.svc.cluster.local\n"),
     ),
     (
+        "unresolved-name",  # a typo in a host an env value names; the near miss: in-cluster and upstream names
+        BASE.replace(
+            "      ports: [{name: http", "      env: [{name: API, value: http://wbe:80}]\n      ports: [{name: http"
+        ),
+        "spec.containers[0].env[0].name",
+        BASE.replace(
+            "      ports: [{name: http",
+            "      env: [{name: API, value: http://web:80}, {name: B, value: web.shop}, {name: C, value: "
+            "https://api.example.com/v1}, {name: D, value: app.kubernetes.io/name}]\n      ports: [{name: http",
+        ),
+    ),
+    (
         "env-collision",  # a's A_PORT_80_TCP_PORT is "80"; a-port-80-tcp's A_PORT_80_TCP_PORT is its tcp:// URL
         BASE
         + service("a", "  selector: {app: web}\n  ports: [{port: 80, targetPort: http}]\n")

@@ -59,7 +59,9 @@ def lint(
     if want("ingress-unreachable"):
         found += reach.ingress_unreachable(completed, nodes)
     if want("unresolved-name"):
-        found += names.unresolved(completed, DnsCluster(completed))
+        cluster = DnsCluster(completed)
+        found += names.unresolved(completed, cluster)
+        found += names.env_hosts(completed, cluster)
     if want("env-collision"):
         found += names.env_collisions(completed)
     if want("env-shadowed"):

@@ -30,7 +30,8 @@ CHECKS: dict[str, str] = {
     "it matches pods by address, whatever their labels",
     "except-readmitted": "an ipBlock `except` that another peer or rule of the same policy and direction admits again",
     "unresolved-name": "a name that leads nowhere: an Ingress backend naming a missing Service or port, an "
-    "ExternalName Service aliasing a cluster name that does not resolve",
+    "ExternalName Service aliasing a cluster name that does not resolve, a container's env value naming a host "
+    "(`http://catlog`) that can only be a cluster name and resolves to nothing from the pod",
     "env-collision": "two Services whose environment variables have the same name ({SVC}_SERVICE_HOST...) for the "
     "pods of a namespace: which value a container sees depends on kubelet's map order",
     "env-shadowed": "a container's own env variable that hides a Service variable kubelet would give it",

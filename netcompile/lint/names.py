@@ -3,10 +3,12 @@ and kubelet make of the completed objects (netcompile/dns/)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from ..dns import DnsCluster, UnresolvedName, resolve_name
-from ..dns.envvars import collisions, environments, pod_variables
+from ..dns.envvars import collisions, environments, host_in, pod_variables
+from ..dns.lookup import UPSTREAM, Resolution, resolve
 from ..model import Meta, Objects, Pod, ServiceType
 from ..targets import Workloads
 from .findings import Finding, at, finding
@@ -134,3 +136,58 @@ def _pod_spec(meta: Meta) -> str:
     if meta.kind == "CronJob":
         return "spec.jobTemplate.spec.template.spec"
     return "spec.template.spec"
+
+
+CLUSTER_DNS = ("ClusterFirst", "ClusterFirstWithHostNet")
+
+
+def env_hosts(objects: Objects, cluster: DnsCluster) -> Iterator[Finding]:
+    """A container's own variable whose value names a host (`http://catlog`, `redis:6379`) that resolves to
+    nothing from the pod's search path, when the name can only be a cluster name: a single label, a name
+    under `svc` or the cluster domain, or `name.namespace` of a namespace of the cluster (anything else
+    goes to the upstream servers, which netcompile cannot answer for). Once per workload and variable."""
+    workloads = Workloads(objects)
+    declared = {(w.meta.namespace, w.meta.kind, w.meta.name): w.meta for w in objects.workloads}
+    seen: set[tuple[str, str, str]] = set()
+    for pod in objects.pods:
+        if pod.naming.dns_policy not in CLUSTER_DNS:
+            continue
+        owner = workloads.of(pod)
+        meta = (declared.get((pod.meta.namespace, *owner)) if owner is not None else None) or pod.meta
+        if (pod.meta.namespace, meta.kind, meta.name) in seen:
+            continue
+        seen.add((pod.meta.namespace, meta.kind, meta.name))
+        counters = {True: 0, False: 0}
+        for env in environments(objects, pod):
+            container = env.container
+            index = counters[container.init]
+            counters[container.init] += 1
+            group = "initContainers" if container.init else "containers"
+            expanded = {name: value for name, _, value in env.expanded}
+            for j, var in enumerate(container.env):
+                value = expanded.get(var.name, var.value)
+                host = host_in(value) if value is not None else None
+                if host is None:
+                    continue
+                resolution = resolve(cluster, host, "A", pod)
+                if resolution.found or resolve(cluster, host, "AAAA", pod).found:
+                    continue
+                if not _cluster_name(cluster, host, resolution):
+                    continue
+                services = [s.meta.name for s in objects.services if s.meta.namespace == pod.meta.namespace]
+                close = difflib.get_close_matches(host.split(".")[0], services, n=1)
+                tried = ", ".join(f"{a.name} {a.status}" for a in resolution.tried if a.rcode != UPSTREAM)
+                yield finding(
+                    "unresolved-name",
+                    meta,
+                    f"{_pod_spec(meta)}.{group}[{index}].env[{j}].name",
+                    f"{var.name} names the host {host}, which resolves to nothing in the cluster from "
+                    f"{pod.meta.namespace} (tried {tried})" + (f'; did you mean "{close[0]}"?' if close else ""),
+                )
+
+
+def _cluster_name(cluster: DnsCluster, host: str, resolution: Resolution) -> bool:
+    labels = host.rstrip(".").split(".")
+    if resolution.answer.rcode != UPSTREAM or len(labels) == 1:
+        return True
+    return labels[-1] == "svc" or (len(labels) == 2 and labels[1] in cluster.namespaces)

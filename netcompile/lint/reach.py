@@ -143,19 +143,21 @@ def _where(
 
 
 def _service_problem(ref: Reference, pod: Pod, dns: Service) -> str | None:
-    parts = []
-    for protocol in (Protocol.UDP, Protocol.TCP):
-        if not any(p.protocol == protocol and p.port == DNS_PORT for p in dns.ports):
-            continue
-        for address in dns.cluster_ips:
-            src = _source(pod, address.version)
-            if src is None:
+    dropped: dict[tuple[str, Fraction], list[str]] = {}  # (address, share dropped): protocols
+    for address in dns.cluster_ips:
+        src = _source(pod, address.version)
+        for protocol in (Protocol.UDP, Protocol.TCP):
+            if src is None or not any(p.protocol == protocol and p.port == DNS_PORT for p in dns.ports):
                 continue
             share, _ = _dropped(ref, Packet(src, address, protocol, DNS_PORT))
             if share:
-                how = "dropped" if share == 1 else f"dropped for {share} of the kube-dns endpoints"
-                parts.append(f"{protocol.value} {address}:{DNS_PORT} (Service {dns.meta.key}) is {how}")
-    return ", ".join(parts) or None
+                dropped.setdefault((str(address), share), []).append(protocol.value)
+    parts = [
+        f"{' and '.join(protocols)} to {address}:{DNS_PORT} "
+        + ("dropped" if share == 1 else f"dropped for {share} of the endpoints")
+        for (address, share), protocols in dropped.items()
+    ]
+    return f"{', '.join(parts)} (Service {dns.meta.key})" if parts else None
 
 
 def _rule_problem(ref: Reference, pod: Pod, isolating: list[NetworkPolicy]) -> str | None:

@@ -13,7 +13,8 @@ input's for an object that loaded):
   where that port is a name; for lint (netcompile/lint/), each rule `spec.ingress[i]`, its peers
   `spec.ingress[i].from[j]` and their `ipBlock.cidr` and `ipBlock.except[k]` (egress: `to`);
 - Service: `spec.externalName` when given (lint);
-- Pods and workloads: each container's `env[j].name` (lint), under the pod spec
+- Pods and workloads: the pod's labels (`metadata.labels`, `spec.template.metadata.labels`) and each
+  container's `env[j].name` (lint), under the pod spec
   (`spec.containers[i]`, `spec.template.spec.containers[i]`, a CronJob's `spec.jobTemplate...`).
 
 A field the object does not spell out (a defaulted namespace or targetPort) is placed at the nearest
@@ -109,8 +110,9 @@ def _paths(kind: str, body: YMap) -> list[str]:
     template: Any = spec
     for step in _TEMPLATE_STEPS.get(kind, ()):
         template = template.get(step) if template.__class__ is YMap else None
-    if template.__class__ is YMap:  # a pod's containers (lint: environment variables they set)
+    if template.__class__ is YMap:  # a pod's labels and containers (lint: pods without DNS, their env)
         prefix = ".".join(("spec", *_TEMPLATE_STEPS.get(kind, ())))
+        paths.append(prefix.removesuffix("spec") + "metadata.labels" if kind != "Pod" else "metadata.labels")
         for group in ("initContainers", "containers"):
             containers = template.get(group)
             if containers.__class__ is not YList:
