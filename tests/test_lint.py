@@ -4,6 +4,7 @@ one where it must not; exit codes, the JSON shape, --disable, --list-checks; the
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -405,3 +406,16 @@ def test_no_findings_on_the_examples(path: str) -> None:
     loaded = load([str(ROOT / path)])
     assert [str(f) for f in lint(loaded, complete(loaded))] == []
     assert runner.invoke(app, ["lint", str(ROOT / path)]).exit_code == 0
+
+
+def test_the_readme_example_is_real_output() -> None:
+    """The README's `lint` example: the same edits of examples-repo/helm-template.yaml, the same lines."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### `lint`", 1)[1].split("```\n", 2)[1]
+    shown = [line for line in block.splitlines() if line.startswith("<stdin>:")]
+    text = (ROOT / "examples-repo" / "helm-template.yaml").read_text()
+    text = re.sub(r"port: http$", "port: htpp", text, flags=re.MULTILINE)
+    text = text.replace("cidr: 203.0.113.0/24", "cidr: 0.0.0.0/0").replace("http://catalog", "http://catlog")
+    code, out, _ = run(text)
+    assert code == 1 and "exit 1" in block
+    assert out.splitlines() == shown
