@@ -330,6 +330,7 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "--list-checks": FLAG,
         "--format": formats("text", "json"),
     },
+    "explain": {**COMPILE, "--format": formats("text", "json")},
     "diff": {
         **COMPILE,
         "--git": st.sampled_from(["HEAD", "HEAD~1", "no-such-revision", "-x", ""]) | TEXT,
@@ -375,6 +376,7 @@ PLACES = {
     "dns": MANIFEST_PLACES,
     "env": MANIFEST_PLACES,
     "lint": MANIFEST_PLACES,
+    "explain": MANIFEST_PLACES,  # PATH... TARGET: the last place is taken for the target
     "diff": MANIFEST_PLACES,  # OLD NEW (or, with --git, the paths to read at each revision)
 }
 OUTPUTS = ["out/result.txt", "in-the-way/result.txt", "-"]  # a new folder, a file in the way, stdout
