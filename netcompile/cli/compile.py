@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ import typer
 from ..host.nftlib import NftRejected, NftUnavailable, check
 from ..pipeline import ClusterError
 from . import (
+    FINDING,
     CompileArgs,
     OutputOpt,
     Paths,
@@ -22,6 +24,7 @@ from . import (
     emit,
     fail,
     output_and_format,
+    resolved,
     run_compile,
     with_compile_options,
 )
@@ -48,6 +51,15 @@ def compile_cmd(
     ] = None,
     since: SinceOpt = None,
     all_nodes: AllNodesOpt = False,
+    check_file: Annotated[
+        str | None,
+        typer.Option(
+            "--check",
+            metavar="FILE",
+            help="Compare with the committed ruleset FILE instead of writing: exit 1 with the diff when stale.",
+        ),
+    ] = None,
+    update: Annotated[bool, typer.Option("--update", help="With --check: rewrite FILE when it is stale.")] = False,
 ) -> None:
     """Compile manifests into an nftables script for one node (or, with --all-nodes, for each).
 
@@ -66,6 +78,14 @@ def compile_cmd(
     compiled, or none does. Both cores (or more) compile nodes in parallel.
     """
     target, _ = output_and_format(output, fmt, ("nft",))
+    if update and check_file is None:
+        fail("--update goes with --check FILE (the committed ruleset to rewrite when stale)")
+    if check_file is not None:
+        if all_nodes or since is not None or target is not None:
+            fail("--check FILE compares one node's ruleset with FILE: not with --all-nodes, --since or -o")
+        _, result = run_compile(paths, compile_args)
+        _gate(Path(check_file), result.text, update)
+        return
     if all_nodes:
         _all_nodes(paths, compile_args, target, since is not None)
         return
@@ -134,8 +154,9 @@ def _all_nodes(paths: list[str], args: CompileArgs, directory: Path | None, sinc
         fail("--all-nodes does not go with --node: it compiles every node")
     if directory.exists() and not directory.is_dir():
         fail(f"-o {directory}: not a folder (--all-nodes writes DIR/<node>.nft)")
-    opts, _ = checked(args)
+    checked(args)
     completed = completed_input(paths, args)
+    opts = resolved(args, completed)  # kube-proxy's configuration in the input, under the options given
     try:
         written = compile_all(completed, opts, directory, workers=min(2, os.cpu_count() or 1))
     except ClusterError as exc:
@@ -145,3 +166,33 @@ def _all_nodes(paths: list[str], args: CompileArgs, directory: Path | None, sinc
     for notice in dict.fromkeys(n for w in written for n in w.notices):  # each once, though every node has it
         typer.echo(f"notice: {notice}", err=True)
     typer.echo(f"wrote {len(written)} rulesets to {directory}/ ({', '.join(w.path.name for w in written)})", err=True)
+
+
+def _gate(committed: Path, compiled: str, update: bool) -> None:
+    """The gate of a repository that commits its compiled ruleset (a pre-commit hook, CI): exit 0 when
+    `committed` is what the manifests compile to; else the diff and exit 1, or with --update the file
+    rewritten (atomically) and exit 0."""
+    try:
+        old = committed.read_text()
+    except FileNotFoundError:
+        old = None
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"--check {committed}: cannot read it: {exc}")
+    if old == compiled:
+        typer.echo(f"{committed}: up to date", err=True)
+        return
+    if update:
+        emit(compiled, committed)
+        typer.echo(f"{committed}: {'rewritten' if old is not None else 'written'}", err=True)
+        return
+    for line in difflib.unified_diff(
+        (old or "").splitlines(),
+        compiled.splitlines(),
+        f"{committed} (committed)",
+        f"{committed} (compiled)",
+        lineterm="",
+    ):
+        typer.echo(line)
+    what = "is stale" if old is not None else "does not exist"
+    typer.echo(f"{committed} {what}: netcompile compile ... --check {committed} --update rewrites it", err=True)
+    raise typer.Exit(FINDING)
