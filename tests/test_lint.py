@@ -108,6 +108,15 @@ ALLOW_DNS = """\
     - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]
       ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
 """
+DNS_INGRESS = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: dns, namespace: kube-system}}
+spec:
+  podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}
+  policyTypes: [Ingress]
+{}"""
 
 # (check, the manifest where it fires, the field it fires at, the manifest where it must not)
 ROWS: list[tuple[str, str, str, str]] = [
@@ -191,6 +200,17 @@ ROWS: list[tuple[str, str, str, str]] = [
         BASE + policy("  podSelector: {}\n  egress: [{ports: [{port: 443}]}]\n"),
         "metadata.labels",
         BASE + policy("  podSelector: {}\n  egress: [{ports: [{port: 443}, {port: 53, protocol: UDP}, {port: 53}]}]\n"),
+    ),
+    (
+        "no-dns",  # egress allowed, but kube-system isolates the DNS pods for ingress (judged on their node)
+        BASE + DNS + policy("  podSelector: {}\n  policyTypes: [Egress]\n" + ALLOW_DNS) + DNS_INGRESS.format(""),
+        "metadata.labels",
+        BASE
+        + DNS
+        + policy("  podSelector: {}\n  policyTypes: [Egress]\n" + ALLOW_DNS)
+        + DNS_INGRESS.format(
+            "  ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 53, protocol: UDP}, {port: 53}]}]\n"
+        ),
     ),
     (
         "ingress-unreachable",
@@ -419,3 +439,35 @@ def test_the_readme_example_is_real_output() -> None:
     code, out, _ = run(text)
     assert code == 1 and "exit 1" in block
     assert out.splitlines() == shown
+
+
+@pytest.mark.parametrize(("check", "fires", "field", "quiet"), ROWS, ids=[f"{r[0]}-{r[2]}" for r in ROWS])
+def test_the_same_on_three_nodes(check: str, fires: str, field: str, quiet: str) -> None:
+    """Each pod's policies are judged on its own node (the controller's egress on its node, the backend's
+    ingress on its): spread over three simulated nodes, every row reads the same."""
+
+    def on_three(text: str) -> list[dict[str, object]]:
+        code, out, err = run(text, "--nodes", "3", "--format", "json")
+        assert code in (0, 1), err
+        return [f for f in json.loads(out)["findings"] if f["check"] == check]
+
+    assert [f["field"] for f in on_three(fires)] == [field]
+    assert on_three(quiet) == []
+
+
+def test_an_ingress_is_judged_by_the_controller_of_its_class() -> None:
+    """Two controllers; the Ingress is of class nginx and only ingress-nginx's pods are let in: traefik's
+    being denied is no finding (it does not serve this Ingress)."""
+    traefik = CONTROLLER.split("---\napiVersion: networking.k8s.io/v1\nkind: Ingress")[0]
+    traefik = traefik.replace("ingress-nginx", "traefik").replace("name: controller", "name: traefik")
+    allow = policy(
+        "  podSelector: {}\n  ingress:\n    - from: [{namespaceSelector: {matchLabels: "
+        "{kubernetes.io/metadata.name: ingress-nginx}}}]\n",
+        "from-ingress",
+    )
+    text = BASE + CONTROLLER.replace("spec:\n  rules:", "spec:\n  ingressClassName: nginx\n  rules:") + traefik
+    assert not [f for f in findings(text + DENY_INGRESS + allow) if f["check"] == "ingress-unreachable"]
+    without_class = BASE + CONTROLLER + traefik + DENY_INGRESS + allow
+    assert [f["check"] for f in findings(without_class) if f["check"] == "ingress-unreachable"] == [
+        "ingress-unreachable"
+    ]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ..dns import DnsCluster, UnresolvedName, resolve_name
 from ..dns.envvars import collisions, environments, host_in, pod_variables
-from ..dns.lookup import UPSTREAM, Resolution, resolve
+from ..dns.lookup import UPSTREAM, Resolution, absolute, lookup, resolve
 from ..model import Meta, Objects, Pod, ServiceType
 from ..targets import Workloads
 from .findings import Finding, at, finding
@@ -59,12 +59,20 @@ def unresolved(objects: Objects, cluster: DnsCluster) -> Iterator[Finding]:
             continue  # upstream servers answer for it: nothing netcompile can check
         try:
             resolve_name(cluster, name.rstrip(".") + ".")
-        except UnresolvedName as exc:
+        except UnresolvedName:
+            answer = lookup(cluster, absolute(name), "A")
+            labels = name.rstrip(".").split(".")
+            hint = ""
+            if len(labels) > 2 and labels[2] == "svc":
+                names_there = [s.meta.name for s in objects.services if s.meta.namespace == labels[1]]
+                close = difflib.get_close_matches(labels[0], names_there, n=1)
+                hint = f'; did you mean "{close[0]}.{".".join(labels[1:])}"?' if close else ""
             yield finding(
                 "unresolved-name",
                 service.meta,
                 "spec.externalName",
-                f"{name} does not resolve in the cluster: {exc}",
+                f"the alias {name} resolves to no address in the cluster ({answer.name} A: {answer.status}): "
+                f"clients of {service.meta.name}.{service.meta.namespace} get no answer{hint}",
             )
 
 

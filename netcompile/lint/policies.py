@@ -55,7 +55,11 @@ def allows_everything(policy: NetworkPolicy) -> Iterator[Finding]:
                 what = f"every pod of every namespace, on every port and protocol, for {selected}"
             elif _every_address(peer):
                 assert peer.ip_block is not None
-                what = f"any {peer.ip_block.cidr} address (pods included), on every port and protocol, for {selected}"
+                family = "IPv4" if peer.ip_block.cidr.version == 4 else "IPv6"
+                what = (
+                    f"any {family} address ({peer.ip_block.cidr}: every pod, node and outside client), on every port "
+                    f"and protocol, for {selected}"
+                )
             else:
                 continue
             yield finding(
@@ -179,5 +183,6 @@ def _readmitted_by(
             inside = _admits(peer, cut)
             if inside is not None:
                 assert peer.ip_block is not None
-                return f"spec.{direction}[{m}].{key}[{n}] (ipBlock {peer.ip_block.cidr}: {inside})"
+                held = "" if inside == peer.ip_block.cidr else f", which holds {inside} of it"
+                return f"spec.{direction}[{m}].{key}[{n}] (ipBlock {peer.ip_block.cidr}{held})"
     return None

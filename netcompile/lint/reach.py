@@ -58,6 +58,11 @@ class Nodes:
         self.args = args
         self.names = {n.meta.name for n in objects.nodes}
         self._refs: dict[str | None, Reference] = {}
+        self.pod_at: dict[IPAddress, Pod] = {}  # the first running pod at each address (not hostNetwork)
+        for pod in objects.pods:
+            if pod.running and not pod.host_network:
+                for address in pod.ips:
+                    self.pod_at.setdefault(address, pod)
 
     def of(self, pod: Pod) -> Reference | None:
         """The reference of the node that enforces `pod`'s policies (None: the pod is on no node of the input)."""
@@ -78,10 +83,30 @@ class Nodes:
         return ref
 
 
-def _dropped(ref: Reference, packet: Packet) -> tuple[Fraction, list[str]]:
+def _dropped(nodes: Nodes, ref: Reference, packet: Packet) -> tuple[Fraction, list[str]]:
+    """The share of `packet`'s connections that are dropped, on its node and then, for a packet delivered to
+    a pod of another node, on that node (its ingress policies), with the reasons given for the drops."""
     outcome = ref.evaluate(packet)
-    share = sum((p for r, p in outcome.distribution.items() if r.verdict == Verdict.DROPPED), Fraction(0))
-    return share, [r for r in outcome.reasons if "dropped" in r]
+    share = Fraction(0)
+    reasons = [r for r in outcome.reasons if "dropped" in r]
+    for result, p in outcome.distribution.items():
+        if result.verdict == Verdict.DROPPED:
+            share += p
+            continue
+        if result.verdict != Verdict.DELIVERED or result.dst is None or result.dport is None or not nodes.names:
+            continue
+        target = nodes.pod_at.get(result.dst)
+        there = nodes.of(target) if target is not None and target.node_name != ref.cluster.node_name else None
+        if there is None:
+            continue  # judged here already (a pod of this node), or no policy of another node applies
+        src = packet.src
+        if result.masquerade or packet.origin == Origin.NODE:  # the other node sees this node's address
+            src = next((a for a in ref.cluster.primary_addresses if a.version == result.dst.version), src)
+        onward = there.evaluate(Packet(src, result.dst, packet.protocol, result.dport))
+        dropped = sum((q for r, q in onward.distribution.items() if r.verdict == Verdict.DROPPED), Fraction(0))
+        share += p * dropped
+        reasons += [r for r in onward.reasons if "dropped" in r and r not in reasons]
+    return share, reasons
 
 
 def _source(pod: Pod, family: int) -> IPAddress | None:
@@ -113,7 +138,7 @@ def no_dns(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
         group = (pod.meta.namespace, *(owner or ("Pod", pod.meta.name)))
         if group in reported:
             continue
-        problem = _service_problem(ref, pod, dns) if dns is not None else _rule_problem(ref, pod, isolating)
+        problem = _service_problem(nodes, ref, pod, dns) if dns is not None else _rule_problem(ref, pod, isolating)
         if problem is None:
             continue
         reported.add(group)
@@ -142,14 +167,14 @@ def _where(
     return pod.meta, "metadata.labels", "the pod is"
 
 
-def _service_problem(ref: Reference, pod: Pod, dns: Service) -> str | None:
+def _service_problem(nodes: Nodes, ref: Reference, pod: Pod, dns: Service) -> str | None:
     dropped: dict[tuple[str, Fraction], list[str]] = {}  # (address, share dropped): protocols
     for address in dns.cluster_ips:
         src = _source(pod, address.version)
         for protocol in (Protocol.UDP, Protocol.TCP):
             if src is None or not any(p.protocol == protocol and p.port == DNS_PORT for p in dns.ports):
                 continue
-            share, _ = _dropped(ref, Packet(src, address, protocol, DNS_PORT))
+            share, _ = _dropped(nodes, ref, Packet(src, address, protocol, DNS_PORT))
             if share:
                 dropped.setdefault((str(address), share), []).append(protocol.value)
     parts = [
@@ -184,15 +209,23 @@ def _rule_problem(ref: Reference, pod: Pod, isolating: list[NetworkPolicy]) -> s
 # --- Ingress backends the controller cannot reach ---------------------------------------------------------
 
 
-def controllers(objects: Objects) -> list[Pod]:
-    """The ingress controllers' running pods in the input (by CONTROLLER_NAMES)."""
+def controllers(objects: Objects) -> list[tuple[str, Pod]]:
+    """The ingress controllers' running pods in the input, each with its name (CONTROLLER_NAMES)."""
     out = []
     for pod in objects.pods:
         labels = pod.meta.label_dict()
         name = labels.get("app.kubernetes.io/name", labels.get("app"))
         if name in CONTROLLER_NAMES and pod.running and (pod.ips or pod.host_network):
-            out.append(pod)
+            out.append((name, pod))
     return out
+
+
+def serving(ingress: Ingress, found: list[tuple[str, Pod]]) -> list[Pod]:
+    """The controller pods that serve `ingress`: with an ingressClassName, those whose controller's name
+    holds it (class `nginx`: ingress-nginx) when any does (IngressClass objects are not read); else all."""
+    wanted = ingress.ingress_class_name
+    chosen = [pod for name, pod in found if wanted and wanted in name]
+    return chosen or [pod for _, pod in found]
 
 
 def ingress_unreachable(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
@@ -202,7 +235,7 @@ def ingress_unreachable(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
     services = {(s.meta.namespace, s.meta.name): s for s in objects.services}
     for ingress in objects.ingresses:
         for backend in ingress.backends():
-            problem = _backend_problem(ingress, backend, services, found, nodes)
+            problem = _backend_problem(ingress, backend, services, serving(ingress, found), nodes)
             if problem is not None:
                 yield at("ingress-unreachable", backend.position or ingress.meta.position, ingress.meta.ref,
                          backend.path, problem)  # fmt: skip
@@ -225,14 +258,14 @@ def _backend_problem(
     if port is None:
         return None
     view = nodes.at(min(nodes.names) if nodes.names else None).cluster  # endpoints are the same on every node
-    pods_at = {a: p for p in nodes.objects.pods for a in p.ips if not p.host_network}
     denied: list[str] = []
     pairs = 0
     for endpoint in view.endpoints(service, port):
-        target = pods_at.get(endpoint.address)
+        if not (endpoint.ready and endpoint.serving):
+            continue  # the controller proxies to ready endpoints only
         for controller in found:
             pairs += 1
-            why = _denied(controller, target, endpoint.address, endpoint.port, port.protocol, nodes)
+            why = _denied(controller, endpoint.address, endpoint.port, port.protocol, nodes)
             if why is not None:
                 denied.append(why)
     if not denied:
@@ -243,25 +276,17 @@ def _backend_problem(
     )
 
 
-def _denied(
-    controller: Pod, target: Pod | None, address: IPAddress, port: int, protocol: Protocol, nodes: Nodes
-) -> str | None:
-    """Why a connection from `controller` to an endpoint is dropped (on the controller's node for egress,
-    on the endpoint's node for ingress), or None."""
-    checks: list[tuple[Reference | None, Origin]] = []
-    if not controller.host_network:
-        checks.append((nodes.of(controller), Origin.NETWORK))
-    if target is not None and (target.node_name != controller.node_name or controller.host_network):
-        same = target.node_name == controller.node_name
-        checks.append((nodes.of(target), Origin.NODE if controller.host_network and same else Origin.NETWORK))
-    for ref, origin in checks:
-        if ref is None:
-            continue
-        sources = ref.cluster.pod_ips(controller)
-        src = next((a for a in sources if a.version == address.version), None)
-        if src is None:
-            return None
-        share, reasons = _dropped(ref, Packet(src, address, protocol, port, origin=origin))
-        if share:
-            return reasons[-1] if reasons else f"{src} -> {address} {protocol.value} {port} is dropped"
-    return None
+def _denied(controller: Pod, address: IPAddress, port: int, protocol: Protocol, nodes: Nodes) -> str | None:
+    """Why a connection from `controller` to an endpoint is dropped (egress on the controller's node, ingress
+    on the endpoint's), or None. A hostNetwork controller sends from its node."""
+    ref = nodes.of(controller)
+    if ref is None:
+        return None
+    src = next((a for a in ref.cluster.pod_ips(controller) if a.version == address.version), None)
+    if src is None:
+        return None
+    origin = Origin.NODE if controller.host_network else Origin.NETWORK
+    share, reasons = _dropped(nodes, ref, Packet(src, address, protocol, port, origin=origin))
+    if not share:
+        return None
+    return reasons[-1] if reasons else f"{src} -> {address} {protocol.value} {port} is dropped"

@@ -12,7 +12,7 @@ input's for an object that loaded):
 - NetworkPolicy: `spec.podSelector`, `spec.ingress[i].ports[j].port` and `spec.egress[i].ports[j].port`
   where that port is a name; for lint (netcompile/lint/), each rule `spec.ingress[i]`, its peers
   `spec.ingress[i].from[j]` and their `ipBlock.cidr` and `ipBlock.except[k]` (egress: `to`);
-- Service: `spec.externalName` when given (lint);
+- Service: `spec.externalName` when given, and `metadata.name` (lint);
 - Pods and workloads: the pod's labels (`metadata.labels`, `spec.template.metadata.labels`) and each
   container's `env[j].name` (lint), under the pod spec
   (`spec.containers[i]`, `spec.template.spec.containers[i]`, a CronJob's `spec.jobTemplate...`).
@@ -85,7 +85,7 @@ def _paths(kind: str, body: YMap) -> list[str]:
     if kind == "Pod":
         paths.append("spec.nodeName")
     elif kind == "Service":
-        paths.append("spec.selector")
+        paths += ("spec.selector", "metadata.name")  # the name: what Service variables are made of (lint)
         ports = spec.get("ports")
         if ports.__class__ is YList:
             paths += (_target_port(i) for i in range(len(ports)))
