@@ -24,8 +24,9 @@ CHECKS: dict[str, str] = {
     "0.0.0.0/0 without ports), said in plain words",
     "no-dns": "pods isolated for egress that no policy lets reach cluster DNS (the kube-dns Service of kube-system on "
     "53/UDP and 53/TCP; without it in the input, any destination on port 53)",
-    "ingress-unreachable": "an Ingress backend whose pods the ingress controller's pods may not reach (policies deny "
-    "them), when the controller's pods are in the input",
+    "ingress-unreachable": "an Ingress backend whose ready endpoints the ingress controller's pods may not reach "
+    "(policies deny them), when the controller's pods are in the input (known by app.kubernetes.io/name: "
+    "ingress-nginx, traefik, ...; those of the Ingress's class when it names one)",
     "ipblock-pod-network": "an ipBlock that holds pod addresses (it overlaps the pod network and does not except it): "
     "it matches pods by address, whatever their labels",
     "except-readmitted": "an ipBlock `except` that another peer or rule of the same policy and direction admits again",
