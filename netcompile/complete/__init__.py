@@ -37,7 +37,9 @@ def complete(objects: Objects, options: CompleteOptions = DEFAULTS) -> Objects:
     allocated = any(s.cluster_ips for s in objects.services if s.meta.key in without)
     if not ranges and (allocated or options.service_cidrs_configured):
         ranges = options.service_cidrs
-    return with_ingress_notices(replace(completed, service_cidrs=ranges))  # complete/ingress.py: dead backends
+    if ranges != completed.service_cidrs:
+        completed = replace(completed, service_cidrs=ranges)
+    return with_ingress_notices(completed)  # complete/ingress.py: backends that lead nowhere
 
 
 __all__ = ["CompleteOptions", "complete"]
