@@ -471,3 +471,23 @@ def test_an_ingress_is_judged_by_the_controller_of_its_class() -> None:
     assert [f["check"] for f in findings(without_class) if f["check"] == "ingress-unreachable"] == [
         "ingress-unreachable"
     ]
+
+
+# Golden cases built to exercise edge cases hold real findings; each says why it is one.
+GOLDEN_FINDINGS = [
+    # targetPort 9000 on pods that each declare their ports, none of them 9000
+    ("basic-named-targetport", "undeclared-port", "spec.ports[1].targetPort"),
+    # the policy names port "metrics" over TCP; the pods declare "metrics" over UDP only
+    ("policy-named-ports", "undeclared-port", "spec.ingress[0].ports[1].port"),
+    # `egress: [{}]`: frontend pods may send anything anywhere
+    ("policy-peers-selectors", "allows-everything", "spec.egress[0]"),
+    # egress to 0.0.0.0/0 without an except: it admits the two pods of the input by address
+    ("policy-peers-ipblock", "ipblock-pod-network", "spec.egress[0].to[0].ipBlock.cidr"),
+]
+
+
+@pytest.mark.parametrize(("case", "check", "field"), GOLDEN_FINDINGS)
+def test_real_findings_in_golden_cases(case: str, check: str, field: str) -> None:
+    loaded = load([str(ROOT / "golden" / case)])
+    found = [f for f in lint(loaded, complete(loaded)) if f.check == check]
+    assert [f.diagnostic.path for f in found] == [field]

@@ -16,9 +16,10 @@ about a policy is what the proof says.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from ipaddress import ip_network
 
 from ..dns import DnsCluster
-from ..model import Objects
+from ..model import IPNetwork, Objects
 from . import names, policies, reach, selectors
 from .findings import CHECKS, Finding
 from .reach import Nodes, ScopeArgs
@@ -46,7 +47,7 @@ def lint(
     if want("selects-nothing"):
         found += selectors.empty_peers(completed)
     nodes = Nodes(completed, scope)
-    pod_networks = nodes.at(min(nodes.names) if nodes.names else None).cluster.cluster_cidrs
+    pod_networks = _pod_networks(completed, nodes)
     for policy in completed.network_policies:
         if want("allows-everything"):
             found += policies.allows_everything(policy)
@@ -67,6 +68,16 @@ def lint(
     if want("env-shadowed"):
         found += names.env_shadowed(completed)
     return _ordered(f for f in found if f.check in enabled)
+
+
+def _pod_networks(completed: Objects, nodes: Nodes) -> tuple[IPNetwork, ...]:
+    """P as the reference reads it (--cluster-cidr, else the Nodes' podCIDRs); when it is only the running
+    pods' own addresses, each of them (the reference merges neighbours into wider prefixes)."""
+    known = nodes.args.cluster_cidrs or any(n.pod_cidrs for n in completed.nodes)
+    if known:
+        return nodes.at(min(nodes.names) if nodes.names else None).cluster.cluster_cidrs
+    running = {ip_network(a) for p in completed.pods if p.running and not p.host_network for a in p.ips}
+    return tuple(sorted(running, key=lambda n: (n.version, n)))
 
 
 def _ordered(found: Iterable[Finding]) -> list[Finding]:

@@ -99,16 +99,27 @@ def ipblock_pod_network(policy: NetworkPolicy, pod_networks: Sequence[IPNetwork]
                 held = _subtract(held, cut)
             if not held:
                 continue
-            shown = ", ".join(str(n) for n in sorted(held, key=lambda n: (n.version, n))[:3])
-            more = ", ..." if len(held) > 3 else ""
             yield finding(
                 "ipblock-pod-network",
                 policy.meta,
                 f"spec.{direction}[{i}].{key}[{j}].ipBlock.cidr",
-                f"ipBlock {block.cidr} holds pod addresses ({shown}{more} of the pod network "
-                f"{', '.join(str(p) for p in pod_networks)}): it matches those pods by address, whatever their "
-                "labels; except the pod network if the rule means outside the cluster",
+                f"ipBlock {block.cidr} holds pod addresses ({_held(held, pod_networks)}): it matches those pods by "
+                "address, whatever their labels; except the pod network if the rule means outside the cluster",
             )
+
+
+def _held(held: Sequence[IPNetwork], pod_networks: Sequence[IPNetwork]) -> str:
+    """`10.244.0.0/24 of the pod network 10.244.0.0/16`; with no pod network known but the pods' own
+    addresses, `the addresses of 3 pods: 10.244.0.11, ...`."""
+    ordered = sorted(held, key=lambda n: (n.version, n))
+    more = ", ..." if len(ordered) > 3 else ""
+    if all(n.prefixlen == n.max_prefixlen for n in pod_networks):
+        addresses = ", ".join(str(n.network_address) for n in ordered[:3])
+        return f"{'the address of 1 pod' if len(ordered) == 1 else f'the addresses of {len(ordered)} pods'}: " + (
+            addresses + more
+        )
+    shown = ", ".join(str(n) for n in ordered[:3])
+    return f"{shown}{more} of the pod network {', '.join(str(p) for p in pod_networks)}"
 
 
 def _ports_meet(a: tuple[PolicyPort, ...] | None, b: tuple[PolicyPort, ...] | None) -> bool:
