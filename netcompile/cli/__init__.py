@@ -505,6 +505,6 @@ from . import env as _env  # noqa: E402,F401
 from . import get as _get  # noqa: E402,F401
 from . import golden as _golden  # noqa: E402,F401
 from . import lab as _lab  # noqa: E402,F401
+from . import lint as _lint  # noqa: E402,F401
 from . import matrix as _matrix  # noqa: E402,F401
 from . import trace as _trace  # noqa: E402,F401
-from . import lint as _lint  # noqa: E402,F401
