@@ -9,7 +9,8 @@ PY := $(VENV)/bin/python
 SYSPY := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # gcc, libyaml-dev and python3-dev build netcompile's C reader of plain YAML (optional, but CI tests it).
-DEBS := nftables python3-nftables python3-venv iproute2 conntrack gcc libyaml-dev python3-dev
+# chromium renders the pictures (diff --format html) in tests/test_pictures.py.
+DEBS := nftables python3-nftables python3-venv iproute2 conntrack gcc libyaml-dev python3-dev chromium
 # uv, in a virtualenv of its own, installed by pip from tools/uv.txt (pinned, with hashes).
 UVENV := .uv
 UV := $(UVENV)/bin/uv

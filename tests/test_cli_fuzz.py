@@ -335,7 +335,7 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         **COMPILE,
         "--git": st.sampled_from(["HEAD", "HEAD~1", "no-such-revision", "-x", ""]) | TEXT,
         "--external": ADDRESSES,
-        "--format": formats("text", "markdown", "json"),
+        "--format": formats("text", "markdown", "json", "html"),
     },
 }
 LIMITS = st.sampled_from(["1", "2", "100", "1000000", str(2**32), str(2**62), "99999999999999999999"]) | NUMBERS

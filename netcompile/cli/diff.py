@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..review.html import review_page
 from ..review.reach import added_and_removed, changes, disagreements, outside_destinations, version
 from ..review.report import Review, as_json, markdown, ruleset_diff, text
 from ..review.services import changes as service_changes
@@ -41,7 +42,8 @@ def diff_cmd(
     ] = None,
     output: OutputOpt = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", metavar="NAME", help="text (default), markdown or json.")
+        str | None,
+        typer.Option("--format", metavar="NAME", help="text (default), markdown, json, or html (a picture)."),
     ] = None,
 ) -> None:
     """What a change does: which connections it opens or closes (by workload and port, with the policy
@@ -53,7 +55,7 @@ def diff_cmd(
     rulesets; a disagreement is reported loudly. Exit 0 when nothing changed, 1 when something did, 2 on
     bad input.
     """
-    target, form = output_and_format(output, fmt, ("text", "markdown", "json"))
+    target, form = output_and_format(output, fmt, ("text", "markdown", "json", "html"))
     revisions = git or []
     paths = sides or []
     if len(revisions) > 2:
@@ -92,8 +94,11 @@ def diff_cmd(
             if lines:
                 review.rulesets[node] = lines
     nodes = len(new_net.views)
-    rendered = {"text": text, "markdown": markdown}.get(form)
-    emit(rendered(review, nodes) if rendered else as_json(review), target)
+    if form == "html":
+        emit(review_page(review, new), target)
+    else:
+        rendered = {"text": text, "markdown": markdown}.get(form)
+        emit(rendered(review, nodes) if rendered else as_json(review), target)
     if review.changed or review.disagreements:
         raise typer.Exit(FINDING)
 

@@ -1,0 +1,56 @@
+"""Pictures (issue 17.2): `diff --format html` draws the matrix by workload and port, the changes
+highlighted, each cell's tooltip naming the rules that decide it; Chromium renders it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netcompile.cli import app
+from tests.conftest import IN_CI
+from tests.test_diff import repository
+
+runner = CliRunner()
+
+
+def page(tmp_path: Path) -> str:
+    old = repository(tmp_path, "old")
+    new = repository(tmp_path, "new", {"policies.yaml": ("ports: [{port: 8080}]", "ports: [{port: 8443}]")})
+    result = runner.invoke(app, ["diff", str(old), str(new), "--format", "html"])
+    assert result.exit_code == 1, result.output
+    return result.stdout
+
+
+def test_the_page_marks_what_changed(tmp_path: Path) -> None:
+    html = page(tmp_path)
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "http" not in html  # self-contained
+    closed = re.findall(r'<td class="open closed-now"[^>]*>|<td class="closed closed-now" title="([^"]*)"', html)
+    assert closed, "the closed connection is outlined"
+    tip = next(t for t in closed if t)
+    assert "frontend/deployment/web → backend/deployment/api TCP 8080" in tip
+    assert "NetworkPolicy &quot;backend/allow-web&quot; ingress[0]" in tip  # the rule, before the change
+    assert html.count('class="ns"') >= 2  # columns grouped by namespace
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and not IN_CI, reason="needs Debian's chromium (make setup)")
+def test_chromium_renders_it(tmp_path: Path) -> None:
+    (tmp_path / "review.html").write_text(page(tmp_path))
+    shot = tmp_path / "review.png"
+    done = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1200,600",
+         (tmp_path / "review.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 1200
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (tmp_path / "review.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "closed-now" in dom.stdout and "▼" in dom.stdout  # parsed as a page, the marks in place
