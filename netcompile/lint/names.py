@@ -12,6 +12,7 @@ from ..dns.lookup import UPSTREAM, Resolution, absolute, lookup, resolve
 from ..model import Meta, Objects, Pod, ServiceType
 from ..targets import Workloads
 from .findings import Finding, at, finding
+from .reach import CLUSTER_DNS
 
 
 def unresolved(objects: Objects, cluster: DnsCluster) -> Iterator[Finding]:
@@ -144,9 +145,6 @@ def _pod_spec(meta: Meta) -> str:
     if meta.kind == "CronJob":
         return "spec.jobTemplate.spec.template.spec"
     return "spec.template.spec"
-
-
-CLUSTER_DNS = ("ClusterFirst", "ClusterFirstWithHostNet")
 
 
 def env_hosts(objects: Objects, cluster: DnsCluster) -> Iterator[Finding]:

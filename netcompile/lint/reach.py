@@ -34,6 +34,7 @@ from .findings import Finding, at, finding
 
 DNS_SERVICE = ("kube-system", "kube-dns")
 DNS_PORT = 53
+CLUSTER_DNS = ("ClusterFirst", "ClusterFirstWithHostNet")  # the dnsPolicy values that use cluster DNS
 # Ingress controllers, by the name their charts give their pods (app.kubernetes.io/name, or app).
 CONTROLLER_NAMES = frozenset(
     {"ingress-nginx", "nginx-ingress", "traefik", "haproxy-ingress", "kong", "contour", "emissary-ingress"}
@@ -126,7 +127,7 @@ def no_dns(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
     declared = {(w.meta.namespace, w.meta.kind, w.meta.name): w.meta for w in objects.workloads}
     reported: set[tuple[str, str, str]] = set()
     for pod in objects.pods:
-        if not pod.running or pod.host_network or not pod.ips or pod.naming.dns_policy not in _CLUSTER_DNS:
+        if not pod.running or pod.host_network or not pod.ips or pod.naming.dns_policy not in CLUSTER_DNS:
             continue
         ref = nodes.of(pod)
         if ref is None:
@@ -150,9 +151,6 @@ def no_dns(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
             f"{who} isolated for egress by {policy_names(isolating)}, and cannot reach cluster DNS: {problem}; "
             "name lookups fail (allow egress to the kube-dns pods on 53/UDP and 53/TCP)",
         )
-
-
-_CLUSTER_DNS = ("ClusterFirst", "ClusterFirstWithHostNet")
 
 
 def _where(
