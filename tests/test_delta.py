@@ -260,3 +260,9 @@ def test_apply_since_on_the_command_line(tmp_path: Path, deltas_ns: str) -> None
     result = runner.invoke(app, ["apply", str(old_nft), "--since", str(tmp_path / "new.nft"), "--netns", deltas_ns])
     assert result.exit_code == 0, result.output  # and back, from a compiled ruleset as NEW
     assert read(old_nft.read_text()).fingerprint in (list_table(netns=deltas_ns) or "")
+
+
+def test_an_element_key_ends_at_its_comment_or_value_whatever_the_comment_holds() -> None:
+    assert element_key('10.96.0.1 . tcp . 80 comment "a : b comment \\"" : goto svc') == "10.96.0.1 . tcp . 80"
+    assert element_key("10.96.0.1 . tcp . 80 : goto svc") == "10.96.0.1 . tcp . 80"
+    assert element_key("10.96.0.0/12") == "10.96.0.0/12"

@@ -209,7 +209,7 @@ def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> t
     old_lines, new_lines = set(old.elements), set(new.elements)
     stale = {line for line in old.elements if line not in new_lines}
     if gone_chains and old.kind == "map":
-        stale |= {line for line in old.elements if _refers(line.partition(" : ")[2], set(), gone_chains)}
+        stale |= {line for line in old.elements if _refers(line.rpartition(" : ")[2], set(), gone_chains)}
     again = stale & new_lines  # unchanged, but deleted for the chain it names
     removed = [element_key(line) for line in old.elements if line in stale]
     added = [line for line in new.elements if line not in old_lines or line in again]
