@@ -13,7 +13,8 @@ NetworkPolicy added. For each, side by side in this one run:
 - apply: `nft -f delta.nft` on a table holding OLD against `nft -f new.nft` (the full replacement) on
   another holding OLD; then both tables are listed and must be identical (up to the order of blocks);
 - the delta's size: commands (statements), rules and elements carried, bytes.
-Then the delta back (NEW to OLD) is applied, timed too, so the next change starts from OLD again.
+Then the delta back (NEW to OLD) is applied, timed too, so the next change starts from OLD again. Last,
+the two compiles of "add a Service" run again, alternately, `--rounds` times each (their medians).
 Goals (issue 19): one Service added to 10k applied in < 100 ms (kube-proxy's partial sync: ~141 ms);
 compiling the delta not slower than compiling the whole ruleset.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +155,9 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=10_000, help="N (default 10000)")
     parser.add_argument("--endpoints", type=int, default=10, help="endpoints per Service (default 10)")
     parser.add_argument("--keep", type=Path, help="write inputs and rulesets here instead of a temporary dir")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the two compiles of 'add a Service', alternately (default 3)"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/delta.py loads rulesets into scratch network namespaces: run it as root")
@@ -160,6 +165,7 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         run(work, args.services, args.endpoints)
+        compile_rounds(work, args.rounds)
 
 
 def run(work: Path, services: int, endpoints: int) -> None:
@@ -209,6 +215,25 @@ def run(work: Path, services: int, endpoints: int) -> None:
     finally:
         for ns in (ns_delta, ns_full):
             subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def compile_rounds(work: Path, rounds: int) -> None:
+    """The compiles of 'add a Service' again, full and delta alternately, `rounds` times each: medians."""
+    inputs, old_nft = work / CHANGES[0].replace(" ", "-"), work / "old.nft"
+    full: list[float] = []
+    delta: list[float] = []
+    for r in range(rounds):
+        for kind in ("full", "delta") if r % 2 == 0 else ("delta", "full"):
+            if kind == "full":
+                full.append(compile_full(inputs, work / "rounds.full.nft"))
+            else:
+                delta.append(compile_delta(inputs, old_nft, work / "rounds.delta.nft")[0])
+    f, d = statistics.median(full), statistics.median(delta)
+    print(
+        f"\nadd a Service, compiled {rounds} times each, alternately: full {f:.2f} s "
+        f"({min(full):.2f}-{max(full):.2f}), delta {d:.2f} s ({min(delta):.2f}-{max(delta):.2f}): "
+        f"ratio of medians {d / f:.2f} (load average {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":
