@@ -499,9 +499,9 @@ def main() -> None:
 from . import apply as _apply  # noqa: E402,F401
 from . import compile as _compile  # noqa: E402,F401
 from . import diff as _diff  # noqa: E402,F401
-from . import explain as _explain  # noqa: E402,F401
 from . import dns as _dns  # noqa: E402,F401
 from . import env as _env  # noqa: E402,F401
+from . import explain as _explain  # noqa: E402,F401
 from . import get as _get  # noqa: E402,F401
 from . import golden as _golden  # noqa: E402,F401
 from . import lab as _lab  # noqa: E402,F401
