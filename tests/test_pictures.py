@@ -54,3 +54,20 @@ def test_chromium_renders_it(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert "closed-now" in dom.stdout and "▼" in dom.stdout  # parsed as a page, the marks in place
+
+
+def test_the_matrix_as_a_picture(tmp_path: Path) -> None:
+    """`matrix --format html`: every source and destination workload and port, each tooltip with the rules
+    that decide it (the reference's reasons)."""
+    folder = repository(tmp_path, "repo")
+    result = runner.invoke(app, ["matrix", str(folder), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    html = result.stdout
+    cell = re.search(
+        r'<td class="open" title="frontend/deployment/web → backend/deployment/api TCP 8080: open\n([^"]*)"', html
+    )
+    assert cell is not None and "NetworkPolicy &quot;backend/allow-web&quot; ingress[0] allows" in cell.group(1)
+    denied = re.search(
+        r'<td class="closed" title="frontend/deployment/admin → backend/deployment/api TCP 8080[^"]*"', html
+    )
+    assert denied is not None and "no rule allows" in denied.group(0)

@@ -17,6 +17,9 @@ import typer
 from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
 from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
+from ..review.html import grid_page
+from ..review.reach import Version, why
+from ..review.reach import version as by_groups
 from ..targets import Workloads
 from ..targets import resolve as resolve_target
 from . import (
@@ -24,6 +27,7 @@ from . import (
     CompileArgs,
     OutputOpt,
     Paths,
+    emit,
     fail,
     network,
     number,
@@ -33,6 +37,8 @@ from . import (
 from . import app as root
 from .matrix_groups import Group, groups
 from .trace import distribution_json
+
+PICTURE_REASONS = 3000  # cells whose tooltips name their rules (a journey each); beyond, the verdict alone
 
 LEGEND = (
     "ok: delivered; --: dropped or rejected; 1/2: delivered with that probability; .: a pod to itself "
@@ -271,7 +277,8 @@ def matrix_cmd(
     ] = None,
     output: OutputOpt = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", metavar="NAME", help="text (default: a table), markdown or json.")
+        str | None,
+        typer.Option("--format", metavar="NAME", help="text (default: a table), markdown, json, or html (a picture)."),
     ] = None,
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
@@ -286,11 +293,20 @@ def matrix_cmd(
     and the exit code is 1.
     """
     target, form = output_and_format(
-        output, fmt, ("text", "markdown", "json"), deprecated=("table", "markdown", "json"), aliases={"table": "text"}
+        output,
+        fmt,
+        ("text", "markdown", "json", "html"),
+        deprecated=("table", "markdown", "json"),
+        aliases={"table": "text"},
     )
     wanted = parse_ports(ports)
     externals = parse_externals(external)
     net = network(paths, compile_args)
+    if form == "html":  # the picture: by workload and port (review/html.py), each cell's rules in its tooltip
+        version = by_groups(net, externals, wanted=wanted)
+        explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
+        emit(grid_page(f"netcompile matrix {' '.join(paths)}", _summary(version), version, [], explain), target)
+        return
     pods, left = matrix_pods(net)
     for pod, reason in left:
         typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
@@ -355,3 +371,9 @@ def matrix_cmd(
             f"netcompile: {table.disagreements} cells where the compiled ruleset disagrees with the reference", err=True
         )
         raise typer.Exit(FINDING)
+
+
+def _summary(version: Version) -> str:
+    groups = len({k[0] for k in version.tallies})
+    open_ = sum(1 for t in version.tallies.values() if t.open == t.cells)
+    return f"{groups} sources, {len(version.tallies)} source x destination x port cells, {open_} open"

@@ -9,10 +9,14 @@ and marked (opened: ▲, closed: ▼), and its tooltip names the policy rules th
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from html import escape
 
-from .reach import Change, Tally, Version
+from ..model import Protocol
+from .reach import Change, Key, Tally, Version
 from .report import Review
+
+Explain = Callable[[Key], tuple[str, ...]]  # the rules deciding a cell (its tooltip)
 
 STYLE = """
 body { font: 13px/1.4 system-ui, sans-serif; margin: 16px; color: #222; }
@@ -34,7 +38,9 @@ def _namespace(group: str) -> str:
     return group.split("/", 1)[0] if not group.startswith("outside") else "outside"
 
 
-def grid_page(title: str, summary: str, version: Version, changes: list[Change]) -> str:
+def grid_page(
+    title: str, summary: str, version: Version, changes: list[Change], explain: Explain | None = None
+) -> str:
     """The matrix of `version` by groups and ports, `changes` highlighted, as one HTML page."""
     sources = sorted({k[0] for k in version.tallies}, key=lambda g: (_namespace(g) == "outside", g))
     columns = sorted(
@@ -66,7 +72,7 @@ def grid_page(title: str, summary: str, version: Version, changes: list[Change])
         out.append(f'<tr><th class="row">{escape(source)}</th>')
         for cols in by_ns.values():
             for destination, port, proto in cols:
-                out.append(_cell(tallies, changed, moved, source, destination, port, proto))
+                out.append(_cell(tallies, changed, moved, source, destination, port, proto, explain))
         out.append("</tr>")
     out += ["</tbody></table></body></html>"]
     return "\n".join(out) + "\n"
@@ -86,6 +92,7 @@ def _cell(
     destination: str,
     port: int,
     proto: str,
+    explain: Explain | None = None,
 ) -> str:
     tally = tallies.get((source, destination, port, proto))
     if tally is None:
@@ -101,6 +108,8 @@ def _cell(
         mark = {"opened": "▲ ", "closed-now": "▼ ", "changed": "● "}[kind] + mark
         tip += [f"{change.kind} {change.port}: {change.before} → {change.after}"]
         tip += [f"before: {w}" for w in change.why_before] + [f"after: {w}" for w in change.why_after]
+    elif explain is not None:
+        tip += list(explain((source, destination, port, Protocol(proto))))
     title = escape("\n".join(tip), quote=True)
     return f'<td class="{" ".join(classes)}" title="{title}">{escape(mark)}</td>'
 

@@ -104,11 +104,12 @@ def version(
     externals: list[IPAddress],
     outside: Sequence[Outside] = (),
     ports: Sequence[tuple[int, Protocol]] = (),
+    wanted: Sequence[tuple[int, Protocol]] | None = None,
 ) -> Version:
     """The matrix of `net` by groups and ports (declared container ports), outside clients included; and
     each group's pods' connections to the `outside` addresses on `ports` (one journey per class of pods)."""
     pods, _ = matrix_pods(net)
-    matrix = ClassMatrix(net, pods, externals, None)
+    matrix = ClassMatrix(net, pods, externals, wanted)
     workloads = Workloads(net.objects)
     groups = [group_of(workloads, pod) for pod in pods]
     out = Version(net)
@@ -223,6 +224,12 @@ def changes(old: Version, new: Version) -> list[Change]:
 
 def _order(key: Key) -> tuple[str, str, int, str]:
     return (key[1], key[0], key[2], key[3].value)
+
+
+def why(side: Version, key: Key) -> tuple[str, ...]:
+    """The policy rules that decide `key` in `side` (one pod pair of it, open if any is)."""
+    tally = side.tallies.get(key)
+    return _why(side, key, tally is not None and tally.open > 0)
 
 
 def _why(side: Version, key: Key, was_open: bool) -> tuple[str, ...]:
