@@ -56,3 +56,12 @@ def test_what_it_cannot_explain(tmp_path: Path) -> None:
     assert explain(tmp_path, "10.0.0.1")[0] == 2
     result = runner.invoke(app, ["explain", "backend/api"])
     assert result.exit_code == 2
+
+
+def test_the_lint_findings_about_it(tmp_path: Path) -> None:
+    """explain ends with lint's findings about what it explained (here: batch cannot resolve names)."""
+    code, out = explain(tmp_path, "frontend/deploy/batch")
+    assert code == 0
+    section = out.split("Lint findings (1)\n")[1]
+    assert 'Deployment "frontend/batch"' in section and "[no-dns]" in section
+    assert "Lint findings (0)\n  none" in explain(tmp_path, "backend/svc/api")[1]

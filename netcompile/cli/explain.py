@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from ..model import KubeObject, Objects
 from ..review.explain import Explanation, explain_pods, explain_service
 from ..targets import TargetError, Workloads, resolve
-from . import CompileArgs, OutputOpt, app, completed_input, emit, fail, output_and_format, with_compile_options
+from . import CompileArgs, OutputOpt, app, emit, fail, output_and_format, with_compile_options
+from .lint import linted
 
 
 @app.command("explain")
@@ -32,7 +34,7 @@ def explain_cmd(
     if len(words) < 2:
         fail("explain PATH... TARGET: the manifests, then what to explain")
     *paths, text = words
-    objects = completed_input(paths, compile_args)
+    objects, findings = linted(paths, compile_args)
     try:
         found = resolve(text, objects)
     except TargetError as exc:
@@ -52,7 +54,23 @@ def explain_cmd(
         explanation = explain_pods(objects, pods, title)
     else:
         fail(f"{text}: {found.label}: explain takes a pod, a workload or a Service")
+    named = _refs(explanation, objects, found.workload)
+    about = [str(f) for f in findings if f.diagnostic.obj in named]
+    explanation.sections.append((f"Lint findings ({len(about)})", about or ["none"]))
     emit(_text(explanation) if form == "text" else _json(explanation), target)
+
+
+def _refs(explanation: Explanation, objects: Objects, workload: str | None) -> set[str]:
+    """The objects an explanation is about (`Kind "ns/name"`), for the lint findings that concern them."""
+    text = "\n".join(
+        [explanation.title, *(t for t, _ in explanation.sections), *(x for _, b in explanation.sections for x in b)]
+    )
+    everything: list[KubeObject] = [*objects.pods, *objects.services, *objects.network_policies]
+    refs = {o.meta.ref for o in everything if o.meta.ref in text}
+    refs |= {f'Pod "{o.meta.key}"' for o in objects.pods if f"pod {o.meta.key} " in text}
+    refs |= {w.meta.ref for w in objects.workloads if workload is not None and workload.endswith(f"/{w.meta.name}")
+             and workload.startswith(f"{w.meta.namespace}/")}  # fmt: skip
+    return refs
 
 
 def _text(explanation: Explanation) -> str:

@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ..lint import CHECKS, ScopeArgs, lint
+from ..lint import CHECKS, Finding, ScopeArgs, lint
+from ..model import Objects
 from ..pipeline import OptionError, complete, load
 from . import (
     FINDING,
@@ -71,12 +72,28 @@ def lint_cmd(
     unknown = [name for name in disabled if name not in CHECKS]
     if unknown:
         fail(f'--disable: Unsupported value: "{unknown[0]}": supported values: ' + ", ".join(f'"{c}"' for c in CHECKS))
+    _, found = linted(paths, compile_args, disabled)
+    if form == "json":
+        emit(json.dumps({"findings": [f.as_json() for f in found], "count": len(found)}, indent=2), target)
+    elif found or target is not None:
+        emit("\n".join(str(f) for f in found), target)
+    if found:
+        n = len(found)
+        typer.echo(f"netcompile: {n} finding{'s' if n != 1 else ''}", err=True)
+        raise typer.Exit(FINDING)
+
+
+def linted(
+    paths: list[str], compile_args: CompileArgs, disabled: tuple[str, ...] = ()
+) -> tuple[Objects, list[Finding]]:
+    """The input read and completed as every verb's (cli.completed_input, but dangling references are
+    findings here, not warnings), and its findings; exit 2 on bad input."""
     _, parse = checked(compile_args)
     try:
         options = compile_args.complete_options()
     except OptionError as exc:
         fail(str(exc))
-    try:  # read and completed as every verb's input (cli.completed_input), but references are findings here
+    try:
         loaded = load(paths, input_limits(), parse, compile_args.proxy_config)
         completed = complete(loaded, options)
     except InputError as exc:
@@ -87,12 +104,4 @@ def lint_cmd(
         typer.echo(f"warning: {warning}", err=True)
     opts = resolved(compile_args, completed)
     scope = ScopeArgs(opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all, opts.nodeport_primary)
-    found = lint(loaded, completed, scope, disabled)
-    if form == "json":
-        emit(json.dumps({"findings": [f.as_json() for f in found], "count": len(found)}, indent=2), target)
-    elif found or target is not None:
-        emit("\n".join(str(f) for f in found), target)
-    if found:
-        n = len(found)
-        typer.echo(f"netcompile: {n} finding{'s' if n != 1 else ''}", err=True)
-        raise typer.Exit(FINDING)
+    return completed, lint(loaded, completed, scope, disabled)
