@@ -241,3 +241,15 @@ def test_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_usage(argv: list[str]) -> None:
     result = runner.invoke(app, argv)
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_disagreement_is_reported_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the compiled rulesets to answer otherwise than the reference (a netcompile bug), diff says so
+    first: here the interpreter is made to drop every new connection."""
+    from netcompile.verify.interpreter import Ruleset
+    from netcompile.verify.packet import Outcome, Result, Verdict
+
+    monkeypatch.setattr(Ruleset, "evaluate", lambda self, packet, addresses: Outcome.certain(Result(Verdict.DROPPED)))
+    code, out = diff(tmp_path, {"api.yaml": ("replicas: 2", "replicas: 3")})
+    assert code == 1
+    assert "DISAGREEMENT (a netcompile bug, please report it)" in out.splitlines()[1]

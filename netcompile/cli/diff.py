@@ -82,7 +82,7 @@ def diff_cmd(
         old, new = version(old_net, externals, outside, ports), version(new_net, externals, outside, ports)
         review.reach = changes(old, new)
         review.added, review.removed, review.resized = added_and_removed(old, new)
-        review.services = service_changes(old_net, new_net)
+        review.services = service_changes(old_net, new_net, review.disagreements)
         for (src, dst, port, protocol), n in disagreements(old, new):
             review.disagreements.append(f"{src} → {dst} {protocol.value} {port}: {n} cells")
         for node in sorted({str(n) for n in old_net.views} | {str(n) for n in new_net.views}):

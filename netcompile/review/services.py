@@ -15,7 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from ..journeys import Network
 from ..verify.packet import Origin, Packet
-from ..verify.reference import reference_for
+from ..verify.reference import evaluate, reference_for
 from ..verify.reference.services import Frontend, FrontendKind
 
 OUTSIDE = {4: ip_address("203.0.113.254"), 6: ip_address("2001:db8:ffff::254")}  # documentation ranges
@@ -37,8 +37,10 @@ class ServiceChange:
     nodes: tuple[str, ...]
 
 
-def decisions(net: Network) -> dict[str, dict[FrontendKey, dict[str, str]]]:
-    """node -> frontend -> client kind -> the decision, described."""
+def decisions(net: Network, disagreements: list[str] | None = None) -> dict[str, dict[FrontendKey, dict[str, str]]]:
+    """node -> frontend -> client kind -> the decision, described. Each packet is also asked of the
+    interpreter of the node's compiled ruleset; where it disagrees with the reference, `disagreements`
+    says so (a bug of netcompile's, reported loudly)."""
     out: dict[str, dict[FrontendKey, dict[str, str]]] = {}
     for name, view in net.views.items():
         cluster = view.cluster
@@ -55,6 +57,12 @@ def decisions(net: Network) -> dict[str, dict[FrontendKey, dict[str, str]]]:
             if node_address is not None:
                 clients["the node"] = _packet(frontend, node_address, Origin.NODE)
             per[_key(frontend)] = {client: _describe(stage.decide(packet)) for client, packet in clients.items()}
+            if disagreements is None:
+                continue
+            for client, packet in clients.items():
+                expected = evaluate(cluster, packet, net.opts.nodeport_addresses)
+                if not view.ruleset.evaluate(packet, cluster.node_addresses).agrees_with(expected):
+                    disagreements.append(f"node {name}: {' '.join(_key(frontend))}, from {client}: {packet}")
         out[str(name)] = per
     return out
 
@@ -86,9 +94,10 @@ def _describe(decision: object) -> str:
     return f"{', '.join(f'{t.name}:{t.port}' for t in targets)} ({share}; {how})"
 
 
-def changes(old: Network, new: Network) -> list[ServiceChange]:
-    """Every frontend added, removed or deciding otherwise, the same change on several nodes once."""
-    before, after = decisions(old), decisions(new)
+def changes(old: Network, new: Network, disagreements: list[str] | None = None) -> list[ServiceChange]:
+    """Every frontend added, removed or deciding otherwise, the same change on several nodes once; the
+    decisions confirmed by the interpreter of the compiled rulesets (`disagreements` otherwise)."""
+    before, after = decisions(old, disagreements), decisions(new, disagreements)
     found: dict[tuple[str, str, str, str, str, str], list[str]] = defaultdict(list)
     for node in sorted(set(before) | set(after)):
         was, now = before.get(node, {}), after.get(node, {})
