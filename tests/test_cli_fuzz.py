@@ -298,7 +298,7 @@ VERBS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "--ports": PORT_LISTS,
         "--external": ADDRESSES,
         "--pods": FLAG,
-        "--format": formats("text", "markdown", "html"),
+        "--format": formats("text", "markdown", "html", "svg"),
     },
     "lab": {
         **COMPILE,

@@ -71,3 +71,16 @@ def test_the_matrix_as_a_picture(tmp_path: Path) -> None:
         r'<td class="closed" title="frontend/deployment/admin → backend/deployment/api TCP 8080[^"]*"', html
     )
     assert denied is not None and "no rule allows" in denied.group(0)
+
+
+def test_the_matrix_as_svg(tmp_path: Path) -> None:
+    folder = repository(tmp_path, "repo")
+    result = runner.invoke(app, ["matrix", str(folder), "--format", "svg"])
+    assert result.exit_code == 0, result.output
+    svg = result.stdout
+    assert svg.startswith("<svg xmlns=") and svg.rstrip().endswith("</svg>")
+    rect = re.search(
+        r'data-state="open"><title>frontend/deployment/web → backend/deployment/api TCP 8080: open\n([^<]*)', svg
+    )
+    assert rect is not None and "NetworkPolicy &quot;backend/allow-web&quot; ingress[0] allows" in rect.group(1)
+    assert 'data-state="closed"><title>frontend/deployment/admin → backend/deployment/api TCP 8080' in svg

@@ -17,7 +17,7 @@ import typer
 from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
 from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
-from ..review.html import grid_page
+from ..review.html import grid_page, grid_svg
 from ..review.reach import Version, why
 from ..review.reach import version as by_groups
 from ..targets import Workloads
@@ -278,7 +278,9 @@ def matrix_cmd(
     output: OutputOpt = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", metavar="NAME", help="text (default: a table), markdown, json, or html (a picture)."),
+        typer.Option(
+            "--format", metavar="NAME", help="text (default: a table), markdown, json, or a picture: html or svg."
+        ),
     ] = None,
 ) -> None:
     """The reachability matrix between all running pods (and outside clients), on their ports.
@@ -295,17 +297,19 @@ def matrix_cmd(
     target, form = output_and_format(
         output,
         fmt,
-        ("text", "markdown", "json", "html"),
+        ("text", "markdown", "json", "html", "svg"),
         deprecated=("table", "markdown", "json"),
         aliases={"table": "text"},
     )
     wanted = parse_ports(ports)
     externals = parse_externals(external)
     net = network(paths, compile_args)
-    if form == "html":  # the picture: by workload and port (review/html.py), each cell's rules in its tooltip
+    if form in ("html", "svg"):  # the picture: by workload and port (review/html.py), rules in the tooltips
         version = by_groups(net, externals, wanted=wanted)
         explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
-        emit(grid_page(f"netcompile matrix {' '.join(paths)}", _summary(version), version, [], explain), target)
+        title = f"netcompile matrix {' '.join(paths)}"
+        page = grid_page(title, _summary(version), version, [], explain) if form == "html" else None
+        emit(page if page is not None else grid_svg(title, version, explain), target)
         return
     pods, left = matrix_pods(net)
     for pod, reason in left:

@@ -38,9 +38,7 @@ def _namespace(group: str) -> str:
     return group.split("/", 1)[0] if not group.startswith("outside") else "outside"
 
 
-def grid_page(
-    title: str, summary: str, version: Version, changes: list[Change], explain: Explain | None = None
-) -> str:
+def grid_page(title: str, summary: str, version: Version, changes: list[Change], explain: Explain | None = None) -> str:
     """The matrix of `version` by groups and ports, `changes` highlighted, as one HTML page."""
     sources = sorted({k[0] for k in version.tallies}, key=lambda g: (_namespace(g) == "outside", g))
     columns = sorted(
@@ -117,3 +115,47 @@ def _cell(
 def review_page(review: Review, new: Version) -> str:
     """`diff --format html`: the new version's matrix by groups, the changes highlighted."""
     return grid_page(f"netcompile diff {review.old} → {review.new}", review.summary(), new, review.reach)
+
+
+FILL = {"open": "#c8e6c9", "closed": "#eeeeee", "partly": "#ffe0b2"}
+
+
+def grid_svg(title: str, version: Version, explain: Explain | None = None) -> str:
+    """The same matrix as one SVG picture: a square per source, destination and port, coloured open,
+    closed or partly open, each with a `<title>` (its tooltip) naming the rules that decide it."""
+    sources = sorted({k[0] for k in version.tallies}, key=lambda g: (_namespace(g) == "outside", g))
+    columns = sorted(
+        {(k[1], k[2], k[3]) for k in version.tallies}, key=lambda c: (_namespace(c[0]) == "outside", c[0], c[1])
+    )
+    size, left, top = (
+        18,
+        8 + 7 * max((len(s) for s in sources), default=10),
+        16 + 7 * max((len(f"{d.rsplit('/', 1)[-1]} {p.value} {n}") for d, n, p in columns), default=10),
+    )
+    width, height = left + size * len(columns) + top // 2 + 8, top + size * len(sources) + 8
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        f'font-size="11"><title>{escape(title)}</title>'
+    ]
+    for j, (destination, port, protocol) in enumerate(columns):
+        x = left + j * size + size // 2 + 4
+        label = escape(f"{destination.rsplit('/', 1)[-1]} {protocol.value} {port}")
+        out.append(
+            f'<text transform="translate({x},{top - 4}) rotate(-60)">{label}<title>{escape(destination)}</title></text>'
+        )
+    for i, source in enumerate(sources):
+        y = top + i * size
+        out.append(f'<text x="{left - 4}" y="{y + size - 5}" text-anchor="end">{escape(source)}</text>')
+        for j, (destination, port, protocol) in enumerate(columns):
+            tally = version.tallies.get((source, destination, port, protocol))
+            if tally is None:
+                continue
+            state = "open" if tally.open == tally.cells else "closed" if tally.open == 0 else "partly"
+            tip = [f"{source} → {destination} {protocol.value} {port}: {tally.state}"]
+            tip += list(explain((source, destination, port, protocol))) if explain is not None else []
+            out.append(
+                f'<rect x="{left + j * size}" y="{y}" width="{size - 1}" height="{size - 1}" fill="{FILL[state]}" '
+                f'data-state="{state}"><title>{escape(chr(10).join(tip))}</title></rect>'
+            )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
