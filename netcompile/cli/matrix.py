@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
+from ..dns import DEFAULT_DOMAIN, UnresolvedName, looks_like_name, resolve_name
 from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
 from ..review.html import grid_page, grid_svg
@@ -216,12 +217,30 @@ def _pick(
     workloads: Workloads,
     externals: list[IPAddress],
 ) -> set[int]:
-    """The rows (groups; outside clients after them) that --from/--to `text` names."""
+    """The rows (groups; outside clients after them) that --from/--to `text` names: a target as trace
+    takes it, or a DNS name (`web.shop`, `web.shop.svc.cluster.local`: a Service's pods, its endpoints;
+    a headless Service's or a pod's name: those pods)."""
+    where = {id(p): n for n, p in enumerate(pods)}
+    if looks_like_name(text):
+        named = None
+        for candidate in (text, f"{text.rstrip('.')}.svc.{DEFAULT_DOMAIN}"):  # as any pod's search path does
+            try:
+                named = resolve_name(net.objects, candidate)
+                break
+            except UnresolvedName as exc:
+                problem = str(exc)
+        if named is None:
+            fail(f"{flag} {text}: {problem}")
+        chosen = [
+            where[id(p)] for a in _behind(net, named.addresses) if (p := net.pod_by_address(a)) and id(p) in where
+        ]
+        if not chosen:
+            fail(f"{flag} {text}: resolves to {', '.join(map(str, named.addresses))}, no pod of the matrix")
+        return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
     try:
         target = resolve_target(text, net.objects)
     except EndpointError as exc:
         fail(f"{flag} {exc}")
-    where = {id(p): n for n, p in enumerate(pods)}
     if target.address is not None:
         pod = net.pod_by_address(target.address)
         if pod is None or id(pod) not in where:
@@ -242,6 +261,20 @@ def _pick(
     else:
         fail(f"{flag} {text}: rows and columns of the matrix are pods and outside clients, not a {target.kind}")
     return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
+
+
+def _behind(net: Network, addresses: tuple[IPAddress, ...]) -> list[IPAddress]:
+    """Addresses as pods have them: a ClusterIP stands for its Service's endpoints."""
+    out: list[IPAddress] = []
+    for address in addresses:
+        service = next((s for s in net.objects.services if address in s.cluster_ips), None)
+        if service is None:
+            out.append(address)
+            continue
+        for eps in net.objects.endpoint_slices:
+            if eps.meta.namespace == service.meta.namespace and eps.service_name == service.meta.name:
+                out += [e.addresses[0] for e in eps.endpoints if e.addresses]
+    return out
 
 
 @root.command("matrix")
