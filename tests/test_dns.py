@@ -536,3 +536,21 @@ def test_ndots_decides_what_is_tried_first(tmp_path: Path) -> None:
     assert "this answer holds if the upstream servers know no web.shop. (asked first)" in resolution.notes
     missing = resolve(dns, "nope.shop", "A", pod(dns, "shop/tuned"))  # the search fails: the upstream's answer
     assert missing.answer.name == "nope.shop." and missing.answer.status == "upstream"
+
+
+def test_a_hand_written_slice_names_its_endpoints(tmp_path: Path) -> None:
+    """DNS specification 2.4.1: a headless Service's endpoint with a hostname is
+    `<hostname>.<svc>.<ns>.svc.<zone>`, here from a slice of a Service without a selector (the
+    EndpointSlice's `hostname`, which the controller also sets from a pod's spec.hostname)."""
+    (tmp_path / "in.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\n"
+        "spec: {clusterIP: None, ports: [{port: 5432}]}\n---\n"
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: db-1, namespace: shop, labels: {kubernetes.io/service-name: db}}\n"
+        "addressType: IPv4\nports: [{port: 5432}]\n"
+        "endpoints: [{addresses: [10.1.2.3], hostname: primary}, {addresses: [10.1.2.4]}]\n"
+    )
+    cluster = DnsCluster(complete(load([str(tmp_path)])))
+    names = {name for name, rtype, _ in records(cluster) if rtype == "A"}
+    assert "primary.db.shop.svc.cluster.local." in names
+    assert "10-1-2-4.db.shop.svc.cluster.local." in names

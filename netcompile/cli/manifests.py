@@ -237,6 +237,8 @@ def endpoint_slice_manifest(eps: EndpointSlice) -> Manifest:
             item["zone"] = e.zone
         if e.hint_zones is not None:
             item["hints"] = {"forZones": [{"name": z} for z in e.hint_zones]}
+        if e.hostname is not None:
+            item["hostname"] = e.hostname
         endpoints.append(item)
     ports = [_endpoint_port(p) for p in eps.ports]
     return {

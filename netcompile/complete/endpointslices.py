@@ -139,6 +139,9 @@ def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node])
                 terminating=pod.terminating,
             )
         zone = _zone(nodes.get(pod.node_name or ""))
+        # The controller names the endpoint by the pod's spec.hostname when its subdomain is the Service's.
+        naming = pod.naming
+        hostname = naming.hostname if naming.hostname and naming.subdomain == service.meta.name else None
         mine: tuple[IPAddress, ...]
         for family in families:
             if len(addresses) == 1:  # most pods: one address, of one family
@@ -146,7 +149,7 @@ def service_slices(service: Service, pods: list[Pod], nodes: Mapping[str, Node])
             else:
                 mine = tuple(a for a in addresses if a.version == family)
             if mine:
-                endpoint = SliceEndpoint(mine, conditions, pod.node_name or None, zone, None)
+                endpoint = SliceEndpoint(mine, conditions, pod.node_name or None, zone, None, hostname)
                 groups.setdefault((ADDRESS_TYPES[family], ports), []).append(endpoint)
     slice_labels = dict(service.meta.labels)
     slice_labels.update({SERVICE_NAME_LABEL: service.meta.name, MANAGED_BY_LABEL: CONTROLLER_NAME})

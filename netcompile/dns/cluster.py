@@ -153,7 +153,7 @@ class DnsCluster:
             for ep in piece.endpoints:
                 if ep.conditions.ready or service.publish_not_ready_addresses:
                     for address in ep.addresses:
-                        endpoint = self._endpoint(service, address, ports)
+                        endpoint = self._endpoint(service, address, ports, ep.hostname)
                         found.setdefault((address, endpoint.hostname), endpoint)
         legacy = self.legacy.get((ns, name))
         if not slices and legacy is not None:  # only a legacy Endpoints object (a snapshot from before slices)
@@ -167,8 +167,15 @@ class DnsCluster:
                     found.setdefault((a.ip, endpoint.hostname), endpoint)
         return tuple(sorted(found.values(), key=lambda e: (e.address.version, int(e.address), e.hostname)))
 
-    def _endpoint(self, service: Service, address: IPAddress, ports: tuple[Port, ...]) -> Endpoint:
+    def _endpoint(
+        self, service: Service, address: IPAddress, ports: tuple[Port, ...], hostname: str | None = None
+    ) -> Endpoint:
+        """The endpoint at `address`, named by the slice's `hostname` when it has one (as the EndpointSlice
+        controller publishes a pod's `spec.hostname`, or as a hand-written slice of a Service without a
+        selector says it), else by its pod's hostname and subdomain, else by its address."""
         pod = self.pods_at.get((service.meta.namespace, address))
+        if hostname:
+            return Endpoint(address, hostname, True, ports, pod.meta.key if pod is not None else None)
         naming = pod.naming if pod is not None else None
         if naming is not None and naming.hostname and naming.subdomain == service.meta.name:
             return Endpoint(address, naming.hostname, True, ports, pod.meta.key if pod else None)

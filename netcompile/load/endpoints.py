@@ -144,11 +144,11 @@ def _endpoint_conditions(ready: bool, serving: bool, terminating: bool) -> Endpo
 
 def _plain_endpoint(entry: YMap, version: int) -> SliceEndpoint | None:
     """An endpoint read without `Field`s, when nothing in it can need a message: addresses of the slice's
-    family, boolean conditions, nodeName and zone strings, no hints. None sends it down the field-by-field
-    path, which reports what is wrong; both give the same endpoint (tested). 100k endpoints are most of
-    what 10k Services are, so this is the hot path of reading them."""
+    family, boolean conditions, nodeName and zone strings, no hints and no hostname. None sends it down
+    the field-by-field path, which reports what is wrong; both give the same endpoint (tested). 100k
+    endpoints are most of what 10k Services are, so this is the hot path of reading them."""
     addresses = entry.get("addresses")
-    if addresses.__class__ is not YList or not addresses or "hints" in entry:
+    if addresses.__class__ is not YList or not addresses or "hints" in entry or "hostname" in entry:
         return None
     if len(addresses) > MAX_ADDRESSES:
         return None
@@ -240,7 +240,8 @@ def _field_endpoint(item: Field, address_type: str | None) -> SliceEndpoint | No
         )
     node_name = name_field(item.child("nodeName"), dns1123_subdomain, required_=False) if "nodeName" in entry else None
     zone = item.child("zone").string() if "zone" in entry else None
-    return SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones)
+    hostname = name_field(item.child("hostname"), dns1123_label, required_=False) if "hostname" in entry else None
+    return SliceEndpoint(tuple(addrs), conditions, node_name, zone, hint_zones, hostname)
 
 
 def parse_endpoints(raw: RawObject, root: Field, opts: ParseOptions) -> Endpoints | None:

@@ -197,6 +197,7 @@ class SliceEndpoint:
     node_name: str | None
     zone: str | None
     hint_zones: tuple[str, ...] | None  # hints.forZones; None when there are no hints
+    hostname: str | None = None  # the endpoint's DNS name under a headless Service (cluster DNS reads it)
 
 
 @dataclass(frozen=True, slots=True)
