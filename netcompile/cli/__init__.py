@@ -371,12 +371,17 @@ def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Lim
         objects = load(paths, limits, parse, args.proxy_config)
     except InputError as exc:
         report_errors(exc)
+    echo_notices(objects)
+    report_references(objects, strict=args.strict or _root_flags["strict"])
+    return objects
+
+
+def echo_notices(objects: Objects) -> None:
+    """The input's notices and warnings (--validate=warn), on stderr."""
     for notice in objects.notices:
         typer.echo(f"notice: {notice}", err=True)
     for warning in objects.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    report_references(objects, strict=args.strict or _root_flags["strict"])
-    return objects
 
 
 def report_errors(exc: InputError) -> NoReturn:

@@ -21,6 +21,7 @@ from . import (
     CompileArgs,
     OutputOpt,
     checked,
+    echo_notices,
     emit,
     fail,
     input_limits,
@@ -98,10 +99,7 @@ def linted(
         completed = complete(loaded, options)
     except InputError as exc:
         report_errors(exc)
-    for notice in completed.notices:
-        typer.echo(f"notice: {notice}", err=True)
-    for warning in completed.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+    echo_notices(completed)
     opts = resolved(compile_args, completed)
     scope = ScopeArgs(opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all, opts.nodeport_primary)
     return completed, lint(loaded, completed, scope, disabled)
