@@ -253,3 +253,24 @@ def test_a_disagreement_is_reported_loudly(tmp_path: Path, monkeypatch: pytest.M
     code, out = diff(tmp_path, {"api.yaml": ("replicas: 2", "replicas: 3")})
     assert code == 1
     assert "DISAGREEMENT (a netcompile bug, please report it)" in out.splitlines()[1]
+
+
+def test_a_namespace_opened_to_another_reads_as_one_line() -> None:
+    """The same change for every workload of a namespace (two or more) on one side is one line naming
+    the namespace; a change for some of them only stays as it is."""
+    from netcompile.model import Protocol
+    from netcompile.review.reach import Change, _by_namespace
+
+    whole = {"front": {"front/deployment/a", "front/deployment/b"}, "back": {"back/deployment/x", "back/deployment/y"}}
+
+    def opens(src: str, dst: str) -> Change:
+        return Change("opens", src, dst, Protocol.TCP, "8080", "closed", "open")
+
+    every = [opens(f"front/deployment/{s}", f"back/deployment/{d}") for s in "ab" for d in "xy"]
+    merged = _by_namespace(_by_namespace(every, whole, "destination"), whole, "source")
+    assert [(c.source, c.destination) for c in merged] == [
+        ("namespace front (all 2 workloads)", "namespace back (all 2 workloads)")
+    ]
+    some = [opens("front/deployment/a", "back/deployment/x"), opens("front/deployment/b", "back/deployment/x")]
+    merged = _by_namespace(_by_namespace(some, whole, "destination"), whole, "source")
+    assert [(c.source, c.destination) for c in merged] == [("namespace front (all 2 workloads)", "back/deployment/x")]

@@ -219,7 +219,46 @@ def changes(old: Version, new: Version) -> list[Change]:
                 Change(kind, src, dst, protocol, str(port), before, after,
                        _why(old, key, kind != "opens"), _why(new, key, kind != "closes"))
             )  # fmt: skip
+    whole = _namespaces(old, new)
+    out = _by_namespace(_by_namespace(out, whole, "destination"), whole, "source")
     return sorted(out, key=lambda c: (c.destination, c.source, c.protocol.value, c.port))
+
+
+def _namespaces(old: Version, new: Version) -> dict[str, set[str]]:
+    """The groups of each namespace that both versions have (outside clients are no namespace's)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for group in set(old.pods) & set(new.pods):
+        if "/" in group:
+            out[group.split("/", 1)[0]].add(group)
+    return out
+
+
+def _by_namespace(changes: list[Change], whole: dict[str, set[str]], side: str) -> list[Change]:
+    """The same change for every group of a namespace (of two groups or more), on one `side`, as one
+    change naming the namespace: a policy that opens a namespace to another reads as one line."""
+    buckets: dict[tuple[object, ...], tuple[str | None, list[Change]]] = {}
+    for c in changes:
+        other = c.source if side == "destination" else c.destination
+        name = getattr(c, side)
+        namespace = name.split("/", 1)[0] if "/" in name and not name.startswith("namespace ") else None
+        buckets.setdefault((c.kind, c.protocol, c.port, c.before, c.after, other, namespace), (namespace, []))[
+            1
+        ].append(c)
+    out: list[Change] = []
+    for namespace, found in buckets.values():
+        names = {getattr(c, side) for c in found}
+        members = whole.get(namespace or "", set())
+        if namespace is None or len(members) < 2 or names != members:
+            out += found
+            continue
+        first = found[0]
+        merged = f"namespace {namespace} (all {len(members)} workloads)"
+        out.append(
+            Change(first.kind, merged if side == "source" else first.source,
+                   merged if side == "destination" else first.destination, first.protocol, first.port,
+                   first.before, first.after, first.why_before, first.why_after)
+        )  # fmt: skip
+    return out
 
 
 def _order(key: Key) -> tuple[str, str, int, str]:
