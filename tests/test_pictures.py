@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,52 @@ def test_chromium_renders_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 1200
+    colours = png_colours(data)
+    assert (0xC8, 0xE6, 0xC9) in colours  # open cells, drawn
+    assert (0xEE, 0xEE, 0xEE) in colours  # closed cells
+    assert (0xC6, 0x28, 0x28) in colours  # the closed connection's outline (and the legend's)
     dom = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (tmp_path / "review.html").as_uri()],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert "closed-now" in dom.stdout and "▼" in dom.stdout  # parsed as a page, the marks in place
+    assert "NetworkPolicy &quot;backend/allow-web&quot; ingress[0]" in dom.stdout  # the tooltips' titles
+
+
+def png_colours(data: bytes) -> set[tuple[int, int, int]]:
+    """The colours of an 8-bit RGB or RGBA PNG (as Chromium writes screenshots), decoded here."""
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    depth, kind = data[24], data[25]
+    assert depth == 8 and kind in (2, 6), (depth, kind)
+    channels = 3 if kind == 2 else 4
+    chunks, at = [], 8
+    while at < len(data):
+        size, name = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
+        if name == b"IDAT":
+            chunks.append(data[at + 8 : at + 8 + size])
+        at += 12 + size
+    raw = zlib.decompress(b"".join(chunks))
+    stride, previous = width * channels, bytearray(width * channels)
+    colours: set[tuple[int, int, int]] = set()
+    for row in range(height):
+        start = row * (stride + 1)
+        kind_, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up, corner = previous[i], previous[i - channels] if i >= channels else 0
+            if kind_ == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind_ == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind_ == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind_ == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        colours.update((line[i], line[i + 1], line[i + 2]) for i in range(0, stride, channels))
+        previous = line
+    return colours
 
 
 def test_the_matrix_as_a_picture(tmp_path: Path) -> None:
