@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,19 @@ def test_chromium_renders_it(tmp_path: Path) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 1200
     colours = png_colours(data)
-    assert (0xC8, 0xE6, 0xC9) in colours  # open cells, drawn
-    assert (0xEE, 0xEE, 0xEE) in colours  # closed cells
-    assert (0xC6, 0x28, 0x28) in colours  # the closed connection's outline (and the legend's)
+    assert colours[(0xC8, 0xE6, 0xC9)] > 0 and colours[(0xEE, 0xEE, 0xEE)] > 0  # open and closed cells, drawn
+    # the closed connection's outline: more of its red than the legend alone draws (the page of a change
+    # that closes nothing, for comparison: the same legend, no outlined cell)
+    calm = runner.invoke(app, ["diff", str(tmp_path / "old"), str(tmp_path / "old"), "--format", "html"]).stdout
+    (tmp_path / "calm.html").write_text(calm)
+    calm_shot = tmp_path / "calm.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={calm_shot}",
+         "--window-size=1200,600", (tmp_path / "calm.html").as_uri()],
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    red = (0xC6, 0x28, 0x28)
+    assert colours[red] > png_colours(calm_shot.read_bytes())[red] > 0
     dom = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (tmp_path / "review.html").as_uri()],
         capture_output=True, text=True, timeout=120, check=False,
@@ -62,8 +73,8 @@ def test_chromium_renders_it(tmp_path: Path) -> None:
     assert "NetworkPolicy &quot;backend/allow-web&quot; ingress[0]" in dom.stdout  # the tooltips' titles
 
 
-def png_colours(data: bytes) -> set[tuple[int, int, int]]:
-    """The colours of an 8-bit RGB or RGBA PNG (as Chromium writes screenshots), decoded here."""
+def png_colours(data: bytes) -> Counter[tuple[int, int, int]]:
+    """How many pixels of each colour an 8-bit RGB or RGBA PNG has (as Chromium writes screenshots)."""
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     depth, kind = data[24], data[25]
     assert depth == 8 and kind in (2, 6), (depth, kind)
@@ -76,7 +87,7 @@ def png_colours(data: bytes) -> set[tuple[int, int, int]]:
         at += 12 + size
     raw = zlib.decompress(b"".join(chunks))
     stride, previous = width * channels, bytearray(width * channels)
-    colours: set[tuple[int, int, int]] = set()
+    colours: Counter[tuple[int, int, int]] = Counter()
     for row in range(height):
         start = row * (stride + 1)
         kind_, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
