@@ -6,13 +6,11 @@ the compiled ruleset (or machine-readable output) to stdout or the `-o` file.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -26,8 +24,6 @@ from ..load.references import dangling_references
 from ..load.source import Limits
 from ..model import Objects
 from ..pipeline import (
-    COMPILE_FLAGS,
-    DEFAULT_NODE_PORT_RANGE,
     ClusterError,
     Compiled,
     CompileOptions,
@@ -43,6 +39,21 @@ from ..pipeline import (
 )
 from ..pipeline import (
     number as number,
+)
+from .options import (  # the verbs take them from here
+    COMPILE_OPTIONS as COMPILE_OPTIONS,
+)
+from .options import (
+    StrictOpt as StrictOpt,
+)
+from .options import (
+    TableOpt as TableOpt,
+)
+from .options import (
+    ValidateOpt as ValidateOpt,
+)
+from .options import (
+    with_compile_options as with_compile_options,
 )
 
 INTERNAL_ERROR = 70  # sysexits' EX_SOFTWARE: a bug in netcompile, not in the input (2) nor a finding (1)
@@ -164,35 +175,6 @@ Paths = Annotated[
     list[str],
     typer.Argument(metavar="PATH...", help="Manifest files or directories (recursive, sorted); - for stdin."),
 ]
-NodeOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--node", metavar="NAME", help="Node the ruleset is for (implied when the input has one Node or none)."
-    ),
-]
-ClusterCidrOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cluster-cidr",
-        metavar="CIDR",
-        help="Pod network(s); overrides the Nodes' podCIDRs. Repeat or comma-separate.",
-    ),
-]
-NodePortAddrOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--nodeport-addresses", metavar="CIDR", help="Accept NodePorts only on node addresses in these CIDRs."
-    ),
-]
-TableOpt = Annotated[
-    str, typer.Option("--table", metavar="NAME", help="Name of netcompile's own nftables table (family inet).")
-]
-NodePortRangeOpt = Annotated[
-    str,
-    typer.Option(
-        "--service-node-port-range", metavar="LOW-HIGH", help="Valid nodePort range, as the API server's flag."
-    ),
-]
 LIMIT_MAX = 2**62  # more than any machine holds; a larger N would not fit the integers the readers take
 FILE_BYTES_MAX = 2**32  # the reader asks for N + 1 bytes at once (a MemoryError past what the machine has)
 MaxBytesOpt = Annotated[
@@ -237,23 +219,7 @@ def input_limits() -> Limits:
     return _state["limits"]
 
 
-ValidateOpt = Annotated[
-    str,
-    typer.Option(
-        "--validate",
-        metavar="MODE",
-        help="Fields the Kubernetes API does not declare, as kubectl's flag: strict (errors), warn, ignore.",
-    ),
-]
-StrictOpt = Annotated[
-    bool,
-    typer.Option(
-        "--strict", help="Dangling references (a selector that selects no pod, an unknown port name...) are errors."
-    ),
-]
-
-
-# --- the compile options: the same on every verb that reads manifests (pipeline.CompileArgs) -------------
+# --- the compile options: the same on every verb that reads manifests (pipeline.CompileArgs, cli/options.py)
 
 
 def checked(args: CompileArgs) -> tuple[CompileOptions, ParseOptions]:
@@ -271,92 +237,6 @@ def resolved(args: CompileArgs, objects: Objects) -> CompileOptions:
         return args.compile_options(objects.proxy_config)
     except OptionError as exc:
         fail(str(exc))
-
-
-NodesOpt = Annotated[
-    str,
-    typer.Option("--nodes", metavar="N", help="Synthetic Nodes to simulate when the input has none (kind's layout)."),
-]
-ServiceCidrOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--service-cidr",
-        metavar="CIDR",
-        help="Where simulated ClusterIPs come from, one per family (default 10.96.0.0/12, fd00:10:96::/112).",
-    ),
-]
-LoadBalancerCidrOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--load-balancer-cidr", metavar="CIDR", help="Where simulated LoadBalancer ingress IPs come from (repeat)."
-    ),
-]
-
-DetectLocalOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--detect-local-mode",
-        metavar="MODE",
-        help="How kube-proxy tells pods' traffic: ClusterCIDR (the pod networks), NodeCIDR (this node's), None.",
-    ),
-]
-MasqueradeAllOpt = Annotated[
-    bool, typer.Option("--masquerade-all", help="Masquerade every connection to a ClusterIP (kube-proxy's).")
-]
-ProxyConfigOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--proxy-config",
-        metavar="FILE",
-        help="kube-proxy's configuration (a KubeProxyConfiguration, or its ConfigMap); options given override it.",
-    ),
-]
-
-# The options in the order --help lists them, each with its type and default; `with_compile_options`
-# puts them in a verb's signature, so that Typer parses them as it parses the verb's own.
-_COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
-    ("node", NodeOpt, None),
-    ("cluster_cidr", ClusterCidrOpt, None),
-    ("nodeport_addresses", NodePortAddrOpt, None),
-    ("table", TableOpt, "netcompile"),
-    ("service_node_port_range", NodePortRangeOpt, DEFAULT_NODE_PORT_RANGE),
-    ("validate", ValidateOpt, "strict"),
-    ("strict", StrictOpt, False),
-    ("nodes", NodesOpt, "1"),
-    ("service_cidr", ServiceCidrOpt, None),
-    ("load_balancer_cidr", LoadBalancerCidrOpt, None),
-    ("detect_local_mode", DetectLocalOpt, None),
-    ("masquerade_all", MasqueradeAllOpt, False),
-    ("proxy_config", ProxyConfigOpt, None),
-)
-COMPILE_OPTIONS = tuple(flag for _, flag, _ in COMPILE_FLAGS)
-assert [name for name, _, _ in _COMPILE_PARAMETERS] == [name for name, _, _ in COMPILE_FLAGS]
-
-
-def with_compile_options(verb: Callable[..., None]) -> Callable[..., None]:
-    """Give a verb the compile options (COMPILE_OPTIONS), defined once here: the verb declares a
-    `compile_args: CompileArgs` parameter, and receives the options given, in one value. Typer reads the
-    signature this sets: the verb's own parameters, then the compile options (keyword-only)."""
-    own = inspect.signature(verb, eval_str=True)
-    if "compile_args" not in own.parameters:
-        raise TypeError(f"{verb.__name__}: a verb with the compile options takes compile_args: CompileArgs")
-    names = [name for name, _, _ in _COMPILE_PARAMETERS]
-    added = [
-        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=t) for n, t, d in _COMPILE_PARAMETERS
-    ]
-    kept = [p for p in own.parameters.values() if p.name != "compile_args"]
-
-    @functools.wraps(verb)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        given = {name: kwargs.pop(name) for name in names if name in kwargs}
-        for many in ("cluster_cidr", "nodeport_addresses", "service_cidr", "load_balancer_cidr"):
-            given[many] = tuple(given.get(many) or ())
-        return verb(*args, **kwargs, compile_args=CompileArgs(**given))
-
-    del wrapper.__wrapped__  # Typer (inspect.signature) reads __signature__, not the verb's own
-    wrapper.__signature__ = own.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
-    return wrapper
 
 
 def load_input(paths: list[str], args: CompileArgs | None = None, *, limits: Limits | None = None) -> Objects:
