@@ -76,13 +76,12 @@ def _why(c: Change) -> list[str]:
 def _service_change(c: ServiceChange) -> str:
     """What changed for one frontend and kind of client, in short."""
     if not c.client:
-        return "added" if c.before == "none" else "removed"
-    before, _, how_before = c.before.rpartition(" (")
-    after, _, how_after = c.after.rpartition(" (")
-    if before and before == after:  # the same endpoints: only how they are used changed
-        n = before.count(",") + 1
-        return f"the same {_count(n, 'endpoint')}, ({how_before} → ({how_after}"
-    return f"{c.before} → {c.after}"
+        return "added" if c.before is None else "removed"
+    before, after = c.before, c.after
+    same = before is not None and after is not None and before.verdict is None and after.verdict is None
+    if same and before is not None and after is not None and before.endpoints == after.endpoints:
+        return f"the same {_count(len(before.endpoints), 'endpoint')}, ({before.how}) → ({after.how})"  # how only
+    return f"{before or '-'} → {after or '-'}"
 
 
 def service_lines(changes: list[ServiceChange], every: int) -> list[str]:
@@ -147,6 +146,17 @@ def markdown(review: Review, nodes: int) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _texts(c: ServiceChange) -> dict[str, str]:
+    """`before` and `after` as text, for JSON: a frontend added is `none` → `a frontend`, a frontend
+    removed `a frontend` → `no longer`."""
+    if not c.client:
+        return {
+            "before": "none" if c.before is None else "a frontend",
+            "after": "no longer" if c.after is None else "a frontend",
+        }
+    return {"before": str(c.before or "-"), "after": str(c.after or "-")}
+
+
 def as_json(review: Review) -> str:
     data: dict[str, Any] = {
         "old": review.old,
@@ -155,7 +165,7 @@ def as_json(review: Review) -> str:
         "changed": review.changed,
         "connections": [asdict(c) | {"protocol": c.protocol.value} for c in review.reach],
         "pods": {"new": review.added, "gone": review.removed, "resized": review.resized},
-        "services": [asdict(c) for c in review.services],
+        "services": [asdict(c) | _texts(c) for c in review.services],
         "rulesets": {node: "\n".join(diff) for node, diff in review.rulesets.items()},
         "disagreements": review.disagreements,
     }

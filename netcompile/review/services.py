@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from ..journeys import Network
+from ..model import IPAddress
 from ..verify.packet import Origin, Packet
 from ..verify.reference import evaluate, reference_for
-from ..verify.reference.services import Frontend, FrontendKind
+from ..verify.reference.services import Frontend, FrontendKind, ServiceDecision
 
 OUTSIDE = {4: ip_address("203.0.113.254"), 6: ip_address("2001:db8:ffff::254")}  # documentation ranges
 
@@ -24,29 +25,44 @@ FrontendKey = tuple[str, str, str]  # (Service "ns/name", port label, frontend a
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """What a frontend does with a first packet: `verdict` ("dropped", "rejected"), or DNAT to
+    `endpoints` (`ns/pod:port`, each with an equal share) with the source masqueraded or kept (`how`)."""
+
+    endpoints: tuple[str, ...] = ()
+    how: str = ""  # "1/2 each; masqueraded"
+    verdict: str | None = None
+
+    def __str__(self) -> str:
+        return self.verdict if self.verdict is not None else f"{', '.join(self.endpoints)} ({self.how})"
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceChange:
-    """A frontend added or removed (`before` or `after` empty), or its decision for one kind of client
+    """A frontend added (`before` None) or removed (`after` None), or its decision for one kind of client
     changed, on `nodes`."""
 
     service: str
     port: str
     frontend: str
     client: str  # "pods", "the node", "outside clients"; "" for a frontend added or removed
-    before: str
-    after: str
+    before: Decision | None
+    after: Decision | None
     nodes: tuple[str, ...]
 
 
-def decisions(net: Network, disagreements: list[str] | None = None) -> dict[str, dict[FrontendKey, dict[str, str]]]:
+def decisions(
+    net: Network, disagreements: list[str] | None = None
+) -> dict[str, dict[FrontendKey, dict[str, Decision]]]:
     """node -> frontend -> client kind -> the decision, described. Each packet is also asked of the
     interpreter of the node's compiled ruleset; where it disagrees with the reference, `disagreements`
     says so (a bug of netcompile's, reported loudly)."""
-    out: dict[str, dict[FrontendKey, dict[str, str]]] = {}
+    out: dict[str, dict[FrontendKey, dict[str, Decision]]] = {}
     for name, view in net.views.items():
         cluster = view.cluster
         stage = reference_for(cluster, net.opts.nodeport_addresses).services
         pod_sources = stage.cluster.pod_sources or ()
-        per: dict[FrontendKey, dict[str, str]] = {}
+        per: dict[FrontendKey, dict[str, Decision]] = {}
         for frontend in stage.frontends.values():
             family = frontend.address.version
             clients: dict[str, Packet] = {"outside clients": _packet(frontend, OUTSIDE[family], Origin.NETWORK)}
@@ -67,8 +83,8 @@ def decisions(net: Network, disagreements: list[str] | None = None) -> dict[str,
     return out
 
 
-def _packet(frontend: Frontend, source: object, origin: Origin) -> Packet:
-    return Packet(source, frontend.address, frontend.protocol, frontend.port, origin=origin)  # type: ignore[arg-type]
+def _packet(frontend: Frontend, source: IPAddress, origin: Origin) -> Packet:
+    return Packet(source, frontend.address, frontend.protocol, frontend.port, origin=origin)
 
 
 def _key(frontend: Frontend) -> FrontendKey:
@@ -81,34 +97,33 @@ def _key(frontend: Frontend) -> FrontendKey:
     return service, port, f"{frontend.kind.value} {where}"
 
 
-def _describe(decision: object) -> str:
-    verdict = getattr(decision, "verdict", None)
+def _describe(decision: ServiceDecision | None) -> Decision:
     if decision is None:
-        return "not a frontend"
-    if verdict is not None:
-        return str(verdict.value)
-    targets = sorted(getattr(decision, "targets", ()), key=lambda t: (t.name, t.port))
+        return Decision(verdict="not a frontend")
+    if decision.verdict is not None:
+        return Decision(verdict=str(decision.verdict.value))
+    targets = sorted(decision.targets, key=lambda t: (t.name, t.port))
     share = f"1/{len(targets)} each" if len(targets) > 1 else "all"
     masquerade = {t.masquerade for t in targets}
     how = "masqueraded" if masquerade == {True} else "source kept" if masquerade == {False} else "masqueraded to some"
-    return f"{', '.join(f'{t.name}:{t.port}' for t in targets)} ({share}; {how})"
+    return Decision(tuple(f"{t.name}:{t.port}" for t in targets), f"{share}; {how}")
 
 
 def changes(old: Network, new: Network, disagreements: list[str] | None = None) -> list[ServiceChange]:
     """Every frontend added, removed or deciding otherwise, the same change on several nodes once; the
     decisions confirmed by the interpreter of the compiled rulesets (`disagreements` otherwise)."""
     before, after = decisions(old, disagreements), decisions(new, disagreements)
-    found: dict[tuple[str, str, str, str, str, str], list[str]] = defaultdict(list)
+    found: dict[tuple[str, str, str, str, Decision | None, Decision | None], list[str]] = defaultdict(list)
     for node in sorted(set(before) | set(after)):
         was, now = before.get(node, {}), after.get(node, {})
         for key in sorted(set(was) | set(now)):
             if key not in now:
-                found[(*key, "", "a frontend", "no longer")].append(node)
+                found[(*key, "", Decision(), None)].append(node)
             elif key not in was:
-                found[(*key, "", "none", "a frontend")].append(node)
+                found[(*key, "", None, Decision())].append(node)
             else:
                 for client in sorted(set(was[key]) | set(now[key])):
-                    a, b = was[key].get(client, "-"), now[key].get(client, "-")
+                    a, b = was[key].get(client), now[key].get(client)
                     if a != b:
                         found[(*key, client, a, b)].append(node)
     return [ServiceChange(*key, nodes=tuple(nodes)) for key, nodes in found.items()]
