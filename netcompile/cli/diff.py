@@ -85,14 +85,13 @@ def diff_cmd(
         review.services = service_changes(old_net, new_net, review.disagreements)
         for (src, dst, port, protocol), n in disagreements(old, new):
             review.disagreements.append(f"{src} → {dst} {protocol.value} {port}: {n} cells")
-        for node in sorted({str(n) for n in old_net.views} | {str(n) for n in new_net.views}):
-            before = old_net.views.get(node if node != "None" else None)
-            after = new_net.views.get(node if node != "None" else None)
+        for node in sorted(old_net.views.keys() | new_net.views.keys(), key=str):
+            before, after = old_net.views.get(node), new_net.views.get(node)
             lines = ruleset_diff(
-                before.compiled.output.text if before else "", after.compiled.output.text if after else "", node
+                before.compiled.output.text if before else "", after.compiled.output.text if after else "", str(node)
             )
             if lines:
-                review.rulesets[node] = lines
+                review.rulesets[str(node)] = lines
     nodes = len(new_net.views)
     if form == "html":
         emit(review_page(review, new), target)
