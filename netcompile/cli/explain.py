@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ..model import KubeObject, Objects
+from ..model.workloads import Workload
 from ..review.explain import Explanation, explain_pods, explain_service
-from ..targets import TargetError, Workloads, resolve
+from ..targets import TargetError, Workloads, explicit, kind_named, resolve
 from . import CompileArgs, OutputOpt, app, emit, fail, output_and_format, with_compile_options
 from .lint import linted
 
@@ -54,23 +54,16 @@ def explain_cmd(
         explanation = explain_pods(objects, pods, title)
     else:
         fail(f"{text}: {found.label}: explain takes a pod, a workload or a Service")
-    named = _refs(explanation, objects, found.workload)
+    named = explanation.about | {w.meta.ref for w in objects.workloads if _names(found.workload, w)}
     about = [str(f) for f in findings if f.diagnostic.obj in named]
     explanation.sections.append((f"Lint findings ({len(about)})", about or ["none"]))
     emit(_text(explanation) if form == "text" else _json(explanation), target)
 
 
-def _refs(explanation: Explanation, objects: Objects, workload: str | None) -> set[str]:
-    """The objects an explanation is about (`Kind "ns/name"`), for the lint findings that concern them."""
-    text = "\n".join(
-        [explanation.title, *(t for t, _ in explanation.sections), *(x for _, b in explanation.sections for x in b)]
-    )
-    everything: list[KubeObject] = [*objects.pods, *objects.services, *objects.network_policies]
-    refs = {o.meta.ref for o in everything if o.meta.ref in text}
-    refs |= {f'Pod "{o.meta.key}"' for o in objects.pods if f"pod {o.meta.key} " in text}
-    refs |= {w.meta.ref for w in objects.workloads if workload is not None and workload.endswith(f"/{w.meta.name}")
-             and workload.startswith(f"{w.meta.namespace}/")}  # fmt: skip
-    return refs
+def _names(workload: str | None, candidate: Workload) -> bool:
+    """Whether `workload` (`ns/kind/name`, as targets name one) is `candidate`."""
+    kind = kind_named(candidate.meta.kind)
+    return workload is not None and kind is not None and workload == explicit(kind, *candidate.meta.key.split("/"))
 
 
 def _text(explanation: Explanation) -> str:

@@ -23,6 +23,7 @@ class Explanation:
 
     title: str
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
+    about: set[str] = field(default_factory=set)  # the objects it names (`Kind "ns/name"`): pods, policies, Services
 
 
 def selecting(objects: Objects, pod: Pod, direction: PolicyType) -> list[NetworkPolicy]:
@@ -82,7 +83,9 @@ def rule_words(rule: PolicyRule, direction: PolicyType, namespace: str, pod: Pod
     return f"{who} {ports}"
 
 
-def pod_sections(objects: Objects, pod: Pod) -> list[tuple[str, list[str]]]:
+def pod_sections(objects: Objects, pod: Pod, about: set[str]) -> list[tuple[str, list[str]]]:
+    """The sections about one pod; the objects they name go to `about`."""
+    about.add(pod.meta.ref)
     out: list[tuple[str, list[str]]] = []
     for direction in (PolicyType.INGRESS, PolicyType.EGRESS):
         policies = selecting(objects, pod, direction)
@@ -93,6 +96,7 @@ def pod_sections(objects: Objects, pod: Pod) -> list[tuple[str, list[str]]]:
         )
         lines: list[str] = []
         for policy in sorted(policies, key=lambda p: p.meta.key):
+            about.add(policy.meta.ref)
             rules = policy.ingress if direction == PolicyType.INGRESS else policy.egress
             head = f"{policy.meta.ref} (podSelector {_selector(policy.pod_selector)})"
             if not rules:
@@ -102,12 +106,15 @@ def pod_sections(objects: Objects, pod: Pod) -> list[tuple[str, list[str]]]:
                 lines.append(f"{head} {section}[{index}]: {rule_words(rule, direction, pod.meta.namespace, pod)}")
         out.append((title, lines))
     routed = routing_services(objects, pod)
-    out.append(("Services routing to it", routed or ["none"]))
+    about.update(svc.meta.ref for svc in routed)
+    out.append(
+        ("Services routing to it", [f"{svc.meta.ref}: {', '.join(frontends(svc))}" for svc in routed] or ["none"])
+    )
     return out
 
 
-def routing_services(objects: Objects, pod: Pod) -> list[str]:
-    """The Services whose endpoints hold the pod's addresses, with their frontends."""
+def routing_services(objects: Objects, pod: Pod) -> list[Service]:
+    """The Services whose endpoints hold the pod's addresses."""
     addresses = set(pod.ips)
     names = {
         (s.meta.namespace, s.service_name)
@@ -115,7 +122,7 @@ def routing_services(objects: Objects, pod: Pod) -> list[str]:
         if s.service_name and any(set(e.addresses) & addresses for e in s.endpoints)
     }
     return [
-        f"{svc.meta.ref}: {', '.join(frontends(svc))}"
+        svc
         for svc in sorted(objects.services, key=lambda s: s.meta.key)
         if (svc.meta.namespace, svc.meta.name) in names
     ]
@@ -150,7 +157,7 @@ def explain_pods(objects: Objects, pods: list[Pod], title: str) -> Explanation:
         ports = ", ".join(f"{c.name + '=' if c.name else ''}{c.port}/{c.protocol.value}" for c in pod.ports) or "none"
         head = f"pod {pod.meta.key} on {pod.node_name or 'no node'} ({addresses}; labels {_labels(pod)}; ports {ports})"
         explanation.sections.append((head, []))
-        explanation.sections += pod_sections(objects, pod)
+        explanation.sections += pod_sections(objects, pod, explanation.about)
     return explanation
 
 
@@ -159,7 +166,7 @@ def _labels(pod: Pod) -> str:
 
 
 def explain_service(objects: Objects, service: Service) -> Explanation:
-    explanation = Explanation(f"{service.meta.ref} ({service.type.value})")
+    explanation = Explanation(f"{service.meta.ref} ({service.type.value})", about={service.meta.ref})
     explanation.sections.append(("Frontends", frontends(service)))
     slices = [
         s
@@ -181,5 +188,7 @@ def explain_service(objects: Objects, service: Service) -> Explanation:
     behind = sorted({p.meta.key: p for line in slices for e in line.endpoints for a in e.addresses[:1]
                      if (p := pods_at.get(a)) is not None}.values(), key=lambda p: p.meta.key)  # fmt: skip
     if behind:
-        explanation.sections += explain_pods(objects, behind, "").sections
+        pods = explain_pods(objects, behind, "")
+        explanation.sections += pods.sections
+        explanation.about |= pods.about
     return explanation
