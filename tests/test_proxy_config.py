@@ -100,6 +100,9 @@ def test_the_honoured_fields(tmp_path: Path, form: object) -> None:
     assert [str(n) for n in opts.nodeport_addresses] == ["192.168.0.0/16"]
     # iptables' section is another mode's: named among what is not read
     assert any("iptables (another proxy mode's settings)" in notice for notice in objects.notices)
+    # and what is read is said: never applied quietly
+    read = "kube-proxy's configuration read: mode nftables, clusterCIDR 10.244.0.0/16,fd00:244::/48, detectLocalMode"
+    assert any(read in notice and "masqueradeAll true, masqueradeBit 16" in notice for notice in objects.notices)
 
 
 def test_the_mode_chooses_the_section(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from .endpoints import parse_endpoint_slice, parse_endpoints
 from .ingress import parse_ingress
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
-from .proxy import config_map_text, parse_proxy_config, read_embedded
+from .proxy import config_map_text, parse_proxy_config, proxy_summary, read_embedded
 from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
 from .services import parse_service_cidr
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces
@@ -184,6 +184,8 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
                        f" at {first.position}); a node's kube-proxy reads one")
         )  # fmt: skip
     proxy = proxies[0] if proxies else None
+    if proxy is not None:  # what changes the rules is said, never applied quietly
+        notices.append(f"{proxy.position}: {proxy.source}: kube-proxy's configuration read: {proxy_summary(proxy)}")
     if proxy is not None and proxy.ignored:
         ignored = "; ".join(proxy.ignored)
         notices.append(f"{proxy.position}: {proxy.source}: not read, as they change no rule: {ignored}")

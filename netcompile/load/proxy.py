@@ -215,3 +215,16 @@ def _nodeport_addresses(f: Field) -> tuple[tuple[IPNetwork, ...], bool]:
         else:
             nets.append(net)
     return tuple(nets), False
+
+
+def proxy_summary(config: ProxyConfig) -> str:
+    """What netcompile takes from a configuration, in one line (`mode nftables, clusterCIDR 10.244.0.0/16, ...`)."""
+    parts = [f"mode {config.mode or '(default)'}"]
+    if config.cluster_cidrs:
+        parts.append(f"clusterCIDR {','.join(str(c) for c in config.cluster_cidrs)}")
+    parts.append(f"detectLocalMode {config.detect_local_mode}")
+    if config.nodeport_primary or config.nodeport_addresses:
+        shown = "primary" if config.nodeport_primary else ",".join(str(n) for n in config.nodeport_addresses)
+        parts.append(f"nodePortAddresses {shown}")
+    parts.append(f"masqueradeAll {str(config.masquerade_all).lower()}, masqueradeBit {config.masquerade_bit}")
+    return ", ".join(parts)
