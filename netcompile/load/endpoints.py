@@ -20,6 +20,7 @@ from ..model import (
 from .parse_common import (
     SERVICE_NAME_LABEL,
     ParseOptions,
+    label_problem,
     meta_field,
     port_number_field,
     protocol_field,
@@ -52,11 +53,6 @@ _SLICE_PORT = frozenset({"name", "port", "protocol", "appProtocol"})
 _PROTOCOLS: dict[object, Protocol] = {None: Protocol.TCP, "": Protocol.TCP, **{p.value: p for p in Protocol}}
 
 
-@functools.lru_cache(maxsize=4096)
-def _port_name_problem(name: str) -> str | None:
-    return dns1123_label(name)
-
-
 def _plain_slice_ports(given: object) -> tuple[EndpointPort, ...] | None:
     """An EndpointSlice's ports read without `Field`s, when none can need a message: distinct valid names,
     port numbers in range, known protocols (`_endpoint_ports` says what is wrong otherwise; the API rule
@@ -74,7 +70,7 @@ def _plain_slice_ports(given: object) -> tuple[EndpointPort, ...] | None:
         protocol = _PROTOCOLS.get(given_protocol) if given_protocol is None or given_protocol.__class__ is str else None
         if name is None or name == "":
             name = ""
-        elif name.__class__ is not str or _port_name_problem(name) is not None:
+        elif name.__class__ is not str or label_problem(name) is not None:
             return None
         if name in names or protocol is None or port.__class__ is not int or not 1 <= port <= 65535:
             return None

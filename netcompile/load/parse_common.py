@@ -64,9 +64,9 @@ def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callab
     return Meta(raw.kind, namespace, name, labels, raw.position, reference_fields(raw))
 
 
-# Label keys and namespaces repeat across objects: each is checked once.
+# Label keys and DNS-1123 labels (namespaces, port names) repeat across objects: each is checked once.
 label_key_problem = functools.lru_cache(maxsize=4096)(qualified_name)
-_namespace_problem = functools.lru_cache(maxsize=4096)(dns1123_label)
+label_problem = functools.lru_cache(maxsize=4096)(dns1123_label)
 
 
 def plain_meta(raw: RawObject, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:
@@ -84,7 +84,7 @@ def plain_meta(raw: RawObject, namespaced: bool, name_check: Callable[[str], str
         given = md.get("namespace")
         if given is None or given == "":
             namespace = "default"
-        elif given.__class__ is str and _namespace_problem(given) is None:
+        elif given.__class__ is str and label_problem(given) is None:
             namespace = given
         else:
             return None

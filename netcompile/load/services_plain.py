@@ -18,13 +18,19 @@ from collections.abc import Callable
 from ..model import IPAddress, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
 from ..model.selectors import LabelSelector
 from .documents import YList, YMap
-from .parse_common import DEFAULT_AFFINITY_TIMEOUT, ParseOptions, label_key_problem, plain_labels, plain_meta
+from .parse_common import (
+    DEFAULT_AFFINITY_TIMEOUT,
+    ParseOptions,
+    label_key_problem,
+    label_problem,
+    plain_labels,
+    plain_meta,
+)
 from .source import RawObject
-from .validation import dns1123_label, parse_ip, port_name
+from .validation import parse_ip, port_name
 
 # Port names repeat across Services: each is checked once.
 _port_name_problem = functools.lru_cache(maxsize=4096)(port_name)
-_port_label_problem = functools.lru_cache(maxsize=4096)(dns1123_label)
 
 # The fields of a Service's spec read here; any other sends the Service down the field-by-field path.
 _SERVICE_SPEC = frozenset(
@@ -188,7 +194,7 @@ def _ports(given: object, stype: ServiceType, opts: ParseOptions) -> tuple[Servi
             if len(given) > 1:
                 return None
             name = ""
-        elif name.__class__ is not str or _port_label_problem(name) is not None:
+        elif name.__class__ is not str or label_problem(name) is not None:
             return None
         protocol = _PROTOCOLS.get(_text(item.get("protocol")))
         port = item.get("port")
