@@ -14,8 +14,10 @@ from ..model import (
     EndpointSlice,
     EndpointSubset,
     IPAddress,
-    Protocol,
     SliceEndpoint,
+)
+from .parse_common import (
+    PLAIN_PROTOCOLS as _PROTOCOLS,
 )
 from .parse_common import (
     SERVICE_NAME_LABEL,
@@ -50,7 +52,6 @@ def _node_name_problem(name: str) -> str | None:
 
 
 _SLICE_PORT = frozenset({"name", "port", "protocol", "appProtocol"})
-_PROTOCOLS: dict[object, Protocol] = {None: Protocol.TCP, "": Protocol.TCP, **{p.value: p for p in Protocol}}
 
 
 def _plain_slice_ports(given: object) -> tuple[EndpointPort, ...] | None:

@@ -29,6 +29,8 @@ from .validation import (
 )
 
 PROTOCOLS = tuple(p.value for p in Protocol)
+# A protocol as the plain paths read it: absent or "" is TCP (the default); anything else not a protocol.
+PLAIN_PROTOCOLS: dict[object, Protocol] = {None: Protocol.TCP, "": Protocol.TCP, **{p.value: p for p in Protocol}}
 SERVICE_TYPES = tuple(t.value for t in ServiceType)
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

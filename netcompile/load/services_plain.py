@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from ..model import IPAddress, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
+from ..model import IPAddress, Service, ServicePort, ServiceType, TrafficPolicy
 from ..model.selectors import LabelSelector
 from .documents import YList, YMap
 from .parse_common import (
@@ -25,6 +25,9 @@ from .parse_common import (
     label_problem,
     plain_labels,
     plain_meta,
+)
+from .parse_common import (
+    PLAIN_PROTOCOLS as _PROTOCOLS,
 )
 from .source import RawObject
 from .validation import parse_ip, port_name
@@ -61,7 +64,6 @@ _POLICIES: dict[object, TrafficPolicy] = {
     "Cluster": TrafficPolicy.CLUSTER,
     "Local": TrafficPolicy.LOCAL,
 }
-_PROTOCOLS: dict[object, Protocol] = {None: Protocol.TCP, "": Protocol.TCP, **{p.value: p for p in Protocol}}
 _AFFINITY_TIMEOUTS: dict[object, int | None] = {
     None: None,
     "": None,
