@@ -148,7 +148,7 @@ MUTATIONS: dict[str, Callable[[], AbstractContextManager[Any]]] = {
     ),
     "defaulting: Service port protocol UDP": _protocol_default_udp,
     "defaulting: Service port protocol UDP (plain path)": lambda: patch.dict(
-        services_plain._PROTOCOLS, {None: Protocol.UDP, "": Protocol.UDP}
+        parse_common.PLAIN_PROTOCOLS, {None: Protocol.UDP, "": Protocol.UDP}
     ),
     "defaulting: ClientIP affinity timeout 3 hours -> 1 hour (plain path)": lambda: patch.dict(
         services_plain._AFFINITY_TIMEOUTS, {"ClientIP": 3600}
