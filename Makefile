@@ -10,7 +10,8 @@ SYSPY := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # gcc, libyaml-dev and python3-dev build netcompile's C reader of plain YAML (optional, but CI tests it).
 # chromium renders the pictures (diff --format html) in tests/test_pictures.py.
-DEBS := nftables python3-nftables python3-venv iproute2 conntrack gcc libyaml-dev python3-dev chromium
+# iptables and ipset: the second back end (--backend iptables) is validated, applied and run in the lab for real.
+DEBS := nftables python3-nftables python3-venv iproute2 conntrack gcc libyaml-dev python3-dev chromium iptables ipset
 # uv, in a virtualenv of its own, installed by pip from tools/uv.txt (pinned, with hashes).
 UVENV := .uv
 UV := $(UVENV)/bin/uv
