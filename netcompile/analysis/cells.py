@@ -179,7 +179,14 @@ def _port_numbers(facts: Facts) -> tuple[list[int], list[tuple[int, int]]]:
 
 
 class Keys:
-    """Cell keys, cached per (source class or outside address, destination class, family, port, protocol)."""
+    """Cell keys, cached per (source role, destination role, port, protocol).
+
+    A key depends on its source class only through the source's place, its egress rules and the ingress
+    rules whose peers pick it: classes alike in those three are one *source role*. It depends on its
+    destination class only through the destination's place, container ports, ingress rules and the
+    egress rules whose peers pick it: one *destination role*. Every cell between a source role and a
+    destination role on one port has one key, by construction, so a key is made once per role pair
+    (an outside client is a source role of its own)."""
 
     def __init__(
         self, facts: Facts, rules: Rules, pods: Sequence[Pod], classes: Sequence[PodClass], class_of: Sequence[int]
@@ -187,12 +194,47 @@ class Keys:
         self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
+        self._place_ids: dict[tuple[int, int], int] = {}
+        self._places_seen: dict[tuple[Any, ...], int] = {}
         egress, ingress = PolicyType.EGRESS, PolicyType.INGRESS
         self.egress = [(rules.isolated(c, egress), rules.selecting(c, egress)) for c in classes]
         self.ingress = [(rules.isolated(c, ingress), rules.selecting(c, ingress)) for c in classes]
         view = facts.view
         # an outside client at a running pod's address is not outside: its cells are keyed alone
         self.claimed = frozenset(a for p in view.objects.pods if p.running for a in view.pod_ips(p))
+        self.special = [classes[c].special for c in class_of]  # per pod: its cells are keyed alone
+        # the rules whose peers pick a party: ingress rules matter of a source, egress rules of a destination
+        self.picked_by: dict[PolicyType, dict[Party, list[int]]] = {d: defaultdict(list) for d in PolicyType}
+        for r, parties in enumerate(rules.peers):
+            for who in parties or ():
+                self.picked_by[rules.rules[r][1]][who].append(r)
+        self._roles: dict[tuple[Any, ...], int] = {}
+        self._source_roles: dict[tuple[int, int], int] = {}
+        self._target_roles: dict[tuple[int, int], int] = {}
+
+    def _role(self, signature: tuple[Any, ...]) -> int:
+        return self._roles.setdefault(signature, len(self._roles))
+
+    def source_role(self, src: int, version: int) -> int:
+        """The source role of class `src` (< 0: outside client number -1 - src) sending from IP `version`."""
+        found = self._source_roles.get((src, version))
+        if found is None:
+            if src < 0:
+                signature: tuple[Any, ...] = ("outside", src, version)
+            else:
+                picked = tuple(self.picked_by[PolicyType.INGRESS].get(party(src, version), ()))
+                signature = ("source", self.place(src, version), self.egress[src], picked)
+            found = self._source_roles[(src, version)] = self._role(signature)
+        return found
+
+    def target_role(self, dst: int, version: int) -> int:
+        """The destination role of class `dst` at its address of IP `version`."""
+        found = self._target_roles.get((dst, version))
+        if found is None:
+            picked = tuple(self.picked_by[PolicyType.EGRESS].get(party(dst, version), ()))
+            signature = ("target", self.place(dst, version), self.classes[dst].ports, self.ingress[dst], picked)
+            found = self._target_roles[(dst, version)] = self._role(signature)
+        return found
 
     def place(self, cls: int, version: int) -> tuple[Any, ...]:
         """Where a class's pods are, for packets of IP `version`: node, readiness, endpoints, address atom."""
@@ -201,6 +243,14 @@ class Keys:
             k = self.classes[cls].key  # namespace, labels, node, journey node, ready, terminating, ports, ...
             address = next(a for a in self.pods[self.classes[cls].pods[0]].ips if a.version == version)
             found = self._places[(cls, version)] = (k[2], k[3], k[4], k[5], k[8], self.facts.address_key(address))
+        return found
+
+    def place_id(self, cls: int, version: int) -> int:
+        """`place(cls, version)` as a small number: equal numbers for equal places."""
+        found = self._place_ids.get((cls, version))
+        if found is None:
+            place = self.place(cls, version)
+            found = self._place_ids[(cls, version)] = self._places_seen.setdefault(place, len(self._places_seen))
         return found
 
     def alone(self, src_pod: int | None, src_address: IPAddress, dst_pod: int) -> bool:
@@ -215,6 +265,18 @@ class Keys:
         """Whether an outside client's cells are keyed alone: at a special or a pod's address."""
         return self.facts.address_key(address)[2] is not None or address in self.claimed
 
+    def lookup(
+        self, src_pod: int | None, src_address: IPAddress, external: int, dst_pod: int, port: int, protocol: Protocol
+    ) -> tuple[Any, ...]:
+        """What names the key of the cell from `src_pod` (None: outside client number `external`) to
+        `dst_pod` cheaply: (source role, destination role, port, protocol); a cell keyed alone names
+        itself. (`ClassMatrix.row` builds the same names with the source's role worked out once.)"""
+        if self.special[dst_pod] or (self.special[src_pod] if src_pod is not None else self.outside_alone(src_address)):
+            return ("cell", src_pod, str(src_address), dst_pod, port, protocol)
+        version = src_address.version
+        src = self.class_of[src_pod] if src_pod is not None else -1 - external
+        return (self.source_role(src, version), self.target_role(self.class_of[dst_pod], version), port, protocol)
+
     def key(
         self, src_pod: int | None, src_address: IPAddress, external: int, dst_pod: int, port: int, protocol: Protocol
     ) -> tuple[Any, ...]:
@@ -228,23 +290,24 @@ class Keys:
         self, src: int, dst: int, src_address: IPAddress, port: int, protocol: Protocol, *, cache: bool = True
     ) -> tuple[Any, ...]:
         """The key of a cell between classes (`src` < 0: outside client number -1 - src at `src_address`);
-        `cache=False` for a walk that asks each key once (the survey), so memory stays flat."""
+        `cache=False` for a caller that keeps what it needs itself (by `lookup`), so memory stays flat.
+        Places and container ports are named in the key by small numbers (equal when they are equal)."""
         version = src_address.version
-        lookup = (src, dst, version, port, protocol)
-        found = self._cache.get(lookup) if cache else None
-        if found is not None:
+        if cache:
+            lookup = (self.source_role(src, version), self.target_role(dst, version), port, protocol)
+            found = self._cache.get(lookup)
+            if found is None:
+                found = self._cache[lookup] = self.class_key(src, dst, src_address, port, protocol, cache=False)
             return found
         rules, cls = self.rules, self.classes[dst]
         if src >= 0:
             isolated, egress = self.egress[src]
             out = (isolated, rules.allowing(egress, party(dst, version), cls, port, protocol) if egress else ())
-            where: tuple[Any, ...] = ("pod", self.place(src, version))
+            where: tuple[Any, ...] = ("pod", self.place_id(src, version))
         else:
             out = (False, ())
             where = ("outside", self.facts.address_key(src_address))
         isolated, ingress = self.ingress[dst]
         into = (isolated, rules.allowing(ingress, party(src, version), cls, port, protocol) if ingress else ())
-        found = (where, self.place(dst, version), cls.ports, protocol, rules.port_atoms.atom(port), out, into)
-        if cache:
-            self._cache[lookup] = found
-        return found
+        place = self.place_id(dst, version)
+        return (where, place, rules.port_ids[dst], protocol, rules.port_atoms.atom(port), out, into)

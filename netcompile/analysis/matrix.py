@@ -8,9 +8,10 @@ replaced by the cell's own. Both answer with `Cell`s, which tests compare exactl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from ..journeys import EndpointError, Journey, Network, Place
@@ -40,7 +41,7 @@ class Cell:
     reference: Distribution = field(default_factory=dict)
     compiled: Distribution = field(default_factory=dict)
 
-    @property
+    @cached_property
     def agrees(self) -> bool:
         return self.reference == self.compiled
 
@@ -146,6 +147,7 @@ class ClassMatrix:
         self.keys = Keys(self.facts, self.rules, self.pods, self.classes, self.class_of)
         self.sources = sources_of(net, self.pods, self.externals)
         self._answers: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}
+        self._looked_up: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}  # by Keys.lookup
         self._addresses: dict[tuple[int, int], IPAddress | None] = {}
         self._ports: dict[int, list[tuple[int, Protocol]]] = {}
 
@@ -187,8 +189,12 @@ class ClassMatrix:
             return OTHER_FAMILY
         if address == source.place.address:
             return SELF
-        key = self.keys.key(source.pod, source.place.address, source.outside, dst, port, protocol)
-        cell, at, at_port, _ = self.answer(key, source, address, port, protocol)
+        lookup = self.keys.lookup(source.pod, source.place.address, source.outside, dst, port, protocol)
+        found = self._looked_up.get(lookup)
+        if found is None:
+            key = self.keys.key(source.pod, source.place.address, source.outside, dst, port, protocol)
+            found = self._looked_up[lookup] = self.answer(key, source, address, port, protocol)
+        cell, at, at_port, _ = found
         if not exact or (at == address and at_port == port):
             return cell
         return Cell(
@@ -196,6 +202,34 @@ class ClassMatrix:
             _moved(cell.reference, at, address, at_port, port),
             _moved(cell.compiled, at, address, at_port, port),
         )
+
+    def row(
+        self, source: Source, targets: Iterable[tuple[int, int, Protocol]], *, exact: bool = True
+    ) -> Iterator[Cell]:
+        """`cell(source, dst, port, protocol)` for each target in turn, with what a row shares (the source's
+        role) worked out once: a cell already answered costs a lookup by `Keys.lookup`'s name."""
+        keys, here = self.keys, source.place.address
+        version = here.version
+        if source.pod is not None:
+            alone, src = keys.special[source.pod], self.class_of[source.pod]
+        else:
+            alone, src = keys.outside_alone(here), -1 - source.outside
+        role = None if alone else keys.source_role(src, version)
+        special, class_of, looked_up, addresses = keys.special, self.class_of, self._looked_up, self._addresses
+        for dst, port, protocol in targets:
+            address = addresses.get((dst, version), here)  # `here`: not asked yet
+            if role is None or special[dst] or address is here or address is None or address == here:
+                yield self.cell(source, dst, port, protocol, exact=exact)
+                continue
+            lookup = (role, keys.target_role(class_of[dst], version), port, protocol)
+            found = looked_up.get(lookup)
+            if found is None:
+                key = keys.class_key(src, class_of[dst], here, port, protocol, cache=False)
+                found = looked_up[lookup] = self.answer(key, source, address, port, protocol)
+            if not exact or (found[1] == address and found[2] == port):
+                yield found[0]
+            else:
+                yield self.cell(source, dst, port, protocol, exact=exact)
 
     def survey(self) -> Survey:
         """Every cell's key evaluated, cells and disagreements counted pod by pod (survey.py)."""

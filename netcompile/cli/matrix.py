@@ -96,38 +96,42 @@ class Table:
             wanted = {id(self.groups[n]) for n in columns}
             self.columns = [c for c in self.columns if id(c[1]) in wanted]
 
-    def cell(self, source: Source, group: Group, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
-        dst = next((i for i in group.pods if i != source.pod), None)
-        if dst is None:
-            return Cell(".")
-        if self.by_cell:
-            return cell_by_cell(self.matrix.net, source, self.matrix.pods, dst, port, protocol)
-        return self.matrix.cell(source, dst, port, protocol, exact=exact)
-
     def walk(self, *, exact: bool = True) -> Iterator[tuple[int, int, Cell]]:
         """Every shown cell, row by row; counts the pod cells where the evaluators disagree. `exact=False`:
-        marks are enough (the distributions may name the addresses of another cell of the same key)."""
+        marks are enough (the distributions may name the addresses of another cell of the same key).
+        A column's cell is the source's to the group's first pod other than itself (to itself, `.`,
+        when the group is that pod alone)."""
+        picks = [(g.pods[0], g.pods[1] if len(g.pods) > 1 else g.pods[0], port, p) for _, g, port, p in self.columns]
         for r, (_, source, size) in enumerate(self.rows):
-            for c, (_, group, port, protocol) in enumerate(self.columns):
-                cell = self.cell(source, group, port, protocol, exact=exact)
+            targets = [(second if first == source.pod else first, port, p) for first, second, port, p in picks]
+            if self.by_cell:
+                net, pods = self.matrix.net, self.matrix.pods
+                cells: Iterator[Cell] = (cell_by_cell(net, source, pods, *target) for target in targets)
+            else:
+                cells = self.matrix.row(source, targets, exact=exact)
+            for c, cell in enumerate(cells):
                 if cell.evaluated and not cell.agrees:
+                    group = self.columns[c][1]
                     inside = source.pod in group.pods
                     self.disagreements += size * len(group.pods) - (size if inside else 0)
                 yield r, c, cell
 
 
 def render_text(table: Table) -> list[str]:
-    marks = {(r, c): cell.mark for r, c, cell in table.walk(exact=False)}
+    marks: list[list[str]] = [[] for _ in table.rows]
+    for r, _, cell in table.walk(exact=False):
+        marks[r].append(cell.mark)
+    seen = {m for row in marks for m in row}
     names = [row[0] for row in table.rows]
     width = max((len(r) for r in names), default=4) + 2
-    cw = max([4, *(len(m) + 1 for m in marks.values())])
+    cw = max([4, *(len(m) + 1 for m in seen)])
     out = [" " * width + "".join(f"{i + 1:>{cw}}" for i in range(len(table.columns)))]
-    for r, row in enumerate(names):
-        out.append(f"{row:<{width}}" + "".join(f"{marks[(r, c)]:>{cw}}" for c in range(len(table.columns))))
+    for name, row in zip(names, marks, strict=True):
+        out.append(f"{name:<{width}}" + "".join(m.rjust(cw) for m in row))
     out.append("")
     out += [f"{i + 1:>3} = {c[0]}" for i, c in enumerate(table.columns)]
     out.append(LEGEND)
-    if "n/a" in marks.values():
+    if "n/a" in seen:
         out.append("n/a: the pod has no address of the source's IP family")
     return out
 
