@@ -3,56 +3,73 @@
 Not a test: run on demand:
 
     .venv/bin/python bench/matrix.py                              # 200x40, 1000x200, 5000x1000
-    .venv/bin/python bench/matrix.py --pods 1000 --policies 200 --nca-timeout 300
+    .venv/bin/python bench/matrix.py --pods 1000 --policies 200 --runs 7 --nca-runs 3
     .venv/bin/python bench/matrix.py --no-nca                     # netcompile alone
+    .venv/bin/python bench/matrix.py --series --no-nca            # growth with the classes fixed
 
 The cluster is bench/policies.py's (20 namespaces, apps of 10 pods, named ports resolving differently,
-five policy shapes with pod, namespace and ipBlock peers). Each size runs in a fresh child process, so
-its peak memory is its own. netcompile answers every cell of the matrix (every running pod to every
-pod's declared port): load, complete, compile every node, classes, then one journey per cell key by
-both the reference evaluator and the interpreter of the compiled ruleset. Printed per size: classes of
-pods, cells, journeys made, the time by phase, peak RSS, and the wall time of the child process.
+five policy shapes with pod, namespace and ipBlock peers). Both tools read the same manifest file.
+
+netcompile is measured as a user runs it: `netcompile matrix DIR` in a fresh process (start-up, imports,
+load, complete, compile every node, classes, one journey per cell key by both the reference evaluator and
+the interpreter of the compiled ruleset's text, the table printed), `--runs` times; the row gives the
+median wall time and the range, and the peak RSS of the largest run. One more child runs the same
+pipeline in process to count classes of pods, cells (pod by pod), journeys and disagreements, and to
+time its phases (their sum leaves out start-up and the printing of the table).
 
 network-config-analyzer (PyPI `network-config-analyzer`, IBM) runs on the same manifest, in its own
 virtualenv (default /tmp/nca; created and installed with pip when missing and the network allows it):
-`nca --connectivity DIR -r DIR --output_endpoints pods`, the wall time of its process; the ratio is its
-wall time over netcompile's. When it cannot be installed, or runs past --nca-timeout, the row says so.
-Goals (issue 16): 1 000 x 200 in under 2 s, 5 000 x 1 000 in under 30 s, under 1 GiB.
+`nca --connectivity DIR -r DIR --output_endpoints pods`, `--nca-runs` times, interleaved with
+netcompile's runs so that both see the same load on the machine; the ratio is its median over
+netcompile's. When it cannot be installed, or runs past --nca-timeout, the row says so.
+
+`--series` grows pods and policies together with the classes fixed (the same apps per namespace, so
+the same shapes repeated: more pods per app, more policies per app) and prints netcompile's time per
+(pods + policies): about constant when the time grows linearly with them.
+
+Goals (issue 16): 1 000 x 200 in under 2 s and at least 50x faster than network-config-analyzer,
+5 000 x 1 000 in under 30 s, under 1 GiB; linear in pods + policies for a fixed number of classes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import bench.policies  # noqa: E402
 from bench.common import run_child  # noqa: E402
-from bench.policies import manifest  # noqa: E402
 
 SIZES = ((200, 40), (1_000, 200), (5_000, 1_000))
+SERIES = ((1_000, 200), (2_000, 400), (4_000, 800), (8_000, 1_600))
+SERIES_APPS = 5  # apps per namespace in --series: 20 namespaces x 5 apps x 2 http ports + coredns = 201 classes
 NCA_VENV = Path("/tmp/nca")
 
 
-def run_one(pods: int, policies: int, workdir: Path) -> dict[str, object]:
+def run_one(folder: Path) -> dict[str, object]:
     """One size, in this process: the whole matrix by classes, timed by phase."""
     from netcompile.analysis import ClassMatrix, matrix_pods
     from netcompile.journeys import Network
     from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
 
-    folder = write_input(pods, policies, workdir)
     t0 = time.perf_counter()
     args = CompileArgs()
     opts, parse = args.check()
     completed = complete(load([str(folder)], parse=parse), args.complete_options())
     net = Network(compile_nodes(completed, opts), opts)
+    for view in net.views.values():
+        view.ruleset  # noqa: B018  (the text parsed by the interpreter: timed apart)
     t1 = time.perf_counter()
     shown, _ = matrix_pods(net)
     matrix = ClassMatrix(net, shown, [], None)
@@ -60,8 +77,7 @@ def run_one(pods: int, policies: int, workdir: Path) -> dict[str, object]:
     survey = matrix.survey()
     t3 = time.perf_counter()
     return {
-        "pods": pods,
-        "policies": policies,
+        "pods": len(shown),
         "classes": len(matrix.classes),
         "cells": survey.cells,
         "journeys": survey.journeys,
@@ -74,13 +90,44 @@ def run_one(pods: int, policies: int, workdir: Path) -> dict[str, object]:
     }
 
 
-def write_input(pods: int, policies: int, workdir: Path) -> Path:
-    """The generated cluster's folder (written once: both tools read the same file)."""
-    folder = workdir / f"matrix-{pods}x{policies}"
+def write_input(pods: int, policies: int, workdir: Path, apps: int | None = None) -> Path:
+    """The generated cluster's folder (written once: both tools read the same file). `apps`: that many
+    apps per namespace whatever the number of pods (the classes fixed), else bench/policies.py's."""
+    folder = workdir / (f"matrix-{pods}x{policies}" + (f"-apps{apps}" if apps else ""))
     if not (folder / "manifest.yaml").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "manifest.yaml").write_text(manifest(pods, policies))
+        if apps:
+            with mock.patch.object(bench.policies, "apps_per_namespace", lambda pods: apps):
+                text = bench.policies.manifest(pods, policies)
+        else:
+            text = bench.policies.manifest(pods, policies)
+        (folder / "manifest.yaml").write_text(text)
     return folder
+
+
+def netcompile_command(folder: Path) -> list[str]:
+    """`netcompile matrix FOLDER` as a user runs it: the console script beside this Python, if installed."""
+    script = Path(sys.executable).parent / "netcompile"
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "netcompile"]
+    return [*program, "matrix", str(folder)]
+
+
+def timed(cmd: list[str], timeout: float | None = None) -> tuple[float, float, int]:
+    """Wall time, peak RSS (MiB) and exit code of one run of `cmd` in a fresh process, output discarded.
+    Raises subprocess.TimeoutExpired (the process killed) past `timeout` (then checked every 50 ms)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, 0 if timeout is None else os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - start > (timeout or 0.0):
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            raise subprocess.TimeoutExpired(cmd, timeout or 0.0)
+        time.sleep(0.05)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, proc.returncode
 
 
 def nca_ready(venv: Path) -> str | None:
@@ -102,93 +149,122 @@ def nca_ready(venv: Path) -> str | None:
     return None if nca.exists() else f"network-config-analyzer has no nca in {venv}: not run"
 
 
-def run_nca(venv: Path, folder: Path, timeout: float) -> tuple[float | None, str]:
-    """Wall time of `nca --connectivity` on `folder`, or None with why."""
+def nca_command(venv: Path, folder: Path) -> list[str]:
     out = folder.parent / f"{folder.name}.nca.txt"
-    cmd = [
-        str(venv / "bin" / "nca"),
-        "--connectivity",
-        str(folder),
-        "-r",
-        str(folder),
-        "--output_endpoints",
-        "pods",
-        "-o",
-        "txt",
-        "-f",
-        str(out),
-    ]
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"did not finish within {timeout:.0f} s (stopped)"
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0 and not out.exists():
-        return None, f"failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
-    return elapsed, f"{elapsed:.1f} s"
+    where = ["--connectivity", str(folder), "-r", str(folder)]
+    return [str(venv / "bin" / "nca"), *where, "--output_endpoints", "pods", "-o", "txt", "-f", str(out)]
+
+
+def spread(times: list[float]) -> str:
+    """`median s (min-max, n runs)`."""
+    if len(times) == 1:
+        return f"{times[0]:.2f} s"
+    return f"{statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f}, {len(times)} runs)"
+
+
+def measure(
+    folder: Path, runs: int, nca_runs: int, why_not: str | None, timeout: float, venv: Path
+) -> dict[str, object]:
+    """netcompile's runs and network-config-analyzer's, interleaved; their times and how each went."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    rss = 0.0
+    nca_note = why_not or ""
+    for n in range(max(runs, 0 if why_not else nca_runs)):
+        if n < runs:
+            wall, peak, code = timed(netcompile_command(folder))
+            if code not in (0, 1):
+                raise SystemExit(f"netcompile matrix {folder} failed (exit {code})")
+            ours.append(wall)
+            rss = max(rss, peak)
+        if n < nca_runs and not nca_note:
+            try:
+                wall, _, code = timed(nca_command(venv, folder), timeout)
+            except subprocess.TimeoutExpired:
+                nca_note = f"did not finish within {timeout:.0f} s (stopped)"
+                continue
+            if code != 0 and not (folder.parent / f"{folder.name}.nca.txt").exists():
+                nca_note = f"failed (exit {code})"
+                continue
+            theirs.append(wall)
+    return {"ours": ours, "theirs": theirs, "rss": rss, "nca_note": nca_note}
+
+
+def table(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path, why_not: str | None) -> None:
+    print(
+        "| pods x policies | classes | cells | journeys | netcompile matrix (CLI, median) | in process "
+        "| peak RSS | network-config-analyzer (median) | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    for pods, policies in sizes:
+        folder = write_input(pods, policies, workdir)
+        row = run_child([sys.executable, __file__, "--one", str(folder)])
+        got = measure(folder, args.runs, args.nca_runs, why_not, args.nca_timeout, args.nca_venv)
+        ours, theirs = got["ours"], got["theirs"]
+        assert isinstance(ours, list) and isinstance(theirs, list)
+        mine = statistics.median(ours)
+        if theirs:
+            nca_text, ratio = spread(theirs), f"{statistics.median(theirs) / mine:.0f}x"
+        else:
+            nca_text = str(got["nca_note"] or "not run")
+            ratio = f"> {args.nca_timeout / mine:.0f}x" if nca_text.startswith("did not finish") else "-"
+        print(
+            f"| {pods} x {policies} | {row['classes']} | {row['cells']} | {row['journeys']} | {spread(ours)} | "
+            f"{row['total_s']} s (compile+parse {row['compile_s']}, classes {row['classes_s']}, "
+            f"journeys {row['journeys_s']}) | {got['rss']:.0f} MiB | {nca_text} | {ratio} |",
+            flush=True,
+        )
+        if row["disagreements"]:
+            print(f"  {row['disagreements']} cells where the compiled ruleset disagrees with the reference")
+
+
+def series(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path) -> None:
+    """Pods and policies growing together, the classes fixed: time per (pods + policies)."""
+    print(f"\nSeries: {SERIES_APPS} apps per namespace whatever the size (the classes fixed)\n")
+    print(
+        "| pods x policies | pods + policies | classes | journeys | netcompile matrix (CLI, median) "
+        "| per (pods + policies) |"
+    )
+    print("|---|---|---|---|---|---|", flush=True)
+    for pods, policies in sizes:
+        folder = write_input(pods, policies, workdir, apps=SERIES_APPS)
+        row = run_child([sys.executable, __file__, "--one", str(folder)])
+        ours = [timed(netcompile_command(folder))[0] for _ in range(args.runs)]
+        per = statistics.median(ours) / (pods + policies) * 1e6
+        print(
+            f"| {pods} x {policies} | {pods + policies} | {row['classes']} | {row['journeys']} | {spread(ours)} | "
+            f"{per:.0f} µs |",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pods", type=int, action="append", help="P (with --policies; repeatable)")
     parser.add_argument("--policies", type=int, action="append", help="Q, paired with --pods in order")
+    parser.add_argument("--runs", type=int, default=5, help="netcompile's runs per size (5)")
+    parser.add_argument("--nca-runs", type=int, default=1, help="network-config-analyzer's runs per size (1)")
     parser.add_argument("--no-nca", action="store_true", help="do not run network-config-analyzer")
     parser.add_argument("--nca-venv", type=Path, default=NCA_VENV, help="its virtualenv (default /tmp/nca)")
     parser.add_argument("--nca-timeout", type=float, default=900.0, help="seconds it may run per size (900)")
+    parser.add_argument("--series", action="store_true", help="the growth series (classes fixed) instead")
     parser.add_argument("--keep", type=Path, help="write the inputs here instead of a temporary dir")
-    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one size, JSON out
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: one folder, JSON out
     args = parser.parse_args()
-    sizes = list(zip(args.pods, args.policies, strict=True)) if args.pods else list(SIZES)
     if args.one:
-        workdir = args.keep or Path(tempfile.mkdtemp(prefix="ncmbench-"))
-        print(json.dumps(run_one(sizes[0][0], sizes[0][1], workdir)))
+        print(json.dumps(run_one(args.one)))
         return
-    why_not = "not run (--no-nca)" if args.no_nca else nca_ready(args.nca_venv)
-    if why_not:
-        print(why_not, flush=True)
+    default = SERIES if args.series else SIZES
+    sizes = list(zip(args.pods, args.policies, strict=True)) if args.pods else list(default)
     with tempfile.TemporaryDirectory(prefix="ncmbench-") as tmp:
         workdir = args.keep or Path(tmp)
-        print(
-            "| pods x policies | classes | cells | journeys | netcompile | peak RSS | network-config-analyzer | ratio |"
-        )
-        print("|---|---|---|---|---|---|---|---|", flush=True)
-        for pods, policies in sizes:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--one",
-                "--pods",
-                str(pods),
-                "--policies",
-                str(policies),
-                "--keep",
-                str(workdir),
-            ]
-            write_input(pods, policies, workdir)
-            start = time.perf_counter()
-            row = run_child(cmd)
-            wall = time.perf_counter() - start
-            nca_s, nca_text = (
-                (None, "not run")
-                if why_not
-                else run_nca(args.nca_venv, workdir / f"matrix-{pods}x{policies}", args.nca_timeout)
-            )
-            if nca_s is not None:
-                ratio = f"{nca_s / wall:.0f}x"
-            elif nca_text.startswith("did not finish"):
-                ratio = f"> {args.nca_timeout / wall:.0f}x"  # it ran longer than the timeout
-            else:
-                ratio = "-"
-            print(
-                f"| {pods} x {policies} | {row['classes']} | {row['cells']} | {row['journeys']} | {wall:.2f} s "
-                f"(in process {row['total_s']}: compile {row['compile_s']}, classes {row['classes_s']}, "
-                f"journeys {row['journeys_s']}) | "
-                f"{row['peak_rss_mib']} MiB | {nca_text} | {ratio} |",
-                flush=True,
-            )
-            if row["disagreements"]:
-                print(f"  {row['disagreements']} cells where the compiled ruleset disagrees with the reference")
+        if args.series:
+            series(args, sizes, workdir)
+            return
+        why_not = "not run (--no-nca)" if args.no_nca else nca_ready(args.nca_venv)
+        if why_not:
+            print(why_not, flush=True)
+        table(args, sizes, workdir, why_not)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,10 @@
 """The whole matrix at a glance: every cell key evaluated once, cells counted pod by pod.
 
 Walking class pairs would compute a key per pair; walking *roles* computes the same keys fewer times.
-A cell key (cells.py) depends on its source class only through the source's place, its egress rules
-and the ingress rules whose peers pick it, so classes alike in those three are one source role;
-likewise a destination class only through its place, container ports, ingress rules and the egress
-rules whose peers pick it: one destination role. Every pair of a source role and a destination role has one key, by
-construction, so the walk needs one key per role pair. Classes at special addresses (keyed cell by cell)
-are walked cell by cell.
+A cell key (cells.py) depends on its source class only through its source role, and on its destination
+class only through its destination role (`Keys.source_role`, `Keys.target_role`). Every pair of a source
+role and a destination role has one key, by construction, so the walk needs one key per role pair.
+Classes at special addresses (keyed cell by cell) are walked cell by cell.
 """
 
 from __future__ import annotations
@@ -14,9 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from ..model import PolicyType
-from .cells import party
 
 if TYPE_CHECKING:
     from .classes import PodClass
@@ -45,31 +40,22 @@ class _Role:
 
 
 def survey(matrix: ClassMatrix) -> Survey:
-    keys, rules = matrix.keys, matrix.rules
+    keys = matrix.keys
     out = Survey()
     sizes = sum(len(c.pods) * len(matrix.ports(c.pods[0])) for c in matrix.classes)
     out.cells = len(matrix.sources) * sizes
-    # the rules whose peers pick a party: ingress rules matter of a source, egress rules of a destination
-    picked_by: dict[PolicyType, dict[int, list[int]]] = {d: defaultdict(list) for d in PolicyType}
-    for r, parties in enumerate(rules.peers):
-        for who in parties or ():
-            picked_by[rules.rules[r][1]][who].append(r)
     plain = [c for c in matrix.classes if not c.special]
     sources: dict[Any, _Role] = {}
     for cls in plain:
         version = matrix.pods[cls.pods[0]].ips[0].version
-        picked = tuple(picked_by[PolicyType.INGRESS].get(party(cls.index, version), ()))
-        sig: tuple[Any, ...] = (keys.place(cls.index, version), keys.egress[cls.index], picked)
-        sources.setdefault(sig, _Role()).classes.append(cls)
+        sources.setdefault(keys.source_role(cls.index, version), _Role()).classes.append(cls)
     for source in matrix.sources[len(matrix.pods) :]:
         sources[("outside", source.outside)] = _Role(sources=[source])
     targets: dict[int, dict[Any, list[PodClass]]] = {4: {}, 6: {}}
     for family, found in targets.items():
         for cls in plain:
             if any(a.version == family for a in matrix.pods[cls.pods[0]].ips):
-                picked = tuple(picked_by[PolicyType.EGRESS].get(party(cls.index, family), ()))
-                sig = (keys.place(cls.index, family), cls.ports, keys.ingress[cls.index], picked)
-                found.setdefault(sig, []).append(cls)
+                found.setdefault(keys.target_role(cls.index, family), []).append(cls)
     out.roles = (len(sources), max(len(t) for t in targets.values()))
     walk = {
         v: [(classes, sum(len(c.pods) for c in classes)) for classes in found.values()] for v, found in targets.items()
