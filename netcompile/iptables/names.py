@@ -1,0 +1,62 @@
+"""Names of netcompile's iptables chains, ipsets and recent lists, within the tools' limits.
+
+- Chains: `NC-` then the nftables chain name when it fits in 28 characters (iptables' limit,
+  XT_EXTENSION_MAXNAMELEN - 1), e.g. `NC-services`, `NC-clusterip`; otherwise `NC-<hash>-<tail>`, with
+  8 lowercase base32 characters of SHA-256 over the object's identity and a readable tail cut to fit
+  (`NC-2o7znvrd-default/sticky/h`). Entry chains are upper case (`NC-FORWARD`), and nftables names are
+  lower case, so they never meet.
+- ipsets and recent lists: `nc-` then the nftables name when it fits in 31 characters (IPSET_MAXNAMELEN
+  - 1), else `nc-<hash>-<tail>` the same way.
+- Characters: nftables names are `[a-z0-9_./-]`; tails are reduced to `[a-z0-9_./:-]` (anything else
+  becomes `_`). A name is its identity's alone: a second identity landing on a taken name gets a longer
+  hash (16, then 24 characters), deterministically since identities are visited in a fixed order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+CHAIN_MAX = 28
+SET_MAX = 31
+_UNSAFE = re.compile(r"[^a-z0-9_./:-]")
+_PLAIN = re.compile(r"[a-z0-9_./-]+")
+
+
+def short_hash(identity: str, width: int = 8) -> str:
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).digest()
+    return base64.b32encode(digest).decode("ascii")[:width].lower()
+
+
+def readable(text: str) -> str:
+    return _UNSAFE.sub("_", text.lower())
+
+
+class Namer:
+    """Hands out names for one kind of object (chains, or ipsets and recent lists) and keeps them unique."""
+
+    def __init__(self, prefix: str, limit: int) -> None:
+        self.prefix = prefix
+        self.limit = limit
+        self._owner: dict[str, str] = {}  # name -> identity
+        self._given: dict[str, str] = {}  # identity -> name
+
+    def name(self, identity: str, plain: str | None = None, tail: str = "") -> str:
+        """The name of `identity`: prefix + `plain` when it is a fitting nftables name, else a hashed one."""
+        found = self._given.get(identity)
+        if found is not None:
+            return found
+        candidates: list[str] = []
+        if plain is not None and _PLAIN.fullmatch(plain) and len(self.prefix) + len(plain) <= self.limit:
+            candidates.append(self.prefix + plain)
+        for width in (8, 16, 24):
+            head = f"{self.prefix}{short_hash(identity, width)}"
+            rest = readable(tail or plain or "")
+            room = self.limit - len(head) - 1
+            candidates.append(f"{head}-{rest[:room]}" if rest and room > 0 else head)
+        for name in candidates:
+            if self._owner.setdefault(name, identity) == identity:
+                self._given[identity] = name
+                return name
+        raise AssertionError(f"no free name for {identity!r}")  # pragma: no cover
