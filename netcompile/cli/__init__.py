@@ -6,6 +6,7 @@ the compiled ruleset (or machine-readable output) to stdout or the `-o` file.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -63,6 +64,20 @@ class _Verbs(typer.core.TyperGroup):
     """The root command: an exception that escapes a verb is a bug in netcompile. It exits with
     INTERNAL_ERROR and says so in one line; the traceback goes to a file (or to stderr with
     NETCOMPILE_TRACEBACK=1), never into the user's terminal unasked."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The verb `cmd_name`, its module imported now if it was not yet (VERBS)."""
+        if cmd_name not in self.commands and cmd_name in VERBS:
+            importlib.import_module(f"{__name__}.{VERBS[cmd_name]}")
+            for info in app.registered_commands:
+                if info.name == cmd_name:
+                    self.commands[cmd_name] = typer.main.get_command_from_info(
+                        info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode
+                    )
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [name for name in dict.fromkeys([*VERBS, *self.commands]) if self.get_command(ctx, name) is not None]
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
         try:
@@ -380,16 +395,21 @@ def main() -> None:
     app()
 
 
-# The verbs register themselves on `app` when imported.
-from . import apply as _apply  # noqa: E402,F401
-from . import compile as _compile  # noqa: E402,F401
-from . import diff as _diff  # noqa: E402,F401
-from . import dns as _dns  # noqa: E402,F401
-from . import env as _env  # noqa: E402,F401
-from . import explain as _explain  # noqa: E402,F401
-from . import get as _get  # noqa: E402,F401
-from . import golden as _golden  # noqa: E402,F401
-from . import lab as _lab  # noqa: E402,F401
-from . import lint as _lint  # noqa: E402,F401
-from . import matrix as _matrix  # noqa: E402,F401
-from . import trace as _trace  # noqa: E402,F401
+# The verbs register themselves on `app` when their module is imported: each when it is asked for (`_Verbs`),
+# so that one verb does not pay for importing every other's libraries; all of them for --help.
+VERBS = {  # verb: its module in this package, in the order --help lists them
+    "apply": "apply",
+    "delete": "apply",
+    "compile": "compile",
+    "check": "compile",
+    "diff": "diff",
+    "dns": "dns",
+    "env": "env",
+    "explain": "explain",
+    "get": "get",
+    "golden": "golden",
+    "lab": "lab",
+    "lint": "lint",
+    "matrix": "matrix",
+    "trace": "trace",
+}

@@ -10,17 +10,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
-from ..dns import DEFAULT_DOMAIN, UnresolvedName, looks_like_name, resolve_name
 from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
-from ..review.html import grid_page, grid_svg
-from ..review.reach import Version, why
-from ..review.reach import version as by_groups
 from ..targets import Workloads
 from ..targets import resolve as resolve_target
 from . import (
@@ -38,6 +34,11 @@ from . import (
 from . import app as root
 from .matrix_groups import Group, groups
 from .trace import distribution_json
+
+if TYPE_CHECKING:
+    from ..review.reach import Version
+
+# The pictures (review/) and DNS names (dns/) are imported where they are used: the table does not need them.
 
 PICTURE_REASONS = 3000  # cells whose tooltips name their rules (a journey each); beyond, the verdict alone
 
@@ -224,6 +225,8 @@ def _pick(
     """The rows (groups; outside clients after them) that --from/--to `text` names: a target as trace
     takes it, or a DNS name (`web.shop`, `web.shop.svc.cluster.local`: a Service's pods, its endpoints;
     a headless Service's or a pod's name: those pods)."""
+    from ..dns import DEFAULT_DOMAIN, UnresolvedName, looks_like_name, resolve_name
+
     where = {id(p): n for n, p in enumerate(pods)}
     if looks_like_name(text):
         named = None
@@ -342,6 +345,10 @@ def matrix_cmd(
     externals = parse_externals(external)
     net = network(paths, compile_args)
     if form in ("html", "svg"):  # the picture: by workload and port (review/html.py), rules in the tooltips
+        from ..review.html import grid_page, grid_svg
+        from ..review.reach import version as by_groups
+        from ..review.reach import why
+
         version = by_groups(net, externals, wanted=wanted)
         explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
         title = f"netcompile matrix {' '.join(paths)}"
