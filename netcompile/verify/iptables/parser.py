@@ -63,7 +63,7 @@ def parse_tables(lines: list[Line], version: int) -> dict[str, Table]:
         else:
             raise _error(line, f"unknown line {first!r} (the vocabulary: *TABLE, :CHAIN, -A, COMMIT)")
     if table is not None:
-        raise InterpreterError(f"table {table.name!r} has no COMMIT", table.line, "")
+        raise InterpreterError(f"table {table.name!r} has no COMMIT", table.line, f"*{table.name}")
     return tables
 
 

@@ -146,6 +146,8 @@ def parse_rule(line: Line, version: int, table: str, words: tuple[str, ...]) -> 
 
 def _address(state: _State, field_: str, negate: bool) -> AddrMatch:
     text = state.take("an address")
+    if "/" in text and not text.split("/", 1)[1].isdigit():
+        raise state.error(f"{text!r}: the vocabulary writes a prefix length after '/', not a mask")
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
