@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from ..nft.ir import Table
 from ..nft.statements import Mark, walk
 from .finish import entries, resolve_accepts
-from .lower import FamilyLowering, Shared
+from .lower import FamilyLowering
 from .model import Marks, UnsupportedIR
 from .probability import endpoint_probabilities, probability_text, rule_probability
+from .shared import Shared
 from .write import ipset_text, ruleset_text
 
 __all__ = [

@@ -118,7 +118,7 @@ def address_nets(atom: str) -> list[IPNet]:
     if "-" in atom:
         low_text, high_text = atom.split("-", 1)
         low, high = ipaddress.ip_address(low_text), ipaddress.ip_address(high_text)
-        nets: list[IPNet] = list(ipaddress.summarize_address_range(low, high))  # type: ignore[arg-type]
+        nets: list[IPNet] = list(ipaddress.summarize_address_range(low, high))
     else:
         nets = [ipaddress.ip_network(atom, strict=False)]
     out: list[IPNet] = []

@@ -16,8 +16,8 @@ The entry chains of `filter` also carry out the drops and rejects deferred out o
 
 from __future__ import annotations
 
-from .lower import DEFER
 from .model import Chain, Marks, Rule, Ruleset, Target, TargetKind, goto, jump, tokens
+from .shared import DEFER
 
 ACCEPT_CHAIN = "NC-ACCEPT"
 Stages = dict[tuple[str, str], list[tuple[int, str, str, str]]]  # (table, hook) -> priority, IR name, chain, policy
@@ -55,7 +55,9 @@ def resolve_accepts(ruleset: Ruleset, stages: Stages, marks: Marks) -> dict[str,
         strict = any(policy == "drop" for (t, _), items in stages.items() if t == name for *_, policy in items)
         depth0 = set() if strict else set(table.chains) - jumped
         accepting = {
-            c.name for c in table.chains.values() if c.name not in depth0 and any(r.target.kind is TargetKind.ACCEPT for r in c.rules)
+            c.name
+            for c in table.chains.values()
+            if c.name not in depth0 and any(r.target.kind is TargetKind.ACCEPT for r in c.rules)
         }
         changed = True
         while changed:
@@ -64,19 +66,21 @@ def resolve_accepts(ruleset: Ruleset, stages: Stages, marks: Marks) -> dict[str,
                 if chain not in accepting and any(t in accepting for _, t in targets):
                     accepting.add(chain)
                     changed = True
-        check = Rule(("-m", "mark", "--mark", f"{bit:#x}/{bit:#x}"), tokens("-j", "RETURN"), "accepted: end of this stage")
+        check = Rule(
+            ("-m", "mark", "--mark", f"{bit:#x}/{bit:#x}"), tokens("-j", "RETURN"), "accepted: end of this stage"
+        )
         used = False
-        for chain in table.chains.values():
+        for item in table.chains.values():
             rules: list[Rule] = []
-            for rule in chain.rules:
+            for rule in item.rules:
                 if rule.target.kind is TargetKind.ACCEPT:
-                    target: Target = tokens("-j", "RETURN") if chain.name in depth0 else goto(ACCEPT_CHAIN)
-                    used |= chain.name not in depth0
+                    target: Target = tokens("-j", "RETURN") if item.name in depth0 else goto(ACCEPT_CHAIN)
+                    used |= item.name not in depth0
                     rule = Rule(rule.matches, target, rule.comment)
                 rules.append(rule)
                 if rule.target.kind is TargetKind.JUMP and rule.target.chain in accepting:
                     rules.append(check)
-            chain.rules = rules
+            item.rules = rules
         if used:
             note = "accept: ends this base chain only, as in nftables"
             table.chain(ACCEPT_CHAIN).rules = [Rule((), tokens("-j", "MARK", "--or-mark", f"{bit:#x}"), note)]
@@ -128,7 +132,10 @@ def entries(ruleset: Ruleset, stages: Stages, marks: Marks, accepting: dict[str,
     for table in ruleset.tables.values():
         firsts = [entry for _, entry in sorted(table.entries, key=lambda e: order[e[0]])]
         table.entries.sort(key=lambda e: order[e[0]])
-        table.chains = {**{n: table.chains[n] for n in firsts}, **{k: v for k, v in table.chains.items() if k not in firsts}}
+        table.chains = {
+            **{n: table.chains[n] for n in firsts},
+            **{k: v for k, v in table.chains.items() if k not in firsts},
+        }
 
 
 def _carry_out(defers: list[str], marks: Marks, family: int) -> list[Rule]:
@@ -140,7 +147,9 @@ def _carry_out(defers: list[str], marks: Marks, family: int) -> list[Rule]:
         if what == "drop":
             rules.append(Rule(bits, tokens("-j", "DROP"), "dropped in nat"))
         elif what == "reset":
-            rules.append(Rule(("-p", "tcp", *bits), tokens("-j", "REJECT", "--reject-with", "tcp-reset"), "rejected in nat"))
+            rules.append(
+                Rule(("-p", "tcp", *bits), tokens("-j", "REJECT", "--reject-with", "tcp-reset"), "rejected in nat")
+            )
         else:
             icmp = "icmp-port-unreachable" if family == 4 else "icmp6-port-unreachable"
             rules.append(Rule(bits, tokens("-j", "REJECT", "--reject-with", icmp), "rejected in nat"))

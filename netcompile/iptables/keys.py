@@ -115,7 +115,10 @@ def plan(comps: tuple[Component, ...], elements: list[list[Value]]) -> Plan:
     fits = [e for e in elements if _size(e) <= EXPAND_MAX]
     rest = [e for e in elements if _size(e) > EXPAND_MAX]
     exact = {i: all(_exact(e, i) for e in fits) for i in addrs}
-    kind = lambda i: "ip" if exact[i] else "net"  # noqa: E731
+
+    def kind(index: int) -> str:
+        return "ip" if exact[index] else "net"
+
     order: tuple[int, ...] | None = None
     name = ""
     if not ports and len(addrs) == 1:
