@@ -8,7 +8,12 @@ namespaces and compare the interpreter's verdicts with what the kernel does to r
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
 from fractions import Fraction
 from ipaddress import ip_address
 
@@ -735,3 +740,162 @@ def test_a_set_of_the_other_family_is_refused_by_its_rules() -> None:
     rules = text(ports, filter_=["-A FORWARD -m set --match-set nc-p dst -j DROP"], v6=v6)
     assert only(rules, packet(CLIENT, POD)) == DROPPED
     assert only(rules, packet("fd00::9", "fd00:244::5")) == DROPPED
+
+
+# --- the kernel agrees -------------------------------------------------------------------------------------
+
+KERNEL_IPSET = """\
+create nc-svc hash:ip,port family inet comment
+add nc-svc 10.96.0.10,tcp:80 comment "svc http"
+add nc-svc 10.96.0.10,tcp:81
+add nc-svc 10.96.0.10,tcp:82
+create nc-blocked hash:net family inet
+add nc-blocked 10.0.2.0/24
+add nc-blocked 10.0.2.2/32 nomatch
+"""
+KERNEL_NAT = [
+    "-A PREROUTING -m comment --comment netcompile -j NC-PRE",
+    "-A POSTROUTING -m comment --comment netcompile -j NC-POST",
+    "-A NC-PRE -m set --match-set nc-svc dst,dst -j NC-SVC",
+    "-A NC-SVC -p tcp -m tcp --dport 82 -j MARK --or-mark 0x4000",
+    "-A NC-SVC -p tcp --dport 81 -j DNAT --to-destination 10.0.2.2:8081",
+    "-A NC-SVC -m statistic --mode random --probability 0.0 -j DNAT --to-destination 10.0.2.3",
+    "-A NC-SVC -p tcp -j DNAT --to-destination 10.0.2.2:8080",
+    "-A NC-POST -m mark ! --mark 0x4000/0x4000 -j RETURN",
+    "-A NC-POST -j MASQUERADE --random-fully",
+]
+KERNEL_FILTER = [
+    "-A FORWARD -m comment --comment netcompile -j NC-FWD",
+    "-A FORWARD -p tcp -m multiport --dports 8082,9002 -j DROP",
+    "-A NC-FWD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    "-A NC-FWD -m set --match-set nc-blocked dst -j DROP",
+    "-A NC-FWD -p tcp --dport 8081 -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset",
+    "-A NC-FWD -p tcp --dport 8082 -j ACCEPT",
+    "-A NC-FWD -p tcp --dport 9000 -j REJECT --reject-with icmp-port-unreachable",
+    "-A NC-FWD -p tcp --dport 9001 -j DROP",
+    "-A NC-FWD -p tcp --dport 9002 -g NC-GONE",
+    "-A NC-FWD -p tcp --dport 9002 -j ACCEPT",
+    "-A NC-GONE -j RETURN",
+]
+KERNEL_PROBES = [  # (destination, port): through a node whose other side holds 10.0.2.2 and 10.0.2.3
+    ("10.96.0.10", 80),  # DNAT to 10.0.2.2:8080 (the statistic rule of probability 0 never matches)
+    ("10.96.0.10", 81),  # DNAT to 10.0.2.2:8081, which FORWARD lets through only in the DNAT state
+    ("10.96.0.10", 82),  # marked, DNAT to 8080, masqueraded at POSTROUTING
+    ("10.0.2.2", 8080),  # the nomatch element exempts 10.0.2.2 from the /24
+    ("10.0.2.3", 8080),  # in the /24: dropped
+    ("10.0.2.2", 8081),  # not DNATed: reset
+    ("10.0.2.2", 8082),  # ACCEPT in NC-FWD ends FORWARD: the DROP after the jump is never reached
+    ("10.0.2.2", 9000),  # ICMP port unreachable
+    ("10.0.2.2", 9001),  # dropped
+    ("10.0.2.2", 9002),  # -g NC-GONE, RETURN: back in FORWARD after the jump (dropped), not in NC-FWD
+]
+_SERVER = """
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+for port in map(int, sys.argv[1:]):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen(16); sel.register(s, selectors.EVENT_READ)
+print("ready", flush=True)
+while True:
+    for key, _ in sel.select():
+        conn, peer = key.fileobj.accept()
+        conn.settimeout(2)
+        token = conn.makefile().readline().strip()
+        local = conn.getsockname()
+        print(token, peer[0], local[0], local[1], flush=True)
+        conn.close()
+"""
+_CLIENT = """
+import socket, sys
+for token, target in enumerate(sys.argv[1:]):
+    host, port = target.rsplit(":", 1)
+    s = socket.socket(); s.settimeout(1.5)
+    try:
+        s.connect((host, int(port))); s.sendall(f"{token}\\n".encode()); result = "connected"
+    except ConnectionRefusedError:
+        result = "refused"
+    except (TimeoutError, socket.timeout):
+        result = "timeout"
+    except OSError as error:
+        result = f"error-{error.errno}"
+    s.close()
+    print(token, result, flush=True)
+"""
+
+
+def _ns(name: str, *args: str, stdin: str | None = None) -> str:
+    return subprocess.run(
+        ["ip", "netns", "exec", name, *args], input=stdin, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def routed_node() -> Iterator[tuple[str, str, str]]:
+    """client (10.0.1.2) -- node (10.0.1.1 | 10.0.2.1, forwarding) -- server (10.0.2.2 and 10.0.2.3)."""
+    tag = f"{os.getpid() % 100000}{uuid.uuid4().hex[:4]}"
+    client, node, server = (f"ipt{role}{tag}" for role in "cns")
+    for ns in (client, node, server):
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        commands = [
+            f"link add c{tag} netns {client} type veth peer name nc{tag} netns {node}",
+            f"link add s{tag} netns {server} type veth peer name ns{tag} netns {node}",
+            f"-n {client} addr add 10.0.1.2/24 dev c{tag}",
+            f"-n {node} addr add 10.0.1.1/24 dev nc{tag}",
+            f"-n {node} addr add 10.0.2.1/24 dev ns{tag}",
+            f"-n {server} addr add 10.0.2.2/24 dev s{tag}",
+            f"-n {server} addr add 10.0.2.3/24 dev s{tag}",
+        ]
+        commands += [f"-n {ns} link set {dev} up" for ns, dev in ((client, f"c{tag}"), (node, f"nc{tag}"))]
+        commands += [f"-n {ns} link set {dev} up" for ns, dev in ((node, f"ns{tag}"), (server, f"s{tag}"))]
+        commands += [f"-n {ns} link set lo up" for ns in (client, node, server)]
+        commands += [f"-n {client} route add default via 10.0.1.1", f"-n {server} route add default via 10.0.2.1"]
+        for command in commands:
+            subprocess.run(["ip", *command.split()], check=True)
+        _ns(node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        yield client, node, server
+    finally:
+        for ns in (client, node, server):
+            subprocess.run(["ip", "netns", "delete", ns], check=False)
+
+
+@pytest.mark.kernel
+def test_the_kernel_does_to_real_packets_what_the_interpreter_says(routed_node: tuple[str, str, str]) -> None:
+    """The same text loaded with `ipset restore` and `iptables-restore --noflush` into a forwarding node:
+    each TCP connection's fate (reached the server, where and from which address; reset or ICMP error;
+    no answer) is the interpreter's verdict for its first packet."""
+    client, node, server = routed_node
+    rules = text(KERNEL_IPSET, nat=KERNEL_NAT, filter_=KERNEL_FILTER)
+    ruleset = Ruleset.parse(rules)  # the interpreter reads it, and the kernel takes the same sections
+    sections = rules.split("# netcompile section: ")
+    _ns(node, "ipset", "restore", stdin=sections[1].split("\n", 1)[1])
+    _ns(node, "iptables-restore", "--noflush", stdin=sections[2].split("\n", 1)[1])
+    ports = sorted({8080, 8081, 8082, 9000, 9001, 9002})
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", server, sys.executable, "-c", _SERVER, *map(str, ports)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        targets = [f"{host}:{port}" for host, port in KERNEL_PROBES]
+        answers = dict(line.split() for line in _ns(client, sys.executable, "-c", _CLIENT, *targets).splitlines())
+    finally:
+        listener.terminate()
+        seen, _ = listener.communicate(timeout=10)
+    arrived = {
+        token: (peer, local, int(port)) for token, peer, local, port in (line.split() for line in seen.splitlines())
+    }
+    local = (ip_address("10.0.1.1"), ip_address("10.0.2.1"))
+    kernel, interpreter = [], []
+    for token, (host, port) in enumerate(KERNEL_PROBES):
+        answer = answers[str(token)]
+        if answer == "connected":
+            peer, to, to_port = arrived[str(token)]
+            kernel.append(delivered(to, to_port, masquerade=peer != "10.0.1.2"))
+        else:
+            kernel.append({"refused": REJECTED, "timeout": DROPPED}.get(answer, Result(Verdict.REJECTED, None, -1)))
+        outcome = ruleset.evaluate(packet("10.0.1.2", host, port), local)
+        interpreter.append(next(iter(outcome.distribution)) if len(outcome.distribution) == 1 else outcome)
+    assert kernel == interpreter
+    assert kernel[2] == delivered("10.0.2.2", 8080, masquerade=True) and kernel[4] == DROPPED  # it discriminates
