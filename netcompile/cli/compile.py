@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 
 from ..host.nftlib import NftRejected, NftUnavailable, check
+from ..iptables import file_header
+from ..iptables import render as render_iptables
 from ..pipeline import ClusterError
 from . import (
     FINDING,
@@ -29,6 +31,7 @@ from . import (
     with_compile_options,
 )
 from .all_nodes import compile_all
+from .options import BACKENDS, BackendOpt, SplitOpt
 from .since import SinceOpt, delta_from, load_since
 
 AllNodesOpt = Annotated[
@@ -60,6 +63,8 @@ def compile_cmd(
         ),
     ] = None,
     update: Annotated[bool, typer.Option("--update", help="With --check: rewrite FILE when it is stale.")] = False,
+    backend: BackendOpt = "nftables",
+    split: SplitOpt = None,
 ) -> None:
     """Compile manifests into an nftables script for one node (or, with --all-nodes, for each).
 
@@ -76,7 +81,18 @@ def compile_cmd(
     With --all-nodes -o DIR, writes one ruleset per Node of the input (or of the simulated cluster) to
     DIR/<node>.nft, each as `--node NAME` would compile it; the files appear together once every node is
     compiled, or none does. Both cores (or more) compile nodes in parallel.
+
+    With --backend iptables, writes the same ruleset for hosts that run iptables: one file of three
+    sections, the input of `ipset restore`, `iptables-restore --noflush` and `ip6tables-restore --noflush`
+    (docs/iptables.md); --split DIR also writes each section to its own file.
     """
+    if backend not in BACKENDS:
+        fail(f'--backend: Unsupported value: "{backend}": supported values: "nftables", "iptables"')
+    if backend == "iptables":
+        _iptables(paths, compile_args, output, fmt, split, since=since, all_nodes=all_nodes, check_file=check_file)
+        return
+    if split is not None:
+        fail("--split DIR writes the iptables back end's files: it goes with --backend iptables")
     target, _ = output_and_format(output, fmt, ("nft",))
     if update and check_file is None:
         fail("--update goes with --check FILE (the committed ruleset to rewrite when stale)")
@@ -143,6 +159,39 @@ def check_cmd(
         else "dry run only: without util-linux's unshare, the kernel's checks at commit were not run"
     )
     typer.echo(f"{file}: libnftables accepts the script ({how})", err=True)
+
+
+def _iptables(
+    paths: list[str],
+    args: CompileArgs,
+    output: str | None,
+    fmt: str | None,
+    split: str | None,
+    *,
+    since: Path | None,
+    all_nodes: bool,
+    check_file: str | None,
+) -> None:
+    """compile --backend iptables: the combined file to -o FILE (or stdout), the sections to --split DIR."""
+    target, _ = output_and_format(output, fmt, ("iptables",))
+    refused = [
+        flag for flag, given in (("--since", since), ("--all-nodes", all_nodes), ("--check", check_file)) if given
+    ]
+    if refused:
+        fail(f"{', '.join(refused)}: not with --backend iptables (an nftables feature: it writes one full ruleset)")
+    compiled = run_compile(paths, args)
+    result = render_iptables(compiled.output.table, file_header(compiled.cluster.node_name))
+    if split is not None:
+        folder = Path(split)
+        if folder.exists() and not folder.is_dir():
+            fail(f"--split {folder}: not a folder")
+        for name, text in (
+            ("ipset.restore", result.ipset),
+            ("iptables.rules", result.iptables),
+            ("ip6tables.rules", result.ip6tables),
+        ):
+            emit(text, folder / name)
+    emit(result.text, target)
 
 
 def _all_nodes(paths: list[str], args: CompileArgs, directory: Path | None, since: bool) -> None:

@@ -114,6 +114,28 @@ _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
     ("proxy_config", ProxyConfigOpt, None),
 )
 COMPILE_OPTIONS = tuple(flag for _, flag, _ in COMPILE_FLAGS)
+
+# The back ends a ruleset is written for (compile --backend): not a compile option, since both write the
+# same compiled IR (netcompile/nft/render.py, netcompile/iptables/).
+BACKENDS = ("nftables", "iptables")
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        metavar="NAME",
+        help="nftables (default: one nft script) or iptables (ipset, iptables-restore and ip6tables-restore "
+        "input, in one file of three sections; docs/iptables.md).",
+    ),
+]
+SplitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        metavar="DIR",
+        help="With --backend iptables: also write DIR/ipset.restore, DIR/iptables.rules and DIR/ip6tables.rules, "
+        "the input of each tool.",
+    ),
+]
 assert [name for name, _, _ in _COMPILE_PARAMETERS] == [name for name, _, _ in COMPILE_FLAGS]
 
 
