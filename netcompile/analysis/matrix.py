@@ -100,8 +100,13 @@ def sources_of(net: Network, pods: Sequence[Pod], externals: Sequence[IPAddress]
 
 def destination(net: Network, pod: Pod, source: Source) -> IPAddress | None:
     """The destination pod's address of the source's family (None: it has none)."""
+    return address_of(net, pod, source.place.address.version)
+
+
+def address_of(net: Network, pod: Pod, version: int) -> IPAddress | None:
+    """The pod's address of IP `version` (None: it has none)."""
     try:
-        return net.place_of_pod(pod, source.place.address.version).address
+        return net.place_of_pod(pod, version).address
     except EndpointError:  # a single-stack pod, from a source of the other family
         return None
 
@@ -149,6 +154,7 @@ class ClassMatrix:
         self._answers: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}
         self._looked_up: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}  # by Keys.lookup
         self._addresses: dict[tuple[int, int], IPAddress | None] = {}
+        self._by_version: dict[int, tuple[list[IPAddress | None], list[int | None]]] = {}
         self._ports: dict[int, list[tuple[int, Protocol]]] = {}
 
     @property
@@ -165,9 +171,13 @@ class ClassMatrix:
         return found
 
     def destination(self, dst: int, source: Source) -> IPAddress | None:
-        key = (dst, source.place.address.version)
+        return self.address(dst, source.place.address.version)
+
+    def address(self, dst: int, version: int) -> IPAddress | None:
+        """Pod `dst`'s address of IP `version` (None: it has none)."""
+        key = (dst, version)
         if key not in self._addresses:
-            self._addresses[key] = destination(self.net, self.pods[dst], source)
+            self._addresses[key] = address_of(self.net, self.pods[dst], version)
         return self._addresses[key]
 
     def answer(
@@ -203,30 +213,50 @@ class ClassMatrix:
             _moved(cell.compiled, at, address, at_port, port),
         )
 
+    def _targets(self, version: int) -> tuple[list[IPAddress | None], list[int | None]]:
+        """Per pod: its address of IP `version` (None: it has none), and its destination role (None: its
+        cells are not looked up by role: it is keyed alone, or has no such address)."""
+        found = self._by_version.get(version)
+        if found is None:
+            addresses = [self.address(i, version) for i in range(len(self.pods))]
+            special, keys = self.keys.special, self.keys
+            roles = [
+                None if special[i] or a is None else keys.target_role(self.class_of[i], version)
+                for i, a in enumerate(addresses)
+            ]
+            found = self._by_version[version] = (addresses, roles)
+        return found
+
     def row(
         self, source: Source, targets: Iterable[tuple[int, int, Protocol]], *, exact: bool = True
     ) -> Iterator[Cell]:
         """`cell(source, dst, port, protocol)` for each target in turn, with what a row shares (the source's
-        role) worked out once: a cell already answered costs a lookup by `Keys.lookup`'s name."""
-        keys, here = self.keys, source.place.address
+        role) and what a column does (the destination's role) worked out once: a cell already answered
+        costs a lookup by `Keys.lookup`'s name. In a row not keyed alone, a destination not keyed alone is
+        at the source's address only when it is the source pod itself (an address two running pods
+        share, or an outside client at a pod's address, is keyed alone), so `dst == source.pod` finds
+        the cells of a pod to itself."""
+        keys, here, me = self.keys, source.place.address, source.pod
         version = here.version
-        if source.pod is not None:
-            alone, src = keys.special[source.pod], self.class_of[source.pod]
+        if me is not None:
+            alone, src = keys.special[me], self.class_of[me]
         else:
             alone, src = keys.outside_alone(here), -1 - source.outside
         role = None if alone else keys.source_role(src, version)
-        special, class_of, looked_up, addresses = keys.special, self.class_of, self._looked_up, self._addresses
+        addresses, roles = self._targets(version)
+        class_of, looked_up = self.class_of, self._looked_up
         for dst, port, protocol in targets:
-            address = addresses.get((dst, version), here)  # `here`: not asked yet
-            if role is None or special[dst] or address is here or address is None or address == here:
+            target = roles[dst]
+            if role is None or target is None or dst == me:
                 yield self.cell(source, dst, port, protocol, exact=exact)
                 continue
-            lookup = (role, keys.target_role(class_of[dst], version), port, protocol)
-            found = looked_up.get(lookup)
+            found = looked_up.get((role, target, port, protocol))
             if found is None:
+                address = addresses[dst]
+                assert address is not None  # a pod without an address of the family has no role
                 key = keys.class_key(src, class_of[dst], here, port, protocol, cache=False)
-                found = looked_up[lookup] = self.answer(key, source, address, port, protocol)
-            if not exact or (found[1] == address and found[2] == port):
+                found = looked_up[(role, target, port, protocol)] = self.answer(key, source, address, port, protocol)
+            if not exact or (found[2] == port and found[1] == addresses[dst]):
                 yield found[0]
             else:
                 yield self.cell(source, dst, port, protocol, exact=exact)
@@ -239,10 +269,11 @@ class ClassMatrix:
 def all_cells(matrix: ClassMatrix, *, by_classes: bool = True) -> Iterator[tuple[int, int, int, Protocol, Cell]]:
     """Every cell pod by pod, as (source row, destination pod, port, protocol, cell): by classes, or each
     by its own journey (`by_classes=False`, the reference the classes are proven against)."""
+    targets = [(dst, port, protocol) for dst in range(len(matrix.pods)) for port, protocol in matrix.ports(dst)]
     for r, source in enumerate(matrix.sources):
-        for dst in range(len(matrix.pods)):
-            for port, protocol in matrix.ports(dst):
-                if by_classes:
-                    yield r, dst, port, protocol, matrix.cell(source, dst, port, protocol)
-                else:
-                    yield r, dst, port, protocol, cell_by_cell(matrix.net, source, matrix.pods, dst, port, protocol)
+        if by_classes:
+            cells = matrix.row(source, targets)
+        else:
+            cells = (cell_by_cell(matrix.net, source, matrix.pods, *target) for target in targets)
+        for (dst, port, protocol), cell in zip(targets, cells, strict=True):
+            yield r, dst, port, protocol, cell
