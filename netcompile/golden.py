@@ -4,8 +4,9 @@
     golden/<case>/args          optional compile flags, shell syntax: --node node-a --cluster-cidr 10.0.0.0/16
                                 (every compile option of the command line: pipeline.COMPILE_FLAGS)
     golden/<case>/expected.nft
+    golden/<case>/expected.iptables  the same ruleset from the iptables back end (compile --backend iptables)
 
-(golden/README.md). `netcompile golden golden/` compares; `--update` rewrites expected.nft. The test
+(golden/README.md). `netcompile golden golden/` compares; `--update` rewrites both expected files. The test
 suite runs every case, also through libnftables and against the reference evaluator, and compiles each
 twice to prove the output deterministic.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 from .atomic import write_atomically
 from .compile.index import ClusterError
 from .errors import InputError
+from .iptables import file_header
+from .iptables import render as render_iptables
 from .load.references import dangling_references
 from .pipeline import (
     CompileArgs,
@@ -34,6 +37,7 @@ from .pipeline import (
 )
 
 EXPECTED = "expected.nft"
+EXPECTED_IPTABLES = "expected.iptables"
 ARGS = "args"
 
 
@@ -45,6 +49,18 @@ class Case:
     @property
     def expected_path(self) -> Path:
         return self.directory / EXPECTED
+
+    @property
+    def expected_iptables_path(self) -> Path:
+        return self.directory / EXPECTED_IPTABLES
+
+    def texts(self) -> dict[str, str]:
+        """Each expected file's name, and what the case compiles to for it: the nftables script, and the
+        iptables back end's file of the same IR (`compile --backend iptables`)."""
+        compiled = self.compiled()[0]
+        table, node = compiled.output.table, compiled.cluster.node_name
+        iptables = render_iptables(table, file_header(node)).text
+        return {EXPECTED: compiled.output.text, EXPECTED_IPTABLES: iptables}
 
     def args(self) -> CompileArgs:
         """The case's compile flags (its args file, if any), read as the command line reads them; ValueError
@@ -102,28 +118,35 @@ def discover(root: Path) -> list[Case]:
 
 
 def check_cases(cases: list[Case], *, update: bool) -> list[str]:
-    """Compare (or rewrite) every case; returns one message per case that differs or fails."""
+    """Compare (or rewrite) every case's expected files; returns one message per file that differs, and
+    per case that fails."""
     problems: list[str] = []
     for case in cases:
         try:
-            text = case.compile().text
+            texts = case.texts()
         except (InputError, ClusterError, ValueError, OSError) as exc:
             problems.append(f"{case.name}: does not compile:\n{exc}")
             continue
-        if not update and not case.expected_path.exists():
-            problems.append(f"{case.name}: {EXPECTED} is missing (run with --update)")
-            continue
-        try:
-            if update:
-                write_atomically(case.expected_path, text)
-                continue
-            expected = case.expected_path.read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{case.name}: cannot {'write' if update else 'read'} {EXPECTED}: {exc}")
-            continue
-        if expected != text:
-            diff = difflib.unified_diff(
-                expected.splitlines(keepends=True), text.splitlines(keepends=True), str(case.expected_path), "compiled"
-            )
-            problems.append(f"{case.name}: differs from {EXPECTED}:\n{''.join(diff)}")
+        for name, text in texts.items():
+            problem = _compare(case, case.directory / name, text, update)
+            if problem is not None:
+                problems.append(problem)
     return problems
+
+
+def _compare(case: Case, path: Path, text: str, update: bool) -> str | None:
+    if not update and not path.exists():
+        return f"{case.name}: {path.name} is missing (run with --update)"
+    try:
+        if update:
+            write_atomically(path, text)
+            return None
+        expected = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{case.name}: cannot {'write' if update else 'read'} {path.name}: {exc}"
+    if expected == text:
+        return None
+    diff = difflib.unified_diff(
+        expected.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "compiled"
+    )
+    return f"{case.name}: differs from {path.name}:\n{''.join(diff)}"

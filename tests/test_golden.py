@@ -43,7 +43,7 @@ def test_golden_matches(case: Case, request: pytest.FixtureRequest) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_golden_is_deterministic(case: Case) -> None:
-    assert case.compile().text == case.compile().text
+    assert case.texts() == case.texts()
 
 
 @pytest.mark.kernel
@@ -54,11 +54,13 @@ def test_golden_loads_in_libnftables(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_golden_case_has_the_layout(case: Case) -> None:
-    """golden/README.md: NN-what.yaml inputs, an optional args file of compile flags, expected.nft; nothing else."""
+    """golden/README.md: NN-what.yaml inputs, an optional args file of compile flags, expected.nft and
+    expected.iptables; nothing else."""
     names = sorted(p.name for p in case.directory.iterdir())
     inputs = [n for n in names if n.endswith(INPUT_SUFFIXES)]
     assert inputs and all(n[:2].isdigit() and n[2] == "-" for n in inputs), names
-    assert set(names) - set(inputs) <= {"args", "expected.nft"} and "expected.nft" in names, names
+    expected = {"expected.nft", "expected.iptables"}
+    assert set(names) - set(inputs) <= {"args", *expected} and expected <= set(names), names
     assert case.name.split("-", 1)[0] in ("basic", "policy", "svc"), case.name
 
 
@@ -183,7 +185,8 @@ def test_output_does_not_depend_on_hash_seed() -> None:
         "import hashlib, sys\n"
         "from netcompile.golden import discover\n"
         "h = hashlib.sha256()\n"
-        "for c in discover(sys.argv[1]): h.update(c.compile().text.encode())\n"
+        "for c in discover(sys.argv[1]):\n"
+        "    for text in c.texts().values(): h.update(text.encode())\n"
         "print(h.hexdigest())\n"
     )
     digests = {

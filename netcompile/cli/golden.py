@@ -16,16 +16,21 @@ from . import FINDING, OutputOpt, app, emit, fail, output_and_format
 def golden_cmd(
     directory: Annotated[
         Path,
-        typer.Argument(metavar="DIR", help="A directory of cases: one folder each, inputs + expected.nft."),
+        typer.Argument(
+            metavar="DIR", help="A directory of cases: one folder each, inputs + expected.nft and expected.iptables."
+        ),
     ],
-    update: Annotated[bool, typer.Option("--update", help="Rewrite expected.nft from the current compiler.")] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Rewrite expected.nft and expected.iptables from the current compiler.")
+    ] = False,
     output: OutputOpt = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", metavar="NAME", help="text (default: problems on stderr) or json (a report)."),
     ] = None,
 ) -> None:
-    """Compile every golden case and compare with its expected.nft (exit 1 on drift), or --update them."""
+    """Compile every golden case and compare with its expected.nft and expected.iptables (exit 1 on drift), or
+    --update them."""
     target, form = output_and_format(output, fmt, ("text", "json"))
     if not directory.is_dir():
         fail(f"{directory}: not a directory of golden cases")
