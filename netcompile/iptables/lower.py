@@ -239,7 +239,7 @@ class FamilyLowering:
             host = f"[{address}]" if action.family.version == 6 else address
             note = element_comment or comment
             identity = f"dnat|{self.version}|{proto}|{host}:{port}|{note}"
-            name = self.shared.chain_names.name(identity, None, f"{address}:{port}")
+            name = self.shared.chain_names.name(identity, None, f"{address}:{port}", whole=True)
             target_chain = self.ruleset.table(table).chain(name)
             if not target_chain.rules:
                 dnat = tokens("-j", "DNAT", "--to-destination", f"{host}:{port}")

@@ -42,8 +42,9 @@ class Namer:
         self._owner: dict[str, str] = {}  # name -> identity
         self._given: dict[str, str] = {}  # identity -> name
 
-    def name(self, identity: str, plain: str | None = None, tail: str = "") -> str:
-        """The name of `identity`: prefix + `plain` when it is a fitting nftables name, else a hashed one."""
+    def name(self, identity: str, plain: str | None = None, tail: str = "", whole: bool = False) -> str:
+        """The name of `identity`: prefix + `plain` when it is a fitting nftables name, else a hashed one
+        with `tail` (or `plain`) cut to fit; with `whole`, the tail only if it fits uncut."""
         found = self._given.get(identity)
         if found is not None:
             return found
@@ -54,6 +55,8 @@ class Namer:
             head = f"{self.prefix}{short_hash(identity, width)}"
             rest = readable(tail or plain or "")
             room = self.limit - len(head) - 1
+            if whole and len(rest) > room:
+                rest = ""
             candidates.append(f"{head}-{rest[:room]}" if rest and room > 0 else head)
         for name in candidates:
             if self._owner.setdefault(name, identity) == identity:
