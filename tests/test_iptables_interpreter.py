@@ -342,6 +342,27 @@ def test_each_match(rule: str, hits: list[Packet], misses: list[Packet]) -> None
 
 
 @pytest.mark.parametrize(
+    ("rule", "iif", "hits"),
+    [
+        ("-i veth1", "veth1", True),
+        ("-i veth1", "veth12", False),
+        ("-i veth+", "veth12", True),
+        ("-i veth+", "eth0", False),
+        ("! -i veth+", "eth0", True),
+        ("-i +", "", True),
+        ("-i eth0", "", False),
+        ("! -i eth0", "", True),
+    ],
+)
+def test_input_interface(rule: str, iif: str, hits: bool) -> None:
+    rules = text(filter_=[f"-A FORWARD {rule} -j DROP", "-A OUTPUT -j NC-A", f"-A NC-A {rule} -j DROP"])
+    pkt = Packet(ip_address(CLIENT), ip_address(POD), TCP, 80, iif=iif)
+    assert (only(rules, pkt) == DROPPED) == hits
+    node = Packet(NODE, ip_address(POD), TCP, 80, origin=Origin.NODE, iif=iif)  # no input interface
+    assert (only(rules, node) == DROPPED) == (rule in ("-i +", "! -i eth0", "! -i veth+"))
+
+
+@pytest.mark.parametrize(
     ("target", "start", "mark"),
     [
         ("--set-xmark 0x4000/0x4000", 0x1, 0x4001),
@@ -586,7 +607,9 @@ def test_recent_lists_start_empty_and_set_then_rcheck_in_one_pass() -> None:
 @pytest.mark.parametrize(
     ("rule", "pattern"),
     [
-        ("-A FORWARD -i eth0 -j DROP", r"unknown option '-i'"),
+        ("-A FORWARD -o eth0 -j DROP", r"unknown option '-o'"),
+        ("-A FORWARD -i a-name-of-16-chars -j DROP", r"invalid interface name"),
+        ("-A OUTPUT -i eth0 -j DROP", r"can't use -i with OUTPUT"),
         ("-A FORWARD -m limit --limit 1/s", r"unknown match 'limit'"),
         ("-A FORWARD -j LOG", r"unknown target or chain 'LOG'"),
         ("-A FORWARD -j NC-NOWHERE", r"unknown target or chain 'NC-NOWHERE'"),

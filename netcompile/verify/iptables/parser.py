@@ -59,7 +59,7 @@ def parse_tables(lines: list[Line], version: int) -> dict[str, Table]:
             chain = table.chains.get(words[1])
             if chain is None:
                 raise _error(line, f"chain {words[1]!r} does not exist in table {table.name!r} (declare it first)")
-            chain.rules.append(parse_rule(line, version, table.name, words[2:]))
+            chain.rules.append(parse_rule(line, version, table.name, chain.name, words[2:]))
         else:
             raise _error(line, f"unknown line {first!r} (the vocabulary: *TABLE, :CHAIN, -A, COMMIT)")
     if table is not None:

@@ -17,6 +17,7 @@ from .syntax import (
     AddrMatch,
     AddrtypeMatch,
     ConntrackMatch,
+    IfaceMatch,
     MarkMatch,
     Match,
     PortMatch,
@@ -54,6 +55,11 @@ def test_of(match: Match, sets: dict[str, IpSet]) -> Test:
     """The test of one match; set names are resolved already (the linker checked them)."""
     if isinstance(match, AddrMatch):
         return _address(match)
+    if isinstance(match, IfaceMatch):
+        name, invert = match.name, match.invert
+        if match.prefix:
+            return lambda r: r.iif.startswith(name) != invert
+        return lambda r: (r.iif == name) != invert
     if isinstance(match, ProtoMatch):
         proto, invert = match.proto, match.invert
         return lambda r: (proto == 0 or r.proto == proto) != invert

@@ -1,11 +1,12 @@
 """Rules: the words of one `-A CHAIN ...` line read as matches and a target, as iptables reads them.
 
 The grammar is getopt's, as iptables(8) and iptables-extensions(8) define it: `[!] -s/-d ADDR[/LEN]`,
-`[!] -p PROTO`, `-m MODULE` followed by that module's options (`[!] --option value`), `-j TARGET` followed
-by its options, or `-g CHAIN`. An option belongs to the latest loaded module that defines it; `--dport`
-after `-p tcp` loads the tcp match implicitly, as iptables does. `!` goes before the option it negates
-(iptables 1.8 refuses the old `--option ! value`). Each module's options, and what they require, are
-checked as its libxt extension checks them; anything outside the vocabulary is an error naming the line.
+`[!] -i NAME` (`NAME+`: a prefix), `[!] -p PROTO`, `-m MODULE` followed by that module's options
+(`[!] --option value`), `-j TARGET` followed by its options, or `-g CHAIN`. An option belongs to the
+latest loaded module that defines it; `--dport` after `-p tcp` loads the tcp match implicitly, as
+iptables does. `!` goes before the option it negates (iptables 1.8 refuses the old `--option ! value`).
+Each module's options, and what they require, are checked as its libxt extension checks them; anything
+outside the vocabulary is an error naming the line.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 
 from ..interpreter.errors import InterpreterError
 from .matches import build_match, number, port_ranges
-from .syntax import AddrMatch, Match, ProtoMatch, Rule, Target
-from .vocabulary import DNAT_PORT_PROTOS, EXTENSIONS, PROTO_NAMES, REJECT_WITH, STANDARD
+from .syntax import AddrMatch, IfaceMatch, Match, ProtoMatch, Rule, Target
+from .vocabulary import DNAT_PORT_PROTOS, EXTENSIONS, IFNAMSIZ, PROTO_NAMES, REJECT_WITH, STANDARD
 from .words import Line
 
 __all__ = ["MODULES", "parse_rule"]
@@ -70,6 +71,7 @@ class _State:
     line: Line
     version: int
     table: str
+    chain: str
     words: tuple[str, ...]
     i: int = 0
     matches: list[Match] = field(default_factory=list)
@@ -91,9 +93,9 @@ class _State:
         return word
 
 
-def parse_rule(line: Line, version: int, table: str, words: tuple[str, ...]) -> Rule:
-    """One rule of `table` (an IPv4 or IPv6 section's), from the words after `-A CHAIN`."""
-    state = _State(line, version, table, words)
+def parse_rule(line: Line, version: int, table: str, chain: str, words: tuple[str, ...]) -> Rule:
+    """One rule of `chain` in `table` (an IPv4 or IPv6 section's), from the words after `-A CHAIN`."""
+    state = _State(line, version, table, chain, words)
     negate = False
     while state.i < len(words):
         word = state.take("an option")
@@ -104,6 +106,8 @@ def parse_rule(line: Line, version: int, table: str, words: tuple[str, ...]) -> 
             continue
         if word in ("-s", "--source", "-d", "--destination"):
             state.matches.append(_address(state, "src" if word in ("-s", "--source") else "dst", negate))
+        elif word in ("-i", "--in-interface"):
+            state.matches.append(_interface(state, negate))
         elif word in ("-p", "--protocol"):
             if state.proto is not None:
                 raise state.error("-p given twice")
@@ -155,6 +159,18 @@ def _address(state: _State, field_: str, negate: bool) -> AddrMatch:
     if network.version != state.version:
         raise state.error(f"{text!r} is not an IPv{state.version} address")
     return AddrMatch(field_, int(network.network_address), int(network.broadcast_address), negate)
+
+
+def _interface(state: _State, negate: bool) -> IfaceMatch:
+    """xtables_parse_interface: at most 15 characters; a trailing `+` matches every name with that prefix."""
+    text = state.take("an interface name")
+    if state.chain in ("OUTPUT", "POSTROUTING"):
+        raise state.error(f"can't use -i with {state.chain} (packets there have no input interface)")
+    if not text or len(text) > IFNAMSIZ or any(c in text for c in "/ \t"):
+        raise state.error(f"invalid interface name {text!r} (1 to {IFNAMSIZ} characters, no '/' or blank)")
+    if text.endswith("+"):
+        return IfaceMatch(text[:-1], True, negate)
+    return IfaceMatch(text, False, negate)
 
 
 def _option(state: _State, word: str, negate: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from fractions import Fraction
 
-from ..packet import Packet, Result, Verdict
+from ..packet import Origin, Packet, Result, Verdict
 from .vocabulary import CT_STATES, CT_STATUSES, PACKET_CT_STATE, PACKET_PROTO
 
 __all__ = ["Run"]
@@ -26,6 +26,7 @@ class Run:
         "dnat",
         "dport",
         "dst",
+        "iif",
         "local",
         "mark",
         "masquerade",
@@ -53,6 +54,8 @@ class Run:
         self.dst = int(packet.dst)
         self.proto = PACKET_PROTO[packet.protocol]
         self.sport = packet.sport
+        # the input interface (`-i`): "" for the node's own packets, which have none
+        self.iif: str = "" if packet.origin == Origin.NODE else packet.iif
         self.dport = packet.dport
         self.new = packet.ct_state == "new"
         self.ct_state = CT_STATES[PACKET_CT_STATE[packet.ct_state]]

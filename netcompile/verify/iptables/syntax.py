@@ -12,6 +12,7 @@ __all__ = [
     "AddrtypeMatch",
     "Chain",
     "ConntrackMatch",
+    "IfaceMatch",
     "MarkMatch",
     "Match",
     "PortMatch",
@@ -32,6 +33,15 @@ class AddrMatch:
     field: str  # "src" or "dst"
     lo: int
     hi: int
+    invert: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IfaceMatch:
+    """`[!] -i NAME` (exactly that interface) or `[!] -i PREFIX+` (any whose name starts with PREFIX)."""
+
+    name: str
+    prefix: bool
     invert: bool
 
 
@@ -112,6 +122,7 @@ class AddrtypeMatch:
 
 Match = (
     AddrMatch
+    | IfaceMatch
     | ProtoMatch
     | PortMatch
     | SetMatch

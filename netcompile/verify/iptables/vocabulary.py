@@ -29,6 +29,7 @@ CHAIN_OF_HOOK = {hook: chain for chain, hook in HOOK.items()}
 MAX_CHAIN_NAME = 28  # XT_EXTENSION_MAXNAMELEN (29) less the terminating NUL
 MAX_COMMENT = 255  # XT_MAX_COMMENT_LEN (256) less the NUL
 POLICIES = ("ACCEPT", "DROP")
+IFNAMSIZ = 15  # the longest interface name (the kernel's IFNAMSIZ less the NUL)
 
 # Targets: the standard verdicts, and the extensions of the vocabulary (with the table and the built-in
 # chains each one is valid from, as the kernel checks: xt_nat, xt_MASQUERADE, ipt_REJECT/ip6t_REJECT).
