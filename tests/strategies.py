@@ -13,8 +13,8 @@ ports collide often:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 
 import yaml
@@ -42,6 +42,10 @@ PORT_CHOICES = (
     ("alt", 8080, "UDP"),
 )
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+# kube-proxy's detectLocalMode values as drawn (ClusterCIDR, the default, twice as often); the interface
+# modes, which need the packets' input interface, are drawn on their own (tests/test_properties.py)
+DETECT_LOCAL_MODES = ("ClusterCIDR", "ClusterCIDR", "NodeCIDR", "None")
+INTERFACE_MODES = ("BridgeInterface", "InterfaceNamePrefix")
 
 
 @dataclass
@@ -54,6 +58,20 @@ class Scenario:
     # kube-proxy's configuration (compile options): how pods' traffic is told apart, and masqueradeAll
     detect_local_mode: str = "ClusterCIDR"
     masquerade_all: bool = False
+    # BridgeInterface / InterfaceNamePrefix: the name kube-proxy's configuration (one of `docs`) gives
+    interface: str = ""
+
+    @property
+    def pod_iif(self) -> str:
+        """The interface node-a's pods' packets arrive on: the bridge, or a name with the prefix."""
+        return self.interface + "1a2b" if self.detect_local_mode == "InterfaceNamePrefix" else self.interface
+
+    def arriving(self, packet: Packet) -> Packet:
+        """`packet` as it arrives at node-a: from one of its pods, on the pods' interface (interface modes)."""
+        if not self.interface or packet.origin != Origin.NETWORK:
+            return packet
+        local = packet.src in ip_network("10.244.1.0/24") or packet.src in ip_network("fd00:244:1::/64")
+        return replace(packet, iif=self.pod_iif) if local else packet
 
     @property
     def options(self) -> CompileOptions:
@@ -65,7 +83,8 @@ class Scenario:
     @property
     def probes(self) -> list[Packet]:
         """The random packets plus systematic probes of every frontend and policy port (see `probes`)."""
-        return self.packets + [p for p in probes(self.docs, self.dual_stack) if p not in self.packets]
+        systematic = [self.arriving(p) for p in probes(self.docs, self.dual_stack)]
+        return self.packets + [p for p in systematic if p not in self.packets]
 
     @property
     def yaml(self) -> str:
@@ -73,8 +92,9 @@ class Scenario:
 
     def __repr__(self) -> str:
         packets = "\n".join(f"#   {p}" for p in self.packets)
+        mode = "" if self.interface else f" --detect-local-mode {self.detect_local_mode}"  # else: the configuration's
         return (
-            f"\n# --- manifests (compile with --node node-a --detect-local-mode {self.detect_local_mode}"
+            f"\n# --- manifests (compile with --node node-a{mode}"
             f"{' --masquerade-all' if self.masquerade_all else ''}) ---\n{self.yaml}# --- packets ---\n{packets}\n"
             f"#   (and {len(self.probes) - len(self.packets)} systematic probes)\n"
         )
@@ -513,8 +533,9 @@ def probes(docs: list[dict[str, Any]], dual_stack: bool) -> list[Packet]:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, max_packets: int = 12) -> Scenario:
-    """A node-a cluster with pods, Services (and slices), NetworkPolicies, and packets to try."""
+def scenarios(draw: st.DrawFn, max_packets: int = 12, modes: tuple[str, ...] = DETECT_LOCAL_MODES) -> Scenario:
+    """A node-a cluster with pods, Services (and slices), NetworkPolicies, and packets to try; kube-proxy's
+    detectLocalMode one of `modes` (the interface modes with a KubeProxyConfiguration naming the interface)."""
     dual_stack = draw(st.integers(0, 4)) == 0
     docs: list[dict[str, Any]] = []
     for ns in NAMESPACES:
@@ -549,7 +570,20 @@ def scenarios(draw: st.DrawFn, max_packets: int = 12) -> Scenario:
              "spec": {"cidrs": cidrs}}
         )  # fmt: skip
     scenario = Scenario(docs, dual_stack=dual_stack)
-    scenario.detect_local_mode = draw(st.sampled_from(["ClusterCIDR", "ClusterCIDR", "NodeCIDR", "None"]))
+    scenario.detect_local_mode = draw(st.sampled_from(modes))
     scenario.masquerade_all = draw(st.integers(0, 3)) == 0
-    scenario.packets = draw(st.lists(packets(docs, dual_stack), min_size=1, max_size=max_packets))
+    if scenario.detect_local_mode in ("BridgeInterface", "InterfaceNamePrefix"):
+        bridge = scenario.detect_local_mode == "BridgeInterface"
+        scenario.interface = draw(st.sampled_from(["cbr0", "cni0"] if bridge else ["veth", "cali"]))
+        key = "bridgeInterface" if bridge else "interfaceNamePrefix"
+        docs.append(
+            {"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration", "mode": "nftables",
+             "detectLocalMode": scenario.detect_local_mode, "detectLocal": {key: scenario.interface}}
+        )  # fmt: skip
+    drawn = draw(st.lists(packets(docs, dual_stack), min_size=1, max_size=max_packets))
+    if scenario.interface:  # arriving on the pods' interface, elsewhere, or on a near miss of its name
+        near = scenario.interface[:-1] if bridge else scenario.interface[:-1] + "0"
+        names = ["", scenario.pod_iif, "eth0", near, scenario.interface + "1"]
+        drawn = [replace(p, iif=draw(st.sampled_from(names))) if p.origin == Origin.NETWORK else p for p in drawn]
+    scenario.packets = drawn
     return scenario

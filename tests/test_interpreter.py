@@ -18,6 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netcompile.model import IPAddress, Protocol
+from netcompile.nft.ir import BaseChain as Base
+from netcompile.nft.ir import Table as IRTable
+from netcompile.nft.render import render
+from netcompile.nft.statements import DROP, IIFNAME, InterfaceName, MarkOp, MarkSet, Match, Op, Reject
+from netcompile.nft.statements import Mark as MarkValue
+from netcompile.nft.types import ChainType, Hook
 from netcompile.verify.interpreter import InterpreterError, Ruleset
 from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 from tests.conftest import ROOT, CompileYaml
@@ -824,7 +830,7 @@ def test_every_golden_ruleset_parses(path: Path) -> None:
 BAD = [
     ("unknown statement", "chain c {\nlog prefix x accept\n}", 3, "unknown statement or expression 'log'"),
     ("unknown expression", "chain c {\nip ttl 5 accept\n}", 3, "unknown expression ip 'ttl'"),
-    ("unknown meta key", "chain c {\nmeta iifname lo accept\n}", 3, "unknown expression 'meta iifname'"),
+    ("unknown meta key", "chain c {\nmeta oifname lo accept\n}", 3, "unknown expression 'meta oifname'"),
     ("unknown datatype", "set s {\ntype ether_addr\n}", 3, "unknown datatype 'ether_addr'"),
     ("unknown character", "chain c {\nip saddr < 10.0.0.1 accept\n}", 3, "unexpected character '<'"),
     ("unknown table statement", "flowtable f {\n}", 2, "unknown table statement 'flowtable'"),
@@ -1093,3 +1099,63 @@ def test_nft_refuses_what_the_interpreter_refuses(name: str, tmp_path: Path) -> 
     with pytest.raises(InterpreterError):
         Ruleset.parse(text)
     assert nft_load(text, tmp_path).returncode != 0
+
+
+# ───────────────────────────── the input interface (iifname) ─────────────────────────────
+
+
+def interface_table() -> str:
+    """A ruleset built with the IR (nft/statements.py: `IIFNAME`, `InterfaceName`) and rendered by
+    nft/syntax.py, as the compiler builds kube-proxy's interface detect-local matches."""
+    t = IRTable("t", comment="iifname")
+    t.add_chain("pre", "entry", Base(ChainType.FILTER, Hook.PREROUTING, "0"))
+    t.add_rule("pre", Match(IIFNAME, InterfaceName("cbr0")), DROP, comment="the bridge exactly")
+    t.add_rule("pre", Match(IIFNAME, InterfaceName("veth", prefix=True)), Reject(), comment="any veth")
+    t.add_rule("pre", Match(IIFNAME, InterfaceName("eth", prefix=True), Op.NE), MarkSet(MarkOp.OR, MarkValue(1)))
+    return render(t.finish(), [])
+
+
+def test_iifname_exact_and_wildcard() -> None:
+    text = interface_table()
+    assert 'iifname "cbr0" drop' in text and 'iifname "veth*" reject' in text and 'iifname != "eth*"' in text
+    ruleset = Ruleset.parse(text)
+    expected = {"cbr0": DROPPED, "cbr01": None, "cbr": None, "veth": REJECTED, "veth0a1b": REJECTED}
+    expected |= {"vet": None, "eth0": None, "": None}
+    for iif, verdict in expected.items():
+        pkt = Packet(ip_address("10.244.0.5"), ip_address("10.0.0.1"), TCP, 80, iif=iif)
+        outcome = ruleset.evaluate(pkt, [NODE])
+        assert list(outcome.distribution) == [verdict or delivered("10.0.0.1", 80)], (iif, outcome.describe())
+    # the node's own packets have no input interface: "" matches no name and no prefix
+    mine = Ruleset.parse(table(IIF_OUTPUT)).evaluate(packet(str(NODE), "10.0.0.1", origin=Origin.NODE), [NODE])
+    assert list(mine.distribution) == [delivered("10.0.0.1", 80)]
+
+
+IIF_OUTPUT = """\
+	chain out {
+		type filter hook output priority 0; policy accept;
+		meta iifname "veth*" drop
+		iifname "lo" drop
+	}"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "gist"),
+    [
+        ('iifname "a*b" drop', "invalid ifname"),
+        ('iifname "an-interface-name" drop', "invalid ifname"),  # 17 bytes: longer than IFNAMSIZ
+        ('iifname "*" drop', "invalid ifname"),  # a wildcard needs a prefix
+        ('iifname "cbr0", "cbr1" drop', ""),  # lists need a set
+    ],
+)
+def test_iifname_refuses_what_it_does_not_know(rule: str, gist: str) -> None:
+    body = f"\tchain c {{\n\t\ttype filter hook prerouting priority 0;\n\t\t{rule}\n\t}}"
+    with pytest.raises(InterpreterError) as caught:
+        Ruleset.parse(table(body))
+    assert gist in str(caught.value)
+
+
+@pytest.mark.kernel
+def test_nft_loads_the_interface_matches(tmp_path: Path) -> None:
+    for text in (interface_table(), table(IIF_OUTPUT)):
+        result = nft_load(text, tmp_path)
+        assert result.returncode == 0, result.stderr

@@ -12,12 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
 
+from netcompile.compile.options import CompileOptions
 from netcompile.pipeline import compile_paths
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.reference import evaluate
-from tests.strategies import Scenario, scenarios
+from tests.strategies import INTERFACE_MODES, Scenario, scenarios
 
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -48,3 +50,47 @@ def disagreements(scenario: Scenario, mutate: Callable[[str], str] | None = None
 def test_compiled_ruleset_agrees_with_the_reference(scenario: Scenario) -> None:
     problems = disagreements(scenario)
     assert not problems, "\n".join(problems)
+
+
+def compiler_tells_pods_by_interface() -> bool:
+    """Whether the compiler writes kube-proxy's interface matches (compile/services.py asking
+    frontends.local_detector for them): until it does, the interface modes' properties cannot pass."""
+    config = (
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+        "detectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cbr0}\n"
+    )
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text(config)
+        _, output = compile_paths([tmp], CompileOptions(detect_local_mode="BridgeInterface"))
+    return 'iifname != "cbr0"' in output.text
+
+
+WAITING = pytest.mark.xfail(
+    not compiler_tells_pods_by_interface(),
+    reason="compile/services.py does not yet write frontends.local_detector's matches",
+    strict=True,
+)
+
+
+@WAITING
+@settings(settings.get_profile(PROFILE), max_examples=max(20, settings.get_profile(PROFILE).max_examples // 5))
+@given(scenarios(modes=INTERFACE_MODES))
+def test_the_interface_modes_agree_with_the_reference(scenario: Scenario) -> None:
+    """detectLocalMode BridgeInterface and InterfaceNamePrefix (tests/strategies.py: a KubeProxyConfiguration
+    names the bridge or the prefix): node-a's pods' packets arrive on their interface, others on none, on
+    the uplink, or on near misses of the name."""
+    problems = disagreements(scenario)
+    assert not problems, "\n".join(problems)
+
+
+@WAITING
+def test_the_property_sees_the_interface_matches() -> None:
+    """The proof is not vacuous: turning the compiled `iifname !=` (not from a pod: masquerade) into `==`
+    is caught on some scenario of each interface mode."""
+    for mode in INTERFACE_MODES:
+        found = find(
+            scenarios(modes=(mode,)),
+            lambda s: bool(disagreements(s, lambda text: text.replace('iifname != "', 'iifname == "'))),
+            settings=settings(max_examples=200, deadline=None, database=None, phases=[Phase.generate]),
+        )
+        assert found.detect_local_mode == mode and not disagreements(found)  # the text as compiled agrees

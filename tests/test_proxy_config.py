@@ -123,12 +123,20 @@ def test_an_unknown_field_is_an_error_where_it_stands_in_the_configmap(tmp_path:
     ]
 
 
+BRIDGE = "detectLocalMode: BridgeInterface\ndetectLocal"
+PREFIX = "detectLocalMode: InterfaceNamePrefix\ndetectLocal"
+
+
 @pytest.mark.parametrize(
     ("body", "path", "gist"),
     [
         ("nftables: {masqueradeBit: 32}\nmode: nftables", "nftables.masqueradeBit", "within the range [0, 31]"),
         ("detectLocalMode: Sometimes", "detectLocalMode", 'Unsupported value: "Sometimes"'),
-        ("detectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cni0}", "detectLocalMode", "interfaces"),
+        ("detectLocalMode: BridgeInterface", "detectLocal.bridgeInterface", "must not be empty"),
+        ("detectLocalMode: InterfaceNamePrefix\ndetectLocal: {}", "detectLocal.interfaceNamePrefix", "not be empty"),
+        (f"{BRIDGE}: {{bridgeInterface: a-bridge-too-long}}", "detectLocal.bridgeInterface", "at most 15 bytes"),
+        (f"{PREFIX}: {{interfaceNamePrefix: 'veth*'}}", "detectLocal.interfaceNamePrefix", "'*'"),
+        (f"{PREFIX}: {{interfaceNamePrefix: 'a b'}}", "detectLocal.interfaceNamePrefix", "whitespace"),
         ("clusterCIDR: 10.0.0.0/8,10.1.0.0/16", "clusterCIDR", "DualStack"),
         ("clusterCIDR: 10.0.0.0/33", "clusterCIDR", "valid CIDR"),
         ("nodePortAddresses: [primary, 10.0.0.0/8]", "nodePortAddresses", "alone"),
@@ -140,6 +148,28 @@ def test_an_unknown_field_is_an_error_where_it_stands_in_the_configmap(tmp_path:
 def test_what_kube_proxy_refuses(tmp_path: Path, body: str, path: str, gist: str) -> None:
     found = errors(write(tmp_path, direct(body + "\n")))
     assert any(f"KubeProxyConfiguration: {path}: " in e and gist in e for e in found), found
+
+
+@pytest.mark.parametrize(
+    ("body", "mode", "bridge", "prefix", "summary"),
+    [
+        ("detectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cbr0}", "BridgeInterface", "cbr0", "",
+         "detectLocalMode BridgeInterface (bridgeInterface cbr0)"),
+        ("detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: veth}", "InterfaceNamePrefix", "",
+         "veth", "detectLocalMode InterfaceNamePrefix (interfaceNamePrefix veth)"),
+        # the other mode's field is not read (kube-proxy reads the one its mode names)
+        ("detectLocalMode: NodeCIDR\ndetectLocal: {bridgeInterface: cbr0}", "NodeCIDR", "", "", "NodeCIDR"),
+    ],
+)  # fmt: skip
+def test_the_interface_modes_are_read(
+    tmp_path: Path, body: str, mode: str, bridge: str, prefix: str, summary: str
+) -> None:
+    objects = load([str(write(tmp_path, config_map(body)))])
+    config = objects.proxy_config
+    assert config is not None
+    assert (config.detect_local_mode, config.bridge_interface, config.interface_name_prefix) == (mode, bridge, prefix)
+    assert CompileArgs().compile_options(config).detect_local_mode == mode
+    assert any(summary in notice for notice in objects.notices), objects.notices
 
 
 def test_two_configurations_are_an_error(tmp_path: Path) -> None:

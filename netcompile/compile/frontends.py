@@ -1,9 +1,11 @@
-"""Which frontends a Service answers on, and which endpoints each may use (docs/semantics.md §2.1, §2.2).
+"""Which frontends a Service answers on, and which endpoints each may use (docs/semantics.md §2.1, §2.2),
+and how the ruleset tells a pod's traffic from other traffic (§1, kube-proxy's detectLocalMode).
 
 A frontend is one (address, protocol, port) of a Service port: its ClusterIPs, its NodePort on each of
 this node's addresses, its externalIPs and LoadBalancer IPs. Each draws from endpoint lists: the usable
 endpoints, those the topology hints leave for this node's zone, the local ones, and the internal list
-(local under internalTrafficPolicy Local). `services.py` turns both into map elements.
+(local under internalTrafficPolicy Local). `services.py` turns both into map elements, and writes the
+matches of `local_detector` where the Service stage asks whether a packet comes from a pod.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from enum import StrEnum
 from ipaddress import ip_network
 
 from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, TrafficPolicy
+from ..nft.names import family_name
+from ..nft.statements import IIFNAME, InterfaceName, Match, Op, member, not_member, saddr
+from ..nft.types import ADDRESS_FAMILIES
 from .index import Cluster, Endpoint
 from .options import CompileOptions
 
@@ -166,3 +171,50 @@ def service_frontends(service: Service, node_addresses: Sequence[IPAddress]) -> 
             out.append(Frontend(address, sp.port, Kind.EXTERNAL_IP, service, sp, filtered))
         out.extend(Frontend(address, sp.port, Kind.LOAD_BALANCER, service, sp, ranges) for address in lb_ips)
     return out
+
+
+# --- pods' traffic (§1) ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LocalDetector:
+    """How the ruleset tells a pod's traffic, as kube-proxy's local detector of its detectLocalMode
+    (pkg/proxy/util/localdetector.go: IfLocalNFT / IfNotLocalNFT): by source address, in the `pod-cidrs`
+    sets (ClusterCIDR, NodeCIDR: one rule per family), or by the interface a packet arrives on
+    (BridgeInterface: `iifname "cbr0"`; InterfaceNamePrefix: `iifname "veth*"`: one rule for both)."""
+
+    interface: InterfaceName | None  # None: by source address
+
+    def if_local(self) -> list[tuple[Match, ...]]:
+        """The matches of a pod's packet: one rule's worth per entry."""
+        if self.interface is not None:
+            return [(Match(IIFNAME, self.interface),)]
+        return [(member(saddr(fam), family_name("pod-cidrs", fam)),) for fam in ADDRESS_FAMILIES]
+
+    def if_not_local(self) -> list[tuple[Match, ...]]:
+        """The matches of any other packet (the node's own too: it arrives on no interface)."""
+        if self.interface is not None:
+            return [(Match(IIFNAME, self.interface, Op.NE),)]
+        return [(not_member(saddr(fam), family_name("pod-cidrs", fam)),) for fam in ADDRESS_FAMILIES]
+
+    @property
+    def outside(self) -> str:
+        """What `if_not_local` matches, for a rule's comment."""
+        if self.interface is None:
+            return "from outside the pod networks"
+        if self.interface.prefix:
+            return f"not from an interface named {self.interface.name}*"
+        return f"not from bridge {self.interface.name}"
+
+
+def local_detector(cluster: Cluster, opts: CompileOptions) -> LocalDetector | None:
+    """The detector of the options' detectLocalMode; None when nothing tells pods apart (None, NodeCIDR on
+    a node without podCIDRs, an interface mode whose configuration names no interface)."""
+    mode, config = opts.detect_local_mode, cluster.objects.proxy_config
+    if mode == "BridgeInterface":
+        bridge = config.bridge_interface if config is not None else ""
+        return LocalDetector(InterfaceName(bridge)) if bridge else None
+    if mode == "InterfaceNamePrefix":
+        prefix = config.interface_name_prefix if config is not None else ""
+        return LocalDetector(InterfaceName(prefix, prefix=True)) if prefix else None
+    return LocalDetector(None) if cluster.local_networks(mode) is not None else None

@@ -4,7 +4,9 @@ kubeadm and kind deploy it), or with `--proxy-config FILE`.
 
 Its fields are checked as kube-proxy checks them (cmd/kube-proxy/app/server.go loads it strictly: an
 unknown field is an error; pkg/proxy/apis/config/validation: masqueradeBit in [0, 31], the detectLocalMode
-values, clusterCIDR a CIDR or a dual-stack pair, nodePortAddresses CIDRs or `primary`). What changes the
+values, clusterCIDR a CIDR or a dual-stack pair, nodePortAddresses CIDRs or `primary`, a non-empty
+`detectLocal.bridgeInterface` or `interfaceNamePrefix` for the mode that reads it; netcompile also
+refuses names no Linux interface can have, which nftables could not quote). What changes the
 rules is kept (model/proxy.py); every other field given is named in one notice, with why it changes
 nothing in a node's ruleset.
 """
@@ -15,7 +17,7 @@ import re
 
 from ..errors import Diagnostic, Position, forbidden, invalid
 from ..model import IPNetwork
-from ..model.proxy import DEFAULT_MASQUERADE_BIT, PROXY_KIND, ProxyConfig
+from ..model.proxy import DEFAULT_MASQUERADE_BIT, IFNAMSIZ, PROXY_KIND, ProxyConfig
 from .documents import Limits, Piece, YList, YMap
 from .schema import Table, unknown_fields
 from .source import RawObject, read_documents
@@ -138,9 +140,11 @@ def parse_proxy_config(raw: RawObject, root: Field, source: str, strict: bool = 
     if root.report.count or bit is None or detect is None:
         return None
     ignored = [f"{', '.join(given)} ({why})" for why, given in _ignored(raw.body, mode).items() if given]
+    mode_, bridge, prefix = detect
     return ProxyConfig(
-        raw.position, source, mode, cidrs, detect, nodeports, primary, masquerade_all, bit, tuple(ignored)
-    )
+        raw.position, source, mode, cidrs, mode_, nodeports, primary, masquerade_all, bit, tuple(ignored),
+        bridge_interface=bridge, interface_name_prefix=prefix,
+    )  # fmt: skip
 
 
 _READ = frozenset({"apiVersion", "kind", "mode", "detectLocalMode", "detectLocal", "clusterCIDR", "nodePortAddresses"})
@@ -163,18 +167,37 @@ def _ignored(body: YMap, mode: str) -> dict[str, list[str]]:
     return out
 
 
-def _detect_local(root: Field) -> str | None:
+def _detect_local(root: Field) -> tuple[str, str, str] | None:
+    """detectLocalMode, with the bridge or the prefix of `detectLocal` when the mode reads one (kube-proxy's
+    validateDetectLocalConfiguration: it must not be empty)."""
     f = root.child("detectLocalMode")
     mode = f.choice(DETECT_LOCAL, default="") or ""
     if f.present and mode not in DETECT_LOCAL:
         return None
-    if mode in ("BridgeInterface", "InterfaceNamePrefix"):
-        f.error(
-            invalid(mode, "netcompile models no network interfaces, so it cannot tell traffic by the interface it "
-                    "arrives on: supported values: \"ClusterCIDR\", \"NodeCIDR\"")
-        )  # fmt: skip
+    detect = root.child("detectLocal")
+    bridge = _interface(detect, "bridgeInterface") if mode == "BridgeInterface" else ""
+    prefix = _interface(detect, "interfaceNamePrefix") if mode == "InterfaceNamePrefix" else ""
+    if bridge is None or prefix is None:
         return None
-    return mode or "ClusterCIDR"
+    return mode or "ClusterCIDR", bridge, prefix
+
+
+# What a Linux interface name may not hold (dev_valid_name), and what nftables strings cannot (quotes,
+# backslashes), and `*`, which nftables reads as a wildcard.
+_BAD_IFNAME = re.compile(r'[/:\s"\\*]')
+
+
+def _interface(detect: Field, key: str) -> str | None:
+    f = detect.child(key)
+    text = (f.string() if detect.is_map() else None) or ""
+    if not text:
+        f.error(invalid(text, "must not be empty"))
+        return None
+    if len(text.encode()) > IFNAMSIZ or text in (".", "..") or _BAD_IFNAME.search(text):
+        f.error(invalid(text, f"must be a network interface name: at most {IFNAMSIZ} bytes, without '/', ':', "
+                        "whitespace, quotes, backslashes or '*'"))  # fmt: skip
+        return None
+    return text
 
 
 _SEPARATOR = re.compile(r"\s*,\s*")
@@ -223,6 +246,10 @@ def proxy_summary(config: ProxyConfig) -> str:
     if config.cluster_cidrs:
         parts.append(f"clusterCIDR {','.join(str(c) for c in config.cluster_cidrs)}")
     parts.append(f"detectLocalMode {config.detect_local_mode}")
+    if config.detect_local_mode == "BridgeInterface":
+        parts[-1] += f" (bridgeInterface {config.bridge_interface})"
+    elif config.detect_local_mode == "InterfaceNamePrefix":
+        parts[-1] += f" (interfaceNamePrefix {config.interface_name_prefix})"
     if config.nodeport_primary or config.nodeport_addresses:
         shown = "primary" if config.nodeport_primary else ",".join(str(n) for n in config.nodeport_addresses)
         parts.append(f"nodePortAddresses {shown}")

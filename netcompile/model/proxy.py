@@ -9,6 +9,7 @@ reference evaluator read those options, each on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from hashlib import sha1
 from ipaddress import IPv4Network, IPv6Network
 
 from ..errors import Position
@@ -24,11 +25,13 @@ DEFAULT_MASQUERADE_BIT = 14
 class ProxyConfig:
     """What netcompile honours of a KubeProxyConfiguration, and where it was read.
 
-    `detect_local_mode` is ClusterCIDR or NodeCIDR (model.DETECT_LOCAL_MODES); `cluster_cidrs` is the
+    `detect_local_mode` is ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix; `cluster_cidrs` is the
     clusterCIDR field (empty: not given, and then ClusterCIDR mode has nothing to tell pods by);
     `nodeport_primary` is `nodePortAddresses: [primary]`; `masquerade_all` and `masquerade_bit` come from
-    the section of the proxy mode (`nftables`, else `iptables`). `ignored` names the fields given that
-    change nothing in the rules, with why (for one notice).
+    the section of the proxy mode (`nftables`, else `iptables`). `bridge_interface` and
+    `interface_name_prefix` are `detectLocal`'s, read when the mode uses them (BridgeInterface: pods'
+    traffic arrives on that bridge; InterfaceNamePrefix: on interfaces whose names start so). `ignored`
+    names the fields given that change nothing in the rules, with why (for one notice).
     """
 
     position: Position
@@ -41,3 +44,24 @@ class ProxyConfig:
     masquerade_all: bool = False
     masquerade_bit: int = DEFAULT_MASQUERADE_BIT
     ignored: tuple[str, ...] = ()
+    bridge_interface: str = ""
+    interface_name_prefix: str = ""
+
+
+# The detectLocalMode values that tell pods' traffic by the interface it arrives on.
+INTERFACE_MODES = ("BridgeInterface", "InterfaceNamePrefix")
+IFNAMSIZ = 15  # the longest Linux interface name, in bytes
+
+
+def pod_interface(config: ProxyConfig | None, detect_local_mode: str, pod_key: str) -> str:
+    """The interface a pod's packets arrive on at its node, as netcompile's pictures of a node name it
+    (journeys, the lab): with detectLocalMode BridgeInterface the bridge itself (the pods' veths are its
+    ports); with InterfaceNamePrefix the prefix and a suffix drawn from the pod's `ns/name` (as many hex
+    digits as fit in 15 bytes, up to 8); "" in every other mode, where no rule reads it."""
+    if config is None or detect_local_mode not in INTERFACE_MODES:
+        return ""
+    if detect_local_mode == "BridgeInterface":
+        return config.bridge_interface
+    prefix = config.interface_name_prefix
+    room = min(8, IFNAMSIZ - len(prefix))
+    return prefix + sha1(pod_key.encode()).hexdigest()[:room] if room > 0 else prefix

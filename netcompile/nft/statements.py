@@ -7,9 +7,10 @@ the templates). What the compiler needs, and no more:
     expressions   ip saddr / ip6 daddr (`Address`), meta l4proto / meta mark (`Meta`), th dport (`Port`),
                   ct state / ct status (`Ct`), numgen random mod N (`Numgen`), `a . b` (`Concat`),
                   `meta mark & 0x4000` (`BitAnd`), `@set` (`SetRef`), `{ a, b }` (`AnonSet`),
-                  `{ 0 : goto a, 1 : goto b }` (`AnonVmap`); values: `Integer`, `Mark` (hex), `Range`,
-                  `Symbol` (tcp, dnat, invalid), `Flags` (established,related), `Network` (an address
-                  or a prefix)
+                  `{ 0 : goto a, 1 : goto b }` (`AnonVmap`), iifname (`InputInterface`); values:
+                  `Integer`, `Mark` (hex), `Range`, `Symbol` (tcp, dnat, invalid), `Flags`
+                  (established,related), `Network` (an address or a prefix), `InterfaceName`
+                  (`"cbr0"`, or a prefix `"veth*"`)
     statements    `Match` (implicit, ==, !=: membership when the right side is a set), `Verdict`
                   (accept, drop, return, jump, goto), `Vmap` (a verdict-map lookup), `MarkSet`
                   (`meta mark set meta mark | X` or `^ X`), `Dnat` (to an address and port), `DnatMap`
@@ -197,6 +198,26 @@ class AnonSet(Node):
             raise IRError("an anonymous set needs elements")
 
 
+@dataclass(frozen=True, slots=True)
+class InputInterface(Node):
+    """`iifname`: the name of the interface a packet arrived on ("" for the node's own packets)."""
+
+
+_IFNAME_RE = re.compile(r"[^/:\s\"\\*]{1,15}")  # a Linux interface name nftables can quote, without `*`
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceName(Node):
+    """An interface name as a value: `"cbr0"`; with `prefix`, every name that starts so: `"veth*"`."""
+
+    name: str
+    prefix: bool = False
+
+    def __post_init__(self) -> None:
+        if not _IFNAME_RE.fullmatch(self.name) or len(self.name.encode()) > 15:
+            raise IRError(f"invalid interface name {self.name!r}")
+
+
 # --- statements ---------------------------------------------------------------------------------------
 
 
@@ -328,6 +349,8 @@ Expr = (
     | BitAnd
     | AnonSet
     | AnonVmap
+    | InputInterface
+    | InterfaceName
 )
 Statement = Match | Verdict | Vmap | MarkSet | Dnat | DnatMap | Masquerade | Reject | SetUpdate
 STATEMENT_TYPES = (Match, Verdict, Vmap, MarkSet, Dnat, DnatMap, Masquerade, Reject, SetUpdate)
@@ -386,6 +409,7 @@ META_MARK = Meta(MetaKey.MARK)
 DPORT = Port(PortField.DPORT)
 CT_STATE = Ct(CtKey.STATE)
 CT_STATUS = Ct(CtKey.STATUS)
+IIFNAME = InputInterface()
 ACCEPT = Verdict(VerdictKind.ACCEPT)
 DROP = Verdict(VerdictKind.DROP)
 RETURN = Verdict(VerdictKind.RETURN)

@@ -24,7 +24,9 @@ from .statements import (
     Dnat,
     DnatMap,
     Flags,
+    InputInterface,
     Integer,
+    InterfaceName,
     Mark,
     MarkSet,
     Masquerade,
@@ -129,6 +131,10 @@ def expr(node: Node) -> str:
             return "{ " + ", ".join([f"{expr(k)} : {verdict(v)}" for k, v in entries]) + " }"
         case Verdict():
             return verdict(node)
+        case InputInterface():
+            return "iifname"
+        case InterfaceName(name, prefix):
+            return f'"{name}*"' if prefix else f'"{name}"'
     raise TypeError(f"no nftables syntax for expression {node!r}")
 
 

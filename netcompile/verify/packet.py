@@ -41,14 +41,19 @@ class Packet:
     sport: int = 40000
     origin: Origin = Origin.NETWORK
     ct_state: str = "new"  # "new" or "established" (a reply or later packet of an allowed connection)
+    # The interface it arrives on (nftables' `iifname`): a local pod's veth, or the bridge its veths are
+    # ports of; "" for any other (the node's uplink, or none: the node's own packets). Only kube-proxy's
+    # interface detect-local modes read it (docs/semantics.md §1).
+    iif: str = ""
 
     def __str__(self) -> str:
         def hostport(addr: IPAddress, port: int) -> str:
             return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
 
+        via = f" via {self.iif}" if self.iif else ""
         return (
             f"{self.protocol.value.lower()} {hostport(self.src, self.sport)} -> {hostport(self.dst, self.dport)}"
-            f" ({self.origin.value}, {self.ct_state})"
+            f" ({self.origin.value}{via}, {self.ct_state})"
         )
 
 

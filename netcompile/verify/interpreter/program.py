@@ -96,6 +96,8 @@ def primary_fn(expr: Expr) -> ExprFn:
         fn = lambda r: FIBTYPES["local"] if (r.version, r.src) in r.local else FIBTYPES["unicast"]  # noqa: E731
     elif kind == "fib_daddr":
         fn = lambda r: FIBTYPES["local"] if (r.version, r.dst) in r.local else FIBTYPES["unicast"]  # noqa: E731
+    elif kind == "iifname":
+        fn = lambda r: r.iif  # noqa: E731
     elif kind == "numgen":
         modulus = expr.arg
         fn = lambda r: r.choose(modulus)  # noqa: E731

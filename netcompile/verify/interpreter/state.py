@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..packet import Packet, Result, Verdict
+from .values import ifname_value
 from .vocabulary import CT_STATES, CT_STATUSES, NEW, PACKET_PROTO, Key
 
 __all__ = ["Run"]
@@ -24,6 +25,7 @@ class Run:
         "dport",
         "dst",
         "dynamic",
+        "iif",
         "local",
         "mark",
         "masquerade",
@@ -47,6 +49,7 @@ class Run:
         self.proto = PACKET_PROTO[packet.protocol]
         self.sport = packet.sport
         self.dport = packet.dport
+        self.iif = ifname_value(packet.iif)  # `iifname`: "" (all NULs) for the node's own packets
         if packet.ct_state not in ("new", "established", "related"):
             raise ValueError(f"packet {packet}: unknown ct_state {packet.ct_state!r}")
         self.ct_state = CT_STATES[packet.ct_state]

@@ -16,6 +16,7 @@ from .vocabulary import (
     CT_STATE,
     CT_STATUS,
     FIBTYPE,
+    IFNAME,
     INTEGER,
     IPV4,
     IPV6,
@@ -30,7 +31,7 @@ from .vocabulary import (
 __all__ = ["L4_KINDS", "StatementParser"]
 
 # Words that start an expression.
-EXPR_WORDS = {"ip", "ip6", "meta", "th", "tcp", "udp", "sctp", "ct", "fib", "numgen"}
+EXPR_WORDS = {"ip", "ip6", "meta", "th", "tcp", "udp", "sctp", "ct", "fib", "numgen", "iifname"}
 
 
 # Expressions that tell nft the transport protocol (`th` does not: it reads ports of any protocol).
@@ -194,8 +195,12 @@ class StatementParser(ValueParser):
             if field_.text not in ("saddr", "daddr"):
                 raise self.error(f"unknown expression {text} {field_.text!r}", field_)
             return Expr(f"{text}_{field_.text}", IPV4 if text == "ip" else IPV6)
+        if text == "iifname":  # the input interface's name, as `meta iifname`
+            return Expr("iifname", IFNAME)
         if text == "meta":
             key = self.word("a meta key")
+            if key.text == "iifname":
+                return Expr("iifname", IFNAME)
             if key.text == "l4proto":
                 return Expr("l4proto", PROTO)
             if key.text == "nfproto":
@@ -283,6 +288,11 @@ class StatementParser(ValueParser):
         if len(expr) > 1:
             raise self.error("use concatenations with sets and maps, not singleton values", token)
         dtype = types[0]
+        if dtype == IFNAME:  # a quoted name, or a prefix with a trailing `*`: one value, no lists
+            name = self.next()
+            if name.kind not in ("word", "string"):
+                raise self.error(f"expected an interface name, found {name.text!r}", name)
+            return Step("compare", line, expr=expr, op=op, values=[(self.atom(name, dtype)[0],)])
         values = [self.atom(self.word("a value"), dtype)[0]]
         while self.at(","):
             if dtype not in BITMASK:

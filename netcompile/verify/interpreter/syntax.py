@@ -47,7 +47,7 @@ class Expr:
     """One primary expression, e.g. `ip daddr` or `meta mark & 0x4000`."""
 
     kind: str  # ip_saddr ip_daddr ip6_saddr ip6_daddr l4proto nfproto mark th_dport th_sport
-    #            tcp_dport udp_dport sctp_dport ct_state ct_status fib_saddr fib_daddr numgen
+    #            tcp_dport udp_dport sctp_dport ct_state ct_status fib_saddr fib_daddr numgen iifname
     dtype: str
     arg: int = 0  # numgen modulus
     binop: tuple[str, int] | None = None  # ("&", 0x4000) for `meta mark & 0x4000`

@@ -13,7 +13,15 @@ from .syntax import Element, SetDef, Verdict
 from .tokens import Token, TokenStream
 from .vocabulary import BITS, IFNAME, IPV4, IPV6, NAMED, PROTO, PROTO_NAMES, RANGEABLE, VERDICT, Interval
 
-__all__ = ["ValueParser"]
+__all__ = ["IFNAMSIZ", "ValueParser", "ifname_value"]
+
+IFNAMSIZ = 15  # the longest interface name, in bytes (the kernel's IFNAMSIZ less its terminating NUL)
+
+
+def ifname_value(name: str, fill: int = 0) -> int:
+    """An interface name as the kernel compares it: 16 bytes, padded with NULs (with `fill` bytes: the
+    last name that starts with `name`, the top of a wildcard's interval)."""
+    return int.from_bytes(name.encode().ljust(16, bytes([fill])), "big")
 
 
 class ValueParser(TokenStream):
@@ -119,10 +127,13 @@ class ValueParser(TokenStream):
                 return (int(addr), int(addr)), False
             if dtype == IFNAME:
                 name = text[1:-1] if token.kind == "string" else text
-                if len(name) > 15:
+                wildcard = name.endswith("*")  # nft: a trailing `*` matches every name starting so
+                name = name[:-1] if wildcard else name
+                if "*" in name or "\\" in name or len(name.encode()) > IFNAMSIZ or (wildcard and not name):
                     raise ValueError
-                value = int.from_bytes(name.encode().ljust(16, b"\0"), "big")
-                return (value, value), False
+                if wildcard:
+                    return (ifname_value(name), ifname_value(name, fill=0xFF)), True
+                return (ifname_value(name), ifname_value(name)), False
             if dtype in NAMED:
                 names = NAMED[dtype]
                 if text not in names:

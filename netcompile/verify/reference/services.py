@@ -41,10 +41,15 @@ class SourceClass(StrEnum):
 
 
 def source_class(cluster: View, packet: Packet) -> SourceClass:
-    """NODE for the node's own traffic; POD for a source that kube-proxy's local detector takes for a pod
-    (inside L: the pod networks, or this node's, as detectLocalMode says; none without a detector)."""
+    """NODE for the node's own traffic; POD for a packet that kube-proxy's local detector takes for a pod's:
+    its source inside L (the pod networks, or this node's, as detectLocalMode says), or, in the interface
+    modes, arriving on the pods' bridge or an interface named with the pods' prefix; none without a detector."""
     if packet.origin == Origin.NODE:
         return SourceClass.NODE
+    if cluster.pod_interface is not None:
+        name, is_prefix = cluster.pod_interface
+        arrived = packet.iif.startswith(name) if is_prefix else packet.iif == name
+        return SourceClass.POD if arrived else SourceClass.EXTERNAL
     if cluster.pod_sources is not None and any(packet.src in network for network in cluster.pod_sources):
         return SourceClass.POD
     return SourceClass.EXTERNAL
@@ -207,7 +212,7 @@ def choose(
     if not frontend.kind.external:
         if cluster.masquerade_all:
             return lists.internal, True, f"internal list ({itp}), source is {cls.value}, masqueradeAll"
-        if cluster.pod_sources is None:
+        if cluster.pod_sources is None and cluster.pod_interface is None:
             why = f"detectLocalMode {cluster.detect_local_mode} tells no pod apart: no ClusterIP traffic masqueraded"
             return lists.internal, False, f"internal list ({itp}), source is {cls.value}; {why}"
         return lists.internal, cls != SourceClass.POD, f"internal list ({itp}), source is {cls.value}"

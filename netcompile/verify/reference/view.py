@@ -114,6 +114,14 @@ class View:
             self.pod_sources = self.cluster_cidrs
         elif scope.detect_local_mode == "NodeCIDR" and self.node is not None and self.node.pod_cidrs:
             self.pod_sources = _merged(self.node.pod_cidrs)
+        # With BridgeInterface and InterfaceNamePrefix, pods are told by the interface their packets arrive
+        # on: that bridge exactly, or any name starting with the prefix (`pod_interface`: name, is a prefix).
+        config = scope.objects.proxy_config
+        self.pod_interface: tuple[str, bool] | None = None
+        if config is not None and scope.detect_local_mode == "BridgeInterface" and config.bridge_interface:
+            self.pod_interface = (config.bridge_interface, False)
+        elif config is not None and scope.detect_local_mode == "InterfaceNamePrefix" and config.interface_name_prefix:
+            self.pod_interface = (config.interface_name_prefix, True)
         self._pod_at: dict[IPAddress, str] = {}
         for pod in scope.objects.pods:
             if pod.phase == "Running" and not pod.host_network:
