@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import subprocess
 import sys
 from ipaddress import ip_address
 from pathlib import Path
@@ -136,3 +137,15 @@ def test_analysis_never_imports_the_compiler() -> None:
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith(("compile", "netcompile.compile")), path
                 assert not (node.level and (node.module or "").split(".")[0] in ("compile", "nft", "load")), path
+
+
+def test_the_classes_load_without_the_compiler() -> None:
+    """The reference's half of the engine (atoms, classes, cells), as lint uses it, loads neither the compiler
+    nor the journeys (which need it): checked in a fresh interpreter, where nothing else loaded them."""
+    code = (
+        "import sys, netcompile.analysis.cells, netcompile.lint; "
+        "print(sorted(m for m in sys.modules if m.startswith(('netcompile.compile', 'netcompile.nft', "
+        "'netcompile.journeys', 'netcompile.pipeline', 'netcompile.analysis.matrix'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]", done.stdout

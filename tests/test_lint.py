@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.lint import CHECKS, lint
-from netcompile.pipeline import complete, load
+from netcompile.pipeline import CompileArgs, complete, load
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -491,3 +492,50 @@ def test_real_findings_in_golden_cases(case: str, check: str, field: str) -> Non
     loaded = load([str(ROOT / "golden" / case)])
     found = [f for f in lint(loaded, complete(loaded)) if f.check == check]
     assert [f.diagnostic.path for f in found] == [field]
+
+
+# --- reachability by classes (issue 16.5): the findings are those asked pod by pod --------------------------
+
+
+def _doubled(text: str) -> str:
+    """Every Pod twice (a copy named NAME-2): classes of two pods, so the answers shared are real ones."""
+    docs = text.split("---\n")
+    copies = [re.sub(r"name: ([\w.-]+)", r"name: \1-2", doc, count=1) for doc in docs if "\nkind: Pod\n" in doc]
+    return "---\n".join([*docs, *copies])
+
+
+def _both(paths: list[str], nodes: str = "1") -> list[str]:
+    """lint's findings by classes, after checking that they equal its findings pod by pod."""
+    loaded = load(paths)
+    completed = complete(loaded, CompileArgs(nodes=nodes).complete_options())
+    by_classes = [str(f) for f in lint(loaded, completed)]
+    assert by_classes == [str(f) for f in lint(loaded, completed, by_classes=False)]
+    return by_classes
+
+
+@pytest.mark.parametrize("nodes", ["1", "3"])
+@pytest.mark.parametrize(("check", "fires", "field", "quiet"), ROWS, ids=[f"{r[0]}-{r[2]}" for r in ROWS])
+def test_reachability_by_classes_is_reachability_pod_by_pod(
+    tmp_path: Path, check: str, fires: str, field: str, quiet: str, nodes: str
+) -> None:
+    for n, text in enumerate((fires, quiet, _doubled(fires), _doubled(quiet))):
+        (tmp_path / f"{n}.yaml").write_text(text)
+        found = _both([str(tmp_path / f"{n}.yaml")], nodes)
+        if n == 2:  # a row's check fires for the copies too (or once for a workload): never less
+            assert any(f"[{check}]" in f for f in found)
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in (ROOT / "golden").iterdir() if p.is_dir()))
+def test_reachability_by_classes_on_golden_cases(case: str) -> None:
+    _both([str(ROOT / "golden" / case)])
+
+
+def test_reachability_by_classes_on_the_bench_cluster(tmp_path: Path) -> None:
+    """Apps of ten pods isolated for egress, no kube-dns Service: no-dns by class, for many pods (the
+    namespace-wide policies that isolate pods for egress come from the 180th on)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.policies import manifest
+
+    (tmp_path / "c.yaml").write_text(manifest(400, 200))
+    found = _both([str(tmp_path / "c.yaml")])
+    assert sum("[no-dns]" in f for f in found) > 20

@@ -15,17 +15,36 @@ a compiler bug by sharing it. When in doubt a key is finer, never coarser: tests
 on generated clusters, golden cases and examples that the matrix by classes equals the matrix cell by cell.
 """
 
-from .classes import PodClass
-from .matrix import Cell, ClassMatrix, Source, all_cells, cell_by_cell, matrix_pods
-from .survey import Survey
+from typing import TYPE_CHECKING, Any
+
+from .classes import Facts, PodClass, classes_of
+
+if TYPE_CHECKING:
+    from .matrix import Cell, ClassMatrix, Source, all_cells, cell_by_cell, matrix_pods
+    from .survey import Survey
 
 __all__ = [
     "Cell",
     "ClassMatrix",
+    "Facts",
     "PodClass",
     "Source",
     "Survey",
     "all_cells",
     "cell_by_cell",
+    "classes_of",
     "matrix_pods",
 ]
+
+# The journeys' half (matrix.py, survey.py: both evaluators, so the compiler's rulesets) is imported when
+# first asked for, so that the reference's half (atoms, classes, cells) is usable without the compiler:
+# lint groups its questions to the reference by these classes (lint/reach.py).
+_JOURNEYS = {"Cell", "ClassMatrix", "Source", "all_cells", "cell_by_cell", "matrix_pods", "Survey"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _JOURNEYS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import matrix, survey
+
+    return getattr(survey if name == "Survey" else matrix, name)

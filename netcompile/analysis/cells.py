@@ -65,9 +65,11 @@ class Rules:
             self._add_atom(address, party(-1 - n, address.version))
         self.rules: list[tuple[int, PolicyType, int, PolicyRule]] = []
         self.peers: list[frozenset[Party] | None] = []
+        self._rules_of: dict[tuple[int, PolicyType], list[int]] = defaultdict(list)  # a policy's, by direction
         for i, policy in enumerate(self.policies):
             for direction, rules in ((PolicyType.INGRESS, policy.ingress), (PolicyType.EGRESS, policy.egress)):
                 for r, rule in enumerate(rules):
+                    self._rules_of[(i, direction)].append(len(self.rules))
                     self.rules.append((i, direction, r, rule))
                     self.peers.append(self._peer_set(policy, rule))
         self._selecting: dict[tuple[int, PolicyType], tuple[int, ...]] = {}
@@ -117,7 +119,7 @@ class Rules:
                 for i in self.by_ns.get(cls.namespace, ())
                 if direction in self.policies[i].policy_types and labels_select(self.policies[i].pod_selector, labels)
             }
-            found = tuple(n for n, (i, d, _, _) in enumerate(self.rules) if i in chosen and d == direction)
+            found = tuple(n for i in sorted(chosen) for n in self._rules_of.get((i, direction), ()))
             self._selecting[(cls.index, direction)] = found
             self._isolated[(cls.index, direction)] = bool(chosen)
         return found

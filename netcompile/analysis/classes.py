@@ -14,11 +14,10 @@ depend on, except their names and addresses:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..journeys import Network
 from ..model import IPAddress, IPNetwork, Pod
 from ..model.selectors import LabelSelector
 from ..verify.reference.view import View
@@ -48,11 +47,17 @@ def selector_keys(selector: LabelSelector | None) -> set[str]:
 
 class Facts:
     """What the input says of addresses and pods, read once: seen label keys, CIDRs, special addresses,
-    endpoints by address (the reference's reading of EndpointSlices and Endpoints)."""
+    endpoints by address (the reference's reading of EndpointSlices and Endpoints).
 
-    def __init__(self, net: Network) -> None:
-        objects = net.objects
-        self.view = View(net.any_cluster)
+    Made from the reference's reading alone, never the compiler's: `view` (the completed objects as the
+    reference evaluator reads them), the pod networks given (--cluster-cidr), and `pod_node`, the node
+    a pod's packets are judged on (None: no node of the input). The matrix takes them from its Network;
+    lint from its references."""
+
+    def __init__(self, view: View, cluster_cidrs: Sequence[IPNetwork], pod_node: Callable[[Pod], str | None]) -> None:
+        objects = view.objects
+        self.view = view
+        self.pod_node = pod_node
         seen: set[str] = set()
         cidrs: list[IPNetwork] = []
         for policy in objects.network_policies:
@@ -64,7 +69,7 @@ class Facts:
                         cidrs += [peer.ip_block.cidr, *peer.ip_block.except_]
         for node in objects.nodes:
             cidrs += node.pod_cidrs
-        cidrs += net.opts.cluster_cidrs
+        cidrs += cluster_cidrs
         special: set[IPAddress] = set()
         self.endpoints: dict[IPAddress, list[tuple[Any, ...]]] = {}
         for svc in objects.services:
@@ -104,7 +109,7 @@ def port_key(pod: Pod) -> PortKey:
     return tuple(sorted((c.name or "", c.port, c.protocol.value) for c in pod.ports))
 
 
-def classes_of(net: Network, facts: Facts, pods: Sequence[Pod]) -> tuple[list[PodClass], list[int]]:
+def classes_of(facts: Facts, pods: Sequence[Pod]) -> tuple[list[PodClass], list[int]]:
     """The classes of `pods` (ordered by their first pod) and, for each pod, the index of its class."""
     by_key: dict[tuple[Any, ...], list[int]] = {}
     labels_of: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
@@ -115,7 +120,7 @@ def classes_of(net: Network, facts: Facts, pods: Sequence[Pod]) -> tuple[list[Po
             pod.meta.namespace,
             labels,
             pod.node_name,
-            net.pod_node(pod),
+            facts.pod_node(pod),
             pod.ready,
             pod.terminating,
             port_key(pod),

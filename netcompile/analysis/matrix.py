@@ -17,6 +17,7 @@ from typing import Any
 from ..journeys import EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
 from ..verify.packet import Result, Verdict
+from ..verify.reference.view import View
 from .cells import Keys, Rules
 from .classes import Facts, classes_of
 from .survey import Survey, survey
@@ -146,8 +147,8 @@ class ClassMatrix:
         self.pods = list(pods)
         self.externals = list(externals)
         self.wanted = list(ports) if ports else None
-        self.facts = Facts(net)
-        self.classes, self.class_of = classes_of(net, self.facts, self.pods)
+        self.facts = Facts(View(net.any_cluster), net.opts.cluster_cidrs, net.pod_node)
+        self.classes, self.class_of = classes_of(self.facts, self.pods)
         self.rules = Rules(self.facts, self.pods, self.classes, self.externals)
         self.keys = Keys(self.facts, self.rules, self.pods, self.classes, self.class_of)
         self.sources = sources_of(net, self.pods, self.externals)

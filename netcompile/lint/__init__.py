@@ -4,11 +4,12 @@
                 policy peers that select no pod
     policies    rules that admit everything, ipBlocks that hold pod addresses, excepts admitted again
     reach       asked of the reference evaluator (verify/reference/): pods without DNS, Ingress backends
-                the ingress controller's pods may not reach
+                the ingress controller's pods may not reach; once per class of pods (analysis/classes.py)
     names       cluster DNS and kubelet's Service variables (dns/): names that lead nowhere, collisions,
                 variables a container hides
 
-Reads the objects as loaded and as completed (pipeline.complete): never the compiler. The reference's
+Reads the objects as loaded and as completed (pipeline.complete): never the compiler (nor the journeys,
+which need it: of the matrix's engine, lint uses the classes, computed from the reference's reading). The reference's
 reading of the model (selectors, named ports, verdicts) is the one lint uses, so that what lint says
 about a policy is what the proof says.
 """
@@ -30,9 +31,15 @@ DEFAULT_SCOPE = ScopeArgs()
 
 
 def lint(
-    loaded: Objects, completed: Objects, scope: ScopeArgs = DEFAULT_SCOPE, disabled: Collection[str] = ()
+    loaded: Objects,
+    completed: Objects,
+    scope: ScopeArgs = DEFAULT_SCOPE,
+    disabled: Collection[str] = (),
+    *,
+    by_classes: bool = True,
 ) -> list[Finding]:
-    """Every finding of the enabled checks, each once, by file, line and column (then check and message)."""
+    """Every finding of the enabled checks, each once, by file, line and column (then check and message).
+    `by_classes=False`: reachability asked pod by pod (what the classes are proven against)."""
     unknown = set(disabled) - CHECKS.keys()
     if unknown:
         raise ValueError(f"unknown checks: {', '.join(sorted(unknown))}")
@@ -46,7 +53,7 @@ def lint(
         found += selectors.references(loaded, completed)
     if want("selects-nothing"):
         found += selectors.empty_peers(completed)
-    nodes = Nodes(completed, scope)
+    nodes = Nodes(completed, scope, by_classes=by_classes)
     pod_networks = _pod_networks(completed, nodes)
     for policy in completed.network_policies:
         if want("allows-everything"):

@@ -4,6 +4,11 @@ egress that cannot reach cluster DNS, Ingress backends the ingress controller's 
 Each question is a packet, evaluated on the node that enforces it (a pod's policies are enforced on its
 own node: the source's node judges egress, the destination's node ingress), so that no policy semantics
 are derived here.
+
+Questions are asked once per class of pods (netcompile/analysis/classes.py: pods that nothing in the
+input tells apart, by the reference's own reading), not once per pod: a pod's answer is its class's,
+and only the words of a finding (the first pair it names) are asked of that pod itself. tests/test_lint.py
+proves that the findings by classes are the findings pod by pod.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..analysis.classes import Facts, classes_of
 from ..model import (
     IPAddress,
     IPNetwork,
@@ -52,11 +58,13 @@ class ScopeArgs:
 
 
 class Nodes:
-    """One Reference per node (built when first asked): each pod's policies are judged on its own node."""
+    """One Reference per node (built when first asked): each pod's policies are judged on its own node.
+    With `by_classes`, the running pods' classes (analysis/classes.py), computed when first asked."""
 
-    def __init__(self, objects: Objects, args: ScopeArgs) -> None:
+    def __init__(self, objects: Objects, args: ScopeArgs, *, by_classes: bool = True) -> None:
         self.objects = objects
         self.args = args
+        self.by_classes = by_classes
         self.names = {n.meta.name for n in objects.nodes}
         self._refs: dict[str | None, Reference] = {}
         self.pod_at: dict[IPAddress, Pod] = {}  # the first running pod at each address (not hostNetwork)
@@ -64,6 +72,20 @@ class Nodes:
             if pod.running and not pod.host_network:
                 for address in pod.ips:
                     self.pod_at.setdefault(address, pod)
+        self._class_of: dict[int, int] | None = None
+
+    def class_of(self, pod: Pod) -> int | None:
+        """The class of a running pod with an address (not hostNetwork), by the reference's reading: pods of
+        one class get one answer to every question here. None: no class (or `by_classes` is off)."""
+        if not self.by_classes:
+            return None
+        if self._class_of is None:
+            pods = [p for p in self.objects.pods if p.running and not p.host_network and p.ips]
+            view = self.at(min(self.names) if self.names else None).cluster
+            facts = Facts(view, self.args.cluster_cidrs, lambda p: p.node_name if p.node_name in self.names else None)
+            _, of = classes_of(facts, pods)
+            self._class_of = {id(p): c for p, c in zip(pods, of, strict=True)}
+        return self._class_of.get(id(pod))
 
     def of(self, pod: Pod) -> Reference | None:
         """The reference of the node that enforces `pod`'s policies (None: the pod is on no node of the input)."""
@@ -126,6 +148,8 @@ def no_dns(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
     workloads = Workloads(objects)
     declared = {(w.meta.namespace, w.meta.kind, w.meta.name): w.meta for w in objects.workloads}
     reported: set[tuple[str, str, str]] = set()
+    problems: dict[int, str | None] = {}  # by class of pods
+    allowed: dict[tuple[int, int, Protocol], bool] = {}  # _rule_problem's answers, by egress rule
     for pod in objects.pods:
         if not pod.running or pod.host_network or not pod.ips or pod.naming.dns_policy not in CLUSTER_DNS:
             continue
@@ -139,7 +163,15 @@ def no_dns(objects: Objects, nodes: Nodes) -> Iterator[Finding]:
         group = (pod.meta.namespace, *(owner or ("Pod", pod.meta.name)))
         if group in reported:
             continue
-        problem = _service_problem(nodes, ref, pod, dns) if dns is not None else _rule_problem(ref, pod, isolating)
+        cls = nodes.class_of(pod)
+        if cls is not None and cls in problems:
+            problem = problems[cls]
+        elif dns is not None:
+            problem = _service_problem(nodes, ref, pod, dns)
+        else:
+            problem = _rule_problem(ref, isolating, allowed)
+        if cls is not None:
+            problems[cls] = problem
         if problem is None:
             continue
         reported.add(group)
@@ -183,20 +215,27 @@ def _service_problem(nodes: Nodes, ref: Reference, pod: Pod, dns: Service) -> st
     return f"{', '.join(parts)} (Service {dns.meta.key})" if parts else None
 
 
-def _rule_problem(ref: Reference, pod: Pod, isolating: list[NetworkPolicy]) -> str | None:
-    """Without the kube-dns Service in the input: does some egress rule allow port 53 to any destination?"""
-    running = [p for p in ref.cluster.objects.pods if p.running]
+def _rule_problem(
+    ref: Reference, isolating: list[NetworkPolicy], known: dict[tuple[int, int, Protocol], bool]
+) -> str | None:
+    """Without the kube-dns Service in the input: does some egress rule allow port 53 to any destination?
+    (`known`: each rule's answer, kept across pods.)"""
+    running: list[Pod] | None = None
     missing = []
     for protocol in (Protocol.UDP, Protocol.TCP):
         allowed = False
         for policy in isolating:
-            for rule in policy.egress:
-                ports = not rule.ports or any(port_matches(e, protocol, DNS_PORT, running) for e in rule.ports)
-                peers = not rule.peers or any(
-                    peer.ip_block is not None or any(ref.policies.peer_selects(policy, peer, p) for p in running)
-                    for peer in rule.peers
-                )
-                allowed = allowed or (ports and peers)
+            for r, rule in enumerate(policy.egress):
+                answer = known.get((id(policy), r, protocol))
+                if answer is None:
+                    running = running if running is not None else [p for p in ref.cluster.objects.pods if p.running]
+                    ports = not rule.ports or any(port_matches(e, protocol, DNS_PORT, running) for e in rule.ports)
+                    peers = not rule.peers or any(
+                        peer.ip_block is not None or any(ref.policies.peer_selects(policy, peer, p) for p in running)
+                        for peer in rule.peers
+                    )
+                    answer = known[(id(policy), r, protocol)] = ports and peers
+                allowed = allowed or answer
         if not allowed:
             missing.append(f"{DNS_PORT}/{protocol.value}")
     if not missing:
@@ -256,21 +295,34 @@ def _backend_problem(
     if port is None:
         return None
     view = nodes.at(min(nodes.names) if nodes.names else None).cluster  # endpoints are the same on every node
-    denied: list[str] = []
+    denied = 0
+    first: str | None = None  # why the first pair dropped is, in its own words
     pairs = 0
+    known: dict[tuple[int, int, int], bool] = {}  # dropped, by (controller's class, endpoint pod's class, port)
     for endpoint in view.endpoints(service, port):
         if not (endpoint.ready and endpoint.serving):
             continue  # the controller proxies to ready endpoints only
+        target = nodes.pod_at.get(endpoint.address)
+        to = nodes.class_of(target) if target is not None else None
         for controller in found:
             pairs += 1
-            why = _denied(controller, endpoint.address, endpoint.port, port.protocol, nodes)
-            if why is not None:
-                denied.append(why)
+            by = nodes.class_of(controller)
+            key = (by, to, endpoint.port) if by is not None and to is not None else None
+            dropped = known.get(key) if key is not None else None
+            why = None
+            if dropped is None or (dropped and first is None):
+                why = _denied(controller, endpoint.address, endpoint.port, port.protocol, nodes)
+                dropped = why is not None
+                if key is not None:
+                    known[key] = dropped
+            if dropped:
+                denied += 1
+                first = first if first is not None else why
     if not denied:
         return None
     return (
         f"routes to {service.meta.ref} port {wanted}, but the ingress controller's pods may not reach it: "
-        f"{len(denied)} of {pairs} (controller pod, endpoint) pairs are dropped; {denied[0]}"
+        f"{denied} of {pairs} (controller pod, endpoint) pairs are dropped; {first}"
     )
 
 
