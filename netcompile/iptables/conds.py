@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .model import UnsupportedIR
 
@@ -113,7 +114,8 @@ def port_chunks(spans: list[tuple[int, int]]) -> list[tuple[str, ...]]:
     return chunks
 
 
-def address_nets(atom: str) -> list[IPNet]:
+@lru_cache(maxsize=1 << 18)
+def address_nets(atom: str) -> tuple[IPNet, ...]:
     """An address, a prefix or a range `a-b` of a set element as prefixes (never /0: a family is two /1)."""
     if "-" in atom:
         low_text, high_text = atom.split("-", 1)
@@ -124,7 +126,7 @@ def address_nets(atom: str) -> list[IPNet]:
     out: list[IPNet] = []
     for net in nets:
         out.extend(net.subnets(1) if net.prefixlen == 0 else (net,))
-    return out
+    return tuple(out)
 
 
 def port_span(atom: str) -> tuple[int, int]:

@@ -88,13 +88,10 @@ def resolve_accepts(ruleset: Ruleset, stages: Stages, marks: Marks) -> dict[str,
     return out
 
 
-def _defers(ruleset: Ruleset, stages: Stages, hook: str) -> list[str]:
+def _defers(ruleset: Ruleset, stages: Stages, hook: str, edges: dict[str, list[tuple[TargetKind, str]]]) -> list[str]:
     """The deferred verdicts the nat stages of `hook` may leave on a packet."""
-    nat = ruleset.tables.get("nat")
-    if nat is None:
-        return []
     roots = {chain for _, _, chain, _ in stages.get(("nat", hook), [])}
-    reached = _closure(_edges(nat.chains), roots)
+    reached = _closure(edges, roots)
     return [what for what, chain in DEFER.items() if chain in reached]
 
 
@@ -103,8 +100,11 @@ def entries(ruleset: Ruleset, stages: Stages, marks: Marks, accepting: dict[str,
     clear = tokens("-j", "MARK", "--and-mark", f"{~marks.accept & 0xFFFFFFFF:#x}")
     after = {"INPUT": "PREROUTING", "FORWARD": "PREROUTING", "OUTPUT": "OUTPUT"}
     hooks = set(stages)
+    nat = ruleset.tables.get("nat")
+    edges = _edges(nat.chains) if nat is not None else {}
+    deferred = {nat_hook: _defers(ruleset, stages, nat_hook, edges) for nat_hook in set(after.values())}
     for hook, nat_hook in after.items():
-        if _defers(ruleset, stages, nat_hook):
+        if deferred[nat_hook]:
             hooks.add(("filter", hook))
     order = {"PREROUTING": 0, "INPUT": 1, "FORWARD": 2, "OUTPUT": 3, "POSTROUTING": 4}
     for table_name, hook in sorted(hooks, key=lambda k: (k[0] != "nat", order[k[1]])):
@@ -112,7 +112,7 @@ def entries(ruleset: Ruleset, stages: Stages, marks: Marks, accepting: dict[str,
         entry = f"NC-{hook}"
         rules: list[Rule] = []
         if table_name == "filter" and hook in after:
-            rules += _carry_out(_defers(ruleset, stages, after[hook]), marks, ruleset.family)
+            rules += _carry_out(deferred[after[hook]], marks, ruleset.family)
         items = sorted(stages.get((table_name, hook), []))
         marking = [chain for _, _, chain, _ in items if chain in accepting.get(table_name, set())]
         if marking:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..nft.statements import Address, Concat, Expr, Meta, MetaKey, Port
 from .conds import Conds, IPNet, address_nets, port_span, port_text
@@ -37,7 +38,15 @@ class Component:
         return "src" if self.field in ("saddr", "sport") else "dst"
 
 
-Value = list[IPNet] | tuple[str, int, int]  # an address component's prefixes, or (protocol, low, high)
+class Ports(NamedTuple):
+    """A port component's value: a protocol and an inclusive range of ports."""
+
+    proto: str
+    low: int
+    high: int
+
+
+Value = tuple[IPNet, ...] | Ports  # an address component's prefixes, or its ports
 
 
 def components(key: Expr) -> tuple[tuple[Component, ...], int]:
@@ -79,21 +88,20 @@ def values(comps: tuple[Component, ...], key: tuple[str, ...]) -> list[Value]:
             out.append(address_nets(key[comp.atoms[0]]))
         else:
             low, high = port_span(key[comp.atoms[1]])
-            out.append((key[comp.atoms[0]], low, high))
+            out.append(Ports(key[comp.atoms[0]], low, high))
     return out
 
 
 def _size(element: list[Value]) -> int:
     size = 1
     for value in element:
-        size *= len(value) if isinstance(value, list) else value[2] - value[1] + 1
+        size *= value.high - value.low + 1 if isinstance(value, Ports) else len(value)
     return size
 
 
 def _exact(element: list[Value], index: int) -> bool:
-    nets = element[index]
-    assert isinstance(nets, list)
-    return all(n.prefixlen == n.max_prefixlen for n in nets)
+    value = element[index]
+    return not isinstance(value, Ports) and all(n.prefixlen == n.max_prefixlen for n in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +146,10 @@ def plan(comps: tuple[Component, ...], elements: list[list[Value]]) -> Plan:
         texts: list[list[str]] = []
         for index in order:
             value = element[index]
-            if isinstance(value, list):
-                texts.append([str(n.network_address) if exact[index] else str(n) for n in value])
+            if isinstance(value, Ports):
+                texts.append([f"{value.proto}:{p}" for p in range(value.low, value.high + 1)])
             else:
-                texts.append([f"{value[0]}:{p}" for p in range(value[1], value[2] + 1)])
+                texts.append([str(n.network_address) if exact[index] else str(n) for n in value])
         entries.extend(",".join(combo) for combo in itertools.product(*texts))
     return Plan(name, order, tuple(entries), tuple(tuple(e) for e in rest))
 
@@ -152,7 +160,7 @@ def element_conds(base: Conds, comps: tuple[Component, ...], element: tuple[Valu
     for comp, value in zip(comps, element, strict=True):
         following: list[Conds] = []
         for conds in out:
-            if isinstance(value, list):
+            if not isinstance(value, Ports):
                 for net in value:
                     made = conds.address(comp.field, False, net)
                     if made is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterator
 
 CHAIN_MAX = 28
 SET_MAX = 31
@@ -48,18 +49,18 @@ class Namer:
         found = self._given.get(identity)
         if found is not None:
             return found
-        candidates: list[str] = []
-        if plain is not None and _PLAIN.fullmatch(plain) and len(self.prefix) + len(plain) <= self.limit:
-            candidates.append(self.prefix + plain)
-        for width in (8, 16, 24):
-            head = f"{self.prefix}{short_hash(identity, width)}"
-            rest = readable(tail or plain or "")
-            room = self.limit - len(head) - 1
-            if whole and len(rest) > room:
-                rest = ""
-            candidates.append(f"{head}-{rest[:room]}" if rest and room > 0 else head)
-        for name in candidates:
+        for name in self._candidates(identity, plain, tail, whole):
             if self._owner.setdefault(name, identity) == identity:
                 self._given[identity] = name
                 return name
         raise AssertionError(f"no free name for {identity!r}")  # pragma: no cover
+
+    def _candidates(self, identity: str, plain: str | None, tail: str, whole: bool) -> Iterator[str]:
+        if plain is not None and _PLAIN.fullmatch(plain) and len(self.prefix) + len(plain) <= self.limit:
+            yield self.prefix + plain
+        rest = readable(tail or plain or "")
+        for width in (8, 16, 24):  # a longer hash only after a collision
+            head = f"{self.prefix}{short_hash(identity, width)}"
+            room = self.limit - len(head) - 1
+            cut = "" if whole and len(rest) > room else rest[: max(room, 0)]
+            yield f"{head}-{cut}" if cut else head
