@@ -39,8 +39,9 @@ SECTION = "# netcompile section: "
 SECTIONS = ("ipset", "iptables", "ip6tables")
 TABLES = ("nat", "filter")
 BUILTINS = frozenset({"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
-CHAIN_RE = re.compile(r"NC-[A-Za-z0-9_.:+-]{1,25}")
-SET_RE = re.compile(r"nc-[A-Za-z0-9_.:+-]{1,28}")
+# iptables: a chain name is at most 28 characters, without spaces or quotes; ipset: a set name at most 31
+CHAIN_RE = re.compile(r"NC-[^\s\"'\\]{1,25}")
+SET_RE = re.compile(r"nc-[^\s\"'\\]{1,28}")
 TEMP_PREFIX = "nct-"
 # header options that ipset chooses (or grows) itself: not part of what a set is
 _TUNING = frozenset({"hashsize", "maxelem", "bucketsize", "initval"})
