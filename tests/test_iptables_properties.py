@@ -1,0 +1,103 @@
+"""The proof for the iptables back end: for every generated cluster and packet, the compiled ruleset
+rendered as iptables-restore and ipset input (netcompile.iptables), read back by the iptables interpreter
+(netcompile.verify.iptables), does exactly what the reference evaluator says Kubernetes does, with the
+probabilities the kernel gives: where the reference picks one of N endpoints uniformly, the statistic
+cascade's exact shares in endpoint order (tests/test_iptables_golden_read.py: `iptables_distribution`).
+
+The scenarios are tests/strategies.py's, as for the nftables property (tests/test_properties.py).
+Profiles (HYPOTHESIS_PROFILE): `ci` (default, 100 clusters), `dev` (30), `long` (2 000, on demand).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, reject, settings
+
+from netcompile.compile.options import CompileOptions
+from netcompile.iptables import UnsupportedIR
+from netcompile.iptables import render as render_iptables
+from netcompile.pipeline import compile_paths
+from netcompile.verify.iptables import Ruleset
+from netcompile.verify.packet import Outcome
+from netcompile.verify.reference import evaluate
+from tests.strategies import Scenario, scenarios
+from tests.test_iptables_golden_read import iptables_distribution
+
+EXAMPLES = {"ci": 100, "dev": 30, "long": 2000}
+PROFILE = settings(
+    max_examples=EXAMPLES.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), EXAMPLES["ci"]),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def disagreements(scenario: Scenario, mutate: Callable[[str], str] | None = None) -> list[str]:
+    """Packets of `scenario` on which the iptables back end's text (optionally mutated) and the reference differ."""
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / "cluster.yaml").write_text(scenario.yaml)
+        cluster, output = compile_paths([tmp], scenario.options)
+    try:
+        text = render_iptables(output.table).text
+    except UnsupportedIR:
+        reject()  # the renderer refuses this IR: test_the_renderer_takes_and_masks below, until it takes it
+    ruleset = Ruleset.parse(mutate(text) if mutate else text)
+    problems = []
+    for packet in scenario.probes:
+        reference = evaluate(cluster, packet)
+        expected = iptables_distribution(reference)
+        got = ruleset.evaluate(packet, cluster.node_addresses)
+        if got.distribution != expected:
+            problems.append(
+                f"packet {packet}\n  reference:   {reference.describe()}\n  reasons:     {reference.reasons}\n"
+                f"  expected:    {Outcome(expected).describe()}\n"
+                f"  interpreter: {got.describe()}\n  path:        " + "\n               ".join(got.path)
+            )
+    return problems
+
+
+@PROFILE
+@given(scenarios())
+def test_the_iptables_back_end_agrees_with_the_reference(scenario: Scenario) -> None:
+    problems = disagreements(scenario)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_property_sees_the_probabilities() -> None:
+    """Not vacuous: an endpoint's rule that matches a tenth too rarely (`--probability 0.5` of two
+    endpoints written 0.45) is caught on some scenario, which agrees as compiled."""
+    found = find(
+        scenarios(),
+        lambda s: bool(disagreements(s, lambda text: text.replace("--probability 0.5000000000", "--probability 0.45"))),
+        settings=settings(max_examples=200, deadline=None, database=None, phases=[Phase.generate]),
+    )
+    assert not disagreements(found)
+
+
+NODE_ONLY = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.0.1}]}
+"""
+
+
+@pytest.mark.xfail(
+    reason="netcompile/iptables choose_marks counts the mask of `meta mark set meta mark & 0xffffbfff` "
+    "(detectLocalMode None) as marks in use: UnsupportedIR, no three free mark bits (0xffffffff)",
+    raises=UnsupportedIR,
+    strict=True,
+)
+def test_the_renderer_takes_and_masks() -> None:
+    """A cluster of one node under detectLocalMode None renders (the property rejects the scenarios the
+    renderer refuses, about one in ten; this test says why, and fails once they render)."""
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / "node.yaml").write_text(NODE_ONLY)
+        _, output = compile_paths([tmp], CompileOptions(node="node-a", detect_local_mode="None"))
+    assert "& 0xffffbfff" in output.text
+    Ruleset.parse(render_iptables(output.table).text)  # renders, and the interpreter reads it
