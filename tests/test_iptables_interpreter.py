@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -883,16 +884,22 @@ def routed_node() -> Iterator[tuple[str, str, str]]:
 
 
 @pytest.mark.kernel
-def test_the_kernel_does_to_real_packets_what_the_interpreter_says(routed_node: tuple[str, str, str]) -> None:
-    """The same text loaded with `ipset restore` and `iptables-restore --noflush` into a forwarding node:
-    each TCP connection's fate (reached the server, where and from which address; reset or ICMP error;
-    no answer) is the interpreter's verdict for its first packet."""
+@pytest.mark.parametrize("restore", ["iptables-restore", "iptables-legacy-restore"])
+def test_the_kernel_does_to_real_packets_what_the_interpreter_says(
+    routed_node: tuple[str, str, str], restore: str
+) -> None:
+    """The same text loaded with `ipset restore` and `iptables-restore --noflush` (iptables-nft, and
+    iptables-legacy where it is installed) into a forwarding node: each TCP connection's fate (reached the
+    server, where and from which address; reset or ICMP error; no answer) is the interpreter's verdict
+    for its first packet."""
+    if shutil.which(restore) is None:
+        pytest.skip(f"{restore} is not installed")
     client, node, server = routed_node
     rules = text(KERNEL_IPSET, nat=KERNEL_NAT, filter_=KERNEL_FILTER)
     ruleset = Ruleset.parse(rules)  # the interpreter reads it, and the kernel takes the same sections
     sections = rules.split("# netcompile section: ")
     _ns(node, "ipset", "restore", stdin=sections[1].split("\n", 1)[1])
-    _ns(node, "iptables-restore", "--noflush", stdin=sections[2].split("\n", 1)[1])
+    _ns(node, restore, "--noflush", stdin=sections[2].split("\n", 1)[1])
     ports = sorted({8080, 8081, 8082, 9000, 9001, 9002})
     listener = subprocess.Popen(
         ["ip", "netns", "exec", server, sys.executable, "-c", _SERVER, *map(str, ports)],

@@ -3,7 +3,8 @@
 Resolves `-j`/`-g` chain targets (a user chain of the same table) and `--match-set` names (a set of the
 ipset section, of the rule's family or of none); checks what the kernel checks when rules are loaded:
 targets only in their table (REJECT in filter, DNAT and MASQUERADE in nat) and only reachable from the
-built-in chains they are valid from, and no chain that reaches itself (iptables-legacy refuses loops).
+built-in chains they are valid from, and no chain that reaches itself (the kernel refuses a loop reachable
+from a hook; the interpreter refuses every loop, as netcompile never writes one).
 """
 
 from __future__ import annotations
