@@ -54,7 +54,7 @@ def lint(
     if want("selects-nothing"):
         found += selectors.empty_peers(completed)
     nodes = Nodes(completed, scope, by_classes=by_classes)
-    pod_networks = _pod_networks(completed, nodes)
+    pod_networks = policies.PodNetworks(_pod_networks(completed, nodes))
     for policy in completed.network_policies:
         if want("allows-everything"):
             found += policies.allows_everything(policy)

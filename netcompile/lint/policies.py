@@ -70,13 +70,32 @@ def allows_everything(policy: NetworkPolicy) -> Iterator[Finding]:
             )
 
 
-def _subtract(networks: Sequence[IPNetwork], cut: IPNetwork) -> list[IPNetwork]:
-    out: list[IPNetwork] = []
-    for net in networks:
-        if net.version != cut.version or not net.overlaps(cut):
-            out.append(net)
-        elif not cut.supernet_of(net):  # type: ignore[arg-type]  # same family, checked above
-            out.extend(net.address_exclude(cut))  # type: ignore[arg-type]
+Span = tuple[int, int, IPNetwork]  # a network's first and last address as numbers, and the network
+
+
+def _span(net: IPNetwork) -> Span:
+    return int(net.network_address), int(net.broadcast_address), net
+
+
+class PodNetworks:
+    """The pod network as lint reads it (a few CIDRs, or every running pod's own address), with each
+    network's first and last address as numbers: ipBlocks are met with integers, not address objects."""
+
+    def __init__(self, networks: Sequence[IPNetwork]) -> None:
+        self.networks = tuple(networks)
+        self.spans = {v: [_span(n) for n in self.networks if n.version == v] for v in (4, 6)}
+        self.addresses_only = all(n.prefixlen == n.max_prefixlen for n in self.networks)
+
+
+def _subtract(held: list[Span], cut: IPNetwork) -> list[Span]:
+    lo, hi, _ = _span(cut)
+    out: list[Span] = []
+    for span in held:
+        first, last, net = span
+        if last < lo or first > hi:
+            out.append(span)
+        elif not (lo <= first and last <= hi):  # the cut lies inside the network: what is left of it
+            out.extend(_span(n) for n in net.address_exclude(cut))  # type: ignore[arg-type]  # same family
     return out
 
 
@@ -86,7 +105,7 @@ def _intersection(a: IPNetwork, b: IPNetwork) -> IPNetwork | None:
     return a if a.prefixlen >= b.prefixlen else b
 
 
-def ipblock_pod_network(policy: NetworkPolicy, pod_networks: Sequence[IPNetwork]) -> Iterator[Finding]:
+def ipblock_pod_network(policy: NetworkPolicy, pod_networks: PodNetworks) -> Iterator[Finding]:
     """An ipBlock whose CIDR, less its excepts, still holds part of the pod network: it matches those
     pods by address (whatever their labels or namespace)."""
     for direction, key, i, rule in _rules(policy):
@@ -94,9 +113,15 @@ def ipblock_pod_network(policy: NetworkPolicy, pod_networks: Sequence[IPNetwork]
             block = peer.ip_block
             if block is None or (_every_address(peer) and not rule.ports):
                 continue  # 0.0.0.0/0 on every port: allows-everything says it
-            held = [n for p in pod_networks if (n := _intersection(block.cidr, p)) is not None]
+            lo, hi, cidr = _span(block.cidr)
+            held: list[Span] = []
+            for span in pod_networks.spans[cidr.version]:
+                first, last, _ = span
+                if first <= hi and last >= lo:  # two CIDRs that meet: one inside the other, the narrower shared
+                    held.append(span if last - first <= hi - lo else (lo, hi, cidr))
             for cut in block.except_:
-                held = _subtract(held, cut)
+                if cut.version == cidr.version:
+                    held = _subtract(held, cut)
             if not held:
                 continue
             yield finding(
@@ -108,18 +133,18 @@ def ipblock_pod_network(policy: NetworkPolicy, pod_networks: Sequence[IPNetwork]
             )
 
 
-def _held(held: Sequence[IPNetwork], pod_networks: Sequence[IPNetwork]) -> str:
+def _held(held: Sequence[Span], pod_networks: PodNetworks) -> str:
     """`10.244.0.0/24 of the pod network 10.244.0.0/16`; with no pod network known but the pods' own
     addresses, `the addresses of 3 pods: 10.244.0.11, ...`."""
-    ordered = sorted(held, key=lambda n: (n.version, n))
+    ordered = [net for _, _, net in sorted(held, key=lambda s: (s[0], s[2].prefixlen))]  # one family
     more = ", ..." if len(ordered) > 3 else ""
-    if all(n.prefixlen == n.max_prefixlen for n in pod_networks):
+    if pod_networks.addresses_only:
         addresses = ", ".join(str(n.network_address) for n in ordered[:3])
         return f"{'the address of 1 pod' if len(ordered) == 1 else f'the addresses of {len(ordered)} pods'}: " + (
             addresses + more
         )
     shown = ", ".join(str(n) for n in ordered[:3])
-    return f"{shown}{more} of the pod network {', '.join(str(p) for p in pod_networks)}"
+    return f"{shown}{more} of the pod network {', '.join(str(p) for p in pod_networks.networks)}"
 
 
 def _ports_meet(a: tuple[PolicyPort, ...] | None, b: tuple[PolicyPort, ...] | None) -> bool:
