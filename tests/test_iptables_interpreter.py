@@ -647,6 +647,7 @@ def test_recent_lists_start_empty_and_set_then_rcheck_in_one_pass() -> None:
         ("-A FORWARD -j MARK", r"MARK needs exactly one"),
         ("-A FORWARD -j DNAT --to-destination 10.0.0.1", r"DNAT is valid in the nat table only"),
         ("-A FORWARD -m comment", r"-m comment needs --comment"),
+        ("-A FORWARD -m comment --comment " + "x" * 256, r"a comment longer than 255 bytes"),
         ("-A NC-MISSING -j DROP", r"chain 'NC-MISSING' does not exist"),
         ("-I FORWARD -j DROP", r"unknown line '-I'"),
     ],

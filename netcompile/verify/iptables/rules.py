@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..interpreter.errors import InterpreterError
 from .matches import build_match, number, port_ranges
 from .syntax import AddrMatch, IfaceMatch, Match, ProtoMatch, Rule, Target
-from .vocabulary import DNAT_PORT_PROTOS, EXTENSIONS, IFNAMSIZ, PROTO_NAMES, REJECT_WITH, STANDARD
+from .vocabulary import DNAT_PORT_PROTOS, EXTENSIONS, IFNAMSIZ, MAX_COMMENT, PROTO_NAMES, REJECT_WITH, STANDARD
 from .words import Line
 
 __all__ = ["MODULES", "parse_rule"]
@@ -209,7 +209,10 @@ def _finish(state: _State) -> Rule:
         if module.name == "comment":
             if "--comment" not in module.options:
                 raise state.error("-m comment needs --comment")
-            comments.append(module.options["--comment"][1][0])
+            comment = module.options["--comment"][1][0]
+            if len(comment.encode()) > MAX_COMMENT:
+                raise state.error(f"a comment longer than {MAX_COMMENT} bytes (iptables would cut it there)")
+            comments.append(comment)
             skip.update(range(module.start, module.end))
             continue
         state.matches.extend(build_match(module.name, module.options, state.proto, state.proto_invert, state.error))
