@@ -36,12 +36,15 @@ from netcompile.nft.statements import (
     Concat,
     DnatMap,
     Flags,
+    InputInterface,
+    InterfaceName,
     Mark,
     MarkOp,
     MarkSet,
     Match,
     Network,
     Numgen,
+    Op,
     Reject,
     SetRef,
     Symbol,
@@ -310,3 +313,38 @@ def test_default_backend_is_nftables(tmp_path: Path) -> None:
     out = tmp_path / "x.nft"
     result = runner.invoke(app, ["compile", str(CASES["svc-hairpin"].directory), "--node", "node-a", "-o", str(out)])
     assert result.exit_code == 0 and out.read_text().startswith("#!/usr/sbin/nft -f")
+
+
+def test_many_per_element_rules_go_behind_one_ipset_lookup() -> None:
+    """hash:net,net does not exist on this kernel: `ip saddr . ip daddr @hairpin` is one rule per element,
+    and with many elements those rules sit in a chain jumped to only for a source among theirs."""
+    table = Table("t")
+    table.add_chain("post", base=BaseChain(ChainType.NAT, Hook.POSTROUTING, "srcnat"))
+    table.add_set(Set("pairs", Types((DataType.IPV4_ADDR, DataType.IPV4_ADDR))))
+    pairs = [f"10.0.{i // 256}.{i % 256}" for i in range(1, 21)]
+    table.add_elements("pairs", [Element((a, a)) for a in reversed(pairs)])
+    table.add_rule("post", member(Concat((saddr(IPV4), daddr(IPV4))), "pairs"), MarkSet(MarkOp.OR, Mark(0x4000)))
+    out = render(table.finish())
+    (entry,) = rules_of(out.iptables, "NC-post")
+    found = re.fullmatch(r"-A NC-post -m set --match-set (\S+) src -j (NC-\S+)", entry)
+    assert found is not None, entry
+    name, sub = found.groups()
+    assert re.findall(rf"^add {name} (\S+)$", out.ipset, re.MULTILINE) == pairs  # in address order
+    inside = rules_of(out.iptables, sub)
+    assert len(inside) == 20 and all(re.search(r"-s (\S+)/32 -d \1/32 -j MARK --or-mark 0x4000$", r) for r in inside)
+    # a few elements stay flat
+    small = Table("t")
+    small.add_chain("post", base=BaseChain(ChainType.NAT, Hook.POSTROUTING, "srcnat"))
+    small.add_set(Set("pairs", Types((DataType.IPV4_ADDR, DataType.IPV4_ADDR))))
+    small.add_elements("pairs", [Element((a, a)) for a in pairs[:3]])
+    small.add_rule("post", member(Concat((saddr(IPV4), daddr(IPV4))), "pairs"), MarkSet(MarkOp.OR, Mark(0x4000)))
+    assert len(rules_of(render(small.finish()).iptables, "NC-post")) == 3
+
+
+def test_input_interface_matches() -> None:
+    table = _forward_table()
+    table.add_rule("ingress", Match(InputInterface(), InterfaceName("cbr0")), DROP)
+    table.add_rule("ingress", Match(InputInterface(), InterfaceName("veth", prefix=True), Op.NE), DROP)
+    text = render(table.finish())
+    for family in (text.iptables, text.ip6tables):
+        assert rules_of(family, "NC-ingress") == ["-A NC-ingress -i cbr0 -j DROP", "-A NC-ingress ! -i veth+ -j DROP"]

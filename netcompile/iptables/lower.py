@@ -16,6 +16,7 @@ where each chain is reached from.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -44,9 +45,11 @@ from ..nft.syntax import safe_comment
 from . import keys
 from .conds import Conds
 from .matches import Matcher
-from .model import ACCEPT, NO_TARGET, Rule, Ruleset, Target, UnsupportedIR, goto, jump, tokens
+from .model import ACCEPT, NO_TARGET, Ipset, Rule, Ruleset, Target, TargetKind, UnsupportedIR, goto, jump, tokens
 from .probability import probability_text
 from .shared import BUILTINS, DEFER, Ctx, Shared, binding, field_name, key_binding, key_parts, rule_family, table_of
+
+GUARD_MIN = 8  # alternatives of one rule from which they go behind an ipset lookup (`FamilyLowering.guard`)
 
 
 @dataclass(slots=True)
@@ -60,6 +63,7 @@ class FamilyLowering:
     pending: list[tuple[str, str, str, Ctx]] = field(default_factory=list)  # table, IR chain, name, ctx
     stages: dict[tuple[str, str], list[tuple[int, str, str, str]]] = field(default_factory=dict)
     matcher: Matcher = field(init=False)
+    guards: dict[tuple[str, str], int] = field(default_factory=dict)  # guarded rules per chain, for names
 
     def __post_init__(self) -> None:
         self.ruleset = Ruleset(self.version)
@@ -105,8 +109,40 @@ class FamilyLowering:
     def emit(self, table: str, chain: str, alts: Iterable[Conds], target: Target, comment: str | None) -> None:
         rules = self.ruleset.table(table).chain(chain).rules
         text = safe_comment(comment) if comment else None
+        alts = list(alts)
+        guard = self.guard(table, chain, alts, target, text)
+        if guard is not None:
+            rules.append(guard)
+            return
         for conds in alts:
             rules.append(Rule(conds.tokens, target, text))
+
+    def guard(self, table: str, chain: str, alts: list[Conds], target: Target, comment: str | None) -> Rule | None:
+        """Many alternatives (a set no ipset type holds, one rule per element) behind one ipset lookup: the
+        rules move to a chain of their own, jumped to only for a packet whose source (or destination) is
+        in the union of theirs, so that other packets pay one lookup. Only for targets that behave alike
+        in that chain (an action, a built-in target other than RETURN, a jump)."""
+        if len(alts) < GUARD_MIN or target.kind not in (TargetKind.NONE, TargetKind.TOKENS, TargetKind.JUMP):
+            return None
+        if target.tokens[:2] == ("-j", "RETURN"):
+            return None
+        for slot, direction in (("src", "src"), ("dst", "dst")):
+            values = [getattr(a, slot) for a in alts]
+            if any(v is None or v[0] for v in values):
+                continue
+            nets = sorted({v[1] for v in values}, key=_net_order)
+            count = self.guards.setdefault((table, chain), 0)
+            self.guards[(table, chain)] = count + 1
+            identity = f"guard|{self.version}|{table}|{chain}|{count}"
+            exact = all(n.endswith("/32") or n.endswith("/128") for n in nets)
+            kind = "hash:ip" if exact else "hash:net"
+            name = self.shared.set_names.name(identity, None, f"{chain.removeprefix('NC-')}-{count}")
+            entries = [n.split("/")[0] if exact else n for n in nets]
+            self.shared.ipsets[name] = Ipset(name, kind, self.version, entries)
+            sub = self.shared.chain_names.name(identity, None, f"{chain.removeprefix('NC-')}-{count}")
+            self.ruleset.table(table).chain(sub).rules.extend(Rule(a.tokens, target, comment) for a in alts)
+            return Rule(("-m", "set", "--match-set", name, direction), jump(sub), comment)
+        return None
 
     # --- rules ----------------------------------------------------------------------------------
 
@@ -281,3 +317,8 @@ class FamilyLowering:
             matched = self.matcher.lookup(alts, comps, identity, label, [e.key for e in elements], False)
             note = comment or f"@{map_name}: {verdict.kind.value} {verdict.chain or ''}".rstrip()
             self.emit(table, chain, matched, target, note)
+
+
+def _net_order(text: str) -> tuple[int, int, int]:
+    net = ipaddress.ip_network(text)
+    return net.version, int(net.network_address), net.prefixlen
