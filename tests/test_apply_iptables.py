@@ -12,9 +12,12 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from netcompile.cli import app
 from netcompile.host.iptables import (
     IptablesError,
     apply_iptables,
@@ -149,6 +152,7 @@ COMMIT
 """
 FOREIGN_V6 = "*filter\n-A FORWARD -s 2001:db8::/32 -j DROP\nCOMMIT\n"
 VARIANTS = ["nft", "legacy"]
+runner = CliRunner()
 
 
 def _exec(netns: str, *args: str, stdin: str | None = None, check: bool = True) -> str:
@@ -303,3 +307,65 @@ def _scratch() -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_apply_and_delete_from_the_command_line(host: tuple[str, str, Callable[[], str]], tmp_path: Path) -> None:
+    netns, variant, state = host
+    before = _foreign(state())
+    source = ROOT / "golden" / "svc-nodeport"
+    node = (source / "args").read_text().split()  # --node NAME
+    result = runner.invoke(
+        app, ["apply", str(source), *node, "--backend", "iptables", "--netns", netns, "--iptables", variant]
+    )
+    assert result.exit_code == 0, result.output
+    assert "loaded netcompile's iptables chains and ipsets" in result.output
+    loaded = state()
+    assert _ours(loaded) and _foreign(loaded) == before
+
+    compiled = tmp_path / "node.rules"  # the compiled file, applied again: nothing changes
+    result = runner.invoke(app, ["compile", str(source), *node, "--backend", "iptables", "-o", str(compiled)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["apply", str(compiled), "--backend", "iptables", "--netns", netns, "--iptables", variant]
+    )
+    assert result.exit_code == 0 and "replaced" in result.output and "0 ipsets loaded" in result.output
+    assert state() == loaded
+
+    broken = tmp_path / "broken.rules"
+    broken.write_text(compiled.read_text().replace("-j NC-", "-j NC-X", 1))
+    result = runner.invoke(
+        app, ["apply", str(broken), "--backend", "iptables", "--netns", netns, "--iptables", variant]
+    )
+    assert result.exit_code == 2 and "nothing was changed" in result.output
+    assert state() == loaded
+
+    result = runner.invoke(app, ["delete", "--backend", "iptables", "--netns", netns, "--iptables", variant])
+    assert result.exit_code == 0 and "deleted netcompile's iptables chains and ipsets" in result.output
+    assert _ours(state()) == "" and _foreign(state()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["apply", "golden/svc-nodeport", "--backend", "iptables", "--force"], "--force: not with --backend iptables"),
+        (["apply", "golden/svc-nodeport", "--backend", "pf"], "--backend: Unsupported value"),
+        (["apply", "golden/svc-nodeport", "--iptables", "legacy"], "with --backend iptables"),
+        (["delete", "--backend", "iptables", "--iptables", "old"], '"nft" or "legacy"'),
+        (["apply", "golden/svc-nodeport/expected.nft", "--backend", "iptables"], "an nftables script"),
+    ],
+)
+def test_command_line_refusals(args: list[str], message: str) -> None:
+    result = runner.invoke(app, [args[0], *(str(ROOT / a) if a.startswith("golden/") else a for a in args[1:])])
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.kernel
+def test_apply_check_uses_a_scratch_namespace(tmp_path: Path) -> None:
+    source = ROOT / "golden" / "svc-affinity"
+    node = (source / "args").read_text().split()
+    result = runner.invoke(app, ["apply", str(source), *node, "--backend", "iptables", "--check"])
+    assert result.exit_code == 0 and "accept it in a scratch network namespace" in result.output, result.output

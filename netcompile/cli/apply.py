@@ -9,11 +9,33 @@ from typing import Annotated
 import typer
 
 from ..host.apply import DriftError, NetnsError, ScopeError, apply_delta, apply_script, check_table_name, delete_table
+from ..host.iptables import (
+    SECTION,
+    IptablesError,
+    IptablesUnavailable,
+    apply_iptables,
+    check_iptables,
+    delete_iptables,
+)
 from ..host.nftlib import NftRejected, NftUnavailable
+from ..iptables import file_header
+from ..iptables import render as render_iptables
 from ..nft import fingerprint
 from ..nft.reader import Loaded
 from . import FINDING, CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
+from .options import BACKENDS, BackendOpt
 from .since import SinceOpt, delta_from, load_since
+
+VariantOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--iptables",
+        metavar="VARIANT",
+        help="With --backend iptables: the tools to load with, nft (iptables-nft) or legacy (iptables-legacy); "
+        "default: the host's iptables-restore.",
+    ),
+]
+VARIANTS = ("nft", "legacy")
 
 NetnsOpt = Annotated[
     str | None,
@@ -68,6 +90,8 @@ def apply_cmd(
         bool, typer.Option("--force", help="Load a script even if it touches tables other than netcompile's.")
     ] = False,
     since: SinceOpt = None,
+    backend: BackendOpt = "nftables",
+    variant: VariantOpt = None,
 ) -> None:
     """Load a ruleset: replace netcompile's table in one libnftables transaction, touching nothing else.
 
@@ -80,7 +104,19 @@ def apply_cmd(
     delta from OLD.nft to the new ruleset (given as manifests or as a compiled .nft), as `compile --since`
     writes it. When the table does not hold OLD.nft, the delta is refused as a whole and nothing changes
     (exit 1: the table drifted from OLD.nft).
+
+    With --backend iptables, loads the iptables back end's file (or compiles manifests to it): its ipsets,
+    then its rules in one iptables-restore per family, replacing netcompile's NC-* chains, its jumps from
+    the built-in chains and its nc-* sets, and nothing else (docs/iptables.md). --check loads it into a
+    scratch network namespace instead.
     """
+    _backend(backend, variant)
+    if backend == "iptables":
+        refused = [flag for flag, given in (("--since", since), ("--force", force)) if given]
+        if refused:
+            fail(f"{', '.join(refused)}: not with --backend iptables (an nftables feature)")
+        _apply_iptables(paths, compile_args, netns, check, variant)
+        return
     table = compile_args.table
     try:
         check_table_name(table)  # a script's table may be any nft name; a compiled one must be the IR's
@@ -159,12 +195,83 @@ def _apply_delta(
     sys.stderr.flush()
 
 
+def _backend(backend: str, variant: str | None) -> None:
+    if backend not in BACKENDS:
+        fail(f'--backend: Unsupported value: "{backend}": supported values: "nftables", "iptables"')
+    if variant is not None and (backend != "iptables" or variant not in VARIANTS):
+        fail('--iptables: "nft" or "legacy", with --backend iptables')
+
+
+def _apply_iptables(
+    paths: list[str], compile_args: CompileArgs, netns: str | None, check: bool, variant: str | None
+) -> None:
+    if any(is_script(p) for p in paths):
+        fail("an nftables script: load it with --backend nftables (or compile the manifests with --backend iptables)")
+    files = [p for p in paths if _is_iptables_file(p)]
+    if files:
+        if len(paths) != 1:
+            fail("give either one file of the iptables back end or manifests, not both")
+        name, text = files[0], _read_script(files[0])
+    else:
+        compiled = run_compile(paths, compile_args)
+        name = "<compiled>"
+        text = render_iptables(compiled.output.table, file_header(compiled.cluster.node_name)).text
+    where = f" in network namespace {netns}" if netns else ""
+    try:
+        if check:
+            loaded = check_iptables(text, variant=variant, name=name)
+        else:
+            loaded = apply_iptables(text, netns=netns, variant=variant, name=name)
+    except IptablesError as exc:
+        typer.echo(str(exc), err=True)
+        fail(f"{name}: not loaded; nothing was changed{where}")
+    except (IptablesUnavailable, NetnsError) as exc:
+        fail(str(exc))
+    sets = f"{loaded.sets_changed} ipsets loaded, {loaded.sets_kept} unchanged"
+    if check:
+        typer.echo(f"{name}: ipset and iptables-restore accept it in a scratch network namespace ({sets})", err=True)
+    else:
+        verb = "replaced" if loaded.existed else "loaded"
+        typer.echo(f"{name}: {verb} netcompile's iptables chains and ipsets ({sets}){where}", err=True)
+    sys.stderr.flush()
+
+
+def _is_iptables_file(path: str) -> bool:
+    """The iptables back end's combined file: it has the section lines (read the first few kilobytes)."""
+    p = Path(path)
+    if path == "-" or not p.is_file():
+        return False
+    try:
+        with p.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return SECTION.encode() in head
+
+
 @app.command("delete")
 def delete_cmd(
     netns: NetnsOpt = None,
     table: TableOpt = "netcompile",
+    backend: BackendOpt = "nftables",
+    variant: VariantOpt = None,
 ) -> None:
-    """Remove netcompile's table (only it); succeeds also when it is not there."""
+    """Remove netcompile's table (only it); succeeds also when it is not there.
+
+    With --backend iptables: netcompile's jumps from the built-in chains, its NC-* chains and nc-* ipsets.
+    """
+    _backend(backend, variant)
+    if backend == "iptables":
+        where = f" in network namespace {netns}" if netns else ""
+        try:
+            existed = delete_iptables(netns=netns, variant=variant)
+        except IptablesError as exc:
+            fail(f"cannot delete netcompile's iptables rules{where}: {exc}")
+        except (IptablesUnavailable, NetnsError) as exc:
+            fail(str(exc))
+        done = "deleted netcompile's iptables chains and ipsets" if existed else "no iptables rules of netcompile's"
+        typer.echo(f"{done}{where}", err=True)
+        return
     try:
         check_table_name(table)
     except ValueError as exc:
