@@ -209,10 +209,10 @@ def _finish(state: _State) -> Rule:
         if module.name == "comment":
             if "--comment" not in module.options:
                 raise state.error("-m comment needs --comment")
-            comment = module.options["--comment"][1][0]
-            if len(comment.encode()) > MAX_COMMENT:
+            written = module.options["--comment"][1][0]
+            if len(written.encode()) > MAX_COMMENT:
                 raise state.error(f"a comment longer than {MAX_COMMENT} bytes (iptables would cut it there)")
-            comments.append(comment)
+            comments.append(written)
             skip.update(range(module.start, module.end))
             continue
         state.matches.extend(build_match(module.name, module.options, state.proto, state.proto_invert, state.error))
