@@ -326,7 +326,7 @@ def test_many_per_element_rules_go_behind_one_ipset_lookup() -> None:
     table.add_rule("post", member(Concat((saddr(IPV4), daddr(IPV4))), "pairs"), MarkSet(MarkOp.OR, Mark(0x4000)))
     out = render(table.finish())
     (entry,) = rules_of(out.iptables, "NC-post")
-    found = re.fullmatch(r"-A NC-post -m set --match-set (\S+) src -j (NC-\S+)", entry)
+    found = re.fullmatch(r'-A NC-post -m comment --comment "@pairs" -m set --match-set (\S+) src -j (NC-\S+)', entry)
     assert found is not None, entry
     name, sub = found.groups()
     assert re.findall(rf"^add {name} (\S+)$", out.ipset, re.MULTILINE) == pairs  # in address order

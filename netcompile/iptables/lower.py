@@ -162,7 +162,7 @@ class FamilyLowering:
                 continue
             if index != last:
                 raise UnsupportedIR(f"a statement after {statement!r} in chain {chain}")
-            self.action(table, chain, known, alts, statement, rule.comment)
+            self.action(table, chain, known, alts, statement, rule.comment or _looked_up(rule))
             return
 
     def verdict(self, table: str, verdict: Verdict, known: dict[str, str], label: str | None) -> Target:
@@ -322,3 +322,12 @@ class FamilyLowering:
 def _net_order(text: str) -> tuple[int, int, int]:
     net = ipaddress.ip_network(text)
     return net.version, int(net.network_address), net.prefixlen
+
+
+def _looked_up(rule: ir.Rule) -> str | None:
+    """The comment of a rule that has none but looks a named set up: `@set`, to find it in the ipsets and
+    the nftables script (whose elements say which Kubernetes rule allows them)."""
+    for statement in rule.statements:
+        if isinstance(statement, Match) and isinstance(statement.right, SetRef):
+            return f"@{statement.right.name}"
+    return None
