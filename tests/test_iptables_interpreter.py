@@ -777,6 +777,11 @@ add nc-svc 10.96.0.10,tcp:82
 create nc-blocked hash:net family inet
 add nc-blocked 10.0.2.0/24
 add nc-blocked 10.0.2.2/32 nomatch
+create nc-svc6 hash:ip,port family inet6
+add nc-svc6 fd00:96::10,tcp:80
+create nc-blocked6 hash:net family inet6
+add nc-blocked6 fd00:2::/64
+add nc-blocked6 fd00:2::2/128 nomatch
 """
 KERNEL_NAT = [
     "-A PREROUTING -m comment --comment netcompile -j NC-PRE",
@@ -802,6 +807,19 @@ KERNEL_FILTER = [
     "-A NC-FWD -p tcp --dport 9002 -j ACCEPT",
     "-A NC-GONE -j RETURN",
 ]
+KERNEL_NAT6 = [
+    "-A PREROUTING -m comment --comment netcompile -j NC-PRE",
+    "-A POSTROUTING -m comment --comment netcompile -j NC-POST",
+    "-A NC-PRE -m set --match-set nc-svc6 dst,dst -j MARK --set-xmark 0x4000/0x4000",
+    "-A NC-PRE -m mark --mark 0x4000/0x4000 -p tcp -j DNAT --to-destination [fd00:2::2]:8080",
+    "-A NC-POST -m mark --mark 0x4000/0x4000 -j MASQUERADE",
+]
+KERNEL_FILTER6 = [
+    "-A FORWARD -m comment --comment netcompile -j NC-FWD",
+    "-A NC-FWD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    "-A NC-FWD -m set --match-set nc-blocked6 dst -j DROP",
+    "-A NC-FWD -p tcp --dport 9000 -j REJECT --reject-with icmp6-port-unreachable",
+]
 KERNEL_PROBES = [  # (destination, port): through a node whose other side holds 10.0.2.2 and 10.0.2.3
     ("10.96.0.10", 80),  # DNAT to 10.0.2.2:8080 (the statistic rule of probability 0 never matches)
     ("10.96.0.10", 81),  # DNAT to 10.0.2.2:8081, which FORWARD lets through only in the DNAT state
@@ -813,13 +831,21 @@ KERNEL_PROBES = [  # (destination, port): through a node whose other side holds 
     ("10.0.2.2", 9000),  # ICMP port unreachable
     ("10.0.2.2", 9001),  # dropped
     ("10.0.2.2", 9002),  # -g NC-GONE, RETURN: back in FORWARD after the jump (dropped), not in NC-FWD
+    ("fd00:96::10", 80),  # the ip6tables section: DNAT to [fd00:2::2]:8080, masqueraded
+    ("fd00:2::2", 8080),  # nomatch again
+    ("fd00:2::3", 8080),  # dropped
+    ("fd00:2::2", 9000),  # ICMPv6 port unreachable
 ]
+CLIENTS = {4: "10.0.1.2", 6: "fd00:1::2"}
 _SERVER = """
 import selectors, socket, sys
 sel = selectors.DefaultSelector()
 for port in map(int, sys.argv[1:]):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port)); s.listen(16); sel.register(s, selectors.EVENT_READ)
+    for family, any_address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((any_address, port)); s.listen(16); sel.register(s, selectors.EVENT_READ)
 print("ready", flush=True)
 while True:
     for key, _ in sel.select():
@@ -834,7 +860,7 @@ _CLIENT = """
 import socket, sys
 for token, target in enumerate(sys.argv[1:]):
     host, port = target.rsplit(":", 1)
-    s = socket.socket(); s.settimeout(1.5)
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET); s.settimeout(1.5)
     try:
         s.connect((host, int(port))); s.sendall(f"{token}\\n".encode()); result = "connected"
     except ConnectionRefusedError:
@@ -856,7 +882,8 @@ def _ns(name: str, *args: str, stdin: str | None = None) -> str:
 
 @pytest.fixture
 def routed_node() -> Iterator[tuple[str, str, str]]:
-    """client (10.0.1.2) -- node (10.0.1.1 | 10.0.2.1, forwarding) -- server (10.0.2.2 and 10.0.2.3)."""
+    """client (10.0.1.2, fd00:1::2) -- node (10.0.1.1, fd00:1::1 | 10.0.2.1, fd00:2::1; forwarding) --
+    server (10.0.2.2 and 10.0.2.3, fd00:2::2 and fd00:2::3)."""
     tag = f"{os.getpid() % 100000}{uuid.uuid4().hex[:4]}"
     client, node, server = (f"ipt{role}{tag}" for role in "cns")
     for ns in (client, node, server):
@@ -870,14 +897,23 @@ def routed_node() -> Iterator[tuple[str, str, str]]:
             f"-n {node} addr add 10.0.2.1/24 dev ns{tag}",
             f"-n {server} addr add 10.0.2.2/24 dev s{tag}",
             f"-n {server} addr add 10.0.2.3/24 dev s{tag}",
+            f"-n {client} addr add fd00:1::2/64 dev c{tag} nodad",
+            f"-n {node} addr add fd00:1::1/64 dev nc{tag} nodad",
+            f"-n {node} addr add fd00:2::1/64 dev ns{tag} nodad",
+            f"-n {server} addr add fd00:2::2/64 dev s{tag} nodad",
+            f"-n {server} addr add fd00:2::3/64 dev s{tag} nodad",
         ]
         commands += [f"-n {ns} link set {dev} up" for ns, dev in ((client, f"c{tag}"), (node, f"nc{tag}"))]
         commands += [f"-n {ns} link set {dev} up" for ns, dev in ((node, f"ns{tag}"), (server, f"s{tag}"))]
         commands += [f"-n {ns} link set lo up" for ns in (client, node, server)]
         commands += [f"-n {client} route add default via 10.0.1.1", f"-n {server} route add default via 10.0.2.1"]
+        commands += [
+            f"-n {client} -6 route add default via fd00:1::1",
+            f"-n {server} -6 route add default via fd00:2::1",
+        ]
         for command in commands:
             subprocess.run(["ip", *command.split()], check=True)
-        _ns(node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        _ns(node, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
         yield client, node, server
     finally:
         for ns in (client, node, server):
@@ -885,22 +921,25 @@ def routed_node() -> Iterator[tuple[str, str, str]]:
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize("restore", ["iptables-restore", "iptables-legacy-restore"])
+@pytest.mark.parametrize("variant", ["", "-legacy"])
 def test_the_kernel_does_to_real_packets_what_the_interpreter_says(
-    routed_node: tuple[str, str, str], restore: str
+    routed_node: tuple[str, str, str], variant: str
 ) -> None:
-    """The same text loaded with `ipset restore` and `iptables-restore --noflush` (iptables-nft, and
-    iptables-legacy where it is installed) into a forwarding node: each TCP connection's fate (reached the
-    server, where and from which address; reset or ICMP error; no answer) is the interpreter's verdict
-    for its first packet."""
-    if shutil.which(restore) is None:
-        pytest.skip(f"{restore} is not installed")
+    """The same text loaded with `ipset restore`, `iptables-restore --noflush` and `ip6tables-restore
+    --noflush` (iptables-nft, and iptables-legacy where it is installed) into a forwarding node: each TCP
+    connection's fate (reached the server, where and from which address; reset or ICMP error; no answer)
+    is the interpreter's verdict for its first packet."""
+    restores = [f"iptables{variant}-restore", f"ip6tables{variant}-restore"]
+    if not all(shutil.which(tool) for tool in restores):
+        pytest.skip(f"{' and '.join(restores)} are not installed")
     client, node, server = routed_node
-    rules = text(KERNEL_IPSET, nat=KERNEL_NAT, filter_=KERNEL_FILTER)
+    v6 = "\n".join(block(t, rules) for t, rules in (("nat", KERNEL_NAT6), ("filter", KERNEL_FILTER6)))
+    rules = text(KERNEL_IPSET, nat=KERNEL_NAT, filter_=KERNEL_FILTER, v6=v6)
     ruleset = Ruleset.parse(rules)  # the interpreter reads it, and the kernel takes the same sections
-    sections = rules.split("# netcompile section: ")
-    _ns(node, "ipset", "restore", stdin=sections[1].split("\n", 1)[1])
-    _ns(node, restore, "--noflush", stdin=sections[2].split("\n", 1)[1])
+    sections = [part.split("\n", 1)[1] for part in rules.split("# netcompile section: ")[1:]]
+    _ns(node, "ipset", "restore", stdin=sections[0])
+    for tool, section in zip(restores, sections[1:], strict=True):
+        _ns(node, tool, "--noflush", stdin=section)
     ports = sorted({8080, 8081, 8082, 9000, 9001, 9002})
     listener = subprocess.Popen(
         ["ip", "netns", "exec", server, sys.executable, "-c", _SERVER, *map(str, ports)],
@@ -909,7 +948,7 @@ def test_the_kernel_does_to_real_packets_what_the_interpreter_says(
     )
     try:
         assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
-        targets = [f"{host}:{port}" for host, port in KERNEL_PROBES]
+        targets = [f"{host}:{port}" for host, port in KERNEL_PROBES]  # the client splits at the last colon
         answers = dict(line.split() for line in _ns(client, sys.executable, "-c", _CLIENT, *targets).splitlines())
     finally:
         listener.terminate()
@@ -917,16 +956,17 @@ def test_the_kernel_does_to_real_packets_what_the_interpreter_says(
     arrived = {
         token: (peer, local, int(port)) for token, peer, local, port in (line.split() for line in seen.splitlines())
     }
-    local = (ip_address("10.0.1.1"), ip_address("10.0.2.1"))
+    local = tuple(ip_address(a) for a in ("10.0.1.1", "10.0.2.1", "fd00:1::1", "fd00:2::1"))
     kernel, interpreter = [], []
     for token, (host, port) in enumerate(KERNEL_PROBES):
         answer = answers[str(token)]
         if answer == "connected":
             peer, to, to_port = arrived[str(token)]
-            kernel.append(delivered(to, to_port, masquerade=peer != "10.0.1.2"))
+            kernel.append(delivered(to, to_port, masquerade=peer != CLIENTS[ip_address(to).version]))
         else:
             kernel.append({"refused": REJECTED, "timeout": DROPPED}.get(answer, Result(Verdict.REJECTED, None, -1)))
-        outcome = ruleset.evaluate(packet("10.0.1.2", host, port), local)
+        outcome = ruleset.evaluate(packet(CLIENTS[ip_address(host).version], host, port), local)
         interpreter.append(next(iter(outcome.distribution)) if len(outcome.distribution) == 1 else outcome)
     assert kernel == interpreter
     assert kernel[2] == delivered("10.0.2.2", 8080, masquerade=True) and kernel[4] == DROPPED  # it discriminates
+    assert kernel[-4:] == [delivered("fd00:2::2", 8080, True), delivered("fd00:2::2", 8080), DROPPED, REJECTED]
