@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 
 from ..nft import ir
 from ..nft.statements import (
@@ -65,9 +66,11 @@ def binding(match: Match) -> dict[str, str]:
         return {name: right.name}
     if isinstance(right, Integer):
         return {name: str(right.value)}
-    if isinstance(right, Network) and getattr(right.value, "num_addresses", 1) == 1:
+    if isinstance(right, Network):
         value = right.value
-        return {name: str(value.network_address if hasattr(value, "network_address") else value)}
+        if isinstance(value, IPv4Network | IPv6Network):
+            return {name: str(value.network_address)} if value.num_addresses == 1 else {}
+        return {name: str(value)}
     return {}
 
 
