@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
+from ..gcpause import paused_gc
 from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
 from ..targets import Workloads
@@ -341,6 +342,24 @@ def matrix_cmd(
         deprecated=("table", "markdown", "json"),
         aliases={"table": "text"},
     )
+    # The rulesets, their parse and the matrix are many small acyclic containers: the cyclic collector
+    # would rescan the growing heap again and again (see gcpause.paused_gc). Reference counting frees them.
+    with paused_gc():
+        _matrix(paths, compile_args, ports, external, by_pod, cells, source, dest, target, form)
+
+
+def _matrix(
+    paths: list[str],
+    compile_args: CompileArgs,
+    ports: str | None,
+    external: list[str] | None,
+    by_pod: bool,
+    cells: bool,
+    source: str | None,
+    dest: str | None,
+    target: Path | None,
+    form: str,
+) -> None:
     wanted = parse_ports(ports)
     externals = parse_externals(external)
     net = network(paths, compile_args)
