@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
+from ..gcpause import paused_gc
 from ..lint import CHECKS, Finding, ScopeArgs, lint
 from ..model import Objects
 from ..pipeline import OptionError, complete, load
@@ -73,7 +74,8 @@ def lint_cmd(
     unknown = [name for name in disabled if name not in CHECKS]
     if unknown:
         fail(f'--disable: Unsupported value: "{unknown[0]}": supported values: ' + ", ".join(f'"{c}"' for c in CHECKS))
-    _, found = linted(paths, compile_args, disabled)
+    with paused_gc():  # many small acyclic containers (see gcpause.paused_gc), as matrix
+        _, found = linted(paths, compile_args, disabled)
     if form == "json":
         emit(json.dumps({"findings": [f.as_json() for f in found], "count": len(found)}, indent=2), target)
     elif found or target is not None:
