@@ -13,6 +13,7 @@ from ipaddress import ip_address
 import pytest
 
 from netcompile.golden import Case, discover
+from netcompile.iptables import endpoint_probabilities
 from netcompile.verify.iptables import Ruleset, kube_proxy_cascade
 from netcompile.verify.packet import Outcome, Result, Verdict
 from netcompile.verify.reference import evaluate
@@ -76,3 +77,10 @@ def test_the_expected_distribution_is_the_kernels_cascade() -> None:
     assert [str(r.dst) for r in expected] == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
     mixed = Outcome({results[0]: Fraction(1, 2), Result.rejected(): Fraction(1, 2)})
     assert iptables_distribution(mixed) == mixed.distribution
+
+
+def test_the_renderer_and_the_interpreter_compute_the_same_cascade() -> None:
+    """netcompile.iptables.endpoint_probabilities (the renderer's) and verify.iptables.kube_proxy_cascade
+    (the proof's, written apart) agree on every endpoint count from 1 to 64, and at 100 and 1 000."""
+    for n in [*range(1, 65), 100, 1000]:
+        assert list(endpoint_probabilities(n)) == kube_proxy_cascade(n), n
