@@ -348,3 +348,16 @@ def test_input_interface_matches() -> None:
     text = render(table.finish())
     for family in (text.iptables, text.ip6tables):
         assert rules_of(family, "NC-ingress") == ["-A NC-ingress -i cbr0 -j DROP", "-A NC-ingress ! -i veth+ -j DROP"]
+
+
+def test_an_and_mask_uses_the_bits_it_clears() -> None:
+    """`meta mark set meta mark & 0xffffbfff` (detectLocalMode None clears the masquerade bit) changes
+    0x4000 only: the lowering's bits stay free, and a mark of two bits counts both."""
+    table = _forward_table()
+    table.add_rule("ingress", MarkSet(MarkOp.AND, Mark(0xFFFFBFFF)))
+    assert render(table.finish()).marks.accept == 0x2000
+    table = _forward_table()
+    table.add_rule("ingress", MarkSet(MarkOp.OR, Mark(0x4000)))
+    table.add_rule("ingress", MarkSet(MarkOp.XOR, Mark(0x6000)))
+    marks = render(table.finish()).marks
+    assert marks.accept == 0x1000 and marks.defer_mask == 0x0C00

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..nft.ir import Table
-from ..nft.statements import Mark, walk
+from ..nft.statements import Mark, MarkOp, MarkSet, walk
 from .finish import entries, resolve_accepts
 from .lower import FamilyLowering
 from .model import Marks, UnsupportedIR
@@ -48,12 +48,20 @@ class IptablesOutput:
 
 
 def choose_marks(table: Table) -> Marks:
-    """Three mark bits no mark of the ruleset uses: the accept bit, then the deferred-verdict field."""
+    """Three mark bits the ruleset neither tests nor changes: the accept bit, then the deferred-verdict field.
+
+    The bits a rule sets, flips or tests are its marks' bits; `meta mark set meta mark & X` changes the
+    bits outside X (it clears them), so those count, not X's."""
     used = 0
     for chain in table.chains.values():
         for rule in chain.rules:
             for statement in rule.statements:
-                used |= sum({n.value for n in walk(statement) if isinstance(n, Mark)})
+                if isinstance(statement, MarkSet) and statement.op is MarkOp.AND:
+                    used |= ~statement.mark.value & 0xFFFFFFFF
+                    continue
+                for node in walk(statement):
+                    if isinstance(node, Mark):
+                        used |= node.value
     free = [bit for bit in _CANDIDATES if not used & bit]
     if len(free) < 3:
         raise UnsupportedIR(f"no three free mark bits below 0x4000 beside the ruleset's ({used:#x})")
