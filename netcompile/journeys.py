@@ -26,6 +26,7 @@ from typing import Protocol as Interface
 from .compile.compiler import CompileOptions
 from .compile.index import Cluster
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
+from .model.proxy import pod_interface
 from .pipeline import Compiled
 from .targets import TargetError
 from .targets import resolve as resolve_target
@@ -250,7 +251,8 @@ class Network:
         """A packet from `src` to `dst`, entering at `src.node` (else the default node), followed by the
         reference and, unless `compiled` is False, by the interpreter of the compiled rulesets."""
         entry = src.node if src.node is not None else self.default_node
-        packet = Packet(src.address, dst, protocol, dport, origin=Origin.NODE if src.is_node else Origin.NETWORK)
+        origin = Origin.NODE if src.is_node else Origin.NETWORK
+        packet = Packet(src.address, dst, protocol, dport, origin=origin, iif=self.arrives_on(src))
         journey = Journey(packet, self.node_label(entry), client_node=self.node_of_client(src.address))
         for which in ("reference", "compiled") if compiled else ("reference",):
             arrivals = self._travel(entry, packet, which, journey, 0, compiled)
@@ -299,6 +301,15 @@ class Network:
             (replace(a, result=replace(a.result, masquerade=True)) if a.result.verdict == Verdict.DELIVERED else a): q
             for a, q in final.items()
         }
+
+    def arrives_on(self, src: Place) -> str:
+        """The interface a packet from `src` arrives on at its first node: a pod's own, named as kube-proxy's
+        interface detect-local modes expect (model.proxy.pod_interface; the lab names its veths so); ""
+        for anything else (the node itself, outside clients: the uplink), and in the other modes."""
+        pod = self.pod_by_address(src.address) if not src.is_node else None
+        if pod is None or pod.host_network:
+            return ""
+        return pod_interface(self.objects.proxy_config, self.opts.detect_local_mode, pod.meta.key)
 
     def node_of_client(self, address: IPAddress) -> str | None:
         """The node a client at `address` lives on: a pod's (hostNetwork too) or a node's; None outside."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..compile.index import Cluster
 from ..journeys import Network
 from ..model import IPAddress, IPNetwork, Node, Objects, Pod, Protocol
+from ..model.proxy import pod_interface
 
 POOLS: dict[int, IPNetwork] = {4: IPv4Network("198.18.0.0/15"), 6: IPv6Network("2001:2::/48")}
 POOL = POOLS[4]
@@ -117,6 +118,9 @@ class LabPlan:
     clients: list[LabClient]
     objects: Objects
     notes: list[str] = field(default_factory=list)
+    # kube-proxy's detectLocalMode BridgeInterface: every node's pod veths are ports of a bridge of this
+    # name, which holds the pods' gateway (their packets arrive on it); "": each veth routed on its own
+    pod_bridge: str = ""
 
     @property
     def families(self) -> tuple[int, ...]:
@@ -332,7 +336,8 @@ def make_plan(
         )
     by_name = {n.name: n for n in nodes}
 
-    # pods
+    # pods: the node side of their veths named as kube-proxy's InterfaceNamePrefix expects them
+    named = _pod_veth_names(network, by_name)
     pods: list[LabPod] = []
     seen_ips: dict[IPAddress, str] = {}
     host_ports: dict[tuple[str, Protocol, int], str] = {}
@@ -382,7 +387,7 @@ def make_plan(
                 addresses=pod_addresses,
                 netns=lab_node.netns if pod.host_network else f"{prefix}-p{index}",
                 pod_if="" if pod.host_network else _ifname(prefix, "p", index),
-                node_if="" if pod.host_network else _ifname(prefix, "v", index),
+                node_if="" if pod.host_network else named.get(key) or _ifname(prefix, "v", index),
                 ports=tuple(sorted(ports)),
             )
         )
@@ -430,4 +435,35 @@ def make_plan(
         clients=lab_clients,
         objects=objects,
         notes=notes,
+        pod_bridge=_pod_bridge(network),
     )
+
+
+def _pod_bridge(network: Network) -> str:
+    config = network.objects.proxy_config
+    mode = network.opts.detect_local_mode
+    return config.bridge_interface if config is not None and mode == "BridgeInterface" else ""
+
+
+def _pod_veth_names(network: Network, nodes: dict[str, LabNode]) -> dict[str, str]:
+    """With detectLocalMode InterfaceNamePrefix, each pod's veth on its node is named as the journeys
+    expect its packets to arrive (model.proxy.pod_interface: the prefix and a suffix of the pod's name);
+    two pods of one node with the same name (a long prefix leaves little room) cannot be built."""
+    config, mode = network.objects.proxy_config, network.opts.detect_local_mode
+    if config is None or mode != "InterfaceNamePrefix":
+        return {}
+    out: dict[str, str] = {}
+    taken: dict[tuple[str | None, str], str] = {}
+    for pod in network.objects.pods:
+        if not pod.running or pod.host_network:
+            continue
+        name = pod_interface(config, mode, pod.meta.key)
+        node = pod.node_name if len(nodes) > 1 or pod.node_name in nodes else None
+        other = taken.setdefault((node, name), pod.meta.key)
+        if other != pod.meta.key:
+            raise PlanError(
+                f"pods {other} and {pod.meta.key} would both have interface {name!r} on their node: "
+                f"interfaceNamePrefix {config.interface_name_prefix!r} leaves too little room for a suffix"
+            )
+        out[pod.meta.key] = name
+    return out

@@ -6,6 +6,10 @@
       addresses /32, default via the gateway,                 pod veth, proxy_arp=1, pod IP/32 route,
       other nodes' addresses and pod networks via LAN         ip_forward=1, the compiled ruleset
 
+With kube-proxy's detectLocalMode BridgeInterface the node's pod veths are instead ports of a bridge of
+the configured name, which holds the gateway addresses and the pod routes, so pods' packets arrive on
+the bridge (`iifname`); with InterfaceNamePrefix the node sides are named with the prefix (plan.py).
+
 Veths are created directly inside their namespaces (`ip link add ... netns A type veth peer ... netns
 B`), so no interface ever appears in the host's namespace and nothing the lab does can reach the
 host's networks: the namespaces are joined only to each other.
@@ -94,6 +98,7 @@ def sysctls(plan: LabPlan) -> dict[str, dict[str, str]]:
     out[plan.lan_netns] |= no_dad([n.bridge_port for n in plan.nodes] + [c.bridge_port for c in plan.clients])
     for node in plan.nodes:
         veths = [p.node_if for p in plan.pods if p.node == node.name and not p.host_network]
+        veths += [plan.pod_bridge] if plan.pod_bridge else []  # the pods' gateway is on it
         values = {
             "ipv4/ip_forward": "1",
             "ipv4/conf/all/rp_filter": "0",
@@ -107,6 +112,10 @@ def sysctls(plan: LabPlan) -> dict[str, dict[str, str]]:
             values[f"ipv4/conf/{veth}/rp_filter"] = "0"
         if v6:
             values["ipv6/conf/all/forwarding"] = "1"
+        if plan.pod_bridge and Path("/proc/sys/net/bridge").is_dir():
+            # br_netfilter: frames bridged between two pods' ports would pass the inet hooks; the routed
+            # node of DESIGN.md §3 has none (pods send to the gateway), and sees no bridge-level traffic
+            values |= {"bridge/bridge-nf-call-iptables": "0", "bridge/bridge-nf-call-ip6tables": "0"}
         out[node.netns] = values | no_icmp_limit | no_dad([node.lan_if, *veths])
     # pods and outside hosts answer closed ports with ICMP (the guard, servers.py): no rate limit either
     for pod in plan.pods:
@@ -133,6 +142,9 @@ def build(plan: LabPlan) -> None:
         for p in plan.pods
         if not p.host_network
     ]
+    # kube-proxy's BridgeInterface mode: each node's pod veths are ports of this bridge (made before the
+    # sysctls, which name it)
+    veths += [f"link add {plan.pod_bridge} netns {n.netns} type bridge" for n in plan.nodes if plan.pod_bridge]
     ip_batch(veths)
     for netns, values in sysctls(plan).items():
         in_netns(netns, _write_sysctls, values)
@@ -167,15 +179,23 @@ def build(plan: LabPlan) -> None:
                 if via is not None:
                     cmds.append(f"route add {net} via {via} dev {node.lan_if}")
         cmds += [f"route add {_host(c.address)} dev {node.lan_if}" for c in plan.clients]
+        bridge = plan.pod_bridge
+        if bridge:  # the gateway on the bridge, once; the veths are its ports, with no address
+            cmds += [f"link set {bridge} up", f"address add {POD_GATEWAY}/32 dev {bridge} scope link"]
+            if 6 in plan.families:
+                cmds.append(f"address add {POD_GATEWAY6}/64 dev {bridge} nodad")
         for pod in plan.pods:
             if pod.node != node.name or pod.host_network:
                 continue
-            cmds += [f"link set {pod.node_if} up", f"address add {POD_GATEWAY}/32 dev {pod.node_if} scope link"]
-            if any(a.version == 6 for a in pod.addresses):
-                cmds.append(f"address add {POD_GATEWAY6}/64 dev {pod.node_if} nodad")
+            if bridge:
+                cmds.append(f"link set {pod.node_if} master {bridge} up")
+            else:
+                cmds += [f"link set {pod.node_if} up", f"address add {POD_GATEWAY}/32 dev {pod.node_if} scope link"]
+                if any(a.version == 6 for a in pod.addresses):
+                    cmds.append(f"address add {POD_GATEWAY6}/64 dev {pod.node_if} nodad")
             for a in pod.addresses:
                 src = node.primary_of(a.version)
-                cmds.append(f"route add {_host(a)} dev {pod.node_if}" + (f" src {src}" if src else ""))
+                cmds.append(f"route add {_host(a)} dev {bridge or pod.node_if}" + (f" src {src}" if src else ""))
         batches[node.netns] = cmds
 
     for pod in plan.pods:
