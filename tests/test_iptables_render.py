@@ -6,8 +6,9 @@ and the command line. Loading the output in the kernel is tests/test_iptables_ke
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ from netcompile.iptables import (
     split_sections,
 )
 from netcompile.iptables.names import CHAIN_MAX, SET_MAX, Namer
+from netcompile.model import Protocol
 from netcompile.nft.ir import BaseChain, Element, Set, Table
+from netcompile.nft.render import render as render_nft
 from netcompile.nft.statements import (
     ACCEPT,
     CT_STATE,
@@ -58,6 +61,9 @@ from netcompile.nft.statements import (
     vmap,
 )
 from netcompile.nft.types import IPV4, ChainType, DataType, Hook
+from netcompile.verify.interpreter import Ruleset as NftRuleset
+from netcompile.verify.iptables import Ruleset as IptRuleset
+from netcompile.verify.packet import Packet, Verdict
 from tests.conftest import ROOT
 
 CASES = {c.name: c for c in discover(ROOT / "golden")}
@@ -361,3 +367,63 @@ def test_an_and_mask_uses_the_bits_it_clears() -> None:
     table.add_rule("ingress", MarkSet(MarkOp.XOR, Mark(0x6000)))
     marks = render(table.finish()).marks
     assert marks.accept == 0x1000 and marks.defer_mask == 0x0C00
+
+
+# --- the same packets through both back ends' interpreters ------------------------------------------------
+
+
+def _both(make: Callable[[], Table], packets: list[Packet]) -> list[tuple[set[Verdict], set[Verdict]]]:
+    """Each packet's outcome under the nftables script and under the iptables text of the same IR (read by
+    the two interpreters of verify/), as the verdicts it may get; their distributions must be equal."""
+    nft = NftRuleset.parse(render_nft(make().finish(), []))
+    ipt = IptRuleset.parse(render(make().finish()).text)
+    local = [ip_address("10.0.0.1")]
+    out = []
+    for packet in packets:
+        by_nft, by_ipt = nft.evaluate(packet, local), ipt.evaluate(packet, local)
+        assert by_nft.distribution == by_ipt.distribution, (packet, by_nft.path, by_ipt.path)
+        out.append(({r.verdict for r in by_nft.distribution}, {r.verdict for r in by_ipt.distribution}))
+    return out
+
+
+def test_accept_below_a_jump_ends_its_base_chain_only_as_in_nftables() -> None:
+    def make() -> Table:
+        table = _forward_table()
+        table.add_chain("policy")
+        table.add_rule("policy", Match(L4PROTO, Symbol("tcp")), ACCEPT)
+        table.add_chain("pods")
+        table.add_rule("pods", jump("policy"))
+        table.add_rule("pods", DROP)
+        table.add_rule("egress", goto("pods"))
+        table.add_rule("ingress", Match(daddr(IPV4), Network(ip_network("10.0.0.66/32"))), DROP)
+        return table
+
+    source = ip_address("10.0.0.9")
+    packets = [
+        Packet(source, ip_address("10.0.0.5"), Protocol.TCP, 80),  # accepted by egress, ingress lets it in
+        Packet(source, ip_address("10.0.0.66"), Protocol.TCP, 80),  # accepted by egress, dropped by ingress
+        Packet(source, ip_address("10.0.0.5"), Protocol.UDP, 53),  # not accepted below: egress drops
+    ]
+    results = _both(make, packets)
+    assert [nft for nft, _ in results] == [{Verdict.DELIVERED}, {Verdict.DROPPED}, {Verdict.DROPPED}], results
+
+
+def test_drop_and_reject_in_nat_end_the_packet_as_in_nftables() -> None:
+    def make() -> Table:
+        table = Table("t")
+        table.add_chain("pre", base=BaseChain(ChainType.NAT, Hook.PREROUTING, "dstnat"))
+        table.add_rule("pre", Match(daddr(IPV4), Network(ip_network("10.96.0.2/32"))), DROP)
+        table.add_rule("pre", Match(daddr(IPV4), Network(ip_network("10.96.0.1/32"))), Reject(tcp_reset=True))
+        table.add_rule("pre", Match(daddr(IPV4), Network(ip_network("10.96.0.1/32"))), Reject())
+        return table
+
+    source = ip_address("10.0.0.9")
+    packets = [
+        Packet(source, ip_address(address), protocol, 80)
+        for address in ("10.96.0.1", "10.96.0.2", "10.96.0.3", "10.0.0.1")
+        for protocol in (Protocol.TCP, Protocol.UDP)
+    ]
+    results = _both(make, packets)
+    verdicts = [nft for nft, _ in results]
+    assert verdicts[:4] == [{Verdict.REJECTED}, {Verdict.REJECTED}, {Verdict.DROPPED}, {Verdict.DROPPED}], verdicts
+    assert all(v == {Verdict.DELIVERED} for v in verdicts[4:]), verdicts
