@@ -1031,3 +1031,83 @@ def test_evaluation_at_scale(write_yaml: WriteYaml) -> None:
     for i in range(2000):
         out = reference.evaluate(packet(f"10.244.1.{i % 250 + 1}", f"10.96.2.{i % 200 + 1}", "tcp/80"))
         assert out.total == 1
+
+
+# --- kube-proxy's interface detect-local modes (docs/semantics.md §1) ---------------------------------------
+
+INTERFACE_CLUSTER = """
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.0.1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+spec: {podCIDR: 10.244.2.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.0.2}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.244.1.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-b, labels: {app: web}}
+spec: {nodeName: node-b, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.244.2.5}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: local}
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.11
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+detectLocalMode: MODE
+detectLocal: {bridgeInterface: cbr0, interfaceNamePrefix: veth}
+"""
+BOTH = "10.244.1.5:8080; 10.244.2.5:8080"
+
+# (mode, source, interface it arrives on, destination, expected): only the interface tells pods apart
+INTERFACE_ROWS = [
+    ("BridgeInterface", "10.244.1.7", "cbr0", "10.96.0.10", BOTH),  # a pod's: source kept
+    ("BridgeInterface", "10.244.1.7", "eth0", "10.96.0.10", BOTH.replace(";", " masq;") + " masq"),
+    ("BridgeInterface", "10.244.1.7", "cbr01", "10.96.0.10", BOTH.replace(";", " masq;") + " masq"),  # not cbr0
+    ("BridgeInterface", "203.0.113.9", "cbr0", "10.96.0.10", BOTH),  # the interface, not the address
+    ("InterfaceNamePrefix", "10.244.1.7", "veth1a2b", "10.96.0.10", BOTH),
+    ("InterfaceNamePrefix", "10.244.1.7", "veth", "10.96.0.10", BOTH),  # the prefix alone matches too
+    ("InterfaceNamePrefix", "10.244.1.7", "vet", "10.96.0.10", BOTH.replace(";", " masq;") + " masq"),
+    ("InterfaceNamePrefix", "10.244.1.7", "cbr0", "10.96.0.10", BOTH.replace(";", " masq;") + " masq"),
+    # externalTrafficPolicy Local: a pod's packet gets the internal list, any other the local endpoint
+    ("BridgeInterface", "10.244.2.7", "cbr0", "192.168.0.1", BOTH),
+    ("BridgeInterface", "10.244.2.7", "eth0", "192.168.0.1", "10.244.1.5:8080"),
+    ("InterfaceNamePrefix", "10.244.2.7", "veth0", "192.168.0.1", BOTH),
+    ("InterfaceNamePrefix", "10.244.2.7", "", "192.168.0.1", "10.244.1.5:8080"),
+]
+
+
+@pytest.mark.parametrize("row", INTERFACE_ROWS, ids=lambda r: f"{r[0]}-{r[1]}-{r[2] or 'none'}-{r[3]}")
+def test_interface_modes(write_yaml: WriteYaml, row: tuple[str, str, str, str, str]) -> None:
+    mode, src, iif, dst, want = row
+    directory = write_yaml(INTERFACE_CLUSTER.replace("MODE", mode), "input.yaml")
+    cluster = Cluster(complete(load([str(directory)])), "node-a", detect_local_mode=mode)
+    port = 30080 if dst == "192.168.0.1" else 80
+    outcome = evaluate(cluster, Packet(ip_address(src), ip_address(dst), Protocol.TCP, port, iif=iif))
+    assert outcome.distribution == expected(want), (row, outcome.describe(), outcome.reasons)
+    assert str(Packet(ip_address(src), ip_address(dst), Protocol.TCP, port, iif=iif)).endswith(
+        f"(network via {iif}, new)" if iif else "(network, new)"
+    )
