@@ -639,7 +639,7 @@ def test_recent_lists_start_empty_and_set_then_rcheck_in_one_pass() -> None:
         ("-A FORWARD -m set --match-set nc-none dst -j DROP", r"set 'nc-none' does not exist"),
         ("-A FORWARD -m set --match-set nc-x dst,out -j DROP", r"each is src or dst"),
         ("-A FORWARD -s fd00::1 -j DROP", r"not an IPv4 address"),
-        ("-A FORWARD -s 10.0.0.0/255.0.0.0 -j DROP", r"a prefix length"),
+        ("-A FORWARD -s 10.0.0.0/255.0.0.0 -j DROP", r"a prefix length after '/'"),
         ("-A FORWARD -d 10.0.0.300 -j DROP", r"invalid address"),
         ("-A FORWARD ! -j DROP", r"'!' cannot negate -j"),
         ("-A FORWARD -j DROP ! ", r"'!' at the end"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..interpreter.errors import InterpreterError
 from .matches import build_match, number, port_ranges
@@ -148,17 +149,27 @@ def parse_rule(line: Line, version: int, table: str, chain: str, words: tuple[st
     return _finish(state)
 
 
-def _address(state: _State, field_: str, negate: bool) -> AddrMatch:
-    text = state.take("an address")
+@lru_cache(maxsize=65536)
+def _network(text: str) -> tuple[int, int, int] | None:
+    """(IP version, first address, last address) of `ADDR[/LEN]`; None if it is not one."""
     if "/" in text and not text.split("/", 1)[1].isdigit():
-        raise state.error(f"{text!r}: the vocabulary writes a prefix length after '/', not a mask")
+        return None  # a mask after the slash: not in the vocabulary
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise state.error(f"invalid address {text!r} (an address or ADDRESS/LENGTH)") from None
-    if network.version != state.version:
+        return None
+    return network.version, int(network.network_address), int(network.broadcast_address)
+
+
+def _address(state: _State, field_: str, negate: bool) -> AddrMatch:
+    text = state.take("an address")
+    found = _network(text)
+    if found is None:
+        raise state.error(f"invalid address {text!r} (an address or ADDRESS/LENGTH, a prefix length after '/')")
+    version, first, last = found
+    if version != state.version:
         raise state.error(f"{text!r} is not an IPv{state.version} address")
-    return AddrMatch(field_, int(network.network_address), int(network.broadcast_address), negate)
+    return AddrMatch(field_, first, last, negate)
 
 
 def _interface(state: _State, negate: bool) -> IfaceMatch:
@@ -217,9 +228,16 @@ def _finish(state: _State) -> Rule:
             continue
         state.matches.extend(build_match(module.name, module.options, state.proto, state.proto_invert, state.error))
     target = _target(state)
-    text = " ".join(shlex.quote(w) if w != "!" else w for i, w in enumerate(state.words) if i not in skip)
+    text = " ".join(_shown(w) for i, w in enumerate(state.words) if i not in skip)
     comment = "; ".join(comments) if comments else None
     return Rule(state.line.number, text, state.matches, target, comment)
+
+
+def _shown(word: str) -> str:
+    """A word as the rule's text in a path shows it: quoted only when it has to be."""
+    if word and not any(c in word for c in " \t\"'\\"):
+        return word
+    return shlex.quote(word)
 
 
 def _target(state: _State) -> Target:

@@ -17,6 +17,7 @@ refuses `'a b'` as two words, and so does this tokenizer, later, as an unknown o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..interpreter.errors import InterpreterError
@@ -36,38 +37,31 @@ class Line:
     words: tuple[str, ...]
 
 
+_BARE_WORD = re.compile(r"[^ \t\r]+")
+_ESCAPED_WORD = re.compile(r'(?:[^ \t\r"]+|"(?:[^"\\]+|\\.)*")+')
+_PLAIN_WORD = re.compile(r'(?:[^ \t\r"]+|"[^"]*")+')
+_QUOTED_ESCAPED = re.compile(r'"((?:[^"\\]+|\\.)*)"')
+_QUOTED_PLAIN = re.compile(r'"([^"]*)"')
+_ESCAPE = re.compile(r"\\(.)")
+
+
 def split_words(text: str, number: int, escapes: bool) -> tuple[str, ...]:
     """The words of one line; an unterminated quote is an error naming the line."""
+    if '"' not in text:
+        return tuple(_BARE_WORD.findall(text))
+    word, quoted = (_ESCAPED_WORD, _QUOTED_ESCAPED) if escapes else (_PLAIN_WORD, _QUOTED_PLAIN)
     words: list[str] = []
-    current: list[str] = []
-    in_word = quoted = escaped = False
-    for char in text:
-        if quoted:
-            if escaped:
-                current.append(char)
-                escaped = False
-            elif escapes and char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = False
-            else:
-                current.append(char)
-            continue
-        if char in " \t\r":
-            if in_word:
-                words.append("".join(current))
-                current.clear()
-                in_word = False
-            continue
-        in_word = True
-        if char == '"':
-            quoted = True
-        else:
-            current.append(char)
-    if quoted:
+    end = 0
+    for m in word.finditer(text):
+        if text[end : m.start()].strip(" \t\r"):
+            break  # something between two words that is no word: an unterminated quote
+        end = m.end()
+        token = m.group()
+        if '"' in token:
+            token = quoted.sub(lambda q: _ESCAPE.sub(r"\1", q.group(1)) if escapes else q.group(1), token)
+        words.append(token)
+    if text[end:].strip(" \t\r"):
         raise InterpreterError("unterminated quote", number, text)
-    if in_word:
-        words.append("".join(current))
     return tuple(words)
 
 
