@@ -28,10 +28,10 @@ a packet costs one verdict-map lookup per direction plus the rules of the polici
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
+from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType
 from ..model.selectors import LabelSelector
 from ..nft import names as naming
 from ..nft.ir import BaseChain, Element, Set, Table
@@ -48,23 +48,34 @@ from ..nft.statements import (
     Concat,
     Flags,
     Match,
-    Network,
-    Op,
-    Statement,
     Symbol,
     Types,
-    daddr,
     goto,
-    jump,
     member,
     vmap,
 )
-from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, family
+from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, SetFlag, family
+from .allow import (
+    Grant,
+    Interval,
+    any_port_elements,
+    block_intervals,
+    everything,
+    grant_kind,
+    pod_port_elements,
+    port_elements,
+)
 from .index import Cluster, named_port, selector_matches
 from .options import CompileOptions
-from .ports import named_ports, numeric_port_match, port_names
+from .ports import named_ports, numeric_spans
 
-_PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)  # named-port sets: address . protocol . port
+# The sets of a group of pods, in the order its chain looks them up: the name's middle, the elements,
+# the set's comment.
+_Kind = tuple[str, Callable[[Iterable[Grant], int], list[Element]], str]
+_PORTS: _Kind = ("allow", port_elements, "peer . protocol . port a policy allows (the elements name the rules)")
+_ANY: _Kind = ("any", any_port_elements, "peers a policy allows on every port (the elements name the rules)")
+_POD_PORTS: _Kind = ("named", pod_port_elements, "peer . pod . protocol . named port of the pod a policy allows")
+_PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +97,6 @@ class Direction:
 _SADDR, _DADDR = AddrField.SADDR, AddrField.DADDR
 EGRESS = Direction("egress", PolicyType.EGRESS, _SADDR, _DADDR, "to", "filter-forward-egress", "filter")
 INGRESS = Direction("ingress", PolicyType.INGRESS, _DADDR, _SADDR, "from", "filter-forward-ingress", "filter + 1")
-# A rule's numeric ports: `meta l4proto . th dport { ... }`, or nothing when it has no ports (all match).
-_NO_PORTS: tuple[Statement, ...] = ()
 DIRECTIONS = (EGRESS, INGRESS)
 
 
@@ -95,10 +104,6 @@ def block_contains(block: IPBlock, address: IPAddress) -> bool:
     return (
         address.version == block.cidr.version and address in block.cidr and not any(address in e for e in block.except_)
     )
-
-
-def describe_block(block: IPBlock) -> str:
-    return str(block.cidr) + "".join(f" except {e}" for e in block.except_)
 
 
 class PolicyCompiler:
@@ -109,8 +114,9 @@ class PolicyCompiler:
         self.table = table
         self.opts = opts
         self.notices: list[str] = []
-        self._selector_sets: dict[tuple[str, ...], str] = {}  # canonical selector key -> set name stem
-        self._named_sets: dict[tuple[str, ...], str] = {}
+        self._peer_addresses: dict[tuple[str, ...], list[Interval]] = {}  # selector key, version -> points
+        self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
+        self._grants_cache: dict[tuple[str, ...], list[Grant]] = {}  # direction, version, policy -> grants
         self._peer_pods_cache: dict[tuple[str, ...], list[Pod]] = {}
         self._label_index: dict[str, dict[tuple[str, str], list[Pod]]] = {}
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
@@ -236,27 +242,10 @@ class PolicyCompiler:
             key = tuple(p.meta.key for p in policies)
             groups[key].append(pod)
             by_key[key] = policies
-        # policy chains first (in policy order), then the group chains that jump to them
-        selected: dict[str, list[Pod]] = defaultdict(list)
-        for key, pods in groups.items():
-            for policy_key in key:
-                selected[policy_key].extend(pods)
-        policy_chains: dict[str, str] = {}
-        for policy in self.policies:
-            isolated = selected.get(policy.meta.key)
-            if isolated and direction.rules(policy):
-                policy_chains[policy.meta.key] = self._policy_chain(direction, policy, isolated)
         entries: list[tuple[IPAddress, str, str]] = []
         for key in sorted(groups, key=lambda k: naming.hex_hash(*k)):
             pods = groups[key]
-            chain = self._name(f"{direction.name}-pods", key)
-            count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
-            self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(key)}")
-            for policy in by_key[key]:
-                target = policy_chains.get(policy.meta.key)
-                if target is not None:
-                    self.table.add_rule(chain, jump(target), comment=policy.meta.key)
-            self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
+            chain = self._group_chain(direction, key, by_key[key], pods)
             for pod in pods:
                 for ip in pod.ips:
                     if self._owner.get(ip) is pod:
@@ -265,71 +254,155 @@ class PolicyCompiler:
             vmap_name = family_name(f"{direction.name}-isolated", family(ip.version))
             self.table.add_element(vmap_name, Element((str(ip),), (goto(chain),), pod_key))
 
-    # --- one policy ----------------------------------------------------------------------------------
+    # --- one group of pods -----------------------------------------------------------------------------
 
-    def _policy_chain(self, direction: Direction, policy: NetworkPolicy, pods: list[Pod]) -> str:
-        """The chain of one policy's rules in one direction, for the local pods it isolates."""
-        name = naming.chain_name(direction.name, policy.meta.key)
-        self.table.add_chain(name, f"NetworkPolicy {policy.meta.key}: {direction.name} rules")
-        families: list[int] = sorted({ip.version for pod in pods for ip in pod.ips if self._owner.get(ip) is pod})
-        for index, rule in enumerate(direction.rules(policy)):
-            self._rule(direction, policy, index, rule, families, pods)
+    def _group_chain(
+        self, direction: Direction, key: tuple[str, ...], policies: list[NetworkPolicy], pods: list[Pod]
+    ) -> str:
+        """The chain of the pods isolated by the policies `key`: a few lookups in sets of what they allow.
+
+        A set of peers and ports is named after the policies that put elements in it, so groups of pods
+        whose other policies add nothing of its kind (a default deny, rules only without ports) share
+        it; the set of named ports resolved on the protected pods is the group's own."""
+        chain = self._name(f"{direction.name}-pods", key)
+        count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
+        self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(key)}")
+        owned = [ip for pod in pods for ip in pod.ips if self._owner.get(ip) is pod]
+        for version in sorted({ip.version for ip in owned}):
+            fam = family(version)
+            peer = Address(fam, direction.peer)
+            granted = [(p, self._policy_grants(direction, p, version)) for p in policies]
+            for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):
+                mine = [(p, [g for g in grants if grant_kind(g) == kind[0]]) for p, grants in granted]
+                contributing = tuple(p.meta.key for p, grants in mine if grants)
+                cache = (direction.name, kind[0], str(version), *contributing)
+                if cache not in self._shared:
+                    grants = [g for _, part in mine for g in part]
+                    self._shared[cache] = self._allow_set(direction, kind, contributing, fam, more, grants)
+                name = self._shared[cache]
+                if name is not None:
+                    self.table.add_rule(chain, member(lookup, name), ACCEPT)  # the element says which rule
+            if direction is INGRESS:
+                grants = self._all_grants(direction, policies, version, pods)
+                types = (fam.addr_type, *_PORT_TYPES)
+                name = self._allow_set(direction, _POD_PORTS, key, fam, types, grants)
+                if name is not None:
+                    lookup = Concat((peer, Address(fam, direction.own), L4PROTO, DPORT))
+                    self.table.add_rule(chain, member(lookup, name), ACCEPT)
+        self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
+        return chain
+
+    def _policy_grants(self, direction: Direction, policy: NetworkPolicy, version: int) -> list[Grant]:
+        """What a policy's rules allow in one direction and family, but named ports on protected pods."""
+        cache = (direction.name, str(version), policy.meta.key)
+        grants = self._grants_cache.get(cache)
+        if grants is None:
+            grants = self._grants_cache[cache] = self._all_grants(direction, [policy], version, None)
+        return grants
+
+    def _allow_set(
+        self,
+        direction: Direction,
+        kind: _Kind,
+        key: tuple[str, ...],
+        fam: AddressFamily,
+        more: tuple[DataType, ...],
+        grants: list[Grant],
+    ) -> str | None:
+        """The interval set `<direction>-<kind>-<hash of key>-<family>` of what `grants` allow; None if
+        they allow nothing of its kind."""
+        middle, make, comment = kind
+        elements = make(grants, fam.version)
+        if not elements:
+            return None
+        name = family_name(self._name(f"{direction.name}-{middle}", key), fam)
+        self.table.add_set(Set(name, Types((fam.addr_type, *more)), flags=(SetFlag.INTERVAL,), comment=comment))
+        self.table.add_elements(name, elements)
         return name
 
-    def _rule(
+    def _all_grants(
+        self, direction: Direction, policies: list[NetworkPolicy], version: int, pods: list[Pod] | None
+    ) -> list[Grant]:
+        return [
+            grant
+            for policy in policies
+            for index, rule in enumerate(direction.rules(policy))
+            for grant in self._grants(direction, policy, index, rule, version, pods)
+        ]
+
+    def _grants(
         self,
         direction: Direction,
         policy: NetworkPolicy,
         index: int,
         rule: PolicyRule,
-        families: list[int],
-        pods: list[Pod],
-    ) -> None:
-        """One ingress/egress rule: one nftables rule per peer, family and kind of port (numeric, named)."""
-        chain = naming.chain_name(direction.name, policy.meta.key)
-        comment = f"{policy.meta.key} {direction.name}[{index}]"
+        version: int,
+        pods: list[Pod] | None,
+    ) -> list[Grant]:
+        """What one ingress/egress rule allows in one address family: with `pods`, only the named ports
+        it allows on those protected pods (ingress); without, everything else."""
+        label = f"{policy.meta.key} {direction.name}[{index}]"
         ports = rule.ports or ()
-        numeric: tuple[Statement, ...] | None = _NO_PORTS
-        if ports:
-            port_match = numeric_port_match(ports)
-            numeric = None if port_match is None else (port_match,)
+        spans = numeric_spans(ports)
         names = named_ports(ports)
+        out: list[Grant] = []
         peers: Sequence[PolicyPeer | None] = rule.peers or (None,)
         for peer_index, peer in enumerate(peers):
-            where = comment if peer is None else f"{comment} {direction.peers_field}[{peer_index}]"
-            if peer is None and numeric is not None:
-                self.table.add_rule(chain, *numeric, ACCEPT, comment=where)
-            for version in families:
-                fam = family(version)
-                if peer is not None and peer.ip_block is not None and peer.ip_block.cidr.version != version:
-                    continue  # an ipBlock of the other family
-                if peer is not None and numeric is not None:
-                    match = self._peer_match(direction, policy.meta.namespace, peer, fam)
-                    self.table.add_rule(chain, *match, *numeric, ACCEPT, comment=where)
-                if not names:
+            where = label if peer is None else f"{label} {direction.peers_field}[{peer_index}]"
+            intervals = self._peer_intervals(policy.meta.namespace, peer, version)
+            if pods is not None:  # ingress named ports: the protected pod's own port
+                for pod in pods:
+                    for proto, name in names:
+                        port = named_port(pod, name, proto)
+                        if port is None:
+                            continue
+                        for ip in pod.ips:
+                            if ip.version == version and self._owner.get(ip) is pod:
+                                text = f"{where} port {name}"
+                                own = (proto.value.lower(), (port, port))
+                                out += [Grant(i, text, *own, pod=int(ip)) for i in intervals]
+                continue
+            if not ports:
+                out += [Grant(interval, where) for interval in intervals]
+            for l4, span in spans:
+                out += [Grant(interval, where, l4, span) for interval in intervals]
+            if not names or direction is INGRESS:
+                continue
+            for ip, target in self._egress_targets(policy.meta.namespace, peer):
+                if ip.version != version:  # egress named ports: each peer pod's; the element stands for it
                     continue
-                lookup = Concat((daddr(fam), L4PROTO, DPORT))
-                if direction is INGRESS:
-                    # the protected pod's own port: the set holds `pod address . protocol . port`
-                    named = self._ingress_named_set(policy, pods, names)
-                    match = [] if peer is None else self._peer_match(direction, policy.meta.namespace, peer, fam)
-                else:
-                    # each peer pod's port: the set holds `peer pod address . protocol . port`, so it
-                    # also stands for the peer itself
-                    named = self._egress_named_set(policy.meta.namespace, peer, names)
-                    match = []
-                lookup_match = member(lookup, family_name(named, fam))
-                self.table.add_rule(chain, *match, lookup_match, ACCEPT, comment=where + " named ports")
+                for proto, name in names:
+                    port = named_port(target, name, proto)
+                    if port is not None:
+                        point = (int(ip), int(ip))
+                        out.append(Grant(point, f"{where} port {name}", proto.value.lower(), (port, port)))
+        return out
 
-    def _peer_match(self, direction: Direction, namespace: str, peer: PolicyPeer, fam: AddressFamily) -> list[Match]:
-        """`ip saddr @sel-...-v4`, or the ipBlock's `ip saddr CIDR ip saddr != EXCEPT ...`."""
-        address = Address(fam, direction.peer)
+    def _peer_intervals(self, namespace: str, peer: PolicyPeer | None, version: int) -> list[Interval]:
+        """The addresses of `version` a peer stands for: every one, an ipBlock without its excepts, or the
+        addresses of the pods a selector picks."""
+        if peer is None:
+            return [everything(version)]
+        if peer.ip_block is not None:
+            return block_intervals(peer.ip_block) if peer.ip_block.cidr.version == version else []
+        key = (*self._peer_key(namespace, peer), str(version))
+        cached = self._peer_addresses.get(key)
+        if cached is None:
+            pods = self._peer_pods(namespace, peer)
+            points = sorted({int(ip) for pod in pods for ip in self.cluster.pod_ips(pod) if ip.version == version})
+            cached = self._peer_addresses[key] = [(p, p) for p in points]
+        return cached
+
+    def _egress_targets(self, namespace: str, peer: PolicyPeer | None) -> list[tuple[IPAddress, Pod]]:
+        """The pods (with the addresses they stand for) whose named ports an egress peer reaches."""
+        if peer is None:
+            return [(ip, pod) for ip, pods in self.pods_at.items() for pod in pods]
         if peer.ip_block is not None:
             block = peer.ip_block
-            return [Match(address, Network(block.cidr)), *(Match(address, Network(e), Op.NE) for e in block.except_)]
-        return [member(address, family_name(self._selector_set(namespace, peer), fam))]
+            return [(ip, pod) for ip, pods in self.pods_at.items() if block_contains(block, ip) for pod in pods]
+        return [(ip, pod) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
 
-    # --- shared sets ---------------------------------------------------------------------------------
+    # --- peers ------------------------------------------------------------------------------------
 
     @staticmethod
     def _peer_key(namespace: str, peer: PolicyPeer) -> tuple[str, ...]:
@@ -337,13 +410,6 @@ class PolicyCompiler:
         if peer.namespace_selector is None:
             return ("namespace", namespace, pods)
         return ("namespaces", str(peer.namespace_selector), pods)
-
-    @staticmethod
-    def _describe_peer(key: tuple[str, ...]) -> str:
-        scope, where, pods = key
-        if scope == "namespace":
-            return f"pods {pods} in namespace {where}"
-        return f"pods {pods} in namespaces {where}"
 
     def _peer_pods(self, namespace: str, peer: PolicyPeer) -> list[Pod]:
         """Running pods a selector peer stands for, in namespace/name order."""
@@ -363,96 +429,6 @@ class PolicyCompiler:
         ]
         self._peer_pods_cache[key] = pods
         return pods
-
-    def _family_sets(
-        self,
-        stem: str,
-        more: tuple[DataType, ...],
-        comment: str,
-        elements: Iterable[tuple[IPAddress, tuple[str, ...]]],
-    ) -> None:
-        """`<stem>-v4` and `<stem>-v6`: elements (an address, then more atoms) deduplicated and sorted.
-
-        Their type is the family's address, then the datatypes `more` (e.g. `inet_proto, inet_service`).
-        """
-        unique = sorted(set(elements), key=lambda e: (e[0].version, int(e[0]), e[1]))
-        for fam in ADDRESS_FAMILIES:
-            name = family_name(stem, fam)
-            self.table.add_set(Set(name, Types((fam.addr_type, *more)), comment=comment))
-            for address, rest in unique:
-                if address.version == fam.version:
-                    self.table.add_element(name, Element((str(address), *rest)))
-
-    def _selector_set(self, namespace: str, peer: PolicyPeer) -> str:
-        """The stem of the address sets a selector peer stands for (created on first use)."""
-        key = self._peer_key(namespace, peer)
-        stem = self._selector_sets.get(key)
-        if stem is None:
-            stem = self._name("sel", key)
-            addresses = [(ip, ()) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
-            self._family_sets(stem, (), self._describe_peer(key), addresses)
-            self._selector_sets[key] = stem
-        return stem
-
-    def _ingress_named_set(
-        self, policy: NetworkPolicy, pods: list[Pod], names: tuple[tuple[Protocol, str], ...]
-    ) -> str:
-        """`pod address . protocol . port` for the named ports on the pods the policy protects here."""
-        key = ("ingress", policy.meta.namespace, str(policy.pod_selector), *(f"{p.value}/{n}" for p, n in names))
-        stem = self._named_sets.get(key)
-        if stem is None:
-            stem = self._name("named", key)
-            elements = [
-                (ip, (proto.value.lower(), str(port)))
-                for pod in pods
-                for proto, name in names
-                if (port := named_port(pod, name, proto)) is not None
-                for ip in pod.ips
-                if self._owner.get(ip) is pod
-            ]
-            comment = f"ports {port_names(names)} of pods {policy.pod_selector} in namespace {policy.meta.namespace}"
-            self._family_sets(stem, _PORT_TYPES, comment, elements)
-            self._named_sets[key] = stem
-        return stem
-
-    def _egress_named_set(
-        self, namespace: str, peer: PolicyPeer | None, names: tuple[tuple[Protocol, str], ...]
-    ) -> str:
-        """`peer address . protocol . port` for the named ports on every pod a peer stands for."""
-        wanted = tuple(f"{p.value}/{n}" for p, n in names)
-        targets: list[tuple[IPAddress, Pod]]
-        if peer is None:
-            key: tuple[str, ...] = ("egress", "every pod", *wanted)
-            description = "every pod"
-        elif peer.ip_block is not None:
-            block = peer.ip_block
-            key = ("egress", "block", describe_block(block), *wanted)
-            description = f"pods in {describe_block(block)}"
-        else:
-            peer_key = self._peer_key(namespace, peer)
-            key = ("egress", *peer_key, *wanted)
-            description = self._describe_peer(peer_key)
-        stem = self._named_sets.get(key)
-        if stem is not None:
-            return stem
-        if peer is None:
-            targets = [(ip, pod) for ip, pods in self.pods_at.items() for pod in pods]
-        elif peer.ip_block is not None:
-            block = peer.ip_block
-            targets = [(ip, pod) for ip, pods in self.pods_at.items() if block_contains(block, ip) for pod in pods]
-        else:
-            targets = [(ip, pod) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
-        elements = [
-            (ip, (proto.value.lower(), str(port)))
-            for ip, pod in targets
-            for proto, name in names
-            if (port := named_port(pod, name, proto)) is not None
-        ]
-        stem = self._name("named", key)
-        comment = f"ports {port_names(names)} of {description}"
-        self._family_sets(stem, _PORT_TYPES, comment, elements)
-        self._named_sets[key] = stem
-        return stem
 
 
 def compile_policies(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:
