@@ -11,9 +11,11 @@ import netcompile.compile.compiler
 import netcompile.pipeline
 from netcompile.cli import app
 from tests.conftest import ROOT, WriteYaml
+from tests.test_properties import compiler_tells_pods_by_interface
 
 runner = CliRunner()
 EXAMPLES = str(ROOT / "examples")
+COMPILER_READY = compiler_tells_pods_by_interface()  # compile/services.py writes the interface matches
 
 
 def test_trace_service_through_policy_json() -> None:
@@ -256,3 +258,34 @@ def test_trace_and_matrix_print_the_compilers_notices_once(write_yaml: WriteYaml
 def test_matrix_ports_flag_is_checked() -> None:
     result = runner.invoke(app, ["matrix", EXAMPLES, "--ports", "80,x/udp"])
     assert result.exit_code == 2 and "--ports 'x/udp'" in result.stderr
+
+
+BRIDGE = """
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {clusterIP: 10.96.0.5, selector: {app: server}, ports: [{port: 80}]}
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+detectLocalMode: BridgeInterface
+detectLocal: {bridgeInterface: cbr0}
+"""
+
+
+def test_trace_gives_a_pods_packet_its_interface(write_yaml: WriteYaml) -> None:
+    """detectLocalMode BridgeInterface: the client pod's packet arrives at node-b on the bridge (`via cbr0`),
+    so kube-proxy takes it for a pod's and its ClusterIP connection keeps its source; node-b's own
+    connection arrives on no interface and is masqueraded."""
+    d = write_yaml(TWO_NODES + BRIDGE)
+    for source, via, masquerade in (("default/client", " via cbr0", False), ("node:node-b", "", True)):
+        argv = ["trace", str(d), "--from", source, "--to", "default/web", "--port", "80", "--format", "json"]
+        result = runner.invoke(app, argv)
+        assert result.exit_code in (0, 1), result.output
+        doc = json.loads(result.stdout)
+        first = doc["hops"][0]
+        origin = "network" if via else "node"
+        assert first["node"] == "node-b" and f"({origin}{via}, new)" in first["packet"], first
+        assert [r["masquerade"] for r in doc["reference"]] == [masquerade], doc["reference"]
+        assert doc["agree"] or not COMPILER_READY
