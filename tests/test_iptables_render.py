@@ -25,6 +25,7 @@ from netcompile.iptables import (
     rule_probability,
     split_sections,
 )
+from netcompile.iptables.conds import is_host
 from netcompile.iptables.names import CHAIN_MAX, SET_MAX, Namer
 from netcompile.model import Protocol
 from netcompile.nft.ir import BaseChain, Element, Set, Table
@@ -266,6 +267,10 @@ def test_interval_sets_become_prefixes_never_ranges() -> None:
     assert not any(a.split(",")[0].endswith("/0") for a in adds)
 
 
+def test_an_ipv6_slash_32_is_not_one_address() -> None:
+    assert is_host("10.0.0.1/32") and is_host("fd00::1/128") and not is_host("2001:db8::/32")
+
+
 def test_membership_in_a_set_of_ranges() -> None:
     table = _forward_table()
     table.add_set(Set("allow", Types((DataType.IPV4_ADDR,)), flags=()))
@@ -335,7 +340,7 @@ def test_many_per_element_rules_go_behind_one_ipset_lookup() -> None:
     found = re.fullmatch(r'-A NC-post -m comment --comment "@pairs" -m set --match-set (\S+) src -j (NC-\S+)', entry)
     assert found is not None, entry
     name, sub = found.groups()
-    assert re.findall(rf"^add {name} (\S+)$", out.ipset, re.MULTILINE) == pairs  # in address order
+    assert re.findall(rf"^add {name} (\S+)$", out.ipset, re.MULTILINE) == pairs[::-1]  # in the elements' order
     inside = rules_of(out.iptables, sub)
     assert len(inside) == 20 and all(re.search(r"-s (\S+)/32 -d \1/32 -j MARK --or-mark 0x4000$", r) for r in inside)
     # a few elements stay flat

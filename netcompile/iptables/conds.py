@@ -27,16 +27,18 @@ class Conds:
     ports: tuple[str, ...] | None = None  # destination ports ("80", "1000:2000"); needs a positive proto
     extra: tuple[str, ...] = ()
 
-    def address(self, field: str, negated: bool, net: IPNet) -> Conds | None:
-        """`-s` / `-d`; None when it contradicts a positive one already there."""
-        value = (negated, cidr(net))
+    def address(self, field: str, negated: bool, prefix: str) -> Conds | None:
+        """`-s` / `-d` of a prefix (`10.0.0.1/32`); None when it contradicts a positive one already there."""
+        value = (negated, prefix)
         old = self.src if field == "saddr" else self.dst
         if old is None:
-            return replace(self, src=value) if field == "saddr" else replace(self, dst=value)
+            if field == "saddr":
+                return Conds(value, self.dst, self.iface, self.proto, self.ports, self.extra)
+            return Conds(self.src, value, self.iface, self.proto, self.ports, self.extra)
         if old == value:
             return self
         if not old[0] and not negated:
-            mine = ipaddress.ip_network(old[1])
+            mine, net = ipaddress.ip_network(old[1]), ipaddress.ip_network(prefix)
             if mine.version != net.version or not mine.overlaps(net):
                 return None  # a packet's address is in neither both
             if mine.subnet_of(net):  # type: ignore[arg-type]  # same version
@@ -48,7 +50,7 @@ class Conds:
     def protocol(self, negated: bool, name: str) -> Conds | None:
         value = (negated, name)
         if self.proto is None:
-            return replace(self, proto=value)
+            return Conds(self.src, self.dst, self.iface, value, self.ports, self.extra)
         if self.proto == value:
             return self
         if not self.proto[0] and not negated:
@@ -62,15 +64,15 @@ class Conds:
             raise UnsupportedIR(f"a port match without tcp, udp or sctp: {ports}")
         if self.ports is not None and self.ports != ports:
             raise UnsupportedIR(f"two port matches in one rule: {self.ports} and {ports}")
-        return replace(self, ports=ports)
+        return Conds(self.src, self.dst, self.iface, self.proto, ports, self.extra)
 
     def interface(self, negated: bool, name: str) -> Conds:
         if self.iface is not None and self.iface != (negated, name):
             raise UnsupportedIR(f"two interface matches in one rule: {self.iface} and {name}")
-        return replace(self, iface=(negated, name))
+        return Conds(self.src, self.dst, (negated, name), self.proto, self.ports, self.extra)
 
     def more(self, *items: str) -> Conds:
-        return replace(self, extra=self.extra + items)
+        return Conds(self.src, self.dst, self.iface, self.proto, self.ports, self.extra + items)
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -84,10 +86,6 @@ class Conds:
             else:
                 out += ["-m", "multiport", "--dports", ",".join(self.ports)]
         return (*out, *self.extra)
-
-
-def cidr(net: IPNet) -> str:
-    return str(net)
 
 
 def port_text(low: int, high: int) -> str:
@@ -114,19 +112,31 @@ def port_chunks(spans: list[tuple[int, int]]) -> list[tuple[str, ...]]:
     return chunks
 
 
-@lru_cache(maxsize=1 << 18)
-def address_nets(atom: str) -> tuple[IPNet, ...]:
-    """An address, a prefix or a range `a-b` of a set element as prefixes (never /0: a family is two /1)."""
+def address_nets(atom: str) -> tuple[str, ...]:
+    """An address, a prefix or a range `a-b` of a set element as prefixes (`10.0.0.1/32`; never /0: a
+    family is two /1). The compiler writes addresses as `ipaddress` does, so a plain one is taken as it is."""
+    if "/" not in atom and "-" not in atom:
+        return (f"{atom}/128" if ":" in atom else f"{atom}/32",)
+    return _prefixes(atom)
+
+
+@lru_cache(maxsize=4096)
+def _prefixes(atom: str) -> tuple[str, ...]:
     if "-" in atom:
         low_text, high_text = atom.split("-", 1)
         low, high = ipaddress.ip_address(low_text), ipaddress.ip_address(high_text)
         nets: list[IPNet] = list(ipaddress.summarize_address_range(low, high))
     else:
         nets = [ipaddress.ip_network(atom, strict=False)]
-    out: list[IPNet] = []
+    out: list[str] = []
     for net in nets:
-        out.extend(net.subnets(1) if net.prefixlen == 0 else (net,))
+        out.extend(str(n) for n in (net.subnets(1) if net.prefixlen == 0 else (net,)))
     return tuple(out)
+
+
+def is_host(prefix: str) -> bool:
+    """A prefix of one address: /128 in IPv6, /32 in IPv4 (an IPv6 /32 is not one)."""
+    return prefix.endswith("/128") if ":" in prefix else prefix.endswith("/32")
 
 
 def port_span(atom: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..nft.statements import Address, Concat, Expr, Meta, MetaKey, Port
-from .conds import Conds, IPNet, address_nets, port_span, port_text
+from .conds import Conds, address_nets, is_host, port_span, port_text
 from .model import UnsupportedIR
 
 EXPAND_MAX = 64  # ipset entries one element may become before it is matched by a rule instead
@@ -46,7 +46,7 @@ class Ports(NamedTuple):
     high: int
 
 
-Value = tuple[IPNet, ...] | Ports  # an address component's prefixes, or its ports
+Value = tuple[str, ...] | Ports  # an address component's prefixes (`10.0.0.0/8`), or its ports
 
 
 def components(key: Expr) -> tuple[tuple[Component, ...], int]:
@@ -101,7 +101,7 @@ def _size(element: list[Value]) -> int:
 
 def _exact(element: list[Value], index: int) -> bool:
     value = element[index]
-    return not isinstance(value, Ports) and all(n.prefixlen == n.max_prefixlen for n in value)
+    return not isinstance(value, Ports) and all(is_host(n) for n in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,7 @@ def plan(comps: tuple[Component, ...], elements: list[list[Value]]) -> Plan:
             if isinstance(value, Ports):
                 texts.append([f"{value.proto}:{p}" for p in range(value.low, value.high + 1)])
             else:
-                texts.append([str(n.network_address) if exact[index] else str(n) for n in value])
+                texts.append([n.split("/", 1)[0] if exact[index] else n for n in value])
         entries.extend(",".join(combo) for combo in itertools.product(*texts))
     return Plan(name, order, tuple(entries), tuple(tuple(e) for e in rest))
 

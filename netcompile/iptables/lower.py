@@ -16,7 +16,6 @@ where each chain is reached from.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -43,7 +42,7 @@ from ..nft.statements import (
 )
 from ..nft.syntax import safe_comment
 from . import keys
-from .conds import Conds
+from .conds import Conds, is_host
 from .matches import Matcher
 from .model import ACCEPT, NO_TARGET, Ipset, Rule, Ruleset, Target, TargetKind, UnsupportedIR, goto, jump, tokens
 from .probability import probability_text
@@ -130,11 +129,11 @@ class FamilyLowering:
             values = [getattr(a, slot) for a in alts]
             if any(v is None or v[0] for v in values):
                 continue
-            nets = sorted({v[1] for v in values}, key=_net_order)
+            nets = list(dict.fromkeys(v[1] for v in values))  # the elements' order
             count = self.guards.setdefault((table, chain), 0)
             self.guards[(table, chain)] = count + 1
             identity = f"guard|{self.version}|{table}|{chain}|{count}"
-            exact = all(n.endswith("/32") or n.endswith("/128") for n in nets)
+            exact = all(is_host(n) for n in nets)
             kind = "hash:ip" if exact else "hash:net"
             name = self.shared.set_names.name(identity, None, f"{chain.removeprefix('NC-')}-{count}")
             entries = [n.split("/")[0] if exact else n for n in nets]
@@ -317,11 +316,6 @@ class FamilyLowering:
             matched = self.matcher.lookup(alts, comps, identity, label, [e.key for e in elements], False)
             note = comment or f"@{map_name}: {verdict.kind.value} {verdict.chain or ''}".rstrip()
             self.emit(table, chain, matched, target, note)
-
-
-def _net_order(text: str) -> tuple[int, int, int]:
-    net = ipaddress.ip_network(text)
-    return net.version, int(net.network_address), net.prefixlen
 
 
 def _looked_up(rule: ir.Rule) -> str | None:

@@ -103,7 +103,7 @@ class Matcher:
         match left, right:
             case Address(_, field), Network(value):
                 net = ipaddress.ip_network(value)
-                made = conds.address(field.value, negated, net)
+                made = conds.address(field.value, negated, str(net))
                 if made is not None:
                     yield made
             case Address(_, field), AnonSet(elements) if not negated:
