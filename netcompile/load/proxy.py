@@ -182,20 +182,26 @@ def _detect_local(root: Field) -> tuple[str, str, str] | None:
     return mode or "ClusterCIDR", bridge, prefix
 
 
-# What a Linux interface name may not hold (dev_valid_name), and what nftables strings cannot (quotes,
-# backslashes), and `*`, which nftables reads as a wildcard.
-_BAD_IFNAME = re.compile(r'[/:\s"\\*]')
+# An interface name netcompile writes: printable ASCII without what a Linux interface name may not hold
+# (dev_valid_name: `/`, `:`, whitespace), what nftables strings cannot (quotes, backslashes), and `*`,
+# which nftables reads as a wildcard.
+_IFNAME = re.compile(r"[!-~]+")
+_BAD_IFNAME = re.compile(r'[/:"\\*]')
 
 
 def _interface(detect: Field, key: str) -> str | None:
     f = detect.child(key)
-    text = (f.string() if detect.is_map() else None) or ""
+    if detect.present and not detect.is_map():
+        return None  # reported where detectLocal is read as an object
+    text = f.string() if f.present else ""
+    if text is None:
+        return None  # not a string: reported
     if not text:
         f.error(invalid(text, "must not be empty"))
         return None
-    if len(text.encode()) > IFNAMSIZ or text in (".", "..") or _BAD_IFNAME.search(text):
-        f.error(invalid(text, f"must be a network interface name: at most {IFNAMSIZ} bytes, without '/', ':', "
-                        "whitespace, quotes, backslashes or '*'"))  # fmt: skip
+    if len(text) > IFNAMSIZ or text in (".", "..") or not _IFNAME.fullmatch(text) or _BAD_IFNAME.search(text):
+        f.error(invalid(text, f"must be a network interface name: at most {IFNAMSIZ} printable ASCII characters, "
+                        "without '/', ':', quotes, backslashes or '*'"))  # fmt: skip
         return None
     return text
 

@@ -203,7 +203,8 @@ class InputInterface(Node):
     """`iifname`: the name of the interface a packet arrived on ("" for the node's own packets)."""
 
 
-_IFNAME_RE = re.compile(r"[^/:\s\"\\*]{1,15}")  # a Linux interface name nftables can quote, without `*`
+_IFNAME_RE = re.compile(r"[!-~]{1,15}")  # printable ASCII: a Linux interface name nftables can quote ...
+_IFNAME_BAD = re.compile(r"[/:\"\\*]")  # ... without what neither allows, nor nft's wildcard `*`
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +215,7 @@ class InterfaceName(Node):
     prefix: bool = False
 
     def __post_init__(self) -> None:
-        if not _IFNAME_RE.fullmatch(self.name) or len(self.name.encode()) > 15:
+        if not _IFNAME_RE.fullmatch(self.name) or _IFNAME_BAD.search(self.name):
             raise IRError(f"invalid interface name {self.name!r}")
 
 
