@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from netcompile.journeys import Network
 from netcompile.lab import LabOptions, LabReport, run_lab
+from netcompile.lab.plan import IFNAMSIZ, LabPlan, PlanError, make_plan
 from netcompile.model import IPAddress
-from netcompile.pipeline import CompileArgs, complete, load
+from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
 from tests.test_properties import compiler_tells_pods_by_interface
 
 WriteYaml = Callable[[str, str], Path]
@@ -308,3 +310,38 @@ def test_load_balancer_source_ranges_per_family(write_yaml: WriteYaml) -> None:
     assert answers(report, str(outside), "external:default/lb") == {"timeout"}
     assert seen_as(report, str(inside), "external:default/lb") == {NODE_A}  # externalTrafficPolicy Cluster
     assert answers(report, str(v6), "external:default/lb") == {"default/web-a:8080 saw fd00:192::10"}
+
+
+# --- plans (no kernel) ------------------------------------------------------------------------------------
+
+
+def plan_for(write_yaml: WriteYaml, text: str) -> tuple[LabPlan, Network]:
+    objects = complete(load([str(write_yaml(text, "input.yaml"))]))
+    options = CompileArgs().compile_options(objects.proxy_config)
+    network = Network(compile_nodes(objects, options), options)
+    return make_plan(network, [IPv4Address(CLIENT)], prefix="nc000000"), network
+
+
+def test_plans_build_the_interfaces_the_journeys_expect(write_yaml: WriteYaml) -> None:
+    """InterfaceNamePrefix: each pod's veth on its node has the name its packets arrive on in the journeys;
+    BridgeInterface: every node gets the bridge, and the pods' packets arrive on it; other modes: neither."""
+    plan, network = plan_for(write_yaml, CLUSTER + CONFIG + MODES["InterfaceNamePrefix"][0])
+    pods = [p for p in plan.pods if not p.host_network]
+    assert pods and plan.pod_bridge == ""
+    for pod in pods:
+        assert pod.node_if.startswith("veth") and len(pod.node_if) <= IFNAMSIZ
+        assert network.arrives_on(network.place_of_address(pod.address)) == pod.node_if
+    assert len({p.node_if for p in pods}) == len(pods)
+    plan, network = plan_for(write_yaml, CLUSTER + CONFIG + MODES["BridgeInterface"][0])
+    assert plan.pod_bridge == "cbr0"
+    assert {network.arrives_on(network.place_of_address(p.address)) for p in plan.pods} == {"cbr0"}
+    plan, network = plan_for(write_yaml, CLUSTER + CONFIG + MODES["NodeCIDR"][0])
+    assert plan.pod_bridge == "" and all(p.node_if.startswith("nc000000v") for p in plan.pods)
+    assert {network.arrives_on(network.place_of_address(p.address)) for p in plan.pods} == {""}
+
+
+def test_a_prefix_without_room_for_names_is_refused(write_yaml: WriteYaml) -> None:
+    """A 15-byte prefix leaves no room for a suffix: two pods of one node would share a name."""
+    config = CONFIG + "detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: abcdefghijklmno}\n"
+    with pytest.raises(PlanError, match="leaves too little room"):
+        plan_for(write_yaml, CLUSTER.replace("nodeName: node-b", "nodeName: node-a") + config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import cache
 
 from .syntax import Element, SetDef, Verdict
 from .tokens import Token, TokenStream
@@ -18,6 +19,7 @@ __all__ = ["IFNAMSIZ", "ValueParser", "ifname_value"]
 IFNAMSIZ = 15  # the longest interface name, in bytes (the kernel's IFNAMSIZ less its terminating NUL)
 
 
+@cache
 def ifname_value(name: str, fill: int = 0) -> int:
     """An interface name as the kernel compares it: 16 bytes, padded with NULs (with `fill` bytes: the
     last name that starts with `name`, the top of a wildcard's interval)."""
