@@ -16,6 +16,7 @@ where each chain is reached from.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -59,7 +60,7 @@ class FamilyLowering:
     version: int
     ruleset: Ruleset = field(init=False)
     instances: dict[tuple[str, str, Ctx], str] = field(default_factory=dict)
-    pending: list[tuple[str, str, str, Ctx]] = field(default_factory=list)  # table, IR chain, name, ctx
+    pending: deque[tuple[str, str, str, Ctx]] = field(default_factory=deque)  # table, IR chain, name, ctx
     stages: dict[tuple[str, str], list[tuple[int, str, str, str]]] = field(default_factory=dict)
     matcher: Matcher = field(init=False)
     guards: dict[tuple[str, str], int] = field(default_factory=dict)  # guarded rules per chain, for names
@@ -78,7 +79,7 @@ class FamilyLowering:
             stage = (chain.base.priority_value, chain.name, name, chain.base.policy.value)
             self.stages.setdefault((table, hook), []).append(stage)
         while self.pending:
-            table, ir_chain, name, ctx = self.pending.pop(0)
+            table, ir_chain, name, ctx = self.pending.popleft()
             for rule in self.shared.table.chains[ir_chain].rules:
                 self.rule(table, name, ctx, rule)
         return self.ruleset
@@ -146,7 +147,9 @@ class FamilyLowering:
     # --- rules ----------------------------------------------------------------------------------
 
     def rule(self, table: str, chain: str, ctx: Ctx, rule: ir.Rule) -> None:
-        versions = rule_family(self.shared, rule.statements)
+        versions = self.shared.families.get(id(rule))
+        if versions is None:
+            versions = self.shared.families[id(rule)] = rule_family(self.shared, rule.statements)
         if versions and versions != {self.version}:
             return  # the other family's (or neither's)
         alts: list[Conds] = [Conds()]

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from collections.abc import Iterator
@@ -25,9 +24,15 @@ _UNSAFE = re.compile(r"[^a-z0-9_./:-]")
 _PLAIN = re.compile(r"[a-z0-9_./-]+")
 
 
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lower case
+
+
 def short_hash(identity: str, width: int = 8) -> str:
+    """`width` (a multiple of 8) lowercase base32 characters of SHA-256(identity): what
+    base64.b32encode(digest) begins with, without its pure-Python loop (66k names at 6k Services)."""
     digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).digest()
-    return base64.b32encode(digest).decode("ascii")[:width].lower()
+    number = int.from_bytes(digest[: width * 5 // 8], "big")
+    return "".join(_ALPHABET[(number >> shift) & 31] for shift in range(5 * (width - 1), -1, -5))
 
 
 def readable(text: str) -> str:

@@ -99,6 +99,7 @@ class Shared:
     needs_memo: dict[str, frozenset[str]] = field(default_factory=dict)
     targets_memo: dict[str, frozenset[str]] = field(default_factory=dict)
     plans: dict[tuple[str, ...], tuple[str | None, keys.Plan]] = field(default_factory=dict)
+    families: dict[int, set[int]] = field(default_factory=dict)  # id(IR rule) -> its address families
     dnat_index: dict[str, dict[tuple[str, ...], dict[int, tuple[tuple[str, ...], str | None]]]] = field(
         default_factory=dict
     )
