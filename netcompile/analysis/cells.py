@@ -72,6 +72,12 @@ class Rules:
                     self._rules_of[(i, direction)].append(len(self.rules))
                     self.rules.append((i, direction, r, rule))
                     self.peers.append(self._peer_set(policy, rule))
+        self._open = frozenset(n for n, picked in enumerate(self.peers) if picked is None)
+        self._picking: dict[Party, list[int]] = defaultdict(list)  # the rules whose peers pick a party
+        for n, picked in enumerate(self.peers):
+            for who in picked or ():
+                self._picking[who].append(n)
+        self._reach: dict[Party, frozenset[int]] = {}
         self._selecting: dict[tuple[int, PolicyType], tuple[int, ...]] = {}
         self._ports_ok: dict[int, bool] = {}
         ids: dict[PortKey, int] = {}
@@ -140,23 +146,16 @@ class Rules:
             self._ports_ok[key] = found
         return found
 
-    def allowing(
-        self, rules: tuple[int, ...], peer: Party, dst: PodClass, port: int, protocol: Protocol
-    ) -> tuple[int, ...]:
-        """Which of `rules` allow the party `peer` on the destination class's `port`."""
-        out = []
-        base = ((self.port_ids[dst.index] * 65536 + port) * 4 + PROTOCOLS[protocol]) * len(self.rules)
-        cache, peers = self._ports_ok, self.peers
-        for rule in rules:
-            picked = peers[rule]
-            if picked is not None and peer not in picked:
-                continue
-            ok = cache.get(base + rule)
-            if ok is None:
-                ok = self.port_ok(rule, dst, port, protocol)
-            if ok:
-                out.append(rule)
-        return tuple(out)
+    def reach(self, peer: Party) -> frozenset[int]:
+        """The rules (of either direction) whose peers pick the party `peer`, or that have no peers."""
+        found = self._reach.get(peer)
+        if found is None:
+            found = self._reach[peer] = self._open.union(self._picking.get(peer, ()))
+        return found
+
+    def ports_ok(self, rules: frozenset[int], dst: PodClass, port: int, protocol: Protocol) -> frozenset[int]:
+        """Those of `rules` whose ports (or none) match `port` on the class's pods."""
+        return frozenset(r for r in rules if self.port_ok(r, dst, port, protocol))
 
 
 def _port_numbers(facts: Facts) -> tuple[list[int], list[tuple[int, int]]]:
@@ -201,6 +200,9 @@ class Keys:
         egress, ingress = PolicyType.EGRESS, PolicyType.INGRESS
         self.egress = [(rules.isolated(c, egress), rules.selecting(c, egress)) for c in classes]
         self.ingress = [(rules.isolated(c, ingress), rules.selecting(c, ingress)) for c in classes]
+        self._egress_sets = [frozenset(rules) for _, rules in self.egress]
+        self._matching: dict[tuple[int, ...], frozenset[int]] = {}
+        self._ingress_sets = [frozenset(rules) for _, rules in self.ingress]
         view = facts.view
         # an outside client at a running pod's address is not outside: its cells are keyed alone
         self.claimed = frozenset(a for p in view.objects.pods if p.running for a in view.pod_ips(p))
@@ -246,6 +248,20 @@ class Keys:
             address = next(a for a in self.pods[self.classes[cls].pods[0]].ips if a.version == version)
             found = self._places[(cls, version)] = (k[2], k[3], k[4], k[5], k[8], self.facts.address_key(address))
         return found
+
+    def _allowing(
+        self, whose: tuple[int, int], rules: frozenset[int], peer: Party, dst: PodClass, port: int, protocol: Protocol
+    ) -> tuple[int, ...]:
+        """Which of `rules` (the egress rules of a source class, or the ingress rules of a destination class:
+        `whose`) allow the party `peer` on the destination class's `port`, in rule order. The rules whose
+        ports match are kept per `whose`, destination ports and port: a set intersection per cell."""
+        if not rules:
+            return ()
+        lookup = (*whose, self.rules.port_ids[dst.index], port, PROTOCOLS[protocol])
+        ok = self._matching.get(lookup)
+        if ok is None:
+            ok = self._matching[lookup] = self.rules.ports_ok(rules, dst, port, protocol)
+        return tuple(sorted(ok & self.rules.reach(peer))) if ok else ()
 
     def place_id(self, cls: int, version: int) -> int:
         """`place(cls, version)` as a small number: equal numbers for equal places."""
@@ -303,13 +319,13 @@ class Keys:
             return found
         rules, cls = self.rules, self.classes[dst]
         if src >= 0:
-            isolated, egress = self.egress[src]
-            out = (isolated, rules.allowing(egress, party(dst, version), cls, port, protocol) if egress else ())
+            picked = self._allowing((0, src), self._egress_sets[src], party(dst, version), cls, port, protocol)
+            out = (self.egress[src][0], picked)
             where: tuple[Any, ...] = ("pod", self.place_id(src, version))
         else:
             out = (False, ())
             where = ("outside", self.facts.address_key(src_address))
-        isolated, ingress = self.ingress[dst]
-        into = (isolated, rules.allowing(ingress, party(src, version), cls, port, protocol) if ingress else ())
+        picked = self._allowing((1, dst), self._ingress_sets[dst], party(src, version), cls, port, protocol)
+        into = (self.ingress[dst][0], picked)
         place = self.place_id(dst, version)
         return (where, place, rules.port_ids[dst], protocol, rules.port_atoms.atom(port), out, into)
