@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
 from netcompile.compile.options import CompileOptions
@@ -23,8 +24,9 @@ from netcompile.pipeline import compile_paths
 from netcompile.verify.iptables import Ruleset
 from netcompile.verify.packet import Outcome
 from netcompile.verify.reference import evaluate
-from tests.strategies import Scenario, scenarios
+from tests.strategies import INTERFACE_MODES, Scenario, scenarios
 from tests.test_iptables_golden_read import iptables_distribution
+from tests.test_properties import compiler_tells_pods_by_interface
 
 EXAMPLES = {"ci": 100, "dev": 30, "long": 2000}
 PROFILE = settings(
@@ -58,6 +60,20 @@ def disagreements(scenario: Scenario, mutate: Callable[[str], str] | None = None
 @PROFILE
 @given(scenarios())
 def test_the_iptables_back_end_agrees_with_the_reference(scenario: Scenario) -> None:
+    problems = disagreements(scenario)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.xfail(
+    not compiler_tells_pods_by_interface(),
+    reason="compile/services.py does not yet write frontends.local_detector's matches",
+    run=False,  # not run (a failing search shrinks for minutes) until the compiler writes them: then it is
+)
+@settings(PROFILE, max_examples=max(20, PROFILE.max_examples // 5))
+@given(scenarios(modes=INTERFACE_MODES))
+def test_the_interface_modes_agree_with_the_reference(scenario: Scenario) -> None:
+    """detectLocalMode BridgeInterface and InterfaceNamePrefix, as tests/test_properties.py draws them:
+    the iptables back end's `-i NAME` / `-i PREFIX+` against the packets' input interfaces."""
     problems = disagreements(scenario)
     assert not problems, "\n".join(problems)
 
