@@ -13,15 +13,16 @@ five policy shapes with pod, namespace and ipBlock peers). Both tools read the s
 netcompile is measured as a user runs it: `netcompile matrix DIR` in a fresh process (start-up, imports,
 load, complete, compile every node, classes, one journey per cell key by both the reference evaluator and
 the interpreter of the compiled ruleset's text, the table printed), `--runs` times; the row gives the
-median wall time and the range, and the peak RSS of the largest run. One more child runs the same
-pipeline in process to count classes of pods, cells (pod by pod), journeys and disagreements, and to
-time its phases (their sum leaves out start-up and the printing of the table).
+median wall time and the range, the median CPU time (user + system: less sensitive to other work on a
+shared machine), and the peak RSS of the largest run. One more child runs the same pipeline in process
+to count classes of pods, cells (pod by pod), journeys and disagreements, and to time its phases (their
+sum leaves out start-up and the printing of the table).
 
 network-config-analyzer (PyPI `network-config-analyzer`, IBM) runs on the same manifest, in its own
 virtualenv (default /tmp/nca; created and installed with pip when missing and the network allows it):
 `nca --connectivity DIR -r DIR --output_endpoints pods`, `--nca-runs` times, interleaved with
 netcompile's runs so that both see the same load on the machine; the ratio is its median over
-netcompile's. When it cannot be installed, or runs past --nca-timeout, the row says so.
+netcompile's, of wall time and of CPU time. When it cannot be installed, or runs past --nca-timeout, the row says so.
 
 `--series` grows pods and policies together with the classes fixed (the same apps per namespace, so
 the same shapes repeated: more pods per app, more policies per app) and prints netcompile's time per
@@ -34,6 +35,7 @@ Goals (issue 16): 1 000 x 200 in under 2 s and at least 50x faster than network-
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -43,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +66,7 @@ def run_one(folder: Path) -> dict[str, object]:
     from netcompile.journeys import Network
     from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
 
+    gc.disable()  # as `netcompile matrix` does (gcpause.paused_gc)
     t0 = time.perf_counter()
     args = CompileArgs()
     opts, parse = args.check()
@@ -112,9 +116,16 @@ def netcompile_command(folder: Path) -> list[str]:
     return [*program, "matrix", str(folder)]
 
 
-def timed(cmd: list[str], timeout: float | None = None) -> tuple[float, float, int]:
-    """Wall time, peak RSS (MiB) and exit code of one run of `cmd` in a fresh process, output discarded.
-    Raises subprocess.TimeoutExpired (the process killed) past `timeout` (then checked every 50 ms)."""
+class Run(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # seconds of CPU (user + system): less sensitive than wall time to other work on the machine
+    rss: float  # peak RSS, MiB
+    code: int
+
+
+def timed(cmd: list[str], timeout: float | None = None) -> Run:
+    """One run of `cmd` in a fresh process, output discarded. Raises subprocess.TimeoutExpired (the process
+    killed) past `timeout` (then checked every 50 ms)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while True:
@@ -127,7 +138,8 @@ def timed(cmd: list[str], timeout: float | None = None) -> tuple[float, float, i
             raise subprocess.TimeoutExpired(cmd, timeout or 0.0)
         time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, proc.returncode
+    wall = time.perf_counter() - start
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
 
 
 def nca_ready(venv: Path) -> str | None:
@@ -155,39 +167,39 @@ def nca_command(venv: Path, folder: Path) -> list[str]:
     return [str(venv / "bin" / "nca"), *where, "--output_endpoints", "pods", "-o", "txt", "-f", str(out)]
 
 
-def spread(times: list[float]) -> str:
-    """`median s (min-max, n runs)`."""
-    if len(times) == 1:
-        return f"{times[0]:.2f} s"
-    return f"{statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f}, {len(times)} runs)"
+def spread(runs: list[Run]) -> str:
+    """`median s (min-max, n runs; CPU median s)`."""
+    walls = [r.wall for r in runs]
+    cpu = statistics.median(r.cpu for r in runs)
+    if len(runs) == 1:
+        return f"{walls[0]:.2f} s (CPU {cpu:.2f} s)"
+    return f"{statistics.median(walls):.2f} s ({min(walls):.2f}-{max(walls):.2f}, {len(runs)} runs; CPU {cpu:.2f} s)"
 
 
 def measure(
     folder: Path, runs: int, nca_runs: int, why_not: str | None, timeout: float, venv: Path
-) -> dict[str, object]:
-    """netcompile's runs and network-config-analyzer's, interleaved; their times and how each went."""
-    ours: list[float] = []
-    theirs: list[float] = []
-    rss = 0.0
+) -> tuple[list[Run], list[Run], str]:
+    """netcompile's runs and network-config-analyzer's, interleaved; and why the latter did not run (if so)."""
+    ours: list[Run] = []
+    theirs: list[Run] = []
     nca_note = why_not or ""
     for n in range(max(runs, 0 if why_not else nca_runs)):
         if n < runs:
-            wall, peak, code = timed(netcompile_command(folder))
-            if code not in (0, 1):
-                raise SystemExit(f"netcompile matrix {folder} failed (exit {code})")
-            ours.append(wall)
-            rss = max(rss, peak)
+            run = timed(netcompile_command(folder))
+            if run.code not in (0, 1):
+                raise SystemExit(f"netcompile matrix {folder} failed (exit {run.code})")
+            ours.append(run)
         if n < nca_runs and not nca_note:
             try:
-                wall, _, code = timed(nca_command(venv, folder), timeout)
+                run = timed(nca_command(venv, folder), timeout)
             except subprocess.TimeoutExpired:
                 nca_note = f"did not finish within {timeout:.0f} s (stopped)"
                 continue
-            if code != 0 and not (folder.parent / f"{folder.name}.nca.txt").exists():
-                nca_note = f"failed (exit {code})"
+            if run.code != 0 and not (folder.parent / f"{folder.name}.nca.txt").exists():
+                nca_note = f"failed (exit {run.code})"
                 continue
-            theirs.append(wall)
-    return {"ours": ours, "theirs": theirs, "rss": rss, "nca_note": nca_note}
+            theirs.append(run)
+    return ours, theirs, nca_note
 
 
 def table(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path, why_not: str | None) -> None:
@@ -199,19 +211,19 @@ def table(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path,
     for pods, policies in sizes:
         folder = write_input(pods, policies, workdir)
         row = run_child([sys.executable, __file__, "--one", str(folder)])
-        got = measure(folder, args.runs, args.nca_runs, why_not, args.nca_timeout, args.nca_venv)
-        ours, theirs = got["ours"], got["theirs"]
-        assert isinstance(ours, list) and isinstance(theirs, list)
-        mine = statistics.median(ours)
+        ours, theirs, nca_note = measure(folder, args.runs, args.nca_runs, why_not, args.nca_timeout, args.nca_venv)
+        mine, mine_cpu = statistics.median(r.wall for r in ours), statistics.median(r.cpu for r in ours)
         if theirs:
-            nca_text, ratio = spread(theirs), f"{statistics.median(theirs) / mine:.0f}x"
+            wall_ratio = statistics.median(r.wall for r in theirs) / mine
+            cpu_ratio = statistics.median(r.cpu for r in theirs) / mine_cpu
+            nca_text, ratio = spread(theirs), f"{wall_ratio:.0f}x (CPU {cpu_ratio:.0f}x)"
         else:
-            nca_text = str(got["nca_note"] or "not run")
+            nca_text = nca_note or "not run"
             ratio = f"> {args.nca_timeout / mine:.0f}x" if nca_text.startswith("did not finish") else "-"
         print(
             f"| {pods} x {policies} | {row['classes']} | {row['cells']} | {row['journeys']} | {spread(ours)} | "
             f"{row['total_s']} s (compile+parse {row['compile_s']}, classes {row['classes_s']}, "
-            f"journeys {row['journeys_s']}) | {got['rss']:.0f} MiB | {nca_text} | {ratio} |",
+            f"journeys {row['journeys_s']}) | {max(r.rss for r in ours):.0f} MiB | {nca_text} | {ratio} |",
             flush=True,
         )
         if row["disagreements"]:
@@ -229,11 +241,12 @@ def series(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path
     for pods, policies in sizes:
         folder = write_input(pods, policies, workdir, apps=SERIES_APPS)
         row = run_child([sys.executable, __file__, "--one", str(folder)])
-        ours = [timed(netcompile_command(folder))[0] for _ in range(args.runs)]
-        per = statistics.median(ours) / (pods + policies) * 1e6
+        ours = [timed(netcompile_command(folder)) for _ in range(args.runs)]
+        per = statistics.median(r.wall for r in ours) / (pods + policies) * 1e6
+        per_cpu = statistics.median(r.cpu for r in ours) / (pods + policies) * 1e6
         print(
             f"| {pods} x {policies} | {pods + policies} | {row['classes']} | {row['journeys']} | {spread(ours)} | "
-            f"{per:.0f} µs |",
+            f"{per:.0f} µs (CPU {per_cpu:.0f} µs) |",
             flush=True,
         )
 
