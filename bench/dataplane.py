@@ -4,6 +4,7 @@ Not a test: run on demand, as root (it builds network namespaces and removes the
 
     .venv/bin/python bench/dataplane.py                    # 2000 connections per case, 3 rounds
     .venv/bin/python bench/dataplane.py --connections 5000 --rounds 5
+    .venv/bin/python bench/dataplane.py --compare-tree /tmp/old   # also the policy cases as /tmp/old compiles them
 
 A node (a network namespace routing as DESIGN.md §3 says: each pod behind its own veth, 169.254.1.1 as
 the pods' gateway, proxy_arp) with two local pods: a client in namespace `client` and a server in
@@ -79,8 +80,10 @@ def manifest(services: int, policies: int) -> str:
             "addressType: IPv4\nports: [{name: http, port: 8080, protocol: TCP}]\nendpoints:\n" + eps + "---\n"
         )
     for q in range(policies):
-        peer = "{namespaceSelector: {matchLabels: {role: client}}}" if q == policies // 2 else (
-            f"{{podSelector: {{matchLabels: {{peer: p{q}}}}}}}"
+        peer = (
+            "{namespaceSelector: {matchLabels: {role: client}}}"
+            if q == policies // 2
+            else (f"{{podSelector: {{matchLabels: {{peer: p{q}}}}}}}")
         )
         out.append(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
@@ -97,6 +100,24 @@ def ruleset(work: Path, services: int, policies: int) -> Path:
     (directory / "cluster.yaml").write_text(manifest(services, policies))
     path = work / f"{services}-{policies}.nft"
     path.write_text(compile_node(complete(load([str(directory)])), CompileOptions(node="node-a")).output.text)
+    return path
+
+
+COMPILE_WITH = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from netcompile.compile.options import CompileOptions
+from netcompile.pipeline import compile_node, complete, load
+text = compile_node(complete(load([sys.argv[2]])), CompileOptions(node="node-a")).output.text
+open(sys.argv[3], "w").write(text)
+"""
+
+
+def ruleset_of_tree(tree: Path, work: Path, services: int, policies: int) -> Path:
+    """The same case compiled by the netcompile of another source tree (`--compare-tree`)."""
+    path = work / f"{services}-{policies}-other.nft"
+    argv = [sys.executable, "-c", COMPILE_WITH, str(tree), str(work / f"in-{services}-{policies}"), str(path)]
+    subprocess.run(argv, check=True, capture_output=True, text=True)
     return path
 
 
@@ -163,6 +184,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=2000, help="connections per case and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--compare-tree",
+        type=Path,
+        metavar="DIR",
+        help="also measure the cases with policies as compiled by the netcompile source tree DIR (e.g. an older "
+        "checkout), in the same rounds",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/dataplane.py builds network namespaces: run it as root")
@@ -170,14 +198,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ncdp-") as tmp:
         work = Path(tmp)
         files = {name: ruleset(work, s, p) for name, s, p in CASES}
+        cases = list(CASES)
+        if args.compare_tree is not None:
+            for name, s, p in CASES:
+                if p:
+                    other = f"{name} ({args.compare_tree})"
+                    files[other] = ruleset_of_tree(args.compare_tree, work, s, p)
+                    cases.append((other, s, p))
         node, client, server = build(prefix)
         listener = subprocess.Popen(
             ["ip", "netns", "exec", server, sys.executable, "-c", SERVER_CODE], stdout=subprocess.PIPE, text=True
         )
         try:
             assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
-            samples: dict[str, list[int]] = {name: [] for name, _, _ in CASES}
-            order = [name for name, _, _ in CASES]
+            samples: dict[str, list[int]] = {name: [] for name, _, _ in cases}
+            order = [name for name, _, _ in cases]
             rng = random.Random(19)
             for r in range(args.rounds):
                 rng.shuffle(order)
@@ -196,7 +231,7 @@ def main() -> None:
     print(f"\n{args.connections} connections x {args.rounds} rounds per case; connect() time through the node")
     print("| case | median | ratio | p99 | ratio |")
     print("|---|---|---|---|---|")
-    for name, _, _ in CASES:
+    for name, _, _ in cases:
         values = samples[name]
         median, tail = statistics.median(values), p99(values)
         print(

@@ -1,4 +1,4 @@
-"""NetworkPolicies → the filter part of the ruleset, in a layout whose per-packet cost is flat.
+"""NetworkPolicies -> the filter part of the ruleset, in a layout whose per-packet cost is flat.
 
 Policies are enforced for this node's pods on the forward path, after Service DNAT (so they see the
 endpoint address and port) and before masquerade (so they see the original source). Traffic the node
@@ -7,22 +7,30 @@ traffic to the node's own addresses (`input`) is not either. Two base chains sha
 `accept` in the first ends only that chain, so a packet must be let through by both:
 
     filter-forward-egress       ct state established,related accept; ct state invalid drop
-      (priority 0, filter)      ip saddr vmap @egress-isolated-v4     → goto egress-pods-<hash>
+      (priority 0, filter)      ip saddr vmap @egress-isolated-v4     -> goto egress-pods-<hash>
     filter-forward-ingress      ct state established,related accept; ct state invalid drop
-      (priority 1, filter + 1)  ip daddr vmap @ingress-isolated-v4    → goto ingress-pods-<hash>
+      (priority 1, filter + 1)  ip daddr vmap @ingress-isolated-v4    -> goto ingress-pods-<hash>
 
-    ingress-pods-<hash>         the pods isolated by the same set of policies share this chain:
-                                  jump ingress/<ns>/<policy>   (one per selecting policy with rules)
-                                  drop                         (nothing else is allowed)
-    ingress/<ns>/<policy>       one policy's rules, each ending in `accept`, commented `ns/name ingress[i]`:
-                                  ip saddr @sel-<hash>-v4 meta l4proto . th dport { tcp . 80 } accept
+    ingress-pods-<hash>         the pods isolated by the same set of policies share this chain, which
+                                looks up what those policies allow, whatever their number:
+                                  ip saddr . meta l4proto . th dport @ingress-allow-<hash>-v4 accept
+                                  ip saddr @ingress-any-<hash>-v4 accept              (rules without ports)
+                                  ip saddr . ip daddr . meta l4proto . th dport @ingress-named-<hash>-v4 accept
+                                  drop                                                (nothing else is)
+    ingress-allow-<hash>-v4     interval set: peer . protocol . port, one element per allowed box,
+                                  10.244.1.0/24 . tcp . 8000-8100 comment "ns/name ingress[0] from[1]"
 
 Only isolated pods are in the verdict maps; a pod that is not isolated in a direction is not looked at.
-Peer selectors become named address sets (`sel-<hash>-v4/-v6`), one per distinct selector, shared by
-every rule that uses it. Named ports are resolved per pod through sets of `address . protocol . port`
-(`named-<hash>-v4/-v6`): for ingress the protected pod's own port, for egress each peer pod's port, so
-pods with different resolutions still share their chains. The text grows with pods + policies + peers;
-a packet costs one verdict-map lookup per direction plus the rules of the policies selecting its pod.
+A rule's peers become address intervals: a selector's pods (consecutive addresses as one range), an
+ipBlock's CIDR cut around its excepts, every address when the rule has no peers; times its ports. The
+elements are made disjoint, as nftables wants (`allow.py`), and each names the rules that allow it. A
+set of peers and ports is named after the policies whose rules fill it, so groups of pods that differ
+only by policies adding nothing to it (a default deny) share it, and a small change of the input (a pod,
+a port, a policy) changes few elements. Named ports are resolved per pod: for ingress on the protected
+pod, in the group's own `named` set keyed by `peer . pod . protocol . port`; for egress on each peer pod,
+whose address and resolved port are elements of the `allow` set. Egress is the mirror image, the peer
+being the destination. A packet costs one verdict-map lookup per direction and at most three set
+lookups per family; the text grows with the peers and ports each set of selecting policies allows.
 """
 
 from __future__ import annotations
