@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -218,9 +219,7 @@ def test_a_sequence_of_deltas_lists_as_full_loads(data: st.DataObject, deltas_ns
     load(deltas_ns, texts[0])
     for before, after in itertools.pairwise(texts):
         delta = between(read(before), read(after))
-        apply_delta(
-            delta.render(), expected=delta.old, fingerprint_set=fingerprint.NAME, table=table, netns=deltas_ns
-        )
+        apply_delta(delta.render(), expected=delta.old, fingerprint_set=fingerprint.NAME, table=table, netns=deltas_ns)
         load(full_ns, after)
         listed = list_table(table, netns=deltas_ns)
         assert listed is not None and canonical(listed) == canonical(list_table(table, netns=full_ns) or ""), (
@@ -266,3 +265,75 @@ def test_an_element_key_ends_at_its_comment_or_value_whatever_the_comment_holds(
     assert element_key('10.96.0.1 . tcp . 80 comment "a : b comment \\"" : goto svc') == "10.96.0.1 . tcp . 80"
     assert element_key("10.96.0.1 . tcp . 80 : goto svc") == "10.96.0.1 . tcp . 80"
     assert element_key("10.96.0.0/12") == "10.96.0.0/12"
+
+
+# --- a Service whose number of endpoints changes -------------------------------------------------------------
+
+
+def _endpoint_count_docs(protocol: str, endpoints: int, others: int) -> Docs:
+    """`others` Services of 2 endpoints, and Service app/web (`protocol` port 53) of `endpoints`."""
+    import yaml
+
+    def service(name: str, vip: str, proto: str, count: int, base: int) -> str:
+        eps = "".join(f"  - addresses: [10.244.{base // 250}.{base % 250 + j + 1}]\n" for j in range(count))
+        return (
+            f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: app}}\n"
+            f"spec: {{clusterIP: {vip}, ports: [{{port: 53, protocol: {proto}}}]}}\n---\n"
+            f"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+            f"metadata: {{name: {name}-x, namespace: app, labels: {{kubernetes.io/service-name: {name}}}}}\n"
+            f"addressType: IPv4\nports: [{{port: 5353, protocol: {proto}}}]\nendpoints:\n{eps}---\n"
+        )
+
+    text = "".join(service(f"s{i}", f"10.96.1.{i + 1}", "TCP", 2, 10 * i) for i in range(others))
+    text += service("web", "10.96.0.10", protocol, endpoints, 2490)
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+@pytest.mark.parametrize("protocol", ["TCP", "UDP", "SCTP"])
+def test_an_endpoint_count_change_is_a_delta_of_elements_and_one_chain(protocol: str) -> None:
+    """A Service going from 2 endpoints (as every other Service) to 3, a length no other Service has: its
+    elements leave the map of lists of 2 and go to the new map of lists of 3, which comes with its
+    `endpoints-3` chain (compile/services.py, `_endpoint_maps`). No map is re-created, and the delta is
+    the same however many other Services there are."""
+    opts = CompileOptions()
+    deltas = []
+    for others in (5, 60):
+        before = text_of(_endpoint_count_docs(protocol, 2, others), opts)
+        after = text_of(_endpoint_count_docs(protocol, 3, others), opts)
+        deltas.append(between(read(before), read(after)))
+    small, large = deltas
+    assert [(c.verb, c.kind, c.name, c.items) for c in small] == [(c.verb, c.kind, c.name, c.items) for c in large]
+    made = [(c.verb, c.kind, c.name) for c in large if c.kind in ("set", "map", "chain")]
+    assert made == [
+        ("add", "chain", "endpoints-3"),
+        ("add", "map", "service-endpoints-3-v4"),
+        ("add", "map", "service-endpoints-3-v6"),
+    ], large.render()
+    left = [c for c in large if (c.verb, c.kind, c.name) == ("delete", "element", "service-endpoints-2-v4")]
+    assert [c.items for c in left] == [2]  # the two elements of app/web, nothing else of that map
+    back = between(read(after), read(before))
+    assert [(c.verb, c.kind, c.name) for c in back if c.kind in ("set", "map", "chain")] == [
+        ("flush", "chain", "endpoints-3"),
+        ("delete", "map", "service-endpoints-3-v4"),
+        ("delete", "map", "service-endpoints-3-v6"),
+        ("delete", "chain", "endpoints-3"),
+    ]
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("protocol", ["TCP", "UDP", "SCTP"])
+def test_an_endpoint_count_change_applies_in_place(protocol: str, deltas_ns: str, full_ns: str) -> None:
+    """The same delta, and back, through libnftables in a scratch namespace: each lists as a full load."""
+    opts = CompileOptions()
+    texts = [text_of(_endpoint_count_docs(protocol, count, 5), opts) for count in (2, 3, 2)]
+    table = read(texts[0]).name
+    load(deltas_ns, texts[0])
+    for before, after in itertools.pairwise(texts):
+        delta = between(read(before), read(after))
+        assert "map inet netcompile service-endpoints-2" not in delta.render()  # elements only
+        apply_delta(delta.render(), expected=delta.old, fingerprint_set=fingerprint.NAME, table=table, netns=deltas_ns)
+        load(full_ns, after)
+        listed = list_table(table, netns=deltas_ns)
+        assert listed is not None and canonical(listed) == canonical(list_table(table, netns=full_ns) or "")
+        third = re.search(rf"{protocol.lower()} \. 53 \. 2 [^\n]*: 10\.244\.9\.", listed)  # the third endpoint
+        assert (third is not None) == (after == texts[1])

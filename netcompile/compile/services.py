@@ -17,12 +17,13 @@ docs/semantics.md §2 is what they implement. A new connection to a Service walk
                           → goto service-reject   no usable endpoint at all          (§2.4)
                           → goto service-drop     usable endpoints, none in this list (a Local policy)
                           → goto service-<hash>-ns/name/port    sessionAffinity ClientIP (per-Service chains)
-      endpoints-3     dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-endpoints-v4
+      endpoints-3     dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-endpoints-3-v4
     nat-postrouting
       masquerading    hairpin (ct status dnat, ip saddr . ip daddr @hairpin-v4) marks too; marked → masquerade
 
-One `endpoints-N` (and `local-endpoints-N`) chain exists per distinct list length N, so the number of
-chains depends on the spread of endpoint counts, never on the number of Services; `numgen random mod N`
+One `endpoints-N` (and `local-endpoints-N`) chain, with its maps `service-endpoints-N-v4/-v6`, exists per
+distinct list length N, so the number of chains and maps depends on the spread of endpoint counts, never
+on the number of Services (why a map per length: `_Builder._endpoint_maps`); `numgen random mod N`
 picks each of the N map elements with probability exactly 1/N. Per packet: a constant number of set and
 map lookups. Only session affinity needs per-Service state (as kube-proxy): `affinity.py`. Which
 frontends a Service has and which endpoints each may use is `frontends.py`; this module writes them
@@ -155,25 +156,11 @@ def _declarations(fam: AddressFamily) -> list[_Declaration]:
         ("service-ips", _frontend_type(fam), VERDICTS, (), "Service frontends (address . protocol . port) -> kind"),
         ("service-picks", _frontend_type(fam), VERDICTS, (), "frontend -> its endpoint list (length, or why empty)"),
         (
-            "service-endpoints",
-            _index_key(fam),
-            _endpoint_value(fam),
-            (),
-            "frontend . index -> endpoint; the endpoints-N chains draw the index from 0..N-1",
-        ),
-        (
             "local-picks",
             _frontend_type(fam),
             VERDICTS,
             (),
             "externalTrafficPolicy Local, external clients: local list",
-        ),
-        (
-            "local-endpoints",
-            _index_key(fam),
-            _endpoint_value(fam),
-            (),
-            "frontend . index -> local endpoint; drawn by the local-endpoints-N chains",
         ),
         (
             "cluster-ips",
@@ -363,9 +350,8 @@ class _Builder:
             self.table.add_element(picks, Element(fe.key, (goto(chain),), f"{fe.label}: ClientIP affinity"))
             return
         n = len(endpoints)
-        self.counts.setdefault(role.chain_prefix, set()).add(n)
         self.table.add_element(picks, Element(fe.key, (goto(f"{role.chain_prefix}-{n}"),), fe.label))
-        target, (address, protocol, port), label = family_name(role.endpoints, fam), fe.key, fe.label
+        target, (address, protocol, port), label = family_name(self._endpoint_maps(role, n), fam), fe.key, fe.label
         # The comment names the pod behind the endpoint when the input has it; the address is the value.
         self.table.add_elements(
             target,
@@ -379,6 +365,25 @@ class _Builder:
             ],
         )
 
+    def _endpoint_maps(self, role: ListRole, n: int) -> str:
+        """The stem of the maps `frontend . index -> endpoint` of the lists of `n` endpoints, made on first use.
+
+        One pair of maps per list length, each looked up by its `endpoints-N` chain only: nft 1.0.6
+        refuses a new rule on an existing map whose `typeof` value names `th` ("conflicting protocols
+        specified: ip vs. th"), and such a map cannot be declared by `type` (numgen's integer has no type
+        name) nor its value by another expression (`tcp dport` makes the rule TCP's only). So a Service
+        whose number of endpoints changes moves its elements from one map to another, and a length not
+        used before comes with its chain and its maps in the same transaction, where nft takes the rule:
+        a delta never re-creates a map of every Service's endpoints (nft/delta.py)."""
+        stem = f"{role.endpoints}-{n}"
+        counts = self.counts.setdefault(role.chain_prefix, set())
+        if n not in counts:
+            counts.add(n)
+            for fam in ADDRESS_FAMILIES:
+                comment = f"frontend . index -> endpoint, for lists of {n}: {role.chain_prefix}-{n} draws the index"
+                self.table.add_set(Set(family_name(stem, fam), _index_key(fam), _endpoint_value(fam), comment=comment))
+        return stem
+
     # --- what depends on the whole cluster ----------------------------------------------------------
 
     def finish(self) -> None:
@@ -390,7 +395,7 @@ class _Builder:
                 t.add_chain(chain, f"pick one of {n} {which}{'s' if n > 1 else ''} uniformly at random")
                 for fam in ADDRESS_FAMILIES:
                     index = Concat((*frontend_key(fam).parts, Numgen(n)))
-                    t.add_rule(chain, DnatMap(fam, index, SetRef(family_name(role.endpoints, fam))))
+                    t.add_rule(chain, DnatMap(fam, index, SetRef(family_name(f"{role.endpoints}-{n}", fam))))
         self.affinity.finish()
         # No element comments here: 100k endpoints make 100k elements, and `a . a` speaks for itself.
         pairs = sorted(self.hairpin.items(), key=lambda item: (item[1].version, int(item[1])))

@@ -20,7 +20,9 @@ What the kernel allows in place (measured on 6.18 with nft 1.0.6), and so what a
   (key, value, flags, timeout, comment) needs it deleted and created again, with every rule and element
   that refers to it gone first;
 - nft 1.0.6 refuses a new rule that refers to an existing `typeof` map whose value names `th`
-  ("conflicting protocols specified: ip vs. th"), so such a map is re-created with the rules using it;
+  ("conflicting protocols specified: ip vs. th"), so such a map is re-created with the rules using it
+  (the compiler avoids needing it: the endpoint maps are per list length, each looked up by the one rule
+  per family of its `endpoints-N` chain, created with it; compile/services.py);
 - a table's comment cannot change in place: then the delta is the full replacement (still checking OLD's
   fingerprint first).
 Nothing here re-parses statements: lines are compared and copied as netcompile wrote them.
