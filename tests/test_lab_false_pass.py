@@ -23,7 +23,7 @@ from netcompile.load.manifests import load
 from netcompile.model import IPAddress, Protocol
 from netcompile.verify.packet import Origin, Verdict
 from tests.conftest import WriteYaml
-from tests.test_lab import assert_clean, network_of
+from tests.test_lab import assert_clean, network_of, without_lines
 
 runner = CliRunner()
 
@@ -208,8 +208,8 @@ def _compiled(directory: Path) -> str:
 
 
 def _edit(text: str, drop: str = "", old: str = "", new: str = "") -> str:
-    lines = [line for line in text.splitlines(keepends=True) if not (drop and drop in line)]
-    out = "".join(lines).replace(old, new) if old else "".join(lines)
+    out = without_lines(text, drop) if drop else text
+    out = out.replace(old, new) if old else out
     assert out != text, "the edit changed nothing"
     return out
 
