@@ -11,6 +11,7 @@ Profiles (HYPOTHESIS_PROFILE): `ci` (default, 100 clusters), `dev` (30), `long` 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -78,13 +79,18 @@ def test_the_interface_modes_agree_with_the_reference(scenario: Scenario) -> Non
     assert not problems, "\n".join(problems)
 
 
+def _skewed(text: str) -> str:
+    """Every rule of every statistic cascade matching a tenth too rarely."""
+    return re.sub(r"--probability (0\.\d+)", lambda m: f"--probability {float(m[1]) * 0.9:.10f}", text)
+
+
 def test_the_property_sees_the_probabilities() -> None:
-    """Not vacuous: an endpoint's rule that matches a tenth too rarely (`--probability 0.5` of two
-    endpoints written 0.45) is caught on some scenario, which agrees as compiled."""
+    """Not vacuous: statistic rules that match a tenth too rarely are caught on some scenario (a
+    derandomized search: the same every run), which agrees as compiled."""
     found = find(
         scenarios(),
-        lambda s: bool(disagreements(s, lambda text: text.replace("--probability 0.5000000000", "--probability 0.45"))),
-        settings=settings(max_examples=200, deadline=None, database=None, phases=[Phase.generate]),
+        lambda s: bool(disagreements(s, _skewed)),
+        settings=settings(max_examples=500, derandomize=True, deadline=None, database=None, phases=[Phase.generate]),
     )
     assert not disagreements(found)
 
