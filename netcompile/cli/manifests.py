@@ -346,6 +346,10 @@ def proxy_config_manifest(config: ProxyConfig) -> Manifest:
     if config.cluster_cidrs:
         out["clusterCIDR"] = ",".join(str(c) for c in config.cluster_cidrs)
     out["detectLocalMode"] = config.detect_local_mode
+    if config.detect_local_mode == "BridgeInterface":
+        out["detectLocal"] = {"bridgeInterface": config.bridge_interface}
+    elif config.detect_local_mode == "InterfaceNamePrefix":
+        out["detectLocal"] = {"interfaceNamePrefix": config.interface_name_prefix}
     if config.nodeport_primary or config.nodeport_addresses:
         out["nodePortAddresses"] = (
             ["primary"] if config.nodeport_primary else [str(n) for n in config.nodeport_addresses]

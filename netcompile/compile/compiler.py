@@ -37,12 +37,14 @@ def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:
     table = Table(opts.table, comment=f"netcompile {__version__}: Services and NetworkPolicies of node {node}")
     local = cluster.local_networks(opts.detect_local_mode)
     what = {"ClusterCIDR": "the cluster's pod networks", "NodeCIDR": "this node's pod networks"}
+    by_interface = opts.detect_local_mode in ("BridgeInterface", "InterfaceNamePrefix")
+    unused = "tells pods by the interface their traffic arrives on" if by_interface else "tells no pod traffic apart"
     family_sets(
         table,
         "pod-cidrs",
         f"{what[opts.detect_local_mode]}: traffic from elsewhere is external"
         if local is not None
-        else f"unused: detectLocalMode {opts.detect_local_mode} tells no pod traffic apart",
+        else f"unused: detectLocalMode {opts.detect_local_mode} {unused}",
         local or (),
     )
     table.add_chain(

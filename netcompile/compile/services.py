@@ -85,6 +85,7 @@ from .frontends import (
     dns_only,
     endpoint_lists,
     firewall_sources,
+    local_detector,
     node_port_addresses,
     primary_addresses,
     service_frontends,
@@ -252,19 +253,14 @@ class _Builder:
                 comment="a ClusterIP on a port its Service lacks",
             )
 
-        detects_pods = self.cluster.local_networks(self.opts.detect_local_mode) is not None
+        detector = local_detector(self.cluster, self.opts)
         if self.opts.masquerade_all:
             t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; masquerade every connection (masqueradeAll)")
             t.add_rule(CLUSTER_IP_CHAIN, set_mark, comment="masqueradeAll")
-        elif detects_pods:
+        elif detector is not None:
             t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; masquerade unless the source is a pod")
-            for fam in ADDRESS_FAMILIES:
-                t.add_rule(
-                    CLUSTER_IP_CHAIN,
-                    not_member(saddr(fam), family_name("pod-cidrs", fam)),
-                    set_mark,
-                    comment="from outside the pod networks: masquerade",
-                )
+            for matches in detector.if_not_local():
+                t.add_rule(CLUSTER_IP_CHAIN, *matches, set_mark, comment=f"{detector.outside}: masquerade")
         else:  # kube-proxy without a local detector masquerades no ClusterIP traffic, not even the node's
             t.add_chain(CLUSTER_IP_CHAIN, "ClusterIP: the internal list; no pod traffic told apart: source kept")
             clear = MarkSet(MarkOp.AND, Mark(~self.mark.value & 0xFFFFFFFF))
@@ -277,13 +273,8 @@ class _Builder:
 
         t.add_chain(EXTERNAL_LOCAL_CHAIN, "NodePort/externalIP/LoadBalancer, externalTrafficPolicy Local: which list")
         t.add_rule(EXTERNAL_LOCAL_CHAIN, marked, goto(PICK), comment="from the node: internal list, masquerade")
-        for fam in ADDRESS_FAMILIES if detects_pods else ():
-            t.add_rule(
-                EXTERNAL_LOCAL_CHAIN,
-                member(saddr(fam), family_name("pod-cidrs", fam)),
-                goto(PICK),
-                comment="from a pod: internal list, source kept",
-            )
+        for matches in detector.if_local() if detector is not None else ():
+            t.add_rule(EXTERNAL_LOCAL_CHAIN, *matches, goto(PICK), comment="from a pod: internal list, source kept")
         t.add_rule(EXTERNAL_LOCAL_CHAIN, goto(LOCAL_PICK), comment="external: local endpoints only, source kept")
 
         for chain, role, comment in (
