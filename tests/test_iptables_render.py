@@ -143,11 +143,10 @@ def test_one_chain_per_frontend_with_a_statistic_cascade() -> None:
         n = len(cascade)
         texts = [re.search(r"--probability (\S+)", r) for r in cascade]
         assert [t.group(1) if t else None for t in texts] == [probability_text(n - i) for i in range(n - 1)] + [None]
-        targets = [r.split(" -j ")[1] for r in cascade]
-        assert len(set(targets)) == n  # one DNAT chain per endpoint
-        for target in targets:
-            (dnat,) = rules_of(text, target)
-            assert re.search(r"-p (tcp|udp|sctp) -j DNAT --to-destination \S+:\d+$", dnat), dnat
+        # each rule DNATs itself (no chain per endpoint: iptables-nft loads jumps to many chains slowly)
+        dnats = [re.search(r" -p (tcp|udp|sctp) .*-j DNAT --to-destination (\S+:\d+)$", r) for r in cascade]
+        assert all(dnats), cascade
+        assert len({d.group(2) for d in dnats if d}) == n  # every endpoint once
 
 
 def test_exact_probabilities() -> None:

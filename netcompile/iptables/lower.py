@@ -270,19 +270,12 @@ class FamilyLowering:
         proto = known.get("meta l4proto")
         if proto is None:
             raise UnsupportedIR("a DNAT map lookup without a protocol")
+        alts = [c for a in alts if (c := a.protocol(False, proto)) is not None]
         picks: list[tuple[Target, str | None]] = []
         for index in range(last.modulus):
-            value, element_comment = found[index]
-            address, port = value
+            (address, port), element_comment = found[index]
             host = f"[{address}]" if action.family.version == 6 else address
-            note = element_comment or comment
-            identity = f"dnat|{self.version}|{proto}|{host}:{port}|{note}"
-            name = self.shared.chain_names.name(identity, None, f"{address}:{port}", whole=True)
-            target_chain = self.ruleset.table(table).chain(name)
-            if not target_chain.rules:
-                dnat = tokens("-j", "DNAT", "--to-destination", f"{host}:{port}")
-                target_chain.rules.append(Rule(("-p", proto), dnat, safe_comment(note) if note else None))
-            picks.append((jump(name), note))
+            picks.append((tokens("-j", "DNAT", "--to-destination", f"{host}:{port}"), element_comment or comment))
         self.cascade(table, chain, alts, picks)
 
     def vmap(
