@@ -20,6 +20,7 @@ import pytest
 
 from netcompile.journeys import Network
 from netcompile.lab import LabOptions, LabReport, run_lab
+from netcompile.lab.backend import Backend
 from netcompile.lab.plan import IFNAMSIZ, LabPlan, PlanError, make_plan
 from netcompile.model import IPAddress
 from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
@@ -101,6 +102,10 @@ kind: KubeProxyConfiguration
 mode: nftables
 """
 
+# the rules the lab's nodes run: nftables, and the iptables back end (iptables-nft) for the rules that
+# differ by configuration (tests/test_lab_iptables.py has the rest, with iptables-legacy too)
+NFTABLES = Backend()
+BACKENDS = [NFTABLES, Backend("iptables", "nft")]
 CLIENT = "198.51.100.7"
 PORTS = (80, 8080, 30080)
 NODE_A = "192.168.1.10"
@@ -118,6 +123,7 @@ def run(
     edit: Callable[[str, str], str] | None = None,
     expect_file: Path | None = None,
     args: dict[str, object] | None = None,
+    backend: Backend = NFTABLES,
 ) -> LabReport:
     """The lab on `text`, compiled as `netcompile lab` compiles it (the input's configuration, overridden
     by `args` as by command-line options); no mismatch with the reference, nothing left behind."""
@@ -125,7 +131,12 @@ def run(
     objects = complete(load([str(write_yaml(text, "input.yaml"))]), given.complete_options())
     compile_options = given.compile_options(objects.proxy_config)
     options = LabOptions(
-        clients=list(clients), timeout=1.0, compile=compile_options, edit_ruleset=edit, expect_file=expect_file
+        clients=list(clients),
+        timeout=1.0,
+        compile=compile_options,
+        edit_ruleset=edit,
+        expect_file=expect_file,
+        backend=backend,
     )
     report = run_lab(objects, options, completed=True)
     assert not [n for n in report.namespaces if Path("/run/netns", n).exists()]
@@ -181,9 +192,10 @@ MODES = {
         "none",
     ],
 )
-def test_detect_local_modes(write_yaml: WriteYaml, mode: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS, ids=str)
+def test_detect_local_modes(write_yaml: WriteYaml, mode: str, backend: Backend) -> None:
     config, remote_pod = MODES[mode]
-    report = run(write_yaml, CLUSTER + CONFIG + config)
+    report = run(write_yaml, CLUSTER + CONFIG + config, backend=backend)
     clean(report)
     # a pod's connection to a ClusterIP keeps its source (the detector takes it for a pod's) ...
     assert seen_as(report, "default/client-a", "service:default/web") == {"10.244.1.7"}
@@ -221,8 +233,10 @@ def test_the_kernel_reads_the_interface(write_yaml: WriteYaml, mode: str, old: s
 
 
 @pytest.mark.kernel
-def test_masquerade_all(write_yaml: WriteYaml) -> None:
-    report = run(write_yaml, CLUSTER + CONFIG + "clusterCIDR: 10.244.0.0/16\nnftables: {masqueradeAll: true}\n")
+@pytest.mark.parametrize("backend", BACKENDS, ids=str)
+def test_masquerade_all(write_yaml: WriteYaml, backend: Backend) -> None:
+    config = "clusterCIDR: 10.244.0.0/16\nnftables: {masqueradeAll: true}\n"
+    report = run(write_yaml, CLUSTER + CONFIG + config, backend=backend)
     clean(report)
     # every connection to a ClusterIP is masqueraded, a pod's too; a pod's own address is not touched
     assert seen_as(report, "default/client-a", "service:default/web") == {NODE_A}

@@ -23,19 +23,8 @@ from ..iptables import render as render_iptables
 from ..nft import fingerprint
 from ..nft.reader import Loaded
 from . import FINDING, CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
-from .options import BACKENDS, BackendOpt
+from .options import BACKENDS, VARIANTS, BackendOpt, VariantOpt
 from .since import SinceOpt, delta_from, load_since
-
-VariantOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--iptables",
-        metavar="VARIANT",
-        help="With --backend iptables: the tools to load with, nft (iptables-nft) or legacy (iptables-legacy); "
-        "default: the host's iptables-restore.",
-    ),
-]
-VARIANTS = ("nft", "legacy")
 
 NetnsOpt = Annotated[
     str | None,

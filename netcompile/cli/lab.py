@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 
+from ..host.iptables import IptablesError, IptablesUnavailable
 from ..host.nftlib import NftRejected, NftUnavailable
 from ..lab import LabOptions, run_lab
+from ..lab.backend import Backend
 from ..lab.plan import PlanError
 from ..lab.probes import ExpectError
 from ..lab.run import format_table, skipped_lines, stderr_progress, summary
@@ -32,6 +34,7 @@ from . import (
     resolved,
     with_compile_options,
 )
+from .options import BackendOpt, VariantOpt
 
 
 def _clients(values: list[str] | None) -> list[IPAddress]:
@@ -100,6 +103,8 @@ def lab_cmd(
             help="Exit 0 even if some probes were skipped (not checked); they are still listed.",
         ),
     ] = False,
+    backend: BackendOpt = "nftables",
+    variant: VariantOpt = None,
 ) -> None:
     """Build the cluster from network namespaces, apply each node's ruleset, probe it with real packets.
 
@@ -109,7 +114,14 @@ def lab_cmd(
     observation is compared with the reference evaluator (and with --expect). Everything is removed at
     the end, also on Ctrl-C, unless --keep. Exit 0 when everything agrees, 1 on any mismatch or on any
     skipped probe (listed on stderr; --allow-skips accepts them).
+
+    With --backend iptables the nodes run the iptables back end's rules (ipset and iptables-restore, with
+    --iptables nft or legacy), and the same probes are compared with the same reference.
     """
+    try:
+        lab_backend = Backend(backend, variant)
+    except ValueError as exc:
+        fail(f"--backend/--iptables: {exc}")
     target, form = output_and_format(
         output, fmt, ("text", "json"), deprecated=("table", "json"), aliases={"table": "text"}
     )
@@ -133,6 +145,7 @@ def lab_cmd(
         timeout=timeout,
         repeat=repeat,
         compile=compile_options,
+        backend=lab_backend,
         progress=stderr_progress,
         log=lambda line: typer.echo(line, err=True),
     )
@@ -144,10 +157,13 @@ def lab_cmd(
         fail(str(exc))
     except (TopologyError, ServerError) as exc:
         fail(f"cannot build the lab: {exc}")
-    except NftRejected as exc:
+    except (NftRejected, IptablesError) as exc:
         typer.echo(str(exc), err=True)
         given = " (a compiler bug: please report it)" if not rulesets else ""
-        fail(f"libnftables rejected a node's ruleset{given}; the lab was torn down")
+        tool = "libnftables" if isinstance(exc, NftRejected) else "iptables-restore or ipset"
+        fail(f"{tool} rejected a node's ruleset{given}; the lab was torn down")
+    except IptablesUnavailable as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; the lab was torn down", 130)
     for note in report.notes:

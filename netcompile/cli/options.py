@@ -127,6 +127,16 @@ BackendOpt = Annotated[
         "input, in one file of three sections; docs/iptables.md).",
     ),
 ]
+VariantOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--iptables",
+        metavar="VARIANT",
+        help="With --backend iptables: the tools to load with, nft (iptables-nft) or legacy (iptables-legacy); "
+        "default: the host's iptables-restore.",
+    ),
+]
+VARIANTS = ("nft", "legacy")  # iptables-nft, iptables-legacy (Debian 12 has both)
 SplitOpt = Annotated[
     str | None,
     typer.Option(

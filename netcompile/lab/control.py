@@ -20,12 +20,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..host.apply import apply_script
 from ..journeys import Network
 from ..model import Objects
 from ..pipeline import compile_nodes
 from ..verify.packet import Verdict
 from . import probes as pr
+from .backend import Backend
 from .compare import MISMATCH, OK, compare_reference
 from .expected import Expectation, LabJourneys, first_node
 from .plan import LabPlan
@@ -83,6 +83,7 @@ def run_control(
     *,
     table: str,
     timeout: float,
+    backend: Backend,
 ) -> list[str]:
     """Re-send every probe that passed as a timeout with policy-free rulesets (`free`: the input compiled
     without NetworkPolicies); update its rows. Notes."""
@@ -102,8 +103,8 @@ def run_control(
         return notes
     lab = LabJourneys(plan, free)
     for node in plan.nodes:
-        text = free.views[lab.network_name(node.name)].compiled.output.text
-        apply_script(text, table=table, netns=node.netns, force=True, display_name=f"<control of {node.name}>")
+        text = backend.text(free.views[lab.network_name(node.name)].compiled.output, node.name)
+        backend.load(text, node.netns, table=table, display_name=f"<control of {node.name}>")
     # A load-balanced probe samples one endpoint: send it several times at once, one answer suffices
     # (the drop happened before or regardless of that choice; one endpoint's path may be one the lab
     # cannot deliver, which the full matrix reports on its own).
@@ -118,7 +119,7 @@ def run_control(
         results = pr.run_probes(sent, timeout)
     finally:
         for node in plan.nodes:
-            apply_script(rulesets[node.name], table=table, netns=node.netns, force=True)
+            backend.load(rulesets[node.name], node.netns, table=table, display_name=f"<ruleset of {node.name}>")
     seen: dict[int, list[pr.Observation]] = {}
     for copy, original in copies.items():
         seen.setdefault(original, []).append(results[copy])

@@ -18,13 +18,13 @@ from types import FrameType
 from typing import Any
 
 from ..compile.compiler import CompileOptions
-from ..host.apply import apply_script
 from ..host.nftlib import NftUnavailable
 from ..journeys import Network, Oracle
 from ..model import IPAddress, Objects, Protocol
 from ..pipeline import compile_nodes, complete
 from ..verify.packet import Verdict
 from . import probes as pr
+from .backend import Backend
 from .compare import MISMATCH, OK, SKIPPED, judge
 from .control import control_references, may_drop, policy_free, reference, run_control
 from .expectations import addresses_in, expectation_probes, read_expectations
@@ -61,6 +61,8 @@ class LabOptions:
     control: bool = True
     # Hook for tests: change the running lab before the probes (e.g. cut a pod's link: a broken lab).
     after_start: Callable[[LabPlan], None] | None = None
+    # The rules the nodes run: nftables, or the iptables back end (iptables-nft or iptables-legacy).
+    backend: Backend = field(default_factory=Backend)
 
     @property
     def table(self) -> str:
@@ -194,7 +196,7 @@ def _rulesets(plan: LabPlan, network: Network, options: LabOptions, notes: list[
     rulesets = {}
     for node in plan.nodes:
         out = network.views[lab.network_name(node.name)].compiled.output
-        text = options.rulesets.get(node.name, out.text)
+        text = options.rulesets.get(node.name) or options.backend.text(out, node.name)
         if node.name in options.rulesets:
             notes.append(f"{node.name}: applied the given ruleset, not the compiled one")
         if options.edit_ruleset is not None:
@@ -266,13 +268,8 @@ def run_lab(
             timings["build"] = time.monotonic() - t
             t = time.monotonic()
             for node in plan.nodes:
-                # force: the node's namespace is the lab's own, nothing else lives there to protect
-                apply_script(
-                    rulesets[node.name],
-                    table=options.table,
-                    netns=node.netns,
-                    force=True,
-                    display_name=f"<ruleset of {node.name}>",
+                options.backend.load(
+                    rulesets[node.name], node.netns, table=options.table, display_name=f"<ruleset of {node.name}>"
                 )
             apply_guards(plan)
             timings["apply"] = time.monotonic() - t
@@ -299,7 +296,14 @@ def run_lab(
             if control_refs:
                 t = time.monotonic()
                 notes += run_control(
-                    plan, networks.free, rows, control_refs, rulesets, table=options.table, timeout=options.timeout
+                    plan,
+                    networks.free,
+                    rows,
+                    control_refs,
+                    rulesets,
+                    table=options.table,
+                    timeout=options.timeout,
+                    backend=options.backend,
                 )
                 timings["control"] = time.monotonic() - t
         finally:
