@@ -6,8 +6,8 @@ Not a test: run on demand, as root (the loads go into two scratch network namesp
     .venv/bin/python bench/delta.py --services 1000
 
 With N Services (one TCP port, E ready endpoints each, as bench/services.py) and 50 local pods in one
-namespace loaded, four changes, one at a time: one Service added, one removed, one endpoint changed, one
-NetworkPolicy added. For each, side by side in this one run:
+namespace loaded, five changes, one at a time: one Service added, one removed, one endpoint changed, one
+NetworkPolicy added, one endpoint added to a Service (its list length then new). For each, side by side in this one run:
 - compile: the full ruleset of NEW (load, complete, compile, render, write) against the delta from OLD.nft
   (the same, then read OLD.nft, diff, render and write the delta), each run end to end in this process;
 - apply: `nft -f delta.nft` on a table holding OLD against `nft -f new.nft` (the full replacement) on
@@ -40,18 +40,19 @@ from netcompile.nft.reader import read  # noqa: E402
 from netcompile.pipeline import compile_node, complete, load  # noqa: E402
 
 PODS = 50
-CHANGES = ("add a Service", "remove a Service", "change an endpoint", "add a policy")
+CHANGES = ("add a Service", "remove a Service", "change an endpoint", "add a policy", "add an endpoint")
 
 
 def _ip(value: int) -> str:
     return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
 
 
-def service(i: int, endpoints: int, moved: bool = False) -> str:
-    """Service `svc-i` and its EndpointSlice (as bench/services.py); `moved`: its first endpoint elsewhere."""
+def service(i: int, endpoints: int, moved: bool = False, more: int = 0) -> str:
+    """Service `svc-i` and its EndpointSlice (as bench/services.py); `moved`: its first endpoint elsewhere;
+    `more`: that many endpoints more (a list length no other Service has)."""
     name, ns = f"svc-{i:05d}", f"ns-{i % 50:02d}"
     eps = []
-    for j in range(endpoints):
+    for j in range(endpoints + more):
         pod = 0x0AF00000 + j + 1 if moved and j == 0 else 0x0A800000 + i * endpoints + j + 1
         eps.append(f"  - addresses: [{_ip(pod)}]\n    conditions: {{ready: true}}\n    nodeName: node-b\n")
     return (
@@ -99,7 +100,12 @@ def manifest(services: int, endpoints: int, change: str | None) -> str:
     if change == CHANGES[0]:
         indexes.append(services)
     parts = [nodes_and_pods()]
-    parts += [service(i, endpoints, moved=change == CHANGES[2] and i == services // 3) for i in indexes]
+    parts += [
+        service(
+            i, endpoints, moved=change == CHANGES[2] and i == services // 3, more=int(change == CHANGES[4] and i == 7)
+        )
+        for i in indexes
+    ]
     if change == CHANGES[3]:
         parts.append(POLICY)
     return "".join(parts)

@@ -495,19 +495,28 @@ NAMED = (
 def test_named_ports_for_ingress_resolve_on_each_protected_pod(compile_yaml: CompileYaml) -> None:
     _, out = compile_yaml(
         NAMED
+        + pod("w3", "10.0.0.3", "{app: web}", ports="[{name: http, containerPort: 8080}]")
         + policy(
             "web",
             "podSelector: {matchLabels: {app: web}}\ningress:\n- ports: [{port: http}, {port: m}, {port: 443}]\n",
         )
     )
-    chain = vmap(out, "ingress")["10.0.0.1"]
-    assert chain == vmap(out, "ingress")["10.0.0.2"]  # one chain for both
+    chains = vmap(out, "ingress")
+    # pods giving the named ports the same numbers share a chain; w2's http is another number
+    assert chains["10.0.0.1"] == chains["10.0.0.3"] != chains["10.0.0.2"]
+    assert out.table.chains[chains["10.0.0.2"]].comment == (
+        "ingress of 1 pod isolated by default/web (named ports TCP/http=9090, TCP/m=none)"
+    )
+    w1, w2 = lookups(out, chains["10.0.0.1"]), lookups(out, chains["10.0.0.2"])
+    assert w1["allow-v4"] == w2["allow-v4"]  # the numeric port: one set for both groups
     assert allowed(out, "ingress", "10.0.0.1") == ["0.0.0.0/0 . tcp . 443"]
-    named = lookups(out, chain)["named-v4"]
-    assert f"ip saddr . ip daddr . meta l4proto . th dport @{named} accept" in rules(out, chain)
-    # peer . protected pod . its own port; "m" is a UDP port, the TCP entry `{port: m}` matches nothing
+    assert f"ip saddr . meta l4proto . th dport @{w1['named-v4']} accept" in rules(out, chains["10.0.0.1"])
+    # "m" is a UDP port: the TCP entry `{port: m}` matches nothing
     assert labelled(out, "ingress", "10.0.0.1", "named") == {
-        "default/web ingress[0] port http": ["0.0.0.0/0 . 10.0.0.1 . tcp . 8080", "0.0.0.0/0 . 10.0.0.2 . tcp . 9090"]
+        "default/web ingress[0] port http": ["0.0.0.0/0 . tcp . 8080"]
+    }
+    assert labelled(out, "ingress", "10.0.0.2", "named") == {
+        "default/web ingress[0] port http": ["0.0.0.0/0 . tcp . 9090"]
     }
 
 

@@ -1,8 +1,8 @@
 """What the policies selecting a group of pods allow, as the disjoint elements of interval sets.
 
-A policy rule allows boxes: peer addresses (an interval of one family) x a protocol and a port range,
-or x every port (a rule without ports), or, for a named port on the protected pod, x that pod's address
-and its resolved port. `compile/policies.py` gathers them as `Grant`s; here they become set elements.
+A policy rule allows boxes: peer addresses (an interval of one family) x a protocol and a port range
+(a named port: as the protected pods, or the peer pod, resolve it), or x every port (a rule without
+ports). `compile/policies.py` gathers them as `Grant`s; here they become set elements.
 nftables refuses elements of one interval set that overlap, so overlapping boxes are cut: ports into
 the pieces their ranges make, addresses of one port piece united where they overlap, and where they
 touch when the same rules allow both (pods of consecutive addresses become one range: a node's pods
@@ -30,19 +30,17 @@ _PROTO_ORDER = {"tcp": 0, "udp": 1, "sctp": 2}
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One box a rule allows: `peer` addresses x `proto` `ports` (every port when `proto` is None);
-    `pod`: the protected pod's address, for a named port resolved on it (ingress)."""
+    """One box a rule allows: `peer` addresses x `proto` `ports` (every port when `proto` is None)."""
 
     peer: Interval
     label: str
     proto: str | None = None
     ports: Interval = ALL_PORTS
-    pod: int | None = None
 
 
 def grant_kind(grant: Grant) -> str:
-    """Which set a grant goes to: `allow` (peer . protocol . port), `any` (peer), `named` (peer . pod . ...)."""
-    return "named" if grant.pod is not None else "any" if grant.proto is None else "allow"
+    """Which set a grant goes to: `allow` (peer . protocol . port) or `any` (peer)."""
+    return "any" if grant.proto is None else "allow"
 
 
 def everything(version: int) -> Interval:
@@ -112,15 +110,15 @@ def _comment(labels: tuple[str, ...]) -> str:
 
 def any_port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer` elements: the peers allowed on every port."""
-    united = _united((g.peer, g.label) for g in grants if g.proto is None and g.pod is None)
+    united = _united((g.peer, g.label) for g in grants if g.proto is None)
     return [Element((address_text(peer, version),), comment=_comment(labels)) for peer, labels in united]
 
 
 def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
-    """`peer . protocol . ports` elements, disjoint, for the grants with a protocol and no pod."""
+    """`peer . protocol . ports` elements, disjoint, for the grants with a protocol."""
     by_proto: dict[str, list[Grant]] = defaultdict(list)
     for grant in grants:
-        if grant.proto is not None and grant.pod is None:
+        if grant.proto is not None:
             by_proto[grant.proto].append(grant)
     joined: dict[tuple[str, Interval, tuple[str, ...]], list[Interval]] = defaultdict(list)
     for proto, items in by_proto.items():
@@ -144,25 +142,4 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     return [
         Element((address_text(peer, version), proto, _port_text(ports)), comment=_comment(labels))
         for peer, proto, ports, labels in out
-    ]
-
-
-def pod_port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
-    """`peer . pod . protocol . port` elements, for named ports resolved on the protected pods."""
-    cells: dict[tuple[int, str, Interval], list[tuple[Interval, str]]] = defaultdict(list)
-    for grant in grants:
-        if grant.pod is not None and grant.proto is not None:
-            cells[(grant.pod, grant.proto, grant.ports)].append((grant.peer, grant.label))
-    out = [
-        (peer, pod, proto, ports, labels)
-        for (pod, proto, ports), items in cells.items()
-        for peer, labels in _united(items)
-    ]
-    out.sort(key=lambda e: (e[0], e[1], _PROTO_ORDER.get(e[2], 9), e[2], e[3]))
-    return [
-        Element(
-            (address_text(peer, version), address_text((pod, pod), version), proto, _port_text(ports)),
-            comment=_comment(labels),
-        )
-        for peer, pod, proto, ports, labels in out
     ]

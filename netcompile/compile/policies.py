@@ -11,11 +11,12 @@ traffic to the node's own addresses (`input`) is not either. Two base chains sha
     filter-forward-ingress      ct state established,related accept; ct state invalid drop
       (priority 1, filter + 1)  ip daddr vmap @ingress-isolated-v4    -> goto ingress-pods-<hash>
 
-    ingress-pods-<hash>         the pods isolated by the same set of policies share this chain, which
-                                looks up what those policies allow, whatever their number:
+    ingress-pods-<hash>         the pods isolated by the same set of policies (and, for ingress, giving
+                                their named ports the same numbers) share this chain, which looks up
+                                what those policies allow, whatever their number:
                                   ip saddr . meta l4proto . th dport @ingress-allow-<hash>-v4 accept
                                   ip saddr @ingress-any-<hash>-v4 accept              (rules without ports)
-                                  ip saddr . ip daddr . meta l4proto . th dport @ingress-named-<hash>-v4 accept
+                                  ip saddr . meta l4proto . th dport @ingress-named-<hash>-v4 accept
                                   drop                                                (nothing else is)
     ingress-allow-<hash>-v4     interval set: peer . protocol . port, one element per allowed box,
                                   10.244.1.0/24 . tcp . 8000-8100 comment "ns/name ingress[0] from[1]"
@@ -27,8 +28,9 @@ elements are made disjoint, as nftables wants (`allow.py`), and each names the r
 set of peers and ports is named after the policies whose rules fill it, so groups of pods that differ
 only by policies adding nothing to it (a default deny) share it, and a small change of the input (a pod,
 a port, a policy) changes few elements. Named ports are resolved per pod: for ingress on the protected
-pod, in the group's own `named` set keyed by `peer . pod . protocol . port`; for egress on each peer pod,
-whose address and resolved port are elements of the `allow` set. Egress is the mirror image, the peer
+pod, whose group is then also told apart by the numbers it gives them, so the group's `named` set holds
+`peer . protocol . port` as a numeric rule would; for egress on each peer pod, whose address and
+resolved port are elements of the `allow` set. Egress is the mirror image, the peer
 being the destination. A packet costs one verdict-map lookup per direction and at most three set
 lookups per family; the text grows with the peers and ports each set of selecting policies allows.
 """
@@ -70,7 +72,6 @@ from .allow import (
     block_intervals,
     everything,
     grant_kind,
-    pod_port_elements,
     port_elements,
 )
 from .index import Cluster, named_port, selector_matches
@@ -82,7 +83,7 @@ from .ports import named_ports, numeric_spans
 _Kind = tuple[str, Callable[[Iterable[Grant], int], list[Element]], str]
 _PORTS: _Kind = ("allow", port_elements, "peer . protocol . port a policy allows (the elements name the rules)")
 _ANY: _Kind = ("any", any_port_elements, "peers a policy allows on every port (the elements name the rules)")
-_POD_PORTS: _Kind = ("named", pod_port_elements, "peer . pod . protocol . named port of the pod a policy allows")
+_POD_PORTS: _Kind = ("named", port_elements, "peer . protocol . named port, as these pods resolve it, a policy allows")
 _PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)
 
 
@@ -241,13 +242,13 @@ class PolicyCompiler:
 
     def _compile_direction(self, direction: Direction) -> None:
         isolating = self._isolating(direction)
-        groups: dict[tuple[str, ...], list[Pod]] = defaultdict(list)
+        groups: dict[tuple[str, ...], list[Pod]] = defaultdict(list)  # policies, then named port resolutions
         by_key: dict[tuple[str, ...], list[NetworkPolicy]] = {}
         for pod in self.protected:
             policies = isolating.get(id(pod))
             if not policies:
                 continue
-            key = tuple(p.meta.key for p in policies)
+            key = (*(p.meta.key for p in policies), *self._resolution(direction, policies, pod))
             groups[key].append(pod)
             by_key[key] = policies
         entries: list[tuple[IPAddress, str, str]] = []
@@ -262,6 +263,16 @@ class PolicyCompiler:
             vmap_name = family_name(f"{direction.name}-isolated", family(ip.version))
             self.table.add_element(vmap_name, Element((str(ip),), (goto(chain),), pod_key))
 
+    def _resolution(self, direction: Direction, policies: list[NetworkPolicy], pod: Pod) -> tuple[str, ...]:
+        """For ingress, the pod's numbers for the named ports of the policies' rules (`TCP/http=8080`):
+        pods isolated by the same policies share a chain when these agree too (for egress, named ports
+        are resolved on the peers: nothing)."""
+        if direction is EGRESS:
+            return ()
+        names = sorted({n for p in policies for rule in p.ingress for n in named_ports(rule.ports or ())})
+        numbers = ((proto, name, named_port(pod, name, proto)) for proto, name in names)
+        return tuple(f"{proto.value}/{name}={'none' if port is None else port}" for proto, name, port in numbers)
+
     # --- one group of pods -----------------------------------------------------------------------------
 
     def _group_chain(
@@ -274,7 +285,9 @@ class PolicyCompiler:
         it; the set of named ports resolved on the protected pods is the group's own."""
         chain = self._name(f"{direction.name}-pods", key)
         count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
-        self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(key)}")
+        by = ", ".join(p.meta.key for p in policies)
+        ports = "" if len(key) == len(policies) else f" (named ports {', '.join(key[len(policies) :])})"
+        self.table.add_chain(chain, f"{direction.name} of {count} isolated by {by}{ports}")
         owned = [ip for pod in pods for ip in pod.ips if self._owner.get(ip) is pod]
         for version in sorted({ip.version for ip in owned}):
             fam = family(version)
@@ -290,13 +303,18 @@ class PolicyCompiler:
                 name = self._shared[cache]
                 if name is not None:
                     self.table.add_rule(chain, member(lookup, name), ACCEPT)  # the element says which rule
-            if direction is INGRESS:
-                grants = self._all_grants(direction, policies, version, pods)
-                types = (fam.addr_type, *_PORT_TYPES)
-                name = self._allow_set(direction, _POD_PORTS, key, fam, types, grants)
+            if direction is INGRESS:  # the named ports, as these pods resolve them
+                named = [(p, self._all_grants(direction, [p], version, pods[0])) for p in policies]
+                contributing = tuple(p.meta.key for p, grants in named if grants)
+                resolved = key[len(policies) :]
+                cache = (direction.name, _POD_PORTS[0], str(version), *contributing, *resolved)
+                if cache not in self._shared:
+                    grants = [g for _, part in named for g in part]
+                    stem_key = (*contributing, *resolved)
+                    self._shared[cache] = self._allow_set(direction, _POD_PORTS, stem_key, fam, _PORT_TYPES, grants)
+                name = self._shared[cache]
                 if name is not None:
-                    lookup = Concat((peer, Address(fam, direction.own), L4PROTO, DPORT))
-                    self.table.add_rule(chain, member(lookup, name), ACCEPT)
+                    self.table.add_rule(chain, member(Concat((peer, L4PROTO, DPORT)), name), ACCEPT)
         self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
         return chain
 
@@ -329,13 +347,13 @@ class PolicyCompiler:
         return name
 
     def _all_grants(
-        self, direction: Direction, policies: list[NetworkPolicy], version: int, pods: list[Pod] | None
+        self, direction: Direction, policies: list[NetworkPolicy], version: int, pod: Pod | None
     ) -> list[Grant]:
         return [
             grant
             for policy in policies
             for index, rule in enumerate(direction.rules(policy))
-            for grant in self._grants(direction, policy, index, rule, version, pods)
+            for grant in self._grants(direction, policy, index, rule, version, pod)
         ]
 
     def _grants(
@@ -345,10 +363,10 @@ class PolicyCompiler:
         index: int,
         rule: PolicyRule,
         version: int,
-        pods: list[Pod] | None,
+        pod: Pod | None,
     ) -> list[Grant]:
-        """What one ingress/egress rule allows in one address family: with `pods`, only the named ports
-        it allows on those protected pods (ingress); without, everything else."""
+        """What one ingress/egress rule allows in one address family: with `pod`, only the named ports it
+        allows on the protected pods, resolved as `pod` (and its group) does (ingress); without, the rest."""
         label = f"{policy.meta.key} {direction.name}[{index}]"
         ports = rule.ports or ()
         spans = numeric_spans(ports)
@@ -358,17 +376,12 @@ class PolicyCompiler:
         for peer_index, peer in enumerate(peers):
             where = label if peer is None else f"{label} {direction.peers_field}[{peer_index}]"
             intervals = self._peer_intervals(policy.meta.namespace, peer, version)
-            if pods is not None:  # ingress named ports: the protected pod's own port
-                for pod in pods:
-                    for proto, name in names:
-                        port = named_port(pod, name, proto)
-                        if port is None:
-                            continue
-                        for ip in pod.ips:
-                            if ip.version == version and self._owner.get(ip) is pod:
-                                text = f"{where} port {name}"
-                                own = (proto.value.lower(), (port, port))
-                                out += [Grant(i, text, *own, pod=int(ip)) for i in intervals]
+            if pod is not None:  # ingress named ports: the protected pod's own port
+                for proto, name in names:
+                    port = named_port(pod, name, proto)
+                    if port is not None:
+                        text, own = f"{where} port {name}", (proto.value.lower(), (port, port))
+                        out += [Grant(i, text, *own) for i in intervals]
                 continue
             if not ports:
                 out += [Grant(interval, where) for interval in intervals]
