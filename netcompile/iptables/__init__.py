@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import __version__
+from ..gcpause import paused_gc
 from ..nft.ir import Table
 from ..nft.statements import Mark, MarkOp, MarkSet, walk
 from .finish import entries, resolve_accepts
@@ -79,6 +80,11 @@ def file_header(node: str | None) -> list[str]:
 
 def render(table: Table, header: Sequence[str] = ()) -> IptablesOutput:
     """The iptables back end's output for a finished IR table; byte-identical for the same table."""
+    with paused_gc():  # many small acyclic objects (rules, conditions, lines): see gcpause.paused_gc
+        return _render(table, header)
+
+
+def _render(table: Table, header: Sequence[str]) -> IptablesOutput:
     marks = choose_marks(table)
     shared = Shared(table, marks)
     texts: dict[int, str] = {}

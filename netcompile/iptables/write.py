@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import Ipset, Rule, Ruleset
+from .model import Ipset, Rule, Ruleset, Target
 
 ENTRY_COMMENT = "netcompile"
 
@@ -15,17 +15,33 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def rule_line(chain: str, rule: Rule) -> str:
-    parts = ["-A", chain]
-    if rule.comment:
-        parts += ["-m", "comment", "--comment", quote(rule.comment)]
-    parts += rule.matches
-    parts += rule.target.text
-    return " ".join(parts)
+def _chain_lines(chain: str, rules: list[Rule], comments: dict[str, str], targets: dict[Target, str]) -> list[str]:
+    """`-A CHAIN [-m comment --comment "..."] MATCHES TARGET` per rule, each comment and target text made
+    once per ruleset (a Service's comment is on every rule of its cascade)."""
+    out: list[str] = []
+    head = "-A " + chain
+    for rule in rules:
+        words = [head]
+        if rule.comment:
+            part = comments.get(rule.comment)
+            if part is None:
+                part = comments[rule.comment] = "-m comment --comment " + quote(rule.comment)
+            words.append(part)
+        if rule.matches:
+            words.append(" ".join(rule.matches))
+        target = targets.get(rule.target)
+        if target is None:
+            target = targets[rule.target] = " ".join(rule.target.text)
+        if target:
+            words.append(target)
+        out.append(" ".join(words))
+    return out
 
 
 def ruleset_text(ruleset: Ruleset) -> str:
     lines: list[str] = []
+    comments: dict[str, str] = {}
+    targets: dict[Target, str] = {}
     for name in ("nat", "filter"):
         table = ruleset.tables.get(name)
         if table is None or not table.chains:
@@ -35,7 +51,7 @@ def ruleset_text(ruleset: Ruleset) -> str:
         for builtin, entry in table.entries:
             lines.append(f"-A {builtin} -m comment --comment {quote(ENTRY_COMMENT)} -j {entry}")
         for chain in table.chains.values():
-            lines += [rule_line(chain.name, rule) for rule in chain.rules]
+            lines += _chain_lines(chain.name, chain.rules, comments, targets)
         lines.append("COMMIT")
     return "".join(line + "\n" for line in lines)
 
