@@ -11,6 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from netcompile.cli import app
+from netcompile.journeys import Network
+from netcompile.pipeline import compile_nodes, complete, load, parse_compile_args
+from netcompile.review.services import decisions
+from tests.conftest import ROOT
 
 BASE = {
     "namespaces.yaml": """\
@@ -274,3 +278,25 @@ def test_a_namespace_opened_to_another_reads_as_one_line() -> None:
     some = [opens("front/deployment/a", "back/deployment/x"), opens("front/deployment/b", "back/deployment/x")]
     merged = _by_namespace(_by_namespace(some, whole, "destination"), whole, "source")
     assert [(c.source, c.destination) for c in merged] == [("namespace front (all 2 workloads)", "back/deployment/x")]
+
+
+@pytest.mark.parametrize("case", ["svc-detect-local-bridge", "svc-detect-local-prefix"])
+def test_pods_reach_services_on_their_interface(case: str) -> None:
+    """Under kube-proxy's interface detect-local modes the diff's "pods" client arrives on a pod interface,
+    so a ClusterIP keeps its source as kube-proxy does (and both evaluators agree on every decision)."""
+    source = ROOT / "golden" / case
+    args = parse_compile_args((source / "args").read_text().split())
+    completed = complete(load([str(source)]), args.complete_options())
+    opts = args.compile_options(completed.proxy_config)
+    net = Network(compile_nodes(completed, opts), opts)
+    disagreements: list[str] = []
+    found = decisions(net, disagreements)
+    assert disagreements == []
+    clusterip = [
+        clients
+        for per in found.values()
+        for (_, _, frontend), clients in per.items()
+        if frontend.startswith("ClusterIP")
+    ]
+    assert clusterip and all("masqueraded" not in clients["pods"].how for clients in clusterip)
+    assert all("masqueraded" in clients["outside clients"].how for clients in clusterip if clients["pods"].endpoints)

@@ -10,11 +10,13 @@ are the changes; the same change on several nodes is reported once, with the nod
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from ..journeys import Network
-from ..model import IPAddress
+from ..model import IPAddress, IPNetwork
+from ..model.proxy import pod_interface
 from ..verify.packet import Origin, Packet
 from ..verify.reference import evaluate, reference_for
 from ..verify.reference.services import Frontend, FrontendKind, ServiceDecision
@@ -58,6 +60,7 @@ def decisions(
     interpreter of the node's compiled ruleset; where it disagrees with the reference, `disagreements`
     says so (a bug of netcompile's, reported loudly)."""
     out: dict[str, dict[FrontendKey, dict[str, Decision]]] = {}
+    node_pod_cidrs = [c for n in net.objects.nodes for c in n.pod_cidrs]
     for name, view in net.views.items():
         cluster = view.cluster
         stage = reference_for(cluster, net.opts.nodeport_addresses).services
@@ -66,9 +69,11 @@ def decisions(
         for frontend in stage.frontends.values():
             family = frontend.address.version
             clients: dict[str, Packet] = {"outside clients": _packet(frontend, OUTSIDE[family], Origin.NETWORK)}
-            pod_net = next((n for n in pod_sources if n.version == family), None)
-            if isinstance(pod_net, IPv4Network | IPv6Network) and pod_net.num_addresses > 2:
-                clients["pods"] = _packet(frontend, pod_net[1], Origin.NETWORK)
+            pod_address = _pod_address([*pod_sources, *node_pod_cidrs], family)
+            if pod_address is not None:
+                # a pod's packets arrive on its interface (what kube-proxy's interface detect-local modes read)
+                iif = pod_interface(net.objects.proxy_config, net.opts.detect_local_mode, "pods")
+                clients["pods"] = _packet(frontend, pod_address, Origin.NETWORK, iif)
             node_address = next((a for a in cluster.node_addresses if a.version == family), None)
             if node_address is not None:
                 clients["the node"] = _packet(frontend, node_address, Origin.NODE)
@@ -83,8 +88,15 @@ def decisions(
     return out
 
 
-def _packet(frontend: Frontend, source: IPAddress, origin: Origin) -> Packet:
-    return Packet(source, frontend.address, frontend.protocol, frontend.port, origin=origin)
+def _pod_address(pod_networks: Sequence[IPNetwork], family: int) -> IPAddress | None:
+    """An address of a pod of the family, none of the Services' endpoints: the first host of the pod networks
+    kube-proxy tells pods by, else (when it tells them by interface, or not at all) of a node's pod CIDR."""
+    pod_net = next((n for n in pod_networks if n.version == family and n.num_addresses > 2), None)
+    return pod_net[1] if isinstance(pod_net, IPv4Network | IPv6Network) else None
+
+
+def _packet(frontend: Frontend, source: IPAddress, origin: Origin, iif: str = "") -> Packet:
+    return Packet(source, frontend.address, frontend.protocol, frontend.port, origin=origin, iif=iif)
 
 
 def _key(frontend: Frontend) -> FrontendKey:
