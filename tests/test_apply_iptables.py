@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.host.iptables import (
+    IpSet,
     IptablesError,
     apply_iptables,
     check_iptables,
@@ -293,6 +294,8 @@ def test_every_golden_case_replaces_the_one_before(host: tuple[str, str, Callabl
         text = path.read_text()
         apply_iptables(text, netns=netns, variant=variant, name=str(path))
         loaded = state()
+        again = apply_iptables(text, netns=netns, variant=variant, name=str(path))
+        assert again.sets_changed == 0 and state() == loaded, path  # the same file again changes nothing
         assert _foreign(loaded) == before, path
         with _scratch() as fresh:
             apply_iptables(text, netns=fresh, variant=variant)
@@ -369,3 +372,30 @@ def test_apply_check_uses_a_scratch_namespace(tmp_path: Path) -> None:
     node = (source / "args").read_text().split()
     result = runner.invoke(app, ["apply", str(source), *node, "--backend", "iptables", "--check"])
     assert result.exit_code == 0 and "accept it in a scratch network namespace" in result.output, result.output
+
+
+def test_a_set_is_compared_as_ipset_save_prints_it() -> None:
+    """`ipset save` prints a host network without its prefix length: the same set, not a change."""
+    mine = IpSet(
+        "nc-a", ("hash:net,port", "family", "inet"), ("10.0.0.1/32,tcp:80", "fd00::1/128,udp:53", "10.0.0.0/24,tcp:1")
+    )
+    saved = IpSet(
+        "nc-a",
+        (
+            "hash:net,port",
+            "family",
+            "inet",
+            "hashsize",
+            "1024",
+            "maxelem",
+            "65536",
+            "bucketsize",
+            "12",
+            "initval",
+            "0x1",
+        ),
+        ("10.0.0.1,tcp:80", "fd00::1,udp:53", "10.0.0.0/24,tcp:1"),
+    )
+    assert mine.same_as(saved)
+    assert not mine.same_as(IpSet("nc-a", saved.header, ("10.0.0.1,tcp:80", "fd00::1,udp:53", "10.0.0.0/25,tcp:1")))
+    assert not mine.same_as(IpSet("nc-a", ("hash:ip,port", "family", "inet"), saved.elements))

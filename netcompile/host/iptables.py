@@ -32,6 +32,7 @@ import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 
 from .apply import in_netns
 
@@ -67,10 +68,27 @@ class IpSet:
     def same_as(self, loaded: IpSet) -> bool:
         """Whether `loaded` (as `ipset save` prints it) holds exactly this set: same type and options
         (but those ipset tunes itself), same elements."""
-        return _essential(self.header) == _essential(loaded.header) and set(self.elements) == set(loaded.elements)
+        mine, theirs = {_element(e) for e in self.elements}, {_element(e) for e in loaded.elements}
+        return _essential(self.header) == _essential(loaded.header) and mine == theirs
 
     def restore_lines(self, name: str) -> list[str]:
         return [f"create {name} {' '.join(self.header)}", *(f"add {name} {e}" for e in self.elements)]
+
+
+def _element(text: str) -> str:
+    """An element as `ipset save` prints it: a host network's component (10.0.0.1/32, fd00::1/128) as the
+    bare address."""
+    first, _, rest = text.partition(" ")
+    parts = []
+    for part in first.split(","):
+        try:
+            network = ip_network(part, strict=False)
+        except ValueError:
+            parts.append(part)
+            continue
+        whole = network.prefixlen == network.max_prefixlen and "/" in part
+        parts.append(str(network.network_address) if whole else part)
+    return " ".join(filter(None, (",".join(parts), rest)))
 
 
 def _essential(header: tuple[str, ...]) -> tuple[str, ...]:
