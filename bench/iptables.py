@@ -11,9 +11,10 @@ process so that its peak memory (ru_maxrss) is its own. Per size, medians of `--
 
 - compile: reading the manifests, completion, index and `compile_cluster` (which renders nftables);
 - render: `nft.render.render` and `iptables.render` of the same IR table;
-- load: `nft -f` of the script; `apply_iptables` of the iptables back end's file (ipset restore, then
-  iptables-restore --noflush and ip6tables-restore --noflush, after reading what is loaded), with
-  iptables-nft and with iptables-legacy; each load in a new scratch network namespace, once;
+- load: `nft -f` of the script; for the iptables back end's file, with iptables-nft and with
+  iptables-legacy, the tools alone (`ipset restore`, `iptables-restore --noflush`, `ip6tables-restore
+  --noflush` of its sections) and `apply_iptables` (netcompile's loader: it parses the file, reads what
+  is loaded, then runs the same tools); each load in a new scratch network namespace, once;
 - sizes of both outputs; peak RSS of the child (before any load).
 
 Printed: one table (markdown) with the ratios iptables / nftables, then each row as JSON.
@@ -42,6 +43,7 @@ from netcompile.compile.compiler import CompileOptions, Output, compile_cluster 
 from netcompile.compile.index import Cluster  # noqa: E402
 from netcompile.host.iptables import apply_iptables  # noqa: E402
 from netcompile.iptables import render as render_iptables  # noqa: E402
+from netcompile.iptables import split_sections  # noqa: E402
 from netcompile.load.manifests import load  # noqa: E402
 from netcompile.nft.render import render as render_nft  # noqa: E402
 from netcompile.pipeline import complete  # noqa: E402
@@ -73,6 +75,30 @@ def iptables_load(text: str, variant: str) -> float | None:
     try:
         start = time.perf_counter()
         apply_iptables(text, netns=netns, variant=variant)
+        return time.perf_counter() - start
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=True)
+
+
+def tools_load(text: str, variant: str) -> float | None:
+    """Seconds the tools alone take, in a new scratch network namespace: `ipset restore`, then
+    `iptables-restore --noflush` and `ip6tables-restore --noflush` (of `variant`) of the file's sections."""
+    if os.geteuid() != 0:
+        return None
+    sections = split_sections(text)
+    netns = f"ncbenchtools{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        start = time.perf_counter()
+        for tool, section in (
+            ("ipset", "ipset"),
+            (f"iptables-{variant}-restore", "iptables"),
+            (f"ip6tables-{variant}-restore", "ip6tables"),
+        ):
+            args = ["ipset", "restore"] if tool == "ipset" else [tool, "--noflush"]
+            done = subprocess.run(["ip", "netns", "exec", netns, *args], input=sections[section], text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"{tool} refused the {section} section")
         return time.perf_counter() - start
     finally:
         subprocess.run(["ip", "netns", "del", netns], check=True)
@@ -112,6 +138,7 @@ def run_one(
     }
     row["nft_load_s"] = _rounded(nft_load(nft_file))
     for variant in VARIANTS if legacy else VARIANTS[:1]:
+        row[f"iptables_{variant}_tools_s"] = _rounded(tools_load(ipt_text, variant))
         row[f"iptables_{variant}_load_s"] = _rounded(iptables_load(ipt_text, variant))
     return row
 
@@ -133,13 +160,13 @@ def _s(value: object) -> str:
 def table(rows: list[dict[str, object]]) -> str:
     head = (
         "| Services x endpoints | compile | render nft | render iptables (/ nft, / compile) | size nft | "
-        "size iptables (/ nft) | nft -f | iptables-nft load (/ nft -f) | iptables-legacy load (/ nft -f) | peak RSS |"
+        "size iptables (/ nft) | nft -f | iptables-nft: tools, apply (/ nft -f) | "
+        "iptables-legacy: tools, apply (/ nft -f) | peak RSS |"
     )
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in rows:
         nft_mb, ipt_mb = r["nft_bytes"], r["iptables_bytes"]
         assert isinstance(nft_mb, int) and isinstance(ipt_mb, int)
-        ipt_nft, ipt_legacy = r.get("iptables_nft_load_s"), r.get("iptables_legacy_load_s")
         lines.append(
             f"| {r['services']:,} x {int(r['endpoints']) // max(int(r['services']), 1)} "  # type: ignore[call-overload]
             f"| {_s(r['compile_s'])} | {_s(r['render_nft_s'])} "
@@ -147,10 +174,15 @@ def table(rows: list[dict[str, object]]) -> str:
             f"{_ratio(r['render_iptables_s'], r['compile_s'])}) "
             f"| {nft_mb / 1e6:.2f} MB | {ipt_mb / 1e6:.2f} MB ({_ratio(ipt_mb, nft_mb)}), "
             f"{r['iptables_chains']} chains "
-            f"| {_s(r['nft_load_s'])} | {_s(ipt_nft)} ({_ratio(ipt_nft, r['nft_load_s'])}) "
-            f"| {_s(ipt_legacy)} ({_ratio(ipt_legacy, r['nft_load_s'])}) | {r['peak_rss_mib']} MiB |"
+            f"| {_s(r['nft_load_s'])} | {_loads(r, 'nft')} | {_loads(r, 'legacy')} | {r['peak_rss_mib']} MiB |"
         )
     return "\n".join(lines)
+
+
+def _loads(row: dict[str, object], variant: str) -> str:
+    tools, apply = row.get(f"iptables_{variant}_tools_s"), row.get(f"iptables_{variant}_load_s")
+    nft = row["nft_load_s"]
+    return f"{_s(tools)} ({_ratio(tools, nft)}), {_s(apply)} ({_ratio(apply, nft)})"
 
 
 def main() -> None:
