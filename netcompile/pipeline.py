@@ -338,6 +338,16 @@ def compile_node(completed: Objects, opts: CompileOptions) -> Compiled:
     return Compiled(cluster, compile_cluster(cluster, opts))
 
 
+def share_across_nodes(completed: Objects, opts: CompileOptions) -> None:
+    """Resolve once what every node's compile needs and that does not depend on the node: the indexes and
+    every Service port's endpoints (`compile.index.Shared`). `compile --all-nodes` calls it before its
+    workers fork, so that they inherit it rather than each resolving it again."""
+    cluster = Cluster(completed, node_names(completed, opts)[0], opts.cluster_cidrs, opts.detect_local_mode)
+    for service in cluster.services.values():
+        for port in service.ports:
+            cluster.endpoints(service, port)
+
+
 def node_names(objects: Objects, opts: CompileOptions) -> list[str | None]:
     """Every node a ruleset is written for: each Node of the input, else the one implied node (named by
     `opts.node`, if given, as `compile --node` names it)."""

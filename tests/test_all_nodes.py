@@ -14,6 +14,7 @@ from netcompile.cli import all_nodes, app
 from netcompile.nft import fingerprint
 from netcompile.nft.reader import read
 from netcompile.pipeline import ClusterError, CompileOptions, complete, load
+from tests.conftest import ROOT
 
 runner = CliRunner()
 
@@ -86,6 +87,31 @@ def test_two_workers_write_what_one_writes(tmp_path: Path) -> None:
     for a, b in zip(one, two, strict=True):
         assert a.path.read_text() == b.path.read_text() and a.bytes == b.bytes
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(r.path.name for r in two)  # no leftovers
+
+
+def test_workers_take_every_node_once_from_the_queue(tmp_path: Path) -> None:
+    """More workers than fit evenly: each node is compiled by exactly one of them, whatever their speed."""
+    completed = complete(load([str(write(tmp_path, cluster(7)))]))
+    three = all_nodes.compile_all(completed, CompileOptions(), tmp_path / "three", workers=3)
+    assert [r.node for r in three] == [f"node-{i}" for i in range(7)]
+    for result in three:
+        alone = pipeline.compile_node(completed, CompileOptions(node=result.node)).output.text
+        assert result.path.read_text() == alone
+
+
+def test_the_node_independent_part_is_resolved_once() -> None:
+    """Every node's Cluster of the same objects shares the indexes and the endpoints resolved
+    (`index.Shared`): the second node resolves nothing again."""
+    from netcompile.compile.index import Cluster
+
+    completed = complete(load([str(ROOT / "golden" / "basic-node-selection")]))
+    pipeline.share_across_nodes(completed, CompileOptions())
+    names = [n.meta.name for n in completed.nodes]
+    assert len(names) >= 2
+    first, second = (Cluster(completed, name) for name in names[:2])
+    service = next(s for s in completed.services if s.ports)
+    assert first.endpoints(service, service.ports[0]) is second.endpoints(service, service.ports[0])
+    assert first.slices_by_service is second.slices_by_service
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -1,13 +1,15 @@
 """`compile --all-nodes -o DIR/`: one ruleset per node, `DIR/<node>.nft`, from one load and one completion.
 
-The input is read and completed once (`pipeline.complete`); each node's ruleset is then compiled from those
-same completed objects (`pipeline.compile_node`, as `compile --node NAME` would). With more than one
-worker, the nodes are shared out among forked children (`os.fork`: they inherit the completed objects
-without copying or pickling them; `gc.freeze` first, so the collector does not touch, and so copy, the
-parent's pages); each child writes its nodes' rulesets to temporary files beside their targets and
-reports only names and sizes back. The files are renamed into place once every node is compiled: a
-failure leaves none of them written (each rename is atomic; together they are all or nothing as far as
-the compile is concerned).
+The input is read and completed once (`pipeline.complete`), and what does not depend on the node (the
+indexes, every Service port's endpoints) resolved once (`pipeline.share_across_nodes`); each node's
+ruleset is then compiled from those (`pipeline.compile_node`, as `compile --node NAME` would). With more
+than one worker, the nodes are shared out among forked children (`os.fork`: they inherit the completed
+objects and the shared indexes without copying or pickling them; `gc.freeze` first, so the collector
+does not touch, and so copy, the parent's pages). The children take the next node from a queue (a pipe
+of node numbers) as they finish one, so a worker slowed by other work on the machine takes fewer; each
+writes its nodes' rulesets to temporary files beside their targets and reports only names and sizes
+back. The files are renamed into place once every node is compiled: a failure leaves none of them
+written (each rename is atomic; together they are all or nothing as far as the compile is concerned).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import struct
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..model import Objects
-from ..pipeline import ClusterError, CompileOptions, compile_node, node_names
+from ..pipeline import ClusterError, CompileOptions, compile_node, node_names, share_across_nodes
 
 __all__ = ["NodeRuleset", "compile_all", "ruleset_path"]
 
@@ -56,7 +59,7 @@ def _write_temporary(target: Path, text: str) -> Path:
     return Path(name)
 
 
-def _compile(completed: Objects, opts: CompileOptions, directory: Path, nodes: Sequence[str]) -> list[NodeRuleset]:
+def _compile(completed: Objects, opts: CompileOptions, directory: Path, nodes: Iterable[str]) -> list[NodeRuleset]:
     out: list[NodeRuleset] = []
     try:
         for node in nodes:
@@ -75,10 +78,24 @@ def _discard(results: Sequence[NodeRuleset]) -> None:
         result.temporary.unlink(missing_ok=True)
 
 
+_INDEX = struct.Struct("=I")  # a node's number in the queue: 4 bytes, written and read whole (< PIPE_BUF)
+
+
+def _queued(read_fd: int, nodes: Sequence[str]) -> Iterator[str]:
+    """The nodes this worker takes from the queue, one at a time, until it is empty."""
+    while len(data := os.read(read_fd, _INDEX.size)) == _INDEX.size:
+        yield nodes[_INDEX.unpack(data)[0]]
+
+
 def _in_children(
     completed: Objects, opts: CompileOptions, directory: Path, nodes: list[str], workers: int
 ) -> list[NodeRuleset]:
-    """`_compile` over `nodes`, shared out round-robin among `workers` forked children."""
+    """`_compile` over `nodes`, taken from a queue by `workers` forked children."""
+    queue_read, queue_write = os.pipe()
+    queued = len(nodes) * _INDEX.size <= 60_000  # what a pipe holds before anyone reads it
+    if queued:
+        os.write(queue_write, b"".join(_INDEX.pack(i) for i in range(len(nodes))))
+    os.close(queue_write)  # the queue ends when it is empty
     gc.collect()
     gc.freeze()  # the parent's objects leave the collector's generations: children do not copy their pages
     children: list[tuple[int, int]] = []
@@ -89,7 +106,8 @@ def _in_children(
             if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
                 os.close(read_fd)
                 try:
-                    payload = pickle.dumps((True, _compile(completed, opts, directory, nodes[k::workers])))
+                    mine = _queued(queue_read, nodes) if queued else nodes[k::workers]  # else round-robin
+                    payload = pickle.dumps((True, _compile(completed, opts, directory, mine)))
                 except BaseException as exc:
                     payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
                 with os.fdopen(write_fd, "wb") as f:
@@ -112,6 +130,7 @@ def _in_children(
             else:
                 failures.append(value)
     finally:
+        os.close(queue_read)
         gc.unfreeze()
     if failures:
         _discard(results)
@@ -129,6 +148,7 @@ def compile_all(completed: Objects, opts: CompileOptions, directory: Path, worke
     for node in nodes:
         ruleset_path(directory, node)
     directory.mkdir(parents=True, exist_ok=True)
+    share_across_nodes(completed, opts)
     workers = max(1, min(workers, len(nodes)))
     if workers == 1:
         results = _compile(completed, opts, directory, nodes)

@@ -93,6 +93,45 @@ def collapse(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
     return (*collapse_addresses(v4), *collapse_addresses(v6))
 
 
+class Shared:
+    """What the indexes of one set of completed objects hold whatever the node: pods by namespace and by
+    address, Services, slices, and each Service port's endpoints once resolved. Every `Cluster` of the
+    same objects uses one (`shared`), so `compile --all-nodes` builds it once; warmed before the workers
+    fork (`warm`), they inherit it instead of resolving 100k endpoints each."""
+
+    def __init__(self, objects: Objects) -> None:
+        self.objects = objects
+        self.pods_by_ns: dict[str, list[Pod]] = defaultdict(list)
+        for pod in objects.pods:
+            self.pods_by_ns[pod.meta.namespace].append(pod)
+        self.services: dict[str, Service] = {s.meta.key: s for s in objects.services}
+        self.slices_by_service: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
+        for eps in objects.endpoint_slices:
+            if eps.service_name and eps.address_type in ("IPv4", "IPv6"):
+                self.slices_by_service[(eps.meta.namespace, eps.service_name)].append(eps)
+        self.endpoints_by_name = {(e.meta.namespace, e.meta.name): e for e in objects.endpoints}
+        self.endpoints: dict[tuple[str, str, str | None, Protocol], tuple[Endpoint, ...]] = {}
+        self.pods_by_ip: dict[IPAddress, Pod] = {}
+        for pod in objects.pods:
+            if pod.host_network or not pod.running:
+                continue
+            for ip in pod.ips:
+                self.pods_by_ip.setdefault(ip, pod)
+
+
+_SHARED: list[Shared] = []  # the last one made: a compile works on one set of objects at a time
+
+
+def shared(objects: Objects) -> Shared:
+    """The node-independent indexes of `objects`, made on first use and kept for the next `Cluster`."""
+    if _SHARED and _SHARED[0].objects is objects:
+        return _SHARED[0]
+    with paused_gc():
+        made = Shared(objects)
+    _SHARED[:] = [made]
+    return made
+
+
 class Cluster:
     """The completed objects (`pipeline.complete`), indexed, and the node the ruleset is written for.
 
@@ -126,15 +165,11 @@ class Cluster:
         self.node: Node | None = self.nodes.get(node_name) if node_name else None
         self._cluster_cidrs = cluster_cidrs
         self.namespaces: dict[str, Namespace] = {n.meta.name: n for n in objects.namespaces}
-        self.pods_by_ns: dict[str, list[Pod]] = defaultdict(list)
-        for pod in objects.pods:
-            self.pods_by_ns[pod.meta.namespace].append(pod)
-        self.services: dict[str, Service] = {s.meta.key: s for s in objects.services}
-        self.slices_by_service: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
-        for eps in objects.endpoint_slices:
-            if eps.service_name and eps.address_type in ("IPv4", "IPv6"):
-                self.slices_by_service[(eps.meta.namespace, eps.service_name)].append(eps)
-        self.endpoints_by_name = {(e.meta.namespace, e.meta.name): e for e in objects.endpoints}
+        self._shared = shared(objects)
+        self.pods_by_ns = self._shared.pods_by_ns
+        self.services = self._shared.services
+        self.slices_by_service = self._shared.slices_by_service
+        self.endpoints_by_name = self._shared.endpoints_by_name
         self.policies: tuple[NetworkPolicy, ...] = objects.network_policies
 
     # --- the node and the network ----------------------------------------------------------------
@@ -217,8 +252,15 @@ class Cluster:
         From EndpointSlices labelled with the Service's name (ports matched by name and protocol), else
         from a legacy Endpoints object of the same name (for a Service with a selector, completion has
         derived its slices from pods). Sorted by address and port, duplicates removed (the first slice,
-        by name, wins).
+        by name, wins). Resolved once per set of objects (`Shared`): nothing here depends on the node.
         """
+        cache_key = (service.meta.namespace, service.meta.name, port.name, port.protocol)
+        cached = self._shared.endpoints.get(cache_key)
+        if cached is None:
+            cached = self._shared.endpoints[cache_key] = self._resolve_endpoints(service, port)
+        return cached
+
+    def _resolve_endpoints(self, service: Service, port: ServicePort) -> tuple[Endpoint, ...]:
         key = (service.meta.namespace, service.meta.name)
         slices = self.slices_by_service.get(key)
         found: dict[tuple[int, int, int], Endpoint] = {}  # (version, address, port): sorts in C, hashes fast
@@ -279,15 +321,9 @@ class Cluster:
         node = self.nodes.get(node_name or "")
         return node.zone if node else None
 
-    @cached_property
+    @property
     def _pods_by_ip(self) -> dict[IPAddress, Pod]:
-        out: dict[IPAddress, Pod] = {}
-        for pod in self.objects.pods:
-            if pod.host_network or not pod.running:
-                continue
-            for ip in pod.ips:
-                out.setdefault(ip, pod)
-        return out
+        return self._shared.pods_by_ip
 
     def pod_by_ip(self, address: IPAddress) -> Pod | None:
         return self._pods_by_ip.get(address)
