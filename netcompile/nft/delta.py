@@ -13,6 +13,8 @@ wrote them (`reader.read`), its size depending on what changed rather than on th
 
 What the kernel allows in place (measured on 6.18 with nft 1.0.6), and so what a delta can do:
 - elements are added and deleted one by one; a changed element (value or comment) is deleted and added;
+  a set of concatenations with intervals lists its elements in the order they were added, so the ones
+  after an element added are deleted and added again behind it (`_insertion_ordered`);
 - `add set` with an unchanged declaration updates the set's `size` when the transaction commits; until
   then the old size limits the elements, so a set growing past its old `size` is re-created (`Set.size`
   leaves room to double, so that is rare);
@@ -206,13 +208,46 @@ def _changes(old: Loaded, new: Loaded) -> list[Command]:
 def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> tuple[list[str], list[str]]:
     """Keys of `old` to delete and element lines of `new` to add: an element whose line differs (value or
     comment) is deleted and added; so is a verdict naming a chain about to be re-created."""
-    if old.elements == new.elements and not (gone_chains and old.kind == "map"):
+    renamed = bool(gone_chains) and old.kind == "map"
+    if old.elements == new.elements and not renamed:
         return [], []
-    old_lines, new_lines = set(old.elements), set(new.elements)
-    stale = {line for line in old.elements if line not in new_lines}
-    if gone_chains and old.kind == "map":
-        stale |= {line for line in old.elements if _refers(line.rpartition(" : ")[2], set(), gone_chains)}
+    before, after = old.elements, new.elements
+    if not renamed:  # the lines both have at the same places, at the start and the end, are unchanged
+        start = _common_prefix(before, after, min(len(before), len(after)))
+        end = _common_prefix(before[::-1], after[::-1], min(len(before), len(after)) - start)
+        before, after = before[start : len(before) - end], after[start : len(after) - end]
+    old_lines, new_lines = set(before), set(after)
+    stale = {line for line in before if line not in new_lines}
+    if renamed:
+        stale |= {line for line in before if _refers(line.rpartition(" : ")[2], set(), gone_chains)}
     again = stale & new_lines  # unchanged, but deleted for the chain it names
-    removed = [element_key(line) for line in old.elements if line in stale]
-    added = [line for line in new.elements if line not in old_lines or line in again]
+    removed = [element_key(line) for line in before if line in stale]
+    added = [line for line in after if line not in old_lines or line in again]
+    if added and _insertion_ordered(new):  # the elements after the first added go again, in order
+        tail = new.elements[new.elements.index(added[0]) :]
+        fresh = set(added)
+        removed += [element_key(line) for line in tail if line not in fresh]
+        added = list(tail)
     return removed, added
+
+
+def _insertion_ordered(item: LoadedSet) -> bool:
+    """A set of concatenations with intervals (the kernel's pipapo sets): nft lists its elements in the
+    order they were added, where a full load adds them in the order written. So that a delta lists as
+    the full load does, the elements written after one it adds are deleted and added again after it."""
+    key = item.declaration[0].partition(" : ")[0]
+    return " . " in key and any(line.startswith("flags ") and "interval" in line for line in item.declaration[1:])
+
+
+def _common_prefix(a: tuple[str, ...], b: tuple[str, ...], limit: int) -> int:
+    """How many lines `a` and `b` begin with alike (at most `limit`), found by comparing slices in C: a
+    delta's sets mostly differ in a few lines, and 100k lines need not be hashed to find them. A line is
+    never twice in one set (one element per key), so a line of the common part is in neither's rest."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
