@@ -39,21 +39,25 @@ def _chain_lines(chain: str, rules: list[Rule], comments: dict[str, str], target
 
 
 def ruleset_text(ruleset: Ruleset) -> str:
-    lines: list[str] = []
+    """The input of iptables-restore, joined chain by chain (so that a chain's lines are freed as they are
+    joined, not held for the whole table)."""
+    chunks: list[str] = []
     comments: dict[str, str] = {}
     targets: dict[Target, str] = {}
     for name in ("nat", "filter"):
         table = ruleset.tables.get(name)
         if table is None or not table.chains:
             continue
-        lines.append(f"*{name}")
+        lines = [f"*{name}"]
         lines += [f":{chain} - [0:0]" for chain in table.chains]
         for builtin, entry in table.entries:
             lines.append(f"-A {builtin} -m comment --comment {quote(ENTRY_COMMENT)} -j {entry}")
+        chunks.append("\n".join(lines) + "\n")
         for chain in table.chains.values():
-            lines += _chain_lines(chain.name, chain.rules, comments, targets)
-        lines.append("COMMIT")
-    return "".join(line + "\n" for line in lines)
+            if chain.rules:
+                chunks.append("\n".join(_chain_lines(chain.name, chain.rules, comments, targets)) + "\n")
+        chunks.append("COMMIT\n")
+    return "".join(chunks)
 
 
 def ipset_text(ipsets: Iterable[Ipset]) -> str:
