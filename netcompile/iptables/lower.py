@@ -5,7 +5,8 @@ when it gets there (`Ctx`). Most chains need nothing and have one instance, name
 (`NC-services`). A chain that looks up a map by fields of the packet (`dnat ... map @service-endpoints-v4`
 keyed by `ip daddr . meta l4proto . th dport`) gets one instance per value of those fields it is reached
 with, through a verdict-map element or an equality match: partial evaluation, so the map lookup becomes a
-kube-proxy-style chain of `-m statistic` rules jumping to per-endpoint DNAT chains.
+chain of `-m statistic` rules, each DNATing to its endpoint itself (no chain per endpoint as kube-proxy
+has: iptables-nft loads jumps to many chains slowly, docs/iptables.md "Measurements").
 
 Rules are lowered statement by statement into `Conds` alternatives (`conds.py`, set lookups `keys.py`)
 and one action. A verdict map becomes one rule per distinct target, matching its keys with an ipset
