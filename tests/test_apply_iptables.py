@@ -24,7 +24,6 @@ from netcompile.host.iptables import (
     apply_iptables,
     check_iptables,
     delete_iptables,
-    join,
     parse,
     restore_text,
     temp_name,
@@ -66,11 +65,11 @@ COMMIT
 def test_the_file_is_read_by_sections() -> None:
     script = parse(GOOD)
     assert sorted(script.sets) == ["nc-fe", "nc-web"]
-    assert script.sets["nc-web"].elements == ("10.244.0.11 comment default/web-1",)
+    assert script.sets["nc-web"].elements == ('10.244.0.11 comment "default/web-1"',)  # as written
     v4 = script.families["iptables"]
     assert v4.chains == {"nat": ["NC-PREROUTING", "NC-SVC"], "filter": ["NC-FORWARD"]}
-    assert [j[1] for j in v4.jumps["nat"]] == ["PREROUTING"]
-    assert v4.rules["nat"][1][-3:] == ["DNAT", "--to-destination", "10.244.0.11:8080"]
+    assert v4.jumps["nat"] == [("PREROUTING", "NC-PREROUTING")]
+    assert v4.rules["nat"][1].endswith('"default/web:http \\"quoted\\"" -j DNAT --to-destination 10.244.0.11:8080')
     assert script.families["ip6tables"].chains == {"filter": ["NC-FORWARD"]}
 
 
@@ -118,11 +117,6 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_files_that_are_not_the_back_ends_are_refused(text: str) -> None:
     with pytest.raises(IptablesError):
         parse(text)
-
-
-def test_quoting_is_what_iptables_restore_reads() -> None:
-    assert join(["-m", "comment", "--comment", 'a "b" \\c']) == '-m comment --comment "a \\"b\\" \\\\c"'
-    assert join(["10.0.0.0/8,tcp:80-90", "fd00::1"]) == "10.0.0.0/8,tcp:80-90 fd00::1"
 
 
 def test_restore_text_replaces_jumps_and_deletes_stale_chains() -> None:

@@ -107,8 +107,8 @@ class Rules:
     """One family's rules by table: netcompile's chains in order, their rules, and the jumps from built-ins."""
 
     chains: dict[str, list[str]] = field(default_factory=dict)  # table -> NC chain names, in order
-    rules: dict[str, list[list[str]]] = field(default_factory=dict)  # table -> `-A NC-X ...` as words
-    jumps: dict[str, list[list[str]]] = field(default_factory=dict)  # table -> `-A BUILTIN ...` as words
+    rules: dict[str, list[str]] = field(default_factory=dict)  # table -> `-A NC-X ...` lines, as written
+    jumps: dict[str, list[Jump]] = field(default_factory=dict)  # table -> netcompile's jumps from built-ins
 
     def is_empty(self) -> bool:
         return not any(self.chains.values()) and not any(self.jumps.values())
@@ -120,34 +120,26 @@ class Script:
     families: dict[str, Rules]  # "iptables" / "ip6tables"
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.,:/+=@%^!\[\]-]+")
+_JUMP = re.compile(
+    r"-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) -m comment --comment \"?netcompile\"? -j (NC-[^\s\"'\\]{1,25})"
+)
+_DECLARATION = re.compile(r":(\S+) - \[0:0\]")
+_MATCH_SET = re.compile(r"(--match-set )(\S+)")
+
+Jump = tuple[str, str]  # (built-in chain, netcompile's chain it jumps to)
 
 
-def quote(word: str) -> str:
-    """A word as iptables-restore and ipset restore read it: plain, or in double quotes with `\\"` and `\\\\`."""
-    if _PLAIN.fullmatch(word):
-        return word
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def join(words: Sequence[str]) -> str:
-    return " ".join(quote(w) for w in words)
-
-
-def _is_jump(words: Sequence[str]) -> bool:
-    """`-A BUILTIN -m comment --comment netcompile -j NC-...`: netcompile's entry into a built-in chain."""
-    return (
-        len(words) == 8
-        and words[0] == "-A"
-        and words[1] in BUILTINS
-        and list(words[2:6]) == ["-m", "comment", "--comment", "netcompile"]
-        and words[6] == "-j"
-        and CHAIN_RE.fullmatch(words[7]) is not None
-    )
+def jump_line(verb: str, jump: Jump) -> str:
+    builtin, target = jump
+    where = f"{builtin} 1" if verb == "-I" else builtin
+    return f"{verb} {where} -m comment --comment netcompile -j {target}"
 
 
 def parse(text: str, name: str = "<file>") -> Script:
-    """The three sections of `text`; IptablesError listing every line that is not netcompile's own."""
+    """The three sections of `text`; IptablesError listing every line that is not netcompile's own.
+
+    Rules are kept as written (the renderer writes iptables-restore's own quoting), so a file of 10 000
+    Services is read in a fraction of a second: a line is split only as far as its chain."""
     problems: list[str] = []
     sections: dict[str, list[tuple[int, str]]] = {}
     current: str | None = None
@@ -179,16 +171,17 @@ def _parse_ipset(lines: list[tuple[int, str]], name: str, problems: list[str]) -
     for number, line in lines:
         if not line.strip() or line.startswith("#"):
             continue
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            problems.append(f"{name}:{number}: {exc}")
-            continue
-        if len(words) >= 3 and words[0] == "create" and SET_RE.fullmatch(words[1]) and words[1] not in headers:
-            headers[words[1]] = tuple(words[2:])
-            elements[words[1]] = []
-        elif len(words) >= 3 and words[0] == "add" and words[1] in headers:
-            elements[words[1]].append(join(words[2:]))
+        verb, _, rest = line.partition(" ")
+        set_name, _, value = rest.partition(" ")
+        if verb == "add" and set_name in elements and value:
+            elements[set_name].append(value)  # as written: ipset restore reads it so
+        elif verb == "create" and SET_RE.fullmatch(set_name) and set_name not in headers and value:
+            try:
+                headers[set_name] = tuple(shlex.split(value))
+            except ValueError as exc:
+                problems.append(f"{name}:{number}: {exc}")
+                continue
+            elements[set_name] = []
         else:
             problems.append(f"{name}:{number}: not netcompile's: only `create nc-NAME ...` once, then `add` to it")
     return {n: IpSet(n, h, tuple(elements[n])) for n, h in headers.items()}
@@ -197,6 +190,7 @@ def _parse_ipset(lines: list[tuple[int, str]], name: str, problems: list[str]) -
 def _parse_rules(lines: list[tuple[int, str]], name: str, problems: list[str]) -> Rules:
     rules = Rules()
     table: str | None = None
+    declared: set[str] = set()
     for number, line in lines:
         if not line.strip() or line.startswith("#"):
             continue
@@ -208,6 +202,7 @@ def _parse_rules(lines: list[tuple[int, str]], name: str, problems: list[str]) -
                 table = None
                 continue
             rules.chains[table], rules.rules[table], rules.jumps[table] = [], [], []
+            declared = set()
             continue
         if table is None:
             problems.append(f"{where}: a line outside *nat/*filter ... COMMIT")
@@ -215,21 +210,18 @@ def _parse_rules(lines: list[tuple[int, str]], name: str, problems: list[str]) -
         if line.strip() == "COMMIT":
             table = None
             continue
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            problems.append(f"{where}: {exc}")
-            continue
-        if len(words) == 3 and words[0].startswith(":") and words[1:] == ["-", "[0:0]"]:
-            chain = words[0][1:]
+        words = line.split(" ", 2)
+        if words[0] == "-A" and len(words) == 3 and words[1] in declared:
+            rules.rules[table].append(line)
+        elif (jump := _JUMP.fullmatch(line)) is not None:
+            rules.jumps[table].append((jump[1], jump[2]))
+        elif (declaration := _DECLARATION.fullmatch(line)) is not None:
+            chain = declaration[1]
             if CHAIN_RE.fullmatch(chain) is None:
                 problems.append(f"{where}: chain {chain!r}: netcompile declares only its own NC-* chains")
             else:
                 rules.chains[table].append(chain)
-        elif _is_jump(words):
-            rules.jumps[table].append(words)
-        elif len(words) >= 3 and words[0] == "-A" and words[1] in rules.chains[table]:
-            rules.rules[table].append(words)
+                declared.add(chain)
         else:
             problems.append(f"{where}: not netcompile's: only `-A` to its declared NC-* chains and its jumps")
     if table is not None:
@@ -262,16 +254,18 @@ def loaded_sets() -> dict[str, IpSet]:
     headers: dict[str, tuple[str, ...]] = {}
     elements: dict[str, list[str]] = {}
     for line in result.stdout.splitlines():
-        words = shlex.split(line)
-        if len(words) >= 3 and words[0] == "create" and words[1].startswith(("nc-", TEMP_PREFIX)):
-            headers[words[1]], elements[words[1]] = tuple(words[2:]), []
-        elif len(words) >= 3 and words[0] == "add" and words[1] in headers:
-            elements[words[1]].append(join(words[2:]))
+        verb, _, rest = line.partition(" ")
+        name, _, value = rest.partition(" ")
+        if verb == "add" and name in elements:
+            elements[name].append(value)
+        elif verb == "create" and name.startswith(("nc-", TEMP_PREFIX)):
+            headers[name], elements[name] = tuple(shlex.split(value)), []
     return {n: IpSet(n, h, tuple(elements[n])) for n, h in headers.items()}
 
 
 def loaded_rules(family: str, variant: str | None = None) -> Rules:
-    """netcompile's chains, rules and jumps as `iptables-save` prints them (tables that exist only)."""
+    """netcompile's chains, rules and jumps as `iptables-save` prints them (tables that exist only); its
+    lines are iptables-restore input as they are."""
     result = _run([_tool(f"{family}-save", variant)])
     if result.returncode != 0:
         raise IptablesUnavailable(f"{family}-save: {result.stderr.strip()}")
@@ -281,16 +275,14 @@ def loaded_rules(family: str, variant: str | None = None) -> Rules:
         if line.startswith("*"):
             table = line[1:].strip()
             rules.chains[table], rules.rules[table], rules.jumps[table] = [], [], []
-        elif table is None or line.startswith("#") or line == "COMMIT":
+        elif table is None:
             continue
+        elif line.startswith("-A NC-"):
+            rules.rules[table].append(line)
         elif line.startswith(":NC-"):
             rules.chains[table].append(line[1:].split()[0])
-        elif line.startswith("-A "):
-            words = shlex.split(line)
-            if _is_jump(words):
-                rules.jumps[table].append(words)
-            elif words[1].startswith("NC-"):
-                rules.rules[table].append(words)
+        elif line.startswith("-A ") and (jump := _JUMP.fullmatch(line)) is not None:
+            rules.jumps[table].append((jump[1], jump[2]))
     return rules
 
 
@@ -301,19 +293,14 @@ def temp_name(name: str) -> str:
     return TEMP_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
-def _renamed(words: list[str], names: dict[str, str]) -> list[str]:
-    out = list(words)
-    for index, word in enumerate(out[:-1]):
-        if word == "--match-set" and out[index + 1] in names:
-            out[index + 1] = names[out[index + 1]]
-    return out
-
-
 def restore_text(target: Rules, loaded: Rules, names: dict[str, str] | None = None) -> str:
     """The one restore that turns `loaded` (netcompile's part of a family) into `target`, set names mapped by
     `names`: netcompile's chains flushed and rewritten, stale ones deleted, the jumps replaced when they differ."""
-    names = names or {}
     out: list[str] = []
+
+    def renamed(match: re.Match[str]) -> str:
+        return match[1] + names.get(match[2], match[2]) if names else match[0]
+
     for table in TABLES:
         new_chains = target.chains.get(table, [])
         old_chains = loaded.chains.get(table, [])
@@ -322,13 +309,16 @@ def restore_text(target: Rules, loaded: Rules, names: dict[str, str] | None = No
         if not new_chains and not old_chains and not new_jumps and not old_jumps:
             continue
         out.append(f"*{table}")
-        out.extend(f":{c} - [0:0]" for c in [*new_chains, *(c for c in old_chains if c not in new_chains)])
-        out.extend(join(_renamed(r, names)) for r in target.rules.get(table, []))
+        kept = set(new_chains)
+        out.extend(f":{c} - [0:0]" for c in [*new_chains, *(c for c in old_chains if c not in kept)])
+        lines = target.rules.get(table, [])
+        if names:
+            lines = [_MATCH_SET.sub(renamed, r) if "--match-set" in r else r for r in lines]
+        out.extend(lines)
         if new_jumps != old_jumps:
-            out.extend(join(["-D", *j[1:]]) for j in old_jumps)
-            for jump in reversed(new_jumps):
-                out.append(join(["-I", jump[1], "1", *jump[2:]]))
-        out.extend(f"-X {c}" for c in old_chains if c not in new_chains)
+            out.extend(jump_line("-D", j) for j in old_jumps)
+            out.extend(jump_line("-I", j) for j in reversed(new_jumps))
+        out.extend(f"-X {c}" for c in old_chains if c not in kept)
         out.append("COMMIT")
     return "\n".join(out) + "\n" if out else ""
 
