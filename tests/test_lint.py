@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 
 from netcompile.cli import app
 from netcompile.lint import CHECKS, lint
-from netcompile.pipeline import CompileArgs, complete, load
+from netcompile.lint.reach import Nodes, ScopeArgs
+from netcompile.pipeline import CompileArgs, complete, load, parse_compile_args
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -539,3 +541,19 @@ def test_reachability_by_classes_on_the_bench_cluster(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(manifest(400, 200))
     found = _both([str(tmp_path / "c.yaml")])
     assert sum("[no-dns]" in f for f in found) > 20
+
+
+@pytest.mark.parametrize(
+    ("case", "interface"), [("svc-detect-local-bridge", "cbr0"), ("svc-detect-local-prefix", "veth")]
+)
+def test_pods_send_from_their_interface(case: str, interface: str) -> None:
+    """Under kube-proxy's interface detect-local modes lint's packets from pods carry the pod's interface
+    (what the reference reads to tell a pod's traffic from an outside client's); hostNetwork pods none."""
+    source = ROOT / "golden" / case
+    args = parse_compile_args((source / "args").read_text().split())
+    objects = complete(load([str(source)]), args.complete_options())
+    opts = args.compile_options(objects.proxy_config)
+    nodes = Nodes(objects, ScopeArgs(opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all))
+    pods = [p for p in objects.pods if p.running]
+    assert pods and all(nodes.iif(p).startswith(interface) for p in pods if not p.host_network)
+    assert all(nodes.iif(replace(p, host_network=True)) == "" for p in pods)

@@ -32,6 +32,7 @@ from ..model import (
     ServiceType,
 )
 from ..model.ingress import Ingress, IngressBackend
+from ..model.proxy import pod_interface
 from ..targets import Workloads
 from ..verify.packet import Origin, Packet, Verdict
 from ..verify.reference import Reference
@@ -86,6 +87,13 @@ class Nodes:
             _, of = classes_of(facts, pods)
             self._class_of = {id(p): c for p, c in zip(pods, of, strict=True)}
         return self._class_of.get(id(pod))
+
+    def iif(self, pod: Pod) -> str:
+        """The interface `pod`'s packets arrive on at its node, as kube-proxy's interface detect-local modes
+        read it ("" in the other modes, and for hostNetwork pods: they send from the node)."""
+        if pod.host_network:
+            return ""
+        return pod_interface(self.objects.proxy_config, self.args.detect_local_mode, pod.meta.key)
 
     def of(self, pod: Pod) -> Reference | None:
         """The reference of the node that enforces `pod`'s policies (None: the pod is on no node of the input)."""
@@ -204,7 +212,7 @@ def _service_problem(nodes: Nodes, ref: Reference, pod: Pod, dns: Service) -> st
         for protocol in (Protocol.UDP, Protocol.TCP):
             if src is None or not any(p.protocol == protocol and p.port == DNS_PORT for p in dns.ports):
                 continue
-            share, _ = _dropped(nodes, ref, Packet(src, address, protocol, DNS_PORT))
+            share, _ = _dropped(nodes, ref, Packet(src, address, protocol, DNS_PORT, iif=nodes.iif(pod)))
             if share:
                 dropped.setdefault((str(address), share), []).append(protocol.value)
     parts = [
@@ -336,7 +344,8 @@ def _denied(controller: Pod, address: IPAddress, port: int, protocol: Protocol, 
     if src is None:
         return None
     origin = Origin.NODE if controller.host_network else Origin.NETWORK
-    share, reasons = _dropped(nodes, ref, Packet(src, address, protocol, port, origin=origin))
+    packet = Packet(src, address, protocol, port, origin=origin, iif=nodes.iif(controller))
+    share, reasons = _dropped(nodes, ref, packet)
     if not share:
         return None
     return reasons[-1] if reasons else f"{src} -> {address} {protocol.value} {port} is dropped"
