@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
 from netcompile.compile.options import CompileOptions
@@ -27,7 +26,6 @@ from netcompile.verify.packet import Outcome
 from netcompile.verify.reference import evaluate
 from tests.strategies import INTERFACE_MODES, Scenario, scenarios
 from tests.test_iptables_golden_read import iptables_distribution
-from tests.test_properties import compiler_tells_pods_by_interface
 
 EXAMPLES = {"ci": 100, "dev": 30, "long": 2000}
 PROFILE = settings(
@@ -65,11 +63,6 @@ def test_the_iptables_back_end_agrees_with_the_reference(scenario: Scenario) -> 
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    not compiler_tells_pods_by_interface(),
-    reason="compile/services.py does not yet write frontends.local_detector's matches",
-    run=False,  # not run (a failing search shrinks for minutes) until the compiler writes them: then it is
-)
 @settings(PROFILE, max_examples=max(20, PROFILE.max_examples // 5))
 @given(scenarios(modes=INTERFACE_MODES))
 def test_the_interface_modes_agree_with_the_reference(scenario: Scenario) -> None:

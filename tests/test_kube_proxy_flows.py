@@ -55,9 +55,6 @@ from netcompile.pipeline import complete
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.packet import Origin, Outcome, Packet, Result, Verdict
 from netcompile.verify.reference import evaluate
-from tests.test_properties import compiler_tells_pods_by_interface
-
-COMPILER_READY = compiler_tells_pods_by_interface()
 
 # --- kube-proxy's test fixture (proxier_test.go, NewFakeProxier) ------------------------------------------
 
@@ -1076,13 +1073,10 @@ def test_kube_proxy_packet_flow(directory: Path, scenario: str, flow: Flow) -> N
 
 @pytest.mark.parametrize(("scenario", "flow"), [pytest.param(s, f, id=f.id) for s, f in INTERFACE_FLOWS])
 def test_interface_detect_local_flow(directory: Path, scenario: str, flow: Flow) -> None:
-    """The interface modes' rows, asked of both evaluators like kube-proxy's own (the interpreter once the
-    compiler writes the interface matches)."""
+    """The interface modes' rows, asked of both evaluators like kube-proxy's own."""
     setup = built(scenario, directory)
     reference = evaluate(setup.cluster, flow.packet(), setup.nodeport_addresses)
     assert reference.distribution == expected(flow.want), f"reference: {describe(reference)}"
-    if not COMPILER_READY:
-        pytest.xfail("compile/services.py does not yet write frontends.local_detector's matches")
     test_kube_proxy_packet_flow(directory, scenario, flow)
 
 

@@ -24,7 +24,6 @@ from netcompile.lab.backend import Backend
 from netcompile.lab.plan import IFNAMSIZ, LabPlan, PlanError, make_plan
 from netcompile.model import IPAddress
 from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
-from tests.test_properties import compiler_tells_pods_by_interface
 
 WriteYaml = Callable[[str, str], Path]
 
@@ -109,11 +108,6 @@ BACKENDS = [NFTABLES, Backend("iptables", "nft")]
 CLIENT = "198.51.100.7"
 PORTS = (80, 8080, 30080)
 NODE_A = "192.168.1.10"
-WAITING = pytest.mark.xfail(
-    not compiler_tells_pods_by_interface(),
-    reason="compile/services.py does not yet write frontends.local_detector's matches",
-    strict=True,
-)
 
 
 def run(
@@ -187,8 +181,8 @@ MODES = {
     [
         "ClusterCIDR",
         "NodeCIDR",
-        pytest.param("BridgeInterface", marks=WAITING),
-        pytest.param("InterfaceNamePrefix", marks=WAITING),
+        "BridgeInterface",
+        "InterfaceNamePrefix",
         "none",
     ],
 )
@@ -209,7 +203,6 @@ def test_detect_local_modes(write_yaml: WriteYaml, mode: str, backend: Backend) 
 
 
 @pytest.mark.kernel
-@WAITING
 @pytest.mark.parametrize(
     ("mode", "old", "new"),
     [("BridgeInterface", 'iifname != "cbr0"', 'iifname != "cbr9"'), ("InterfaceNamePrefix", '"veth*"', '"vxth*"')],

@@ -12,10 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from netcompile.compile.options import CompileOptions
 from netcompile.pipeline import compile_paths
 from netcompile.verify.interpreter import Ruleset
 from netcompile.verify.reference import evaluate
@@ -52,27 +50,6 @@ def test_compiled_ruleset_agrees_with_the_reference(scenario: Scenario) -> None:
     assert not problems, "\n".join(problems)
 
 
-def compiler_tells_pods_by_interface() -> bool:
-    """Whether the compiler writes kube-proxy's interface matches (compile/services.py asking
-    frontends.local_detector for them): until it does, the interface modes' properties cannot pass."""
-    config = (
-        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
-        "detectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cbr0}\n"
-    )
-    with TemporaryDirectory() as tmp:
-        (Path(tmp) / "config.yaml").write_text(config)
-        _, output = compile_paths([tmp], CompileOptions(detect_local_mode="BridgeInterface"))
-    return 'iifname != "cbr0"' in output.text
-
-
-WAITING = pytest.mark.xfail(
-    not compiler_tells_pods_by_interface(),
-    reason="compile/services.py does not yet write frontends.local_detector's matches",
-    strict=True,
-)
-
-
-@WAITING
 @settings(settings.get_profile(PROFILE), max_examples=max(20, settings.get_profile(PROFILE).max_examples // 5))
 @given(scenarios(modes=INTERFACE_MODES))
 def test_the_interface_modes_agree_with_the_reference(scenario: Scenario) -> None:
@@ -83,7 +60,6 @@ def test_the_interface_modes_agree_with_the_reference(scenario: Scenario) -> Non
     assert not problems, "\n".join(problems)
 
 
-@WAITING
 def test_the_property_sees_the_interface_matches() -> None:
     """The proof is not vacuous: turning the compiled `iifname !=` (not from a pod: masquerade) into `==`
     is caught on some scenario of each interface mode."""

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 
 from netcompile.compile import frontends, index, policies
 from netcompile.complete import endpointslices
-from netcompile.model import EndpointConditions, Pod, Protocol
+from netcompile.model import EndpointConditions, IPBlock, Pod, Protocol
 from netcompile.model.selectors import LabelSelector
 from tests.strategies import Scenario, scenarios
 from tests.test_endpointslices import controller_table_failures
@@ -50,6 +50,11 @@ def _named_port_first_of_protocol(pod: Pod, name: str, protocol: Protocol) -> in
     return next((p.port for p in pod.ports if p.protocol == protocol), None)
 
 
+def _block_without_excepts(block: IPBlock) -> list[tuple[int, int]]:
+    """Forgets an ipBlock's `except`: the whole CIDR."""
+    return [(int(block.cidr.network_address), int(block.cidr.broadcast_address))]
+
+
 def _every_node_is_this_one(self: index.Cluster, node_name: str | None) -> bool:
     """Takes every pod and endpoint for local."""
     return True
@@ -66,6 +71,7 @@ COMPILER_MUTATIONS: dict[str, Callable[[], AbstractContextManager[Any]]] = {
         policies, "named_port", _named_port_first_of_protocol
     ),
     "compiler: every endpoint is local": lambda: patch.object(index.Cluster, "is_local", _every_node_is_this_one),
+    "compiler: ipBlock excepts ignored": lambda: patch.object(policies, "block_intervals", _block_without_excepts),
 }
 
 

@@ -37,7 +37,13 @@ def block(text: str, kind: str, name: str) -> list[str]:
 
 
 def elements(text: str, name: str) -> list[str]:
-    """Element lines of set or map `name`, without the trailing comma."""
+    """Element lines of set or map `name`, without the trailing comma. `service-endpoints-v4` (and
+    `local-endpoints-…`) stands for the maps of every list length, `service-endpoints-N-v4`, by N."""
+    per_length = re.fullmatch(r"((?:service|local)-endpoints)-(v[46])", name)
+    if per_length:
+        stem, fam = per_length.groups()
+        lengths = sorted(int(n) for n in re.findall(rf"^\tmap {stem}-(\d+)-{fam} {{", text, re.M))
+        return [e for n in lengths for e in elements(text, f"{stem}-{n}-{fam}")]
     kind = "map" if re.search(rf"^\tmap {re.escape(name)} {{", text, re.M) else "set"
     lines = block(text, kind, name)
     if "elements = {" not in lines:
@@ -183,8 +189,8 @@ status: {phase: Running, podIP: 10.244.2.10}
     assert 'comment "shop/multi:http -> shop/m1"' in out
     assert keys(out, "cluster-ips-v4") == ["10.96.0.10"]
     assert rules(out, "endpoints-2") == [
-        "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @service-endpoints-v4",
-        "dnat ip6 to ip6 daddr . meta l4proto . th dport . numgen random mod 2 map @service-endpoints-v6",
+        "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @service-endpoints-2-v4",
+        "dnat ip6 to ip6 daddr . meta l4proto . th dport . numgen random mod 2 map @service-endpoints-2-v6",
     ]
     assert "ip daddr @cluster-ips-v4 goto service-reject" in rules(out, "services")[4]
 
@@ -382,7 +388,7 @@ def test_external_traffic_policy_local(compile_yaml: CompileYaml) -> None:
         "198.51.100.1 . tcp . 30070 . 0 : 10.244.1.70 . 8080",
     ]
     assert rules(out, "external-local")[-1] == 'goto local-pick comment "external: local endpoints only, source kept"'
-    assert rules(out, "local-endpoints-1")[0].endswith("numgen random mod 1 map @local-endpoints-v4")
+    assert rules(out, "local-endpoints-1")[0].endswith("numgen random mod 1 map @local-endpoints-1-v4")
 
 
 def test_external_traffic_policy_local_without_local_endpoints_drops(compile_yaml: CompileYaml) -> None:
@@ -615,7 +621,9 @@ def test_chains_and_rules_do_not_grow_with_services_or_endpoints(compile_yaml: C
     # more endpoints per Service: only one more endpoints-N chain per new list length
     wide = compile_text(compile_yaml, many_services(80, 6)).text
     new = set(names(wide)) ^ set(names(large))
-    assert new and all(re.fullmatch(r"(local-)?endpoints-\d+", name) for name in new)
+    # (with its maps)
+    new_parts = r"(local-)?endpoints-\d+|(service|local)-endpoints-\d+-v[46]"
+    assert new and all(re.fullmatch(new_parts, name) for name in new)
     assert abs(counts(wide)[0] - counts(large)[0]) <= 2
 
 
