@@ -14,11 +14,11 @@ later nat chains of that hook are skipped.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 
 from ...model import IPAddress
+from ..branches import Branch, Pass, branches, outcome
 from ..packet import Origin, Outcome, Packet, Result
 from .linker import link
 from .parser import parse
@@ -28,15 +28,6 @@ from .syntax import ACCEPT, BREAK, DROP, Verdict
 from .vocabulary import HOOKS, NEW
 
 __all__ = ["Branch", "Ruleset"]
-
-
-@dataclass(frozen=True, slots=True)
-class Branch:
-    """One way the packet can go: the numgen choices made, their probability, the result, the rules matched."""
-
-    probability: Fraction
-    result: Result
-    path: tuple[str, ...]
 
 
 class Ruleset:
@@ -65,34 +56,16 @@ class Ruleset:
     def branches(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Iterator[Branch]:
         """Every numgen branch of the packet's path, in order, with its exact probability."""
         local = frozenset((a.version, int(a)) for a in local_addresses)
-        choices: list[int] = []
-        while True:
+
+        def walk(choices: list[int]) -> Pass:
             run = Run(packet, local, choices)
             result = self._walk(packet, run)
-            yield Branch(Fraction(1, prod(run.sizes)), result, tuple(run.path))
-            # backtrack to the next choice sequence: the last position that can still be increased
-            used, sizes = run.choices, run.sizes
-            index = len(sizes) - 1
-            while index >= 0 and used[index] == sizes[index] - 1:
-                index -= 1
-            if index < 0:
-                return
-            choices = [*used[:index], used[index] + 1]
+            return Pass(run.choices, run.sizes, Fraction(1, prod(run.sizes)), result, tuple(run.path))
+
+        return branches(walk)
 
     def evaluate(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Outcome:
-        distribution: dict[Result, Fraction] = {}
-        paths: dict[Result, tuple[str, ...]] = {}
-        for branch in self.branches(packet, local_addresses):
-            distribution[branch.result] = distribution.get(branch.result, Fraction(0)) + branch.probability
-            paths.setdefault(branch.result, branch.path)
-        outcome = Outcome(distribution)
-        if len(distribution) == 1:
-            outcome.path = list(next(iter(paths.values())))
-            return outcome
-        for result, probability in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0].sort_key())):
-            outcome.path.append(f"{probability} {result}:")
-            outcome.path.extend(f"  {step}" for step in paths[result])
-        return outcome
+        return outcome(self.branches(packet, local_addresses))
 
     # the walk
     def _walk(self, packet: Packet, run: Run) -> Result:

@@ -17,10 +17,9 @@ hooks. `-m statistic` forks the evaluation: every branch is enumerated with its 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
-from fractions import Fraction
 
 from ...model import IPAddress
+from ..branches import Branch, Pass, branches, outcome
 from ..interpreter.errors import InterpreterError
 from ..packet import Origin, Outcome, Packet, Result
 from .ipset import parse_ipsets
@@ -35,15 +34,6 @@ from .words import SECTIONS, numbered, sections
 __all__ = ["Branch", "Ruleset"]
 
 Program = dict[str, dict[str, LinkedChain]]  # table -> chain name -> chain
-
-
-@dataclass(frozen=True, slots=True)
-class Branch:
-    """One way the packet can go: its exact probability, the result, the rules matched."""
-
-    probability: Fraction
-    result: Result
-    path: tuple[str, ...]
 
 
 class Ruleset:
@@ -90,33 +80,16 @@ class Ruleset:
     def branches(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Iterator[Branch]:
         """Every statistic branch of the packet's path, in order, with its exact probability."""
         local = frozenset((a.version, int(a)) for a in local_addresses)
-        choices: list[int] = []
-        while True:
+
+        def walk(choices: list[int]) -> Pass:
             run = Run(packet, local, choices)
             result = self._walk(packet, run)
-            yield Branch(run.probability, result, tuple(run.path))
-            used, sizes = run.choices, run.sizes
-            index = len(sizes) - 1
-            while index >= 0 and used[index] == sizes[index] - 1:
-                index -= 1
-            if index < 0:
-                return
-            choices = [*used[:index], used[index] + 1]
+            return Pass(run.choices, run.sizes, run.probability, result, tuple(run.path))
+
+        return branches(walk)
 
     def evaluate(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Outcome:
-        distribution: dict[Result, Fraction] = {}
-        paths: dict[Result, tuple[str, ...]] = {}
-        for branch in self.branches(packet, local_addresses):
-            distribution[branch.result] = distribution.get(branch.result, Fraction(0)) + branch.probability
-            paths.setdefault(branch.result, branch.path)
-        outcome = Outcome(distribution)
-        if len(distribution) == 1:
-            outcome.path = list(next(iter(paths.values())))
-            return outcome
-        for result, probability in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0].sort_key())):
-            outcome.path.append(f"{probability} {result}:")
-            outcome.path.extend(f"  {step}" for step in paths[result])
-        return outcome
+        return outcome(self.branches(packet, local_addresses))
 
     # the walk
     def _walk(self, packet: Packet, run: Run) -> Result:
