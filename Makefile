@@ -91,6 +91,7 @@ bench: setup
 	$(PY) bench/simulated.py
 	$(PY) bench/compare.py
 	$(PY) bench/delta.py && $(PY) bench/nodes.py && $(PY) bench/dataplane.py
+	$(PY) bench/iptables.py && $(PY) bench/dataplane_backends.py
 
 clean:
 	rm -rf $(VENV) $(UVENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis netcompile/load/*.so
