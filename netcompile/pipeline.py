@@ -53,6 +53,10 @@ class OptionError(ValueError):
 # --- the compile options: the same words on the command line and in a golden case's args file ---------------
 
 DEFAULT_NODE_PORT_RANGE = f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}"
+# The back ends a compiled ruleset is written for (both render the same IR: netcompile/nft/render.py,
+# netcompile/iptables/), and the iptables tools that load the second (iptables-nft, iptables-legacy).
+BACKENDS = ("nftables", "iptables")
+IPTABLES_VARIANTS = ("nft", "legacy")
 VALIDATE_MODES = {"strict": "strict", "warn": "warn", "ignore": "ignore", "true": "strict", "false": "ignore"}
 
 

@@ -23,7 +23,7 @@ from ..iptables import render as render_iptables
 from ..nft import fingerprint
 from ..nft.reader import Loaded
 from . import FINDING, CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
-from .options import BACKENDS, VARIANTS, BackendOpt, VariantOpt
+from .options import BackendOpt, VariantOpt, backend_problem
 from .since import SinceOpt, delta_from, load_since
 
 NetnsOpt = Annotated[
@@ -185,10 +185,9 @@ def _apply_delta(
 
 
 def _backend(backend: str, variant: str | None) -> None:
-    if backend not in BACKENDS:
-        fail(f'--backend: Unsupported value: "{backend}": supported values: "nftables", "iptables"')
-    if variant is not None and (backend != "iptables" or variant not in VARIANTS):
-        fail('--iptables: "nft" or "legacy", with --backend iptables')
+    problem = backend_problem(backend, variant)
+    if problem is not None:
+        fail(problem)
 
 
 def _apply_iptables(

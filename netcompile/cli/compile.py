@@ -31,7 +31,7 @@ from . import (
     with_compile_options,
 )
 from .all_nodes import compile_all
-from .options import BACKENDS, BackendOpt, SplitOpt
+from .options import BackendOpt, SplitOpt, backend_problem
 from .since import SinceOpt, delta_from, load_since
 
 AllNodesOpt = Annotated[
@@ -86,8 +86,9 @@ def compile_cmd(
     sections, the input of `ipset restore`, `iptables-restore --noflush` and `ip6tables-restore --noflush`
     (docs/iptables.md); --split DIR also writes each section to its own file.
     """
-    if backend not in BACKENDS:
-        fail(f'--backend: Unsupported value: "{backend}": supported values: "nftables", "iptables"')
+    problem = backend_problem(backend)
+    if problem is not None:
+        fail(problem)
     if backend == "iptables":
         _iptables(paths, compile_args, output, fmt, split, since=since, all_nodes=all_nodes, check_file=check_file)
         return

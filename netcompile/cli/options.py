@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..pipeline import COMPILE_FLAGS, DEFAULT_NODE_PORT_RANGE, CompileArgs
+from ..pipeline import BACKENDS, COMPILE_FLAGS, DEFAULT_NODE_PORT_RANGE, IPTABLES_VARIANTS, CompileArgs
 
 NodeOpt = Annotated[
     str | None,
@@ -115,9 +115,8 @@ _COMPILE_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
 )
 COMPILE_OPTIONS = tuple(flag for _, flag, _ in COMPILE_FLAGS)
 
-# The back ends a ruleset is written for (compile --backend): not a compile option, since both write the
-# same compiled IR (netcompile/nft/render.py, netcompile/iptables/).
-BACKENDS = ("nftables", "iptables")
+# The back end a ruleset is written for (compile, apply, delete, lab --backend): not a compile option,
+# since both write the same compiled IR.
 BackendOpt = Annotated[
     str,
     typer.Option(
@@ -136,7 +135,17 @@ VariantOpt = Annotated[
         "default: the host's iptables-restore.",
     ),
 ]
-VARIANTS = ("nft", "legacy")  # iptables-nft, iptables-legacy (Debian 12 has both)
+
+
+def backend_problem(backend: str, variant: str | None = None) -> str | None:
+    """What is wrong with --backend (and --iptables), or None."""
+    if backend not in BACKENDS:
+        return f'--backend: Unsupported value: "{backend}": supported values: "nftables", "iptables"'
+    if variant is not None and (backend != "iptables" or variant not in IPTABLES_VARIANTS):
+        return '--iptables: "nft" or "legacy", with --backend iptables'
+    return None
+
+
 SplitOpt = Annotated[
     str | None,
     typer.Option(

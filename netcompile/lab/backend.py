@@ -16,9 +16,7 @@ from ..host.apply import apply_script
 from ..host.iptables import apply_iptables
 from ..iptables import file_header
 from ..iptables import render as render_iptables
-
-BACKENDS = ("nftables", "iptables")
-VARIANTS = ("nft", "legacy")
+from ..pipeline import BACKENDS, IPTABLES_VARIANTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +27,7 @@ class Backend:
     def __post_init__(self) -> None:
         if self.name not in BACKENDS:
             raise ValueError(f"unknown back end {self.name!r}: {', '.join(BACKENDS)}")
-        if self.variant is not None and (self.name != "iptables" or self.variant not in VARIANTS):
+        if self.variant is not None and (self.name != "iptables" or self.variant not in IPTABLES_VARIANTS):
             raise ValueError(f"iptables variant {self.variant!r}: nft or legacy, with the iptables back end")
 
     def __str__(self) -> str:
