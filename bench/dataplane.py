@@ -165,9 +165,10 @@ print(" ".join(map(str, out)))
 """
 
 
-def measure(client: str, connections: int) -> list[int]:
+def measure(client: str, connections: int, vip: str = VIP) -> list[int]:
+    """connect() times in nanoseconds of `connections` new connections from `client` to vip:80."""
     done = subprocess.run(
-        ["ip", "netns", "exec", client, sys.executable, "-c", CLIENT_CODE, str(connections), VIP],
+        ["ip", "netns", "exec", client, sys.executable, "-c", CLIENT_CODE, str(connections), vip],
         capture_output=True,
         text=True,
         check=True,

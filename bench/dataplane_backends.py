@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dataplane import CLIENT_CODE, SERVER, SERVER_CODE, VIP, build, manifest, p99, sh  # noqa: E402
+from bench.dataplane import SERVER, SERVER_CODE, VIP, build, manifest, measure, p99, sh  # noqa: E402
 from netcompile.compile.options import CompileOptions  # noqa: E402
 from netcompile.host.iptables import apply_iptables, delete_iptables  # noqa: E402
 from netcompile.iptables import render as render_iptables  # noqa: E402
@@ -54,18 +54,6 @@ LAST_SERVICE = (  # in a namespace of its own that sorts last, its endpoint the 
     f"addressType: IPv4\nports: [{{name: http, port: 8080, protocol: TCP}}]\nendpoints:\n"
     f"- addresses: [{SERVER}]\n  conditions: {{ready: true}}\n---\n"
 )
-
-
-def measure(client: str, connections: int, vip: str) -> list[int]:
-    """connect() times in nanoseconds of `connections` new connections from `client` to vip:80."""
-    done = subprocess.run(
-        ["ip", "netns", "exec", client, sys.executable, "-c", CLIENT_CODE, str(connections), vip],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return [int(x) for x in done.stdout.split()]
 
 
 def rulesets(work: Path, services: int) -> tuple[str, str]:

@@ -38,17 +38,22 @@ NetnsOpt = Annotated[
 
 def is_script(path: str) -> bool:
     """A compiled nftables script rather than manifests: a `.nft` file, or a file starting with an nft shebang."""
+    if Path(path).suffix == ".nft" and _head(path, 0) is not None:
+        return True
+    first = (_head(path, 200) or b"").split(b"\n", 1)[0]
+    return first.startswith(b"#!") and b"nft" in first
+
+
+def _head(path: str, size: int) -> bytes | None:
+    """The first `size` bytes of a regular file; None for stdin (-), a folder, or what cannot be read."""
     p = Path(path)
     if path == "-" or not p.is_file():
-        return False
-    if p.suffix == ".nft":
-        return True
+        return None
     try:
         with p.open("rb") as f:
-            first = f.readline(200)
+            return f.read(size)
     except OSError:
-        return False
-    return first.startswith(b"#!") and b"nft" in first
+        return None
 
 
 def _read_script(path: str) -> str:
@@ -226,15 +231,7 @@ def _apply_iptables(
 
 def _is_iptables_file(path: str) -> bool:
     """The iptables back end's combined file: it has the section lines (read the first few kilobytes)."""
-    p = Path(path)
-    if path == "-" or not p.is_file():
-        return False
-    try:
-        with p.open("rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return SECTION.encode() in head
+    return SECTION.encode() in (_head(path, 4096) or b"")
 
 
 @app.command("delete")
