@@ -172,6 +172,11 @@ class Cluster:
         self.endpoints_by_name = self._shared.endpoints_by_name
         self.policies: tuple[NetworkPolicy, ...] = objects.network_policies
 
+    @property
+    def shared_indexes(self) -> Shared:
+        """The indexes of these objects that do not depend on the node (one for every node's Cluster)."""
+        return self._shared
+
     # --- the node and the network ----------------------------------------------------------------
 
     @property

@@ -92,6 +92,7 @@ from .frontends import (
 )
 from .index import Cluster, Endpoint, collapse
 from .options import CompileOptions
+from .reuse import Fragment, NodeInputs, reuse_for
 
 
 @cache
@@ -200,6 +201,7 @@ class _Builder:
     counts: dict[str, set[int]] = field(default_factory=dict)  # chain prefix -> list lengths used
     hairpin: dict[str, IPAddress] = field(default_factory=dict)  # every endpoint address: text -> address
     primary: tuple[IPAddress, ...] = field(init=False)  # the node's primary address of each family
+    recording: Fragment | None = None  # what the Service being compiled adds, to replay it (`reuse.py`)
 
     def __post_init__(self) -> None:
         self.mark = Mark(self.opts.masquerade_mark)
@@ -309,42 +311,43 @@ class _Builder:
 
     def frontend(self, fe: Frontend, lists: Lists) -> None:
         fam = family_of(fe.address)
-        t = self.table
         if not fe.kind.external:
             kind, primary = CLUSTER_IP_CHAIN, lists.internal
         elif fe.service.external_traffic_policy is TrafficPolicy.CLUSTER:
             kind, primary = EXTERNAL_CHAIN, lists.cluster
         else:
             kind, primary = EXTERNAL_LOCAL_CHAIN, lists.internal
-        t.add_element(family_name("service-ips", fam), Element(fe.key, (goto(kind),), fe.element_comment))
+        self.add(family_name("service-ips", fam), [Element(fe.key, (goto(kind),), fe.element_comment)])
         self.pick(fe, PRIMARY, primary, lists)
         if kind == EXTERNAL_LOCAL_CHAIN:
             self.pick(fe, LOCAL, lists.local, lists)
         allowed = firewall_sources(fe, self.primary) if fe.source_ranges else ()
         if allowed:
-            t.add_element(family_name("lb-firewall", fam), Element(fe.key, comment=fe.element_comment))
+            self.add(family_name("lb-firewall", fam), [Element(fe.key, comment=fe.element_comment)])
             ranges = family_name("lb-source-ranges", fam)
-            for net in collapse(allowed):
-                t.add_element(ranges, Element((*fe.key, str(net)), comment=fe.label))
+            self.add(ranges, [Element((*fe.key, str(net)), comment=fe.label) for net in collapse(allowed)])
 
     def pick(self, fe: Frontend, role: ListRole, endpoints: tuple[Endpoint, ...], lists: Lists) -> None:
         fam = family_of(fe.address)
         picks = family_name(role.picks, fam)
         if not endpoints:
             verdict = goto(DROP_CHAIN) if lists.usable else goto(REJECT)
-            self.table.add_element(picks, Element(fe.key, (verdict,), fe.label))
+            self.add(picks, [Element(fe.key, (verdict,), fe.label)])
             return
         texts = [str(ep.address) for ep in endpoints]
         self.hairpin.update(zip(texts, (ep.address for ep in endpoints), strict=True))
+        if self.recording is not None:
+            self.recording.hairpin.update(zip(texts, (ep.address for ep in endpoints), strict=True))
         if fe.service.session_affinity_timeout is not None:
+            assert self.recording is None, "a Service with session affinity is compiled on each node"
             chain = self.affinity.chain(fe, endpoints, role.affinity_tail)
             self.table.add_element(picks, Element(fe.key, (goto(chain),), f"{fe.label}: ClientIP affinity"))
             return
         n = len(endpoints)
-        self.table.add_element(picks, Element(fe.key, (goto(f"{role.chain_prefix}-{n}"),), fe.label))
+        self.add(picks, [Element(fe.key, (goto(f"{role.chain_prefix}-{n}"),), fe.label)])
         target, (address, protocol, port), label = family_name(self._endpoint_maps(role, n), fam), fe.key, fe.label
         # The comment names the pod behind the endpoint when the input has it; the address is the value.
-        self.table.add_elements(
+        self.add(
             target,
             [
                 Element(
@@ -367,6 +370,8 @@ class _Builder:
         used before comes with its chain and its maps in the same transaction, where nft takes the rule:
         a delta never re-creates a map of every Service's endpoints (nft/delta.py)."""
         stem = f"{role.endpoints}-{n}"
+        if self.recording is not None and (role.chain_prefix, n) not in self.recording.maps:
+            self.recording.maps.append((role.chain_prefix, n))
         counts = self.counts.setdefault(role.chain_prefix, set())
         if n not in counts:
             counts.add(n)
@@ -374,6 +379,21 @@ class _Builder:
                 comment = f"frontend . index -> endpoint, for lists of {n}: {role.chain_prefix}-{n} draws the index"
                 self.table.add_set(Set(family_name(stem, fam), _index_key(fam), _endpoint_value(fam), comment=comment))
         return stem
+
+    def add(self, set_name: str, elements: list[Element]) -> None:
+        """Add a Service's elements (and record them, when its Fragment is being made)."""
+        self.table.add_elements(set_name, elements)
+        if self.recording is not None:
+            self.recording.elements.append((set_name, elements))
+
+    def replay(self, fragment: Fragment) -> None:
+        """Add what a Service added to another node's table, where it had the same inputs (`reuse.py`)."""
+        roles = {role.chain_prefix: role for role in (PRIMARY, LOCAL)}
+        for prefix, n in fragment.maps:
+            self._endpoint_maps(roles[prefix], n)
+        for set_name, elements in fragment.elements:
+            self.table.extend_elements(set_name, elements)
+        self.hairpin.update(fragment.hairpin)
 
     # --- what depends on the whole cluster ----------------------------------------------------------
 
@@ -404,6 +424,7 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
     zone = cluster.node.zone if cluster.node else None
     winners: dict[tuple[str, str, str], Frontend] = {}
     cluster_ips: dict[IPAddress, Service] = {}
+    reuse, node = reuse_for(cluster, opts), NodeInputs(node_addresses, builder.primary, zone)
     for service in sorted(cluster.services.values(), key=lambda s: (s.meta.namespace, s.meta.name)):
         why = dns_only(service)
         if why is not None:
@@ -413,6 +434,15 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
             if cluster_ips.setdefault(address, service) is service:
                 cluster_ips_set = family_name("cluster-ips", family_of(address))
                 table.add_element(cluster_ips_set, Element((str(address),), comment=service.meta.key))
+        key = reuse.inputs(cluster, service, node)
+        if key is not None:  # made for a node with the same inputs: the same, unless a frontend is taken
+            fragment = reuse.fragments.get(key)
+            if fragment is not None and not any(fe.key in winners for fe in fragment.frontends):
+                builder.replay(fragment)
+                winners.update((fe.key, fe) for fe in fragment.frontends)
+                continue
+            builder.recording = Fragment()
+        told = len(notices)
         lists: dict[tuple[str, int], Lists] = {}
         for fe in service_frontends(service, node_addresses):
             winner = winners.setdefault(fe.key, fe)
@@ -429,5 +459,10 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
                 ]
                 lists[list_key] = endpoint_lists(cluster, service, endpoints, zone)
             builder.frontend(fe, lists[list_key])
+            if builder.recording is not None:
+                builder.recording.frontends.append(fe)
+        if key is not None and builder.recording is not None and len(notices) == told:  # no frontend taken
+            reuse.keep(key, builder.recording)
+        builder.recording = None
     builder.finish()
     return notices

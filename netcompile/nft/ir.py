@@ -135,6 +135,10 @@ class Element:
     key: tuple[str, ...]
     value: tuple[str, ...] | tuple[Verdict] | None = None
     comment: str | None = None
+    # Its line in `elements = { ... }`, kept by `render.py` once written: an element is not changed once
+    # made, and a part of the ruleset every node shares (`compile/reuse.py`) holds the same elements in
+    # every node's table, so each is written once for them all.
+    line: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key_text(self) -> str:
@@ -276,6 +280,17 @@ class Table:
                                 raise IRError(f"invalid element value {value!r} in {set_name!r}")
                             good.add(item)
             target.elements.append(element)
+
+    def extend_elements(self, set_name: str, elements: list[Element]) -> None:
+        """Elements `add_elements` has checked already, into a set of the same name and kind in another
+        node's table (`compile/reuse.py` replays a part of the ruleset that does not depend on the node):
+        added as they are."""
+        target = self.sets.get(set_name)
+        if target is None:
+            raise IRError(f"element for unknown set {set_name!r}")
+        if elements and target.is_map != (elements[0].value is not None):
+            raise IRError(f"element {elements[0].key_text!r} does not fit {set_name!r}")
+        target.elements += elements
 
     def finish(self) -> Table:
         """Check cross references; returns self so `render(table.finish())` reads well."""

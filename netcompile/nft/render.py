@@ -1,22 +1,30 @@
 """Rendering the IR to nftables text, only through the Jinja2 templates in `templates/`.
 
 The templates lay out the table, its sets and chains; what goes inside them (statements, declarations,
-elements, quoted comments) they get from `syntax.py`, as the filters registered here.
+elements, quoted comments) they get from `syntax.py`, as the filters registered here. Jinja2 is imported
+when the first template is rendered, not with this module: the verbs that render nothing start faster.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from . import fingerprint, syntax
-from .ir import Table
+from .ir import Element, Table
+
+if TYPE_CHECKING:
+    import jinja2
+
+_INDENT = "\t\t\t"  # an element's indentation in `elements = { ... }`
 
 
 @cache
 def environment() -> jinja2.Environment:
+    import jinja2  # here, not at the top: see the module docstring
+
     env = jinja2.Environment(
         # `netcompile.templates` is the top-level templates/ folder, mapped into the package by pyproject.
         loader=jinja2.FileSystemLoader(str(files("netcompile.templates"))),
@@ -29,8 +37,22 @@ def environment() -> jinja2.Environment:
     env.filters["quote"] = syntax.quote
     env.filters["rule"] = syntax.rule
     env.filters["declaration"] = syntax.declaration
-    env.filters["element_lines"] = syntax.element_lines
+    env.filters["element_lines"] = element_lines
     return env
+
+
+def element_lines(elements: Iterable[Element], indent: str = _INDENT, keys_only: bool = False) -> str:
+    """`syntax.element_lines`, each element's line kept on it (`Element.line`) once written: the elements
+    a part of the ruleset shared by every node holds (`compile/reuse.py`) are written once for all nodes."""
+    if keys_only or indent != _INDENT:
+        return syntax.element_lines(elements, indent, keys_only)
+    lines = []
+    for item in elements:
+        line = item.line
+        if line is None:
+            line = item.line = f"{_INDENT}{syntax.element(item)},"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def render(table: Table, header: list[str]) -> str:

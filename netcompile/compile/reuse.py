@@ -1,0 +1,131 @@
+"""The Service part of a ruleset, made once for every node whose inputs it depends on are the same.
+
+What a Service adds to a node's table (`services.py`: its elements in the Service maps and sets, the
+`endpoints-N` maps of the list lengths it uses, its endpoints as hairpin candidates) is a `Fragment`. It
+depends on the node through these inputs only, and only when the Service has what reads them:
+
+    the node's NodePort addresses         a NodePort (type NodePort or LoadBalancer with a nodePort)
+    the node's primary addresses          loadBalancerSourceRanges (`frontends.firewall_sources`)
+    the node's zone                       an endpoint with topology hints (`frontends.endpoint_lists`)
+    which of its endpoints are local      internalTrafficPolicy or externalTrafficPolicy Local
+
+and through the frontends of the Services before it (a frontend already taken is not programmed: a
+collision, told in a notice). So a Fragment is kept under the Service and the values of the inputs it
+reads (`ServiceReuse.inputs`), for one set of completed objects and compile options; a node whose values
+are the same replays it, when none of its frontends is taken yet on that node; anything else (a
+collision, sessionAffinity's per-Service chains and sets) is compiled as if there were no Fragments. A
+Fragment is made by compiling the Service on the first node that needs it, so the text is the same
+whichever way a node gets it: `compile --all-nodes` writes what `compile --node` writes, byte for byte.
+
+Fragments whose inputs hold the node's own addresses are not kept (no other node has them). The elements
+of a kept Fragment are shared by every node's table; each is written once (`nft/render.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..model import IPAddress, Service, ServiceType, TrafficPolicy
+from ..nft.ir import Element
+from .frontends import Frontend
+from .index import Cluster, Shared
+from .options import CompileOptions
+
+__all__ = ["Fragment", "ServiceReuse", "reuse_for"]
+
+
+@dataclass(slots=True)
+class Fragment:
+    """What one Service adds to the Service part of a table, in the order it adds it."""
+
+    frontends: list[Frontend] = field(default_factory=list)  # each programmed (none lost a collision)
+    maps: list[tuple[str, int]] = field(default_factory=list)  # (endpoint list role, length): the maps it uses
+    elements: list[tuple[str, list[Element]]] = field(default_factory=list)  # set name, elements added
+    hairpin: dict[str, IPAddress] = field(default_factory=dict)  # its endpoints, as text and address
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """Which of the node's inputs a Service's Fragment depends on (whatever the node)."""
+
+    node_ports: bool
+    primary: bool
+    zone: bool
+    endpoint_nodes: tuple[str | None, ...] | None  # its endpoints' nodes, when their locality matters
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.node_ports or self.primary or self.zone) and self.endpoint_nodes is None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInputs:
+    """The inputs of one node a Fragment can depend on."""
+
+    node_ports: tuple[IPAddress, ...]
+    primary: tuple[IPAddress, ...]
+    zone: str | None
+
+
+class ServiceReuse:
+    """The Fragments of one set of completed objects compiled with one set of options (but the node)."""
+
+    def __init__(self) -> None:
+        self.fragments: dict[tuple[object, ...], Fragment] = {}
+        self._reads: dict[str, _Reads | None] = {}
+
+    def inputs(self, cluster: Cluster, service: Service, node: NodeInputs) -> tuple[object, ...] | None:
+        """The key of `service`'s Fragment on `cluster`'s node: the Service and the values of the node's
+        inputs it reads; None when its part is never reused (sessionAffinity)."""
+        name = service.meta.key
+        if name in self._reads:
+            reads = self._reads[name]
+        else:
+            reads = self._reads[name] = _reads(cluster, service)
+        if reads is None:
+            return None
+        if reads.nothing:
+            return (name,)
+        return (
+            name,
+            node.node_ports if reads.node_ports else None,
+            node.primary if reads.primary else None,
+            node.zone if reads.zone else None,
+            None if reads.endpoint_nodes is None else tuple(cluster.is_local(n) for n in reads.endpoint_nodes),
+        )
+
+    def keep(self, key: tuple[object, ...], fragment: Fragment) -> None:
+        """Keep `fragment` for the next node with the same inputs, unless they hold this node's own
+        addresses (a NodePort, loadBalancerSourceRanges against the node's primary address)."""
+        if len(key) == 1 or not (key[1] or key[2]):
+            self.fragments[key] = fragment
+
+
+def _reads(cluster: Cluster, service: Service) -> _Reads | None:
+    if service.session_affinity_timeout is not None:
+        return None  # its chains and sets are per Service (`affinity.py`): compiled on each node
+    endpoints = [e for port in service.ports for e in cluster.endpoints(service, port)]
+    local = TrafficPolicy.LOCAL in (service.internal_traffic_policy, service.external_traffic_policy)
+    return _Reads(
+        node_ports=service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
+        and any(port.node_port is not None for port in service.ports),
+        primary=service.type is ServiceType.LOAD_BALANCER and bool(service.load_balancer_source_ranges),
+        zone=any(e.hint_zones for e in endpoints),
+        endpoint_nodes=tuple(e.node_name for e in endpoints) if local else None,
+    )
+
+
+_LAST: list[tuple[Shared, dict[CompileOptions, ServiceReuse]]] = []  # for the last objects compiled
+
+
+def reuse_for(cluster: Cluster, opts: CompileOptions) -> ServiceReuse:
+    """The Fragments of `cluster`'s objects (their shared indexes: `index.shared`) and `opts` but the node."""
+    shared = cluster.shared_indexes
+    if not _LAST or _LAST[0][0] is not shared:
+        _LAST[:] = [(shared, {})]
+    by_options = _LAST[0][1]
+    key = replace(opts, node=None)
+    found = by_options.get(key)
+    if found is None:
+        found = by_options[key] = ServiceReuse()
+    return found
