@@ -29,7 +29,7 @@ SinceOpt = Annotated[
 def read_ruleset(path: Path | str) -> str:
     """A ruleset file's text; exit 2 when it cannot be read."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes().decode("utf-8")  # as written: no newline is translated
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror or exc}")
     except UnicodeDecodeError:
@@ -58,7 +58,10 @@ def delta_from(since: Path, old: Loaded, new_text: str, new_name: str = "<compil
             f"--since {since}: a ruleset of table {old.family} {old.name}, the new one is table {new.family} "
             f"{new.name} (--table): a delta changes one table"
         )
-    delta = between(old, new)
+    try:
+        delta = between(old, new)
+    except NotOurs as exc:  # an element line of either, checked as the delta cuts it
+        fail(f"--since {exc}" if str(exc).startswith(f"{since}:") else str(exc))
     header = [
         f"{DELTA.removeprefix('# ')} {__version__}: from {fingerprint.NAME} {delta.old} ({since}) to {delta.new}; "
         "do not edit.",

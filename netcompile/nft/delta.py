@@ -33,7 +33,7 @@ Nothing here re-parses statements: lines are compared and copied as netcompile w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from . import fingerprint
@@ -106,8 +106,11 @@ def _refers(text: str, sets: set[str], chains: set[str]) -> bool:
 
 def _set_kept(old: LoadedSet, new: LoadedSet) -> bool:
     """Can `old` become `new` in place? Same kind and declaration, the new elements fit the old size
-    (which holds until the transaction commits), and a size the kernel can move to (not to none)."""
-    fits = old.size is None or len(new.elements) <= old.size
+    (which holds until the transaction commits), and a size the kernel can move to (not to none). A set
+    written alike in both is kept: the table holds it as it is."""
+    if old == new:
+        return True
+    fits = old.size is None or new.count <= old.size
     same = (old.kind, old.declaration) == (new.kind, new.declaration)
     return same and fits and (new.size is not None or old.size is None)
 
@@ -209,13 +212,13 @@ def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> t
     """Keys of `old` to delete and element lines of `new` to add: an element whose line differs (value or
     comment) is deleted and added; so is a verdict naming a chain about to be re-created."""
     renamed = bool(gone_chains) and old.kind == "map"
-    if old.elements == new.elements and not renamed:
+    if old.written == new.written and not renamed:
         return [], []
-    before, after = old.elements, new.elements
-    if not renamed:  # the lines both have at the same places, at the start and the end, are unchanged
-        start = _common_prefix(before, after, min(len(before), len(after)))
-        end = _common_prefix(before[::-1], after[::-1], min(len(before), len(after)) - start)
-        before, after = before[start : len(before) - end], after[start : len(after) - end]
+    if renamed:
+        before, after, rest = old.elements, new.elements, len(new.written)
+    else:  # the lines both have at the same places, at the start and the end, are unchanged: not cut
+        start, old_end, rest = _differing(old.written, new.written)
+        before, after = old.lines(start, old_end), new.lines(start, rest)
     old_lines, new_lines = set(before), set(after)
     stale = {line for line in before if line not in new_lines}
     if renamed:
@@ -224,7 +227,7 @@ def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> t
     removed = [element_key(line) for line in before if line in stale]
     added = [line for line in after if line not in old_lines or line in again]
     if added and _insertion_ordered(new):  # the elements after the first added go again, in order
-        tail = new.elements[new.elements.index(added[0]) :]
+        tail = after[after.index(added[0]) :] + new.lines(rest, len(new.written))
         fresh = set(added)
         removed += [element_key(line) for line in tail if line not in fresh]
         added = list(tail)
@@ -239,15 +242,42 @@ def _insertion_ordered(item: LoadedSet) -> bool:
     return " . " in key and any(line.startswith("flags ") and "interval" in line for line in item.declaration[1:])
 
 
-def _common_prefix(a: tuple[str, ...], b: tuple[str, ...], limit: int) -> int:
-    """How many lines `a` and `b` begin with alike (at most `limit`), found by comparing slices in C: a
-    delta's sets mostly differ in a few lines, and 100k lines need not be hashed to find them. A line is
-    never twice in one set (one element per key), so a line of the common part is in neither's rest."""
-    low, high = 0, limit
+def _differing(old: str, new: str) -> tuple[int, int, int]:
+    """Where two element blocks differ, in whole lines: `old[start:old_end]` and `new[start:new_end]`,
+    what is before and after being the same in both. A delta's sets mostly differ in a few lines, and
+    100k lines need not be cut to find them. A line is never twice in one set (one element per key), so a
+    line of the common parts is in neither's middle."""
+    limit, size = min(len(old), len(new)), len(new) - len(old)
+    alike = _alike(limit, lambda low, high: old.startswith(new[low:high], low))
+    start = old.rfind("\n", 0, alike) + 1  # the lines wholly alike
+    alike = _alike(limit - start, lambda low, high: old.startswith(new[-high : len(new) - low], len(old) - high))
+    end = len(old) - alike
+    if not (_line_start(old, end) and _line_start(new, end + size)):
+        end = old.find("\n", end) + 1  # the next line: in the common part, so a line in both
+    return start, end, end + size
+
+
+def _alike(limit: int, same: Callable[[int, int], bool]) -> int:
+    """The largest n <= `limit` such that `same(0, n)`, given `same(low, high)` (a stretch of two texts
+    compared in C, from their start or from their end). Stretches of growing length are compared, so
+    that what is copied to compare is about what is alike, then the first that differs is halved."""
+    low, step = 0, 4096
+    while low < limit:
+        high = min(low + step, limit)
+        if not same(low, high):
+            break
+        low, step = high, min(2 * step, 1 << 20)
+    else:
+        return low
+    high -= 1  # same(0, high) is false: at most high - 1 are alike
     while low < high:
         middle = (low + high + 1) // 2
-        if a[low:middle] == b[low:middle]:
+        if same(low, middle):
             low = middle
         else:
             high = middle - 1
     return low
+
+
+def _line_start(text: str, at: int) -> bool:
+    return at == 0 or text[at - 1] == "\n"

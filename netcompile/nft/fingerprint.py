@@ -27,7 +27,7 @@ from .ir import Element, Set, Table
 from .statements import Types
 from .types import DataType
 
-__all__ = ["NAME", "PLACEHOLDER", "digest", "seal", "stamp"]
+__all__ = ["NAME", "PLACEHOLDER", "digest", "digest_in_place", "seal", "stamp"]
 
 NAME = "fingerprint"
 PLACEHOLDER = ("0x00000000", "0x00000000")
@@ -48,6 +48,23 @@ def digest(text: str, start: int) -> tuple[str, str]:
     """The fingerprint of a ruleset `text` written with the placeholder, hashed from offset `start`."""
     value = hashlib.sha256(text[start:].encode()).hexdigest()
     return f"0x{value[:8]}", f"0x{value[8:16]}"
+
+
+def digest_in_place(text: str, start: int, at: int, length: int) -> tuple[str, str]:
+    """`digest(text, start)` of `text` as it was written, with the placeholder in the place of the `length`
+    characters at `at` (the fingerprint it holds), hashed in parts rather than copied into a new text."""
+    placeholder = " . ".join(PLACEHOLDER).encode()
+    if text.isascii():  # then offsets are the same in the text and its bytes: encoded once, not copied again
+        data = memoryview(text.encode("ascii"))
+        value = hashlib.sha256(data[start:at])
+        value.update(placeholder)
+        value.update(data[at + length :])
+    else:
+        value = hashlib.sha256(text[start:at].encode())
+        value.update(placeholder)
+        value.update(text[at + length :].encode())
+    hexdigest = value.hexdigest()
+    return f"0x{hexdigest[:8]}", f"0x{hexdigest[8:16]}"
 
 
 def table_start(text: str, family: str, name: str) -> int:
