@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from netcompile.cli.all_nodes import compile_all  # noqa: E402
+from netcompile.cli.all_nodes import NodeRuleset, compile_all  # noqa: E402
 from netcompile.compile.options import CompileOptions  # noqa: E402
 from netcompile.pipeline import complete, load  # noqa: E402
 
@@ -116,6 +116,33 @@ def manifest(nodes: int, pods: int, services: int, policies: int) -> str:
     return "".join(out)
 
 
+def _details(written: list[NodeRuleset], clock: float, ended: float) -> None:
+    """A node's compile and write time (the first node, compiled before any worker, apart), and with
+    workers, where the time went: before and during the first node, until a worker starts, the workers,
+    after the last (collecting, renaming)."""
+    first, others = written[0], written[1:] or written
+    each = [w.finished - w.started for w in others]
+    print(
+        f"  a node's compile and write: the first {first.finished - first.started:.2f} s (it makes the shared "
+        f"part); the others median {statistics.median(each):.3f} s (min {min(each):.3f}, max {max(each):.3f}), "
+        f"CPU median {statistics.median([w.cpu for w in others]):.3f} s",
+        flush=True,
+    )
+    by_worker: dict[int, list[float]] = {}
+    for w in others:
+        by_worker.setdefault(w.worker, []).append(w.finished - w.started)
+    if set(by_worker) == {0}:
+        return
+    starts, ends = min(w.started for w in others), max(w.finished for w in others)
+    busy = ", ".join(f"worker {k} {len(v)} nodes in {sum(v):.1f} s" for k, v in sorted(by_worker.items()))
+    print(
+        f"  timeline: {first.started - clock:.2f} s before the first node, {first.finished - first.started:.2f} s "
+        f"for it, {starts - first.finished:.2f} s until a worker starts, {ends - starts:.1f} s of workers "
+        f"({busy}), {ended - ends:.2f} s after the last",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=100)
@@ -141,8 +168,10 @@ def main() -> None:
         for workers in (1, 2):
             out = work / f"out-{workers}"
             begin, cpu = time.perf_counter(), os.times()
+            clock = time.monotonic()
             written = compile_all(completed, CompileOptions(), out, workers=workers)
             times[workers] = time.perf_counter() - begin
+            ended = time.monotonic()
             after = os.times()
             used = sum(after[:4]) - sum(cpu[:4])  # user and system CPU, this process and its children
             sizes = sorted(w.bytes for w in written)
@@ -153,6 +182,7 @@ def main() -> None:
                 f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
                 flush=True,
             )
+            _details(written, clock, ended)
             shutil.rmtree(out)
         total = completed_at - start
         print(

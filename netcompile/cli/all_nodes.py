@@ -19,6 +19,7 @@ import os
 import pickle
 import struct
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,10 @@ class NodeRuleset:
     bytes: int
     notices: tuple[str, ...]
     temporary: Path  # where it is until `compile_all` renames it
+    worker: int = 0  # who compiled it: 0 this process, k > 0 the k-th forked worker
+    started: float = 0.0  # when its compile began and its file was written: time.monotonic(), the same
+    finished: float = 0.0  # clock in every process (so a benchmark can lay the workers' times side by side)
+    cpu: float = 0.0  # CPU seconds its compile and write took
 
 
 def ruleset_path(directory: Path, node: str) -> Path:
@@ -45,11 +50,11 @@ def ruleset_path(directory: Path, node: str) -> Path:
     return directory / f"{node}.nft"
 
 
-def _write_temporary(target: Path, text: str) -> Path:
+def _write_temporary(target: Path, data: bytes) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(name, 0o644)
@@ -59,14 +64,30 @@ def _write_temporary(target: Path, text: str) -> Path:
     return Path(name)
 
 
-def _compile(completed: Objects, opts: CompileOptions, directory: Path, nodes: Iterable[str]) -> list[NodeRuleset]:
+def _compile(
+    completed: Objects, opts: CompileOptions, directory: Path, nodes: Iterable[str], worker: int = 0
+) -> list[NodeRuleset]:
     out: list[NodeRuleset] = []
     try:
         for node in nodes:
+            started, cpu = time.monotonic(), time.process_time()
             output = compile_node(completed, replace(opts, node=node)).output
             target = ruleset_path(directory, node)
-            temporary = _write_temporary(target, output.text)
-            out.append(NodeRuleset(node, target, len(output.text.encode()), tuple(output.notices), temporary))
+            data = output.text.encode()
+            temporary = _write_temporary(target, data)
+            out.append(
+                NodeRuleset(
+                    node,
+                    target,
+                    len(data),
+                    tuple(output.notices),
+                    temporary,
+                    worker,
+                    started,
+                    time.monotonic(),
+                    time.process_time() - cpu,
+                )
+            )
     except BaseException:
         _discard(out)
         raise
@@ -107,7 +128,7 @@ def _in_children(
                 os.close(read_fd)
                 try:
                     mine = _queued(queue_read, nodes) if queued else nodes[k::workers]  # else round-robin
-                    payload = pickle.dumps((True, _compile(completed, opts, directory, mine)))
+                    payload = pickle.dumps((True, _compile(completed, opts, directory, mine, k + 1)))
                 except BaseException as exc:
                     payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
                 with os.fdopen(write_fd, "wb") as f:
@@ -149,11 +170,19 @@ def compile_all(completed: Objects, opts: CompileOptions, directory: Path, worke
         ruleset_path(directory, node)
     directory.mkdir(parents=True, exist_ok=True)
     share_across_nodes(completed, opts)
-    workers = max(1, min(workers, len(nodes)))
-    if workers == 1:
-        results = _compile(completed, opts, directory, nodes)
-    else:
-        results = _in_children(completed, opts, directory, nodes, workers)
+    # The first node here: its compile makes the Service part every node replays (compile/reuse.py), which
+    # the workers then inherit rather than each making it again.
+    results = _compile(completed, opts, directory, nodes[:1])
+    rest = nodes[1:]
+    workers = max(1, min(workers, len(rest)))
+    try:
+        if workers == 1:
+            results += _compile(completed, opts, directory, rest)
+        else:
+            results += _in_children(completed, opts, directory, rest, workers)
+    except BaseException:
+        _discard(results)
+        raise
     try:
         for result in results:
             os.replace(result.temporary, result.path)

@@ -73,6 +73,10 @@ class ServiceReuse:
     def __init__(self) -> None:
         self.fragments: dict[tuple[object, ...], Fragment] = {}
         self._reads: dict[str, _Reads | None] = {}
+        # the same on every node: the Services in order, each with why it is not programmed (or None),
+        # and the elements of the `cluster-ips` sets
+        self.programmed: list[tuple[Service, str | None]] | None = None
+        self.cluster_ips: dict[str, list[Element]] = {}
 
     def inputs(self, cluster: Cluster, service: Service, node: NodeInputs) -> tuple[object, ...] | None:
         """The key of `service`'s Fragment on `cluster`'s node: the Service and the values of the node's

@@ -38,6 +38,7 @@ port-unreachable.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -415,6 +416,18 @@ class _Builder:
             t.add_elements(hairpin, [Element((a, a)) for a, ip in pairs if ip.version == fam.version])
 
 
+def _cluster_ip_elements(services: Iterable[Service]) -> dict[str, list[Element]]:
+    """The elements of the `cluster-ips` sets: each ClusterIP once, with the first Service holding it."""
+    out: dict[str, list[Element]] = {family_name("cluster-ips", fam): [] for fam in ADDRESS_FAMILIES}
+    holders: dict[IPAddress, Service] = {}
+    for service in services:
+        for address in service.cluster_ips:
+            if holders.setdefault(address, service) is service:
+                element = Element((str(address),), comment=service.meta.key)
+                out[family_name("cluster-ips", family_of(address))].append(element)
+    return out
+
+
 def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:
     """Add every Service to `table`; returns notices for the user (Services given no DNAT, collisions)."""
     notices: list[str] = []
@@ -423,17 +436,17 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
     node_addresses = node_port_addresses(cluster, opts)
     zone = cluster.node.zone if cluster.node else None
     winners: dict[tuple[str, str, str], Frontend] = {}
-    cluster_ips: dict[IPAddress, Service] = {}
     reuse, node = reuse_for(cluster, opts), NodeInputs(node_addresses, builder.primary, zone)
-    for service in sorted(cluster.services.values(), key=lambda s: (s.meta.namespace, s.meta.name)):
-        why = dns_only(service)
+    if reuse.programmed is None:  # the same for every node: made once
+        ordered = sorted(cluster.services.values(), key=lambda s: (s.meta.namespace, s.meta.name))
+        reuse.programmed = [(service, dns_only(service)) for service in ordered]
+        reuse.cluster_ips = _cluster_ip_elements(service for service, why in reuse.programmed if why is None)
+    for set_name, elements in reuse.cluster_ips.items():
+        table.extend_elements(set_name, elements)
+    for service, why in reuse.programmed:
         if why is not None:
             notices.append(f"{service.meta.ref}: {why}")
             continue
-        for address in service.cluster_ips:
-            if cluster_ips.setdefault(address, service) is service:
-                cluster_ips_set = family_name("cluster-ips", family_of(address))
-                table.add_element(cluster_ips_set, Element((str(address),), comment=service.meta.key))
         key = reuse.inputs(cluster, service, node)
         if key is not None:  # made for a node with the same inputs: the same, unless a frontend is taken
             fragment = reuse.fragments.get(key)
