@@ -221,6 +221,73 @@ def test_no_pods_in_the_input_no_pod_references_checked(write_yaml: WriteYaml) -
     assert warnings(d) == []
 
 
+# Manifests as kept in Git: Deployments, no Pods. A workload's pod template stands for its pods.
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec:
+      containers:
+      - name: web
+        ports: [{name: http, containerPort: 8080}]
+"""
+HELM_TEST_POD = """\
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-test, namespace: default, annotations: {helm.sh/hook: test}}
+spec:
+  containers: [{name: wget, image: busybox}]
+"""
+
+
+def test_workloads_without_pods_are_checked(write_yaml: WriteYaml) -> None:
+    """Before, references were checked only when the input had Pods: a repository of Deployments got no
+    word about a misspelled selector or port name."""
+    second = service(ports="  - {port: 80, targetPort: htp}").replace("name: web,", "name: web2,")
+    typos = service(selector="app: wbe") + second.replace("10.96.0.10", "10.96.0.11")
+    d = write_yaml(DEPLOYMENT + typos + policy("podSelector: {matchLabels: {tier: frnt}}"))
+    assert warnings(d) == [
+        f'{d}/input.yaml:18:13: Service "default/web": spec.selector: selects no pod of the input '
+        "(namespace default, selector app=wbe): the Service has no endpoints",
+        f'{d}/input.yaml:30:28: Service "default/web2": spec.ports[0].targetPort: named port "htp" is declared '
+        'by no container of a selected pod; did you mean "http"?',
+        f'{d}/input.yaml:36:16: NetworkPolicy "default/p": spec.podSelector: selects no pod of the input '
+        "(namespace default, selector tier=frnt): the policy applies to nothing",
+    ]
+    (d / "input.yaml").write_text(DEPLOYMENT + service() + policy("podSelector: {matchLabels: {tier: front}}"))
+    assert warnings(d) == []
+
+
+def test_a_bare_pod_beside_deployments_does_not_hide_their_pods(write_yaml: WriteYaml) -> None:
+    """A Helm chart's test Pod beside its Deployment: before, the Pod made references checked against the
+    Pods alone, and the Service and policy selecting the Deployment's pods were said to select none."""
+    d = write_yaml(DEPLOYMENT + HELM_TEST_POD + service() + policy("podSelector: {matchLabels: {app: web}}"))
+    assert warnings(d) == []
+
+
+def test_a_numbered_target_port_names_the_template_that_lacks_it(write_yaml: WriteYaml) -> None:
+    d = write_yaml(DEPLOYMENT + service(ports="  - {port: 80, targetPort: 9090}"))
+    assert warnings(d) == [
+        f'{d}/input.yaml:21:28: Service "default/web": spec.ports[0].targetPort: port 9090/TCP is declared by no '
+        'container of the pod template of Deployment "default/web", which declares 8080/TCP'
+    ]
+
+
+def test_a_workload_in_an_undeclared_namespace(write_yaml: WriteYaml) -> None:
+    namespaces = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+    d = write_yaml(DEPLOYMENT.replace("namespace: default", "namespace: shpo") + namespaces)
+    assert warnings(d) == [
+        f'{d}/input.yaml:3:34: Deployment "shpo/web": metadata.namespace: namespace "shpo" is declared by no '
+        'Namespace of the input; did you mean "shop"?'
+    ]
+
+
 def test_the_bundled_example_has_no_dangling_reference() -> None:
     result = runner.invoke(app, ["compile", EXAMPLES, "--node", "node-a"])
     assert result.exit_code == 0

@@ -1,8 +1,9 @@
 """Selectors that select nothing, ports nobody declares: load/references.py's dangling references, asked of
 the pods the cluster will run, plus the policy peers that select no pod.
 
-`dangling_references` checks what the input says against the input's pods; for manifests kept in Git
-the pods are the simulated cluster's (the workloads' pods), so it is asked of the completed pods. The
+`dangling_references` checks what the input says against the input's pods and workloads' pod
+templates; lint asks it of the pods the cluster will run, the completed ones (a workload scaled to zero
+runs none), without the templates. The
 rest is as the input gave it: its Namespaces, Nodes, EndpointSlices and Endpoints (a Service whose
 endpoints the input gives is not judged by its selector; the slices completion derives from a selector
 would hide every Service that selects nothing).
@@ -33,6 +34,7 @@ def references(loaded: Objects, completed: Objects) -> list[Finding]:
     """The dangling references of the input, against the completed pods."""
     asked = replace(
         completed,
+        workloads=(),  # their pods are among the completed pods: their templates would count them twice
         namespaces=loaded.namespaces,
         nodes=loaded.nodes,
         endpoint_slices=loaded.endpoint_slices,

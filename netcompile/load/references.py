@@ -11,7 +11,10 @@ as a `Diagnostic` at the referencing field (one line; cut here):
 The CLI prints them as warnings (exit code unchanged), or as errors with `--strict`.
 
 What is checked, and when it is sound to say so:
-- Only against what the input holds: pod references only when the input has pods at all, node names
+- Only against what the input holds: pod references only when the input has pods or workloads at all
+  (a workload's pod template stands for the pods its controller creates, so manifests kept in Git,
+  Deployments without Pods, are checked, and a Helm chart's test Pod beside its Deployments does not
+  make the Deployments' pods look missing), node names
   only when it has Nodes, namespaces only when it declares Namespaces (then the namespaces every cluster
   has, `default`, `kube-system`, `kube-public`, `kube-node-lease`, need no declaration).
 - A NetworkPolicy whose podSelector selects no pod of its namespace (any phase counts).
@@ -39,9 +42,10 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 from ..errors import Diagnostic
-from ..model import Meta, NetworkPolicy, Objects, Pod, PolicyRule, Protocol, Service, ServiceType
+from ..model import ContainerPort, Meta, NetworkPolicy, Objects, PolicyRule, Protocol, Service, ServiceType
 from ..model.selectors import LabelSelector, Operator
 
 BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -52,7 +56,7 @@ def dangling_references(objects: Objects) -> list[Diagnostic]:
     """Every reference of `objects` that resolves to nothing in `objects`, each once, in input order, at
     the referencing field (or the nearest enclosing field the object spells out)."""
     found: list[Diagnostic] = [*_namespaces(objects), *_node_names(objects)]
-    if objects.pods:
+    if objects.pods or objects.workloads:
         index = _Pods(objects)
         # in an undeclared namespace, selecting nothing is a consequence, not another reference to report
         undeclared = {d.obj for d in found if d.path == "metadata.namespace"}
@@ -96,7 +100,7 @@ def _did_you_mean(name: str, names: Iterable[str]) -> str:
 
 
 def _namespaced(objects: Objects) -> Iterator[Meta]:
-    for group in (objects.pods, objects.services, objects.endpoint_slices, objects.endpoints):
+    for group in (objects.pods, objects.workloads, objects.services, objects.endpoint_slices, objects.endpoints):
         for obj in group:
             yield obj.meta
     for policy in objects.network_policies:
@@ -134,21 +138,33 @@ def _node_names(objects: Objects) -> Iterator[Diagnostic]:
 # --- pods, selected ---------------------------------------------------------------------------------
 
 
+class _Pod(NamedTuple):
+    """A pod of the input, or a workload's pod template standing for the pods its controller creates."""
+
+    key: str  # `ns/name` of a pod, `ns/Kind/name` of a workload
+    ports: tuple[ContainerPort, ...]
+    workload: str | None = None  # a workload's pod template: the workload, `Deployment "ns/name"`
+
+
 class _Pods:
-    """The input's pods by namespace, and what selectors pick of them (remembered: policies and Services
-    share selectors, and a large input has thousands of them)."""
+    """The input's pods and workloads' pod templates by namespace, and what selectors pick of them
+    (remembered: policies and Services share selectors, and a large input has thousands of them)."""
 
     def __init__(self, objects: Objects) -> None:
-        self.all: tuple[Pod, ...] = objects.pods
-        self.by_ns: dict[str, list[tuple[Pod, dict[str, str]]]] = defaultdict(list)
+        self.by_ns: dict[str, list[tuple[_Pod, dict[str, str]]]] = defaultdict(list)
         for pod in objects.pods:
-            self.by_ns[pod.meta.namespace].append((pod, pod.meta.label_dict()))
+            self.by_ns[pod.meta.namespace].append((_Pod(pod.meta.key, pod.ports), pod.meta.label_dict()))
+        for workload in objects.workloads:
+            meta, template = workload.meta, workload.template
+            member = _Pod(f"{meta.namespace}/{meta.kind}/{meta.name}", template.ports, f'{meta.kind} "{meta.key}"')
+            self.by_ns[meta.namespace].append((member, dict(template.labels)))
+        self.all: list[_Pod] = [member for members in self.by_ns.values() for member, _ in members]
         labels = {n.meta.name: n.meta.label_dict() for n in objects.namespaces}
         self.ns_labels = {ns: labels.get(ns) or {NAMESPACE_NAME_LABEL: ns} for ns in self.by_ns}
-        self._selected: dict[tuple[str, LabelSelector], list[Pod]] = {}
+        self._selected: dict[tuple[str, LabelSelector], list[_Pod]] = {}
         self._namespaces: dict[LabelSelector, list[str]] = {}
 
-    def select(self, namespace: str, selector: LabelSelector) -> list[Pod]:
+    def select(self, namespace: str, selector: LabelSelector) -> list[_Pod]:
         key = (namespace, selector)
         found = self._selected.get(key)
         if found is None:
@@ -165,11 +181,11 @@ class _Pods:
             ]
         return found
 
-    def peers(self, policy: NetworkPolicy, rule: PolicyRule) -> Sequence[Pod]:
+    def peers(self, policy: NetworkPolicy, rule: PolicyRule) -> Sequence[_Pod]:
         """The pods an egress rule's peers can be (every pod: no peers, or an ipBlock among them)."""
         if not rule.peers or any(peer.ip_block is not None for peer in rule.peers):
             return self.all
-        out: dict[str, Pod] = {}
+        out: dict[str, _Pod] = {}
         for peer in rule.peers:
             if peer.namespace_selector is None:
                 namespaces = [policy.meta.namespace]
@@ -177,11 +193,11 @@ class _Pods:
                 namespaces = self.namespaces(peer.namespace_selector)
             for ns in namespaces:
                 for pod in self.select(ns, peer.pod_selector or LabelSelector()):
-                    out.setdefault(pod.meta.key, pod)
+                    out.setdefault(pod.key, pod)
         return list(out.values())
 
 
-def _named_port_problem(name: str, protocol: Protocol, pods: Sequence[Pod], whose: str) -> str | None:
+def _named_port_problem(name: str, protocol: Protocol, pods: Sequence[_Pod], whose: str) -> str | None:
     """Why no pod of `pods` resolves the named port (None: one does)."""
     if any(c.name == name and c.protocol == protocol for p in pods for c in p.ports):
         return None
@@ -248,7 +264,7 @@ def _services(objects: Objects, pods: _Pods) -> Iterator[Diagnostic]:
         yield from _target_ports(service, selected)
 
 
-def _target_ports(service: Service, selected: list[Pod]) -> Iterator[Diagnostic]:
+def _target_ports(service: Service, selected: list[_Pod]) -> Iterator[Diagnostic]:
     for i, port in enumerate(service.ports):
         path = f"spec.ports[{i}].targetPort"
         target = port.target_port
@@ -263,13 +279,23 @@ def _target_ports(service: Service, selected: list[Pod]) -> Iterator[Diagnostic]
         if (target, port.protocol.value) in declared:
             continue
         shown = ", ".join(f"{n}/{proto}" for n, proto in declared[:5]) + (", ..." if len(declared) > 5 else "")
-        count = (
-            "the selected pod, which declares"
-            if len(selected) == 1
-            else f"the {len(selected)} selected pods, which declare"
-        )
+        count = _selected_text(selected)
         yield _diagnostic(
             service.meta,
             path,
             f"port {target}/{port.protocol.value} is declared by no container of {count} {shown}",
         )
+
+
+def _selected_text(selected: Sequence[_Pod]) -> str:
+    """What a Service selects, for a message that goes on with "which declare(s) ..."."""
+    if len(selected) == 1:
+        only = selected[0].workload
+        return f"the pod template of {only}, which declares" if only else "the selected pod, which declares"
+    templates = sum(1 for p in selected if p.workload)
+    pods = len(selected) - templates
+    if not templates:
+        return f"the {pods} selected pods, which declare"
+    if not pods:
+        return f"the {templates} selected pod templates, which declare"
+    return f"the {pods} selected pods and {templates} pod templates, which declare"
