@@ -33,10 +33,10 @@ Nothing here re-parses statements: lines are compared and copied as netcompile w
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from . import fingerprint
+from . import delta_text, fingerprint
 from .reader import Loaded, LoadedChain, LoadedSet, element_key
 from .render import environment
 
@@ -214,11 +214,16 @@ def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> t
     renamed = bool(gone_chains) and old.kind == "map"
     if old.written == new.written and not renamed:
         return [], []
+    ordered, rest = _insertion_ordered(new), len(new.written)
     if renamed:
-        before, after, rest = old.elements, new.elements, len(new.written)
-    else:  # the lines both have at the same places, at the start and the end, are unchanged: not cut
-        start, old_end, rest = _differing(old.written, new.written)
+        before, after = old.elements, new.elements
+    elif ordered:  # the lines both have at the same places, at the start and the end, are unchanged: not cut
+        start, old_end, rest = delta_text.differing(old.written, new.written)
         before, after = old.lines(start, old_end), new.lines(start, rest)
+    else:  # the stretches of lines alike in both, wherever they are, are unchanged: not cut
+        gone, come = delta_text.unaligned(old.written, new.written)
+        before = tuple(line for start, end in gone for line in old.lines(start, end))
+        after = tuple(line for start, end in come for line in new.lines(start, end))
     old_lines, new_lines = set(before), set(after)
     stale = {line for line in before if line not in new_lines}
     if renamed:
@@ -226,7 +231,7 @@ def _element_changes(old: LoadedSet, new: LoadedSet, gone_chains: set[str]) -> t
     again = stale & new_lines  # unchanged, but deleted for the chain it names
     removed = [element_key(line) for line in before if line in stale]
     added = [line for line in after if line not in old_lines or line in again]
-    if added and _insertion_ordered(new):  # the elements after the first added go again, in order
+    if added and ordered:  # the elements after the first added go again, in order
         tail = after[after.index(added[0]) :] + new.lines(rest, len(new.written))
         fresh = set(added)
         removed += [element_key(line) for line in tail if line not in fresh]
@@ -240,44 +245,3 @@ def _insertion_ordered(item: LoadedSet) -> bool:
     the full load does, the elements written after one it adds are deleted and added again after it."""
     key = item.declaration[0].partition(" : ")[0]
     return " . " in key and any(line.startswith("flags ") and "interval" in line for line in item.declaration[1:])
-
-
-def _differing(old: str, new: str) -> tuple[int, int, int]:
-    """Where two element blocks differ, in whole lines: `old[start:old_end]` and `new[start:new_end]`,
-    what is before and after being the same in both. A delta's sets mostly differ in a few lines, and
-    100k lines need not be cut to find them. A line is never twice in one set (one element per key), so a
-    line of the common parts is in neither's middle."""
-    limit, size = min(len(old), len(new)), len(new) - len(old)
-    alike = _alike(limit, lambda low, high: old.startswith(new[low:high], low))
-    start = old.rfind("\n", 0, alike) + 1  # the lines wholly alike
-    alike = _alike(limit - start, lambda low, high: old.startswith(new[-high : len(new) - low], len(old) - high))
-    end = len(old) - alike
-    if not (_line_start(old, end) and _line_start(new, end + size)):
-        end = old.find("\n", end) + 1  # the next line: in the common part, so a line in both
-    return start, end, end + size
-
-
-def _alike(limit: int, same: Callable[[int, int], bool]) -> int:
-    """The largest n <= `limit` such that `same(0, n)`, given `same(low, high)` (a stretch of two texts
-    compared in C, from their start or from their end). Stretches of growing length are compared, so
-    that what is copied to compare is about what is alike, then the first that differs is halved."""
-    low, step = 0, 4096
-    while low < limit:
-        high = min(low + step, limit)
-        if not same(low, high):
-            break
-        low, step = high, min(2 * step, 1 << 20)
-    else:
-        return low
-    high -= 1  # same(0, high) is false: at most high - 1 are alike
-    while low < high:
-        middle = (low + high + 1) // 2
-        if same(low, middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _line_start(text: str, at: int) -> bool:
-    return at == 0 or text[at - 1] == "\n"
