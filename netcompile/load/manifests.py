@@ -37,7 +37,7 @@ from .ingress import parse_ingress
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
 from .proxy import config_map_text, parse_proxy_config, proxy_summary, read_embedded
-from .schema.check import check_fields, check_list, skip_or_refuse, skipped_notice
+from .schema.check import check_fields, check_list, other_policy, skip_or_refuse, skipped_notice
 from .services import parse_service_cidr
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces
 from .validation import Field, Report
@@ -89,6 +89,9 @@ def _parse(
     parsed: list[tuple[KubeObject, tuple[Claim, ...]]],
 ) -> None:
     """Read and validate one object with its kind's parser: to `parsed` with its claims when it is valid."""
+    if (foreign := other_policy(raw)) is not None:
+        warnings.append(str(foreign))
+        return
     if raw.kind not in KINDS:
         skip_or_refuse(raw, problems, skipped)
         return

@@ -5,6 +5,10 @@
 - Another kind of an API group and version netcompile reads (core v1, apps/v1, ...): skipped when the API
   serves it (ConfigMap, Deployment, ...), an error when it does not (`no matches for kind ...`).
 - A kind of any other group (CRDs, ...): skipped. Skipped objects are counted, for one summary notice.
+- Except the policies of other network-policy engines (Calico, Cilium, Antrea, and the SIG Network
+  AdminNetworkPolicy API): what they allow or deny changes what reaches whom, and netcompile does not
+  model them, so each is a warning at its apiVersion (`other_policy`), never a line in a summary. (A
+  Calico `NetworkPolicy` is not refused as a Kubernetes NetworkPolicy of an unsupported version.)
 """
 
 from __future__ import annotations
@@ -48,6 +52,47 @@ def _report(unknowns: list[UnknownField], report: Report, mode: str, warnings: l
             report.add(unknown.position, unknown.path, unknown.message)
         else:
             warnings.append(str(Diagnostic(unknown.position, report.obj, unknown.path, unknown.message)))
+
+
+# Network-policy kinds of other engines, by API group: the engine's name. Their objects change what
+# reaches whom on a cluster that runs that engine; netcompile compiles and proves networking.k8s.io/v1's.
+_CALICO = ("Calico's policy API", frozenset({
+    "NetworkPolicy", "GlobalNetworkPolicy", "StagedNetworkPolicy", "StagedGlobalNetworkPolicy",
+    "StagedKubernetesNetworkPolicy",
+}))  # fmt: skip
+OTHER_POLICIES: dict[str, tuple[str, frozenset[str]]] = {
+    "projectcalico.org": _CALICO,
+    "crd.projectcalico.org": _CALICO,  # the same kinds as Calico's CRDs store them
+    "cilium.io": ("Cilium's policy API", frozenset({"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})),
+    "crd.antrea.io": ("Antrea's policy API", frozenset({"NetworkPolicy", "ClusterNetworkPolicy"})),
+    "policy.networking.k8s.io": ("SIG Network's AdminNetworkPolicy API", frozenset({
+        "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
+    })),
+}  # fmt: skip
+_CLUSTER_SCOPED = frozenset({
+    "GlobalNetworkPolicy", "StagedGlobalNetworkPolicy", "CiliumClusterwideNetworkPolicy", "ClusterNetworkPolicy",
+    "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+})  # fmt: skip
+
+
+def other_policy(raw: RawObject) -> Diagnostic | None:
+    """The warning for a policy of another network-policy engine (OTHER_POLICIES), else None."""
+    group = raw.api_version.rpartition("/")[0]
+    engine = OTHER_POLICIES.get(group)
+    if engine is None or raw.kind not in engine[1]:
+        return None
+    ref = object_ref(raw.kind, raw.body)
+    if raw.kind in _CLUSTER_SCOPED:
+        md = raw.body.get("metadata")
+        name = md.get("name") if isinstance(md, dict) else None
+        ref = f"{_shown(raw.kind)} {json.dumps(name, ensure_ascii=False)}" if isinstance(name, str) else ref
+    return Diagnostic(
+        raw.body.position("apiVersion"),
+        ref,
+        "apiVersion",
+        f"{raw.api_version} is {engine[0]}, which netcompile does not model: the ruleset and every "
+        "answer (matrix, trace, diff, lint) leave this policy out",
+    )
 
 
 def skip_or_refuse(raw: RawObject, errors: list[Diagnostic], skipped: Counter[str]) -> None:
