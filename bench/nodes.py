@@ -11,8 +11,11 @@ pods (with their nodes); Q NetworkPolicies cycling through three shapes (ingress
 port, ingress from a namespace's `tier: web` pods on the named port, egress to an app plus DNS), each
 selecting one app of its namespace. Printed: load and completion (once), then every node compiled and
 written to DIR/<node>.nft with 1 worker and with 2 (forked, as `compile --all-nodes` does), side by
-side, and the size of each node's ruleset (min, median, max; and of the Service part: the policies'
-share is what differs between nodes).
+side, each from objects loaded anew (so the second run inherits nothing from the first), and the size
+of each node's ruleset (min, median, max). Then a node's compile and write time: the first node's apart
+(compiled before any worker, it makes the Service part the others replay: compile/reuse.py), and with
+2 workers, where the time goes (before and during the first node, until a worker starts, the workers,
+after them).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def pod_ip(node: int, p: int) -> str:
     return _ip(0x0A800000 + node * 256 + p + 10)  # node i's pods in 10.128.i.0/24 (i < 256), 10.129... after
 
 
-def manifest(nodes: int, pods: int, services: int, policies: int) -> str:
+def manifest(nodes: int, pods: int, services: int, policies: int, node_ports: int = 0) -> str:
     out: list[str] = []
     for n in range(NAMESPACES):
         out.append(
@@ -77,11 +80,14 @@ def manifest(nodes: int, pods: int, services: int, policies: int) -> str:
         for j in range(10):
             address, node = all_pods[(s * 10 + j) % len(all_pods)]
             eps.append(f"  - addresses: [{address}]\n    conditions: {{ready: true}}\n    nodeName: node-{node:03d}\n")
+        node_port = ""
+        if s < node_ports:  # NodePort, externalTrafficPolicy Local: its part of a node's ruleset is the node's
+            node_port = f", nodePort: {30000 + s}}}\n  type: NodePort\n  externalTrafficPolicy: Local\n"
         out.append(
             "apiVersion: v1\nkind: Service\n"
             f"metadata: {{name: {name}, namespace: {namespace}}}\n"
             f"spec:\n  clusterIP: {_ip(0x0A600000 + s + 1)}\n"
-            "  ports:\n  - {name: http, port: 80, targetPort: 8080, protocol: TCP}\n---\n"
+            "  ports:\n  - {name: http, port: 80, targetPort: 8080, protocol: TCP" + (node_port or "}\n") + "---\n"
             "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
             f"metadata:\n  name: {name}-abcde\n  namespace: {namespace}\n"
             f"  labels: {{kubernetes.io/service-name: {name}}}\n"
@@ -149,23 +155,34 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=50, help="pods per node (default 50)")
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--policies", type=int, default=500)
+    parser.add_argument(
+        "--node-ports",
+        type=int,
+        default=0,
+        help="how many of the Services are NodePorts with externalTrafficPolicy Local (default 0, at most 2767)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ncnodes-") as tmp:
         work = Path(tmp)
         (work / "in").mkdir()
-        (work / "in" / "cluster.yaml").write_text(manifest(args.nodes, args.pods, args.services, args.policies))
+        (work / "in" / "cluster.yaml").write_text(
+            manifest(args.nodes, args.pods, args.services, args.policies, args.node_ports)
+        )
         start = time.perf_counter()
         objects = load([str(work / "in")])
         loaded = time.perf_counter()
         completed = complete(objects)
         completed_at = time.perf_counter()
         print(
-            f"{args.nodes} nodes x {args.pods} pods, {args.services} Services x 10 endpoints, {args.policies} "
+            f"{args.nodes} nodes x {args.pods} pods, {args.services} Services x 10 endpoints "
+            f"({args.node_ports} NodePorts, externalTrafficPolicy Local), {args.policies} "
             f"policies: load {loaded - start:.2f} s, complete {completed_at - loaded:.2f} s (once)",
             flush=True,
         )
         times = {}
         for workers in (1, 2):
+            if workers > 1:  # new objects: nothing kept from the run before (indexes, the shared Service part)
+                completed = complete(load([str(work / "in")]))
             out = work / f"out-{workers}"
             begin, cpu = time.perf_counter(), os.times()
             clock = time.monotonic()

@@ -2,14 +2,17 @@
 
 The input is read and completed once (`pipeline.complete`), and what does not depend on the node (the
 indexes, every Service port's endpoints) resolved once (`pipeline.share_across_nodes`); each node's
-ruleset is then compiled from those (`pipeline.compile_node`, as `compile --node NAME` would). With more
-than one worker, the nodes are shared out among forked children (`os.fork`: they inherit the completed
-objects and the shared indexes without copying or pickling them; `gc.freeze` first, so the collector
-does not touch, and so copy, the parent's pages). The children take the next node from a queue (a pipe
-of node numbers) as they finish one, so a worker slowed by other work on the machine takes fewer; each
-writes its nodes' rulesets to temporary files beside their targets and reports only names and sizes
-back. The files are renamed into place once every node is compiled: a failure leaves none of them
-written (each rename is atomic; together they are all or nothing as far as the compile is concerned).
+ruleset is then compiled from those (`pipeline.compile_node`, as `compile --node NAME` would). The first
+node is compiled here: its compile makes the part of the Service stage that other nodes replay where
+their inputs are the same (compile/reuse.py; most of a ruleset's text, written once: nft/render.py).
+With more than one worker, the other nodes are shared out among forked children (`os.fork`: they
+inherit the completed objects, the shared indexes and that part without copying or pickling them;
+`gc.freeze` first, so the collector does not touch, and so copy, the parent's pages). The children take
+the next node from a queue (a pipe of node numbers) as they finish one, so a worker slowed by other work
+on the machine takes fewer; each writes its nodes' rulesets to temporary files beside their targets and
+reports only names, sizes and times back. The files are renamed into place once every node is
+compiled: a failure leaves none of them written (each rename is atomic; together they are all or
+nothing as far as the compile is concerned).
 """
 
 from __future__ import annotations
@@ -117,14 +120,17 @@ def _in_children(
     if queued:
         os.write(queue_write, b"".join(_INDEX.pack(i) for i in range(len(nodes))))
     os.close(queue_write)  # the queue ends when it is empty
-    gc.collect()
-    gc.freeze()  # the parent's objects leave the collector's generations: children do not copy their pages
+    # The parent's objects leave the collector's generations, so that a child's collection does not touch
+    # (and so copy) their pages; no collection first: it would cost the parent a pass over the whole heap
+    # while the other core waits, for garbage that is small next to it.
+    gc.freeze()
     children: list[tuple[int, int]] = []
     try:
         for k in range(workers):
             read_fd, write_fd = os.pipe()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
+                gc.disable()  # what it makes is acyclic, and it exits once its nodes are written
                 os.close(read_fd)
                 try:
                     mine = _queued(queue_read, nodes) if queued else nodes[k::workers]  # else round-robin
