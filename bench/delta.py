@@ -9,12 +9,15 @@ With N Services (one TCP port, E ready endpoints each, as bench/services.py) and
 namespace loaded, five changes, one at a time: one Service added, one removed, one endpoint changed, one
 NetworkPolicy added, one endpoint added to a Service (its list length then new). For each, side by side in this one run:
 - compile: the full ruleset of NEW (load, complete, compile, render, write) against the delta from OLD.nft
-  (the same, then read OLD.nft, diff, render and write the delta), each run end to end in this process;
+  as `compile --since` makes it (read and check OLD.nft, the same compile, then diff, render and write the
+  delta), each run end to end in this process; in parentheses, what is not the shared compile: writing
+  the full ruleset, against reading OLD.nft, diffing and writing the delta;
 - apply: `nft -f delta.nft` on a table holding OLD against `nft -f new.nft` (the full replacement) on
   another holding OLD; then both tables are listed and must be identical (up to the order of blocks);
 - the delta's size: commands (statements), rules and elements carried, bytes.
 Then the delta back (NEW to OLD) is applied, timed too, so the next change starts from OLD again. Last,
-the two compiles of "add a Service" run again, alternately, `--rounds` times each (their medians).
+the two compiles of "add a Service" run again, alternately, `--rounds` times each: the medians, the median
+of each round's ratio, and the medians of the parts that differ (the rest is the same code).
 Goals (issue 19): one Service added to 10k applied in < 100 ms (kube-proxy's partial sync: ~141 ms);
 compiling the delta not slower than compiling the whole ruleset.
 """
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from netcompile.atomic import write_atomically  # noqa: E402
+from netcompile.cli.since import delta_from, load_since  # noqa: E402
 from netcompile.compile.options import CompileOptions  # noqa: E402
 from netcompile.nft.delta import Delta, between  # noqa: E402
 from netcompile.nft.reader import read  # noqa: E402
@@ -114,24 +118,29 @@ def manifest(services: int, endpoints: int, change: str | None) -> str:
 OPTIONS = CompileOptions(node="node-a")
 
 
-def compile_full(inputs: Path, out: Path) -> float:
-    """`compile INPUTS -o OUT`, in this process: seconds."""
-    start = time.perf_counter()
-    text = compile_node(complete(load([str(inputs)])), OPTIONS).output.text
-    write_atomically(out, text)
-    return time.perf_counter() - start
-
-
-def compile_delta(inputs: Path, since: Path, out: Path) -> tuple[float, float, Delta]:
-    """`compile INPUTS --since SINCE -o OUT`, in this process: seconds, the seconds after the new ruleset's
-    text is there (read OLD, diff, render, write), and the delta."""
+def compile_full(inputs: Path, out: Path) -> tuple[float, float]:
+    """`compile INPUTS -o OUT`, in this process: seconds, and the seconds of writing OUT (fsynced)."""
     start = time.perf_counter()
     text = compile_node(complete(load([str(inputs)])), OPTIONS).output.text
     middle = time.perf_counter()
-    delta = between(read(since.read_text(), str(since)), read(text, check=False))
-    write_atomically(out, delta.render(["netcompile delta (bench)"]))
+    write_atomically(out, text)
     end = time.perf_counter()
-    return end - start, end - middle, delta
+    return end - start, end - middle
+
+
+def compile_delta(inputs: Path, since: Path, out: Path) -> tuple[float, float, Delta]:
+    """`compile INPUTS --since SINCE -o OUT`, in this process, as the command runs it (cli/since.py: OLD
+    read and checked first, then the compile, the delta and its file): seconds, the seconds of all but
+    the compile (read OLD, diff, render, write), and the delta."""
+    start = time.perf_counter()
+    old = load_since(since)
+    before = time.perf_counter()
+    text = compile_node(complete(load([str(inputs)])), OPTIONS).output.text
+    after = time.perf_counter()
+    delta, script = delta_from(since, old, text)
+    write_atomically(out, script)
+    end = time.perf_counter()
+    return end - start, (before - start) + (end - after), delta
 
 
 def nft_f(netns: str, path: Path) -> float:
@@ -162,7 +171,7 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=10, help="endpoints per Service (default 10)")
     parser.add_argument("--keep", type=Path, help="write inputs and rulesets here instead of a temporary dir")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds of the two compiles of 'add a Service', alternately (default 3)"
+        "--rounds", type=int, default=7, help="rounds of the two compiles of 'add a Service', alternately (default 7)"
     )
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -183,7 +192,7 @@ def run(work: Path, services: int, endpoints: int) -> None:
         base.mkdir(exist_ok=True)
         (base / "manifest.yaml").write_text(manifest(services, endpoints, None))
         old_nft = work / "old.nft"
-        full_old = compile_full(base, old_nft)
+        full_old, _ = compile_full(base, old_nft)
         load_old = nft_f(ns_delta, old_nft)
         nft_f(ns_full, old_nft)
         print(
@@ -192,7 +201,7 @@ def run(work: Path, services: int, endpoints: int) -> None:
             flush=True,
         )
         print(
-            "| change | compile full | compile delta (of which after the new text) | ratio | "
+            "| change | compile full (writing) | compile delta (OLD read, diff, writing) | ratio | "
             "nft -f full | nft -f delta | ratio | delta back | delta: commands, rules+elements, bytes | "
             "listings equal |"
         )
@@ -202,7 +211,7 @@ def run(work: Path, services: int, endpoints: int) -> None:
             inputs.mkdir(exist_ok=True)
             (inputs / "manifest.yaml").write_text(manifest(services, endpoints, change))
             new_nft, delta_nft, back_nft = (work / f"{inputs.name}.{s}.nft" for s in ("full", "delta", "back"))
-            full_s = compile_full(inputs, new_nft)
+            full_s, write_s = compile_full(inputs, new_nft)
             delta_s, tail_s, delta = compile_delta(inputs, old_nft, delta_nft)
             apply_delta_s = nft_f(ns_delta, delta_nft)
             apply_full_s = nft_f(ns_full, new_nft)
@@ -212,7 +221,8 @@ def run(work: Path, services: int, endpoints: int) -> None:
             back_s = nft_f(ns_delta, back_nft)
             nft_f(ns_full, old_nft)
             print(
-                f"| {change} | {full_s:.2f} s | {delta_s:.2f} s ({tail_s * 1000:.0f} ms) | {delta_s / full_s:.2f} | "
+                f"| {change} | {full_s:.2f} s ({write_s * 1000:.0f} ms) | {delta_s:.2f} s ({tail_s * 1000:.0f} ms) | "
+                f"{delta_s / full_s:.2f} | "
                 f"{apply_full_s * 1000:.0f} ms | {apply_delta_s * 1000:.0f} ms | {apply_delta_s / apply_full_s:.3f} | "
                 f"{back_s * 1000:.0f} ms | {len(delta)}, {delta.items}, {delta_nft.stat().st_size} | "
                 f"{'yes' if equal else 'NO'} |",
@@ -226,19 +236,25 @@ def run(work: Path, services: int, endpoints: int) -> None:
 def compile_rounds(work: Path, rounds: int) -> None:
     """The compiles of 'add a Service' again, full and delta alternately, `rounds` times each: medians."""
     inputs, old_nft = work / CHANGES[0].replace(" ", "-"), work / "old.nft"
-    full: list[float] = []
-    delta: list[float] = []
+    full: list[tuple[float, float]] = []
+    delta: list[tuple[float, float]] = []
     for r in range(rounds):
         for kind in ("full", "delta") if r % 2 == 0 else ("delta", "full"):
             if kind == "full":
                 full.append(compile_full(inputs, work / "rounds.full.nft"))
             else:
-                delta.append(compile_delta(inputs, old_nft, work / "rounds.delta.nft")[0])
-    f, d = statistics.median(full), statistics.median(delta)
+                delta.append(compile_delta(inputs, old_nft, work / "rounds.delta.nft")[:2])
+    f, d = statistics.median(t for t, _ in full), statistics.median(t for t, _ in delta)
+    paired = statistics.median(dt / ft for (ft, _), (dt, _) in zip(full, delta, strict=True))
     print(
         f"\nadd a Service, compiled {rounds} times each, alternately: full {f:.2f} s "
-        f"({min(full):.2f}-{max(full):.2f}), delta {d:.2f} s ({min(delta):.2f}-{max(delta):.2f}): "
-        f"ratio of medians {d / f:.2f} (load average {os.getloadavg()[0]:.1f})"
+        f"({min(t for t, _ in full):.2f}-{max(t for t, _ in full):.2f}), delta {d:.2f} s "
+        f"({min(t for t, _ in delta):.2f}-{max(t for t, _ in delta):.2f}): ratio of medians {d / f:.2f}, "
+        f"median of the rounds' ratios {paired:.2f} (load average {os.getloadavg()[0]:.1f})\n"
+        f"what differs (medians): writing the full ruleset {statistics.median(w for _, w in full) * 1000:.0f} ms "
+        f"({min(w for _, w in full) * 1000:.0f}-{max(w for _, w in full) * 1000:.0f}), against reading and checking "
+        f"OLD.nft, diffing, rendering and writing the delta {statistics.median(w for _, w in delta) * 1000:.0f} ms "
+        f"({min(w for _, w in delta) * 1000:.0f}-{max(w for _, w in delta) * 1000:.0f})"
     )
 
 
