@@ -32,10 +32,11 @@ def _node(i: int) -> str:
 
 
 def _pod(i: int, p: int, app: str) -> str:
+    port = 9090 if (app, i) == ("web", 2) else 8080  # node 2's web pods give `http` another number
     return (
         f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {app}-{i}-{p}, namespace: shop, labels: {{app: {app}}}}}\n"
         f"spec: {{nodeName: node-{i}, "
-        "containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}\n"
+        f"containers: [{{name: c, image: x, ports: [{{name: http, containerPort: {port}}}]}}]}}\n"
         f"status: {{phase: Running, podIP: 10.244.{i}.{10 + p}, conditions: [{{type: Ready, status: 'True'}}]}}\n---\n"
     )
 
@@ -67,6 +68,21 @@ spec:
     ports: [{port: http}]
   egress:
   - to: [{podSelector: {matchLabels: {app: api}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-deny, namespace: shop}
+spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-out, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.3.0/24]}}]
+    ports: [{port: http}]
 ---
 """
 

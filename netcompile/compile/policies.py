@@ -77,6 +77,7 @@ from .allow import (
 from .index import Cluster, named_port, selector_matches
 from .options import CompileOptions
 from .ports import named_ports, numeric_spans
+from .reuse import reuse_for
 
 # The sets of a group of pods, in the order its chain looks them up: the name's middle, the elements,
 # the set's comment.
@@ -123,22 +124,30 @@ class PolicyCompiler:
         self.table = table
         self.opts = opts
         self.notices: list[str] = []
-        self._peer_addresses: dict[tuple[str, ...], list[Interval]] = {}  # selector key, version -> points
+        # What does not depend on the node (peers, what each policy allows, the elements of a set of what
+        # some policies allow) is kept for every node's compile of the same objects: compile/reuse.py.
+        kept = reuse_for(cluster, opts).policies
+        self._peer_addresses = kept.peer_addresses  # selector key, version -> points
+        self._grants_cache = kept.grants  # direction, version, policy -> grants
+        self._kind_grants = kept.kind_grants  # direction, kind, version, policy -> grants of that kind
+        self._named_grants = kept.named_grants  # direction, version, policy, named ports -> grants
+        self._elements = kept.elements  # the `_shared` key -> the set's elements (none: no set)
+        self._peer_pods_cache = kept.peer_pods
+        self._label_index = kept.label_index
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
-        self._grants_cache: dict[tuple[str, ...], list[Grant]] = {}  # direction, version, policy -> grants
-        self._peer_pods_cache: dict[tuple[str, ...], list[Pod]] = {}
-        self._label_index: dict[str, dict[tuple[str, str], list[Pod]]] = {}
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self.protected = self._protected_pods()
         # every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
         # order: the pods a packet to that address goes to, for named ports of ipBlock and "every
         # address" egress peers
-        self.pods_at: dict[IPAddress, list[Pod]] = defaultdict(list)
-        for pod in cluster.objects.pods:
-            if pod.running:
-                for ip in cluster.pod_ips(pod):
-                    self.pods_at[ip].append(pod)
+        if kept.pods_at is None:
+            kept.pods_at = defaultdict(list)
+            for pod in cluster.objects.pods:
+                if pod.running:
+                    for ip in cluster.pod_ips(pod):
+                        kept.pods_at[ip].append(pod)
+        self.pods_at = kept.pods_at
 
     # --- who is protected, and by what ---------------------------------------------------------------
 
@@ -292,26 +301,27 @@ class PolicyCompiler:
         for version in sorted({ip.version for ip in owned}):
             fam = family(version)
             peer = Address(fam, direction.peer)
-            granted = [(p, self._policy_grants(direction, p, version)) for p in policies]
             for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):
-                mine = [(p, [g for g in grants if grant_kind(g) == kind[0]]) for p, grants in granted]
+                mine = [(p, self._grants_of_kind(direction, kind[0], p, version)) for p in policies]
                 contributing = tuple(p.meta.key for p, grants in mine if grants)
                 cache = (direction.name, kind[0], str(version), *contributing)
                 if cache not in self._shared:
                     grants = [g for _, part in mine for g in part]
-                    self._shared[cache] = self._allow_set(direction, kind, contributing, fam, more, grants)
+                    self._shared[cache] = self._allow_set(direction, kind, contributing, fam, more, grants, cache)
                 name = self._shared[cache]
                 if name is not None:
                     self.table.add_rule(chain, member(lookup, name), ACCEPT)  # the element says which rule
             if direction is INGRESS:  # the named ports, as these pods resolve them
-                named = [(p, self._all_grants(direction, [p], version, pods[0])) for p in policies]
-                contributing = tuple(p.meta.key for p, grants in named if grants)
                 resolved = key[len(policies) :]
+                named = [(p, self._named_port_grants(direction, p, version, pods[0], resolved)) for p in policies]
+                contributing = tuple(p.meta.key for p, grants in named if grants)
                 cache = (direction.name, _POD_PORTS[0], str(version), *contributing, *resolved)
                 if cache not in self._shared:
                     grants = [g for _, part in named for g in part]
                     stem_key = (*contributing, *resolved)
-                    self._shared[cache] = self._allow_set(direction, _POD_PORTS, stem_key, fam, _PORT_TYPES, grants)
+                    self._shared[cache] = self._allow_set(
+                        direction, _POD_PORTS, stem_key, fam, _PORT_TYPES, grants, cache
+                    )
                 name = self._shared[cache]
                 if name is not None:
                     self.table.add_rule(chain, member(Concat((peer, L4PROTO, DPORT)), name), ACCEPT)
@@ -326,6 +336,26 @@ class PolicyCompiler:
             grants = self._grants_cache[cache] = self._all_grants(direction, [policy], version, None)
         return grants
 
+    def _grants_of_kind(self, direction: Direction, kind: str, policy: NetworkPolicy, version: int) -> list[Grant]:
+        """`_policy_grants` of one kind (`allow.grant_kind`)."""
+        cache = (direction.name, kind, str(version), policy.meta.key)
+        grants = self._kind_grants.get(cache)
+        if grants is None:
+            everything = self._policy_grants(direction, policy, version)
+            grants = self._kind_grants[cache] = [g for g in everything if grant_kind(g) == kind]
+        return grants
+
+    def _named_port_grants(
+        self, direction: Direction, policy: NetworkPolicy, version: int, pod: Pod, resolved: tuple[str, ...]
+    ) -> list[Grant]:
+        """What a policy's ingress rules allow on the named ports of the protected pods, resolved as `pod`
+        resolves them (`resolved`, as `_resolution` says it, stands for it: kept under it)."""
+        cache = (direction.name, str(version), policy.meta.key, *resolved)
+        grants = self._named_grants.get(cache)
+        if grants is None:
+            grants = self._named_grants[cache] = self._all_grants(direction, [policy], version, pod)
+        return grants
+
     def _allow_set(
         self,
         direction: Direction,
@@ -334,11 +364,15 @@ class PolicyCompiler:
         fam: AddressFamily,
         more: tuple[DataType, ...],
         grants: list[Grant],
+        cache: tuple[str, ...],
     ) -> str | None:
         """The interval set `<direction>-<kind>-<hash of key>-<family>` of what `grants` allow; None if
-        they allow nothing of its kind."""
+        they allow nothing of its kind. Its elements are kept under `cache` (what decides them) for the
+        next node's compile."""
         middle, make, comment = kind
-        elements = make(grants, fam.version)
+        elements = self._elements.get(cache)
+        if elements is None:
+            elements = self._elements[cache] = make(grants, fam.version)
         if not elements:
             return None
         name = family_name(self._name(f"{direction.name}-{middle}", key), fam)

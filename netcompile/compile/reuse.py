@@ -1,4 +1,12 @@
-"""The Service part of a ruleset, made once for every node whose inputs it depends on are the same.
+"""What a node's compile makes that another node's compile of the same input can take as it is.
+
+Kept for one set of completed objects compiled with one set of options (but the node), by `reuse_for`:
+the Service part of the ruleset (below), and for the policy part (`policies.py`) what does not depend on
+the node at all: the pods a peer selects and their addresses, what each policy allows, and the elements
+of each set of what some policies allow (`PolicyReuse`); which of those sets a node's ruleset holds
+depends on its pods, and is decided on each node.
+
+The Service part of a ruleset is made once for every node whose inputs it depends on are the same.
 
 What a Service adds to a node's table (`services.py`: its elements in the Service maps and sets, the
 `endpoints-N` maps of the list lengths it uses, its endpoints as hairpin candidates) is a `Fragment`. It
@@ -11,7 +19,7 @@ depends on the node through these inputs only, and only when the Service has wha
 
 and through the frontends of the Services before it (a frontend already taken is not programmed: a
 collision, told in a notice). So a Fragment is kept under the Service and the values of the inputs it
-reads (`ServiceReuse.inputs`), for one set of completed objects and compile options; a node whose values
+reads (`Reuse.inputs`), for one set of completed objects and compile options; a node whose values
 are the same replays it, when none of its frontends is taken yet on that node; anything else (a
 collision, sessionAffinity's per-Service chains and sets) is compiled as if there were no Fragments. A
 Fragment is made by compiling the Service on the first node that needs it, so the text is the same
@@ -25,13 +33,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..model import IPAddress, Service, ServiceType, TrafficPolicy
+from ..model import IPAddress, Pod, Service, ServiceType, TrafficPolicy
 from ..nft.ir import Element
+from .allow import Grant, Interval
 from .frontends import Frontend
 from .index import Cluster, Shared
 from .options import CompileOptions
 
-__all__ = ["Fragment", "ServiceReuse", "reuse_for"]
+__all__ = ["Fragment", "NodeInputs", "PolicyReuse", "Reuse", "reuse_for"]
 
 
 @dataclass(slots=True)
@@ -67,10 +76,26 @@ class NodeInputs:
     zone: str | None
 
 
-class ServiceReuse:
-    """The Fragments of one set of completed objects compiled with one set of options (but the node)."""
+@dataclass(slots=True)
+class PolicyReuse:
+    """The policy compiler's caches of what does not depend on the node (`policies.PolicyCompiler`)."""
+
+    peer_addresses: dict[tuple[str, ...], list[Interval]] = field(default_factory=dict)
+    grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
+    kind_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
+    named_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
+    elements: dict[tuple[str, ...], list[Element]] = field(default_factory=dict)
+    peer_pods: dict[tuple[str, ...], list[Pod]] = field(default_factory=dict)
+    label_index: dict[str, dict[tuple[str, str], list[Pod]]] = field(default_factory=dict)
+    pods_at: dict[IPAddress, list[Pod]] | None = None
+
+
+class Reuse:
+    """What is kept of one set of completed objects compiled with one set of options (but the node): the
+    Services' Fragments and what they are made of, and the policy compiler's `PolicyReuse`."""
 
     def __init__(self) -> None:
+        self.policies = PolicyReuse()
         self.fragments: dict[tuple[object, ...], Fragment] = {}
         self._reads: dict[str, _Reads | None] = {}
         # the same on every node: the Services in order, each with why it is not programmed (or None),
@@ -119,11 +144,11 @@ def _reads(cluster: Cluster, service: Service) -> _Reads | None:
     )
 
 
-_LAST: list[tuple[Shared, dict[CompileOptions, ServiceReuse]]] = []  # for the last objects compiled
+_LAST: list[tuple[Shared, dict[CompileOptions, Reuse]]] = []  # for the last objects compiled
 
 
-def reuse_for(cluster: Cluster, opts: CompileOptions) -> ServiceReuse:
-    """The Fragments of `cluster`'s objects (their shared indexes: `index.shared`) and `opts` but the node."""
+def reuse_for(cluster: Cluster, opts: CompileOptions) -> Reuse:
+    """What is kept of `cluster`'s objects (their shared indexes: `index.shared`) and `opts` but the node."""
     shared = cluster.shared_indexes
     if not _LAST or _LAST[0][0] is not shared:
         _LAST[:] = [(shared, {})]
@@ -131,5 +156,5 @@ def reuse_for(cluster: Cluster, opts: CompileOptions) -> ServiceReuse:
     key = replace(opts, node=None)
     found = by_options.get(key)
     if found is None:
-        found = by_options[key] = ServiceReuse()
+        found = by_options[key] = Reuse()
     return found
