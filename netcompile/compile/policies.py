@@ -134,6 +134,7 @@ class PolicyCompiler:
         self._elements = kept.elements  # the `_shared` key -> the set's elements (none: no set)
         self._peer_pods_cache = kept.peer_pods
         self._label_index = kept.label_index
+        self._selected = kept.selected  # policy -> the pods its podSelector picks, wherever they run
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
@@ -197,7 +198,10 @@ class PolicyCompiler:
         for policy in self.policies:
             if direction.policy_type not in policy.policy_types:
                 continue
-            for pod in self._pods_in(policy.meta.namespace, policy.pod_selector):
+            selected = self._selected.get(policy.meta.key)
+            if selected is None:
+                selected = self._selected[policy.meta.key] = self._pods_in(policy.meta.namespace, policy.pod_selector)
+            for pod in selected:
                 if id(pod) in protected:
                     out[id(pod)].append(policy)
         return out

@@ -87,6 +87,7 @@ class PolicyReuse:
     elements: dict[tuple[str, ...], list[Element]] = field(default_factory=dict)
     peer_pods: dict[tuple[str, ...], list[Pod]] = field(default_factory=dict)
     label_index: dict[str, dict[tuple[str, str], list[Pod]]] = field(default_factory=dict)
+    selected: dict[str, list[Pod]] = field(default_factory=dict)
     pods_at: dict[IPAddress, list[Pod]] | None = None
 
 
