@@ -111,6 +111,11 @@ def cluster() -> str:
             "status: {loadBalancer: {ingress: [{ip: 198.51.100.40}]}}\n",
         ),
         _service(
+            "ext-local",  # external frontends (an externalIP) reading which endpoints are local, no NodePort
+            f"  clusterIP: 10.96.0.20\n  selector: {{app: web}}\n  externalTrafficPolicy: Local\n"
+            f"  externalIPs: [203.0.113.8]\n{http}}}]\n",
+        ),
+        _service(
             "np",
             f"  type: NodePort\n  clusterIP: 10.96.0.14\n  selector: {{app: web}}\n  externalTrafficPolicy: Local\n"
             f"{http}, nodePort: 30080}}]\n",
@@ -162,17 +167,21 @@ def test_every_node_is_byte_identical_to_compile_node(tmp_path: Path, workers: i
 
 
 def test_the_service_part_is_shared_and_only_where_the_node_does_not_matter(tmp_path: Path) -> None:
-    """The Fragments kept: every Service's but those of the Services that read the node's own addresses
-    (NodePorts, source ranges against the primary address) or have sessionAffinity; a Service that reads
-    only which endpoints are local has one per pattern of locality; the elements of node-0's `web` are
+    """The Fragments kept: of every Service's ClusterIP frontends, and of its other frontends unless they
+    read the node's own addresses (NodePorts, source ranges against the primary address); none of a
+    Service with sessionAffinity; a part that reads which endpoints are local or the zone has one per
+    pattern of locality or zone; the elements of node-0's `web` are
     the very objects of node-2's table."""
     path = tmp_path / "cluster.yaml"
     path.write_text(cluster())
     completed = complete(load([str(path)]))
     compiled = {f"node-{i}": pipeline.compile_node(completed, CompileOptions(node=f"node-{i}")) for i in range(4)}
     kept = reuse.reuse_for(compiled["node-0"].cluster, CompileOptions()).fragments
-    names = sorted({str(key[0]) for key in kept})
-    assert names == ["shop/a-collides", "shop/api", "shop/hinted", "shop/itp", "shop/web", "shop/z-collides"]
+    every = ("a-collides", "api", "ext-local", "hinted", "itp", "lb", "np", "np-api", "np2", "web", "z-collides")
+    assert sorted({str(key[0]) for key in kept if key[1] is False}) == [f"shop/{name}" for name in every]
+    external = ["shop/a-collides", "shop/ext-local", "shop/z-collides"]
+    assert sorted({str(key[0]) for key in kept if key[1] is True}) == external
+    assert len([key for key in kept if key[:2] == ("shop/ext-local", True)]) == 4  # web pods on 0, 1, 2; not 3
     assert len([key for key in kept if key[0] == "shop/itp"]) == 3  # api pods on 1 and 3: none local on 0 and 2
     assert len([key for key in kept if key[0] == "shop/hinted"]) == 2  # one per zone
 

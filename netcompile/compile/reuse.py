@@ -40,7 +40,7 @@ from .frontends import Frontend
 from .index import Cluster, Shared
 from .options import CompileOptions
 
-__all__ = ["Fragment", "NodeInputs", "PolicyReuse", "Reuse", "reuse_for"]
+__all__ = ["Fragment", "NodeInputs", "PolicyReuse", "Reuse", "has_external", "reuse_for"]
 
 
 @dataclass(slots=True)
@@ -98,26 +98,28 @@ class Reuse:
     def __init__(self) -> None:
         self.policies = PolicyReuse()
         self.fragments: dict[tuple[object, ...], Fragment] = {}
-        self._reads: dict[str, _Reads | None] = {}
+        self._reads: dict[tuple[str, bool], _Reads | None] = {}
         # the same on every node: the Services in order, each with why it is not programmed (or None),
         # and the elements of the `cluster-ips` sets
         self.programmed: list[tuple[Service, str | None]] | None = None
         self.cluster_ips: dict[str, list[Element]] = {}
 
-    def inputs(self, cluster: Cluster, service: Service, node: NodeInputs) -> tuple[object, ...] | None:
-        """The key of `service`'s Fragment on `cluster`'s node: the Service and the values of the node's
-        inputs it reads; None when its part is never reused (sessionAffinity)."""
+    def inputs(self, cluster: Cluster, service: Service, node: NodeInputs, external: bool) -> tuple[object, ...] | None:
+        """The key of the Fragment of `service`'s ClusterIP frontends (`external` False) or of its other
+        frontends on `cluster`'s node: the Service, which part, and the values of the node's inputs that
+        part reads; None when it is never reused (sessionAffinity)."""
         name = service.meta.key
-        if name in self._reads:
-            reads = self._reads[name]
+        if (name, external) in self._reads:
+            reads = self._reads[(name, external)]
         else:
-            reads = self._reads[name] = _reads(cluster, service)
+            reads = self._reads[(name, external)] = _reads(cluster, service, external)
         if reads is None:
             return None
         if reads.nothing:
-            return (name,)
+            return (name, external)
         return (
             name,
+            external,
             node.node_ports if reads.node_ports else None,
             node.primary if reads.primary else None,
             node.zone if reads.zone else None,
@@ -127,19 +129,31 @@ class Reuse:
     def keep(self, key: tuple[object, ...], fragment: Fragment) -> None:
         """Keep `fragment` for the next node with the same inputs, unless they hold this node's own
         addresses (a NodePort, loadBalancerSourceRanges against the node's primary address)."""
-        if len(key) == 1 or not (key[1] or key[2]):
+        if len(key) == 2 or not (key[2] or key[3]):
             self.fragments[key] = fragment
 
 
-def _reads(cluster: Cluster, service: Service) -> _Reads | None:
+def has_external(service: Service) -> bool:
+    """Can the Service have frontends other than its ClusterIPs (NodePorts, externalIPs, LoadBalancer IPs)?"""
+    return service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER) or bool(service.external_ips)
+
+
+def _reads(cluster: Cluster, service: Service, external: bool) -> _Reads | None:
+    """What the part of `service` reads of the node: its ClusterIP frontends draw from the internal list
+    (the local one under internalTrafficPolicy Local), the others also from the local list under
+    externalTrafficPolicy Local, on the node's addresses (NodePorts) and behind source ranges that may
+    hold the node's primary address."""
     if service.session_affinity_timeout is not None:
         return None  # its chains and sets are per Service (`affinity.py`): compiled on each node
     endpoints = [e for port in service.ports for e in cluster.endpoints(service, port)]
-    local = TrafficPolicy.LOCAL in (service.internal_traffic_policy, service.external_traffic_policy)
+    local = service.internal_traffic_policy is TrafficPolicy.LOCAL or (
+        external and service.external_traffic_policy is TrafficPolicy.LOCAL
+    )
     return _Reads(
-        node_ports=service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
+        node_ports=external
+        and service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
         and any(port.node_port is not None for port in service.ports),
-        primary=service.type is ServiceType.LOAD_BALANCER and bool(service.load_balancer_source_ranges),
+        primary=external and service.type is ServiceType.LOAD_BALANCER and bool(service.load_balancer_source_ranges),
         zone=any(e.hint_zones for e in endpoints),
         endpoint_nodes=tuple(e.node_name for e in endpoints) if local else None,
     )

@@ -93,7 +93,7 @@ from .frontends import (
 )
 from .index import Cluster, Endpoint, collapse
 from .options import CompileOptions
-from .reuse import Fragment, NodeInputs, reuse_for
+from .reuse import Fragment, NodeInputs, has_external, reuse_for
 
 
 @cache
@@ -428,6 +428,33 @@ def _cluster_ip_elements(services: Iterable[Service]) -> dict[str, list[Element]
     return out
 
 
+def _frontend(
+    cluster: Cluster,
+    builder: _Builder,
+    fe: Frontend,
+    winners: dict[tuple[str, str, str], Frontend],
+    lists: dict[tuple[str, int], Lists],
+    zone: str | None,
+    notices: list[str],
+) -> None:
+    """One frontend of a Service, unless another has its address, protocol and port (a notice then)."""
+    service = fe.service
+    winner = winners.setdefault(fe.key, fe)
+    if winner is not fe:
+        notices.append(
+            f"{service.meta.ref} port {fe.service_port.label}: {fe.describe()} is already a frontend of "
+            f"{winner.service.meta.ref} port {winner.service_port.label} ({winner.kind.value}): not programmed"
+        )
+        return
+    list_key = (fe.service_port.label, fe.address.version)
+    if list_key not in lists:
+        endpoints = [e for e in cluster.endpoints(service, fe.service_port) if e.address.version == fe.address.version]
+        lists[list_key] = endpoint_lists(cluster, service, endpoints, zone)
+    builder.frontend(fe, lists[list_key])
+    if builder.recording is not None:
+        builder.recording.frontends.append(fe)
+
+
 def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:
     """Add every Service to `table`; returns notices for the user (Services given no DNAT, collisions)."""
     notices: list[str] = []
@@ -447,35 +474,26 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
         if why is not None:
             notices.append(f"{service.meta.ref}: {why}")
             continue
-        key = reuse.inputs(cluster, service, node)
-        if key is not None:  # made for a node with the same inputs: the same, unless a frontend is taken
-            fragment = reuse.fragments.get(key)
-            if fragment is not None and not any(fe.key in winners for fe in fragment.frontends):
-                builder.replay(fragment)
-                winners.update((fe.key, fe) for fe in fragment.frontends)
-                continue
-            builder.recording = Fragment()
-        told = len(notices)
+        frontends: list[Frontend] | None = None
         lists: dict[tuple[str, int], Lists] = {}
-        for fe in service_frontends(service, node_addresses):
-            winner = winners.setdefault(fe.key, fe)
-            if winner is not fe:
-                notices.append(
-                    f"{service.meta.ref} port {fe.service_port.label}: {fe.describe()} is already a frontend of "
-                    f"{winner.service.meta.ref} port {winner.service_port.label} ({winner.kind.value}): not programmed"
-                )
-                continue
-            list_key = (fe.service_port.label, fe.address.version)
-            if list_key not in lists:
-                endpoints = [
-                    e for e in cluster.endpoints(service, fe.service_port) if e.address.version == fe.address.version
-                ]
-                lists[list_key] = endpoint_lists(cluster, service, endpoints, zone)
-            builder.frontend(fe, lists[list_key])
-            if builder.recording is not None:
-                builder.recording.frontends.append(fe)
-        if key is not None and builder.recording is not None and len(notices) == told:  # no frontend taken
-            reuse.keep(key, builder.recording)
-        builder.recording = None
+        # Its ClusterIP frontends, then the others (as `service_frontends` lists them): each part a Fragment
+        for external in (False, True) if has_external(service) else (False,):
+            key = reuse.inputs(cluster, service, node, external)
+            if key is not None:  # made for a node with the same inputs: the same, unless a frontend is taken
+                fragment = reuse.fragments.get(key)
+                if fragment is not None and not any(fe.key in winners for fe in fragment.frontends):
+                    builder.replay(fragment)
+                    winners.update((fe.key, fe) for fe in fragment.frontends)
+                    continue
+                builder.recording = Fragment()
+            if frontends is None:
+                frontends = service_frontends(service, node_addresses)
+            told = len(notices)
+            for fe in frontends:
+                if fe.kind.external == external:
+                    _frontend(cluster, builder, fe, winners, lists, zone, notices)
+            if key is not None and builder.recording is not None and len(notices) == told:  # none taken
+                reuse.keep(key, builder.recording)
+            builder.recording = None
     builder.finish()
     return notices
