@@ -11,14 +11,17 @@ import ast
 import os
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
 from ipaddress import ip_address
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from netcompile.analysis import ClassMatrix, all_cells, matrix_pods
+from netcompile.analysis import ClassMatrix, all_cells, block_cells, matrix_pods
 from netcompile.golden import discover
 from netcompile.journeys import Network
 from netcompile.model import IPAddress, Protocol
@@ -56,7 +59,30 @@ def compare(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] 
         disagreements += expected.evaluated and not expected.agrees
     survey = by_classes.survey()
     assert (survey.cells, survey.disagreements) == (cells, disagreements)
+    for split in (lambda pod: None, lambda pod: pods[pod].meta.namespace, lambda pod: pods[pod].meta.name):
+        assert blocks_summed(by_classes, split, all_cells(by_classes)) == blocks_summed(
+            by_classes, split, block_cells(by_classes, split)
+        )
     return cells, survey.journeys
+
+
+def blocks_summed(
+    matrix: ClassMatrix, split: Callable[[int], Hashable], cells: Iterable[tuple[Any, ...]]
+) -> Counter[Any]:
+    """Cells counted by (source's split or outside row, destination's split, port, protocol, mark): what a
+    caller of `block_cells` sums (review/reach.py by workload). `cells` as `all_cells` gives them, or with
+    a count of pairs after the destination (as `block_cells`)."""
+    out: Counter[Any] = Counter()
+    for cell in cells:
+        if len(cell) == 5:
+            r, dst, port, protocol, found = cell
+            count = 1
+        else:
+            r, dst, count, port, protocol, found = cell
+        source = matrix.sources[r]
+        src = ("outside", r) if source.pod is None else ("pod", split(source.pod))
+        out[(src, split(dst), port, protocol, found.mark)] += count
+    return out
 
 
 def without(net: Network, text: str) -> Network:
@@ -112,6 +138,63 @@ def test_classes_give_the_matrix_cell_by_cell_on_the_examples(folder: str, nodes
     net = network([str(ROOT / folder)], CompileArgs(nodes=nodes))
     cells, journeys = compare(net, ["198.51.100.7", "10.0.0.99"])
     assert journeys < cells
+
+
+SPECIAL = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+spec: {podCIDR: 10.244.0.0/24}
+status: {addresses: [{type: InternalIP, address: 10.244.0.9}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a1, namespace: default, labels: {app: a}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.0.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a2, namespace: default, labels: {app: a}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.0.5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b1, namespace: default, labels: {app: b}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.0.6}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b2, namespace: default, labels: {app: b}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.0.7}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: n1, namespace: default, labels: {app: n}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {phase: Running, podIP: 10.244.0.9}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}]}]
+"""
+
+
+def test_pods_at_special_addresses_are_walked_pair_by_pair(tmp_path: Path) -> None:
+    """Two running pods sharing an address, and a pod at its node's address: their cells are keyed alone,
+    and `block_cells` walks them pair by pair, as both sources and destinations."""
+    (tmp_path / "cluster.yaml").write_text(SPECIAL)
+    net = network([str(tmp_path)], CompileArgs())
+    pods, _ = matrix_pods(net)
+    matrix = ClassMatrix(net, pods, [], None)
+    assert sorted(pods[i].meta.name for i, alone in enumerate(matrix.keys.special) if alone) == ["a1", "a2", "n1"]
+    compare(net, ["198.51.100.7", "10.244.0.6"])  # the second outside client at a pod's address
 
 
 def test_the_bench_cluster_has_one_class_per_namespace_app_and_http_port() -> None:

@@ -300,3 +300,71 @@ def test_pods_reach_services_on_their_interface(case: str) -> None:
     ]
     assert clusterip and all("masqueraded" not in clients["pods"].how for clients in clusterip)
     assert all("masqueraded" in clients["outside clients"].how for clients in clusterip if clients["pods"].endpoints)
+
+
+@pytest.mark.parametrize("folder", ["examples", "examples-repo/manifests", "golden/policy-peers-ipblock"])
+def test_outside_destinations_asked_by_role_are_asked_pod_by_pod(folder: str) -> None:
+    """`version` asks each outside destination once per source role (review/reach.py `_to_outside`); every
+    pod asked on its own, by a journey, gives the same tallies."""
+    from collections import Counter
+
+    from netcompile.analysis import matrix_pods
+    from netcompile.review.reach import group_of, outside_destinations, version
+    from netcompile.targets import Workloads
+
+    args = parse_compile_args(["--nodes", "2"])
+    completed = complete(load([str(ROOT / folder)]), args.complete_options())
+    opts = args.compile_options(completed.proxy_config)
+    net = Network(compile_nodes(completed, opts), opts)
+    outside, ports = outside_destinations(net)
+    assert outside and ports  # the case has ipBlocks and ports to ask about
+    labels = {label for _, label in outside}
+    tallies = version(net, [], outside, ports).tallies
+    by_roles = Counter({k: (t.cells, t.open) for k, t in tallies.items() if k[1] in labels})
+    pods, _ = matrix_pods(net)
+    workloads = Workloads(net.objects)
+    one_by_one: dict[tuple[str, str, int, object], tuple[int, int]] = {}
+    for pod in pods:
+        place = net.place_of_pod(pod)
+        for address, label in outside:
+            if address.version != place.address.version:
+                continue
+            for port, protocol in ports:
+                key = (group_of(workloads, pod), label, port, protocol)
+                cells, opened = one_by_one.get(key, (0, 0))
+                delivered = net.journey(place, address, port, protocol).delivered() > 0
+                one_by_one[key] = (cells + 1, opened + delivered)
+    assert by_roles == Counter(one_by_one)
+
+
+@pytest.mark.parametrize(("name", "changes"), [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES])
+def test_tallies_by_blocks_are_the_tallies_cell_by_cell(
+    tmp_path: Path, name: str, changes: dict[str, tuple[str, str]]
+) -> None:
+    """`version` sums the matrix by blocks of pods (analysis `block_cells`); summed pod pair by pod pair
+    (`all_cells`), every tally (cells, open, disagreements) is the same, on each repository of CASES."""
+    from collections import Counter
+
+    from netcompile.analysis import ClassMatrix, all_cells, matrix_pods
+    from netcompile.review.reach import group_of, version
+    from netcompile.targets import Workloads
+
+    args = parse_compile_args([])
+    completed = complete(load([str(repository(tmp_path, "new", changes))]), args.complete_options())
+    opts = args.compile_options(completed.proxy_config)
+    net = Network(compile_nodes(completed, opts), opts)
+    by_blocks = {k: (t.cells, t.open, t.disagree) for k, t in version(net, []).tallies.items()}
+    pods, _ = matrix_pods(net)
+    matrix = ClassMatrix(net, pods, [], None)
+    groups = [group_of(Workloads(net.objects), pod) for pod in pods]
+    pairs: Counter[tuple[object, ...]] = Counter()
+    for row, dst, port, protocol, cell in all_cells(matrix):
+        if cell.evaluated:
+            key = (groups[row], groups[dst], port, protocol)
+            pairs[(*key, "cells")] += 1
+            pairs[(*key, "open")] += cell.delivered > 0
+            pairs[(*key, "disagree")] += not cell.agrees
+    one_by_one = {
+        k[:4]: (pairs[(*k[:4], "cells")], pairs[(*k[:4], "open")], pairs[(*k[:4], "disagree")]) for k in pairs
+    }
+    assert by_blocks == one_by_one

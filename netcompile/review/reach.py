@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, ip_address
 
-from ..analysis import ClassMatrix, all_cells, matrix_pods
+from ..analysis import ClassMatrix, block_cells, matrix_pods
 from ..journeys import Network, Place
 from ..model import IPAddress, IPNetwork, Pod, Protocol
 from ..targets import Workloads
@@ -117,17 +117,19 @@ def version(
         out.pods[name] = out.pods.get(name, 0) + 1
     tallies: dict[Key, Tally] = defaultdict(Tally)
     _to_outside(matrix, groups, outside, ports, tallies)
-    for row, dst, port, protocol, cell in all_cells(matrix):
+    by_group = groups.__getitem__  # rows of one class and one group have the same cells (block_cells)
+    for row, dst, count, port, protocol, cell in block_cells(matrix, by_group):
         if not cell.evaluated:
             continue  # a pod to itself, or no address of the source's family
         source = matrix.sources[row]
         src = groups[source.pod] if source.pod is not None else f"outside {source.place.address}"
         tally = tallies[(src, groups[dst], port, protocol)]
-        tally.cells += 1
-        tally.disagree += not cell.agrees
+        tally.cells += count
+        if not cell.agrees:
+            tally.disagree += count
         address = matrix.destination(dst, source)
         if cell.delivered > 0:
-            tally.open += 1
+            tally.open += count
             if tally.sample_open is None and address is not None:
                 tally.sample_open = (source.place, address)
         elif tally.sample_closed is None and address is not None:
@@ -143,17 +145,23 @@ def _to_outside(
     ports: Sequence[tuple[int, Protocol]],
     tallies: dict[Key, Tally],
 ) -> None:
-    """Each pod's connections to the outside addresses, asked once per class of pods."""
-    asked: dict[tuple[int, IPAddress, int, Protocol], bool] = {}
+    """Each pod's connections to the outside addresses, asked once per source role: a journey to an outside
+    address depends on its source pod only as a cell does, through the pod's place and egress rules, which
+    its role (`Keys.source_role`: classes alike in those) stands for. Pods at special addresses are asked
+    one by one."""
+    asked: dict[tuple[int | str, IPAddress, int, Protocol], bool] = {}
+    keys = matrix.keys
     for source in matrix.sources:
         if source.pod is None:
             continue
-        cls = matrix.class_of[source.pod]
+        version = source.place.address.version
+        alone = keys.special[source.pod]
+        role: int | str = f"pod {source.pod}" if alone else keys.source_role(matrix.class_of[source.pod], version)
         for address, label in outside:
-            if address.version != source.place.address.version:
+            if address.version != version:
                 continue
             for port, protocol in ports:
-                key = (cls, address, port, protocol)
+                key = (role, address, port, protocol)
                 if key not in asked:
                     journey = matrix.net.journey(source.place, address, port, protocol)
                     asked[key] = journey.delivered() > 0
