@@ -116,10 +116,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-# Typer prints an argument's Python type beside its metavar in --help (`PATH... <list[str]>`); the
-# metavars say it in words (`PATH...`, `FILE`), so arguments show those alone (tests/test_cli.py).
-typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
-
 BAD_INPUT = 2
 DEFAULT_LIMITS = Limits()
 FINDING = 1
