@@ -368,3 +368,23 @@ def test_tallies_by_blocks_are_the_tallies_cell_by_cell(
         k[:4]: (pairs[(*k[:4], "cells")], pairs[(*k[:4], "open")], pairs[(*k[:4], "disagree")]) for k in pairs
     }
     assert by_blocks == one_by_one
+
+
+def test_the_ruleset_of_an_input_without_nodes_is_the_nodes(tmp_path: Path) -> None:
+    """Bare pods and no Node: one ruleset, for the one node the input implies, which has no name."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default, labels: {app: web}}\n"
+        "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}\nstatus: {phase: Running, podIP: 10.244.0.5}\n"
+    )
+    policy = (
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: default}\n"
+        "spec: {podSelector: {}, ingress: [{ports: [{port: 80}]}]}\n"
+    )
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "in.yaml").write_text(pod + policy)
+    (tmp_path / "new" / "in.yaml").write_text(pod + policy.replace("port: 80", "port: 81"))
+    result = runner.invoke(app, ["diff", str(tmp_path / "old"), str(tmp_path / "new")])
+    assert result.exit_code == 1, result.output
+    assert "\nRuleset of the node:\n--- a/ruleset.nft\n+++ b/ruleset.nft\n" in result.stdout
+    assert "None" not in result.stdout

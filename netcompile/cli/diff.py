@@ -88,10 +88,12 @@ def diff_cmd(
         for node in sorted(old_net.views.keys() | new_net.views.keys(), key=str):
             before, after = old_net.views.get(node), new_net.views.get(node)
             lines = ruleset_diff(
-                before.compiled.output.text if before else "", after.compiled.output.text if after else "", str(node)
+                before.compiled.output.text if before else "",
+                after.compiled.output.text if after else "",
+                "ruleset" if node is None else node,  # the one node of an input without Nodes: no name
             )
             if lines:
-                review.rulesets[str(node)] = lines
+                review.rulesets["the node" if node is None else node] = lines
     nodes = len(new_net.views)
     if form == "html":
         emit(review_page(review, new), target)
