@@ -22,7 +22,7 @@ from netcompile.compile.options import CompileOptions
 from netcompile.errors import InputError
 from netcompile.nft import delta, delta_text, fingerprint
 from netcompile.nft.delta import Delta, between
-from netcompile.nft.reader import LoadedSet, NotOurs, element_key, read
+from netcompile.nft.reader import LoadedSet, NotOurs, Stretch, element_key, read
 from tests.strategies import scenarios
 from tests.test_delta import CASES, NODE, SHOP, text_of, two_versions
 from tests.test_transaction import PROFILE, SETTINGS, changes
@@ -45,7 +45,7 @@ def written(lines: list[str]) -> str:
 def loaded(lines: list[str], ordered: bool) -> LoadedSet:
     """A set of these element lines; `ordered`: one nft lists in insertion order (concatenations, intervals)."""
     declaration = ("type ipv4_addr . inet_service", "flags interval") if ordered else ("type ipv4_addr",)
-    return LoadedSet("s", "set", declaration, None, written(lines))
+    return LoadedSet("s", "set", declaration, None, Stretch.of(written(lines)))
 
 
 def every_line(before: list[str], after: list[str], ordered: bool) -> tuple[list[str], list[str]]:
@@ -90,17 +90,18 @@ def test_the_elements_a_delta_moves_are_those_every_line_gives(
     old, new = loaded(before, ordered), loaded(after, ordered)
     assert delta._element_changes(old, new, set()) == every_line(before, after, ordered)
     gone, come = delta_text.unaligned(old.written, new.written)
-    for spans, text in ((gone, old.written), (come, new.written)):
+    old_text, new_text = str(old.written), str(new.written)
+    for spans, text in ((gone, old_text), (come, new_text)):
         assert all(a < b for a, b in spans) and all(b < c for (_, b), (c, _) in itertools.pairwise(spans))
         assert all(_line_start(text, at) for span in spans for at in span)
-    assert _outside(old.written, gone) == _outside(new.written, come)  # the stretches paired are alike
+    assert _outside(old_text, gone) == _outside(new_text, come)  # the stretches paired are alike
     start, old_end, new_end = delta_text.differing(old.written, new.written)
-    assert old.written[:start] == new.written[:start] and old.written[old_end:] == new.written[new_end:]
+    assert old_text[:start] == new_text[:start] and old_text[old_end:] == new_text[new_end:]
     assert start <= old_end and start <= new_end
-    for text, at in ((old.written, start), (old.written, old_end), (new.written, start), (new.written, new_end)):
+    for text, at in ((old_text, start), (old_text, old_end), (new_text, start), (new_text, new_end)):
         assert _line_start(text, at)  # whole lines on both sides
     if before == after:
-        assert (start, old_end, new_end) == (len(old.written),) * 3
+        assert (start, old_end, new_end) == (len(old_text),) * 3
 
 
 def _line_start(text: str, at: int) -> bool:
@@ -112,11 +113,11 @@ def _outside(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(text[ends[k] : ends[k + 1]] for k in range(0, len(ends), 2))
 
 
-def _cut_whole(old: str, new: str) -> tuple[int, int, int]:
+def _cut_whole(old: Stretch, new: Stretch) -> tuple[int, int, int]:
     return 0, len(old), len(new)
 
 
-def _left_whole(old: str, new: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def _left_whole(old: Stretch, new: Stretch) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     return [(0, len(old))], [(0, len(new))]
 
 
@@ -274,3 +275,22 @@ def test_compile_since_a_forged_ruleset_exits_2_naming_the_line(tmp_path: Path) 
     assert result.exit_code == 2, result.output
     assert f"--since {tmp_path / 'forged.nft'}:{number}: unexpected element line in service-ips-v4" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"", "not a ruleset netcompile wrote"), (b"\xff\xfe\x00", "not UTF-8"), (None, "not a ruleset netcompile wrote")],
+    ids=["empty", "binary", "a device"],
+)
+def test_since_a_file_that_does_not_map_or_decode_is_refused(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    """OLD.nft is decoded from a map of the file; an empty file, or one that does not map (/dev/null), is
+    read instead; either way, what is not a ruleset is refused, exit 2."""
+    _, new, _ = two_versions(tmp_path)
+    since = Path("/dev/null") if content is None else tmp_path / "since.nft"
+    if content is not None:
+        since.write_bytes(content)
+    result = runner.invoke(app, ["compile", str(new), *NODE, "--since", str(since), "-o", str(tmp_path / "d.nft")])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "d.nft").exists()

@@ -27,7 +27,9 @@ What the kernel allows in place (measured on 6.18 with nft 1.0.6), and so what a
   per family of its `endpoints-N` chain, created with it; compile/services.py);
 - a table's comment cannot change in place: then the delta is the full replacement (still checking OLD's
   fingerprint first).
-Nothing here re-parses statements: lines are compared and copied as netcompile wrote them.
+Nothing here re-parses statements: lines are compared and copied as netcompile wrote them. A set's
+element block is compared as text, and only the stretches where OLD and NEW differ are cut into lines
+(nft/delta_text.py): the unchanged 100k lines of a large set are never made into strings.
 """
 
 from __future__ import annotations
@@ -107,10 +109,11 @@ def _refers(text: str, sets: set[str], chains: set[str]) -> bool:
 def _set_kept(old: LoadedSet, new: LoadedSet) -> bool:
     """Can `old` become `new` in place? Same kind and declaration, the new elements fit the old size
     (which holds until the transaction commits), and a size the kernel can move to (not to none). A set
-    written alike in both is kept: the table holds it as it is."""
+    written alike in both is kept: the table holds it as it is. NEW's elements fit any size at least their
+    own (nft loads no set holding more than its size); only otherwise are they counted."""
     if old == new:
         return True
-    fits = old.size is None or new.count <= old.size
+    fits = old.size is None or (new.size is not None and new.size <= old.size) or new.count <= old.size
     same = (old.kind, old.declaration) == (new.kind, new.declaration)
     return same and fits and (new.size is not None or old.size is None)
 

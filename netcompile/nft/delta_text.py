@@ -1,4 +1,5 @@
-"""Where two element blocks differ, found on their text (`LoadedSet.written`: each line `\\t\\t\\t<element>,\\n`).
+"""Where two element blocks differ, found on their text (`LoadedSet.written`: each line `\\t\\t\\t<element>,\\n`,
+in the text of the ruleset, which is not copied whole).
 
 A delta (nft/delta.py) needs the lines only one of OLD and NEW holds. Cutting 100k element lines into
 strings to compare them costs more than the rest of a delta, and a delta's sets mostly differ in a few
@@ -14,25 +15,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .reader import Stretch
+
 __all__ = ["differing", "unaligned"]
 
 Span = tuple[int, int]
 
 
-def differing(old: str, new: str) -> tuple[int, int, int]:
+def differing(old: Stretch, new: Stretch) -> tuple[int, int, int]:
     """`old[start:old_end]` and `new[start:new_end]`: what is left once the lines alike at the start and
     at the end of both are set aside (the order of the lines is kept: see `unaligned` otherwise)."""
     limit, shift = min(len(old), len(new)), len(new) - len(old)
-    alike = _alike(limit, lambda low, high: old.startswith(new[low:high], low))
+    alike = _alike(limit, _from(old, 0, new, 0))
     start = old.rfind("\n", 0, alike) + 1  # the lines wholly alike
-    alike = _alike(limit - start, lambda low, high: old.startswith(new[-high : len(new) - low], len(old) - high))
+    alike = _alike(limit - start, lambda low, high: old.same(len(old) - high, new, len(new) - high, len(new) - low))
     end = len(old) - alike
     if not (_line_start(old, end) and _line_start(new, end + shift)):
-        end = old.find("\n", end) + 1  # the next line: in the common part, so a line in both
+        end = old.find("\n", end, len(old)) + 1  # the next line: in the common part, so a line in both
     return start, end, end + shift
 
 
-def unaligned(old: str, new: str) -> tuple[list[Span], list[Span]]:
+def unaligned(old: Stretch, new: Stretch) -> tuple[list[Span], list[Span]]:
     """The stretches of `old` and of `new` left once stretches alike in both are paired, in order: after
     the lines alike at the start and end (`differing`), from the first lines that differ, the nearer of
     the next place `old` holds `new`'s line and the next place `new` holds `old`'s line is where the two
@@ -44,8 +47,8 @@ def unaligned(old: str, new: str) -> tuple[list[Span], list[Span]]:
     i, j = start, start
     budget = 2 * (old_end - start + new_end - start)
     while i < old_end and j < new_end and budget > 0:
-        old_line = old[i : old.index("\n", i) + 1]
-        new_line = new[j : new.index("\n", j) + 1]
+        old_line = old.part(i, old.find("\n", i, old_end) + 1)
+        new_line = new.part(j, new.find("\n", j, new_end) + 1)
         at_old = old.find("\n" + new_line, i, old_end) + 1  # 0: not there (a line at i + 1 or after)
         at_new = new.find("\n" + old_line, j, new_end) + 1
         budget -= (at_old or old_end) - i + (at_new or new_end) - j
@@ -77,13 +80,13 @@ def _leave(spans: list[Span], start: int, end: int) -> None:
     spans.append((start, end))
 
 
-def _from(old: str, i: int, new: str, j: int) -> Callable[[int, int], bool]:
+def _from(old: Stretch, i: int, new: Stretch, j: int) -> Callable[[int, int], bool]:
     """`same` for `_alike`: `old` from offset `i` against `new` from offset `j`."""
-    return lambda low, high: old.startswith(new[j + low : j + high], i + low)
+    return lambda low, high: old.same(i + low, new, j + low, j + high)
 
 
-def _line_start(text: str, at: int) -> bool:
-    return at == 0 or text[at - 1] == "\n"
+def _line_start(text: Stretch, at: int) -> bool:
+    return at == 0 or text.char(at - 1) == "\n"
 
 
 def _alike(limit: int, same: Callable[[int, int], bool]) -> int:

@@ -33,6 +33,7 @@ NAME = "fingerprint"
 PLACEHOLDER = ("0x00000000", "0x00000000")
 COMMENT = "this ruleset's hash: a delta from it deletes this element first, so it applies to nothing else"
 _PLACEHOLDER_LINE = "\t\t\t" + " . ".join(PLACEHOLDER) + ",\n"
+_PART = 1 << 20  # characters hashed at a time
 
 
 def stamp(table: Table) -> Set:
@@ -52,19 +53,18 @@ def digest(text: str, start: int) -> tuple[str, str]:
 
 def digest_in_place(text: str, start: int, at: int, length: int) -> tuple[str, str]:
     """`digest(text, start)` of `text` as it was written, with the placeholder in the place of the `length`
-    characters at `at` (the fingerprint it holds), hashed in parts rather than copied into a new text."""
-    placeholder = " . ".join(PLACEHOLDER).encode()
-    if text.isascii():  # then offsets are the same in the text and its bytes: encoded once, not copied again
-        data = memoryview(text.encode("ascii"))
-        value = hashlib.sha256(data[start:at])
-        value.update(placeholder)
-        value.update(data[at + length :])
-    else:
-        value = hashlib.sha256(text[start:at].encode())
-        value.update(placeholder)
-        value.update(text[at + length :].encode())
+    characters at `at` (the fingerprint it holds): hashed a part at a time rather than copied whole."""
+    value = hashlib.sha256()
+    _hash(value, text, start, at)
+    value.update(" . ".join(PLACEHOLDER).encode())
+    _hash(value, text, at + length, len(text))
     hexdigest = value.hexdigest()
     return f"0x{hexdigest[:8]}", f"0x{hexdigest[8:16]}"
+
+
+def _hash(value: hashlib._Hash, text: str, start: int, end: int) -> None:
+    for part in range(start, end, _PART):
+        value.update(text[part : min(part + _PART, end)].encode())
 
 
 def table_start(text: str, family: str, name: str) -> int:
