@@ -21,10 +21,9 @@ from ..host.nftlib import NftRejected, NftUnavailable
 from ..iptables import file_header
 from ..iptables import render as render_iptables
 from ..nft import fingerprint
-from ..nft.reader import Loaded
 from . import FINDING, CompileArgs, TableOpt, app, fail, run_compile, with_compile_options
 from .options import BackendOpt, VariantOpt, backend_problem
-from .since import SinceOpt, delta_from, load_since
+from .since import Old, SinceOpt, delta_from, load_since
 
 NetnsOpt = Annotated[
     str | None,
@@ -155,9 +154,7 @@ def apply_cmd(
     sys.stderr.flush()
 
 
-def _apply_delta(
-    since: Path, old: Loaded, new_text: str, name: str, table: str, netns: str | None, check: bool
-) -> None:
+def _apply_delta(since: Path, old: Old, new_text: str, name: str, table: str, netns: str | None, check: bool) -> None:
     delta, script = delta_from(since, old, new_text, name)
     where = f" in network namespace {netns}" if netns else ""
     try:

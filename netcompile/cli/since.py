@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ import typer
 from .. import __version__
 from ..nft import fingerprint
 from ..nft.delta import Delta, between
-from ..nft.reader import DELTA, Loaded, NotOurs, read
+from ..nft.reader import DELTA, Loaded, NotOurs, read, verify
 from . import fail
 
 SinceOpt = Annotated[
@@ -44,19 +45,49 @@ def read_ruleset(path: Path | str) -> str:
         fail(f"{path}: not UTF-8 text, so not a ruleset netcompile wrote")
 
 
-def load_since(since: Path) -> Loaded:
+class Old:
+    """OLD.nft, read and its layout checked before anything is compiled; its fingerprint is checked against
+    its text beside the compile, in a thread (hashlib lets go of the GIL while it hashes), and the delta
+    waits for that check (`checked`) before it is made."""
+
+    def __init__(self, path: Path, text: str, loaded: Loaded) -> None:
+        self.path, self.loaded, self._text = path, loaded, text
+        self._outcome: list[NotOurs | None] = []
+        self._thread = threading.Thread(target=self._verify, name="since-fingerprint", daemon=True)
+        self._thread.start()
+
+    def _verify(self) -> None:
+        try:
+            verify(self.loaded, self._text, str(self.path))
+        except NotOurs as exc:
+            self._outcome.append(exc)
+        else:
+            self._outcome.append(None)
+
+    def checked(self) -> Loaded:
+        """The ruleset, once its fingerprint matches its text; exit 2 when it does not (the file was edited)."""
+        self._thread.join()
+        if not self._outcome:  # the thread failed otherwise: check here, where a failure is seen
+            verify(self.loaded, self._text, str(self.path))
+        elif self._outcome[0] is not None:
+            fail(f"--since {self._outcome[0]}")
+        return self.loaded
+
+
+def load_since(since: Path) -> Old:
     """The ruleset of file `since`, read before anything is compiled; exit 2 when it is not a full ruleset
-    netcompile wrote, or was edited since."""
+    netcompile wrote (its fingerprint is checked beside the compile: `Old.checked`)."""
     text = read_ruleset(since)
     try:
-        return read(text, str(since))
+        return Old(since, text, read(text, str(since), check=False))
     except NotOurs as exc:
         fail(f"--since {exc}")
 
 
-def delta_from(since: Path, old: Loaded, new_text: str, new_name: str = "<compiled>") -> tuple[Delta, str]:
-    """The delta from `old` (read from file `since`) to the ruleset `new_text`, and its script; exit 2
-    when the new text is not a ruleset netcompile wrote, or the two are of different tables."""
+def delta_from(since: Path, pending: Old, new_text: str, new_name: str = "<compiled>") -> tuple[Delta, str]:
+    """The delta from OLD (read from file `since`) to the ruleset `new_text`, and its script; exit 2
+    when OLD was edited, the new text is not a ruleset netcompile wrote, or the two are of different tables."""
+    old = pending.checked()
     try:
         new = read(new_text, new_name, check=new_name != "<compiled>")
     except NotOurs as exc:
