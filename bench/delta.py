@@ -130,8 +130,9 @@ def compile_full(inputs: Path, out: Path) -> tuple[float, float]:
 
 def compile_delta(inputs: Path, since: Path, out: Path) -> tuple[float, float, Delta]:
     """`compile INPUTS --since SINCE -o OUT`, in this process, as the command runs it (cli/since.py: OLD
-    read and checked first, then the compile, the delta and its file): seconds, the seconds of all but
-    the compile (read OLD, diff, render, write), and the delta."""
+    read and its layout checked first, its fingerprint checked in a thread beside the compile, then the
+    delta and its file): seconds, the seconds of all but the compile (read OLD, wait for its check, diff,
+    render, write), and the delta."""
     start = time.perf_counter()
     old = load_since(since)
     before = time.perf_counter()
