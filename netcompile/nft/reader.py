@@ -8,8 +8,8 @@ error with the line at fault. Lines are kept as written, never re-parsed into st
 
 A set's elements are kept as the text they are written in (`LoadedSet.written`), cut into lines only when
 asked (`elements`, `lines`), and their layout is checked on the lines so cut: a delta compares two element
-blocks as text and cuts only the lines where they differ, so the 230k element lines of 10k Services are
-not made into strings to find the few that changed. What a delta takes from a ruleset is always checked;
+blocks as text and cuts only the lines where they differ, so the element lines of a large cluster are not
+made into strings to find the few that changed. What a delta takes from a ruleset is always checked;
 an element block it never cuts is one it copies nothing from.
 
     #!/usr/sbin/nft -f
