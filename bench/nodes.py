@@ -131,16 +131,21 @@ def _details(written: list[NodeRuleset], clock: float, ended: float) -> None:
     print(
         f"  a node's compile and write: the first {first.finished - first.started:.2f} s (it makes the shared "
         f"part); the others median {statistics.median(each):.3f} s (min {min(each):.3f}, max {max(each):.3f}), "
-        f"CPU median {statistics.median([w.cpu for w in others]):.3f} s",
+        f"CPU median {statistics.median([w.cpu for w in others]):.3f} s, waiting for a CPU (run queue) median "
+        f"{statistics.median([w.waited for w in others]):.3f} s",
         flush=True,
     )
-    by_worker: dict[int, list[float]] = {}
+    by_worker: dict[int, list[NodeRuleset]] = {}
     for w in others:
-        by_worker.setdefault(w.worker, []).append(w.finished - w.started)
+        by_worker.setdefault(w.worker, []).append(w)
     if set(by_worker) == {0}:
         return
     starts, ends = min(w.started for w in others), max(w.finished for w in others)
-    busy = ", ".join(f"worker {k} {len(v)} nodes in {sum(v):.1f} s" for k, v in sorted(by_worker.items()))
+    busy = ", ".join(
+        f"worker {k} {len(v)} nodes in {sum(w.finished - w.started for w in v):.1f} s, "
+        f"{sum(w.cpu for w in v):.1f} s of CPU, {sum(w.waited for w in v):.1f} s waiting for one"
+        for k, v in sorted(by_worker.items())
+    )
     print(
         f"  timeline: {first.started - clock:.2f} s before the first node, {first.finished - first.started:.2f} s "
         f"for it, {starts - first.finished:.2f} s until a worker starts, {ends - starts:.1f} s of workers "

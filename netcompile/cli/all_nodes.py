@@ -44,6 +44,7 @@ class NodeRuleset:
     started: float = 0.0  # when its compile began and its file was written: time.monotonic(), the same
     finished: float = 0.0  # clock in every process (so a benchmark can lay the workers' times side by side)
     cpu: float = 0.0  # CPU seconds its compile and write took
+    waited: float = 0.0  # seconds it was ready to run but waited for a CPU (Linux's run queue; 0 elsewhere)
 
 
 def ruleset_path(directory: Path, node: str) -> Path:
@@ -73,7 +74,7 @@ def _compile(
     out: list[NodeRuleset] = []
     try:
         for node in nodes:
-            started, cpu = time.monotonic(), time.process_time()
+            started, cpu, queued = time.monotonic(), time.process_time(), _run_queue_seconds()
             output = compile_node(completed, replace(opts, node=node)).output
             target = ruleset_path(directory, node)
             data = output.text.encode()
@@ -89,12 +90,23 @@ def _compile(
                     started,
                     time.monotonic(),
                     time.process_time() - cpu,
+                    _run_queue_seconds() - queued,
                 )
             )
     except BaseException:
         _discard(out)
         raise
     return out
+
+
+def _run_queue_seconds() -> float:
+    """How long this process has waited, ready to run, for a CPU (the second field of /proc/self/schedstat,
+    in nanoseconds): what tells a worker slowed by other work on the machine from one that waits on I/O."""
+    try:
+        with open("/proc/self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _discard(results: Sequence[NodeRuleset]) -> None:

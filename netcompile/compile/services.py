@@ -29,6 +29,9 @@ map lookups. Only session affinity needs per-Service state (as kube-proxy): `aff
 frontends a Service has and which endpoints each may use is `frontends.py`; this module writes them
 into the maps, as typed statements and elements (`nft/statements.py`; the syntax is `nft/syntax.py`'s).
 
+What a Service adds to the table is kept (a `reuse.Fragment`), and another node's compile of the same
+input whose inputs for that Service are the same replays it rather than compiling it again.
+
 Marks: the Service stage owns one bit (CompileOptions.masquerade_mark, 0x4000 as kube-proxy). nat-output
 sets it before looking for a Service (the node's own traffic is always masqueraded; `external-local`
 reads it to tell the node from outside clients) and clears it again when no Service matched.
@@ -127,6 +130,7 @@ class ListRole:
 
 PRIMARY = ListRole("service-picks", "service-endpoints", "endpoints", "")
 LOCAL = ListRole("local-picks", "local-endpoints", "local-endpoints", "/local")
+_ROLES = {role.chain_prefix: role for role in (PRIMARY, LOCAL)}  # as a Fragment names them
 
 
 def frontend_key(fam: AddressFamily) -> Concat:
@@ -389,9 +393,8 @@ class _Builder:
 
     def replay(self, fragment: Fragment) -> None:
         """Add what a Service added to another node's table, where it had the same inputs (`reuse.py`)."""
-        roles = {role.chain_prefix: role for role in (PRIMARY, LOCAL)}
         for prefix, n in fragment.maps:
-            self._endpoint_maps(roles[prefix], n)
+            self._endpoint_maps(_ROLES[prefix], n)
         for set_name, elements in fragment.elements:
             self.table.extend_elements(set_name, elements)
         self.hairpin.update(fragment.hairpin)
