@@ -17,7 +17,8 @@ from ..nft.types import ChainType, Hook
 from .index import Cluster
 from .options import MASQUERADE_MARK, CompileOptions
 from .policies import compile_policies
-from .services import compile_services, family_sets
+from .service_parts import compile_services
+from .services import family_sets
 
 __all__ = ["MASQUERADE_MARK", "CompileOptions", "Output", "compile_cluster", "skeleton"]
 

@@ -31,6 +31,7 @@ of a kept Fragment are shared by every node's table; each is written once (`nft/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..model import IPAddress, Pod, Service, ServiceType, TrafficPolicy
@@ -40,7 +41,7 @@ from .frontends import Frontend
 from .index import Cluster, Shared
 from .options import CompileOptions
 
-__all__ = ["Fragment", "NodeInputs", "PolicyReuse", "Reuse", "has_external", "reuse_for"]
+__all__ = ["Fragment", "NodeInputs", "Part", "PolicyReuse", "Reuse", "Run", "has_external", "reuse_for"]
 
 
 @dataclass(slots=True)
@@ -51,6 +52,39 @@ class Fragment:
     maps: list[tuple[str, int]] = field(default_factory=list)  # (endpoint list role, length): the maps it uses
     elements: list[tuple[str, list[Element]]] = field(default_factory=list)  # set name, elements added
     hairpin: dict[str, IPAddress] = field(default_factory=dict)  # its endpoints, as text and address
+
+
+# One part of the Service stage, in order: a Service, why it is not programmed (None: it is), and which of
+# its frontends (False: its ClusterIPs; True: the others).
+Part = tuple[Service, str | None, bool]
+
+
+@dataclass(slots=True)
+class Run:
+    """Consecutive parts that read nothing of the node, their Fragments merged into one (and the notices
+    of the Services among them that are not programmed), so that a node replays them at once."""
+
+    fragment: Fragment = field(default_factory=Fragment)
+    notices: list[str] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)  # to compile one by one where a frontend is taken
+    _keys: set[tuple[str, str, str]] = field(default_factory=set)
+    _sets: dict[str, list[Element]] = field(default_factory=dict)
+
+    def add(self, fragment: Fragment) -> bool:
+        """Merge `fragment` (False, leaving the run as it was, when one of its frontends is already one of
+        the run's: each of the run's must be new for the run to replay as its parts would)."""
+        keys = [fe.key for fe in fragment.frontends]
+        if self._keys.intersection(keys) or len(set(keys)) != len(keys):
+            return False
+        self._keys.update(keys)
+        merged = self.fragment
+        merged.frontends += fragment.frontends
+        merged.maps += [used for used in fragment.maps if used not in merged.maps]
+        for set_name, elements in fragment.elements:
+            self._sets.setdefault(set_name, []).extend(elements)
+        merged.elements = list(self._sets.items())
+        merged.hairpin.update(fragment.hairpin)
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +135,10 @@ class Reuse:
         self._reads: dict[tuple[str, bool], _Reads | None] = {}
         # the same on every node: the Services in order, each with why it is not programmed (or None),
         # and the elements of the `cluster-ips` sets
-        self.programmed: list[tuple[Service, str | None]] | None = None
+        self.parts: list[Part] | None = None
         self.cluster_ips: dict[str, list[Element]] = {}
+        # `parts` with runs of those that read nothing of the node merged (`plan`), once they have Fragments
+        self.plan: list[Run | Part] | None = None
 
     def inputs(self, cluster: Cluster, service: Service, node: NodeInputs, external: bool) -> tuple[object, ...] | None:
         """The key of the Fragment of `service`'s ClusterIP frontends (`external` False) or of its other
@@ -125,6 +161,29 @@ class Reuse:
             node.zone if reads.zone else None,
             None if reads.endpoint_nodes is None else tuple(cluster.is_local(n) for n in reads.endpoint_nodes),
         )
+
+    def make_plan(self, notice: Callable[[Service, str], str]) -> list[Run | Part]:
+        """`parts`, where consecutive ones read nothing of the node and have their Fragment (or are not
+        programmed: `notice` says why, as a node's compile does) merged into Runs."""
+        assert self.parts is not None, "the parts are listed by the first compile"
+        plan: list[Run | Part] = []
+        run = Run()
+        for part in self.parts:
+            service, why, external = part
+            fragment = self.fragments.get((service.meta.key, external)) if why is None else None
+            if why is not None:
+                run.notices.append(notice(service, why))
+            elif fragment is None or not run.add(fragment):
+                if run.parts:
+                    plan.append(run)
+                run = Run()
+                if fragment is None or not run.add(fragment):
+                    plan.append(part)
+                    continue
+            run.parts.append(part)
+        if run.parts:
+            plan.append(run)
+        return plan
 
     def keep(self, key: tuple[object, ...], fragment: Fragment) -> None:
         """Keep `fragment` for the next node with the same inputs, unless they hold this node's own

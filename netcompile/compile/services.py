@@ -23,14 +23,15 @@ docs/semantics.md §2 is what they implement. A new connection to a Service walk
 
 One `endpoints-N` (and `local-endpoints-N`) chain, with its maps `service-endpoints-N-v4/-v6`, exists per
 distinct list length N, so the number of chains and maps depends on the spread of endpoint counts, never
-on the number of Services (why a map per length: `_Builder._endpoint_maps`); `numgen random mod N`
+on the number of Services (why a map per length: `Builder._endpoint_maps`); `numgen random mod N`
 picks each of the N map elements with probability exactly 1/N. Per packet: a constant number of set and
 map lookups. Only session affinity needs per-Service state (as kube-proxy): `affinity.py`. Which
 frontends a Service has and which endpoints each may use is `frontends.py`; this module writes them
 into the maps, as typed statements and elements (`nft/statements.py`; the syntax is `nft/syntax.py`'s).
 
-What a Service adds to the table is kept (a `reuse.Fragment`), and another node's compile of the same
-input whose inputs for that Service are the same replays it rather than compiling it again.
+`service_parts.py` goes through the Services and hands each frontend to `Builder`; what a Service adds
+is kept (a `reuse.Fragment`), and another node's compile of the same input whose inputs for that Service
+are the same replays it rather than compiling it again.
 
 Marks: the Service stage owns one bit (CompileOptions.masquerade_mark, 0x4000 as kube-proxy). nat-output
 sets it before looking for a Service (the node's own traffic is always masqueraded; `external-local`
@@ -41,11 +42,10 @@ port-unreachable.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..model import IPAddress, IPNetwork, Service, TrafficPolicy
+from ..model import IPAddress, IPNetwork, TrafficPolicy
 from ..nft.ir import Element, Set, Table
 from ..nft.names import family_name
 from ..nft.statements import (
@@ -86,17 +86,13 @@ from .affinity import Affinity
 from .frontends import (
     Frontend,
     Lists,
-    dns_only,
-    endpoint_lists,
     firewall_sources,
     local_detector,
-    node_port_addresses,
     primary_addresses,
-    service_frontends,
 )
 from .index import Cluster, Endpoint, collapse
 from .options import CompileOptions
-from .reuse import Fragment, NodeInputs, has_external, reuse_for
+from .reuse import Fragment
 
 
 @cache
@@ -197,7 +193,7 @@ def family_sets(table: Table, name: str, comment: str, networks: tuple[IPNetwork
 
 
 @dataclass(slots=True)
-class _Builder:
+class Builder:
     cluster: Cluster
     table: Table
     opts: CompileOptions
@@ -417,86 +413,3 @@ class _Builder:
         for fam in ADDRESS_FAMILIES:
             hairpin = family_name("hairpin", fam)
             t.add_elements(hairpin, [Element((a, a)) for a, ip in pairs if ip.version == fam.version])
-
-
-def _cluster_ip_elements(services: Iterable[Service]) -> dict[str, list[Element]]:
-    """The elements of the `cluster-ips` sets: each ClusterIP once, with the first Service holding it."""
-    out: dict[str, list[Element]] = {family_name("cluster-ips", fam): [] for fam in ADDRESS_FAMILIES}
-    holders: dict[IPAddress, Service] = {}
-    for service in services:
-        for address in service.cluster_ips:
-            if holders.setdefault(address, service) is service:
-                element = Element((str(address),), comment=service.meta.key)
-                out[family_name("cluster-ips", family_of(address))].append(element)
-    return out
-
-
-def _frontend(
-    cluster: Cluster,
-    builder: _Builder,
-    fe: Frontend,
-    winners: dict[tuple[str, str, str], Frontend],
-    lists: dict[tuple[str, int], Lists],
-    zone: str | None,
-    notices: list[str],
-) -> None:
-    """One frontend of a Service, unless another has its address, protocol and port (a notice then)."""
-    service = fe.service
-    winner = winners.setdefault(fe.key, fe)
-    if winner is not fe:
-        notices.append(
-            f"{service.meta.ref} port {fe.service_port.label}: {fe.describe()} is already a frontend of "
-            f"{winner.service.meta.ref} port {winner.service_port.label} ({winner.kind.value}): not programmed"
-        )
-        return
-    list_key = (fe.service_port.label, fe.address.version)
-    if list_key not in lists:
-        endpoints = [e for e in cluster.endpoints(service, fe.service_port) if e.address.version == fe.address.version]
-        lists[list_key] = endpoint_lists(cluster, service, endpoints, zone)
-    builder.frontend(fe, lists[list_key])
-    if builder.recording is not None:
-        builder.recording.frontends.append(fe)
-
-
-def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:
-    """Add every Service to `table`; returns notices for the user (Services given no DNAT, collisions)."""
-    notices: list[str] = []
-    builder = _Builder(cluster, table, opts)
-    builder.declare()
-    node_addresses = node_port_addresses(cluster, opts)
-    zone = cluster.node.zone if cluster.node else None
-    winners: dict[tuple[str, str, str], Frontend] = {}
-    reuse, node = reuse_for(cluster, opts), NodeInputs(node_addresses, builder.primary, zone)
-    if reuse.programmed is None:  # the same for every node: made once
-        ordered = sorted(cluster.services.values(), key=lambda s: (s.meta.namespace, s.meta.name))
-        reuse.programmed = [(service, dns_only(service)) for service in ordered]
-        reuse.cluster_ips = _cluster_ip_elements(service for service, why in reuse.programmed if why is None)
-    for set_name, elements in reuse.cluster_ips.items():
-        table.extend_elements(set_name, elements)
-    for service, why in reuse.programmed:
-        if why is not None:
-            notices.append(f"{service.meta.ref}: {why}")
-            continue
-        frontends: list[Frontend] | None = None
-        lists: dict[tuple[str, int], Lists] = {}
-        # Its ClusterIP frontends, then the others (as `service_frontends` lists them): each part a Fragment
-        for external in (False, True) if has_external(service) else (False,):
-            key = reuse.inputs(cluster, service, node, external)
-            if key is not None:  # made for a node with the same inputs: the same, unless a frontend is taken
-                fragment = reuse.fragments.get(key)
-                if fragment is not None and not any(fe.key in winners for fe in fragment.frontends):
-                    builder.replay(fragment)
-                    winners.update((fe.key, fe) for fe in fragment.frontends)
-                    continue
-                builder.recording = Fragment()
-            if frontends is None:
-                frontends = service_frontends(service, node_addresses)
-            told = len(notices)
-            for fe in frontends:
-                if fe.kind.external == external:
-                    _frontend(cluster, builder, fe, winners, lists, zone, notices)
-            if key is not None and builder.recording is not None and len(notices) == told:  # none taken
-                reuse.keep(key, builder.recording)
-            builder.recording = None
-    builder.finish()
-    return notices
