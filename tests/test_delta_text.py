@@ -32,9 +32,10 @@ CLUSTERS = {"dev": 5, "long": 300}.get(PROFILE, 25)
 runner = CliRunner()
 
 # Element lines: short, alike at their starts and ends (so that a text's common start or end stops inside
-# a line), some with a value or a comment (the key ends before them), a comma inside some.
+# a line), some with a value or a comment (the key ends before them), a comma or tabs inside some (so
+# that the end of one line can look like a whole line).
 LINE = st.text(alphabet="1a.,", min_size=1, max_size=4).map(lambda s: s.strip(",") or "1") | st.sampled_from(
-    ["1 : goto a", '1 comment "a" : 1', "1 . a", "11", "a1", "1a . 1"]
+    ["1 : goto a", '1 comment "a" : 1', "1 . a", "11", "a1", "1a . 1", "a\t\t\t1", "1\t\t\ta1"]
 )
 
 
