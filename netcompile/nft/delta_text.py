@@ -1,10 +1,11 @@
 """Where two element blocks differ, found on their text (`LoadedSet.written`: each line `\\t\\t\\t<element>,\\n`,
 in the text of the ruleset, which is not copied whole).
 
-A delta (nft/delta.py) needs the lines only one of OLD and NEW holds. Cutting 100k element lines into
-strings to compare them costs more than the rest of a delta, and a delta's sets mostly differ in a few
-lines: so stretches of text alike in both are found by comparing slices in C, and only what is left is
-cut into lines. Offsets are always at the start of a line (or the end of the text).
+A delta (nft/delta.py) needs the lines only one of OLD and NEW holds. Cutting every element line of a
+large cluster into strings to compare them costs more than the rest of a delta (bench/delta.py), and a
+delta's sets mostly differ in a few lines: so stretches of text alike in both are found by comparing
+slices in C, and only what is left is cut into lines. Offsets are always at the start of a line (or the
+end of the text).
 
 Any pairing of stretches alike in both gives the same lines only one side holds, once the lines left
 on each side are compared as sets: a line is never twice in one set (one element per key), so a line of
