@@ -190,6 +190,14 @@ def test_the_service_part_is_shared_and_only_where_the_node_does_not_matter(tmp_
         return [e for s in table.sets.values() for e in s.elements if e.comment and "shop/web:" in e.comment]
 
     assert web("node-0") and all(a is b for a, b in zip(web("node-0"), web("node-2"), strict=True))
+    # after the first node, the parts that read nothing of the node come as Blocks, each written once
+    later = [
+        block for s in compiled["node-1"].output.table.sets.values() for _, block in getattr(s.elements, "blocks", ())
+    ]
+    first = [
+        block for s in compiled["node-0"].output.table.sets.values() for _, block in getattr(s.elements, "blocks", ())
+    ]
+    assert later and not first and all(block.text is not None for block in later)
 
 
 def _objects(case: golden.Case) -> Objects:

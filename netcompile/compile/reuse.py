@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..model import IPAddress, Pod, Service, ServiceType, TrafficPolicy
-from ..nft.ir import Element
+from ..nft.ir import Block, Element
 from .allow import Grant, Interval
 from .frontends import Frontend
 from .index import Cluster, Shared
@@ -67,6 +67,7 @@ class Run:
     fragment: Fragment = field(default_factory=Fragment)
     notices: list[str] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)  # to compile one by one where a frontend is taken
+    blocks: list[tuple[str, Block]] = field(default_factory=list)  # its elements, by set (`seal`)
     _keys: set[tuple[str, str, str]] = field(default_factory=set)
     _sets: dict[str, list[Element]] = field(default_factory=dict)
 
@@ -85,6 +86,11 @@ class Run:
         merged.elements = list(self._sets.items())
         merged.hairpin.update(fragment.hairpin)
         return True
+
+    def seal(self) -> Run:
+        """The run complete: its elements of each set become one Block, written once for every node."""
+        self.blocks = [(set_name, Block(elements)) for set_name, elements in self._sets.items()]
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +181,14 @@ class Reuse:
                 run.notices.append(notice(service, why))
             elif fragment is None or not run.add(fragment):
                 if run.parts:
-                    plan.append(run)
+                    plan.append(run.seal())
                 run = Run()
                 if fragment is None or not run.add(fragment):
                     plan.append(part)
                     continue
             run.parts.append(part)
         if run.parts:
-            plan.append(run)
+            plan.append(run.seal())
         return plan
 
     def keep(self, key: tuple[object, ...], fragment: Fragment) -> None:

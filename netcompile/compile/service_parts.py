@@ -87,7 +87,7 @@ class _Node:
             for part in run.parts:
                 self.part(part)
             return
-        self.builder.replay(run.fragment)
+        self.builder.replay(run.fragment, run.blocks)
         self.winners.update((fe.key, fe) for fe in run.fragment.frontends)
         self.notices += run.notices
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from ..model import IPAddress, IPNetwork, TrafficPolicy
-from ..nft.ir import Element, Set, Table
+from ..nft.ir import Block, Element, Set, Table
 from ..nft.names import family_name
 from ..nft.statements import (
     CT_STATUS,
@@ -387,12 +387,17 @@ class Builder:
         if self.recording is not None:
             self.recording.elements.append((set_name, elements))
 
-    def replay(self, fragment: Fragment) -> None:
-        """Add what a Service added to another node's table, where it had the same inputs (`reuse.py`)."""
+    def replay(self, fragment: Fragment, blocks: list[tuple[str, Block]] | None = None) -> None:
+        """Add what a Service added to another node's table, where it had the same inputs (`reuse.py`);
+        with `blocks`, those of a Run of Services (the fragment's elements, as Blocks)."""
         for prefix, n in fragment.maps:
             self._endpoint_maps(_ROLES[prefix], n)
-        for set_name, elements in fragment.elements:
-            self.table.extend_elements(set_name, elements)
+        if blocks is None:
+            for set_name, elements in fragment.elements:
+                self.table.extend_elements(set_name, elements)
+        else:
+            for set_name, block in blocks:
+                self.table.add_block(set_name, block)
         self.hairpin.update(fragment.hairpin)
 
     # --- what depends on the whole cluster ----------------------------------------------------------

@@ -32,9 +32,11 @@ from .types import ChainType, Hook, IRError, Policy, SetFlag, TableFamily
 __all__ = [
     "NAME_MAX",
     "BaseChain",
+    "Block",
     "Chain",
     "ChainType",
     "Element",
+    "Elements",
     "Hook",
     "IRError",
     "Policy",
@@ -154,6 +156,28 @@ class Element:
         return syntax.element(self)
 
 
+class Block:
+    """Elements that the sets of several tables hold in this order (compile/reuse.py: the Services every
+    node's ruleset has alike): their lines are written once, for them all (`text`, kept by render.py)."""
+
+    __slots__ = ("elements", "text")
+
+    def __init__(self, elements: list[Element]) -> None:
+        self.elements = elements
+        self.text: str | None = None
+
+
+class Elements(list[Element]):
+    """A set's elements, and where runs of them come from a `Block` (`Table.add_block`): (the index of the
+    block's first element, the block)."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self, items: Iterable[Element] = ()) -> None:
+        super().__init__(items)
+        self.blocks: list[tuple[int, Block]] = []
+
+
 @dataclass(slots=True)
 class Set:
     """A named set, or a map when it has a `value_type`. Keys and values are typed (`Types`, `TypeOf`)."""
@@ -164,7 +188,7 @@ class Set:
     flags: tuple[SetFlag, ...] = ()
     comment: str | None = None
     timeout: int | None = None  # seconds, for dynamic sets
-    elements: list[Element] = field(default_factory=list)
+    elements: list[Element] = field(default_factory=Elements)
 
     @property
     def key(self) -> str:
@@ -291,6 +315,13 @@ class Table:
         if elements and target.is_map != (elements[0].value is not None):
             raise IRError(f"element {elements[0].key_text!r} does not fit {set_name!r}")
         target.elements += elements
+
+    def add_block(self, set_name: str, block: Block) -> None:
+        """`extend_elements` with the elements of `block`, marked as its: rendered with its text."""
+        self.extend_elements(set_name, block.elements)
+        elements = self.sets[set_name].elements
+        if block.elements and isinstance(elements, Elements):
+            elements.blocks.append((len(elements) - len(block.elements), block))
 
     def finish(self) -> Table:
         """Check cross references; returns self so `render(table.finish())` reads well."""

@@ -13,7 +13,7 @@ from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from . import fingerprint, syntax
-from .ir import Element, Table
+from .ir import Element, Elements, Table
 
 if TYPE_CHECKING:
     import jinja2
@@ -42,10 +42,37 @@ def environment() -> jinja2.Environment:
 
 
 def element_lines(elements: Iterable[Element], indent: str = _INDENT, keys_only: bool = False) -> str:
-    """`syntax.element_lines`, each element's line kept on it (`Element.line`) once written: the elements
-    a part of the ruleset shared by every node holds (`compile/reuse.py`) are written once for all nodes."""
+    """`syntax.element_lines`, each element's line kept on it (`Element.line`) once written, and a `Block`'s
+    lines kept on it: the elements of a part of the ruleset shared by every node (`compile/reuse.py`) are
+    written once for all nodes."""
     if keys_only or indent != _INDENT:
         return syntax.element_lines(elements, indent, keys_only)
+    blocks = elements.blocks if isinstance(elements, Elements) else ()
+    if not blocks:
+        return _lines(elements)
+    assert isinstance(elements, Elements)
+    pieces: list[str] = []
+    at = 0
+    for start, block in blocks:
+        end = start + len(block.elements)
+        if (
+            end > len(elements)
+            or elements[start] is not block.elements[0]
+            or elements[end - 1] is not block.elements[-1]
+        ):
+            return _lines(elements)  # the list was changed since: written element by element
+        if at < start:
+            pieces.append(_lines(elements[at:start]))
+        if block.text is None:
+            block.text = _lines(block.elements)
+        pieces.append(block.text)
+        at = end
+    if at < len(elements):
+        pieces.append(_lines(elements[at:]))
+    return "\n".join(pieces)
+
+
+def _lines(elements: Iterable[Element]) -> str:
     lines = []
     for item in elements:
         line = item.line
