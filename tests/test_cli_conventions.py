@@ -133,8 +133,11 @@ def test_shell_completion_completes_verbs_and_options() -> None:
     env |= {"COMP_WORDS": "netcompile trace --fo", "COMP_CWORD": "2"}
     done = subprocess.run([netcompile], env=env, capture_output=True, text=True, check=False)
     assert done.stdout.split() == ["--format"], done
-    shown = subprocess.run([netcompile, "--show-completion", "bash"], capture_output=True, text=True, check=False)
-    assert "_netcompile_completion" in shown.stdout and "complete " in shown.stdout
+    # typer finds the shell it runs in (shellingham): as a user types it in bash (`; true`: bash must not
+    # exec netcompile in its own place, or netcompile's parent is this test, not a shell)
+    show = f"{netcompile} --show-completion; true"
+    shown = subprocess.run(["bash", "-c", show], capture_output=True, text=True, check=False)
+    assert "_netcompile_completion" in shown.stdout and "complete " in shown.stdout, shown
 
 
 def test_an_exception_in_a_verb_is_an_internal_error_not_a_traceback(
