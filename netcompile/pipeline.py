@@ -345,8 +345,10 @@ def compile_node(completed: Objects, opts: CompileOptions) -> Compiled:
 def share_across_nodes(completed: Objects, opts: CompileOptions) -> None:
     """Resolve once what every node's compile needs and that does not depend on the node: the indexes and
     every Service port's endpoints (`compile.index.Shared`). `compile --all-nodes` calls it before its
-    workers fork, so that they inherit it rather than each resolving it again."""
+    workers fork, so that they inherit it rather than each resolving it again; and from then on each node's
+    compile keeps what the next one can replay (compile/reuse.py)."""
     cluster = Cluster(completed, node_names(completed, opts)[0], opts.cluster_cidrs, opts.detect_local_mode)
+    cluster.shared_indexes.several_nodes = True
     for service in cluster.services.values():
         for port in service.ports:
             cluster.endpoints(service, port)
@@ -365,6 +367,8 @@ def compile_nodes(completed: Objects, opts: CompileOptions) -> dict[str | None, 
     if opts.node is not None and opts.node not in names:  # as Cluster says it
         known = ", ".join(sorted(str(name) for name in names))
         raise ClusterError(f"--node {opts.node}: no such Node in the input (known: {known})")
+    if len(names) > 1:
+        share_across_nodes(completed, opts)
     return {name: compile_node(completed, replace(opts, node=name)) for name in names}
 
 

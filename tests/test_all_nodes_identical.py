@@ -175,6 +175,7 @@ def test_the_service_part_is_shared_and_only_where_the_node_does_not_matter(tmp_
     path = tmp_path / "cluster.yaml"
     path.write_text(cluster())
     completed = complete(load([str(path)]))
+    pipeline.share_across_nodes(completed, CompileOptions())  # several nodes: as compile --all-nodes says
     compiled = {f"node-{i}": pipeline.compile_node(completed, CompileOptions(node=f"node-{i}")) for i in range(4)}
     kept = reuse.reuse_for(compiled["node-0"].cluster, CompileOptions()).fragments
     every = ("a-collides", "api", "ext-local", "hinted", "itp", "lb", "np", "np-api", "np2", "web", "z-collides")
@@ -217,3 +218,21 @@ def test_every_node_of_every_golden_input(case: golden.Case) -> None:
         node_opts = replace(opts, node=name)
         shared = pipeline.compile_node(completed, node_opts).output.text
         assert shared == pipeline.compile_node(_objects(case), node_opts).output.text, name
+
+
+def test_one_node_alone_keeps_nothing_for_others(tmp_path: Path) -> None:
+    """`compile --node` alone (no other node compiled from the objects) keeps no Fragment and no element's
+    line: it would pay for them in time and memory (at 10k Services x 10, about 45 MiB more at the peak)
+    and replay nothing."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text(cluster())
+    completed = complete(load([str(path)]))
+    alone = pipeline.compile_node(completed, CompileOptions(node="node-1"))
+    assert not reuse.reuse_for(alone.cluster, CompileOptions()).fragments
+    table = alone.output.table
+    assert not table.keep_lines
+    assert all(e.line is None for s in table.sets.values() for e in s.elements)
+    pipeline.share_across_nodes(completed, CompileOptions())
+    again = pipeline.compile_node(completed, CompileOptions(node="node-1"))
+    assert again.output.text == alone.output.text  # the same bytes either way
+    assert reuse.reuse_for(again.cluster, CompileOptions()).fragments and again.output.table.keep_lines

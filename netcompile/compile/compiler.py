@@ -36,6 +36,7 @@ def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:
     """The table with its base chains and the sets every part uses."""
     node = cluster.node_name or "(single node)"
     table = Table(opts.table, comment=f"netcompile {__version__}: Services and NetworkPolicies of node {node}")
+    table.keep_lines = cluster.shared_indexes.several_nodes  # elements shared with other nodes' tables
     local = cluster.local_networks(opts.detect_local_mode)
     what = {"ClusterCIDR": "the cluster's pod networks", "NodeCIDR": "this node's pod networks"}
     by_interface = opts.detect_local_mode in ("BridgeInterface", "InterfaceNamePrefix")

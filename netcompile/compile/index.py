@@ -112,6 +112,10 @@ class Shared:
         self.endpoints_by_name = {(e.meta.namespace, e.meta.name): e for e in objects.endpoints}
         self.endpoints: dict[tuple[str, str, str | None, Protocol], tuple[Endpoint, ...]] = {}
         self.pods_by_ip: dict[IPAddress, Pod] = {}
+        # Whether several nodes' rulesets are compiled from these objects (`pipeline.share_across_nodes`):
+        # then a node's compile keeps what the next can replay (compile/reuse.py), which a single node's
+        # compile would only pay for, in time and memory.
+        self.several_nodes = False
         for pod in objects.pods:
             if pod.host_network or not pod.running:
                 continue

@@ -78,6 +78,7 @@ class _Node:
     builder: Builder
     reuse: Reuse
     inputs: NodeInputs
+    keep: bool  # several nodes are compiled: each part is replayed or kept (`Shared.several_nodes`)
     notices: list[str] = field(default_factory=list)
     winners: dict[tuple[str, str, str], Frontend] = field(default_factory=dict)
 
@@ -100,7 +101,7 @@ class _Node:
             self.notices.append(_not_programmed(service, why))
             return
         builder, winners = self.builder, self.winners
-        key = self.reuse.inputs(self.cluster, service, self.inputs, external)
+        key = self.reuse.inputs(self.cluster, service, self.inputs, external) if self.keep else None
         if key is not None:
             fragment = self.reuse.fragments.get(key)
             if fragment is not None and not any(fe.key in winners for fe in fragment.frontends):
@@ -124,7 +125,8 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
     builder.declare()
     zone = cluster.node.zone if cluster.node else None
     reuse = reuse_for(cluster, opts)
-    node = _Node(cluster, builder, reuse, NodeInputs(node_port_addresses(cluster, opts), builder.primary, zone))
+    inputs = NodeInputs(node_port_addresses(cluster, opts), builder.primary, zone)
+    node = _Node(cluster, builder, reuse, inputs, keep=cluster.shared_indexes.several_nodes)
     if reuse.parts is None:  # the same for every node: made once
         ordered = sorted(cluster.services.values(), key=lambda s: (s.meta.namespace, s.meta.name))
         programmed = [(service, dns_only(service)) for service in ordered]
@@ -142,6 +144,6 @@ def compile_services(cluster: Cluster, table: Table, opts: CompileOptions) -> li
         else:
             node.part(step)
     builder.finish()
-    if reuse.plan is None:  # the parts that read nothing of the node have their Fragments now
+    if reuse.plan is None and node.keep:  # the parts that read nothing of the node have their Fragments now
         reuse.plan = reuse.make_plan(_not_programmed)
     return node.notices

@@ -239,6 +239,10 @@ class Table:
     chains: dict[str, Chain] = field(default_factory=dict)
     sets: dict[str, Set] = field(default_factory=dict)
     _good_atoms: set[str] = field(default_factory=set, repr=False, compare=False)  # checked element atoms
+    # Its elements' lines are kept on them once written (render.py): set when other nodes' tables hold the
+    # same elements (compile/reuse.py), so that each is written once for all; else the kept lines would
+    # only cost memory.
+    keep_lines: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_name(self.name)

@@ -41,11 +41,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def element_lines(elements: Iterable[Element], indent: str = _INDENT, keys_only: bool = False) -> str:
-    """`syntax.element_lines`, each element's line kept on it (`Element.line`) once written, and a `Block`'s
-    lines kept on it: the elements of a part of the ruleset shared by every node (`compile/reuse.py`) are
-    written once for all nodes."""
-    if keys_only or indent != _INDENT:
+def element_lines(
+    elements: Iterable[Element], indent: str = _INDENT, keys_only: bool = False, keep: bool = False
+) -> str:
+    """`syntax.element_lines`; with `keep` (`Table.keep_lines`), each element's line kept on it
+    (`Element.line`) once written, and a `Block`'s lines kept on it: the elements of a part of the ruleset
+    shared by every node (`compile/reuse.py`) are written once for all nodes."""
+    if keys_only or indent != _INDENT or not keep:
         return syntax.element_lines(elements, indent, keys_only)
     blocks = elements.blocks if isinstance(elements, Elements) else ()
     if not blocks:
