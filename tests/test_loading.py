@@ -845,3 +845,35 @@ def test_plain_endpoints_read_as_field_by_field(
         assert len(results[0]) >= (len(family) if shapes is INVALID_ENDPOINTS else 1)
         assert any(e is not None for e in taken) == (shapes is VALID_ENDPOINTS)
         assert any(e is None for e in taken)
+
+
+def test_an_fqdn_endpoint_slice_is_said_to_reach_no_rule(write_yaml: WriteYaml) -> None:
+    """kube-proxy programs nothing for addressType FQDN: its endpoints are dropped, with a notice at the
+    slice (an IPv4 slice of the same Service is not noticed)."""
+    d = write_yaml(
+        """\
+        apiVersion: v1
+        kind: Service
+        metadata: {name: ext, namespace: default}
+        spec: {clusterIP: 10.96.0.50, ports: [{port: 80}]}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: ext-names, namespace: default, labels: {kubernetes.io/service-name: ext}}
+        addressType: FQDN
+        endpoints: [{addresses: [db.example.com]}]
+        ports: [{port: 80}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: ext-v4, namespace: default, labels: {kubernetes.io/service-name: ext}}
+        addressType: IPv4
+        endpoints: [{addresses: [10.244.0.7]}]
+        ports: [{port: 80}]
+        """
+    )
+    objects = load([str(d)])
+    assert [n for n in objects.notices if "EndpointSlice" in n] == [
+        f'{d}/input.yaml:6:1: EndpointSlice "default/ext-names": addressType FQDN: kube-proxy programs no rule for '
+        "names, so its endpoints reach no Service's rules (nor netcompile's)"
+    ]

@@ -180,6 +180,12 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
     summary = skipped_notice(skipped.items())
     if summary is not None:
         notices.append(summary)
+    for eps in by_kind["EndpointSlice"]:
+        if isinstance(eps, EndpointSlice) and eps.address_type == "FQDN" and eps.endpoints:
+            notices.append(
+                f'{eps.meta.position}: EndpointSlice "{eps.meta.key}": addressType FQDN: kube-proxy programs no rule'
+                " for names, so its endpoints reach no Service's rules (nor netcompile's)"
+            )
     for extra in proxies[1:]:
         first = proxies[0]
         errors.append(
