@@ -231,6 +231,13 @@ class Keys:
             found = self._source_roles[(src, version)] = self._role(signature)
         return found
 
+    def egress_role(self, src: int, version: int) -> int:
+        """The role of class `src` sending from IP `version` to an address that no Service, node or pod
+        holds: such a journey reads of its source only its place and its egress rules (no ingress rule
+        and no Service can see it), so classes alike in those two are one role, coarser than their source
+        roles."""
+        return self._role(("egress", self.place(src, version), self.egress[src]))
+
     def target_role(self, dst: int, version: int) -> int:
         """The destination role of class `dst` at its address of IP `version`."""
         found = self._target_roles.get((dst, version))

@@ -145,31 +145,39 @@ def _to_outside(
     ports: Sequence[tuple[int, Protocol]],
     tallies: dict[Key, Tally],
 ) -> None:
-    """Each pod's connections to the outside addresses, asked once per source role: a journey to an outside
-    address depends on its source pod only as a cell does, through the pod's place and egress rules, which
-    its role (`Keys.source_role`: classes alike in those) stands for. Pods at special addresses are asked
-    one by one."""
-    asked: dict[tuple[int | str, IPAddress, int, Protocol], bool] = {}
-    keys = matrix.keys
+    """Each pod's connections to the outside addresses, asked once per role of source pods: a journey to
+    an address no Service, node or pod holds reads of its source only the pod's place and egress rules
+    (`Keys.egress_role`); to another outside address (an externalIP, a node's), as a cell does
+    (`Keys.source_role`). Pods at special addresses are asked one by one."""
+    asked: dict[tuple[int | str, IPAddress, int, Protocol], tuple[bool, bool]] = {}
+    keys, net = matrix.keys, matrix.net
+    nobody = {a for a, _ in outside if a not in matrix.facts.special and net.pod_by_address(a) is None}
     for source in matrix.sources:
         if source.pod is None:
             continue
         version = source.place.address.version
+        cls = matrix.class_of[source.pod]
         alone = keys.special[source.pod]
-        role: int | str = f"pod {source.pod}" if alone else keys.source_role(matrix.class_of[source.pod], version)
         for address, label in outside:
             if address.version != version:
                 continue
+            role: int | str = (
+                f"pod {source.pod}"
+                if alone
+                else keys.egress_role(cls, version)
+                if address in nobody
+                else keys.source_role(cls, version)
+            )
             for port, protocol in ports:
                 key = (role, address, port, protocol)
-                if key not in asked:
-                    journey = matrix.net.journey(source.place, address, port, protocol)
-                    asked[key] = journey.delivered() > 0
-                    if not journey.agrees:
-                        tallies[(groups[source.pod], label, port, protocol)].disagree += 1
+                answer = asked.get(key)
+                if answer is None:
+                    journey = net.journey(source.place, address, port, protocol)
+                    answer = asked[key] = (journey.delivered() > 0, journey.agrees)
                 tally = tallies[(groups[source.pod], label, port, protocol)]
                 tally.cells += 1
-                if asked[key]:
+                tally.disagree += not answer[1]
+                if answer[0]:
                     tally.open += 1
                     tally.sample_open = tally.sample_open or (source.place, address)
                 else:
