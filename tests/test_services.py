@@ -353,11 +353,15 @@ def test_masquerade_marks_and_hairpin(compile_yaml: CompileYaml) -> None:
     ]
     assert rules(out, "clusterip")[0].startswith(f"ip saddr != @pod-cidrs-v4 meta mark set meta mark | {mark}")
     assert rules(out, "external") == [f"meta mark set meta mark | {mark}", "goto service-pick"]
-    assert keys(out, "hairpin-v4") == ["10.244.1.30 . 10.244.1.30", "10.244.2.30 . 10.244.2.30"]
+    # keyed by the endpoint as DNAT leaves the packet (address, protocol, port): one ipset for iptables
+    assert keys(out, "hairpin-v4") == [
+        "10.244.1.30 . 10.244.1.30 . tcp . 8080",
+        "10.244.2.30 . 10.244.2.30 . tcp . 8080",
+    ]
     assert rules(out, "masquerading") == [
-        f"ct status dnat ip saddr . ip daddr @hairpin-v4 meta mark set meta mark | {mark} "
+        f"ct status dnat ip saddr . ip daddr . meta l4proto . th dport @hairpin-v4 meta mark set meta mark | {mark} "
         'comment "hairpin: DNATed to its own source"',
-        f"ct status dnat ip6 saddr . ip6 daddr @hairpin-v6 meta mark set meta mark | {mark} "
+        f"ct status dnat ip6 saddr . ip6 daddr . meta l4proto . th dport @hairpin-v6 meta mark set meta mark | {mark} "
         'comment "hairpin: DNATed to its own source"',
         f"meta mark & {mark} == 0 return",
         f"meta mark set meta mark ^ {mark}",
@@ -510,7 +514,10 @@ def test_dual_stack_one_family_per_map(compile_yaml: CompileYaml) -> None:
         "fd00:96::1 . tcp . 80 . 1 : fd00:244:1::6 . 8080",
     ]
     assert keys(out, "cluster-ips-v6") == ["fd00:96::1"]
-    assert keys(out, "hairpin-v6") == ["fd00:244:1::5 . fd00:244:1::5", "fd00:244:1::6 . fd00:244:1::6"]
+    assert keys(out, "hairpin-v6") == [
+        "fd00:244:1::5 . fd00:244:1::5 . tcp . 8080",
+        "fd00:244:1::6 . fd00:244:1::6 . tcp . 8080",
+    ]
 
 
 def test_frontend_collisions_first_service_wins_with_a_notice(compile_yaml: CompileYaml) -> None:

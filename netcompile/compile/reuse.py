@@ -51,7 +51,7 @@ class Fragment:
     frontends: list[Frontend] = field(default_factory=list)  # each programmed (none lost a collision)
     maps: list[tuple[str, int]] = field(default_factory=list)  # (endpoint list role, length): the maps it uses
     elements: list[tuple[str, list[Element]]] = field(default_factory=list)  # set name, elements added
-    hairpin: dict[str, IPAddress] = field(default_factory=dict)  # its endpoints, as text and address
+    hairpin: dict[tuple[str, str, str], IPAddress] = field(default_factory=dict)  # its endpoints (services.py)
 
 
 # One part of the Service stage, in order: a Service, why it is not programmed (None: it is), and which of

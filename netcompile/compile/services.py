@@ -180,7 +180,13 @@ def _declarations(fam: AddressFamily) -> list[_Declaration]:
             (SetFlag.INTERVAL,),
             "frontend . allowed source range: other sources are dropped",
         ),
-        ("hairpin", Types((addr, addr)), None, (), "endpoint . endpoint: a connection DNATed back to its source"),
+        (
+            "hairpin",
+            Types((addr, addr, DataType.INET_PROTO, DataType.INET_SERVICE)),
+            None,
+            (),
+            "endpoint . endpoint . protocol . port: a connection DNATed back to its source",
+        ),
     ]
 
 
@@ -200,7 +206,8 @@ class Builder:
     affinity: Affinity = field(init=False)
     mark: Mark = field(init=False)
     counts: dict[str, set[int]] = field(default_factory=dict)  # chain prefix -> list lengths used
-    hairpin: dict[str, IPAddress] = field(default_factory=dict)  # every endpoint address: text -> address
+    # every endpoint as DNAT leaves its packets: (address, protocol, port) as text -> address
+    hairpin: dict[tuple[str, str, str], IPAddress] = field(default_factory=dict)
     primary: tuple[IPAddress, ...] = field(init=False)  # the node's primary address of each family
     recording: Fragment | None = None  # what the Service being compiled adds, to replay it (`reuse.py`)
 
@@ -300,7 +307,7 @@ class Builder:
             t.add_rule(
                 MASQUERADING,
                 Match(CT_STATUS, Symbol("dnat")),
-                member(Concat((saddr(fam), daddr(fam))), family_name("hairpin", fam)),
+                member(Concat((saddr(fam), daddr(fam), L4PROTO, DPORT)), family_name("hairpin", fam)),
                 set_mark,
                 comment="hairpin: DNATed to its own source",
             )
@@ -336,9 +343,11 @@ class Builder:
             self.add(picks, [Element(fe.key, (verdict,), fe.label)])
             return
         texts = [str(ep.address) for ep in endpoints]
-        self.hairpin.update(zip(texts, (ep.address for ep in endpoints), strict=True))
+        # the endpoints as their DNATed packets are seen after it, by address, protocol and port (hairpin)
+        seen = {(text, fe.key[1], _num(ep.port)): ep.address for text, ep in zip(texts, endpoints, strict=True)}
+        self.hairpin.update(seen)
         if self.recording is not None:
-            self.recording.hairpin.update(zip(texts, (ep.address for ep in endpoints), strict=True))
+            self.recording.hairpin.update(seen)
         if fe.service.session_affinity_timeout is not None:
             assert self.recording is None, "a Service with session affinity is compiled on each node"
             chain = self.affinity.chain(fe, endpoints, role.affinity_tail)
@@ -413,8 +422,12 @@ class Builder:
                     index = Concat((*frontend_key(fam).parts, Numgen(n)))
                     t.add_rule(chain, DnatMap(fam, index, SetRef(family_name(f"{role.endpoints}-{n}", fam))))
         self.affinity.finish()
-        # No element comments here: 100k endpoints make 100k elements, and `a . a` speaks for itself.
-        pairs = sorted(self.hairpin.items(), key=lambda item: (item[1].version, int(item[1])))
+        # No element comments here: 100k endpoints make 100k elements, and `a . a . tcp . 80` speaks for
+        # itself. The protocol and port are the endpoint's (DNAT set them), so that iptables can look the
+        # key up in one hash:ip,port,ip set, where `a . a` alone would be one rule per endpoint.
+        seen = sorted(self.hairpin.items(), key=lambda kv: (kv[1].version, int(kv[1]), kv[0][1], int(kv[0][2])))
         for fam in ADDRESS_FAMILIES:
             hairpin = family_name("hairpin", fam)
-            t.add_elements(hairpin, [Element((a, a)) for a, ip in pairs if ip.version == fam.version])
+            t.add_elements(
+                hairpin, [Element((a, a, proto, port)) for (a, proto, port), ip in seen if ip.version == fam.version]
+            )
