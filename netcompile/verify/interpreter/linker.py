@@ -8,6 +8,7 @@ that no chain loops. Sets and maps become `Lookup` structures, rules lists of fu
 
 from __future__ import annotations
 
+from ..chains import first_loop, reachable
 from . import program
 from .errors import InterpreterError
 from .lookup import Lookup
@@ -169,33 +170,14 @@ class Linker:
                         need.append((step.kind, step.line))
             edges[chain.name] = out
             needs[chain.name] = need
-        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-
-        def visit(name: str, line: int) -> None:
-            if state.get(name) == 1:
-                raise self.error(f"chain {name!r} jumps back to itself (loop)", line)
-            if state.get(name) == 2:
-                return
-            state[name] = 1
-            for target, at in edges[name]:
-                visit(target, at)
-            state[name] = 2
-
-        for chain in table.chains.values():
-            visit(chain.name, chain.line)
+        loop = first_loop(((c.name, c.line) for c in table.chains.values()), edges)
+        if loop is not None:
+            raise self.error(f"chain {loop[0]!r} jumps back to itself (loop)", loop[1])
         for base in table.chains.values():
-            if not base.is_base:
-                continue
-            seen: set[str] = set()
-            stack = [base.name]
-            while stack:
-                name = stack.pop()
-                if name in seen:
-                    continue
-                seen.add(name)
-                for kind, line in needs[name]:
-                    self.check_context(kind, line, base)
-                stack.extend(t for t, _ in edges[name])
+            if base.is_base:
+                for name in reachable(base.name, edges):
+                    for kind, line in needs[name]:
+                        self.check_context(kind, line, base)
 
     def check_context(self, kind: str, line: int, base: Chain) -> None:
         where = f"reachable from base chain {base.name!r} (type {base.type} hook {base.hook})"

@@ -9,6 +9,7 @@ from a hook; the interpreter refuses every loop, as netcompile never writes one)
 
 from __future__ import annotations
 
+from ..chains import first_loop, reachable
 from ..interpreter.errors import InterpreterError
 from .program import LinkedChain, LinkedRule, test_of
 from .sets import IpSet
@@ -71,28 +72,11 @@ def _check_graph(table: Table, lines: dict[int, str]) -> None:
     for chain in table.chains.values():
         edges[chain.name] = [(r.target.chain, r.line) for r in chain.rules if r.target.kind in ("jump", "goto")]
         needs[chain.name] = [(r.target.kind, r.line) for r in chain.rules if r.target.kind in TARGET_HOOKS]
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(name: str, line: int) -> None:
-        if state.get(name) == 1:
-            raise _error(f"chain {name!r} reaches itself (a loop: iptables refuses it)", line, lines)
-        if state.get(name) == 2:
-            return
-        state[name] = 1
-        for to, at in edges[name]:
-            visit(to, at)
-        state[name] = 2
-
-    for chain in table.chains.values():
-        visit(chain.name, chain.line)
+    loop = first_loop(((c.name, c.line) for c in table.chains.values()), edges)
+    if loop is not None:
+        raise _error(f"chain {loop[0]!r} reaches itself (a loop: iptables refuses it)", loop[1], lines)
     for builtin in (c for c in table.chains.values() if c.builtin):
-        seen: set[str] = set()
-        stack = [builtin.name]
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
+        for name in reachable(builtin.name, edges):
             for kind, line in needs[name]:
                 if builtin.name not in TARGET_HOOKS[kind]:
                     raise _error(
@@ -101,4 +85,3 @@ def _check_graph(table: Table, lines: dict[int, str]) -> None:
                         line,
                         lines,
                     )
-            stack.extend(to for to, _ in edges[name])
