@@ -161,13 +161,13 @@ def _to_outside(
         for address, label in outside:
             if address.version != version:
                 continue
-            role: int | str = (
-                f"pod {source.pod}"
-                if alone
-                else keys.egress_role(cls, version)
-                if address in nobody
-                else keys.source_role(cls, version)
-            )
+            role: int | str
+            if alone:
+                role = f"pod {source.pod}"
+            elif address in nobody:
+                role = keys.egress_role(cls, version)
+            else:
+                role = keys.source_role(cls, version)
             for port, protocol in ports:
                 key = (role, address, port, protocol)
                 answer = asked.get(key)
