@@ -37,9 +37,13 @@ test: setup
 # `uv sync --locked` fails when uv.lock does not match pyproject.toml (run make lock), and otherwise makes
 # .venv exactly the lock: it installs what is missing, reinstalls what differs and removes what the lock
 # does not name (a hand-installed package). When nothing differs it changes nothing and takes a moment.
+# --compile-bytecode, and compileall of netcompile itself (installed editable, which compiles nothing): every
+# command then starts from bytecode, as an installed copy does, not from source where PYTHONDONTWRITEBYTECODE
+# is set (0.04 s of typer, click and jinja2 alone per command); both only compile what changed.
 setup: debs $(UV)
-	$(UV) sync --locked --quiet || { echo "make setup: .venv could not be made exactly uv.lock (if uv.lock does not match pyproject.toml: make lock)" >&2; exit 1; }
+	$(UV) sync --locked --quiet --compile-bytecode || { echo "make setup: .venv could not be made exactly uv.lock (if uv.lock does not match pyproject.toml: make lock)" >&2; exit 1; }
 	ln -sfn /usr/lib/python3/dist-packages/nftables "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nftables"
+	$(PY) -m compileall -q netcompile
 	$(PY) -c 'import nftables, netcompile'
 	$(PY) -c 'import netcompile.load._fastyaml' || echo "note: the C reader of YAML was not built; netcompile reads YAML the Python way (slower)"
 

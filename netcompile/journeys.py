@@ -247,15 +247,19 @@ class Network:
 
     # --- travelling --------------------------------------------------------------------------------
 
-    def journey(self, src: Place, dst: IPAddress, dport: int, protocol: Protocol, *, compiled: bool = True) -> Journey:
+    def journey(
+        self, src: Place, dst: IPAddress, dport: int, protocol: Protocol, *, compiled: bool = True, hops: bool = True
+    ) -> Journey:
         """A packet from `src` to `dst`, entering at `src.node` (else the default node), followed by the
-        reference and, unless `compiled` is False, by the interpreter of the compiled rulesets."""
+        reference and, unless `compiled` is False, by the interpreter of the compiled rulesets. `hops=False`:
+        the final results alone (no `Journey.hops`: the interpreter does not also judge each hop the reference
+        takes, which the matrix and diff, counting results, do not need)."""
         entry = src.node if src.node is not None else self.default_node
         origin = Origin.NODE if src.is_node else Origin.NETWORK
         packet = Packet(src.address, dst, protocol, dport, origin=origin, iif=self.arrives_on(src))
         journey = Journey(packet, self.node_label(entry), client_node=self.node_of_client(src.address))
         for which in ("reference", "compiled") if compiled else ("reference",):
-            arrivals = self._travel(entry, packet, which, journey, 0, compiled)
+            arrivals = self._travel(entry, packet, which, journey, 0, compiled, hops)
             journey.arrivals[which] = arrivals
             dist: dict[Result, Fraction] = {}
             for arrival, p in arrivals.items():
@@ -264,23 +268,39 @@ class Network:
         return journey
 
     def _travel(
-        self, node: str | None, packet: Packet, which: str, journey: Journey, depth: int, compiled: bool
+        self,
+        node: str | None,
+        packet: Packet,
+        which: str,
+        journey: Journey,
+        depth: int,
+        compiled: bool,
+        hops: bool,
     ) -> dict[Arrival, Fraction]:
         view = self.views[node]
         if which == "reference":
             outcome = self.oracle(view.cluster, packet)
-            interpreted = view.ruleset.evaluate(packet, view.cluster.node_addresses) if compiled else None
-            journey.hops.append(Hop(self.node_label(node), packet, outcome, interpreted))
+            if hops:
+                interpreted = view.ruleset.evaluate(packet, view.cluster.node_addresses) if compiled else None
+                journey.hops.append(Hop(self.node_label(node), packet, outcome, interpreted))
         else:
             outcome = view.ruleset.evaluate(packet, view.cluster.node_addresses)
         out: dict[Arrival, Fraction] = {}
         for result, p in outcome.distribution.items():
-            for arrival, q in self._onwards(node, packet, result, which, journey, depth, compiled).items():
+            for arrival, q in self._onwards(node, packet, result, which, journey, depth, compiled, hops).items():
                 out[arrival] = out.get(arrival, Fraction(0)) + p * q
         return out
 
     def _onwards(
-        self, node: str | None, packet: Packet, result: Result, which: str, journey: Journey, depth: int, compiled: bool
+        self,
+        node: str | None,
+        packet: Packet,
+        result: Result,
+        which: str,
+        journey: Journey,
+        depth: int,
+        compiled: bool,
+        hops: bool,
     ) -> dict[Arrival, Fraction]:
         """Where one result of `node` ends: here, or (delivered to an address behind another node) there."""
         if result.verdict != Verdict.DELIVERED or result.dst is None or result.dport is None:
@@ -292,7 +312,7 @@ class Network:
         if source is None or depth >= MAX_HOPS:
             return {Arrival(result, node, source, followed=False): Fraction(1)}
         forwarded = Packet(source, result.dst, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
-        final = self._travel(next_node, forwarded, which, journey, depth + 1, compiled)
+        final = self._travel(next_node, forwarded, which, journey, depth + 1, compiled, hops)
         if not result.masquerade:
             if (result.dst, result.dport) != (packet.dst, packet.dport):
                 return self._replies_bypassing(node, packet, final, which, journey)

@@ -21,14 +21,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..model import IPAddress, NetworkPolicy, Pod, PolicyRule, PolicyType, Protocol
+from ..model import IPAddress, NetworkPolicy, Pod, PolicyPort, PolicyRule, PolicyType, Protocol
 from ..verify.reference.policy import in_block, port_matches
 from ..verify.reference.view import labels_select
 from .atoms import PortAtoms
 from .classes import Facts, PodClass, PortKey
 
 Party = int  # a class (index >= 0) or outside client n (index -1 - n) with one IP version, as one number
-PROTOCOLS = {Protocol.TCP: 0, Protocol.UDP: 1, Protocol.SCTP: 2}
 
 
 def party(index: int, version: int) -> Party:
@@ -72,14 +71,19 @@ class Rules:
                     self._rules_of[(i, direction)].append(len(self.rules))
                     self.rules.append((i, direction, r, rule))
                     self.peers.append(self._peer_set(policy, rule))
-        self._open = frozenset(n for n, picked in enumerate(self.peers) if picked is None)
-        self._picking: dict[Party, list[int]] = defaultdict(list)  # the rules whose peers pick a party
+        # Sets of rules are bit masks (bit n: rule n): a cell's allowing rules are two ANDs of integers.
+        self._open = sum(1 << n for n, picked in enumerate(self.peers) if picked is None)
+        self._picking: dict[Party, int] = defaultdict(int)  # the rules whose peers pick a party
         for n, picked in enumerate(self.peers):
             for who in picked or ():
-                self._picking[who].append(n)
-        self._reach: dict[Party, frozenset[int]] = {}
+                self._picking[who] |= 1 << n
+        self._any_port = sum(1 << n for n, (_, _, _, rule) in enumerate(self.rules) if not rule.ports)
+        self._by_ports: dict[tuple[PolicyPort, ...], int] = defaultdict(int)  # rules with ports, by their entries
+        for n, (_, _, _, rule) in enumerate(self.rules):
+            if rule.ports:
+                self._by_ports[rule.ports] |= 1 << n
         self._selecting: dict[tuple[int, PolicyType], tuple[int, ...]] = {}
-        self._ports_ok: dict[int, bool] = {}
+        self._port_bits: dict[tuple[int, int, Protocol], int] = {}
         ids: dict[PortKey, int] = {}
         self.port_ids = [ids.setdefault(c.ports, len(ids)) for c in classes]
         self._isolated: dict[tuple[int, PolicyType], bool] = {}
@@ -134,28 +138,24 @@ class Rules:
         self.selecting(cls, direction)
         return self._isolated[(cls.index, direction)]
 
-    def port_ok(self, rule: int, dst: PodClass, port: int, protocol: Protocol) -> bool:
-        """Whether a `ports` entry of `rule` (or none) matches `port` on the class's pods (named ports
-        resolve on the container ports alone, so the answer is kept per set of container ports)."""
-        key = ((self.port_ids[dst.index] * 65536 + port) * 4 + PROTOCOLS[protocol]) * len(self.rules) + rule
-        found = self._ports_ok.get(key)
+    def port_bits(self, dst: PodClass, port: int, protocol: Protocol) -> int:
+        """The rules (a bit mask) with a `ports` entry that matches `port` on the class's pods, or with
+        none. Named ports resolve on the container ports alone, so the answer is kept per set of container
+        ports; rules with the same entries are judged once."""
+        key = (self.port_ids[dst.index], port, protocol)
+        found = self._port_bits.get(key)
         if found is None:
-            entries = self.rules[rule][3].ports
-            pod = self.pods[dst.pods[0]]
-            found = not entries or any(port_matches(e, protocol, port, [pod]) for e in entries)
-            self._ports_ok[key] = found
+            pods = [self.pods[dst.pods[0]]]
+            found = self._any_port
+            for entries, rules in self._by_ports.items():
+                if any(port_matches(e, protocol, port, pods) for e in entries):
+                    found |= rules
+            self._port_bits[key] = found
         return found
 
-    def reach(self, peer: Party) -> frozenset[int]:
-        """The rules (of either direction) whose peers pick the party `peer`, or that have no peers."""
-        found = self._reach.get(peer)
-        if found is None:
-            found = self._reach[peer] = self._open.union(self._picking.get(peer, ()))
-        return found
-
-    def ports_ok(self, rules: frozenset[int], dst: PodClass, port: int, protocol: Protocol) -> frozenset[int]:
-        """Those of `rules` whose ports (or none) match `port` on the class's pods."""
-        return frozenset(r for r in rules if self.port_ok(r, dst, port, protocol))
+    def reach(self, peer: Party) -> int:
+        """The rules (a bit mask, of either direction) whose peers pick the party `peer`, or that have no peers."""
+        return self._open | self._picking.get(peer, 0)
 
 
 def _port_numbers(facts: Facts) -> tuple[list[int], list[tuple[int, int]]]:
@@ -200,9 +200,8 @@ class Keys:
         egress, ingress = PolicyType.EGRESS, PolicyType.INGRESS
         self.egress = [(rules.isolated(c, egress), rules.selecting(c, egress)) for c in classes]
         self.ingress = [(rules.isolated(c, ingress), rules.selecting(c, ingress)) for c in classes]
-        self._egress_sets = [frozenset(rules) for _, rules in self.egress]
-        self._matching: dict[tuple[int, ...], frozenset[int]] = {}
-        self._ingress_sets = [frozenset(rules) for _, rules in self.ingress]
+        self._egress_bits = [sum(1 << r for r in rules) for _, rules in self.egress]
+        self._ingress_bits = [sum(1 << r for r in rules) for _, rules in self.ingress]
         view = facts.view
         # an outside client at a running pod's address is not outside: its cells are keyed alone
         self.claimed = frozenset(a for p in view.objects.pods if p.running for a in view.pod_ips(p))
@@ -255,20 +254,6 @@ class Keys:
             address = next(a for a in self.pods[self.classes[cls].pods[0]].ips if a.version == version)
             found = self._places[(cls, version)] = (k[2], k[3], k[4], k[5], k[8], self.facts.address_key(address))
         return found
-
-    def _allowing(
-        self, whose: tuple[int, int], rules: frozenset[int], peer: Party, dst: PodClass, port: int, protocol: Protocol
-    ) -> tuple[int, ...]:
-        """Which of `rules` (the egress rules of a source class, or the ingress rules of a destination class:
-        `whose`) allow the party `peer` on the destination class's `port`, in rule order. The rules whose
-        ports match are kept per `whose`, destination ports and port: a set intersection per cell."""
-        if not rules:
-            return ()
-        lookup = (*whose, self.rules.port_ids[dst.index], port, PROTOCOLS[protocol])
-        ok = self._matching.get(lookup)
-        if ok is None:
-            ok = self._matching[lookup] = self.rules.ports_ok(rules, dst, port, protocol)
-        return tuple(sorted(ok & self.rules.reach(peer))) if ok else ()
 
     def place_id(self, cls: int, version: int) -> int:
         """`place(cls, version)` as a small number: equal numbers for equal places."""
@@ -324,15 +309,16 @@ class Keys:
             if found is None:
                 found = self._cache[lookup] = self.class_key(src, dst, src_address, port, protocol, cache=False)
             return found
-        rules, cls = self.rules, self.classes[dst]
+        # The rules allowing the cell, as bit masks: those of the source's egress rules whose ports match and
+        # whose peers pick the destination, and those of the destination's ingress rules that pick the source.
+        rules = self.rules
+        matching = rules.port_bits(self.classes[dst], port, protocol)
         if src >= 0:
-            picked = self._allowing((0, src), self._egress_sets[src], party(dst, version), cls, port, protocol)
-            out = (self.egress[src][0], picked)
+            out = (self.egress[src][0], self._egress_bits[src] & matching & rules.reach(party(dst, version)))
             where: tuple[Any, ...] = ("pod", self.place_id(src, version))
         else:
-            out = (False, ())
+            out = (False, 0)
             where = ("outside", self.facts.address_key(src_address))
-        picked = self._allowing((1, dst), self._ingress_sets[dst], party(src, version), cls, port, protocol)
-        into = (self.ingress[dst][0], picked)
+        into = (self.ingress[dst][0], self._ingress_bits[dst] & matching & rules.reach(party(src, version)))
         place = self.place_id(dst, version)
         return (where, place, rules.port_ids[dst], protocol, rules.port_atoms.atom(port), out, into)

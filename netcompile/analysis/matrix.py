@@ -119,7 +119,7 @@ def cell_by_cell(net: Network, source: Source, pods: Sequence[Pod], dst: int, po
         return OTHER_FAMILY
     if address == source.place.address:
         return SELF  # a pod's traffic to itself stays inside the pod: no node, no ruleset
-    return of_journey(net.journey(source.place, address, port, protocol))
+    return of_journey(net.journey(source.place, address, port, protocol, hops=False))
 
 
 def _moved(dist: Distribution, old: IPAddress, new: IPAddress, old_port: int, new_port: int) -> dict[Result, Fraction]:
@@ -188,7 +188,7 @@ class ClassMatrix:
         made now by a journey from `source` to `address` if no cell of that key has been asked before."""
         answer = self._answers.get(key)
         if answer is None:
-            cell = of_journey(self.net.journey(source.place, address, port, protocol))
+            cell = of_journey(self.net.journey(source.place, address, port, protocol, hops=False))
             answer = self._answers[key] = (cell, address, port, not cell.agrees)
         return answer
 

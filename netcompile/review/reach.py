@@ -172,7 +172,7 @@ def _to_outside(
                 key = (role, address, port, protocol)
                 answer = asked.get(key)
                 if answer is None:
-                    journey = net.journey(source.place, address, port, protocol)
+                    journey = net.journey(source.place, address, port, protocol, hops=False)
                     answer = asked[key] = (journey.delivered() > 0, journey.agrees)
                 tally = tallies[(groups[source.pod], label, port, protocol)]
                 tally.cells += 1
