@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..packet import Packet, Result, Verdict
-from .values import ifname_value
+from .typed import ifname_value
 from .vocabulary import CT_STATES, CT_STATUSES, NEW, PACKET_PROTO, Key
 
 __all__ = ["Run"]

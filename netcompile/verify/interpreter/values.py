@@ -6,24 +6,15 @@ The datatype comes from the expression matched or the set declared, so `80-90` i
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from functools import cache
 
+from .blocks import read_block
 from .syntax import Element, SetDef, Verdict
-from .tokens import Token, TokenStream
-from .vocabulary import BITS, IFNAME, IPV4, IPV6, NAMED, PROTO, PROTO_NAMES, RANGEABLE, VERDICT, Interval
+from .tokens import Token, TokenStream, tokenize
+from .typed import IFNAMSIZ, ifname_value, typed_value
+from .vocabulary import IFNAME, NAMED, VERDICT, Interval
 
 __all__ = ["IFNAMSIZ", "ValueParser", "ifname_value"]
-
-IFNAMSIZ = 15  # the longest interface name, in bytes (the kernel's IFNAMSIZ less its terminating NUL)
-
-
-@cache
-def ifname_value(name: str, fill: int = 0) -> int:
-    """An interface name as the kernel compares it: 16 bytes, padded with NULs (with `fill` bytes: the
-    last name that starts with `name`, the top of a wildcard's interval)."""
-    return int.from_bytes(name.encode().ljust(16, bytes([fill])), "big")
 
 
 class ValueParser(TokenStream):
@@ -39,6 +30,18 @@ class ValueParser(TokenStream):
 
     def elements(self, definition: SetDef, named: bool) -> list[Element]:
         """`{ key [comment "c"] [: value], ... }`: typed by the set declaration or the matched expression."""
+        block = self.peek()
+        if block.kind == "block":  # a named set's elements, in one token (tokens, blocks)
+            self.next()
+            fast = read_block(block.text, block.line, definition)
+            if fast is not None:
+                return fast
+            outer, after = self.tokens, self.i
+            self.tokens, self.i = tokenize(block.text, self.lines, block.line, block.start), 0
+            try:
+                return self.elements(definition, named)  # the tokens the block stands for
+            finally:
+                self.tokens, self.i = outer, after
         self.expect("{")
         out: list[Element] = []
         while True:
@@ -109,56 +112,9 @@ class ValueParser(TokenStream):
     def atom(self, token: Token, dtype: str) -> tuple[Interval, bool]:
         """One typed value as a closed interval; True when written as a prefix or a range."""
         text = token.text
+        if dtype in NAMED and text not in NAMED[dtype]:
+            raise self.error(f"unknown {dtype} value {text!r} (known: {', '.join(NAMED[dtype])})", token)
         try:
-            if dtype in (IPV4, IPV6):
-                version = 4 if dtype == IPV4 else 6
-                if "/" in text:
-                    net = ipaddress.ip_network(text, strict=False)
-                    if net.version != version:
-                        raise ValueError
-                    return (int(net.network_address), int(net.broadcast_address)), True
-                if "-" in text:
-                    lo_text, hi_text = text.split("-", 1)
-                    lo_addr, hi_addr = ipaddress.ip_address(lo_text), ipaddress.ip_address(hi_text)
-                    if lo_addr.version != version or hi_addr.version != version or int(lo_addr) > int(hi_addr):
-                        raise ValueError
-                    return (int(lo_addr), int(hi_addr)), True
-                addr = ipaddress.ip_address(text)
-                if addr.version != version:
-                    raise ValueError
-                return (int(addr), int(addr)), False
-            if dtype == IFNAME:
-                name = text[1:-1] if token.kind == "string" else text
-                wildcard = name.endswith("*")  # nft: a trailing `*` matches every name starting so
-                name = name[:-1] if wildcard else name
-                if "*" in name or "\\" in name or len(name.encode()) > IFNAMSIZ or (wildcard and not name):
-                    raise ValueError
-                if wildcard:
-                    return (ifname_value(name), ifname_value(name, fill=0xFF)), True
-                return (ifname_value(name), ifname_value(name)), False
-            if dtype in NAMED:
-                names = NAMED[dtype]
-                if text not in names:
-                    raise self.error(f"unknown {dtype} value {text!r} (known: {', '.join(names)})", token)
-                return (names[text], names[text]), False
-            if dtype in BITS:
-                if "-" in text and dtype in RANGEABLE:
-                    lo_text, hi_text = text.split("-", 1)
-                    lo, hi = self.number(lo_text, dtype), self.number(hi_text, dtype)
-                    if lo > hi:
-                        raise ValueError
-                    return (lo, hi), True
-                number = self.number(text, dtype)
-                return (number, number), False
+            return typed_value(text[1:-1] if token.kind == "string" and dtype == IFNAME else text, dtype)
         except ValueError:
-            pass
-        raise self.error(f"invalid {dtype} value {text!r}", token)
-
-    @staticmethod
-    def number(text: str, dtype: str) -> int:
-        if dtype == PROTO and text in PROTO_NAMES:
-            return PROTO_NAMES[text]
-        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-        if not 0 <= value < (1 << BITS[dtype]):
-            raise ValueError
-        return value
+            raise self.error(f"invalid {dtype} value {text!r}", token) from None
