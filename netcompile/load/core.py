@@ -22,6 +22,7 @@ from .parse_common import (
     port_number_field,
     protocol_field,
 )
+from .pods_plain import plain_pod
 from .source import RawObject
 from .validation import (
     Field,
@@ -114,6 +115,9 @@ def _container_ports(spec: Field) -> tuple[ContainerPort, ...]:
 
 
 def parse_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
+    plain = plain_pod(raw)  # the common shape, read without Fields (load/pods_plain.py)
+    if plain is not None:
+        return plain
     meta = meta_field(raw, root, True, dns1123_subdomain)
     spec, status = root.child("spec"), root.child("status")
     node_name = host_network = None

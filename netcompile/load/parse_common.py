@@ -24,6 +24,7 @@ from .validation import (
     label_value,
     labels_field,
     name_field,
+    port_name,
     port_number,
     qualified_name,
 )
@@ -66,9 +67,11 @@ def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callab
     return Meta(raw.kind, namespace, name, labels, raw.position, reference_fields(raw))
 
 
-# Label keys and DNS-1123 labels (namespaces, port names) repeat across objects: each is checked once.
+# Label keys, DNS-1123 labels (namespaces, Service port names) and IANA port names (containers', named
+# targetPorts) repeat across objects: each is checked once.
 label_key_problem = functools.lru_cache(maxsize=4096)(qualified_name)
 label_problem = functools.lru_cache(maxsize=4096)(dns1123_label)
+port_name_problem = functools.lru_cache(maxsize=4096)(port_name)
 
 
 def plain_meta(raw: RawObject, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:

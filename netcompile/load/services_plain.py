@@ -12,7 +12,6 @@ own (`parse_common.meta_field`), and so do endpoints (`endpoints._plain_endpoint
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from ..model import IPAddress, Service, ServicePort, ServiceType, TrafficPolicy
@@ -25,15 +24,13 @@ from .parse_common import (
     label_problem,
     plain_labels,
     plain_meta,
+    port_name_problem,
 )
 from .parse_common import (
     PLAIN_PROTOCOLS as _PROTOCOLS,
 )
 from .source import RawObject
-from .validation import parse_ip, port_name
-
-# Port names repeat across Services: each is checked once.
-_port_name_problem = functools.lru_cache(maxsize=4096)(port_name)
+from .validation import parse_ip
 
 # The fields of a Service's spec read here; any other sends the Service down the field-by-field path.
 _SERVICE_SPEC = frozenset(
@@ -232,5 +229,5 @@ def _target_port(given: object, port: int) -> int | str | None:
         return given if 1 <= given <= 65535 else None
     if given.__class__ is str:
         assert isinstance(given, str)
-        return given if _port_name_problem(given) is None else None
+        return given if port_name_problem(given) is None else None
     return None
