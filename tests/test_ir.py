@@ -282,3 +282,24 @@ def test_the_compiler_writes_no_nftables_syntax(module: str) -> None:
         and _NFT_SYNTAX.search(node.value)
     ]
     assert found == []
+
+
+def test_walk_visits_every_node_depth_first_in_field_order() -> None:
+    from netcompile.nft.statements import walk
+
+    key = Concat((saddr(IPV4), L4PROTO, DPORT))
+    targets = AnonVmap(((Integer(0), goto("a")), (Integer(1), jump("b"))))
+    rule = Vmap(BitAnd(META_MARK, Mark(0x4000)), targets)
+    assert list(walk(rule)) == [
+        rule,
+        rule.key,
+        META_MARK,
+        Mark(0x4000),
+        targets,
+        Integer(0),
+        goto("a"),
+        Integer(1),
+        jump("b"),
+    ]
+    assert list(walk(member(key, "s"))) == [member(key, "s"), key, saddr(IPV4), L4PROTO, DPORT, SetRef("s")]
+    assert list(walk(ACCEPT)) == [ACCEPT]

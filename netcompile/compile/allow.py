@@ -2,7 +2,8 @@
 
 A policy rule allows boxes: peer addresses (an interval of one family) x a protocol and a port range
 (a named port: as the protected pods, or the peer pod, resolve it), or x every port (a rule without
-ports). `compile/policies.py` gathers them as `Grant`s; here they become set elements.
+ports). `compile/policies.py` gathers them as `Grant`s (the boxes of one peer of a rule and one port
+range: its addresses x the ports); here they become set elements.
 nftables refuses elements of one interval set that overlap, so overlapping boxes are cut: ports into
 the pieces their ranges make, addresses of one port piece united where they overlap, and where they
 touch when the same rules allow both (pods of consecutive addresses become one range: a node's pods
@@ -18,6 +19,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..model import IPBlock
 from ..nft.ir import Element
@@ -30,9 +32,10 @@ _PROTO_ORDER = {"tcp": 0, "udp": 1, "sctp": 2}
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One box a rule allows: `peer` addresses x `proto` `ports` (every port when `proto` is None)."""
+    """Boxes a rule allows: each of `peers` (addresses, never none) x `proto` `ports` (every port when
+    `proto` is None)."""
 
-    peer: Interval
+    peers: tuple[Interval, ...]
     label: str
     proto: str | None = None
     ports: Interval = ALL_PORTS
@@ -47,7 +50,7 @@ def everything(version: int) -> Interval:
     return (0, (1 << _BITS[version]) - 1)
 
 
-def block_intervals(block: IPBlock) -> list[Interval]:
+def block_intervals(block: IPBlock) -> tuple[Interval, ...]:
     """An ipBlock's CIDR without its excepts, as disjoint intervals in order."""
     cidr = block.cidr
     low, high = int(cidr.network_address), int(cidr.broadcast_address)
@@ -60,9 +63,10 @@ def block_intervals(block: IPBlock) -> list[Interval]:
         low = max(low, hole[1] + 1)
     if low <= high:
         out.append((low, high))
-    return out
+    return tuple(out)
 
 
+@lru_cache(maxsize=1 << 16)  # a pod's address is an element of many sets
 def address_text(interval: Interval, version: int) -> str:
     """`10.0.0.1`, `10.0.0.0/8` when the interval is a prefix, else `10.0.0.1-10.0.0.5`."""
     low, high = interval
@@ -79,29 +83,33 @@ def _port_text(ports: Interval) -> str:
     return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
 
 
-def _united(items: Iterable[tuple[Interval, str]]) -> list[tuple[Interval, tuple[str, ...]]]:
+def _united(items: list[tuple[Interval, str]]) -> list[tuple[Interval, tuple[str, ...]]]:
     """Intervals, those that overlap made one; each with the labels of what it was made of, in order."""
-    out: list[tuple[Interval, list[str]]] = []
-    for (low, high), label in sorted(items, key=lambda item: item[0]):
-        if out and low <= out[-1][0][1]:
-            (first, last), labels = out[-1]
-            out[-1] = ((first, max(last, high)), labels)
+    joined: list[tuple[Interval, tuple[str, ...]]] = []
+    low = high = 0
+    labels: list[str] = []  # of the interval being made: low-high
+    for (start, end), label in sorted(items):
+        if labels and start <= high:
+            high = max(high, end)
             if label not in labels:
                 labels.append(label)
         else:
-            out.append(((low, high), [label]))
-    joined: list[tuple[Interval, tuple[str, ...]]] = []
-    for interval, labels in out:  # then neighbours allowed by the same rules: pods next to each other
-        ordered = _ordered(labels)
-        if joined and joined[-1][0][1] + 1 == interval[0] and joined[-1][1] == ordered:
-            joined[-1] = ((joined[-1][0][0], interval[1]), ordered)
-        else:
-            joined.append((interval, ordered))
+            if labels:
+                _join(joined, (low, high), labels)
+            low, high, labels = start, end, [label]
+    if labels:
+        _join(joined, (low, high), labels)
     return joined
 
 
-def _ordered(labels: list[str]) -> tuple[str, ...]:
-    return tuple(sorted(labels))
+def _join(joined: list[tuple[Interval, tuple[str, ...]]], interval: Interval, labels: list[str]) -> None:
+    """Add `interval` to `joined`, or widen the last one to it when they touch and the same rules allow both
+    (pods next to each other)."""
+    ordered = tuple(sorted(labels))
+    if joined and joined[-1][0][1] + 1 == interval[0] and joined[-1][1] == ordered:
+        joined[-1] = ((joined[-1][0][0], interval[1]), ordered)
+    else:
+        joined.append((interval, ordered))
 
 
 def _comment(labels: tuple[str, ...]) -> str:
@@ -110,24 +118,25 @@ def _comment(labels: tuple[str, ...]) -> str:
 
 def any_port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer` elements: the peers allowed on every port."""
-    united = _united((g.peer, g.label) for g in grants if g.proto is None)
+    united = _united([(peer, g.label) for g in grants if g.proto is None for peer in g.peers])
     return [Element((address_text(peer, version),), comment=_comment(labels)) for peer, labels in united]
 
 
 def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer . protocol . ports` elements, disjoint, for the grants with a protocol."""
-    by_proto: dict[str, list[Grant]] = defaultdict(list)
+    boxes: dict[str, dict[Interval, list[tuple[Interval, str]]]] = {}  # protocol -> ports -> peers, labels
     for grant in grants:
         if grant.proto is not None:
-            by_proto[grant.proto].append(grant)
+            peers = boxes.setdefault(grant.proto, {}).setdefault(grant.ports, [])
+            peers += [(peer, grant.label) for peer in grant.peers]
     joined: dict[tuple[str, Interval, tuple[str, ...]], list[Interval]] = defaultdict(list)
-    for proto, items in by_proto.items():
-        cuts = sorted({g.ports[0] for g in items} | {g.ports[1] + 1 for g in items})
+    for proto, by_ports in boxes.items():
+        cuts = sorted({p[0] for p in by_ports} | {p[1] + 1 for p in by_ports})
         pieces: dict[int, list[tuple[Interval, str]]] = defaultdict(list)  # index of the piece's start
-        for grant in items:
-            index = bisect_left(cuts, grant.ports[0])
-            while cuts[index] <= grant.ports[1]:
-                pieces[index].append((grant.peer, grant.label))
+        for ports, peers in by_ports.items():
+            index = bisect_left(cuts, ports[0])
+            while cuts[index] <= ports[1]:
+                pieces[index] += peers
                 index += 1
         for index in sorted(pieces):
             piece = (cuts[index], cuts[index + 1] - 1)
@@ -137,9 +146,14 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
                     runs[-1] = (runs[-1][0], piece[1])
                 else:
                     runs.append(piece)
-    out = [(peer, proto, ports, labels) for (proto, peer, labels), runs in joined.items() for ports in runs]
-    out.sort(key=lambda e: (e[0], _PROTO_ORDER.get(e[1], 9), e[1], e[2]))
+    # by peer, protocol and ports (never equal for two elements: the labels are not compared)
+    out = [
+        (peer, _PROTO_ORDER.get(proto, 9), proto, ports, labels)
+        for (proto, peer, labels), runs in joined.items()
+        for ports in runs
+    ]
+    out.sort()
     return [
         Element((address_text(peer, version), proto, _port_text(ports)), comment=_comment(labels))
-        for peer, proto, ports, labels in out
+        for peer, _, proto, ports, labels in out
     ]

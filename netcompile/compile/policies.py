@@ -41,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType
+from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
 from ..model.selectors import LabelSelector
 from ..nft import names as naming
 from ..nft.ir import BaseChain, Element, Set, Table
@@ -86,6 +86,7 @@ _PORTS: _Kind = ("allow", port_elements, "peer . protocol . port a policy allows
 _ANY: _Kind = ("any", any_port_elements, "peers a policy allows on every port (the elements name the rules)")
 _POD_PORTS: _Kind = ("named", port_elements, "peer . protocol . named port, as these pods resolve it, a policy allows")
 _PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)
+_Names = tuple[tuple[Protocol, str], ...]  # named ports (`ports.named_ports`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class PolicyCompiler:
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
+        self._policy_keys = [p.meta.key for p in self.policies]
         self.protected = self._protected_pods()
         # every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
         # order: the pods a packet to that address goes to, for named ports of ipBlock and "every
@@ -191,19 +193,21 @@ class PolicyCompiler:
                 candidates = found
         return [p for p in candidates if selector_matches(selector, p.meta.label_dict())]
 
-    def _isolating(self, direction: Direction) -> dict[int, list[NetworkPolicy]]:
-        """id(pod) -> the policies (sorted by namespace/name) isolating it in `direction`."""
+    def _isolating(self, direction: Direction) -> dict[int, list[int]]:
+        """id(pod) -> the indexes in `self.policies` (so in namespace/name order) of the policies isolating
+        it in `direction`."""
         protected = {id(p) for p in self.protected}
-        out: dict[int, list[NetworkPolicy]] = defaultdict(list)
-        for policy in self.policies:
+        out: dict[int, list[int]] = defaultdict(list)
+        for index, policy in enumerate(self.policies):
             if direction.policy_type not in policy.policy_types:
                 continue
-            selected = self._selected.get(policy.meta.key)
+            key = self._policy_keys[index]
+            selected = self._selected.get(key)
             if selected is None:
-                selected = self._selected[policy.meta.key] = self._pods_in(policy.meta.namespace, policy.pod_selector)
+                selected = self._selected[key] = self._pods_in(policy.meta.namespace, policy.pod_selector)
             for pod in selected:
                 if id(pod) in protected:
-                    out[id(pod)].append(policy)
+                    out[id(pod)].append(index)
         return out
 
     def _name(self, prefix: str, key: tuple[str, ...]) -> str:
@@ -257,46 +261,59 @@ class PolicyCompiler:
         isolating = self._isolating(direction)
         groups: dict[tuple[str, ...], list[Pod]] = defaultdict(list)  # policies, then named port resolutions
         by_key: dict[tuple[str, ...], list[NetworkPolicy]] = {}
+        # the same policies isolate many pods: their keys and named ports worked out once for them all
+        by_indexes: dict[tuple[int, ...], tuple[list[NetworkPolicy], tuple[str, ...], _Names]] = {}
         for pod in self.protected:
-            policies = isolating.get(id(pod))
-            if not policies:
+            indexes = tuple(isolating.get(id(pod), ()))
+            if not indexes:
                 continue
-            key = (*(p.meta.key for p in policies), *self._resolution(direction, policies, pod))
+            known = by_indexes.get(indexes)
+            if known is None:
+                policies = [self.policies[i] for i in indexes]
+                keys = tuple(self._policy_keys[i] for i in indexes)
+                known = by_indexes[indexes] = (policies, keys, self._named(direction, policies))
+            policies, key, names = known
+            if names:
+                key += _resolution(names, pod)
             groups[key].append(pod)
             by_key[key] = policies
-        entries: list[tuple[IPAddress, str, str]] = []
+        entries: list[tuple[int, int, str, str, str]] = []  # version, address as a number and as text, pod, chain
+        owner = self._owner
         for key in sorted(groups, key=lambda k: naming.hex_hash(*k)):
             pods = groups[key]
-            chain = self._group_chain(direction, key, by_key[key], pods)
+            chain = self._name(f"{direction.name}-pods", key)
+            self._group_chain(direction, chain, key, by_key[key], pods)
             for pod in pods:
                 for ip in pod.ips:
-                    if self._owner.get(ip) is pod:
-                        entries.append((ip, pod.meta.key, chain))
-        for ip, pod_key, chain in sorted(entries, key=lambda e: (e[0].version, e[0])):
-            vmap_name = family_name(f"{direction.name}-isolated", family(ip.version))
-            self.table.add_element(vmap_name, Element((str(ip),), (goto(chain),), pod_key))
+                    if owner.get(ip) is pod:
+                        entries.append((ip.version, int(ip), str(ip), pod.meta.key, chain))
+        entries.sort(key=lambda e: (e[0], e[1]))
+        for fam in ADDRESS_FAMILIES:
+            elements = [
+                Element((text,), (goto(chain),), pod_key)
+                for version, _, text, pod_key, chain in entries
+                if version == fam.version
+            ]
+            self.table.add_elements(family_name(f"{direction.name}-isolated", fam), elements)
 
-    def _resolution(self, direction: Direction, policies: list[NetworkPolicy], pod: Pod) -> tuple[str, ...]:
-        """For ingress, the pod's numbers for the named ports of the policies' rules (`TCP/http=8080`):
-        pods isolated by the same policies share a chain when these agree too (for egress, named ports
-        are resolved on the peers: nothing)."""
+    @staticmethod
+    def _named(direction: Direction, policies: list[NetworkPolicy]) -> _Names:
+        """For ingress, the named ports of the policies' rules, sorted: how the pods they isolate resolve
+        them tells their groups apart (for egress, named ports are resolved on the peers: none)."""
         if direction is EGRESS:
             return ()
-        names = sorted({n for p in policies for rule in p.ingress for n in named_ports(rule.ports or ())})
-        numbers = ((proto, name, named_port(pod, name, proto)) for proto, name in names)
-        return tuple(f"{proto.value}/{name}={'none' if port is None else port}" for proto, name, port in numbers)
+        return tuple(sorted({n for p in policies for rule in p.ingress for n in named_ports(rule.ports or ())}))
 
     # --- one group of pods -----------------------------------------------------------------------------
 
     def _group_chain(
-        self, direction: Direction, key: tuple[str, ...], policies: list[NetworkPolicy], pods: list[Pod]
-    ) -> str:
-        """The chain of the pods isolated by the policies `key`: a few lookups in sets of what they allow.
+        self, direction: Direction, chain: str, key: tuple[str, ...], policies: list[NetworkPolicy], pods: list[Pod]
+    ) -> None:
+        """`chain`, of the pods isolated by the policies `key`: a few lookups in sets of what they allow.
 
         A set of peers and ports is named after the policies that put elements in it, so groups of pods
         whose other policies add nothing of its kind (a default deny, rules only without ports) share
         it; the set of named ports resolved on the protected pods is the group's own."""
-        chain = self._name(f"{direction.name}-pods", key)
         count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
         by = ", ".join(p.meta.key for p in policies)
         ports = "" if len(key) == len(policies) else f" (named ports {', '.join(key[len(policies) :])})"
@@ -330,7 +347,6 @@ class PolicyCompiler:
                 if name is not None:
                     self.table.add_rule(chain, member(Concat((peer, L4PROTO, DPORT)), name), ACCEPT)
         self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
-        return chain
 
     def _policy_grants(self, direction: Direction, policy: NetworkPolicy, version: int) -> list[Grant]:
         """What a policy's rules allow in one direction and family, but named ports on protected pods."""
@@ -417,14 +433,13 @@ class PolicyCompiler:
             if pod is not None:  # ingress named ports: the protected pod's own port
                 for proto, name in names:
                     port = named_port(pod, name, proto)
-                    if port is not None:
-                        text, own = f"{where} port {name}", (proto.value.lower(), (port, port))
-                        out += [Grant(i, text, *own) for i in intervals]
+                    if port is not None and intervals:
+                        out.append(Grant(intervals, f"{where} port {name}", proto.value.lower(), (port, port)))
                 continue
-            if not ports:
-                out += [Grant(interval, where) for interval in intervals]
-            for l4, span in spans:
-                out += [Grant(interval, where, l4, span) for interval in intervals]
+            if intervals:  # (none: an ipBlock of the other family)
+                if not ports:
+                    out.append(Grant(intervals, where))
+                out += [Grant(intervals, where, l4, span) for l4, span in spans]
             if not names or direction is INGRESS:
                 continue
             for ip, target in self._egress_targets(policy.meta.namespace, peer):
@@ -433,23 +448,23 @@ class PolicyCompiler:
                 for proto, name in names:
                     port = named_port(target, name, proto)
                     if port is not None:
-                        point = (int(ip), int(ip))
+                        point = ((int(ip), int(ip)),)
                         out.append(Grant(point, f"{where} port {name}", proto.value.lower(), (port, port)))
         return out
 
-    def _peer_intervals(self, namespace: str, peer: PolicyPeer | None, version: int) -> list[Interval]:
+    def _peer_intervals(self, namespace: str, peer: PolicyPeer | None, version: int) -> tuple[Interval, ...]:
         """The addresses of `version` a peer stands for: every one, an ipBlock without its excepts, or the
         addresses of the pods a selector picks."""
         if peer is None:
-            return [everything(version)]
+            return (everything(version),)
         if peer.ip_block is not None:
-            return block_intervals(peer.ip_block) if peer.ip_block.cidr.version == version else []
+            return block_intervals(peer.ip_block) if peer.ip_block.cidr.version == version else ()
         key = (*self._peer_key(namespace, peer), str(version))
         cached = self._peer_addresses.get(key)
         if cached is None:
             pods = self._peer_pods(namespace, peer)
             points = sorted({int(ip) for pod in pods for ip in self.cluster.pod_ips(pod) if ip.version == version})
-            cached = self._peer_addresses[key] = [(p, p) for p in points]
+            cached = self._peer_addresses[key] = tuple((p, p) for p in points)
         return cached
 
     def _egress_targets(self, namespace: str, peer: PolicyPeer | None) -> list[tuple[IPAddress, Pod]]:
@@ -488,6 +503,13 @@ class PolicyCompiler:
         ]
         self._peer_pods_cache[key] = pods
         return pods
+
+
+def _resolution(names: _Names, pod: Pod) -> tuple[str, ...]:
+    """The pod's numbers for the named ports `names` of the policies isolating it (`TCP/http=8080`): pods
+    isolated by the same policies share a chain when these agree too."""
+    numbers = ((proto, name, named_port(pod, name, proto)) for proto, name in names)
+    return tuple(f"{proto.value}/{name}={'none' if port is None else port}" for proto, name, port in numbers)
 
 
 def compile_policies(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:

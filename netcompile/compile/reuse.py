@@ -120,7 +120,7 @@ class NodeInputs:
 class PolicyReuse:
     """The policy compiler's caches of what does not depend on the node (`policies.PolicyCompiler`)."""
 
-    peer_addresses: dict[tuple[str, ...], list[Interval]] = field(default_factory=dict)
+    peer_addresses: dict[tuple[str, ...], tuple[Interval, ...]] = field(default_factory=dict)
     grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
     kind_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
     named_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)

@@ -360,17 +360,20 @@ TERMINAL_TYPES = (Verdict, Vmap, Dnat, DnatMap, Masquerade, Reject)  # nothing m
 
 def walk(node: Node) -> Iterator[Node]:
     """`node` and every node inside it, depth first."""
-    yield node
-    for f in fields(node):  # type: ignore[arg-type]  # every Node is a dataclass
-        yield from _walk_value(getattr(node, f.name))
+    pending: list[object] = [node]  # what is left to visit, the next on top
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Node):
+            yield item
+            names = _FIELDS.get(type(item))
+            if names is None:  # every Node is a dataclass
+                names = _FIELDS[type(item)] = tuple(f.name for f in reversed(fields(item)))  # type: ignore[arg-type]
+            pending.extend([getattr(item, name) for name in names])
+        elif isinstance(item, tuple):
+            pending.extend(reversed(item))
 
 
-def _walk_value(value: object) -> Iterator[Node]:
-    if isinstance(value, Node):
-        yield from walk(value)
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _walk_value(item)
+_FIELDS: dict[type, tuple[str, ...]] = {}  # the names of a Node type's fields, last first (`walk`)
 
 
 # --- set and map declarations ----------------------------------------------------------------------------
