@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, collapse_addresses, summarize_address_range
 
 from ..gcpause import paused_gc
 from ..model import (
@@ -91,6 +91,23 @@ def collapse(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
     v4 = [n for n in networks if isinstance(n, IPv4Network)]
     v6 = [n for n in networks if isinstance(n, IPv6Network)]
     return (*collapse_addresses(v4), *collapse_addresses(v6))
+
+
+def collapse_points(addresses: Iterable[IPAddress]) -> tuple[IPNetwork, ...]:
+    """`collapse` of the addresses' /32 and /128 networks, without making them: each run of consecutive
+    addresses as the prefixes that cover exactly it."""
+    points: dict[int, set[int]] = {4: set(), 6: set()}
+    for address in addresses:
+        points[address.version].add(int(address))
+    out: list[IPNetwork] = []
+    for version, make in ((4, IPv4Address), (6, IPv6Address)):
+        ordered = sorted(points[version])
+        start = 0
+        for index, value in enumerate(ordered):
+            if index + 1 == len(ordered) or ordered[index + 1] != value + 1:  # the end of a run
+                out += summarize_address_range(make(ordered[start]), make(value))
+                start = index + 1
+    return tuple(out)
 
 
 class Shared:
@@ -207,7 +224,7 @@ class Cluster:
         from_nodes = [c for n in self.objects.nodes for c in n.pod_cidrs]
         if from_nodes:
             return collapse(from_nodes)
-        return collapse(ip_network(ip) for p in self.objects.pods if not p.host_network and p.running for ip in p.ips)
+        return collapse_points(ip for p in self.objects.pods if not p.host_network and p.running for ip in p.ips)
 
     def local_networks(self, detect_local_mode: str) -> tuple[IPNetwork, ...] | None:
         """Where a pod's traffic comes from, as kube-proxy's detectLocalMode tells it: the cluster's pod
