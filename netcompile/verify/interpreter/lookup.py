@@ -42,11 +42,10 @@ class Lookup:
             if element.ranged and not interval:
                 raise error(f"set {definition.name!r}: prefix or range element needs 'flags interval'", element.line)
             entry = Entry(element.value, element.comment)
-            points = all(lo == hi for lo, hi in element.key)
             if arity == 1 and interval:
                 ranges.append((element.key[0], entry, element.line))
-            elif points:
-                key: Key = element.key[0][0] if arity == 1 else tuple(lo for lo, _ in element.key)
+            elif not element.ranged or all(lo == hi for lo, hi in element.key):  # a point (unranged: always)
+                key: Key = element.key[0][0] if arity == 1 else tuple([lo for lo, _ in element.key])
                 old = self.exact.get(key)
                 if old is not None and old.value != entry.value:
                     raise error(f"set {definition.name!r}: element given twice with different values", element.line)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .blocks import read_block
+from .blocks import BlockReader
 from .syntax import Element, SetDef, Verdict
 from .tokens import Token, TokenStream, tokenize
 from .typed import IFNAMSIZ, ifname_value, typed_value
@@ -19,6 +19,10 @@ __all__ = ["IFNAMSIZ", "ValueParser", "ifname_value"]
 
 class ValueParser(TokenStream):
     """The grammar of values, shared by set declarations and rules."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.blocks = BlockReader()
 
     def duration(self) -> int:
         token = self.word("a duration")
@@ -33,7 +37,7 @@ class ValueParser(TokenStream):
         block = self.peek()
         if block.kind == "block":  # a named set's elements, in one token (tokens, blocks)
             self.next()
-            fast = read_block(block.text, block.line, definition)
+            fast = self.blocks.read(block.text, block.line, definition)
             if fast is not None:
                 return fast
             outer, after = self.tokens, self.i
