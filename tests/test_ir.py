@@ -6,7 +6,9 @@ import ast
 import hashlib
 import re
 from ipaddress import ip_address, ip_network
+from pathlib import Path
 
+import jinja2
 import pytest
 
 from netcompile.host.nftlib import check
@@ -303,3 +305,24 @@ def test_walk_visits_every_node_depth_first_in_field_order() -> None:
     ]
     assert list(walk(member(key, "s"))) == [member(key, "s"), key, saddr(IPV4), L4PROTO, DPORT, SetRef("s")]
     assert list(walk(ACCEPT)) == [ACCEPT]
+
+
+def test_templates_compiled_once_render_as_compiled_each_time(tmp_path: Path) -> None:
+    """The bytecode cache of the templates (render.bytecode_cache) changes nothing in the text: filled,
+    read back, unreadable, or in a directory that cannot be written."""
+    from netcompile.nft import render as rendering
+
+    def text(env: jinja2.Environment) -> str:
+        return env.get_template("ruleset.nft.j2").render(table=small_table(), header=["h"])
+
+    plain = text(rendering.make_environment(None))
+    assert text(rendering.make_environment(rendering.bytecode_cache(str(tmp_path)))) == plain  # filled
+    kept = sorted(tmp_path.iterdir())
+    assert len(kept) == 3  # the ruleset and the set and chain it includes
+    assert text(rendering.make_environment(rendering.bytecode_cache(str(tmp_path)))) == plain  # read back
+    for path in kept:
+        path.write_bytes(path.read_bytes()[:60])  # cut short: compiled again
+    assert text(rendering.make_environment(rendering.bytecode_cache(str(tmp_path)))) == plain
+    missing = rendering.bytecode_cache(str(tmp_path / "missing"))
+    assert text(rendering.make_environment(missing)) == plain
+    assert not (tmp_path / "missing").exists()

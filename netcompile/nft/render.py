@@ -3,10 +3,16 @@
 The templates lay out the table, its sets and chains; what goes inside them (statements, declarations,
 elements, quoted comments) they get from `syntax.py`, as the filters registered here. Jinja2 is imported
 when the first template is rendered, not with this module: the verbs that render nothing start faster.
+
+The templates ship with the package and do not change while it runs: they are not checked for changes
+(`auto_reload`), and their compiled code is kept in Jinja2's bytecode cache (a directory of the user's
+own in the system's temporary directory, keyed by each template's source), so that a process does not
+compile them again; where that directory cannot be used, they are compiled in each process.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
@@ -23,9 +29,17 @@ _INDENT = "\t\t\t"  # an element's indentation in `elements = { ... }`
 
 @cache
 def environment() -> jinja2.Environment:
+    return make_environment(bytecode_cache())
+
+
+def make_environment(cache: jinja2.BytecodeCache | None) -> jinja2.Environment:
+    """The templates' environment, with their compiled code kept in `cache` (None: compiled by each
+    process)."""
     import jinja2  # here, not at the top: see the module docstring
 
     env = jinja2.Environment(
+        auto_reload=False,
+        bytecode_cache=cache,
         # `netcompile.templates` is the top-level templates/ folder, mapped into the package by pyproject.
         loader=jinja2.FileSystemLoader(str(files("netcompile.templates"))),
         undefined=jinja2.StrictUndefined,
@@ -39,6 +53,31 @@ def environment() -> jinja2.Environment:
     env.filters["declaration"] = syntax.declaration
     env.filters["element_lines"] = element_lines
     return env
+
+
+def bytecode_cache(directory: str | None = None) -> jinja2.BytecodeCache | None:
+    """Jinja2's cache of compiled templates in `directory`, by default the user's own in the temporary
+    directory (see the module docstring), made to do without it whenever the file system does not allow
+    it; None if it cannot be made."""
+    import pickle  # as jinja2 is (both imported by it)
+
+    import jinja2
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError, TypeError, pickle.UnpicklingError):  # unreadable: compiled again
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with contextlib.suppress(OSError):  # not writable: compiled again by the next process
+                super().dump_bytecode(bucket)
+
+    try:
+        return QuietCache(directory)
+    except (OSError, RuntimeError):  # no temporary directory that is the user's alone
+        return None
 
 
 def element_lines(
@@ -76,10 +115,11 @@ def element_lines(
 
 def _lines(elements: Iterable[Element]) -> str:
     lines = []
+    quoted: dict[str, str] = {}
     for item in elements:
         line = item.line
         if line is None:
-            line = item.line = f"{_INDENT}{syntax.element(item)},"
+            line = item.line = f"{_INDENT}{syntax.element(item, quoted)},"
         lines.append(line)
     return "\n".join(lines)
 

@@ -209,11 +209,18 @@ def element_value(value: tuple[str, ...] | tuple[Verdict]) -> str:
     return " . ".join(value)  # type: ignore[arg-type]  # the atoms of a data map
 
 
-def element(item: Element) -> str:
-    """The element as written in `elements = { ... }`: key, comment, and `: value` in a map."""
+def element(item: Element, quoted: dict[str, str] | None = None) -> str:
+    """The element as written in `elements = { ... }`: key, comment, and `: value` in a map. `quoted`:
+    the comments of the elements written before it (`comment "..."`), each quoted once for them all."""
     text = " . ".join(item.key)
     if item.comment:
-        text += " comment " + quote(item.comment)
+        if quoted is None:
+            text += " comment " + quote(item.comment)
+        else:
+            comment = quoted.get(item.comment)
+            if comment is None:
+                comment = quoted[item.comment] = " comment " + quote(item.comment)
+            text += comment
     if item.value is not None:
         text += " : " + element_value(item.value)
     return text
@@ -224,4 +231,5 @@ def element_lines(elements: Iterable[Element], indent: str = "\t\t\t", keys_only
     here rather than looped over in a template: 10k Services make 230k elements."""
     if keys_only:
         return "\n".join([f"{indent}{' . '.join(e.key)}," for e in elements])
-    return "\n".join([f"{indent}{element(e)}," for e in elements])
+    quoted: dict[str, str] = {}  # comments repeat: the rules of a policy set, a Service's port
+    return "\n".join([f"{indent}{element(e, quoted)}," for e in elements])
