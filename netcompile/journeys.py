@@ -17,7 +17,7 @@ built, with the addresses it invented for nodes that have none of a family).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
@@ -25,6 +25,7 @@ from typing import Protocol as Interface
 
 from .compile.compiler import CompileOptions
 from .compile.index import Cluster
+from .forked import Helper, cpus
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
 from .model.proxy import pod_interface
 from .pipeline import Compiled
@@ -114,6 +115,10 @@ class Place:
     is_node: bool = False  # the node itself (or a hostNetwork pod): sends with origin NODE
 
 
+# One journey asked of `Network.journeys`: from a place to an address, on a port and protocol.
+Ask = tuple[Place, IPAddress, int, Protocol]
+
+
 @dataclass
 class NodeView:
     """One node: its Cluster (the compiler's index, and the reference's scope) and its compiled ruleset."""
@@ -154,6 +159,7 @@ class Network:
         self.objects: Objects = self.any_cluster.objects  # the completed objects
         self.routes: Routes = routes if routes is not None else self
         self.oracle: Oracle = oracle or (lambda cluster, packet: evaluate(cluster, packet, opts.nodeport_addresses))
+        self._helper: Helper[Ask, tuple[dict[Result, Fraction], dict[Arrival, Fraction]]] | None = None
 
     def routed(self, routes: Routes) -> Network:
         """The same nodes and rulesets (parsed once), with packets routed by `routes` (the lab's)."""
@@ -254,18 +260,61 @@ class Network:
         reference and, unless `compiled` is False, by the interpreter of the compiled rulesets. `hops=False`:
         the final results alone (no `Journey.hops`: the interpreter does not also judge each hop the reference
         takes, which the matrix and diff, counting results, do not need)."""
+        entry, journey = self._begin(src, dst, dport, protocol)
+        for which in ("reference", "compiled") if compiled else ("reference",):
+            self._follow(entry, journey, which, compiled, hops)
+        return journey
+
+    def journeys(self, asks: Sequence[Ask]) -> list[Journey]:
+        """`journey(*ask, hops=False)` of each ask: the interpreter's side in the helper process when one
+        runs (`start_helper`), while this process follows the reference's."""
+        helper = self._helper
+        if helper is None or not asks:
+            return [self.journey(*ask, hops=False) for ask in asks]
+        helper.send(asks)
+        out: list[Journey] = []
+        for src, dst, dport, protocol in asks:
+            entry, journey = self._begin(src, dst, dport, protocol)
+            self._follow(entry, journey, "reference", True, False)
+            out.append(journey)
+        for journey, (dist, arrivals) in zip(out, helper.receive(), strict=True):
+            journey.compiled = dist
+            journey.arrivals["compiled"] = arrivals
+        return out
+
+    def start_helper(self, *, always: bool = False) -> None:
+        """Fork a helper process for the interpreter's side of `journeys`: it parses every node's ruleset
+        now, while this process goes on (forked.py). Only with more than one CPU to run on, unless
+        `always` (tests); `stop_helper` ends it (so does this process's end)."""
+        if self._helper is None and (always or cpus() > 1):
+            views = list(self.views.values())
+            self._helper = Helper(lambda: [view.ruleset for view in views], self._compiled_side)
+
+    def stop_helper(self) -> None:
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
+
+    def _compiled_side(self, ask: Ask) -> tuple[dict[Result, Fraction], dict[Arrival, Fraction]]:
+        entry, journey = self._begin(*ask)
+        self._follow(entry, journey, "compiled", True, False)
+        return journey.compiled, journey.arrivals["compiled"]
+
+    def _begin(self, src: Place, dst: IPAddress, dport: int, protocol: Protocol) -> tuple[str | None, Journey]:
+        """The packet's first node, and its journey not yet followed."""
         entry = src.node if src.node is not None else self.default_node
         origin = Origin.NODE if src.is_node else Origin.NETWORK
         packet = Packet(src.address, dst, protocol, dport, origin=origin, iif=self.arrives_on(src))
-        journey = Journey(packet, self.node_label(entry), client_node=self.node_of_client(src.address))
-        for which in ("reference", "compiled") if compiled else ("reference",):
-            arrivals = self._travel(entry, packet, which, journey, 0, compiled, hops)
-            journey.arrivals[which] = arrivals
-            dist: dict[Result, Fraction] = {}
-            for arrival, p in arrivals.items():
-                dist[arrival.result] = dist.get(arrival.result, Fraction(0)) + p
-            setattr(journey, which, dist)
-        return journey
+        return entry, Journey(packet, self.node_label(entry), client_node=self.node_of_client(src.address))
+
+    def _follow(self, entry: str | None, journey: Journey, which: str, compiled: bool, hops: bool) -> None:
+        """Follow the journey's packet from `entry` by one evaluator (`which`), setting its results."""
+        arrivals = self._travel(entry, journey.packet, which, journey, 0, compiled, hops)
+        journey.arrivals[which] = arrivals
+        dist: dict[Result, Fraction] = {}
+        for arrival, p in arrivals.items():
+            dist[arrival.result] = dist.get(arrival.result, Fraction(0)) + p
+        setattr(journey, which, dist)
 
     def _travel(
         self,

@@ -59,6 +59,14 @@ def compare(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] 
         disagreements += expected.evaluated and not expected.agrees
     survey = by_classes.survey()
     assert (survey.cells, survey.disagreements) == (cells, disagreements)
+    # the same with the interpreter's side in a helper process (journeys in batches: forked.py)
+    net.start_helper(always=True)
+    try:
+        helped = ClassMatrix(net, pods, externals, ports)
+        assert list(all_cells(helped)) == list(all_cells(by_classes))
+        assert helped.survey() == survey
+    finally:
+        net.stop_helper()
     for split in (lambda pod: None, lambda pod: pods[pod].meta.namespace, lambda pod: pods[pod].meta.name):
         assert blocks_summed(by_classes, split, all_cells(by_classes)) == blocks_summed(
             by_classes, split, block_cells(by_classes, split)

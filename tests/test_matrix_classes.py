@@ -4,11 +4,14 @@ JSON and Markdown streamed, errors with exit 2."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from netcompile.cli import app
@@ -157,3 +160,48 @@ def test_ports_no_input_names_are_one_atom() -> None:
     assert many["journeys"] == one["journeys"]
     assert len(many["cells"]) == 50 * len(one["cells"])
     assert {c["delivered"] for c in many["cells"]} == {c["delivered"] for c in one["cells"]}
+
+
+def test_the_same_matrix_with_a_helper_process_and_on_one_cpu(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
+    """With two CPUs the interpreter's side runs in a forked helper (journeys.py, forked.py); with one it
+    runs in process. Every format gives the same bytes and exit code both ways, for the bench cluster and
+    for the examples with a broken ruleset (its disagreements found by the helper)."""
+    import netcompile.journeys
+
+    sys.path.insert(0, str(ROOT))
+    from bench.policies import manifest
+
+    (tmp_path / "c.yaml").write_text(manifest(200, 40))
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setattr(netcompile.journeys, "cpus", lambda: 2)
+    runs = [(str(tmp_path), form) for form in ("text", "markdown", "json")] + [(EXAMPLES, "json")]
+    helped = [matrix(folder, "--format", form, "--external", "198.51.100.7") for folder, form in runs]
+    assert len(forks) == len(runs)
+    with monkeypatch.context() as m:
+        m.setattr(netcompile.journeys, "cpus", lambda: 1)
+        alone = [matrix(folder, "--format", form, "--external", "198.51.100.7") for folder, form in runs]
+    assert len(forks) == len(runs)  # none more
+    assert [(code, out) for code, out, _ in helped] == [(code, out) for code, out, _ in alone]
+    assert all(code == 0 for code, _, _ in helped)
+
+    # a broken ruleset: the helper parses it and finds its disagreements (exit 1), as in process
+    from netcompile.verify.interpreter import Ruleset
+
+    class Broken(Ruleset):
+        @classmethod
+        def parse(cls, text: str) -> Any:
+            return Ruleset.parse("".join(x for x in text.splitlines(keepends=True) if " ingress[0]" not in x))
+
+    monkeypatch.setattr("netcompile.journeys.Ruleset", Broken)
+    broken_helped = matrix(EXAMPLES, "--format", "json")
+    monkeypatch.setattr(netcompile.journeys, "cpus", lambda: 1)
+    broken_alone = matrix(EXAMPLES, "--format", "json")
+    assert broken_helped[:2] == broken_alone[:2]
+    assert broken_helped[0] == 1 and json.loads(broken_helped[1])["disagreements"] > 0

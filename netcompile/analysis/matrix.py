@@ -12,9 +12,9 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
-from ..journeys import EndpointError, Journey, Network, Place
+from ..journeys import Ask, EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
 from ..verify.packet import Result, Verdict
 from ..verify.reference.view import View
@@ -57,6 +57,9 @@ class Cell:
 
 SELF = Cell(".")
 OTHER_FAMILY = Cell("n/a")
+
+# A cell key's answer: its representative's cell, address and port, and whether the evaluators disagree.
+Answer = tuple[Cell, IPAddress, int, bool]
 
 
 def left_out_because(net: Network, pod: Pod) -> str | None:
@@ -152,15 +155,21 @@ class ClassMatrix:
         self.rules = Rules(self.facts, self.pods, self.classes, self.externals)
         self.keys = Keys(self.facts, self.rules, self.pods, self.classes, self.class_of)
         self.sources = sources_of(net, self.pods, self.externals)
-        self._answers: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}
-        self._looked_up: dict[tuple[Any, ...], tuple[Cell, IPAddress, int, bool]] = {}  # by Keys.lookup
+        # Cell keys are numbered as they are first met; a number's journey is asked (`_asks`) and made later,
+        # with every other key asked by then, in one batch (`settle`): the interpreter's side of a batch can
+        # then run in the Network's helper process while this one follows the reference's.
+        self._ids: dict[tuple[Any, ...], int] = {}
+        self._asks: list[Ask] = []  # per key number: its representative journey
+        self._answers: list[Answer | None] = []  # per key number: its answer (None: not made yet)
+        self._pending: list[int] = []  # key numbers asked and not answered
+        self._looked_up: dict[tuple[Any, ...], int] = {}  # key numbers by Keys.lookup's name
         self._addresses: dict[tuple[int, int], IPAddress | None] = {}
         self._by_version: dict[int, tuple[list[IPAddress | None], list[int | None]]] = {}
         self._ports: dict[int, list[tuple[int, Protocol]]] = {}
 
     @property
     def journeys(self) -> int:
-        return len(self._answers)
+        return len(self._ids)
 
     def ports(self, pod: int) -> list[tuple[int, Protocol]]:
         """The ports a pod's columns probe: --ports, else its declared container ports."""
@@ -181,20 +190,56 @@ class ClassMatrix:
             self._addresses[key] = address_of(self.net, self.pods[dst], version)
         return self._addresses[key]
 
-    def answer(
+    def key_number(
         self, key: tuple[Any, ...], source: Source, address: IPAddress, port: int, protocol: Protocol
-    ) -> tuple[Cell, IPAddress, int, bool]:
+    ) -> int:
+        """The number of cell key `key`; the first time, its journey (from `source` to `address`) is asked."""
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self._asks)
+            self._asks.append((source.place, address, port, protocol))
+            self._answers.append(None)
+            self._pending.append(found)
+        return found
+
+    def settle(self) -> None:
+        """Make the journeys of every key asked and not answered yet, in one batch (`Network.journeys`)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        journeys = self.net.journeys([self._asks[n] for n in pending])
+        for n, journey in zip(pending, journeys, strict=True):
+            cell = of_journey(journey)
+            _, address, port, _ = self._asks[n]
+            self._answers[n] = (cell, address, port, not cell.agrees)
+
+    def answered(self, number: int) -> Answer:
+        """The answer of key `number` (`settle` made it)."""
+        found = self._answers[number]
+        assert found is not None, "settle() first"
+        return found
+
+    def answer(self, key: tuple[Any, ...], source: Source, address: IPAddress, port: int, protocol: Protocol) -> Answer:
         """The representative answer of `key` (its cell, address, port, and whether the evaluators disagree),
-        made now by a journey from `source` to `address` if no cell of that key has been asked before."""
-        answer = self._answers.get(key)
-        if answer is None:
-            cell = of_journey(self.net.journey(source.place, address, port, protocol, hops=False))
-            answer = self._answers[key] = (cell, address, port, not cell.agrees)
-        return answer
+        made now (with any other asked) by a journey from `source` to `address` if no cell of that key has
+        been asked before."""
+        number = self.key_number(key, source, address, port, protocol)
+        self.settle()
+        return self.answered(number)
 
     def cell(self, source: Source, dst: int, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
         """The cell from `source` to pod `dst` on `port`; `exact=False`: the representative's cell as it is
         (the same mark, its own addresses), which is enough to count."""
+        planned = self._plan_cell(source, dst, port, protocol)
+        if isinstance(planned, Cell):
+            return planned
+        self.settle()
+        address = self.destination(dst, source)
+        assert address is not None
+        return self._made(planned, address, port, exact)
+
+    def _plan_cell(self, source: Source, dst: int, port: int, protocol: Protocol) -> Cell | int:
+        """The cell, when it needs no journey (`.`, `n/a`), else its key's number."""
         address = self.destination(dst, source)
         if address is None:
             return OTHER_FAMILY
@@ -204,8 +249,13 @@ class ClassMatrix:
         found = self._looked_up.get(lookup)
         if found is None:
             key = self.keys.key(source.pod, source.place.address, source.outside, dst, port, protocol)
-            found = self._looked_up[lookup] = self.answer(key, source, address, port, protocol)
-        cell, at, at_port, _ = found
+            found = self._looked_up[lookup] = self.key_number(key, source, address, port, protocol)
+        return found
+
+    def _made(self, number: int, address: IPAddress, port: int, exact: bool) -> Cell:
+        """Key `number`'s cell for a destination at `address` on `port`: the representative's, its address
+        and port replaced (`exact`) when they differ."""
+        cell, at, at_port, _ = self.answered(number)
         if not exact or (at == address and at_port == port):
             return cell
         return Cell(
@@ -228,15 +278,14 @@ class ClassMatrix:
             found = self._by_version[version] = (addresses, roles)
         return found
 
-    def row(
-        self, source: Source, targets: Iterable[tuple[int, int, Protocol]], *, exact: bool = True
-    ) -> Iterator[Cell]:
-        """`cell(source, dst, port, protocol)` for each target in turn, with what a row shares (the source's
-        role) and what a column does (the destination's role) worked out once: a cell already answered
-        costs a lookup by `Keys.lookup`'s name. In a row not keyed alone, a destination not keyed alone is
-        at the source's address only when it is the source pod itself (an address two running pods
-        share, or an outside client at a pod's address, is keyed alone), so `dst == source.pod` finds
-        the cells of a pod to itself."""
+    def plan(self, source: Source, targets: Iterable[tuple[int, int, Protocol]]) -> list[Cell | int]:
+        """Per target, the cell from `source` when it needs no journey, else its key's number (the journey
+        asked, made by the next `settle`), with what a row shares (the source's role) and what a column
+        does (the destination's role) worked out once: a cell whose key is known costs a lookup by
+        `Keys.lookup`'s name. In a row not keyed alone, a destination not keyed alone is at the source's
+        address only when it is the source pod itself (an address two running pods share, or an outside
+        client at a pod's address, is keyed alone), so `dst == source.pod` finds the cells of a pod to
+        itself."""
         keys, here, me = self.keys, source.place.address, source.pod
         version = here.version
         if me is not None:
@@ -246,21 +295,50 @@ class ClassMatrix:
         role = None if alone else keys.source_role(src, version)
         addresses, roles = self._targets(version)
         class_of, looked_up = self.class_of, self._looked_up
+        out: list[Cell | int] = []
         for dst, port, protocol in targets:
             target = roles[dst]
             if role is None or target is None or dst == me:
-                yield self.cell(source, dst, port, protocol, exact=exact)
+                out.append(self._plan_cell(source, dst, port, protocol))
                 continue
             found = looked_up.get((role, target, port, protocol))
             if found is None:
                 address = addresses[dst]
                 assert address is not None  # a pod without an address of the family has no role
                 key = keys.class_key(src, class_of[dst], here, port, protocol, cache=False)
-                found = looked_up[(role, target, port, protocol)] = self.answer(key, source, address, port, protocol)
-            if not exact or (found[2] == port and found[1] == addresses[dst]):
-                yield found[0]
+                found = self.key_number(key, source, address, port, protocol)
+                looked_up[(role, target, port, protocol)] = found
+            out.append(found)
+        return out
+
+    def cells(
+        self,
+        source: Source,
+        targets: Iterable[tuple[int, int, Protocol]],
+        planned: Sequence[Cell | int],
+        *,
+        exact: bool,
+    ) -> list[Cell]:
+        """The cells `plan(source, targets)` planned, their journeys made (`settle`) if need be."""
+        self.settle()
+        answers = self._answers
+        if not exact:
+            made = cast(list[Answer], answers)  # settled: no None left
+            return [p if isinstance(p, Cell) else made[p][0] for p in planned]
+        addresses = self._targets(source.place.address.version)[0]
+        out: list[Cell] = []
+        for (dst, port, _), p in zip(targets, planned, strict=True):
+            if isinstance(p, Cell):
+                out.append(p)
             else:
-                yield self.cell(source, dst, port, protocol, exact=exact)
+                address = addresses[dst]
+                assert address is not None
+                out.append(self._made(p, address, port, True))
+        return out
+
+    def row(self, source: Source, targets: Sequence[tuple[int, int, Protocol]], *, exact: bool = True) -> list[Cell]:
+        """`cell(source, dst, port, protocol)` for each target in turn (`plan`, then `cells`)."""
+        return self.cells(source, targets, self.plan(source, targets), exact=exact)
 
     def survey(self) -> Survey:
         """Every cell's key evaluated, cells and disagreements counted pod by pod (survey.py)."""
@@ -272,6 +350,7 @@ def all_cells(matrix: ClassMatrix, *, by_classes: bool = True) -> Iterator[tuple
     by its own journey (`by_classes=False`, the reference the classes are proven against)."""
     targets = [(dst, port, protocol) for dst in range(len(matrix.pods)) for port, protocol in matrix.ports(dst)]
     for r, source in enumerate(matrix.sources):
+        cells: Iterable[Cell]
         if by_classes:
             cells = matrix.row(source, targets)
         else:
@@ -302,18 +381,20 @@ def block_cells(
     for dst in range(n):
         if not special[dst]:
             columns.setdefault((matrix.class_of[dst], split(dst)), []).append(dst)
+    # Every cell is planned first (its key numbered, its journey asked), then every journey made in one
+    # batch (ClassMatrix.settle), then the cells are given out.
+    singles: list[tuple[int, list[Cell | int]]] = []  # rows walked cell by cell: row, planned cells
     rows: dict[tuple[Hashable, ...], list[int]] = {}
     for r, source in enumerate(matrix.sources):
         if source.pod is None or special[source.pod]:
-            for (dst, port, protocol), cell in zip(targets, matrix.row(source, targets, exact=False), strict=True):
-                yield r, dst, 1, port, protocol, cell
+            singles.append((r, matrix.plan(source, targets)))
         else:
             rows.setdefault((matrix.class_of[source.pod], source.place.address.version, split(source.pod)), []).append(
                 r
             )
+    blocks: list[tuple[list[int], int, list[tuple[int, int, int, list[tuple[int, Protocol]]]], list[Cell | int]]] = []
     for (cls, _, group), block in rows.items():
-        sources = [matrix.sources[r] for r in block]
-        first = sources[0].pod
+        first = matrix.sources[block[0]].pod
         assert first is not None  # a block's rows are pods
         plan: list[tuple[int, int, int, list[tuple[int, Protocol]]]] = []  # per column: dst, pairs, selves, ports
         asked: list[tuple[int, int, Protocol]] = []
@@ -323,14 +404,25 @@ def block_cells(
             ports = matrix.ports(dst)
             plan.append((dst, len(block) * len(dsts) - both, both, ports))  # ...unless it has no other pair
             asked += [(dst, port, protocol) for port, protocol in ports]
-        cells = matrix.row(sources[0], asked, exact=False)  # the first row's cell with each column
+        asked += alone  # then each row's cells to the pods keyed alone
+        planned = matrix.plan(matrix.sources[block[0]], asked)  # the first row's cell with each column
+        for r in block[1:]:
+            planned += matrix.plan(matrix.sources[r], alone)
+        blocks.append((block, first, plan, planned))
+    matrix.settle()
+    for r, planned in singles:
+        cells = matrix.cells(matrix.sources[r], targets, planned, exact=False)
+        for (dst, port, protocol), cell in zip(targets, cells, strict=True):
+            yield r, dst, 1, port, protocol, cell
+    for block, first, plan, planned in blocks:
+        given = iter(matrix.cells(matrix.sources[block[0]], [], planned, exact=False))
         for dst, pairs, both, ports in plan:
             for port, protocol in ports:
-                cell = next(cells)
+                cell = next(given)
                 if both:
                     yield block[0], first, both, port, protocol, SELF
                 if pairs:
                     yield block[0], dst, pairs, port, protocol, cell
-        for dst, port, protocol in alone:
-            for r, source in zip(block, sources, strict=True):
-                yield r, dst, 1, port, protocol, matrix.cell(source, dst, port, protocol, exact=False)
+        for r in block:
+            for dst, port, protocol in alone:
+                yield r, dst, 1, port, protocol, next(given)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .classes import PodClass
-    from .matrix import ClassMatrix, Source
+    from .matrix import Cell, ClassMatrix, Source
 
 
 @dataclass
@@ -63,6 +63,7 @@ def survey(matrix: ClassMatrix) -> Survey:
     role_of = {
         v: {c.index: n for n, classes in enumerate(found.values()) for c in classes} for v, found in targets.items()
     }
+    counted: list[tuple[int, int]] = []  # (pairs of pods, key number) per role pair and port
     for role in sources.values():
         first = matrix.sources[role.classes[0].pods[0]] if role.classes else role.sources[0]
         version = first.place.address.version
@@ -85,8 +86,13 @@ def survey(matrix: ClassMatrix) -> Survey:
             assert address is not None
             for port, protocol in matrix.ports(dst):
                 key = keys.class_key(src, matrix.class_of[dst], source.place.address, port, protocol, cache=False)
-                out.disagreements += pairs * matrix.answer(key, source, address, port, protocol)[3]
-    out.disagreements += _one_by_one(matrix)
+                counted.append((pairs, matrix.key_number(key, source, address, port, protocol)))
+    singles = _one_by_one(matrix)
+    matrix.settle()  # every journey at once
+    out.disagreements = sum(pairs * matrix.answered(n)[3] for pairs, n in counted)
+    for pairs, planned in singles:
+        cell = matrix.answered(planned)[0] if isinstance(planned, int) else planned
+        out.disagreements += pairs * (cell.evaluated and not cell.agrees)
     out.journeys = matrix.journeys
     return out
 
@@ -102,10 +108,11 @@ def _distinct(matrix: ClassMatrix, role: _Role, classes: list[PodClass]) -> tupl
     raise AssertionError("a role pair with cells has two distinct pods")  # pragma: no cover
 
 
-def _one_by_one(matrix: ClassMatrix) -> int:
-    """Disagreements among the cells with a special address at either end, each by its own key."""
+def _one_by_one(matrix: ClassMatrix) -> list[tuple[int, Cell | int]]:
+    """The cells with a special address at either end, each by its own key, planned (ClassMatrix.plan):
+    (pairs of pods, the cell or its key's number)."""
     special = [c for c in matrix.classes if c.special]
-    bad = 0
+    out: list[tuple[int, Cell | int]] = []
     rows: list[tuple[Source, int]] = [(matrix.sources[c.pods[0]], len(c.pods)) for c in matrix.classes]
     rows += [(s, 1) for s in matrix.sources[len(matrix.pods) :]]
     for source, weight in rows:
@@ -118,7 +125,6 @@ def _one_by_one(matrix: ClassMatrix) -> int:
             if dst is None:
                 continue
             pairs = weight * len(cls.pods) - (len(cls.pods) if source.pod in cls.pods else 0)
-            for port, protocol in matrix.ports(dst):
-                cell = matrix.cell(source, dst, port, protocol, exact=False)
-                bad += pairs * (cell.evaluated and not cell.agrees)
-    return bad
+            planned = matrix.plan(source, [(dst, port, protocol) for port, protocol in matrix.ports(dst)])
+            out += [(pairs, p) for p in planned]
+    return out

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 # The pictures (review/) and DNS names (dns/) are imported where they are used: the table does not need them.
 
+CHUNK = 1 << 20  # cells a walk plans before it makes their journeys, in one batch (and gives them out)
 PICTURE_REASONS = 3000  # cells whose tooltips name their rules (a journey each); beyond, the verdict alone
 
 LEGEND = (
@@ -102,21 +103,38 @@ class Table:
         """Every shown cell, row by row; counts the pod cells where the evaluators disagree. `exact=False`:
         marks are enough (the distributions may name the addresses of another cell of the same key).
         A column's cell is the source's to the group's first pod other than itself (to itself, `.`,
-        when the group is that pod alone)."""
+        when the group is that pod alone). Rows are planned a chunk at a time (ClassMatrix.plan: up to
+        CHUNK cells), then the chunk's journeys made in one batch, then its cells given out."""
         picks = [(g.pods[0], g.pods[1] if len(g.pods) > 1 else g.pods[0], port, p) for _, g, port, p in self.columns]
-        for r, (_, source, size) in enumerate(self.rows):
-            targets = [(second if first == source.pod else first, port, p) for first, second, port, p in picks]
-            if self.by_cell:
-                net, pods = self.matrix.net, self.matrix.pods
-                cells: Iterator[Cell] = (cell_by_cell(net, source, pods, *target) for target in targets)
-            else:
-                cells = self.matrix.row(source, targets, exact=exact)
-            for c, cell in enumerate(cells):
-                if cell.evaluated and not cell.agrees:
-                    group = self.columns[c][1]
-                    inside = source.pod in group.pods
-                    self.disagreements += size * len(group.pods) - (size if inside else 0)
-                yield r, c, cell
+
+        def targets(source: Source) -> list[tuple[int, int, Protocol]]:
+            return [(second if first == source.pod else first, port, p) for first, second, port, p in picks]
+
+        if self.by_cell:
+            net, pods = self.matrix.net, self.matrix.pods
+            for r, (_, source, size) in enumerate(self.rows):
+                cells = [cell_by_cell(net, source, pods, *target) for target in targets(source)]
+                yield from self._count(r, source, size, cells)
+            return
+        chunk: list[tuple[int, list[Cell | int]]] = []
+        planned_cells = 0
+        for r, (_, source, _) in enumerate(self.rows):
+            chunk.append((r, self.matrix.plan(source, targets(source))))
+            planned_cells += len(self.columns)
+            if planned_cells >= CHUNK or r == len(self.rows) - 1:
+                for n, planned in chunk:
+                    _, row_source, size = self.rows[n]
+                    cells = self.matrix.cells(row_source, targets(row_source), planned, exact=exact)
+                    yield from self._count(n, row_source, size, cells)
+                chunk, planned_cells = [], 0
+
+    def _count(self, r: int, source: Source, size: int, cells: list[Cell]) -> Iterator[tuple[int, int, Cell]]:
+        for c, cell in enumerate(cells):
+            if cell.evaluated and not cell.agrees:
+                group = self.columns[c][1]
+                inside = source.pod in group.pods
+                self.disagreements += size * len(group.pods) - (size if inside else 0)
+            yield r, c, cell
 
 
 def render_text(table: Table) -> list[str]:
@@ -363,6 +381,26 @@ def _matrix(
     wanted = parse_ports(ports)
     externals = parse_externals(external)
     net = network(paths, compile_args)
+    if not cells:
+        net.start_helper()  # the interpreter's side of the journeys in a second process: it parses now
+    try:
+        _show(net, paths, wanted, externals, by_pod, cells, source, dest, target, form)
+    finally:
+        net.stop_helper()
+
+
+def _show(
+    net: Network,
+    paths: list[str],
+    wanted: list[tuple[int, Protocol]] | None,
+    externals: list[IPAddress],
+    by_pod: bool,
+    cells: bool,
+    source: str | None,
+    dest: str | None,
+    target: Path | None,
+    form: str,
+) -> None:
     if form in ("html", "svg"):  # the picture: by workload and port (review/html.py), rules in the tooltips
         from ..review.html import grid_page, grid_svg
         from ..review.reach import version as by_groups

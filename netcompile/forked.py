@@ -1,0 +1,144 @@
+"""A second process for one side of a computation: forked now, warmed up while this one goes on, then given
+batches of work through a pipe and answering each batch in order.
+
+Why: a matrix's answers are made twice, by the reference evaluator and by the interpreter of the compiled
+rulesets, and the interpreter's side (parsing every node's ruleset text, then its journeys) shares nothing
+with the reference's but the completed objects. Forked after the compile, a helper parses while this
+process works out the classes and the cells to ask; then both sides evaluate the same asks at once, on two
+CPUs. The helper inherits everything (`os.fork`: nothing is copied or pickled but the batches and the
+answers) and never writes to stdout or files; it ends with `os._exit`, so nothing of this process (atexit
+handlers, buffered output) runs twice.
+
+A batch is written by a thread, so a batch larger than the pipe's buffer does not stall this process while
+the helper is still warming up. An exception in the helper is raised here, as itself when it can be
+pickled; a helper that dies is an error, never a silent partial answer.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class HelperError(RuntimeError):
+    """The helper process failed in a way that cannot be raised here as itself."""
+
+
+def cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class Helper(Generic[A, R]):
+    """A forked process that runs `warm_up()` at once, then `work(item)` for each item of each batch sent."""
+
+    def __init__(self, warm_up: Callable[[], object], work: Callable[[A], R]) -> None:
+        requests_read, self._requests = os.pipe()
+        self._answers, answers_write = os.pipe()
+        self._sender: threading.Thread | None = None
+        self._pid = os.fork()
+        if self._pid == 0:  # pragma: no cover - the helper's side (coverage does not follow a fork)
+            os.close(self._requests)
+            os.close(self._answers)
+            _serve(requests_read, answers_write, warm_up, work)
+        os.close(requests_read)
+        os.close(answers_write)
+        self._reader = os.fdopen(self._answers, "rb")
+
+    def send(self, batch: Sequence[A]) -> None:
+        """Give the helper a batch (answered, in order, by the next `receive`)."""
+        self._join()
+        data = pickle.dumps(list(batch), pickle.HIGHEST_PROTOCOL)
+        self._sender = threading.Thread(target=_write_all, args=(self._requests, data), daemon=True)
+        self._sender.start()
+
+    def receive(self) -> list[R]:
+        """The answers to the last batch sent; raises what the helper raised."""
+        try:
+            status, payload = pickle.load(self._reader)
+        except EOFError:
+            raise HelperError("the helper process ended without answering") from None
+        self._join()
+        if status == "error":
+            raise payload
+        answers: list[R] = payload
+        return answers
+
+    def close(self) -> None:
+        """End the helper (it exits when its requests pipe closes) and wait for it."""
+        if self._pid:
+            self._join()
+            os.close(self._requests)
+            self._reader.close()
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+
+    def _join(self) -> None:
+        if self._sender is not None:
+            self._sender.join()
+            self._sender = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    header = len(data).to_bytes(8, "little")
+    os.write(fd, header)  # 8 bytes: never split
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve(
+    requests: int, answers: int, warm_up: Callable[[], object], work: Callable[[A], R]
+) -> None:  # pragma: no cover - runs in the helper
+    code = 0
+    try:
+        with os.fdopen(answers, "wb") as out:
+            try:
+                warm_up()
+                failure: BaseException | None = None
+            except BaseException as exc:  # raised here at the first batch, there where the parent can report it
+                failure = exc
+            while (header := _read_exactly(requests, 8)) is not None:
+                data = _read_exactly(requests, int.from_bytes(header, "little"))
+                if data is None:
+                    break
+                try:
+                    if failure is not None:
+                        raise failure
+                    message = ("ok", [work(item) for item in pickle.loads(data)])
+                    blob = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+                except BaseException as exc:
+                    blob = _error(exc)
+                out.write(blob)
+                out.flush()
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _error(exc: BaseException) -> bytes:
+    """The exception, pickled as itself if it comes back whole, else as a HelperError naming it."""
+    try:
+        blob = pickle.dumps(("error", exc), pickle.HIGHEST_PROTOCOL)
+        pickle.loads(blob)
+        return blob
+    except Exception:
+        return pickle.dumps(("error", HelperError(f"{type(exc).__name__}: {exc}")), pickle.HIGHEST_PROTOCOL)
