@@ -135,6 +135,7 @@ class PolicyCompiler:
         self._elements = kept.elements  # the `_shared` key -> the set's elements (none: no set)
         self._peer_pods_cache = kept.peer_pods
         self._label_index = kept.label_index
+        self._matching = kept.matching  # namespace, selector -> the pods of the namespace it picks
         self._selected = kept.selected  # policy -> the pods its podSelector picks, wherever they run
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
@@ -177,7 +178,16 @@ class PolicyCompiler:
         return sorted(out, key=lambda p: (p.meta.namespace, p.meta.name))
 
     def _pods_in(self, namespace: str, selector: LabelSelector) -> list[Pod]:
-        """Pods of `namespace` matching `selector`, through a label index (matchLabels narrow first)."""
+        """Pods of `namespace` matching `selector` (kept: policies and peers share selectors)."""
+        key = (namespace, selector)
+        found = self._matching.get(key)
+        if found is None:
+            found = self._matching[key] = self._match(namespace, selector)
+        return found
+
+    def _match(self, namespace: str, selector: LabelSelector) -> list[Pod]:
+        """`_pods_in`, through a label index: the pods of the rarest of the selector's matchLabels, then
+        those that have the others (a pod's labels hold each key once) and match its expressions."""
         index = self._label_index.get(namespace)
         pods = self.cluster.pods_by_ns.get(namespace, [])
         if index is None:
@@ -191,7 +201,12 @@ class PolicyCompiler:
             found = index.get(item, [])
             if len(found) < len(candidates):
                 candidates = found
-        return [p for p in candidates if selector_matches(selector, p.meta.label_dict())]
+        if selector.match_expressions:
+            return [p for p in candidates if selector_matches(selector, p.meta.label_dict())]
+        wanted = selector.match_labels
+        if len(wanted) == 1 and candidates is not pods:
+            return list(candidates)  # the index's pods of that label: all match
+        return [p for p in candidates if all(item in p.meta.labels for item in wanted)]
 
     def _isolating(self, direction: Direction) -> dict[int, list[int]]:
         """id(pod) -> the indexes in `self.policies` (so in namespace/name order) of the policies isolating

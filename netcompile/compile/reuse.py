@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..model import IPAddress, Pod, Service, ServiceType, TrafficPolicy
+from ..model.selectors import LabelSelector
 from ..nft.ir import Block, Element
 from .allow import Grant, Interval
 from .frontends import Frontend
@@ -127,6 +128,7 @@ class PolicyReuse:
     elements: dict[tuple[str, ...], list[Element]] = field(default_factory=dict)
     peer_pods: dict[tuple[str, ...], list[Pod]] = field(default_factory=dict)
     label_index: dict[str, dict[tuple[str, str], list[Pod]]] = field(default_factory=dict)
+    matching: dict[tuple[str, LabelSelector], list[Pod]] = field(default_factory=dict)
     selected: dict[str, list[Pod]] = field(default_factory=dict)
     pods_at: dict[IPAddress, list[Pod]] | None = None
 
