@@ -185,3 +185,27 @@ def test_check_says_when_it_could_only_dry_run(tmp_path: Path, monkeypatch: pyte
     assert dry.exit_code == 0, dry.output
     assert json.loads(dry.stdout)["scratch_load"] is False
     assert "(dry run only: without util-linux's unshare" in dry.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["matrix", EXAMPLES, "--format", "json"],  # exit 0, a long stdout
+        ["compile", "BAD"],  # exit 2, errors on stderr
+        ["matrix", "/nonexistent/input"],  # exit 2
+        ["--version"],
+        ["trace", EXAMPLES, "--from", "shop/frontend-1"],  # a usage error (no --to): exit 2
+    ],
+)
+def test_the_console_script_ends_with_the_verbs_exit_code_and_all_its_output(argv: list[str], tmp_path: Path) -> None:
+    """`main` ends the process with os._exit once stdout and stderr are flushed (cli/__init__.py): the same
+    bytes and exit code as the verb gives in process, through pipes."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {portz: [], selector: {a: b}}\n")
+    argv = [str(bad) if a == "BAD" else a for a in argv]
+    netcompile = str(Path(sys.executable).parent / "netcompile")
+    expected = runner.invoke(app, argv)
+    done = subprocess.run([netcompile, *argv], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (expected.exit_code, expected.stdout)
+    assert done.stderr == expected.stderr
+    assert expected.exit_code != 2 or "error" in done.stderr.lower()
