@@ -18,7 +18,7 @@ from .vocabulary import Interval, Key
 __all__ = ["Entry", "Lookup"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen (nobody changes one): one per element, and a frozen __init__ costs 2x
 class Entry:
     value: Verdict | tuple[int, ...] | None
     comment: str | None

@@ -53,7 +53,7 @@ class Expr:
     binop: tuple[str, int] | None = None  # ("&", 0x4000) for `meta mark & 0x4000`
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen (nobody changes one): a frozen __init__ costs 4x, and a ruleset has 100 000s
 class Element:
     key: tuple[Interval, ...]
     value: Verdict | tuple[int, ...] | None
