@@ -30,7 +30,7 @@ from .complete import CompleteOptions
 from .complete import complete as complete_objects
 from .complete.options import DEFAULT_LOAD_BALANCER_CIDRS, DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS
 from .errors import Diagnostic, InputError, Position
-from .host.apply import check_table_name
+from .host.names import check_table_name
 from .load.manifests import NODE_PORT_RANGE, ParseOptions
 from .load.manifests import load as load_manifests
 from .load.source import Limits

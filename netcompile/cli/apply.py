@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..host.apply import DriftError, NetnsError, ScopeError, apply_delta, apply_script, check_table_name, delete_table
+from ..host.apply import DriftError, NetnsError, ScopeError, apply_delta, apply_script, delete_table
 from ..host.iptables import (
     SECTION,
     IptablesError,
@@ -17,6 +17,7 @@ from ..host.iptables import (
     check_iptables,
     delete_iptables,
 )
+from ..host.names import check_table_name
 from ..host.nftlib import NftRejected, NftUnavailable
 from ..iptables import file_header
 from ..iptables import render as render_iptables

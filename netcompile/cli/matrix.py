@@ -34,7 +34,7 @@ from . import (
 )
 from . import app as root
 from .matrix_groups import Group, groups
-from .trace import distribution_json
+from .results import distribution_json
 
 if TYPE_CHECKING:
     from ..review.reach import Version

@@ -26,23 +26,9 @@ from . import (
     with_compile_options,
 )
 from . import app as root
+from .results import distribution_json
 
 FormatOpt = Annotated[str | None, typer.Option("--format", metavar="NAME", help="text (default) or json.")]
-
-
-def result_json(result: Result, probability: Fraction) -> dict[str, Any]:
-    return {
-        "verdict": result.verdict.value,
-        "destination": str(result.dst) if result.dst is not None else None,
-        "port": result.dport,
-        "masquerade": result.masquerade,
-        "probability": str(probability),
-    }
-
-
-def distribution_json(dist: dict[Result, Fraction]) -> list[dict[str, Any]]:
-    items = sorted(dist.items(), key=lambda kv: (-kv[1], kv[0].sort_key()))
-    return [result_json(r, p) for r, p in items]
 
 
 def summarize(network: Network, dist: dict[Result, Fraction]) -> list[str]:

@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import nftlib
+from .names import FAMILIES as _FAMILIES
+from .names import OBJECTS as _OBJECTS
+from .names import VERBS as _VERBS
+from .names import check_table_name
 from .nftlib import NftUnavailable
 
 T = TypeVar("T")
@@ -38,26 +42,6 @@ FAMILY = "inet"
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
 
-# nftables object keywords that are followed by `[family] table ...` (nft(8), "COMMANDS").
-_OBJECTS = frozenset(
-    {
-        "table",
-        "chain",
-        "set",
-        "map",
-        "element",
-        "rule",
-        "flowtable",
-        "counter",
-        "quota",
-        "limit",
-        "secmark",
-        "synproxy",
-        "ct",
-    }
-)
-_VERBS = frozenset({"add", "create", "insert", "replace", "delete", "destroy", "flush", "reset", "list", "rename"})
-_FAMILIES = frozenset({"ip", "ip6", "inet", "arp", "bridge", "netdev"})
 _DEFINES = frozenset({"define", "redefine", "undefine"})
 
 
@@ -437,12 +421,3 @@ def list_table(table: str = "netcompile", *, netns: str | None = None) -> str | 
 def list_ruleset(netns: str | None = None) -> str:
     """`nft list ruleset` output (for tests and the lab's evidence)."""
     return in_netns(netns, lambda: nftlib.run("list ruleset", dry_run=False).output)
-
-
-_TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")
-
-
-def check_table_name(table: str) -> str:
-    if not _TABLE_RE.fullmatch(table) or table in _FAMILIES or table in _VERBS or table in _OBJECTS:
-        raise ValueError(f"invalid table name {table!r}")
-    return table
