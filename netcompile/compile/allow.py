@@ -79,37 +79,36 @@ def address_text(interval: Interval, version: int) -> str:
     return f"{make(low)}-{make(high)}"
 
 
+@lru_cache(maxsize=1 << 12)  # a few ranges, in many elements
 def _port_text(ports: Interval) -> str:
     return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
 
 
 def _united(items: list[tuple[Interval, str]]) -> list[tuple[Interval, tuple[str, ...]]]:
     """Intervals, those that overlap made one; each with the labels of what it was made of, in order."""
-    joined: list[tuple[Interval, tuple[str, ...]]] = []
-    low = high = 0
-    labels: list[str] = []  # of the interval being made: low-high
+    merged: list[tuple[Interval, tuple[str, ...]]] = []
+    low = high = -2  # the interval being made (none yet: before every address), and its labels
+    labels: list[str] = []
     for (start, end), label in sorted(items):
-        if labels and start <= high:
-            high = max(high, end)
+        if start <= high:
+            if end > high:
+                high = end
             if label not in labels:
                 labels.append(label)
         else:
             if labels:
-                _join(joined, (low, high), labels)
+                merged.append(((low, high), tuple(sorted(labels))))
             low, high, labels = start, end, [label]
     if labels:
-        _join(joined, (low, high), labels)
+        merged.append(((low, high), tuple(sorted(labels))))
+    joined = merged[:1]  # then neighbours allowed by the same rules: pods next to each other
+    for interval, ordered in merged[1:]:
+        last, rules = joined[-1]
+        if last[1] + 1 == interval[0] and rules == ordered:
+            joined[-1] = ((last[0], interval[1]), ordered)
+        else:
+            joined.append((interval, ordered))
     return joined
-
-
-def _join(joined: list[tuple[Interval, tuple[str, ...]]], interval: Interval, labels: list[str]) -> None:
-    """Add `interval` to `joined`, or widen the last one to it when they touch and the same rules allow both
-    (pods next to each other)."""
-    ordered = tuple(sorted(labels))
-    if joined and joined[-1][0][1] + 1 == interval[0] and joined[-1][1] == ordered:
-        joined[-1] = ((joined[-1][0][0], interval[1]), ordered)
-    else:
-        joined.append((interval, ordered))
 
 
 def _comment(labels: tuple[str, ...]) -> str:
@@ -119,7 +118,7 @@ def _comment(labels: tuple[str, ...]) -> str:
 def any_port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer` elements: the peers allowed on every port."""
     united = _united([(peer, g.label) for g in grants if g.proto is None for peer in g.peers])
-    return [Element((address_text(peer, version),), comment=_comment(labels)) for peer, labels in united]
+    return [Element((address_text(peer, version),), None, _comment(labels)) for peer, labels in united]
 
 
 def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
@@ -154,6 +153,6 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     ]
     out.sort()
     return [
-        Element((address_text(peer, version), proto, _port_text(ports)), comment=_comment(labels))
+        Element((address_text(peer, version), proto, _port_text(ports)), None, _comment(labels))
         for peer, _, proto, ports, labels in out
     ]

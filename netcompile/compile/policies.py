@@ -87,6 +87,7 @@ _ANY: _Kind = ("any", any_port_elements, "peers a policy allows on every port (t
 _POD_PORTS: _Kind = ("named", port_elements, "peer . protocol . named port, as these pods resolve it, a policy allows")
 _PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)
 _Names = tuple[tuple[Protocol, str], ...]  # named ports (`ports.named_ports`)
+Labels = tuple[tuple[str, str], ...]  # a pod's (`Meta.labels`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,22 +137,28 @@ class PolicyCompiler:
         self._peer_pods_cache = kept.peer_pods
         self._label_index = kept.label_index
         self._matching = kept.matching  # namespace, selector -> the pods of the namespace it picks
-        self._selected = kept.selected  # policy -> the pods its podSelector picks, wherever they run
+        # the protected pods' labels in each namespace (each as a dict too), and those a policy selects
+        self._labels_in: dict[str, dict[Labels, dict[str, str]]] | None = None
+        self._selected: dict[int, list[Labels]] = {}  # index of the policy -> labels
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self._policy_keys = [p.meta.key for p in self.policies]
         self.protected = self._protected_pods()
-        # every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
-        # order: the pods a packet to that address goes to, for named ports of ipBlock and "every
-        # address" egress peers
-        if kept.pods_at is None:
-            kept.pods_at = defaultdict(list)
-            for pod in cluster.objects.pods:
+        self._kept = kept
+
+    @property
+    def pods_at(self) -> dict[IPAddress, list[Pod]]:
+        """Every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
+        order: the pods a packet to that address goes to, for named ports of ipBlock and "every address"
+        egress peers."""
+        if self._kept.pods_at is None:
+            self._kept.pods_at = defaultdict(list)
+            for pod in self.cluster.objects.pods:
                 if pod.running:
-                    for ip in cluster.pod_ips(pod):
-                        kept.pods_at[ip].append(pod)
-        self.pods_at = kept.pods_at
+                    for ip in self.cluster.pod_ips(pod):
+                        self._kept.pods_at[ip].append(pod)
+        return self._kept.pods_at
 
     # --- who is protected, and by what ---------------------------------------------------------------
 
@@ -163,6 +170,7 @@ class PolicyCompiler:
         """
         owner: dict[IPAddress, Pod] = {}
         out: list[Pod] = []
+        self._owned: dict[int, list[IPAddress]] = {}  # id(pod) -> its addresses it owns
         for pod in self.cluster.objects.pods:
             if not pod.running or pod.host_network or not pod.ips or not self.cluster.is_local(pod.node_name):
                 continue
@@ -174,7 +182,8 @@ class PolicyCompiler:
                     )
                 owner.setdefault(ip, pod)
             out.append(pod)
-        self._owner = owner
+        for pod in out:
+            self._owned[id(pod)] = [ip for ip in pod.ips if owner[ip] is pod]
         return sorted(out, key=lambda p: (p.meta.namespace, p.meta.name))
 
     def _pods_in(self, namespace: str, selector: LabelSelector) -> list[Pod]:
@@ -208,22 +217,29 @@ class PolicyCompiler:
             return list(candidates)  # the index's pods of that label: all match
         return [p for p in candidates if all(item in p.meta.labels for item in wanted)]
 
-    def _isolating(self, direction: Direction) -> dict[int, list[int]]:
-        """id(pod) -> the indexes in `self.policies` (so in namespace/name order) of the policies isolating
-        it in `direction`."""
-        protected = {id(p) for p in self.protected}
-        out: dict[int, list[int]] = defaultdict(list)
+    def _isolating(self, direction: Direction) -> dict[tuple[str, Labels], list[int]]:
+        """The namespace and labels of protected pods -> the indexes in `self.policies` (so in namespace/name
+        order) of the policies isolating the pods of that namespace with those labels in `direction` (all
+        a podSelector looks at: such pods are selected alike, and checked once for them all)."""
+        out: dict[tuple[str, Labels], list[int]] = {(p.meta.namespace, p.meta.labels): [] for p in self.protected}
         for index, policy in enumerate(self.policies):
-            if direction.policy_type not in policy.policy_types:
-                continue
-            key = self._policy_keys[index]
-            selected = self._selected.get(key)
-            if selected is None:
-                selected = self._selected[key] = self._pods_in(policy.meta.namespace, policy.pod_selector)
-            for pod in selected:
-                if id(pod) in protected:
-                    out[id(pod)].append(index)
+            if direction.policy_type in policy.policy_types:
+                for labels in self._selected_labels(index):
+                    out[(policy.meta.namespace, labels)].append(index)
         return out
+
+    def _selected_labels(self, index: int) -> list[Labels]:
+        """The labels of the protected pods of its namespace that policy `index`'s podSelector picks."""
+        found = self._selected.get(index)
+        if found is None:
+            if self._labels_in is None:
+                self._labels_in = defaultdict(dict)
+                for pod in self.protected:
+                    self._labels_in[pod.meta.namespace].setdefault(pod.meta.labels, pod.meta.label_dict())
+            policy = self.policies[index]
+            labels = self._labels_in.get(policy.meta.namespace, {})
+            found = self._selected[index] = [k for k, v in labels.items() if selector_matches(policy.pod_selector, v)]
+        return found
 
     def _name(self, prefix: str, key: tuple[str, ...]) -> str:
         """`<prefix>-<hash of key>`, stable across runs; on a collision with another key, more digits."""
@@ -279,7 +295,7 @@ class PolicyCompiler:
         # the same policies isolate many pods: their keys and named ports worked out once for them all
         by_indexes: dict[tuple[int, ...], tuple[list[NetworkPolicy], tuple[str, ...], _Names]] = {}
         for pod in self.protected:
-            indexes = tuple(isolating.get(id(pod), ()))
+            indexes = tuple(isolating[(pod.meta.namespace, pod.meta.labels)])
             if not indexes:
                 continue
             known = by_indexes.get(indexes)
@@ -293,15 +309,14 @@ class PolicyCompiler:
             groups[key].append(pod)
             by_key[key] = policies
         entries: list[tuple[int, int, str, str, str]] = []  # version, address as a number and as text, pod, chain
-        owner = self._owner
+        owned = self._owned
         for key in sorted(groups, key=lambda k: naming.hex_hash(*k)):
             pods = groups[key]
             chain = self._name(f"{direction.name}-pods", key)
             self._group_chain(direction, chain, key, by_key[key], pods)
             for pod in pods:
-                for ip in pod.ips:
-                    if owner.get(ip) is pod:
-                        entries.append((ip.version, int(ip), str(ip), pod.meta.key, chain))
+                for ip in owned[id(pod)]:
+                    entries.append((ip.version, int(ip), str(ip), pod.meta.key, chain))
         entries.sort(key=lambda e: (e[0], e[1]))
         for fam in ADDRESS_FAMILIES:
             elements = [
@@ -333,8 +348,7 @@ class PolicyCompiler:
         by = ", ".join(p.meta.key for p in policies)
         ports = "" if len(key) == len(policies) else f" (named ports {', '.join(key[len(policies) :])})"
         self.table.add_chain(chain, f"{direction.name} of {count} isolated by {by}{ports}")
-        owned = [ip for pod in pods for ip in pod.ips if self._owner.get(ip) is pod]
-        for version in sorted({ip.version for ip in owned}):
+        for version in sorted({ip.version for pod in pods for ip in self._owned[id(pod)]}):
             fam = family(version)
             peer = Address(fam, direction.peer)
             for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):

@@ -129,7 +129,6 @@ class PolicyReuse:
     peer_pods: dict[tuple[str, ...], list[Pod]] = field(default_factory=dict)
     label_index: dict[str, dict[tuple[str, str], list[Pod]]] = field(default_factory=dict)
     matching: dict[tuple[str, LabelSelector], list[Pod]] = field(default_factory=dict)
-    selected: dict[str, list[Pod]] = field(default_factory=dict)
     pods_at: dict[IPAddress, list[Pod]] | None = None
 
 
