@@ -194,6 +194,7 @@ class Keys:
     ) -> None:
         self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._pairs: dict[tuple[int, int, int], tuple[Any, ...]] = {}  # per classes and family: see _pair
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._place_ids: dict[tuple[int, int], int] = {}
         self._places_seen: dict[tuple[Any, ...], int] = {}
@@ -311,14 +312,42 @@ class Keys:
             return found
         # The rules allowing the cell, as bit masks: those of the source's egress rules whose ports match and
         # whose peers pick the destination, and those of the destination's ingress rules that pick the source.
-        rules = self.rules
-        matching = rules.port_bits(self.classes[dst], port, protocol)
+        # What does not depend on the port is worked out once per pair of classes (and family).
+        pair = self._pairs.get((src, dst, version))
+        if pair is None:
+            pair = self._pair(src, dst, src_address)
+        where, place, ports, out_isolated, out_rules, in_isolated, in_rules = pair
+        matching = self.rules.port_bits(self.classes[dst], port, protocol)
+        atom = self.rules.port_atoms.atom(port)
+        return (
+            where,
+            place,
+            ports,
+            protocol,
+            atom,
+            (out_isolated, out_rules & matching),
+            (in_isolated, in_rules & matching),
+        )
+
+    def _pair(self, src: int, dst: int, src_address: IPAddress) -> tuple[Any, ...]:
+        """`class_key`'s part that is the same on every port: where the source and destination are, the
+        destination's container ports, whether each side is isolated, and (bit masks) the source's egress
+        rules whose peers pick the destination and the destination's ingress rules that pick the source."""
+        version, rules = src_address.version, self.rules
         if src >= 0:
-            out = (self.egress[src][0], self._egress_bits[src] & matching & rules.reach(party(dst, version)))
             where: tuple[Any, ...] = ("pod", self.place_id(src, version))
+            out_isolated, out_rules = self.egress[src][0], self._egress_bits[src] & rules.reach(party(dst, version))
         else:
-            out = (False, 0)
-            where = ("outside", self.facts.address_key(src_address))
-        into = (self.ingress[dst][0], self._ingress_bits[dst] & matching & rules.reach(party(src, version)))
-        place = self.place_id(dst, version)
-        return (where, place, rules.port_ids[dst], protocol, rules.port_atoms.atom(port), out, into)
+            where, out_isolated, out_rules = ("outside", self.facts.address_key(src_address)), False, 0
+        in_rules = self._ingress_bits[dst] & rules.reach(party(src, version))
+        pair = (
+            where,
+            self.place_id(dst, version),
+            rules.port_ids[dst],
+            out_isolated,
+            out_rules,
+            self.ingress[dst][0],
+            in_rules,
+        )
+        self._pairs[(src, dst, version)] = pair
+        return pair
