@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from netcompile.errors import InputError
 from netcompile.load import core, pods_plain
 from netcompile.load.manifests import load
 from netcompile.load.source import RawObject
-from netcompile.model import Objects, Pod
+from netcompile.model import KubeObject, Objects, Pod
 from tests.plain_paths import field_by_field
 
 ABSENT: Any = object()  # a field left out
@@ -93,7 +94,7 @@ OFF: dict[str, list[Any]] = {
 @st.composite
 def pod_documents(draw: st.DrawFn) -> dict[str, Any]:
     """A Pod of the common shape, with none, one or two fields off it."""
-    metadata = _present({
+    metadata = present({
         "name": draw(st.sampled_from(["web", "db-1", "a.b"])),
         "namespace": draw(st.sampled_from([ABSENT, "shop", "default"])),
         "labels": draw(st.sampled_from([ABSENT, {"app": "web"}, {"tier": "", "app.kubernetes.io/name": "v1.2"}])),
@@ -101,7 +102,7 @@ def pod_documents(draw: st.DrawFn) -> dict[str, Any]:
     containers = []
     for index in range(draw(st.integers(0, 2))):
         ports = [
-            _present({
+            present({
                 "name": draw(st.sampled_from([ABSENT, f"p{index}-{number}", "http"])),
                 "containerPort": 8080 + number,
                 "protocol": draw(st.sampled_from([ABSENT, "TCP", "UDP", "SCTP"])),
@@ -109,36 +110,36 @@ def pod_documents(draw: st.DrawFn) -> dict[str, Any]:
             for number in range(draw(st.integers(0, 2)))
         ]  # fmt: skip
         env = [
-            _present({"name": f"V{number}", "value": draw(st.sampled_from([ABSENT, "x", "http://web"]))})
+            present({"name": f"V{number}", "value": draw(st.sampled_from([ABSENT, "x", "http://web"]))})
             for number in range(draw(st.integers(0, 2)))
         ]
         env_from = draw(
             st.sampled_from([ABSENT, [{"configMapRef": {"name": "cm"}}, {"secretRef": {}, "prefix": "S_"}]])
         )
         container = {"name": f"c{index}", "image": "x", "ports": ports if ports else ABSENT, "env": env or ABSENT}
-        containers.append(_present(container | {"envFrom": env_from}))
-    spec = _present({
+        containers.append(present(container | {"envFrom": env_from}))
+    spec = present({
         "containers": containers,
         "nodeName": draw(st.sampled_from([ABSENT, "node-a"])),
         "hostNetwork": draw(st.sampled_from([ABSENT, False])),
         "dnsPolicy": draw(st.sampled_from([ABSENT, "ClusterFirst"])),
     })  # fmt: skip
-    status = _present({
+    status = present({
         "phase": draw(st.sampled_from([ABSENT, "Running"])),
         "podIP": draw(st.sampled_from([ABSENT, "10.0.0.5"])),
         "conditions": draw(st.sampled_from([ABSENT, [{"type": "Ready", "status": "True"}, {"type": "Initialized"}]])),
     })  # fmt: skip
     document = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": status}
     for field in draw(st.lists(st.sampled_from(list(OFF)), max_size=2, unique=True)):
-        _set(document, field, draw(st.sampled_from(OFF[field])))
+        set_field(document, field, draw(st.sampled_from(OFF[field])))
     return document
 
 
-def _present(mapping: dict[str, Any]) -> dict[str, Any]:
+def present(mapping: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in mapping.items() if value is not ABSENT}
 
 
-def _set(document: dict[str, Any], field: str, value: Any) -> None:
+def set_field(document: dict[str, Any], field: str, value: Any) -> None:
     """`document` with `field` set to `value` (left out for ABSENT), when the mappings on its way are there."""
     *path, last = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
     where: Any = document
@@ -155,27 +156,26 @@ def _set(document: dict[str, Any], field: str, value: Any) -> None:
         where[last] = value
 
 
-def _both_ways(documents: list[dict[str, Any]]) -> tuple[object, object]:
+def both_ways(
+    documents: list[dict[str, Any]], kind: Callable[[Objects], Sequence[KubeObject]] = lambda o: o.pods
+) -> tuple[object, object]:
+    """What loading the documents gives, plainly and field by field: the objects and where the fields of
+    those of `kind` are (`Meta.fields`, which equality leaves out), or the messages."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "pods.yaml"
+        path = Path(tmp) / "input.yaml"
         path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
-        plain = _outcome(str(path))
+        plain = _outcome(str(path), kind)
         with field_by_field():
-            fields = _outcome(str(path))
+            fields = _outcome(str(path), kind)
     return plain, fields
 
 
-def _outcome(path: str) -> object:
+def _outcome(path: str, kind: Callable[[Objects], Sequence[KubeObject]]) -> object:
     try:
         objects = load([path])
     except InputError as error:
         return [str(diagnostic) for diagnostic in error.diagnostics]
-    return _with_positions(objects)
-
-
-def _with_positions(objects: Objects) -> object:
-    """The pods, and where their fields are (`Meta.fields`, which equality leaves out)."""
-    return objects, [(pod.meta.position, pod.meta.fields) for pod in objects.pods]
+    return objects, [(obj.meta.position, obj.meta.fields) for obj in kind(objects)]
 
 
 def _pod(spec: Any, status: Any = None) -> list[dict[str, Any]]:
@@ -192,7 +192,7 @@ def _pod(spec: Any, status: Any = None) -> list[dict[str, Any]]:
 @example(_pod({"hostNetwork": True}, {"podIPs": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.1"}], "podIP": "x"}))
 @example(_pod({"containers": [{"name": "c"}]}, {"phase": "Running", "conditions": [None, {"type": "Ready"}]}))
 def test_plain_pods_read_as_field_by_field(documents: list[dict[str, Any]]) -> None:
-    plain, fields = _both_ways(documents)
+    plain, fields = both_ways(documents)
     assert plain == fields
 
 

@@ -67,11 +67,12 @@ def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callab
     return Meta(raw.kind, namespace, name, labels, raw.position, reference_fields(raw))
 
 
-# Label keys, DNS-1123 labels (namespaces, Service port names) and IANA port names (containers', named
-# targetPorts) repeat across objects: each is checked once.
+# Label keys and values, DNS-1123 labels (namespaces, Service port names) and IANA port names (containers',
+# named targetPorts) repeat across objects: each is checked once.
 label_key_problem = functools.lru_cache(maxsize=4096)(qualified_name)
 label_problem = functools.lru_cache(maxsize=4096)(dns1123_label)
 port_name_problem = functools.lru_cache(maxsize=4096)(port_name)
+label_value_problem = functools.lru_cache(maxsize=4096)(label_value)
 
 
 def plain_meta(raw: RawObject, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:
@@ -110,7 +111,7 @@ def plain_labels(given: object) -> tuple[tuple[str, str], ...] | None:
     for key, value in given.items():
         if key.__class__ is not str or value.__class__ is not str:
             return None
-        if label_key_problem(key) is not None or label_value(value) is not None:
+        if label_key_problem(key) is not None or label_value_problem(value) is not None:
             return None
     return tuple(sorted(given.items()))
 

@@ -19,6 +19,7 @@ from .parse_common import (
     protocol_field,
     selector_field,
 )
+from .policies_plain import plain_network_policy
 from .source import RawObject
 from .validation import (
     Field,
@@ -111,6 +112,9 @@ def _policy_rules(f: Field, peers_key: str) -> tuple[PolicyRule, ...]:
 
 
 def parse_network_policy(raw: RawObject, root: Field, opts: ParseOptions) -> NetworkPolicy | None:
+    plain = plain_network_policy(raw)  # the common shape, read without Fields (load/policies_plain.py)
+    if plain is not None:
+        return plain
     meta = meta_field(raw, root, True, dns1123_subdomain)
     spec = root.child("spec")
     if not spec.required_map():
