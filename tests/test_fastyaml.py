@@ -3,7 +3,8 @@
 Whenever it takes a piece, it gives the same documents as `pyyaml_reader.read_yaml_documents` does from PyYAML's
 nodes: the same values of the same types, the same positions, no problems. Whatever it does not take
 (anchors, tags, merge keys, repeated keys, non-string keys, errors, ...) it leaves to the Python reader.
-It types plain scalars from the one table it is given and lists the others for Python to type.
+It types plain scalars from the one table it is given, and those that can only be strings by their first
+character or their dots (`scalars.PLAIN_STARTS`) as strings; it lists the others for Python to type.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ def test_the_c_reader_is_built_in_ci() -> None:
         assert fastyaml is not None
 
 
-def fast(text: str, first_line: int = 1, max_depth: int = 64) -> list[YMap] | None:
+def fast(
+    text: str, first_line: int = 1, max_depth: int = 64, starts: str = yaml_scalars.PLAIN_STARTS
+) -> list[YMap] | None:
     """The C reader's documents, with the plain scalars it left as text typed (as `source.read_documents`
     does); None when it gave up, or a scalar it left cannot be typed from its text alone."""
-    result = fastyaml.documents(text, "f.yaml", first_line, max_depth, YMap, YList, yaml_scalars.plain_values)
+    known = yaml_scalars.plain_values
+    result = fastyaml.documents(text, "f.yaml", first_line, max_depth, YMap, YList, known, starts)
     if result is None:
         return None
     docs, untyped = result
@@ -73,14 +77,19 @@ def same(a: Any, b: Any, path: str = "") -> None:
 
 
 def agree(text: str, first_line: int = 1, max_depth: int = 64) -> bool:
-    """Both readers on `text`; True when the C reader took it."""
+    """Both readers on `text`; True when the C reader took it (told which characters start a string, and
+    not told: then it lists every plain scalar the table does not hold)."""
     taken = fast(text, first_line, max_depth)
+    assert (taken is None) == (fast(text, first_line, max_depth, starts=ALL_STARTS) is None)
     docs, repeats, errors = slow(text, first_line, max_depth)
     if taken is None:
         return False
     assert errors == [] and not any(repeats)
     same(taken, docs)
     return True
+
+
+ALL_STARTS = "".join(map(chr, range(1, 128))) + "é"  # as if any character could start an int or a bool
 
 
 scalars = st.one_of(
@@ -249,3 +258,29 @@ def test_no_references_leak() -> None:
     finally:
         tracemalloc.stop()
     assert after - before < 4096, after - before
+
+
+@needs_c_reader
+def test_what_can_only_be_a_string_is_never_listed() -> None:
+    """A plain scalar the C reader types as a string without the table (its first character starts no
+    implicit type, or it holds two dots) reads as the Python reader reads it; every first character."""
+    firsts = [chr(c) for c in range(32, 127)] + ["é", "ü", "中", "😀"]
+    rests = ("", "x", "1", "0.5", "a.b.c", "ull", "es", "e5", "1.1.1", ":00", "-1")
+    not_listed = 0
+    for text in (f"k: {first}{rest}\n" for first in firsts for rest in rests):
+        result = fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, {}, yaml_scalars.PLAIN_STARTS)
+        if result is not None:
+            not_listed += not result[1]
+            assert agree(text) or result[1], text  # given up only on a scalar Python could not type (`=`)
+    assert not_listed > 500
+
+
+@needs_c_reader
+def test_without_the_starts_every_untyped_scalar_is_listed() -> None:
+    text = "name: web\nip: 10.0.0.1\nport: 80\n"
+    result = fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, {})
+    assert result is not None
+    assert [text for _, _, text in result[1]] == ["name", "web", "ip", "10.0.0.1", "port", "80"]
+    result = fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, {}, "0123456789")
+    assert result is not None
+    assert [text for _, _, text in result[1]] == ["80"]  # 10.0.0.1 has more than one dot: a string

@@ -10,6 +10,7 @@ def documents(
     ymap: type[Any],
     ylist: type[Any],
     known: dict[str, object],
+    starts: str = ...,
     /,
 ) -> tuple[list[Any], list[tuple[Any, Any, str]]] | None: ...
 def nesting(text: str, max_depth: int, stop: int, /) -> tuple[int | None, int | None, bool]: ...

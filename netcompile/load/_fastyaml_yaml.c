@@ -6,8 +6,11 @@
  * a repeated key, a key that is not a string, a document that is not a mapping, nesting past the limit,
  * a syntax error -- makes documents() return None, and the caller reads the piece the Python way,
  * which reports or handles it. Plain scalars are typed from one table of known texts (text -> value) that
- * the caller gives; a plain scalar whose text is not in it is left as its text and listed, for the caller
- * to type (YAML 1.1, as PyYAML) and put in place: nothing here calls back into Python.
+ * the caller gives, and, when the caller says which characters an implicit type other than string can
+ * start with (`starts`: scalars.PLAIN_STARTS, from PyYAML's resolver), a text that starts with none of
+ * them or holds two dots is a string, as scalars.plain_tag decides. Any other plain scalar is left as its
+ * text and listed, for the caller to type (YAML 1.1, as PyYAML) and put in place: nothing here calls
+ * back into Python.
  */
 #include "_fastyaml.h"
 #include <yaml.h>
@@ -20,6 +23,9 @@ typedef struct {
     yaml_parser_t parser;
     yaml_event_t event;
     PyObject *file, *ymap, *ylist, *known;
+    int typing_text;    /* whether the caller said which characters start other types than string: */
+    char starts[128];   /* ASCII characters that may start a plain scalar of another type than string */
+    int nonascii_start; /* whether a non-ASCII character may */
     PyObject *untyped; /* [(container, key or index, text)]: plain scalars not in `known`; key None for a key */
     PyObject *positions_name;
     long first_line;
@@ -41,8 +47,20 @@ static PyObject *packed(Reader *r, yaml_mark_t mark) {
     return PyLong_FromLongLong(fy_pack(line, (long long)mark.column + 1));
 }
 
+/* Whether a plain scalar's text can only be a string, as PyYAML's resolver decides (scalars.plain_tag):
+ * no implicit type starts with its first character, or it holds more than one dot. */
+static int only_text(const Reader *r, const unsigned char *s, size_t length) {
+    if (!r->typing_text || length == 0)
+        return 0;
+    int dots = 0;
+    for (size_t i = 0; i < length; i++)
+        if (s[i] == '.' && ++dots > 1)
+            return 1;
+    return s[0] < 128 ? !r->starts[s[0]] : !r->nonascii_start;
+}
+
 /* A scalar's value (new reference); NULL with r->bail for an anchor or a tag. A plain scalar that is not
- * in the table is its text, with *untyped set. */
+ * in the table and not only text is its text, with *untyped set. */
 static PyObject *scalar(Reader *r, int *untyped) {
     yaml_event_t *e = &r->event;
     if (e->data.scalar.anchor != NULL || e->data.scalar.tag != NULL) {
@@ -68,7 +86,8 @@ static PyObject *scalar(Reader *r, int *untyped) {
         Py_DECREF(text);
         return NULL;
     }
-    *untyped = 1;
+    if (!only_text(r, e->data.scalar.value, e->data.scalar.length))
+        *untyped = 1;
     return text;
 }
 
@@ -200,11 +219,22 @@ static PyObject *read_all(Reader *r, PyObject *docs) {
 
 PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     Reader r;
-    PyObject *text;
+    PyObject *text, *starts = NULL;
     memset(&r, 0, sizeof r);
-    if (!PyArg_ParseTuple(args, "UUllOOO", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
-                          &r.known))
+    if (!PyArg_ParseTuple(args, "UUllOOO|U", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
+                          &r.known, &starts))
         return NULL;
+    /* Without `starts`, every plain scalar not in the table is listed. */
+    r.typing_text = starts != NULL;
+    if (starts != NULL) {
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(starts); i++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(starts, i);
+            if (c < 128)
+                r.starts[c] = 1;
+            else
+                r.nonascii_start = 1;
+        }
+    }
     if (!PyDict_Check(r.known)) {
         PyErr_SetString(PyExc_TypeError, "known must be a dict");
         return NULL;

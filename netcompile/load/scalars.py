@@ -9,6 +9,9 @@ import yaml
 from yaml.nodes import ScalarNode, SequenceNode
 
 IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+# The characters an implicitly typed plain scalar (int, bool, null, ...) can start with: a plain scalar
+# starting with any other is a string (`plain_tag`), which the C reader knows without asking.
+PLAIN_STARTS = "".join(sorted(start for start in IMPLICIT if start))
 STR = "tag:yaml.org,2002:str"
 # What `_Loader.resolve` leaves in place of a tag: resolution happens in the converter.
 PLAIN = "?plain"  # a plain scalar: int, bool, null, ... or str, by its text

@@ -22,7 +22,7 @@ from ..errors import Diagnostic, Position, duplicate, invalid, required
 from . import jsonread
 from .documents import Limits, Piece, RawObject, YList, YMap, duplicate_keys, key_text, object_ref
 from .pyyaml_reader import c_depth, read_yaml_documents
-from .scalars import plain_values, type_plain_scalars
+from .scalars import PLAIN_STARTS, plain_values, type_plain_scalars
 
 try:  # netcompile's own C reader of plain documents: built at install when a C compiler and libyaml are there
     from . import _fastyaml
@@ -125,7 +125,8 @@ def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
     if json_docs is not None:
         return json_docs
     if _fastyaml is not None:
-        fast = _fastyaml.documents(piece.text, piece.file, piece.first_line, c_depth(limits), YMap, YList, plain_values)
+        where = piece.text, piece.file, piece.first_line, c_depth(limits)
+        fast = _fastyaml.documents(*where, YMap, YList, plain_values, PLAIN_STARTS)
         if fast is not None and type_plain_scalars(fast[1]):
             return [(doc, False) for doc in fast[0]]
     return read_yaml_documents(piece, limits, errors)
