@@ -1,5 +1,5 @@
-"""The policy compiler's pods of a selector (`PolicyCompiler._pods_in`: through a label index, a fast way
-for selectors of matchLabels alone) are those `index.selector_matches` picks, in the namespace's order."""
+"""The policy compiler's pods of a selector (`peers.Peers.pods_in`: through a label index, a fast way for
+selectors of matchLabels alone) are those `index.selector_matches` picks, in the namespace's order."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netcompile.compile.index import Cluster, selector_matches
-from netcompile.compile.options import CompileOptions
-from netcompile.compile.policies import PolicyCompiler
+from netcompile.compile.peers import Peers
+from netcompile.compile.reuse import PolicyReuse
 from netcompile.load.manifests import load
 from netcompile.model.selectors import LabelSelector, Operator, Requirement
-from netcompile.nft.ir import Table
 from netcompile.pipeline import complete
 
 KEYS = ("app", "tier", "team")
@@ -63,10 +62,10 @@ def test_pods_in_is_the_pods_the_selector_matches(
         path = Path(folder) / "pods.json"
         path.write_text(json.dumps(docs))
         cluster = Cluster(complete(load([str(path)])))
-    compiler = PolicyCompiler(cluster, Table("t"), CompileOptions())
+    peers = Peers(cluster, PolicyReuse())
     for _ in range(2):  # computed, then kept
         for namespace, selector in asked:
             expected = [
                 p for p in cluster.pods_by_ns.get(namespace, []) if selector_matches(selector, p.meta.label_dict())
             ]
-            assert compiler._pods_in(namespace, selector) == expected
+            assert peers.pods_in(namespace, selector) == expected

@@ -41,8 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
-from ..model.selectors import LabelSelector
+from ..model import IPAddress, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
 from ..nft import names as naming
 from ..nft.ir import BaseChain, Element, Set, Table
 from ..nft.names import family_name
@@ -67,15 +66,13 @@ from ..nft.statements import (
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, SetFlag, family
 from .allow import (
     Grant,
-    Interval,
     any_port_elements,
-    block_intervals,
-    everything,
     grant_kind,
     port_elements,
 )
 from .index import Cluster, named_port, selector_matches
 from .options import CompileOptions
+from .peers import Peers
 from .ports import named_ports, numeric_spans
 from .reuse import reuse_for
 
@@ -112,12 +109,6 @@ INGRESS = Direction("ingress", PolicyType.INGRESS, _DADDR, _SADDR, "from", "filt
 DIRECTIONS = (EGRESS, INGRESS)
 
 
-def block_contains(block: IPBlock, address: IPAddress) -> bool:
-    return (
-        address.version == block.cidr.version and address in block.cidr and not any(address in e for e in block.except_)
-    )
-
-
 class PolicyCompiler:
     """Adds every NetworkPolicy that isolates a local pod to one table; see the module docstring."""
 
@@ -129,14 +120,11 @@ class PolicyCompiler:
         # What does not depend on the node (peers, what each policy allows, the elements of a set of what
         # some policies allow) is kept for every node's compile of the same objects: compile/reuse.py.
         kept = reuse_for(cluster, opts).policies
-        self._peer_addresses = kept.peer_addresses  # selector key, version -> points
         self._grants_cache = kept.grants  # direction, version, policy -> grants
         self._kind_grants = kept.kind_grants  # direction, kind, version, policy -> grants of that kind
         self._named_grants = kept.named_grants  # direction, version, policy, named ports -> grants
         self._elements = kept.elements  # the `_shared` key -> the set's elements (none: no set)
-        self._peer_pods_cache = kept.peer_pods
-        self._label_index = kept.label_index
-        self._matching = kept.matching  # namespace, selector -> the pods of the namespace it picks
+        self.peers = Peers(cluster, kept)
         # the protected pods' labels in each namespace (each as a dict too), and those a policy selects
         self._labels_in: dict[str, dict[Labels, dict[str, str]]] | None = None
         self._selected: dict[int, list[Labels]] = {}  # index of the policy -> labels
@@ -145,20 +133,6 @@ class PolicyCompiler:
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self._policy_keys = [p.meta.key for p in self.policies]
         self.protected = self._protected_pods()
-        self._kept = kept
-
-    @property
-    def pods_at(self) -> dict[IPAddress, list[Pod]]:
-        """Every running pod by the addresses it stands for (a hostNetwork pod: its node's), in input
-        order: the pods a packet to that address goes to, for named ports of ipBlock and "every address"
-        egress peers."""
-        if self._kept.pods_at is None:
-            self._kept.pods_at = defaultdict(list)
-            for pod in self.cluster.objects.pods:
-                if pod.running:
-                    for ip in self.cluster.pod_ips(pod):
-                        self._kept.pods_at[ip].append(pod)
-        return self._kept.pods_at
 
     # --- who is protected, and by what ---------------------------------------------------------------
 
@@ -170,7 +144,6 @@ class PolicyCompiler:
         """
         owner: dict[IPAddress, Pod] = {}
         out: list[Pod] = []
-        self._owned: dict[int, list[IPAddress]] = {}  # id(pod) -> its addresses it owns
         for pod in self.cluster.objects.pods:
             if not pod.running or pod.host_network or not pod.ips or not self.cluster.is_local(pod.node_name):
                 continue
@@ -182,51 +155,26 @@ class PolicyCompiler:
                     )
                 owner.setdefault(ip, pod)
             out.append(pod)
-        for pod in out:
-            self._owned[id(pod)] = [ip for ip in pod.ips if owner[ip] is pod]
-        return sorted(out, key=lambda p: (p.meta.namespace, p.meta.name))
+        out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
+        # id(pod) -> the addresses it owns: (version, as a number, as text)
+        self._owned = {id(p): [(ip.version, int(ip), str(ip)) for ip in p.ips if owner[ip] is p] for p in out}
+        # pods of a namespace with the same labels are selected alike: their index in `_classes`, in order
+        classes: dict[tuple[str, Labels], int] = {}
+        self._class_of = [classes.setdefault((p.meta.namespace, p.meta.labels), len(classes)) for p in out]
+        self._classes = list(classes)
+        return out
 
-    def _pods_in(self, namespace: str, selector: LabelSelector) -> list[Pod]:
-        """Pods of `namespace` matching `selector` (kept: policies and peers share selectors)."""
-        key = (namespace, selector)
-        found = self._matching.get(key)
-        if found is None:
-            found = self._matching[key] = self._match(namespace, selector)
-        return found
-
-    def _match(self, namespace: str, selector: LabelSelector) -> list[Pod]:
-        """`_pods_in`, through a label index: the pods of the rarest of the selector's matchLabels, then
-        those that have the others (a pod's labels hold each key once) and match its expressions."""
-        index = self._label_index.get(namespace)
-        pods = self.cluster.pods_by_ns.get(namespace, [])
-        if index is None:
-            index = defaultdict(list)
-            for pod in pods:
-                for item in pod.meta.labels:
-                    index[item].append(pod)
-            self._label_index[namespace] = index
-        candidates = pods
-        for item in selector.match_labels:
-            found = index.get(item, [])
-            if len(found) < len(candidates):
-                candidates = found
-        if selector.match_expressions:
-            return [p for p in candidates if selector_matches(selector, p.meta.label_dict())]
-        wanted = selector.match_labels
-        if len(wanted) == 1 and candidates is not pods:
-            return list(candidates)  # the index's pods of that label: all match
-        return [p for p in candidates if all(item in p.meta.labels for item in wanted)]
-
-    def _isolating(self, direction: Direction) -> dict[tuple[str, Labels], list[int]]:
-        """The namespace and labels of protected pods -> the indexes in `self.policies` (so in namespace/name
-        order) of the policies isolating the pods of that namespace with those labels in `direction` (all
-        a podSelector looks at: such pods are selected alike, and checked once for them all)."""
-        out: dict[tuple[str, Labels], list[int]] = {(p.meta.namespace, p.meta.labels): [] for p in self.protected}
+    def _isolating(self, direction: Direction) -> list[tuple[int, ...]]:
+        """For each of `_classes` (a namespace, and labels of protected pods there), the indexes in
+        `self.policies` (so in namespace/name order) of the policies isolating its pods in `direction`
+        (a podSelector looks at nothing else: such pods are selected alike, checked once for them all)."""
+        number = {cls: n for n, cls in enumerate(self._classes)}
+        out: list[list[int]] = [[] for _ in self._classes]
         for index, policy in enumerate(self.policies):
             if direction.policy_type in policy.policy_types:
                 for labels in self._selected_labels(index):
-                    out[(policy.meta.namespace, labels)].append(index)
-        return out
+                    out[number[(policy.meta.namespace, labels)]].append(index)
+        return [tuple(indexes) for indexes in out]
 
     def _selected_labels(self, index: int) -> list[Labels]:
         """The labels of the protected pods of its namespace that policy `index`'s podSelector picks."""
@@ -234,11 +182,11 @@ class PolicyCompiler:
         if found is None:
             if self._labels_in is None:
                 self._labels_in = defaultdict(dict)
-                for pod in self.protected:
-                    self._labels_in[pod.meta.namespace].setdefault(pod.meta.labels, pod.meta.label_dict())
+                for namespace, labels in self._classes:
+                    self._labels_in[namespace][labels] = dict(labels)
             policy = self.policies[index]
-            labels = self._labels_in.get(policy.meta.namespace, {})
-            found = self._selected[index] = [k for k, v in labels.items() if selector_matches(policy.pod_selector, v)]
+            known = self._labels_in.get(policy.meta.namespace, {})
+            found = self._selected[index] = [k for k, v in known.items() if selector_matches(policy.pod_selector, v)]
         return found
 
     def _name(self, prefix: str, key: tuple[str, ...]) -> str:
@@ -294,8 +242,8 @@ class PolicyCompiler:
         by_key: dict[tuple[str, ...], list[NetworkPolicy]] = {}
         # the same policies isolate many pods: their keys and named ports worked out once for them all
         by_indexes: dict[tuple[int, ...], tuple[list[NetworkPolicy], tuple[str, ...], _Names]] = {}
-        for pod in self.protected:
-            indexes = tuple(isolating[(pod.meta.namespace, pod.meta.labels)])
+        for pod, cls in zip(self.protected, self._class_of, strict=True):
+            indexes = isolating[cls]
             if not indexes:
                 continue
             known = by_indexes.get(indexes)
@@ -315,8 +263,8 @@ class PolicyCompiler:
             chain = self._name(f"{direction.name}-pods", key)
             self._group_chain(direction, chain, key, by_key[key], pods)
             for pod in pods:
-                for ip in owned[id(pod)]:
-                    entries.append((ip.version, int(ip), str(ip), pod.meta.key, chain))
+                pod_key = pod.meta.key
+                entries += [(version, number, text, pod_key, chain) for version, number, text in owned[id(pod)]]
         entries.sort(key=lambda e: (e[0], e[1]))
         for fam in ADDRESS_FAMILIES:
             elements = [
@@ -348,7 +296,7 @@ class PolicyCompiler:
         by = ", ".join(p.meta.key for p in policies)
         ports = "" if len(key) == len(policies) else f" (named ports {', '.join(key[len(policies) :])})"
         self.table.add_chain(chain, f"{direction.name} of {count} isolated by {by}{ports}")
-        for version in sorted({ip.version for pod in pods for ip in self._owned[id(pod)]}):
+        for version in sorted({address[0] for pod in pods for address in self._owned[id(pod)]}):
             fam = family(version)
             peer = Address(fam, direction.peer)
             for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):
@@ -458,7 +406,7 @@ class PolicyCompiler:
         peers: Sequence[PolicyPeer | None] = rule.peers or (None,)
         for peer_index, peer in enumerate(peers):
             where = label if peer is None else f"{label} {direction.peers_field}[{peer_index}]"
-            intervals = self._peer_intervals(policy.meta.namespace, peer, version)
+            intervals = self.peers.intervals(policy.meta.namespace, peer, version)
             if pod is not None:  # ingress named ports: the protected pod's own port
                 for proto, name in names:
                     port = named_port(pod, name, proto)
@@ -471,7 +419,7 @@ class PolicyCompiler:
                 out += [Grant(intervals, where, l4, span) for l4, span in spans]
             if not names or direction is INGRESS:
                 continue
-            for ip, target in self._egress_targets(policy.meta.namespace, peer):
+            for ip, target in self.peers.egress_targets(policy.meta.namespace, peer):
                 if ip.version != version:  # egress named ports: each peer pod's; the element stands for it
                     continue
                 for proto, name in names:
@@ -480,58 +428,6 @@ class PolicyCompiler:
                         point = ((int(ip), int(ip)),)
                         out.append(Grant(point, f"{where} port {name}", proto.value.lower(), (port, port)))
         return out
-
-    def _peer_intervals(self, namespace: str, peer: PolicyPeer | None, version: int) -> tuple[Interval, ...]:
-        """The addresses of `version` a peer stands for: every one, an ipBlock without its excepts, or the
-        addresses of the pods a selector picks."""
-        if peer is None:
-            return (everything(version),)
-        if peer.ip_block is not None:
-            return block_intervals(peer.ip_block) if peer.ip_block.cidr.version == version else ()
-        key = (*self._peer_key(namespace, peer), str(version))
-        cached = self._peer_addresses.get(key)
-        if cached is None:
-            pods = self._peer_pods(namespace, peer)
-            points = sorted({int(ip) for pod in pods for ip in self.cluster.pod_ips(pod) if ip.version == version})
-            cached = self._peer_addresses[key] = tuple((p, p) for p in points)
-        return cached
-
-    def _egress_targets(self, namespace: str, peer: PolicyPeer | None) -> list[tuple[IPAddress, Pod]]:
-        """The pods (with the addresses they stand for) whose named ports an egress peer reaches."""
-        if peer is None:
-            return [(ip, pod) for ip, pods in self.pods_at.items() for pod in pods]
-        if peer.ip_block is not None:
-            block = peer.ip_block
-            return [(ip, pod) for ip, pods in self.pods_at.items() if block_contains(block, ip) for pod in pods]
-        return [(ip, pod) for pod in self._peer_pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
-
-    # --- peers ------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _peer_key(namespace: str, peer: PolicyPeer) -> tuple[str, ...]:
-        pods = str(peer.pod_selector or LabelSelector())
-        if peer.namespace_selector is None:
-            return ("namespace", namespace, pods)
-        return ("namespaces", str(peer.namespace_selector), pods)
-
-    def _peer_pods(self, namespace: str, peer: PolicyPeer) -> list[Pod]:
-        """Running pods a selector peer stands for, in namespace/name order."""
-        key = self._peer_key(namespace, peer)
-        cached = self._peer_pods_cache.get(key)
-        if cached is not None:
-            return cached
-        if peer.namespace_selector is None:
-            namespaces = [namespace]
-        else:
-            ns_selector = peer.namespace_selector
-            labels = self.cluster.namespace_labels
-            namespaces = [n for n in self.cluster.namespace_names if selector_matches(ns_selector, labels(n))]
-        selector = peer.pod_selector or LabelSelector()
-        pods = [
-            p for n in namespaces for p in sorted(self._pods_in(n, selector), key=lambda p: p.meta.name) if p.running
-        ]
-        self._peer_pods_cache[key] = pods
-        return pods
 
 
 def _resolution(names: _Names, pod: Pod) -> tuple[str, ...]:
