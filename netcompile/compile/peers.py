@@ -9,7 +9,9 @@ from ..model import IPAddress, IPBlock, Pod, PolicyPeer
 from ..model.selectors import LabelSelector
 from .allow import Interval, block_intervals, everything
 from .index import Cluster, selector_matches
-from .reuse import PolicyReuse
+from .reuse import PeerKey, PolicyReuse
+
+_EVERY_POD = LabelSelector()
 
 
 def block_contains(block: IPBlock, address: IPAddress) -> bool:
@@ -77,7 +79,7 @@ class Peers:
             return (everything(version),)
         if peer.ip_block is not None:
             return block_intervals(peer.ip_block) if peer.ip_block.cidr.version == version else ()
-        key = (*self._key(namespace, peer), str(version))
+        key = (self._key(namespace, peer), version)
         cached = self._kept.peer_addresses.get(key)
         if cached is None:
             pods = self.pods(namespace, peer)
@@ -95,11 +97,13 @@ class Peers:
         return [(ip, pod) for pod in self.pods(namespace, peer) for ip in self.cluster.pod_ips(pod)]
 
     @staticmethod
-    def _key(namespace: str, peer: PolicyPeer) -> tuple[str, ...]:
-        pods = str(peer.pod_selector or LabelSelector())
+    def _key(namespace: str, peer: PolicyPeer) -> PeerKey:
+        """What decides the pods a selector peer stands for: its namespace (when it has no namespace
+        selector) or its namespace selector, and its pod selector."""
+        pods = peer.pod_selector or _EVERY_POD
         if peer.namespace_selector is None:
-            return ("namespace", namespace, pods)
-        return ("namespaces", str(peer.namespace_selector), pods)
+            return (namespace, None, pods)
+        return (None, peer.namespace_selector, pods)
 
     def pods(self, namespace: str, peer: PolicyPeer) -> list[Pod]:
         """Running pods a selector peer stands for, in namespace/name order."""
@@ -113,7 +117,7 @@ class Peers:
             ns_selector = peer.namespace_selector
             labels = self.cluster.namespace_labels
             namespaces = [n for n in self.cluster.namespace_names if selector_matches(ns_selector, labels(n))]
-        selector = peer.pod_selector or LabelSelector()
+        selector = peer.pod_selector or _EVERY_POD
         pods = [
             p for n in namespaces for p in sorted(self.pods_in(n, selector), key=lambda p: p.meta.name) if p.running
         ]

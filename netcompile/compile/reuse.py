@@ -42,7 +42,7 @@ from .frontends import Frontend
 from .index import Cluster, Shared
 from .options import CompileOptions
 
-__all__ = ["Fragment", "NodeInputs", "Part", "PolicyReuse", "Reuse", "Run", "has_external", "reuse_for"]
+__all__ = ["Fragment", "NodeInputs", "Part", "PeerKey", "PolicyReuse", "Reuse", "Run", "has_external", "reuse_for"]
 
 
 @dataclass(slots=True)
@@ -117,16 +117,20 @@ class NodeInputs:
     zone: str | None
 
 
+# A selector peer's namespace (without a namespace selector), or its namespace selector; its pod selector.
+PeerKey = tuple[str | None, LabelSelector | None, LabelSelector]
+
+
 @dataclass(slots=True)
 class PolicyReuse:
     """The policy compiler's caches of what does not depend on the node (`policies.PolicyCompiler`)."""
 
-    peer_addresses: dict[tuple[str, ...], tuple[Interval, ...]] = field(default_factory=dict)
+    peer_addresses: dict[tuple[PeerKey, int], tuple[Interval, ...]] = field(default_factory=dict)
     grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
     kind_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
     named_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
     elements: dict[tuple[str, ...], list[Element]] = field(default_factory=dict)
-    peer_pods: dict[tuple[str, ...], list[Pod]] = field(default_factory=dict)
+    peer_pods: dict[PeerKey, list[Pod]] = field(default_factory=dict)
     label_index: dict[str, dict[tuple[str, str], list[Pod]]] = field(default_factory=dict)
     matching: dict[tuple[str, LabelSelector], list[Pod]] = field(default_factory=dict)
     pods_at: dict[IPAddress, list[Pod]] | None = None
