@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netcompile.host.nftlib import check
-from netcompile.nft.ir import BaseChain, Element, IRError, Set, Table
+from netcompile.nft.ir import BaseChain, Element, IRError, Rule, Set, Table
 from netcompile.nft.render import render
 from netcompile.nft.statements import (
     ACCEPT,
@@ -371,3 +371,20 @@ def test_elements_are_checked_at_once_as_one_by_one(kind: str, drawn: list[tuple
     assert at_once == one_by_one
     if at_once is None:
         assert t.sets["s"].elements == items
+
+
+def test_references_are_the_sets_and_verdicts_walk_meets_in_order() -> None:
+    from netcompile.nft.statements import references, walk
+
+    targets = AnonVmap(((Integer(0), goto("a")), (Integer(1), jump("b"))))
+    statements: list[Statement] = [
+        Vmap(Concat((saddr(IPV4), L4PROTO, DPORT)), targets),
+        member(Concat((saddr(IPV4), L4PROTO, DPORT)), "s"),
+        vmap(daddr(IPV6), "m"),
+        SetUpdate(SetRef("u"), Concat((saddr(IPV4), DPORT))),
+        ACCEPT,
+        jump("c"),
+    ]
+    for statement in statements:
+        assert references(statement) == [n for n in walk(statement) if isinstance(n, SetRef | Verdict)]
+    assert Rule((statements[1], ACCEPT)).references == (SetRef("s"), ACCEPT)

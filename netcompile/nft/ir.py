@@ -26,7 +26,7 @@ from .statements import (
     Statement,
     Verdict,
     VerdictKind,
-    walk,
+    references,
 )
 from .types import ChainType, Hook, IRError, Policy, SetFlag, TableFamily
 
@@ -102,15 +102,20 @@ class Rule:
 
     statements: tuple[Statement, ...]
     comment: str | None = None
+    # the sets and verdicts its statements name, in order (`statements.references`): what the table checks
+    references: tuple[SetRef | Verdict, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.statements:
             raise IRError("a rule without statements")
+        found: list[SetRef | Verdict] = []
         for index, item in enumerate(self.statements):
             if not isinstance(item, STATEMENT_TYPES):
                 raise IRError(f"not a statement: {item!r}")
             if isinstance(item, TERMINAL_TYPES) and index != len(self.statements) - 1:
                 raise IRError(f"a statement after the verdict of {syntax.statements(self.statements)!r}")
+            found += references(item)
+        object.__setattr__(self, "references", tuple(found))
 
     @property
     def text(self) -> str:
@@ -266,8 +271,11 @@ class Table:
         if chain not in self.chains:
             raise IRError(f"rule for unknown chain {chain!r}")
         rule = Rule(statements, comment)
-        for ref in _references(rule):
-            check_name(ref)
+        for node in rule.references:
+            if isinstance(node, SetRef):
+                check_name(node.name)
+            elif node.chain is not None:
+                check_name(node.chain)
         self.chains[chain].rules.append(rule)
 
     def add_set(self, item: Set) -> Set:
@@ -332,10 +340,10 @@ class Table:
         """Check cross references; returns self so `render(table.finish())` reads well."""
         for chain in self.chains.values():
             for rule in chain.rules:
-                for node in (n for statement in rule.statements for n in walk(statement)):
+                for node in rule.references:
                     if isinstance(node, SetRef):
                         self._check_set(node.name, f"chain {chain.name!r}")
-                    elif isinstance(node, Verdict):
+                    else:
                         self._check_verdict(node, f"chain {chain.name!r}")
         for s in self.sets.values():
             if s.is_verdict_map:  # other values cannot name a chain or set (`add_element`)
@@ -394,13 +402,3 @@ def _check_each(set_name: str, target: Set, elements: list[Element], good: set[s
                         if type(item) is not str or not item or _BAD_ATOM_RE.search(item):
                             raise IRError(f"invalid element value {value!r} in {set_name!r}")
                         good.add(item)
-
-
-def _references(rule: Rule) -> Iterable[str]:
-    """The names of the sets and chains a rule refers to."""
-    for statement in rule.statements:
-        for node in walk(statement):
-            if isinstance(node, SetRef):
-                yield node.name
-            elif isinstance(node, Verdict) and node.chain is not None:
-                yield node.chain

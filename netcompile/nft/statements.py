@@ -36,7 +36,7 @@ _SYMBOL_RE = re.compile(r"[a-z][a-z0-9-]*")  # protocol names, ct states and sta
 
 
 class Node:
-    """Base of every expression and statement: `walk` finds references through their fields."""
+    """Base of every expression and statement: `walk` and `references` look through their fields."""
 
     __slots__ = ()
 
@@ -365,15 +365,38 @@ def walk(node: Node) -> Iterator[Node]:
         item = pending.pop()
         if isinstance(item, Node):
             yield item
-            names = _FIELDS.get(type(item))
-            if names is None:  # every Node is a dataclass
-                names = _FIELDS[type(item)] = tuple(f.name for f in reversed(fields(item)))  # type: ignore[arg-type]
-            pending.extend([getattr(item, name) for name in names])
+            pending.extend(reversed([getattr(item, name) for name in _field_names(type(item))]))
         elif isinstance(item, tuple):
             pending.extend(reversed(item))
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}  # the names of a Node type's fields, last first (`walk`)
+def references(node: Node) -> list[SetRef | Verdict]:
+    """The sets (`SetRef`) and verdicts `node` names, itself included, in `walk`'s order: what a table
+    checks of a rule (both are leaves: they hold no node)."""
+    found: list[SetRef | Verdict] = []
+    _collect(node, found)
+    return found
+
+
+def _collect(value: object, found: list[SetRef | Verdict]) -> None:
+    if isinstance(value, SetRef | Verdict):
+        found.append(value)
+    elif isinstance(value, Node):
+        for name in _field_names(type(value)):
+            _collect(getattr(value, name), found)
+    elif isinstance(value, tuple):
+        for item in value:
+            _collect(item, found)
+
+
+def _field_names(kind: type[Node]) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:  # every Node is a dataclass
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))  # type: ignore[arg-type]
+    return names
+
+
+_FIELDS: dict[type[Node], tuple[str, ...]] = {}  # the names of each Node type's fields, in order
 
 
 # --- set and map declarations ----------------------------------------------------------------------------
