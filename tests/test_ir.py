@@ -388,3 +388,30 @@ def test_references_are_the_sets_and_verdicts_walk_meets_in_order() -> None:
     for statement in statements:
         assert references(statement) == [n for n in walk(statement) if isinstance(n, SetRef | Verdict)]
     assert Rule((statements[1], ACCEPT)).references == (SetRef("s"), ACCEPT)
+
+
+def test_nodes_compare_hash_and_print_as_generated_dataclasses_do() -> None:
+    """statements.Node's own __eq__, __hash__ and __repr__ (its dataclasses generate none) are those a
+    frozen dataclass of the same fields would have."""
+    from dataclasses import fields, make_dataclass
+
+    from netcompile.nft.statements import InputInterface, Node
+
+    samples: list[Node] = [
+        member(Concat((saddr(IPV4), L4PROTO, DPORT)), "s"),
+        Integer(5),
+        Mark(5),
+        InputInterface(),
+        goto("c"),
+        AnonVmap(((Integer(0), goto("a")),)),
+        Dnat(IPV6, ip_address("fd00::1"), 80),
+    ]
+    for node in samples:
+        names = [f.name for f in fields(node)]  # type: ignore[arg-type]  # every Node is a dataclass
+        twin = make_dataclass(type(node).__qualname__, names, frozen=True)(*(getattr(node, n) for n in names))
+        assert repr(node) == repr(twin)
+        assert hash(node) == hash(twin)
+        assert node == type(node)(*(getattr(node, n) for n in names))
+    assert Integer(5) != Mark(5)  # the same fields, another class
+    assert member(L4PROTO, "s") != member(L4PROTO, "t")
+    assert len({Integer(1), Integer(1), Mark(1)}) == 2

@@ -36,9 +36,28 @@ _SYMBOL_RE = re.compile(r"[a-z][a-z0-9-]*")  # protocol names, ct states and sta
 
 
 class Node:
-    """Base of every expression and statement: `walk` and `references` look through their fields."""
+    """Base of every expression and statement: `walk` and `references` look through their fields.
+
+    Nodes are frozen dataclasses that compare, hash and print as dataclasses do (`==` for the same class
+    and equal fields, the hash of the fields' tuple, `Name(field=value, ...)`), by the methods here
+    rather than by methods generated for each class (`eq=False, repr=False`), which cost import time."""
 
     __slots__ = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple([getattr(self, name) for name in _field_names(type(self))])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
+        return f"{type(self).__qualname__}({values})"
 
 
 # --- expressions --------------------------------------------------------------------------------------
@@ -64,7 +83,7 @@ class PortField(StrEnum):
     DPORT = "dport"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Address(Node):
     """The source or destination address of the network header: `ip saddr`, `ip6 daddr`."""
 
@@ -72,24 +91,24 @@ class Address(Node):
     field: AddrField
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Meta(Node):
     key: MetaKey
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Ct(Node):
     key: CtKey
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Port(Node):
     """A transport header port, whatever the protocol (`th dport`)."""
 
     field: PortField
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Numgen(Node):
     """`numgen random mod N`: 0..N-1, each with probability 1/N."""
 
@@ -100,7 +119,7 @@ class Numgen(Node):
             raise IRError(f"numgen modulus {self.modulus} < 1")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Integer(Node):
     value: int
 
@@ -109,7 +128,7 @@ class Integer(Node):
             raise IRError(f"negative integer {self.value}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Mark(Node):
     """A packet mark or mask, written in hex with 8 digits."""
 
@@ -120,7 +139,7 @@ class Mark(Node):
             raise IRError(f"mark {self.value:#x} is not 32 bits")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Range(Node):
     """An inclusive integer range, `low-high` (ports)."""
 
@@ -132,7 +151,7 @@ class Range(Node):
             raise IRError(f"invalid range {self.low}-{self.high}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Symbol(Node):
     """A symbolic constant: a protocol (`tcp`), a ct state (`invalid`) or status (`dnat`)."""
 
@@ -143,7 +162,7 @@ class Symbol(Node):
             raise IRError(f"invalid symbol {self.name!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Flags(Node):
     """Several flags at once, any of which matches: `established,related`."""
 
@@ -154,21 +173,21 @@ class Flags(Node):
             raise IRError(f"invalid flags {self.names!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Network(Node):
     """An address or a prefix as a value: `10.0.0.0/8`, `fd00::1`."""
 
     value: IPv4Address | IPv6Address | IPv4Network | IPv6Network
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SetRef(Node):
     """A named set or map of the table: `@name`."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Concat(Node):
     """`a . b . c`: a concatenation, as a key or a value."""
 
@@ -179,7 +198,7 @@ class Concat(Node):
             raise IRError("a concatenation needs two parts or more")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class BitAnd(Node):
     """`left & mask`, e.g. `meta mark & 0x00004000`."""
 
@@ -187,7 +206,7 @@ class BitAnd(Node):
     mask: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AnonSet(Node):
     """An anonymous set: `{ tcp . 80, udp . 53-60 }`."""
 
@@ -198,7 +217,7 @@ class AnonSet(Node):
             raise IRError("an anonymous set needs elements")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class InputInterface(Node):
     """`iifname`: the name of the interface a packet arrived on ("" for the node's own packets)."""
 
@@ -207,7 +226,7 @@ _IFNAME_RE = re.compile(r"[!-~]{1,15}")  # printable ASCII: a Linux interface na
 _IFNAME_BAD = re.compile(r"[/:\"\\*]")  # ... without what neither allows, nor nft's wildcard `*`
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class InterfaceName(Node):
     """An interface name as a value: `"cbr0"`; with `prefix`, every name that starts so: `"veth*"`."""
 
@@ -231,7 +250,7 @@ class VerdictKind(StrEnum):
     GOTO = "goto"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Verdict(Node):
     """A verdict; `jump` and `goto` (and only they) name a regular chain of the table."""
 
@@ -243,7 +262,7 @@ class Verdict(Node):
             raise IRError(f"verdict {self.kind} with chain {self.chain!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AnonVmap(Node):
     """An anonymous verdict map: `{ 0 : goto a, 1 : goto b }`."""
 
@@ -260,7 +279,7 @@ class Op(StrEnum):
     NE = "!="
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Match(Node):
     """`left right` (equality or membership), `left == right`, `left != right`."""
 
@@ -269,7 +288,7 @@ class Match(Node):
     op: Op = Op.IMPLICIT
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Vmap(Node):
     """`key vmap @map` or `key vmap { ... }`: the verdict the key maps to (none: go on)."""
 
@@ -283,7 +302,7 @@ class MarkOp(StrEnum):
     AND = "&"  # keep only the bits of X (with the complement of a bit: clear it, set or not)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MarkSet(Node):
     """`meta mark set meta mark | X` (or `^ X`): changes only the bits of X; `& X` keeps only them."""
 
@@ -291,7 +310,7 @@ class MarkSet(Node):
     mark: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Dnat(Node):
     """`dnat ip to 10.0.0.1:80`, `dnat ip6 to [fd00::1]:80`."""
 
@@ -304,7 +323,7 @@ class Dnat(Node):
             raise IRError(f"invalid DNAT target {self.address} port {self.port} for {self.family.keyword}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DnatMap(Node):
     """`dnat ip to <key> map @map`: the address and port the key maps to."""
 
@@ -313,19 +332,19 @@ class DnatMap(Node):
     map: SetRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Masquerade(Node):
     fully_random: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Reject(Node):
     """`reject with tcp reset` (TCP only), or `reject` (ICMP port unreachable)."""
 
     tcp_reset: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SetUpdate(Node):
     """`update @set { key }`: adds the key (or refreshes its timeout) from the packet path."""
 
