@@ -182,7 +182,6 @@ def test_the_layout_netcompile_writes_is_read_row_by_row() -> None:
         "\t\telements = {\n"
         '\t\t\t10.96.0.1 . tcp . 80 comment "ns/svc:http" : goto c,\n'
         "\t\t\t10.96.0.2 . udp . 53 : accept,\n"
-        "\n"
         '\t\t\t10.96.0.3 . sctp . 9 comment "" : drop,\n'
         "\t\t}\n\t}\n}\n"
     )
@@ -191,13 +190,27 @@ def test_the_layout_netcompile_writes_is_read_row_by_row() -> None:
     assert taken == [True]
     assert now == before
     elements = parse(text)[0]["t"].sets["m"].elements
-    assert [e.line for e in elements] == [7, 8, 10]
-    first = elements[0]
-    assert (first.key, first.comment, str(first.value)) == (
-        ((0x0A600001, 0x0A600001), (6, 6), (80, 80)),
-        "ns/svc:http",
-        "goto c",
-    )
+    assert [e.line for e in elements] == [7, 8, 9]
+    assert [(e.comment, str(e.value)) for e in elements] == [("ns/svc:http", "goto c"), (None, "accept"), ("", "drop")]
+    assert elements[0].key == ((0x0A600001, 0x0A600001), (6, 6), (80, 80))
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["10.0.0.1,", "", "10.0.0.2,"],  # a blank line
+        ["10.0.0.1, 10.0.0.2,"],  # two elements on a line
+        ["10.0.0.1,", "10.0.0.2"],  # the last without its comma
+        ['10.0.0.1 comment "x" ,', '"eth0",'],  # a quoted word
+    ],
+)
+def test_other_layouts_are_given_back_and_read_the_same(rows: list[str]) -> None:
+    body = "".join(f"\t\t\t{row}\n" for row in rows)
+    text = f"table inet t {{\n\tset s {{\n\t\ttype ipv4_addr\n\t\telements = {{\n{body}\t\t}}\n\t}}\n}}\n"
+    with counting_blocks() as taken:
+        now, before = both_readings(text)
+    assert taken == [False]
+    assert now == before
 
 
 @pytest.mark.parametrize(

@@ -25,15 +25,16 @@ __all__ = ["BlockReader"]
 # the tokenizer reads it.
 _WORD = r'([^\s",]+)'
 _DOT = r"[ \t]+\.[ \t]+"
-_COMMENT = r'(?:[ \t]+comment[ \t]+"([^"\n]*)")?'
+_COMMENT = r'(?:[ \t]+comment[ \t]+("[^"\n]*"))?'
 _ARROW = r"[ \t]+:[ \t]+"
 _VERDICTS = {kind: Verdict(kind) for kind in ("accept", "drop", "continue", "return")}
 
 
 @cache
 def _row(key_types: tuple[str, ...], value_types: tuple[str, ...] | None) -> re.Pattern[str]:
-    """`KEY [comment "C"] [: VALUE],` of a set or map of these types: groups are the key's text, its words,
-    the comment, then the verdict (a bare one; or jump/goto and the chain) or the value's words."""
+    """`KEY [comment "C"] [: VALUE],` of a set or map of these types, one a line: groups are the key's text,
+    its words, the comment (quoted), then the verdict (a bare one; or jump/goto and the chain) or the
+    value's words."""
     key = f"({_DOT.join([_WORD] * len(key_types))})"
     if value_types is None:
         value = ""
@@ -41,7 +42,7 @@ def _row(key_types: tuple[str, ...], value_types: tuple[str, ...] | None) -> re.
         value = _ARROW + r"(?:(accept|drop|continue|return)|(jump|goto)[ \t]+" + _WORD + ")"
     else:
         value = _ARROW + _DOT.join([_WORD] * len(value_types))
-    return re.compile(r"[ \t]*" + key + _COMMENT + value + r"[ \t]*,[ \t]*")
+    return re.compile(r"^[ \t]*" + key + _COMMENT + value + r"[ \t]*,[ \t]*$", re.MULTILINE)
 
 
 class _NotHere(Exception):
@@ -60,22 +61,21 @@ class BlockReader:
     def read(self, text: str, line: int, definition: SetDef) -> list[Element] | None:
         """The elements of a block token (`text` from `{` to `}`, the `{` on `line`), or None when the block
         is not laid out one element a line: the parser reads it token by token then."""
-        rows = text.split("\n")
-        if len(rows) < 2 or rows[0][1:].strip() or rows[-1][:-1].strip():
+        first, last = text.find("\n"), text.rfind("\n")
+        if first < 0 or text[1:first].strip() or text[last + 1 : -1].strip():
             return None  # the braces are not on lines of their own
+        if first == last:
+            return []
+        inner = text[first + 1 : last]
         key_types, value_types = definition.key_types, definition.value_types
-        pattern = _row(key_types, value_types)
+        rows = _row(key_types, value_types).findall(inner)
+        if len(rows) != inner.count("\n") + 1:
+            return None  # a line that is not one element (a blank one, two elements, a value after the comment)
         keys = self.keys.setdefault(key_types, {})
         arity = len(key_types)
         out: list[Element] = []
         try:
-            for number, row in enumerate(rows[1:-1], line + 1):
-                m = pattern.fullmatch(row)
-                if m is None:
-                    if row.strip():
-                        return None
-                    continue  # a blank line
-                groups = m.groups()
+            for number, groups in enumerate(rows, line + 1):
                 known = keys.get(groups[0])
                 if known is None:
                     known = keys[groups[0]] = self.concat(groups[1 : arity + 1], key_types)
@@ -87,8 +87,9 @@ class BlockReader:
                     atoms, ranged = self.concat(groups[arity + 2 :], value_types)
                     if ranged:
                         return None  # a map value cannot be a range or prefix: the parser says so
-                    value = tuple(lo for lo, _ in atoms)
-                out.append(Element(known[0], value, groups[arity + 1], number, known[1]))
+                    value = tuple([lo for lo, _ in atoms])
+                comment = groups[arity + 1]
+                out.append(Element(known[0], value, comment[1:-1] if comment else None, number, known[1]))
         except _NotHere:
             return None
         return out
