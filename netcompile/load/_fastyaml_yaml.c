@@ -239,7 +239,8 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "known must be a dict");
         return NULL;
     }
-    PyObject *utf8 = PyUnicode_AsUTF8String(text);
+    Py_ssize_t size;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size); /* ASCII text: its own buffer, not a copy */
     if (utf8 == NULL)
         return NULL;
     r.positions_name = PyUnicode_InternFromString("positions");
@@ -247,8 +248,7 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     r.untyped = PyList_New(0);
     PyObject *result = NULL;
     if (r.positions_name != NULL && docs != NULL && r.untyped != NULL && yaml_parser_initialize(&r.parser)) {
-        yaml_parser_set_input_string(&r.parser, (const unsigned char *)PyBytes_AS_STRING(utf8),
-                                     (size_t)PyBytes_GET_SIZE(utf8));
+        yaml_parser_set_input_string(&r.parser, (const unsigned char *)utf8, (size_t)size);
         yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
         PyObject *read = read_all(&r, docs);
         yaml_event_delete(&r.event);
@@ -263,7 +263,6 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_XDECREF(docs);
     Py_XDECREF(r.untyped);
     Py_XDECREF(r.positions_name);
-    Py_DECREF(utf8);
     return result;
 }
 

@@ -30,7 +30,7 @@ from ..model import (
 from ..model.ingress import Ingress
 from ..model.proxy import PROXY_KIND, PROXY_VERSION, ProxyConfig
 from ..model.workloads import WORKLOAD_API_VERSIONS, Workload
-from .claims import Claim, Claims, claims_of
+from .claims import Claim, Claims, NameClaim, claims_of
 from .core import parse_namespace, parse_node
 from .endpoints import parse_endpoint_slice, parse_endpoints
 from .ingress import parse_ingress
@@ -86,7 +86,7 @@ def _parse(
     problems: list[Diagnostic],
     warnings: list[str],
     skipped: Counter[str],
-    parsed: list[tuple[KubeObject, tuple[Claim, ...]]],
+    parsed: list[tuple[KubeObject, tuple[NameClaim, tuple[Claim, ...]]]],
 ) -> None:
     """Read and validate one object with its kind's parser: to `parsed` with its claims when it is valid."""
     if (foreign := other_policy(raw)) is not None:
@@ -152,7 +152,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
     notices: list[str] = []
     warnings: list[str] = []
     skipped: Counter[str] = Counter()
-    parsed: list[tuple[KubeObject, tuple[Claim, ...]]] = []
+    parsed: list[tuple[KubeObject, tuple[NameClaim, tuple[Claim, ...]]]] = []
     proxies: list[ProxyConfig] = []
     count = 0
     for piece in pieces:

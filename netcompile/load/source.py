@@ -72,7 +72,12 @@ class _TooBig(Exception):
 # A document start: `---` at the start of a line, then a blank or the end of the line. libyaml ends any
 # scalar there (or fails, inside quotes), so cutting before it never changes what the documents hold.
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
-_DIRECTIVE = re.compile(r"^%", re.MULTILINE)  # `%YAML`/`%TAG` belong to the document after them: no cutting
+
+
+def _has_directive(text: str) -> bool:
+    """Whether a line starts with `%` (`%YAML`, `%TAG`: they belong to the document after them, so a text
+    holding one is not cut); what `re.search("^%", text, re.MULTILINE)` answers, without a regex scan."""
+    return text.startswith("%") or "\n%" in text
 
 
 def read_pieces(paths: list[str], limits: Limits, piece_bytes: int) -> tuple[list[Piece], list[Diagnostic]]:
@@ -101,7 +106,7 @@ def read_pieces(paths: list[str], limits: Limits, piece_bytes: int) -> tuple[lis
 def _cut(file: str, text: str, piece_bytes: int) -> Iterator[Piece]:
     start, line = 0, 1
     # JSON, and YAML with directives (they belong to the document after them), is read whole.
-    if len(text) > piece_bytes and not jsonread.starts_like_json(text) and not _DIRECTIVE.search(text):
+    if len(text) > piece_bytes and not jsonread.starts_like_json(text) and not _has_directive(text):
         while len(text) - start > piece_bytes:
             cut = _DOCUMENT_START.search(text, start + piece_bytes)
             if cut is None:
