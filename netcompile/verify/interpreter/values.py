@@ -11,10 +11,10 @@ import re
 from .blocks import BlockReader
 from .syntax import Element, SetDef, Verdict
 from .tokens import Token, TokenStream, tokenize
-from .typed import IFNAMSIZ, ifname_value, typed_value
+from .typed import typed_value
 from .vocabulary import IFNAME, NAMED, VERDICT, Interval
 
-__all__ = ["IFNAMSIZ", "ValueParser", "ifname_value"]
+__all__ = ["ValueParser"]
 
 
 class ValueParser(TokenStream):
