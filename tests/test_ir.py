@@ -10,8 +10,6 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from netcompile.host.nftlib import check
 from netcompile.nft.ir import BaseChain, Element, IRError, Rule, Set, Table
@@ -328,49 +326,6 @@ def test_templates_compiled_once_render_as_compiled_each_time(tmp_path: Path) ->
     missing = rendering.bytecode_cache(str(tmp_path / "missing"))
     assert text(rendering.make_environment(missing)) == plain
     assert not (tmp_path / "missing").exists()
-
-
-_ATOMS = ("10.0.0.1", "tcp", "80", "fd00::1", "", "a b", 'x"y', "p;q", "@s")
-_VALUES = (None, ("10.0.0.2", "8080"), ("",), (goto("c"),), (goto("c"), goto("c")), ("accept",), (ACCEPT,))
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.sampled_from(["set", "map", "vmap"]),
-    st.lists(
-        st.tuples(st.lists(st.sampled_from(_ATOMS), min_size=1, max_size=2).map(tuple), st.sampled_from(_VALUES)),
-        max_size=4,
-    ),
-)
-def test_elements_are_checked_at_once_as_one_by_one(kind: str, drawn: list[tuple[tuple[str, ...], object]]) -> None:
-    """`Table.add_elements` checks a batch at once (`_fit`), else element by element for the first problem
-    (`_check_each`): it accepts exactly what the one-by-one check accepts, and words the same error."""
-    from netcompile.nft import ir
-
-    def table() -> Table:
-        t = Table("t")
-        t.add_chain("c")
-        key = Types((DataType.IPV4_ADDR,))
-        value = {"set": None, "map": Types((DataType.IPV4_ADDR, DataType.INET_SERVICE)), "vmap": VERDICTS}[kind]
-        t.add_set(Set("s", key, value))
-        return t
-
-    items = [Element(key, value) for key, value in drawn]  # type: ignore[arg-type]  # some do not fit
-    try:
-        ir._check_each("s", table().sets["s"], items, set())
-        one_by_one = None
-    except IRError as exc:
-        one_by_one = str(exc)
-    t = table()
-    try:
-        t.add_elements("s", items[:1])
-        t.add_elements("s", items[1:])  # atoms already seen are not checked again
-        at_once = None
-    except IRError as exc:
-        at_once = str(exc)
-    assert at_once == one_by_one
-    if at_once is None:
-        assert t.sets["s"].elements == items
 
 
 def test_references_are_the_sets_and_verdicts_walk_meets_in_order() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeGuard
 
 from . import syntax
 from .statements import (
@@ -295,28 +294,28 @@ class Table:
         target = self.sets.get(set_name)
         if target is None:
             raise IRError(f"element for unknown set {set_name!r}")
-        items = list(elements)
-        if not self._fit(target, items):
-            _check_each(set_name, target, items, set())  # raises, naming the first element that does not fit
-        target.elements += items
-
-    def _fit(self, target: Set, items: list[Element]) -> bool:
-        """Do `items` fit `target` (what `_check_each` checks element by element, at once)? Atoms repeat
-        (addresses, ports, indexes): each distinct one is checked once per table."""
-        values = [element.value for element in items]
-        if values.count(None) != (0 if target.is_map else len(values)):
-            return False
-        atoms: set[object] = {atom for element in items for atom in element.key}
-        if target.is_verdict_map:
-            if not all(value is not None and len(value) == 1 and type(value[0]) is Verdict for value in values):
-                return False
-        elif target.is_map:
-            atoms.update(item for value in values if value is not None for item in value)
-        fresh = atoms - self._good_atoms
-        if not _atoms(fresh):
-            return False
-        self._good_atoms |= fresh
-        return True
+        is_map, verdicts, good = target.is_map, target.is_verdict_map, self._good_atoms
+        for element in elements:
+            value = element.value
+            if is_map != (value is not None):
+                raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
+            # Atoms repeat (addresses, ports, indexes): each distinct one is checked once per table.
+            for atom in element.key:
+                if atom not in good:
+                    if type(atom) is not str or not atom or _BAD_ATOM_RE.search(atom):
+                        raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
+                    good.add(atom)
+            if value is not None:
+                if verdicts:
+                    if len(value) != 1 or type(value[0]) is not Verdict:
+                        raise IRError(f"invalid verdict {value!r} in {set_name!r}")
+                else:
+                    for item in value:
+                        if item not in good:
+                            if type(item) is not str or not item or _BAD_ATOM_RE.search(item):
+                                raise IRError(f"invalid element value {value!r} in {set_name!r}")
+                            good.add(item)
+            target.elements.append(element)
 
     def extend_elements(self, set_name: str, elements: list[Element]) -> None:
         """Elements `add_elements` has checked already, into a set of the same name and kind in another
@@ -371,34 +370,3 @@ class Table:
     @property
     def base_chains(self) -> list[Chain]:
         return [c for c in self.chains.values() if c.base is not None]
-
-
-def _atoms(items: set[object]) -> TypeGuard[set[str]]:
-    """Are `items` atoms an element can hold: non-empty strings without whitespace, quotes or delimiters?"""
-    return all(type(item) is str and item and not _BAD_ATOM_RE.search(item) for item in items)
-
-
-def _check_each(set_name: str, target: Set, elements: list[Element], good: set[str]) -> None:
-    """Raise IRError for the first of `elements` that does not fit `target` (the set `set_name`): a value
-    in a set or none in a map, an atom of a key or value that is not a non-empty string without
-    whitespace, quotes or delimiters, a verdict map's value that is not one Verdict. `good`: atoms seen."""
-    is_map, verdicts = target.is_map, target.is_verdict_map
-    for element in elements:
-        value = element.value
-        if is_map != (value is not None):
-            raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
-        for atom in element.key:
-            if atom not in good:
-                if type(atom) is not str or not atom or _BAD_ATOM_RE.search(atom):
-                    raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
-                good.add(atom)
-        if value is not None:
-            if verdicts:
-                if len(value) != 1 or type(value[0]) is not Verdict:
-                    raise IRError(f"invalid verdict {value!r} in {set_name!r}")
-            else:
-                for item in value:
-                    if item not in good:
-                        if type(item) is not str or not item or _BAD_ATOM_RE.search(item):
-                            raise IRError(f"invalid element value {value!r} in {set_name!r}")
-                        good.add(item)
