@@ -24,11 +24,12 @@ chain exactly when it jumps); the table checks names and that every reference ex
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from functools import cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from operator import attrgetter
 
 from .types import AddressFamily, DataType, IRError
 
@@ -44,16 +45,14 @@ class Node:
 
     __slots__ = ()
 
-    def _values(self) -> tuple[object, ...]:
-        return tuple([getattr(self, name) for name in _field_names(type(self))])
-
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self._values() == other._values()
+            values = _values_of(self.__class__)
+            return values(self) == values(other)
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self._values())
+        return hash(_values_of(self.__class__)(self))
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
@@ -384,7 +383,7 @@ def walk(node: Node) -> Iterator[Node]:
         item = pending.pop()
         if isinstance(item, Node):
             yield item
-            pending.extend(reversed([getattr(item, name) for name in _field_names(type(item))]))
+            pending.extend(reversed(_values_of(item.__class__)(item)))
         elif isinstance(item, tuple):
             pending.extend(reversed(item))
 
@@ -401,8 +400,8 @@ def _collect(value: object, found: list[SetRef | Verdict]) -> None:
     if isinstance(value, SetRef | Verdict):
         found.append(value)
     elif isinstance(value, Node):
-        for name in _field_names(type(value)):
-            _collect(getattr(value, name), found)
+        for item in _values_of(value.__class__)(value):
+            _collect(item, found)
     elif isinstance(value, tuple):
         for item in value:
             _collect(item, found)
@@ -415,7 +414,24 @@ def _field_names(kind: type[Node]) -> tuple[str, ...]:
     return names
 
 
+def _values_of(kind: type[Node]) -> Callable[[Node], tuple[object, ...]]:
+    """What gives a node of `kind` the values of its fields, in order."""
+    found = _VALUES.get(kind)
+    if found is None:
+        names = _field_names(kind)
+        if len(names) > 1:
+            found = attrgetter(*names)
+        elif names:
+            one = attrgetter(names[0])
+            found = lambda node: (one(node),)  # noqa: E731
+        else:
+            found = lambda node: ()  # noqa: E731
+        _VALUES[kind] = found
+    return found
+
+
 _FIELDS: dict[type[Node], tuple[str, ...]] = {}  # the names of each Node type's fields, in order
+_VALUES: dict[type[Node], Callable[[Node], tuple[object, ...]]] = {}
 
 
 # --- set and map declarations ----------------------------------------------------------------------------
