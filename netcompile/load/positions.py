@@ -66,6 +66,30 @@ def field_position(body: YMap, path: str) -> Position:
     return Position(body.file, packed >> 20, packed & 0xFFFFF)
 
 
+# The walk below gives, for each path, what `packed_position` gives, without starting again from the
+# body for every path: `_child` and `_item` take one step from a mapping or list the walk has reached.
+
+
+def _child(mapping: YMap, key: str) -> int:
+    """`packed_position` of `key` in a mapping it has reached: the value's own position when it is a
+    mapping or a list, else where it stands; the mapping's when the key is absent."""
+    if key not in mapping:
+        return mapping.pos
+    value = mapping[key]
+    if value.__class__ is YMap or value.__class__ is YList:
+        return int(value.pos)
+    return mapping.positions.get(key, mapping.pos)
+
+
+def _item(items: YList, index: int) -> int:
+    """`packed_position` of an item (that exists) of a list it has reached."""
+    value = items[index]
+    if value.__class__ is YMap or value.__class__ is YList:
+        return int(value.pos)
+    positions = items.positions
+    return positions[index] if index < len(positions) else items.pos
+
+
 @functools.lru_cache(maxsize=4096)
 def _target_port(index: int) -> str:
     return sys.intern(f"spec.ports[{index}].targetPort")
@@ -76,43 +100,49 @@ def _policy_port(direction: str, rule: int, port: int) -> str:
     return sys.intern(f"spec.{direction}[{rule}].ports[{port}].port")
 
 
-def _paths(kind: str, body: YMap) -> list[str]:
-    """The fields of `body` that a diagnostic after loading may point at."""
-    paths = [] if kind in CLUSTER_SCOPED else [_NAMESPACE]
+@functools.lru_cache(maxsize=4096)
+def _rule(direction: str, rule: int) -> str:
+    return sys.intern(f"spec.{direction}[{rule}]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _env_name(prefix: str, group: str, container: int, env: int) -> str:
+    return sys.intern(f"{prefix}.{group}[{container}].env[{env}].name")
+
+
+def _fields(kind: str, body: YMap) -> list[tuple[str, int]]:
+    """(path, packed position) of the fields of `body` that a diagnostic after loading may point at."""
+    fields = [] if kind in CLUSTER_SCOPED else [(_NAMESPACE, _namespace_position(body))]
     spec = body.get("spec")
     if spec.__class__ is not YMap:
-        return paths
+        return fields
+    assert isinstance(spec, YMap)
     if kind == "Pod":
-        paths.append("spec.nodeName")
+        fields.append(("spec.nodeName", _child(spec, "nodeName")))
     elif kind == "Service":
-        paths += ("spec.selector", "metadata.name")  # the name: what Service variables are made of (lint)
+        fields += (
+            ("spec.selector", _child(spec, "selector")),
+            ("metadata.name", packed_position(body, "metadata.name")),
+        )
         ports = spec.get("ports")
         if ports.__class__ is YList:
-            paths += (_target_port(i) for i in range(len(ports)))
+            for i, port in enumerate(ports):
+                here = _child(port, "targetPort") if port.__class__ is YMap else _item(ports, i)
+                fields.append((_target_port(i), here))
     elif kind == "NetworkPolicy":
-        paths.append("spec.podSelector")
+        fields.append(("spec.podSelector", _child(spec, "podSelector")))
         for direction in ("ingress", "egress"):
             rules = spec.get(direction)
-            if rules.__class__ is not YList:
-                continue
-            for i, rule in enumerate(rules):
-                paths.append(f"spec.{direction}[{i}]")
-                if rule.__class__ is YMap:
-                    paths += _peer_paths(direction, i, rule)
-                ports = rule.get("ports") if rule.__class__ is YMap else None
-                if ports.__class__ is not YList:
-                    continue
-                for j, port in enumerate(ports):
-                    if port.__class__ is YMap and isinstance(port.get("port"), str):
-                        paths.append(_policy_port(direction, i, j))
+            if rules.__class__ is YList:
+                _rule_fields(direction, rules, fields)
     if kind == "Service" and "externalName" in spec:
-        paths.append("spec.externalName")
+        fields.append(("spec.externalName", _child(spec, "externalName")))
     template: Any = spec
     for step in _TEMPLATE_STEPS.get(kind, ()):
         template = template.get(step) if template.__class__ is YMap else None
     if template.__class__ is YMap:  # a pod's labels and containers (lint: pods without DNS, their env)
-        prefix = ".".join(("spec", *_TEMPLATE_STEPS.get(kind, ())))
-        paths.append(prefix.removesuffix("spec") + "metadata.labels" if kind != "Pod" else "metadata.labels")
+        prefix, labels = _TEMPLATE_PATHS.get(kind, _SPEC_PATHS)
+        fields.append((labels, packed_position(body, labels)))
         for group in ("initContainers", "containers"):
             containers = template.get(group)
             if containers.__class__ is not YList:
@@ -120,8 +150,35 @@ def _paths(kind: str, body: YMap) -> list[str]:
             for i, container in enumerate(containers):
                 env = container.get("env") if container.__class__ is YMap else None
                 if env.__class__ is YList:
-                    paths += (f"{prefix}.{group}[{i}].env[{j}].name" for j in range(len(env)))
-    return paths
+                    for j, var in enumerate(env):
+                        here = _child(var, "name") if var.__class__ is YMap else _item(env, j)
+                        fields.append((_env_name(prefix, group, i, j), here))
+    return fields
+
+
+def _rule_fields(direction: str, rules: YList, fields: list[tuple[str, int]]) -> None:
+    """A policy's rules, their peers and ipBlocks (lint points at them) and named ports (references)."""
+    peers_key = "from" if direction == "ingress" else "to"
+    for i, rule in enumerate(rules):
+        fields.append((_rule(direction, i), _item(rules, i)))
+        if rule.__class__ is not YMap:
+            continue
+        peers = rule.get(peers_key)
+        if peers.__class__ is YList:
+            for j, peer in enumerate(peers):
+                here = f"spec.{direction}[{i}].{peers_key}[{j}]"
+                fields.append((here, _item(peers, j)))
+                block = peer.get("ipBlock") if peer.__class__ is YMap else None
+                if block.__class__ is YMap:
+                    fields.append((f"{here}.ipBlock.cidr", _child(block, "cidr")))
+                    excepts = block.get("except")
+                    if excepts.__class__ is YList:
+                        fields += ((f"{here}.ipBlock.except[{k}]", _item(excepts, k)) for k in range(len(excepts)))
+        ports = rule.get("ports")
+        if ports.__class__ is YList:
+            for j, port in enumerate(ports):
+                if port.__class__ is YMap and isinstance(port.get("port"), str):
+                    fields.append((_policy_port(direction, i, j), _child(port, "port")))
 
 
 # Where a kind holds its pod spec, below `spec` (Pod: `spec` itself); lint reports containers' env there.
@@ -132,36 +189,19 @@ _TEMPLATE_STEPS: dict[str, tuple[str, ...]] = {
     "Job": ("template", "spec"),
     "CronJob": ("jobTemplate", "spec", "template", "spec"),
 }
-
-
-def _peer_paths(direction: str, rule: int, body: YMap) -> list[str]:
-    """A policy rule's peers and their ipBlocks (lint points at them)."""
-    peers = body.get("from" if direction == "ingress" else "to")
-    if peers.__class__ is not YList:
-        return []
-    out = []
-    for j, peer in enumerate(peers):
-        here = f"spec.{direction}[{rule}].{'from' if direction == 'ingress' else 'to'}[{j}]"
-        out.append(here)
-        block = peer.get("ipBlock") if peer.__class__ is YMap else None
-        if block.__class__ is YMap:
-            out.append(f"{here}.ipBlock.cidr")
-            excepts = block.get("except")
-            if excepts.__class__ is YList:
-                out += (f"{here}.ipBlock.except[{k}]" for k in range(len(excepts)))
-    return out
+# For each, the path of the pod spec, and of the pod's labels.
+_TEMPLATE_PATHS: dict[str, tuple[str, str]] = {
+    kind: (prefix, prefix.removesuffix("spec") + "metadata.labels" if kind != "Pod" else "metadata.labels")
+    for kind, steps in _TEMPLATE_STEPS.items()
+    for prefix in [".".join(("spec", *steps))]
+}
+_SPEC_PATHS = ("spec", "metadata.labels")  # any other kind: its spec is looked at as a pod spec
 
 
 def reference_fields(raw: RawObject) -> tuple[tuple[str, int], ...]:
     """(path, packed position) of each field of `raw` that a diagnostic after loading may point at, for
     `Meta.fields`."""
-    body = raw.body
-    return tuple(
-        [
-            (path, _namespace_position(body) if path == _NAMESPACE else packed_position(body, path))
-            for path in _paths(raw.kind, body)
-        ]
-    )
+    return tuple(_fields(raw.kind, raw.body))
 
 
 _NAMESPACE = "metadata.namespace"
