@@ -128,8 +128,15 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
         if grant.proto is not None:
             peers = boxes.setdefault(grant.proto, {}).setdefault(grant.ports, [])
             peers += [(peer, grant.label) for peer in grant.peers]
+    # peer, the protocol's rank and name, ports, labels
+    out: list[tuple[Interval, int, str, Interval, tuple[str, ...]]] = []
     joined: dict[tuple[str, Interval, tuple[str, ...]], list[Interval]] = defaultdict(list)
     for proto, by_ports in boxes.items():
+        if len(by_ports) == 1:  # one port range: one piece, nothing to cut or join again
+            [(ports, peers)] = by_ports.items()
+            rank = _PROTO_ORDER.get(proto, 9)
+            out += [(peer, rank, proto, ports, labels) for peer, labels in _united(peers)]
+            continue
         cuts = sorted({p[0] for p in by_ports} | {p[1] + 1 for p in by_ports})
         pieces: dict[int, list[tuple[Interval, str]]] = defaultdict(list)  # index of the piece's start
         for ports, peers in by_ports.items():
@@ -145,13 +152,12 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
                     runs[-1] = (runs[-1][0], piece[1])
                 else:
                     runs.append(piece)
-    # by peer, protocol and ports (never equal for two elements: the labels are not compared)
-    out = [
+    out += [
         (peer, _PROTO_ORDER.get(proto, 9), proto, ports, labels)
         for (proto, peer, labels), runs in joined.items()
         for ports in runs
     ]
-    out.sort()
+    out.sort()  # by peer, protocol and ports (never equal for two elements: the labels are not compared)
     return [
         Element((address_text(peer, version), proto, _port_text(ports)), None, _comment(labels))
         for peer, _, proto, ports, labels in out
