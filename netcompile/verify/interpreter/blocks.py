@@ -68,14 +68,12 @@ class BlockReader:
             return []
         inner = text[first + 1 : last]
         key_types, value_types = definition.key_types, definition.value_types
-        rows = _row(key_types, value_types).findall(inner)
-        if len(rows) != inner.count("\n") + 1:
-            return None  # a line that is not one element (a blank one, two elements, a value after the comment)
         keys = self.keys.setdefault(key_types, {})
         arity = len(key_types)
         out: list[Element] = []
         try:
-            for number, groups in enumerate(rows, line + 1):
+            for number, row in enumerate(_row(key_types, value_types).finditer(inner), line + 1):
+                groups = row.groups()
                 known = keys.get(groups[0])
                 if known is None:
                     known = keys[groups[0]] = self.concat(groups[1 : arity + 1], key_types)
@@ -92,6 +90,8 @@ class BlockReader:
                 out.append(Element(known[0], value, comment[1:-1] if comment else None, number, known[1]))
         except _NotHere:
             return None
+        if len(out) != inner.count("\n") + 1:
+            return None  # a line that is not one element (a blank one, two elements, a value after the comment)
         return out
 
     def concat(self, words: tuple[str, ...], types: tuple[str, ...]) -> tuple[tuple[Interval, ...], bool]:
