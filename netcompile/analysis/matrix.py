@@ -213,6 +213,10 @@ class ClassMatrix:
             _, address, port, _ = self._asks[n]
             self._answers[n] = (cell, address, port, not cell.agrees)
 
+    def disagreeing(self) -> bool:
+        """Whether the evaluators disagree on any key made so far (`settle`)."""
+        return any(answer is not None and answer[3] for answer in self._answers)
+
     def answered(self, number: int) -> Answer:
         """The answer of key `number` (`settle` made it)."""
         found = self._answers[number]

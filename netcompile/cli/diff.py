@@ -76,7 +76,14 @@ def diff_cmd(
             f"--git {revisions[0]}" if revisions else paths[0],
             (f"--git {revisions[1]}" if len(revisions) > 1 else "the work tree") if revisions else paths[1],
         )
-        old_net, new_net = network(old_paths, compile_args), network(new_paths, compile_args)
+        # each version's interpreter side in a helper process of its own (journeys.py), forked as soon as
+        # its rulesets are compiled: the old one parses while this process compiles the new one
+        old_net = network(old_paths, compile_args)
+        old_net.start_helper()
+        stack.callback(old_net.stop_helper)
+        new_net = network(new_paths, compile_args)
+        new_net.start_helper()
+        stack.callback(new_net.stop_helper)
         review = Review(*names)
         outside, ports = outside_destinations(old_net, new_net)
         old, new = version(old_net, externals, outside, ports), version(new_net, externals, outside, ports)

@@ -12,42 +12,55 @@ between the same groups is one change (`8080 → 8443`). For each change, one po
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from ipaddress import IPv6Address, ip_address
+from typing import Any
 
-from ..analysis import ClassMatrix, block_cells, matrix_pods
-from ..journeys import Network, Place
+from ..analysis import ClassMatrix, matrix_pods
+from ..journeys import Ask, Network, Place
 from ..model import IPAddress, IPNetwork, Pod, Protocol
 from ..targets import Workloads
+from .tallies import SEEN, Key, PodPairs, Tally, profiles
 
-Key = tuple[str, str, int, Protocol]  # (source group, destination group, port, protocol)
-
-
-@dataclass(slots=True)
-class Tally:
-    """The cells of one key in one version: how many, how many delivered, one of each kind to ask again."""
-
-    cells: int = 0
-    open: int = 0
-    disagree: int = 0  # cells where the interpreter of the compiled rulesets and the reference differ
-    sample_open: tuple[Place, IPAddress] | None = None
-    sample_closed: tuple[Place, IPAddress] | None = None
-
-    @property
-    def state(self) -> str:
-        if self.open == 0:
-            return "closed"
-        return "open" if self.open == self.cells else f"partly open ({self.open} of {self.cells} pod pairs)"
+__all__ = ["Change", "Key", "Tally", "Version", "changes", "disagreements", "version", "why"]
 
 
-@dataclass(slots=True)
 class Version:
-    """One version's matrix by groups."""
+    """One version's matrix by groups: the tallies of outside clients and of pods to outside addresses
+    (`outside`: a key per pod group, outside client and port at most), and between groups of pods, worked
+    out per key when asked (`pairs`, tallies.py)."""
 
-    net: Network
-    tallies: dict[Key, Tally] = field(default_factory=dict)
-    pods: dict[str, int] = field(default_factory=dict)  # group -> pods in it
+    def __init__(self, net: Network, pairs: PodPairs, pods: dict[str, int], outside: dict[Key, Tally]) -> None:
+        self.net = net
+        self.pairs = pairs
+        self.pods = pods  # group -> pods in it
+        self.outside = outside
+        self._asked: dict[Key, Tally | None] = {}
+
+    def tally(self, key: Key) -> Tally | None:
+        """The tally of `key` (None: the version has no such key: no cell of it is evaluated)."""
+        found = self.outside.get(key)
+        if found is not None:
+            return found
+        if key not in self._asked:
+            src, dst, port, protocol = key
+            inside = src in self.pairs.members and dst in self.pairs.members
+            self._asked[key] = self.pairs.tally(src, dst, port, protocol) if inside else None
+        return self._asked[key]
+
+    @cached_property
+    def tallies(self) -> dict[Key, Tally]:
+        """Every key's tally: one per pair of groups and port (the pictures draw them all)."""
+        out = dict(self.outside)
+        for src in self.pairs.members:
+            for dst in self.pairs.members:
+                for port, protocol in sorted(self.pairs.ports(dst), key=lambda p: (p[1].value, p[0])):
+                    found = self.tally((src, dst, port, protocol))
+                    if found is not None:
+                        out[(src, dst, port, protocol)] = found
+        return out
 
 
 def group_of(workloads: Workloads, pod: Pod) -> str:
@@ -112,30 +125,24 @@ def version(
     matrix = ClassMatrix(net, pods, externals, wanted)
     workloads = Workloads(net.objects)
     groups = [group_of(workloads, pod) for pod in pods]
-    out = Version(net)
+    counts: dict[str, int] = {}
     for name in groups:
-        out.pods[name] = out.pods.get(name, 0) + 1
+        counts[name] = counts.get(name, 0) + 1
     tallies: dict[Key, Tally] = defaultdict(Tally)
     _to_outside(matrix, groups, outside, ports, tallies)
-    by_group = groups.__getitem__  # rows of one class and one group have the same cells (block_cells)
-    for row, dst, count, port, protocol, cell in block_cells(matrix, by_group):
-        if not cell.evaluated:
-            continue  # a pod to itself, or no address of the source's family
-        source = matrix.sources[row]
-        src = groups[source.pod] if source.pod is not None else f"outside {source.place.address}"
-        tally = tallies[(src, groups[dst], port, protocol)]
-        tally.cells += count
-        if not cell.agrees:
-            tally.disagree += count
-        address = matrix.destination(dst, source)
-        if cell.delivered > 0:
-            tally.open += count
-            if tally.sample_open is None and address is not None:
-                tally.sample_open = (source.place, address)
-        elif tally.sample_closed is None and address is not None:
-            tally.sample_closed = (source.place, address)
-    out.tallies = dict(tallies)
-    return out
+    # outside clients' rows: every cell planned, their journeys made at once, then summed
+    targets = [(dst, port, protocol) for dst in range(len(pods)) for port, protocol in matrix.ports(dst)]
+    rows = [(source, matrix.plan(source, targets)) for source in matrix.sources[len(pods) :]]
+    for source, planned in rows:
+        src = f"outside {source.place.address}"
+        for (dst, port, protocol), cell in zip(
+            targets, matrix.cells(source, targets, planned, exact=False), strict=True
+        ):
+            if cell.evaluated:
+                address = matrix.destination(dst, source)
+                assert address is not None  # an evaluated cell has a destination address
+                tallies[(src, groups[dst], port, protocol)].add(1, cell, (source.place, address))
+    return Version(net, PodPairs(matrix, groups), counts, dict(tallies))
 
 
 def _to_outside(
@@ -148,10 +155,13 @@ def _to_outside(
     """Each pod's connections to the outside addresses, asked once per role of source pods: a journey to
     an address no Service, node or pod holds reads of its source only the pod's place and egress rules
     (`Keys.egress_role`); to another outside address (an externalIP, a node's), as a cell does
-    (`Keys.source_role`). Pods at special addresses are asked one by one."""
-    asked: dict[tuple[int | str, IPAddress, int, Protocol], tuple[bool, bool]] = {}
+    (`Keys.source_role`). Pods at special addresses are asked one by one. The journeys are made at once
+    (`Network.journeys`: the interpreter's side in the helper process, when one runs)."""
     keys, net = matrix.keys, matrix.net
     nobody = {a for a, _ in outside if a not in matrix.facts.special and net.pod_by_address(a) is None}
+    numbers: dict[tuple[int | str, IPAddress, int, Protocol], int] = {}  # a journey per role, numbered
+    asks: list[Ask] = []
+    cells: list[tuple[Key, int, tuple[Place, IPAddress]]] = []
     for source in matrix.sources:
         if source.pod is None:
             continue
@@ -169,19 +179,21 @@ def _to_outside(
             else:
                 role = keys.source_role(cls, version)
             for port, protocol in ports:
-                key = (role, address, port, protocol)
-                answer = asked.get(key)
-                if answer is None:
-                    journey = net.journey(source.place, address, port, protocol, hops=False)
-                    answer = asked[key] = (journey.delivered() > 0, journey.agrees)
-                tally = tallies[(groups[source.pod], label, port, protocol)]
-                tally.cells += 1
-                tally.disagree += not answer[1]
-                if answer[0]:
-                    tally.open += 1
-                    tally.sample_open = tally.sample_open or (source.place, address)
-                else:
-                    tally.sample_closed = tally.sample_closed or (source.place, address)
+                number = numbers.setdefault((role, address, port, protocol), len(asks))
+                if number == len(asks):
+                    asks.append((source.place, address, port, protocol))
+                cells.append(((groups[source.pod], label, port, protocol), number, (source.place, address)))
+    answers = [(journey.delivered() > 0, journey.agrees) for journey in net.journeys(asks)]
+    for key, number, sample in cells:
+        delivered, agrees = answers[number]
+        tally = tallies[key]
+        tally.cells += 1
+        tally.disagree += not agrees
+        if delivered:
+            tally.open += 1
+            tally.sample_open = tally.sample_open or sample
+        else:
+            tally.sample_closed = tally.sample_closed or sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,19 +212,79 @@ class Change:
     why_after: tuple[str, ...] = ()
 
 
+def _state(side: Version, key: Key) -> str:
+    found = side.outside.get(key)
+    if found is not None:
+        return found.state
+    src, dst, port, protocol = key
+    if src in side.pairs.members and dst in side.pairs.members:
+        return side.pairs.state(src, dst, port, protocol)
+    return "no such port"
+
+
+def changed_keys(old: Version, new: Version) -> Iterator[tuple[Key, str, str]]:
+    """Every key between groups that both versions have whose state differs: (key, before, after).
+
+    Between groups of pods, by pairs of *joint profiles* (a group's profile in each version, tallies.py):
+    two pairs of groups with the same joint profiles have the same tallies in both versions, so one pair
+    is asked and, if it changed, every pair of those profiles has; a group with itself is asked apart."""
+    both = set(old.pods) & set(new.pods)
+    for key in sorted(old.outside.keys() | new.outside.keys(), key=_order):
+        if all(g in both or g.startswith("outside") for g in key[:2]):
+            before, after = _state(old, key), _state(new, key)
+            if before != after:
+                yield key, before, after
+    common = [g for g in old.pairs.members if g in both]
+    joint: dict[tuple[Any, ...], list[str]] = {}
+    for group in common:
+        joint.setdefault((old.pairs.profile(group), new.pairs.profile(group)), []).append(group)
+    buckets = list(joint.values())
+    # Groups of one class each, in both versions (replicas of a workload, bare pods): a pair of them is
+    # open, closed or has no such port as its classes' cell (tallies.py `code`): compared by rows of codes.
+    rows = [(old.pairs.row(b[0]), new.pairs.row(b[0])) for b in buckets]
+    columns = [_columns(old, new, b[0]) for b in buckets]
+    for i, sources in enumerate(buckets):
+        old_row, new_row = rows[i]
+        for j, destinations in enumerate(buckets):
+            for first, pairs in _pairs_of(sources, destinations):
+                quick = columns[j] if old_row is not None and new_row is not None and first[0] != first[1] else None
+                if quick is not None:
+                    assert old_row is not None and new_row is not None
+                    moved = [
+                        (port, protocol)
+                        for port, protocol, at_old, at_new in quick
+                        if (old_row[at_old] & SEEN if at_old is not None else 0)
+                        != (new_row[at_new] & SEEN if at_new is not None else 0)
+                    ]
+                else:
+                    moved = sorted(old.pairs.ports(destinations[0]) | new.pairs.ports(destinations[0]))
+                for port, protocol in moved:
+                    key = (*first, port, protocol)
+                    before, after = _state(old, key), _state(new, key)
+                    if before != after:
+                        yield from (((a, b, port, protocol), before, after) for a, b in pairs())
+
+
+def _columns(old: Version, new: Version, group: str) -> list[tuple[int, Protocol, int | None, int | None]] | None:
+    """A destination group's ports, each with where its cell is in a class's row of codes in each version
+    (None: no such port there); None when the group is not of one class in both versions."""
+    at_old, at_new = old.pairs.columns(group), new.pairs.columns(group)
+    if at_old is None or at_new is None:
+        return None
+    return [
+        (port, protocol, at_old.get((port, protocol)), at_new.get((port, protocol)))
+        for port, protocol in sorted(at_old.keys() | at_new.keys())
+    ]
+
+
 def changes(old: Version, new: Version) -> list[Change]:
     """Every change of reachability between groups that exist in both versions, ports merged where one
     closes and another opens between the same groups and protocol."""
     out: list[Change] = []
     pairs: dict[tuple[str, str, Protocol], list[tuple[int, str, str]]] = defaultdict(list)
-    for key in sorted(set(old.tallies) | set(new.tallies), key=_order):
+    for key, before, after in sorted(changed_keys(old, new), key=lambda k: _order(k[0])):
         src, dst, port, protocol = key
-        if not all(g in side.pods or g.startswith("outside") for g in (src, dst) for side in (old, new)):
-            continue  # a group of one version only: it is added or removed, not a change of reachability
-        before = old.tallies[key].state if key in old.tallies else "no such port"
-        after = new.tallies[key].state if key in new.tallies else "no such port"
-        if before != after:
-            pairs[(src, dst, protocol)].append((port, before, after))
+        pairs[(src, dst, protocol)].append((port, before, after))
     for (src, dst, protocol), moved in pairs.items():
         gone = [m for m in moved if m[1] != "closed" and m[2] in ("closed", "no such port")]
         came = [m for m in moved if m[2] != "closed" and m[1] in ("closed", "no such port")]
@@ -283,13 +355,13 @@ def _order(key: Key) -> tuple[str, str, int, str]:
 
 def why(side: Version, key: Key) -> tuple[str, ...]:
     """The policy rules that decide `key` in `side` (one pod pair of it, open if any is)."""
-    tally = side.tallies.get(key)
+    tally = side.tally(key)
     return _why(side, key, tally is not None and tally.open > 0)
 
 
 def _why(side: Version, key: Key, was_open: bool) -> tuple[str, ...]:
     """The reference's reasons for one pod pair of `key` (open or closed as asked): the policy rules."""
-    tally = side.tallies.get(key)
+    tally = side.tally(key)
     if tally is None:
         return ()
     sample = tally.sample_open if was_open else tally.sample_closed
@@ -306,11 +378,35 @@ def _about_policy(reason: str) -> bool:
 
 
 def disagreements(*versions: Version) -> Iterator[tuple[Key, int]]:
-    """Keys where the compiled rulesets and the reference differ on some cell (loudly reported)."""
+    """Keys where the compiled rulesets and the reference differ on some cell (loudly reported), version by
+    version in key order. Between groups of pods, by pairs of profiles (tallies.py): every pair of two
+    groups of two profiles has the same tally, and so has every group of one profile with itself."""
     for side in versions:
-        for key, tally in side.tallies.items():
-            if tally.disagree:
-                yield key, tally.disagree
+        found = [(key, tally.disagree) for key, tally in side.outside.items() if tally.disagree]
+        if not side.pairs.disagreeing():
+            yield from sorted(found, key=lambda f: _order(f[0]))
+            continue  # no journey between pods disagrees: no tally between groups of pods does
+        buckets = list(profiles(side.pairs, list(side.pairs.members)).values())
+        for sources in buckets:
+            for destinations in buckets:
+                for port, protocol in side.pairs.ports(destinations[0]):
+                    for first, pairs in _pairs_of(sources, destinations):
+                        _, _, disagree = side.pairs.counts(*first, port, protocol)
+                        if disagree:
+                            found += [((a, b, port, protocol), disagree) for a, b in pairs()]
+        yield from sorted(found, key=lambda f: _order(f[0]))
+
+
+def _pairs_of(
+    sources: list[str], destinations: list[str]
+) -> Iterator[tuple[tuple[str, str], Callable[[], Iterator[tuple[str, str]]]]]:
+    """The pairs of groups of two buckets of one profile each that have one tally, as their first pair and
+    all of them (when asked): the pairs of two groups, then (the same bucket) each group with itself."""
+    if sources is not destinations or len(sources) > 1:
+        first = (sources[0], destinations[1] if destinations[0] == sources[0] else destinations[0])
+        yield first, lambda: ((a, b) for a in sources for b in destinations if a != b)
+    if sources is destinations:
+        yield (sources[0], sources[0]), lambda: ((a, a) for a in sources)
 
 
 def added_and_removed(old: Version, new: Version) -> tuple[list[str], list[str], list[tuple[str, int, int]]]:
