@@ -100,7 +100,13 @@ class Table:
             self.columns = [c for c in self.columns if id(c[1]) in wanted]
 
     def walk(self, *, exact: bool = True) -> Iterator[tuple[int, int, Cell]]:
-        """Every shown cell, row by row; counts the pod cells where the evaluators disagree. `exact=False`:
+        """Every shown cell, row by row (`rows_of_cells`, one at a time)."""
+        for r, cells in self.rows_of_cells(exact=exact):
+            for c, cell in enumerate(cells):
+                yield r, c, cell
+
+    def rows_of_cells(self, *, exact: bool = True) -> Iterator[tuple[int, list[Cell]]]:
+        """Every shown row's cells; counts the pod cells where the evaluators disagree. `exact=False`:
         marks are enough (the distributions may name the addresses of another cell of the same key).
         A column's cell is the source's to the group's first pod other than itself (to itself, `.`,
         when the group is that pod alone). Rows are planned a chunk at a time (ClassMatrix.plan: up to
@@ -114,7 +120,8 @@ class Table:
             net, pods = self.matrix.net, self.matrix.pods
             for r, (_, source, size) in enumerate(self.rows):
                 cells = [cell_by_cell(net, source, pods, *target) for target in targets(source)]
-                yield from self._count(r, source, size, cells)
+                self._count(source, size, cells)
+                yield r, cells
             return
         chunk: list[tuple[int, list[Cell | int]]] = []
         planned_cells = 0
@@ -122,32 +129,36 @@ class Table:
             chunk.append((r, self.matrix.plan(source, targets(source))))
             planned_cells += len(self.columns)
             if planned_cells >= CHUNK or r == len(self.rows) - 1:
+                self.matrix.settle()
+                check = self.matrix.disagreeing()  # else no cell of the chunk disagrees
                 for n, planned in chunk:
                     _, row_source, size = self.rows[n]
                     cells = self.matrix.cells(row_source, targets(row_source), planned, exact=exact)
-                    yield from self._count(n, row_source, size, cells)
+                    if check:
+                        self._count(row_source, size, cells)
+                    yield n, cells
                 chunk, planned_cells = [], 0
 
-    def _count(self, r: int, source: Source, size: int, cells: list[Cell]) -> Iterator[tuple[int, int, Cell]]:
+    def _count(self, source: Source, size: int, cells: list[Cell]) -> None:
         for c, cell in enumerate(cells):
             if cell.evaluated and not cell.agrees:
                 group = self.columns[c][1]
                 inside = source.pod in group.pods
                 self.disagreements += size * len(group.pods) - (size if inside else 0)
-            yield r, c, cell
 
 
 def render_text(table: Table) -> list[str]:
     marks: list[list[str]] = [[] for _ in table.rows]
-    for r, _, cell in table.walk(exact=False):
-        marks[r].append(cell.mark)
+    for r, cells in table.rows_of_cells(exact=False):
+        marks[r] = [cell.mark for cell in cells]
     seen = {m for row in marks for m in row}
     names = [row[0] for row in table.rows]
     width = max((len(r) for r in names), default=4) + 2
     cw = max([4, *(len(m) + 1 for m in seen)])
+    padded = {m: m.rjust(cw) for m in seen}
     out = [" " * width + "".join(f"{i + 1:>{cw}}" for i in range(len(table.columns)))]
     for name, row in zip(names, marks, strict=True):
-        out.append(f"{name:<{width}}" + "".join(m.rjust(cw) for m in row))
+        out.append(f"{name:<{width}}" + "".join(map(padded.__getitem__, row)))
     out.append("")
     out += [f"{i + 1:>3} = {c[0]}" for i, c in enumerate(table.columns)]
     out.append(LEGEND)
@@ -159,12 +170,9 @@ def render_text(table: Table) -> list[str]:
 def stream_markdown(table: Table, write: Callable[[str], Any]) -> None:
     write("| from \\ to | " + " | ".join(f"`{c[0]}`" for c in table.columns) + " |\n")
     write("|---|" + "---|" * len(table.columns) + "\n")
-    line: list[str] = []
-    for r, c, cell in table.walk(exact=False):
-        line.append(cell.mark.replace("!", "**!**"))
-        if c == len(table.columns) - 1:
-            write(f"| `{table.rows[r][0]}` | " + " | ".join(line) + " |\n")
-            line = []
+    for r, cells in table.rows_of_cells(exact=False):
+        if cells:
+            write(f"| `{table.rows[r][0]}` | " + " | ".join(c.mark.replace("!", "**!**") for c in cells) + " |\n")
     if not table.columns:
         for name, _, _ in table.rows:
             write(f"| `{name}` |\n")
