@@ -44,8 +44,8 @@ def fast(
 ) -> list[YMap] | None:
     """The C reader's documents, with the plain scalars it left as text typed (as `source.read_documents`
     does); None when it gave up, or a scalar it left cannot be typed from its text alone."""
-    known = yaml_scalars.plain_values
-    result = fastyaml.documents(text, "f.yaml", first_line, max_depth, YMap, YList, known, starts)
+    known, bounds = yaml_scalars.plain_values, (yaml_scalars.PLAIN_VALUES_MAX, yaml_scalars.PLAIN_TEXT_MAX)
+    result = fastyaml.documents(text, "f.yaml", first_line, max_depth, YMap, YList, known, starts, *bounds)
     if result is None:
         return None
     docs, untyped = result
@@ -284,3 +284,20 @@ def test_without_the_starts_every_untyped_scalar_is_listed() -> None:
     result = fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, {}, "0123456789")
     assert result is not None
     assert [text for _, _, text in result[1]] == ["80"]  # 10.0.0.1 has more than one dot: a string
+
+
+@needs_c_reader
+def test_strings_typed_in_c_go_to_the_table_within_its_bounds() -> None:
+    """As `scalars.plain_value` keeps what it types: the same text read again is the same object."""
+    known: dict[str, object] = {}
+    text = "name: web\nimage: registry.example/web\nport: 80\nlong: " + "x" * 65 + "\nwho: web\n"
+    result = fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, known, "0123456789n", 100, 64)
+    assert result is not None
+    (doc,), untyped = result
+    strings = ["web", "image", "registry.example/web", "port", "long", "who"]  # the long text: not kept
+    assert known == {text: text for text in strings}
+    assert doc["who"] is doc["name"] is known["web"]
+    assert [text for _, _, text in untyped] == ["name", "80"]  # they may be of another type
+    full = {"a": "a"}
+    assert fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, full, "0123456789n", 1, 64) is not None
+    assert full == {"a": "a"}

@@ -11,6 +11,8 @@ def documents(
     ylist: type[Any],
     known: dict[str, object],
     starts: str = ...,
+    max_known: int = ...,
+    max_text: int = ...,
     /,
 ) -> tuple[list[Any], list[tuple[Any, Any, str]]] | None: ...
 def nesting(text: str, max_depth: int, stop: int, /) -> tuple[int | None, int | None, bool]: ...

@@ -8,7 +8,8 @@
  * which reports or handles it. Plain scalars are typed from one table of known texts (text -> value) that
  * the caller gives, and, when the caller says which characters an implicit type other than string can
  * start with (`starts`: scalars.PLAIN_STARTS, from PyYAML's resolver), a text that starts with none of
- * them or holds two dots is a string, as scalars.plain_tag decides. Any other plain scalar is left as its
+ * them or holds two dots is a string, as scalars.plain_tag decides (and goes to the table, within the
+ * bounds given: the only change made to it). Any other plain scalar is left as its
  * text and listed, for the caller to type (YAML 1.1, as PyYAML) and put in place: nothing here calls
  * back into Python.
  */
@@ -26,6 +27,8 @@ typedef struct {
     int typing_text;    /* whether the caller said which characters start other types than string: */
     char starts[128];   /* ASCII characters that may start a plain scalar of another type than string */
     int nonascii_start; /* whether a non-ASCII character may */
+    Py_ssize_t max_known, max_text; /* strings typed so are added to the table while it holds fewer than
+                                       max_known texts, when they have at most max_text characters */
     PyObject *untyped; /* [(container, key or index, text)]: plain scalars not in `known`; key None for a key */
     PyObject *positions_name;
     long first_line;
@@ -86,8 +89,17 @@ static PyObject *scalar(Reader *r, int *untyped) {
         Py_DECREF(text);
         return NULL;
     }
-    if (!only_text(r, e->data.scalar.value, e->data.scalar.length))
+    if (!only_text(r, e->data.scalar.value, e->data.scalar.length)) {
         *untyped = 1;
+        return text;
+    }
+    /* A string: added to the table, as scalars.plain_value adds what it types, so that a text read again
+     * is the same object (and its hash known), within the caller's bounds. */
+    if (PyUnicode_GET_LENGTH(text) <= r->max_text && PyDict_GET_SIZE(r->known) < r->max_known &&
+        PyDict_SetItem(r->known, text, text) < 0) {
+        Py_DECREF(text);
+        return NULL;
+    }
     return text;
 }
 
@@ -221,8 +233,8 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     Reader r;
     PyObject *text, *starts = NULL;
     memset(&r, 0, sizeof r);
-    if (!PyArg_ParseTuple(args, "UUllOOO|U", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
-                          &r.known, &starts))
+    if (!PyArg_ParseTuple(args, "UUllOOO|Unn", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
+                          &r.known, &starts, &r.max_known, &r.max_text))
         return NULL;
     /* Without `starts`, every plain scalar not in the table is listed. */
     r.typing_text = starts != NULL;

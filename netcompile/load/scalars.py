@@ -48,6 +48,8 @@ def plain_tag(value: str) -> str:
 SLOW = object()  # `plain_value`: a plain scalar the converter constructs node by node (`<<`, `=`)
 CONSTANT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "null"))
 plain_values: dict[str, object] = {}  # plain scalar text -> its value; short texts, 256k at most
+PLAIN_VALUES_MAX = 1 << 18  # texts plain_values holds at most
+PLAIN_TEXT_MAX = 64  # the longest text it holds
 
 
 def plain_value(text: str) -> object:
@@ -63,7 +65,7 @@ def plain_value(text: str) -> object:
             value = construct(tag, ScalarNode(tag, text))
         else:
             return SLOW
-        if len(plain_values) < 1 << 18 and len(text) <= 64:
+        if len(plain_values) < PLAIN_VALUES_MAX and len(text) <= PLAIN_TEXT_MAX:
             plain_values[text] = value
     return value
 
