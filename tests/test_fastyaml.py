@@ -298,6 +298,6 @@ def test_strings_typed_in_c_go_to_the_table_within_its_bounds() -> None:
     assert known == {text: text for text in strings}
     assert doc["who"] is doc["name"] is known["web"]
     assert [text for _, _, text in untyped] == ["name", "80"]  # they may be of another type
-    full = {"a": "a"}
+    full: dict[str, object] = {"a": "a"}
     assert fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, full, "0123456789n", 1, 64) is not None
     assert full == {"a": "a"}
