@@ -194,7 +194,9 @@ class Keys:
     ) -> None:
         self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._pairs: dict[tuple[int, int, int], tuple[Any, ...]] = {}  # per classes and family: see _pair
+        self._pairs: dict[tuple[int, int, int], tuple[int, int, int]] = {}  # per classes and family: see _pair
+        self._parts: dict[tuple[Any, ...], int] = {}  # the port-independent parts of keys, numbered
+        self._port_atoms: dict[int, int] = {}
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._place_ids: dict[tuple[int, int], int] = {}
         self._places_seen: dict[tuple[Any, ...], int] = {}
@@ -312,27 +314,23 @@ class Keys:
             return found
         # The rules allowing the cell, as bit masks: those of the source's egress rules whose ports match and
         # whose peers pick the destination, and those of the destination's ingress rules that pick the source.
-        # What does not depend on the port is worked out once per pair of classes (and family).
+        # What does not depend on the port is worked out once per pair of classes (and family), and named
+        # in the key by a small number (equal numbers for equal parts).
         pair = self._pairs.get((src, dst, version))
         if pair is None:
             pair = self._pair(src, dst, src_address)
-        where, place, ports, out_isolated, out_rules, in_isolated, in_rules = pair
+        part, out_rules, in_rules = pair
         matching = self.rules.port_bits(self.classes[dst], port, protocol)
-        atom = self.rules.port_atoms.atom(port)
-        return (
-            where,
-            place,
-            ports,
-            protocol,
-            atom,
-            (out_isolated, out_rules & matching),
-            (in_isolated, in_rules & matching),
-        )
+        atom = self._port_atoms.get(port)
+        if atom is None:
+            atom = self._port_atoms[port] = self.rules.port_atoms.atom(port)
+        return (part, protocol, atom, out_rules & matching, in_rules & matching)
 
-    def _pair(self, src: int, dst: int, src_address: IPAddress) -> tuple[Any, ...]:
-        """`class_key`'s part that is the same on every port: where the source and destination are, the
-        destination's container ports, whether each side is isolated, and (bit masks) the source's egress
-        rules whose peers pick the destination and the destination's ingress rules that pick the source."""
+    def _pair(self, src: int, dst: int, src_address: IPAddress) -> tuple[int, int, int]:
+        """`class_key`'s part that is the same on every port: the number of (where the source and the
+        destination are, the destination's container ports, whether each side is isolated), and (bit masks)
+        the source's egress rules whose peers pick the destination and the destination's ingress rules
+        that pick the source."""
         version, rules = src_address.version, self.rules
         if src >= 0:
             where: tuple[Any, ...] = ("pod", self.place_id(src, version))
@@ -340,14 +338,7 @@ class Keys:
         else:
             where, out_isolated, out_rules = ("outside", self.facts.address_key(src_address)), False, 0
         in_rules = self._ingress_bits[dst] & rules.reach(party(src, version))
-        pair = (
-            where,
-            self.place_id(dst, version),
-            rules.port_ids[dst],
-            out_isolated,
-            out_rules,
-            self.ingress[dst][0],
-            in_rules,
-        )
+        part = (where, self.place_id(dst, version), rules.port_ids[dst], out_isolated, self.ingress[dst][0])
+        pair = (self._parts.setdefault(part, len(self._parts)), out_rules, in_rules)
         self._pairs[(src, dst, version)] = pair
         return pair
