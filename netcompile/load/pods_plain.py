@@ -13,6 +13,7 @@ that reading without the plain paths (tests/plain_paths.py) reads pods field by 
 
 from __future__ import annotations
 
+import functools
 import json
 
 from ..model import ContainerPort, IPAddress, Pod
@@ -103,17 +104,24 @@ def _container_ports(containers: list[YMap], init_containers: list[YMap]) -> tup
                 continue
             names: set[str] = set()
             for item in _list(container.get("ports")):
-                name = _string(item.get("name"))
-                if name is not None:
-                    if name in names or port_name_problem(name) is not None:
-                        raise _Off
-                    names.add(name)
-                number = item.get("containerPort")
-                protocol = PLAIN_PROTOCOLS.get(_text(item.get("protocol")))
-                if number.__class__ is not int or not 1 <= number <= 65535 or protocol is None:
+                name, number = _string(item.get("name")), item.get("containerPort")
+                port = _port(name, number, _text(item.get("protocol"))) if number.__class__ is int else None
+                if port is None or name in names:
                     raise _Off
-                out.append(ContainerPort(name, number, protocol))
+                if name is not None:
+                    names.add(name)
+                out.append(port)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _port(name: str | None, number: int, protocol: object) -> ContainerPort | None:
+    """A container port, None when it is not valid; made once for each, as the same few repeat across
+    pods (the objects are immutable, so pods can share them)."""
+    known = PLAIN_PROTOCOLS.get(protocol)
+    if (name is not None and port_name_problem(name) is not None) or not 1 <= number <= 65535 or known is None:
+        return None
+    return ContainerPort(name, number, known)
 
 
 def _text(value: object) -> object:
@@ -128,10 +136,25 @@ def _naming(spec: YMap, containers: list[YMap], init_containers: list[YMap]) -> 
     policy = _string(spec.get("dnsPolicy")) or "ClusterFirst"
     if policy not in _DNS_POLICIES or policy == "None" or spec.get("dnsConfig") is not None:
         raise _Off
-    read = [_container(item, True) for item in init_containers] + [_container(item, False) for item in containers]
-    if hostname is None and subdomain is None and links and not read and policy == "ClusterFirst":
+    groups = ((init_containers, True), (containers, False))
+    if any("env" in item or "envFrom" in item for group, _ in groups for item in group):
+        read = tuple(_container(item, init) for group, init in groups for item in group)
+    else:  # the common case: containers that set no variables, made once for each such pod spec
+        names = tuple((_string(item.get("name")) or "", init) for group, init in groups for item in group)
+        return _naming_without_env(hostname, subdomain, links, names, policy)
+    return PodNaming(hostname, subdomain, links, read, policy, (), ())
+
+
+@functools.lru_cache(maxsize=4096)
+def _naming_without_env(
+    hostname: str | None, subdomain: str | None, links: bool, names: tuple[tuple[str, bool], ...], policy: str
+) -> PodNaming:
+    """The naming of a pod whose containers (`names`: name and whether an init container) set no variables;
+    made once for each, as pods of a workload or generator share it (immutable: pods can share it)."""
+    if hostname is None and subdomain is None and links and not names and policy == "ClusterFirst":
         return NO_NAMING
-    return PodNaming(hostname, subdomain, links, tuple(read), policy, (), ())
+    containers = tuple(Container(name, init) for name, init in names)
+    return PodNaming(hostname, subdomain, links, containers, policy, (), ())
 
 
 def _container(item: YMap, init: bool) -> Container:
