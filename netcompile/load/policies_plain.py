@@ -63,7 +63,7 @@ def _list(given: object) -> Sequence[Any]:
     if given.__class__ is not YList:
         raise _Off
     assert isinstance(given, YList)
-    if any(item is None for item in given):
+    if None in given:
         raise _Off
     return given
 

@@ -106,6 +106,11 @@ def _rule(direction: str, rule: int) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
+def _peer(direction: str, rule: int, peers_key: str, peer: int) -> str:
+    return sys.intern(f"spec.{direction}[{rule}].{peers_key}[{peer}]")
+
+
+@functools.lru_cache(maxsize=4096)
 def _env_name(prefix: str, group: str, container: int, env: int) -> str:
     return sys.intern(f"{prefix}.{group}[{container}].env[{env}].name")
 
@@ -166,7 +171,7 @@ def _rule_fields(direction: str, rules: YList, fields: list[tuple[str, int]]) ->
         peers = rule.get(peers_key)
         if peers.__class__ is YList:
             for j, peer in enumerate(peers):
-                here = f"spec.{direction}[{i}].{peers_key}[{j}]"
+                here = _peer(direction, i, peers_key, j)
                 fields.append((here, _item(peers, j)))
                 block = peer.get("ipBlock") if peer.__class__ is YMap else None
                 if block.__class__ is YMap:

@@ -7,6 +7,7 @@ The checks (names, labels, ports, addresses) follow k8s.io/apimachinery validati
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -369,6 +370,7 @@ def special_ip(addr: IPAddress) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # the same few repeat across policies; networks are immutable, so shared
 def parse_cidr(text: str) -> IPNetwork | None:
     """A CIDR as Kubernetes reads it (ParseCIDRSloppy): host bits allowed and cleared, leading zeros in the
     address and in the prefix length ("10.0.0.0/08"), IPv4-mapped prefixes taken as IPv4."""
