@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
+from typing import TYPE_CHECKING
 from typing import Protocol as Interface
 
 from .compile.compiler import CompileOptions
@@ -31,9 +32,11 @@ from .model.proxy import pod_interface
 from .pipeline import Compiled
 from .targets import TargetError
 from .targets import resolve as resolve_target
-from .verify.interpreter import Ruleset
 from .verify.packet import Origin, Outcome, Packet, Result, Verdict
 from .verify.reference import evaluate
+
+if TYPE_CHECKING:
+    from .verify.interpreter import Ruleset
 
 MAX_HOPS = 4  # nodes a packet is followed through after the first (a routing loop ends there)
 IMPLIED_NODE = "(single node)"  # the node of an input without Node objects, as compile names it
@@ -131,7 +134,10 @@ class NodeView:
 
     @cached_property
     def ruleset(self) -> Ruleset:
-        """The interpreter's program of the node's ruleset text (parsed on first use)."""
+        """The interpreter's program of the node's ruleset text (parsed on first use). The interpreter is
+        imported here: with a helper process (`Network.start_helper`) only the helper parses, and imports it."""
+        from .verify.interpreter import Ruleset
+
         return Ruleset.parse(self.compiled.output.text)
 
 

@@ -199,7 +199,7 @@ def test_the_same_matrix_with_a_helper_process_and_on_one_cpu(tmp_path: Path, mo
         def parse(cls, text: str) -> Any:
             return Ruleset.parse("".join(x for x in text.splitlines(keepends=True) if " ingress[0]" not in x))
 
-    monkeypatch.setattr("netcompile.journeys.Ruleset", Broken)
+    monkeypatch.setattr("netcompile.verify.interpreter.Ruleset", Broken)
     broken_helped = matrix(EXAMPLES, "--format", "json")
     monkeypatch.setattr(netcompile.journeys, "cpus", lambda: 1)
     broken_alone = matrix(EXAMPLES, "--format", "json")
