@@ -142,22 +142,26 @@ class PolicyCompiler:
         Sorted by namespace/name. When two pods claim one address, the first in the input owns it (as
         the reference evaluator decides) and the other is told about in a notice.
         """
-        owner: dict[IPAddress, Pod] = {}
+        owner: dict[tuple[int, int], Pod] = {}  # by version and number
         out: list[Pod] = []
+        addresses: dict[int, list[tuple[int, int, IPAddress]]] = {}  # id(pod) -> its, with version and number
         for pod in self.cluster.objects.pods:
             if not pod.running or pod.host_network or not pod.ips or not self.cluster.is_local(pod.node_name):
                 continue
-            for ip in pod.ips:
-                if ip in owner:
+            mine = addresses[id(pod)] = [(ip.version, int(ip), ip) for ip in pod.ips]
+            for version, number, ip in mine:
+                first = owner.get((version, number))
+                if first is None:
+                    owner[(version, number)] = pod
+                else:
                     self.notices.append(
-                        f"{pod.meta.ref}: address {ip} is also pod {owner[ip].meta.key}'s: "
-                        f"policies isolating {owner[ip].meta.key} apply to it"
+                        f"{pod.meta.ref}: address {ip} is also pod {first.meta.key}'s: "
+                        f"policies isolating {first.meta.key} apply to it"
                     )
-                owner.setdefault(ip, pod)
             out.append(pod)
         out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
         # id(pod) -> the addresses it owns: (version, as a number, as text)
-        self._owned = {id(p): [(ip.version, int(ip), str(ip)) for ip in p.ips if owner[ip] is p] for p in out}
+        self._owned = {id(p): [(v, n, str(ip)) for v, n, ip in addresses[id(p)] if owner[(v, n)] is p] for p in out}
         # pods of a namespace with the same labels are selected alike: their index in `_classes`, in order
         classes: dict[tuple[str, Labels], int] = {}
         self._class_of = [classes.setdefault((p.meta.namespace, p.meta.labels), len(classes)) for p in out]
@@ -293,29 +297,33 @@ class PolicyCompiler:
         whose other policies add nothing of its kind (a default deny, rules only without ports) share
         it; the set of named ports resolved on the protected pods is the group's own."""
         count = f"{len(pods)} pod{'s' if len(pods) > 1 else ''}"
-        by = ", ".join(p.meta.key for p in policies)
-        ports = "" if len(key) == len(policies) else f" (named ports {', '.join(key[len(policies) :])})"
-        self.table.add_chain(chain, f"{direction.name} of {count} isolated by {by}{ports}")
+        keys, resolved = key[: len(policies)], key[len(policies) :]  # the policies', and their named ports
+        ports = f" (named ports {', '.join(resolved)})" if resolved else ""
+        self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(keys)}{ports}")
         for version in sorted({address[0] for pod in pods for address in self._owned[id(pod)]}):
             fam = family(version)
             peer = Address(fam, direction.peer)
             for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):
-                mine = [(p, self._grants_of_kind(direction, kind[0], p, version)) for p in policies]
-                contributing = tuple(p.meta.key for p, grants in mine if grants)
-                cache = (direction.name, kind[0], str(version), *contributing)
+                mine = [
+                    self._grants_of_kind(direction, kind[0], p, k, version) for p, k in zip(policies, keys, strict=True)
+                ]
+                contributing = tuple(k for k, grants in zip(keys, mine, strict=True) if grants)
+                cache = (direction.name, kind[0], fam.suffix, *contributing)
                 if cache not in self._shared:
-                    grants = [g for _, part in mine for g in part]
+                    grants = [g for part in mine for g in part]
                     self._shared[cache] = self._allow_set(direction, kind, contributing, fam, more, grants, cache)
                 name = self._shared[cache]
                 if name is not None:
                     self.table.add_rule(chain, member(lookup, name), ACCEPT)  # the element says which rule
             if direction is INGRESS:  # the named ports, as these pods resolve them
-                resolved = key[len(policies) :]
-                named = [(p, self._named_port_grants(direction, p, version, pods[0], resolved)) for p in policies]
-                contributing = tuple(p.meta.key for p, grants in named if grants)
-                cache = (direction.name, _POD_PORTS[0], str(version), *contributing, *resolved)
+                named = [
+                    self._named_port_grants(direction, p, k, version, pods[0], resolved)
+                    for p, k in zip(policies, keys, strict=True)
+                ]
+                contributing = tuple(k for k, grants in zip(keys, named, strict=True) if grants)
+                cache = (direction.name, _POD_PORTS[0], fam.suffix, *contributing, *resolved)
                 if cache not in self._shared:
-                    grants = [g for _, part in named for g in part]
+                    grants = [g for part in named for g in part]
                     stem_key = (*contributing, *resolved)
                     self._shared[cache] = self._allow_set(
                         direction, _POD_PORTS, stem_key, fam, _PORT_TYPES, grants, cache
@@ -325,29 +333,32 @@ class PolicyCompiler:
                     self.table.add_rule(chain, member(Concat((peer, L4PROTO, DPORT)), name), ACCEPT)
         self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
 
-    def _policy_grants(self, direction: Direction, policy: NetworkPolicy, version: int) -> list[Grant]:
-        """What a policy's rules allow in one direction and family, but named ports on protected pods."""
-        cache = (direction.name, str(version), policy.meta.key)
+    def _policy_grants(self, direction: Direction, policy: NetworkPolicy, key: str, version: int) -> list[Grant]:
+        """What a policy (`key`: its namespace/name) allows in one direction and family, but named ports on
+        protected pods."""
+        cache = (direction.name, str(version), key)
         grants = self._grants_cache.get(cache)
         if grants is None:
             grants = self._grants_cache[cache] = self._all_grants(direction, [policy], version, None)
         return grants
 
-    def _grants_of_kind(self, direction: Direction, kind: str, policy: NetworkPolicy, version: int) -> list[Grant]:
+    def _grants_of_kind(
+        self, direction: Direction, kind: str, policy: NetworkPolicy, key: str, version: int
+    ) -> list[Grant]:
         """`_policy_grants` of one kind (`allow.grant_kind`)."""
-        cache = (direction.name, kind, str(version), policy.meta.key)
+        cache = (direction.name, kind, str(version), key)
         grants = self._kind_grants.get(cache)
         if grants is None:
-            everything = self._policy_grants(direction, policy, version)
+            everything = self._policy_grants(direction, policy, key, version)
             grants = self._kind_grants[cache] = [g for g in everything if grant_kind(g) == kind]
         return grants
 
     def _named_port_grants(
-        self, direction: Direction, policy: NetworkPolicy, version: int, pod: Pod, resolved: tuple[str, ...]
+        self, direction: Direction, policy: NetworkPolicy, key: str, version: int, pod: Pod, resolved: tuple[str, ...]
     ) -> list[Grant]:
         """What a policy's ingress rules allow on the named ports of the protected pods, resolved as `pod`
         resolves them (`resolved`, as `_resolution` says it, stands for it: kept under it)."""
-        cache = (direction.name, str(version), policy.meta.key, *resolved)
+        cache = (direction.name, str(version), key, *resolved)
         grants = self._named_grants.get(cache)
         if grants is None:
             grants = self._named_grants[cache] = self._all_grants(direction, [policy], version, pod)

@@ -4,7 +4,8 @@ for `policies.py` to resolve on each pod."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from functools import lru_cache
 
 from ..model import PolicyPort, Protocol
 
@@ -23,7 +24,8 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def numeric_spans(ports: Sequence[PolicyPort]) -> list[tuple[str, tuple[int, int]]]:
+@lru_cache(maxsize=1 << 10)  # policies repeat their ports
+def numeric_spans(ports: tuple[PolicyPort, ...]) -> tuple[tuple[str, tuple[int, int]], ...]:
     """The numeric (and port-less) entries as `(protocol, (low, high))`, merged per protocol, in order."""
     by_proto: dict[Protocol, list[tuple[int, int]]] = defaultdict(list)
     for p in ports:
@@ -33,9 +35,12 @@ def numeric_spans(ports: Sequence[PolicyPort]) -> list[tuple[str, tuple[int, int
             by_proto[p.protocol].append(ALL_PORTS)
         else:
             by_proto[p.protocol].append((p.port, p.end_port if p.end_port is not None else p.port))
-    return [(proto.value.lower(), span) for proto in PROTOCOL_ORDER for span in merge_ranges(by_proto.get(proto, ()))]
+    return tuple(
+        (proto.value.lower(), span) for proto in PROTOCOL_ORDER for span in merge_ranges(by_proto.get(proto, ()))
+    )
 
 
-def named_ports(ports: Sequence[PolicyPort]) -> tuple[tuple[Protocol, str], ...]:
+@lru_cache(maxsize=1 << 10)
+def named_ports(ports: tuple[PolicyPort, ...]) -> tuple[tuple[Protocol, str], ...]:
     """The named entries of a rule's ports, deduplicated and sorted."""
     return tuple(sorted({(p.protocol, p.port) for p in ports if isinstance(p.port, str)}))
