@@ -20,7 +20,7 @@ import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -36,12 +36,14 @@ def cpus() -> int:
 
 
 class Helper(Generic[A, R]):
-    """A forked process that runs `warm_up()` at once, then `work(item)` for each item of each batch sent."""
+    """A forked process that runs `warm_up()` at once (what it returns: `warmed`), then `work(item)` for
+    each item of each batch sent."""
 
     def __init__(self, warm_up: Callable[[], object], work: Callable[[A], R]) -> None:
         requests_read, self._requests = os.pipe()
         self._answers, answers_write = os.pipe()
         self._sender: threading.Thread | None = None
+        self._warm: tuple[str, object] | None = None  # the warm-up's answer, once read
         self._pid = os.fork()
         if self._pid == 0:  # pragma: no cover - the helper's side (coverage does not follow a fork)
             os.close(self._requests)
@@ -58,17 +60,32 @@ class Helper(Generic[A, R]):
         self._sender = threading.Thread(target=_write_all, args=(self._requests, data), daemon=True)
         self._sender.start()
 
+    def warmed(self) -> object:
+        """What `warm_up()` returned (waiting for it); raises what it raised."""
+        if self._warm is None:
+            self._warm = self._read()
+        status, payload = self._warm
+        if status == "error":
+            assert isinstance(payload, BaseException)
+            raise payload
+        return payload
+
     def receive(self) -> list[R]:
-        """The answers to the last batch sent; raises what the helper raised."""
-        try:
-            status, payload = pickle.load(self._reader)
-        except EOFError:
-            raise HelperError("the helper process ended without answering") from None
+        """The answers to the last batch sent; raises what the helper raised (a failed warm-up first)."""
+        self.warmed()
+        status, payload = self._read()
         self._join()
         if status == "error":
+            assert isinstance(payload, BaseException)
             raise payload
-        answers: list[R] = payload
-        return answers
+        return cast(list[R], payload)
+
+    def _read(self) -> tuple[str, object]:
+        try:
+            message: tuple[str, object] = pickle.load(self._reader)
+        except EOFError:
+            raise HelperError("the helper process ended without answering") from None
+        return message
 
     def close(self) -> None:
         """End the helper (it exits when its requests pipe closes) and wait for it."""
@@ -110,11 +127,14 @@ def _serve(
     code = 0
     try:
         with os.fdopen(answers, "wb") as out:
+            failure: BaseException | None = None
             try:
-                warm_up()
-                failure: BaseException | None = None
-            except BaseException as exc:  # raised here at the first batch, there where the parent can report it
+                blob = pickle.dumps(("ok", warm_up()), pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # raised there, where the parent asks for it
                 failure = exc
+                blob = _error(exc)
+            out.write(blob)
+            out.flush()
             while (header := _read_exactly(requests, 8)) is not None:
                 data = _read_exactly(requests, int.from_bytes(header, "little"))
                 if data is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import write_atomically
+from .compile.compiler import Output
 from .compile.index import ClusterError
 from .errors import InputError
 from .iptables import file_header
@@ -28,7 +29,6 @@ from .pipeline import (
     CompileArgs,
     Compiled,
     CompileOptions,
-    Output,
     ParseOptions,
     compile_node,
     complete,

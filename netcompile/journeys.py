@@ -21,15 +21,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from typing import Protocol as Interface
 
-from .compile.compiler import CompileOptions
 from .compile.index import Cluster
+from .compile.options import CompileOptions
 from .forked import Helper, cpus
 from .model import IPAddress, Node, Objects, Pod, Protocol, Service
 from .model.proxy import pod_interface
-from .pipeline import Compiled
+from .pipeline import Compiled, compile_indexed
 from .targets import TargetError
 from .targets import resolve as resolve_target
 from .verify.packet import Origin, Outcome, Packet, Result, Verdict
@@ -122,15 +122,19 @@ class Place:
 Ask = tuple[Place, IPAddress, int, Protocol]
 
 
-@dataclass
 class NodeView:
-    """One node: its Cluster (the compiler's index, and the reference's scope) and its compiled ruleset."""
+    """One node: its Cluster (the compiler's index, and the reference's scope) and its compiled ruleset,
+    given or compiled on first use (`pipeline.compile_indexed`: in the helper process, when one compiles)."""
 
-    compiled: Compiled
+    def __init__(self, node: Compiled | Cluster, opts: CompileOptions) -> None:
+        self.cluster: Cluster = node.cluster if isinstance(node, Compiled) else node
+        self.opts = opts  # for this node
+        if isinstance(node, Compiled):
+            self.compiled = node
 
-    @property
-    def cluster(self) -> Cluster:
-        return self.compiled.cluster
+    @cached_property
+    def compiled(self) -> Compiled:
+        return compile_indexed(self.cluster, self.opts)
 
     @cached_property
     def ruleset(self) -> Ruleset:
@@ -141,22 +145,35 @@ class NodeView:
         return Ruleset.parse(self.compiled.output.text)
 
 
+def _compile_and_parse(views: Mapping[str | None, NodeView]) -> dict[str | None, list[str]]:
+    """The helper's warm-up: every node's ruleset compiled (where it is not yet) and parsed; the notices
+    of those it compiled."""
+    compiled_here = {name for name, view in views.items() if "compiled" not in view.__dict__}
+    for view in views.values():
+        view.ruleset  # noqa: B018 - compiled and parsed now
+    return {name: views[name].compiled.output.notices for name in compiled_here}
+
+
 class Network:
     """Every node's cluster view and compiled ruleset; packets travel between them."""
 
     def __init__(
         self,
-        nodes: Mapping[str | None, Compiled],
+        nodes: Mapping[str | None, Compiled | Cluster],
         opts: CompileOptions,
         *,
         routes: Routes | None = None,
         oracle: Oracle | None = None,
     ) -> None:
-        """`nodes`: every node's ruleset as `pipeline.compile_nodes` gives them, compiled with `opts`.
+        """`nodes`: every node's ruleset as `pipeline.compile_nodes` gives them, compiled with `opts`, or
+        their indexes (`pipeline.node_clusters`), compiled when first needed (by the helper process, when
+        one runs: `start_helper`).
         `routes`: where packets go between nodes (default: this network's Nodes and pods, `next_node`,
         `masquerade_source`); `oracle`: the reference (default: the reference evaluator)."""
         self.opts = opts
-        self.views: dict[str | None, NodeView] = {name: NodeView(c) for name, c in nodes.items()}
+        self.views: dict[str | None, NodeView] = {
+            name: NodeView(c, replace(opts, node=name)) for name, c in nodes.items()
+        }
         names = list(self.views)
         self.default_node: str | None = opts.node if opts.node is not None else names[0]
         if self.default_node not in self.views:
@@ -289,12 +306,28 @@ class Network:
         return out
 
     def start_helper(self, *, always: bool = False) -> None:
-        """Fork a helper process for the interpreter's side of `journeys`: it parses every node's ruleset
-        now, while this process goes on (forked.py). Only with more than one CPU to run on, unless
-        `always` (tests); `stop_helper` ends it (so does this process's end)."""
+        """Fork a helper process for the interpreter's side of `journeys`: now, it compiles every node's
+        ruleset not compiled yet and parses them all, while this process goes on (forked.py). Only with
+        more than one CPU to run on, unless `always` (tests); `stop_helper` ends it (so does this process's
+        end). A node compiled by the helper is compiled again here only if its text is asked for here."""
         if self._helper is None and (always or cpus() > 1):
-            views = list(self.views.values())
-            self._helper = Helper(lambda: [view.ruleset for view in views], self._compiled_side)
+            views = self.views
+            self._helper = Helper(lambda: _compile_and_parse(views), self._compiled_side)
+
+    def compiler_notices(self) -> list[str]:
+        """The compiler's notices (Services without DNAT, frontend collisions), as compile prints them:
+        each once, though every node's ruleset repeats them; from the helper process for the nodes it
+        compiled (waiting for it)."""
+        found: list[str] = []
+        remote: dict[str | None, list[str]] = {}
+        if self._helper is not None:
+            remote = cast(dict[str | None, list[str]], self._helper.warmed())
+        for name, view in self.views.items():
+            if name in remote:  # (not `get`: a default would compile the node here)
+                found += remote[name]
+            else:
+                found += view.compiled.output.notices
+        return list(dict.fromkeys(found))
 
     def stop_helper(self) -> None:
         if self._helper is not None:

@@ -21,11 +21,10 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .compile.compiler import CompileOptions, Output, compile_cluster
 from .compile.index import Cluster, ClusterError
-from .compile.options import MASQUERADE_MARK
+from .compile.options import MASQUERADE_MARK, CompileOptions
 from .complete import CompleteOptions
 from .complete import complete as complete_objects
 from .complete.options import DEFAULT_LOAD_BALANCER_CIDRS, DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS
@@ -37,12 +36,14 @@ from .load.source import Limits
 from .load.validation import parse_cidr
 from .model import DETECT_LOCAL_MODES, IPNetwork, Objects
 from .model.proxy import ProxyConfig
-from .nft.ir import IRError, check_name
+
+if TYPE_CHECKING:
+    from .compile.compiler import Output
 
 __all__ = [
     "COMPILE_FLAGS", "ClusterError", "CompileArgs", "CompileOptions", "Compiled", "CompleteOptions", "OptionError",
-    "Output", "ParseOptions", "compile_node", "compile_nodes", "compile_paths", "complete", "distinct_inputs",
-    "load", "node_names", "parse_compile_args",
+    "ParseOptions", "compile_indexed", "compile_node", "compile_nodes", "compile_paths", "complete", "distinct_inputs",
+    "load", "node_cluster", "node_clusters", "node_names", "parse_compile_args",
 ]  # fmt: skip
 
 
@@ -257,6 +258,8 @@ def node_port_range(text: str) -> tuple[int, int]:
 
 def table_name(table: str) -> str:
     """A --table the compiler can emit and `apply`/`delete` accept (OptionError otherwise)."""
+    from .nft.ir import IRError, check_name  # (the IR: only where a --table is given or compiled)
+
     try:
         return check_name(check_table_name(table))
     except (ValueError, IRError):
@@ -336,9 +339,22 @@ class Compiled(NamedTuple):
 def compile_node(completed: Objects, opts: CompileOptions) -> Compiled:
     """The ruleset of the node `opts.node` (implied when the input has one Node or none), from completed
     objects (`complete`). ClusterError when `opts.node` does not fit the input."""
-    cluster = Cluster(
+    return compile_indexed(node_cluster(completed, opts), opts)
+
+
+def node_cluster(completed: Objects, opts: CompileOptions) -> Cluster:
+    """The index of the node `opts.node`'s cluster (what the reference evaluator reads, and the compiler
+    compiles: `compile_indexed`). ClusterError when `opts.node` does not fit the input."""
+    return Cluster(
         completed, opts.node, opts.cluster_cidrs, opts.detect_local_mode, opts.masquerade_all, opts.nodeport_primary
     )
+
+
+def compile_indexed(cluster: Cluster, opts: CompileOptions) -> Compiled:
+    """The ruleset of the node `cluster` was indexed for (`node_cluster`, with the same `opts`). The compiler
+    is imported here: a process that only indexes (matrix's, whose helper process compiles) never loads it."""
+    from .compile.compiler import compile_cluster
+
     return Compiled(cluster, compile_cluster(cluster, opts))
 
 
@@ -363,13 +379,22 @@ def node_names(objects: Objects, opts: CompileOptions) -> list[str | None]:
 def compile_nodes(completed: Objects, opts: CompileOptions) -> dict[str | None, Compiled]:
     """Every node's ruleset (`node_names`), each compiled with `opts` for that node. ClusterError when
     `opts.node` names no Node of the input."""
+    return {
+        name: compile_indexed(cluster, replace(opts, node=name))
+        for name, cluster in node_clusters(completed, opts).items()
+    }
+
+
+def node_clusters(completed: Objects, opts: CompileOptions) -> dict[str | None, Cluster]:
+    """Every node's index (`node_cluster`), not yet compiled (`compile_indexed`, with `opts` for that node:
+    `replace(opts, node=name)`). ClusterError when `opts.node` names no Node of the input."""
     names = node_names(completed, opts)
     if opts.node is not None and opts.node not in names:  # as Cluster says it
         known = ", ".join(sorted(str(name) for name in names))
         raise ClusterError(f"--node {opts.node}: no such Node in the input (known: {known})")
     if len(names) > 1:
         share_across_nodes(completed, opts)
-    return {name: compile_node(completed, replace(opts, node=name)) for name in names}
+    return {name: node_cluster(completed, replace(opts, node=name)) for name in names}
 
 
 def compile_paths(

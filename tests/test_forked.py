@@ -12,8 +12,9 @@ from netcompile.forked import Helper, HelperError
 WARMED: list[str] = []  # what the warm-up did: in the helper's copy of this module only
 
 
-def warm() -> None:
+def warm() -> str:
     WARMED.append(f"warm in {os.getpid()}")
+    return "warmed up"
 
 
 def work(item: int) -> tuple[int, int, list[str]]:
@@ -30,6 +31,7 @@ def test_batches_are_answered_in_order_by_the_warmed_up_helper() -> None:
             assert {a[1] for a in answers} <= {helper._pid}  # made in the helper, not here
             assert all(a[2] == [f"warm in {helper._pid}"] for a in answers)  # after its warm-up, once
         assert WARMED == []  # this process did not warm up
+        assert helper.warmed() == "warmed up"  # what the warm-up returned
     finally:
         helper.close()
 
@@ -89,6 +91,8 @@ def broken_warm_up() -> None:
 def test_a_failed_warm_up_is_raised_at_the_first_batch() -> None:
     helper: Helper[int, int] = Helper(broken_warm_up, failing)
     try:
+        with pytest.raises(OSError, match="cannot warm up"):
+            helper.warmed()
         helper.send([1])
         with pytest.raises(OSError, match="cannot warm up"):
             helper.receive()

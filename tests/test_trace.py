@@ -79,7 +79,7 @@ def test_a_broken_ruleset_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         return output
 
-    monkeypatch.setattr(netcompile.pipeline, "compile_cluster", broken)
+    monkeypatch.setattr(netcompile.compile.compiler, "compile_cluster", broken)
     result = runner.invoke(app, ["trace", EXAMPLES, "--from", "shop/frontend-1", "--to", "shop/api", "--port", "9000"])
     assert result.exit_code == 1
     assert "DISAGREEMENT: the compiled ruleset does something else:" in result.stdout

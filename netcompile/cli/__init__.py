@@ -34,6 +34,7 @@ from ..pipeline import (
     compile_nodes,
     complete,
     load,
+    node_clusters,
 )
 from ..pipeline import (
     CompileArgs as CompileArgs,  # the verbs take it from here
@@ -341,22 +342,27 @@ def run_compile(paths: list[str], args: CompileArgs, *, limits: Limits | None = 
     return compiled
 
 
-def network(paths: list[str], args: CompileArgs, *, limits: Limits | None = None) -> Network:
+def network(paths: list[str], args: CompileArgs, *, limits: Limits | None = None, compiled: bool = True) -> Network:
     """Every node's compiled ruleset (the pipeline for every node), for the verbs that follow packets
     across nodes (trace, matrix): the same options, input and checks as `run_compile`; exit 2 on bad
-    input or usage."""
+    input or usage. `compiled=False`: every node indexed, compiled when first needed (by the Network's
+    helper process, when one runs); the caller prints `Network.compiler_notices()`."""
     completed = completed_input(paths, args, limits=limits)
     opts = resolved(args, completed)
     try:
-        nodes = compile_nodes(completed, opts)
+        nodes = compile_nodes(completed, opts) if compiled else node_clusters(completed, opts)
         net = Network(nodes, opts)
     except (EndpointError, ClusterError) as exc:
         fail(str(exc))
-    # The compiler's notices (Services without DNAT, frontend collisions), as compile prints them: each
-    # once, though every node's ruleset repeats them.
-    for notice in dict.fromkeys(n for c in nodes.values() for n in c.output.notices):
-        typer.echo(f"notice: {notice}", err=True)
+    if compiled:
+        echo_compiler_notices(net)
     return net
+
+
+def echo_compiler_notices(net: Network) -> None:
+    """The compiler's notices (Services without DNAT, frontend collisions), as compile prints them."""
+    for notice in net.compiler_notices():
+        typer.echo(f"notice: {notice}", err=True)
 
 
 def version_callback(value: bool) -> None:

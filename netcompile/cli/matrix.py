@@ -25,6 +25,7 @@ from . import (
     CompileArgs,
     OutputOpt,
     Paths,
+    echo_compiler_notices,
     emit,
     fail,
     network,
@@ -388,9 +389,11 @@ def _matrix(
 ) -> None:
     wanted = parse_ports(ports)
     externals = parse_externals(external)
-    net = network(paths, compile_args)
+    # Every node indexed here; compiled, parsed and interpreted (the compiled side of the journeys) by a
+    # helper process, forked now, while this one finds the classes and plans the cells (journeys.py)
+    net = network(paths, compile_args, compiled=False)
     if not cells:
-        net.start_helper()  # the interpreter's side of the journeys in a second process: it parses now
+        net.start_helper()
     try:
         _show(net, paths, wanted, externals, by_pod, cells, source, dest, target, form)
     finally:
@@ -418,6 +421,7 @@ def _show(
         explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
         title = f"netcompile matrix {' '.join(paths)}"
         page = grid_page(title, _summary(version), version, [], explain) if form == "html" else None
+        echo_compiler_notices(net)
         emit(page if page is not None else grid_svg(title, version, explain), target)
         return
     pods, left = matrix_pods(net)
@@ -447,11 +451,15 @@ def _show(
         _pick(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
         _pick(net, dest, "--to", shown, pods, workloads, externals) if dest is not None else None,
     )
+    # the compiler's notices after the matrix's own (the helper compiles while this process plans): for a
+    # table once made, before what is written as it is made
     if form == "text":
         text = "\n".join(render_text(table)) + "\n"
+        echo_compiler_notices(net)
         with sink(target) as write:
             write(text)
     elif form == "markdown":
+        echo_compiler_notices(net)
         with sink(target) as write:
             stream_markdown(table, write)
     else:
@@ -463,6 +471,7 @@ def _show(
             }
             for name in dict.fromkeys(g.workload for g in default if g.workload is not None)
         ]
+        echo_compiler_notices(net)
         head = {
             "classes": len(matrix.classes),
             "rows": [{"label": g.label, "pods": [pods[i].meta.key for i in g.pods]} for g in shown],
