@@ -59,6 +59,24 @@ def compare(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] 
         disagreements += expected.evaluated and not expected.agrees
     survey = by_classes.survey()
     assert (survey.cells, survey.disagreements) == (cells, disagreements)
+    # rows planned by source role (plan_rows, the table's way) are planned as row by row
+    columns = [
+        (
+            dst,
+            next((d for d in range(len(pods)) if d != dst and by_classes.class_of[d] == by_classes.class_of[dst]), dst),
+            port,
+            protocol,
+        )
+        for dst in range(len(pods))
+        for port, protocol in by_classes.ports(dst)
+    ]
+    one_by_one = [
+        by_classes.plan(
+            source, [(second if first == source.pod else first, port, p) for first, second, port, p in columns]
+        )
+        for source in by_classes.sources
+    ]
+    assert list(by_classes.plan_rows(by_classes.sources, columns)) == one_by_one
     # the same with the interpreter's side in a helper process (journeys in batches: forked.py)
     net.start_helper(always=True)
     try:

@@ -282,6 +282,52 @@ class ClassMatrix:
             found = self._by_version[version] = (addresses, roles)
         return found
 
+    def source_role(self, source: Source) -> int | None:
+        """The row's source role (`Keys.source_role`); None when its cells are keyed alone."""
+        keys, here, me = self.keys, source.place.address, source.pod
+        if me is not None:
+            alone, src = keys.special[me], self.class_of[me]
+        else:
+            alone, src = keys.outside_alone(here), -1 - source.outside
+        return None if alone else keys.source_role(src, here.version)
+
+    def plan_rows(
+        self, sources: Iterable[Source], columns: Sequence[tuple[int, int, int, Protocol]]
+    ) -> Iterator[list[Cell | int]]:
+        """`plan` of each source's row, its targets given by `columns`: (a pod, another pod of its class or
+        the same, port, protocol), the first pod unless it is the row's own, then the other. Rows of one
+        source role plan alike but in a few columns, so a role's first row is planned whole and the
+        others are copied from it, but for the columns that can differ: those whose first pod is either
+        row's own pod, or is keyed alone (its cells are per source pod)."""
+        special = self.keys.special
+        own: dict[int, list[int]] = {}  # columns by their first pod
+        for c, (first, _, _, _) in enumerate(columns):
+            own.setdefault(first, []).append(c)
+        alone = [c for c, (first, _, _, _) in enumerate(columns) if special[first]]
+        by_role: dict[int, tuple[list[Cell | int], int | None]] = {}
+
+        def target(c: int, pod: int | None) -> tuple[int, int, Protocol]:
+            first, second, port, protocol = columns[c]
+            return (second if first == pod else first, port, protocol)
+
+        for source in sources:
+            role = self.source_role(source)
+            found = by_role.get(role) if role is not None else None
+            if found is None:
+                planned = self.plan(source, [target(c, source.pod) for c in range(len(columns))])
+                if role is not None:
+                    by_role[role] = (planned, source.pod)
+                yield planned
+                continue
+            first_row, first_pod = found
+            row = list(first_row)
+            mine = own.get(source.pod, []) if source.pod is not None else []
+            theirs = own.get(first_pod, []) if first_pod is not None else []
+            redo = [*theirs, *mine, *alone] if first_pod != source.pod else alone
+            for c, cell in zip(redo, self.plan(source, [target(c, source.pod) for c in redo]), strict=True):
+                row[c] = cell
+            yield row
+
     def plan(self, source: Source, targets: Iterable[tuple[int, int, Protocol]]) -> list[Cell | int]:
         """Per target, the cell from `source` when it needs no journey, else its key's number (the journey
         asked, made by the next `settle`), with what a row shares (the source's role) and what a column
@@ -292,11 +338,8 @@ class ClassMatrix:
         itself."""
         keys, here, me = self.keys, source.place.address, source.pod
         version = here.version
-        if me is not None:
-            alone, src = keys.special[me], self.class_of[me]
-        else:
-            alone, src = keys.outside_alone(here), -1 - source.outside
-        role = None if alone else keys.source_role(src, version)
+        src = self.class_of[me] if me is not None else -1 - source.outside
+        role = self.source_role(source)
         addresses, roles = self._targets(version)
         class_of, looked_up = self.class_of, self._looked_up
         out: list[Cell | int] = []

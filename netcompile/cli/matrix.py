@@ -126,8 +126,9 @@ class Table:
             return
         chunk: list[tuple[int, list[Cell | int]]] = []
         planned_cells = 0
-        for r, (_, source, _) in enumerate(self.rows):
-            chunk.append((r, self.matrix.plan(source, targets(source))))
+        plans = self.matrix.plan_rows((source for _, source, _ in self.rows), picks)
+        for r, planned in enumerate(plans):
+            chunk.append((r, planned))
             planned_cells += len(self.columns)
             if planned_cells >= CHUNK or r == len(self.rows) - 1:
                 self.matrix.settle()
