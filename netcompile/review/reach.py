@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from ipaddress import IPv6Address, ip_address
+from operator import itemgetter
 from typing import Any
 
 from ..analysis import ClassMatrix, matrix_pods
 from ..journeys import Ask, Network, Place
 from ..model import IPAddress, IPNetwork, Pod, Protocol
 from ..targets import Workloads
-from .tallies import SEEN, Key, PodPairs, Tally, profiles
+from .tallies import Key, PodPairs, Tally, profiles
 
 __all__ = ["Change", "Key", "Tally", "Version", "changes", "disagreements", "version", "why"]
 
@@ -240,29 +241,69 @@ def changed_keys(old: Version, new: Version) -> Iterator[tuple[Key, str, str]]:
         joint.setdefault((old.pairs.profile(group), new.pairs.profile(group)), []).append(group)
     buckets = list(joint.values())
     # Groups of one class each, in both versions (replicas of a workload, bare pods): a pair of them is
-    # open, closed or has no such port as its classes' cell (tallies.py `code`): compared by rows of codes.
-    rows = [(old.pairs.row(b[0]), new.pairs.row(b[0])) for b in buckets]
-    columns = [_columns(old, new, b[0]) for b in buckets]
+    # open, closed or has no such port as its classes' cell (tallies.py `code`). For such a source, its
+    # state bits to every such destination's ports are picked from its class's row in each version at
+    # once (one tuple each, compared whole); only the ports that differ are asked as keys.
+    quick = [j for j, b in enumerate(buckets) if old.pairs.single(b[0]) and new.pairs.single(b[0])]
+    flat: list[tuple[int, int, Protocol, int | None, int | None]] = []
+    for j in quick:
+        flat += [(j, *column) for column in _columns(old, new, buckets[j][0]) or ()]
+    pick_old = _picker([at_old if at_old is not None else -1 for *_, at_old, _ in flat])
+    pick_new = _picker([at_new if at_new is not None else -1 for *_, at_new in flat])
+    for i in quick:
+        sources = buckets[i]
+        old_seen, new_seen = old.pairs.seen(sources[0]), new.pairs.seen(sources[0])
+        assert old_seen is not None and new_seen is not None  # groups of one class
+        before_bits, after_bits = pick_old(old_seen), pick_new(new_seen)
+        if before_bits == after_bits:
+            continue
+        for k in (k for k, (b, a) in enumerate(zip(before_bits, after_bits, strict=True)) if b != a):
+            j, port, protocol, _, _ = flat[k]
+            for first, pairs in _pairs_of(sources, buckets[j]):
+                if first[0] != first[1]:  # (a group with itself: below)
+                    yield from _compared(old, new, first, pairs, port, protocol)
+    fast = set(quick)
+    slow = [j for j in range(len(buckets)) if j not in fast]
     for i, sources in enumerate(buckets):
-        old_row, new_row = rows[i]
-        for j, destinations in enumerate(buckets):
+        for j in slow if i in fast else range(len(buckets)):
+            destinations = buckets[j]
+            ports = sorted(old.pairs.ports(destinations[0]) | new.pairs.ports(destinations[0]))
             for first, pairs in _pairs_of(sources, destinations):
-                quick = columns[j] if old_row is not None and new_row is not None and first[0] != first[1] else None
-                if quick is not None:
-                    assert old_row is not None and new_row is not None
-                    moved = [
-                        (port, protocol)
-                        for port, protocol, at_old, at_new in quick
-                        if (old_row[at_old] & SEEN if at_old is not None else 0)
-                        != (new_row[at_new] & SEEN if at_new is not None else 0)
-                    ]
-                else:
-                    moved = sorted(old.pairs.ports(destinations[0]) | new.pairs.ports(destinations[0]))
-                for port, protocol in moved:
-                    key = (*first, port, protocol)
-                    before, after = _state(old, key), _state(new, key)
-                    if before != after:
-                        yield from (((a, b, port, protocol), before, after) for a, b in pairs())
+                if first[0] != first[1]:  # (a group with itself: below)
+                    for port, protocol in ports:
+                        yield from _compared(old, new, first, pairs, port, protocol)
+        ports = sorted(old.pairs.ports(sources[0]) | new.pairs.ports(sources[0]))
+        for port, protocol in ports:  # each group with itself: one tally per bucket
+            yield from _compared(old, new, (sources[0], sources[0]), _itself(sources), port, protocol)
+
+
+def _itself(groups: list[str]) -> Callable[[], Iterator[tuple[str, str]]]:
+    return lambda: ((g, g) for g in groups)
+
+
+def _compared(
+    old: Version,
+    new: Version,
+    first: tuple[str, str],
+    pairs: Callable[[], Iterator[tuple[str, str]]],
+    port: int,
+    protocol: Protocol,
+) -> Iterator[tuple[Key, str, str]]:
+    """Every pair of `pairs` on the port, with both states, if the first pair's states differ."""
+    key = (*first, port, protocol)
+    before, after = _state(old, key), _state(new, key)
+    if before != after:
+        yield from (((a, b, port, protocol), before, after) for a, b in pairs())
+
+
+def _picker(positions: list[int]) -> Callable[[list[int]], tuple[int, ...]]:
+    """A function giving a list's items at `positions`, as a tuple (operator.itemgetter, in C)."""
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda row: (row[only],)
+    if not positions:
+        return lambda row: ()
+    return itemgetter(*positions)
 
 
 def _columns(old: Version, new: Version, group: str) -> list[tuple[int, Protocol, int | None, int | None]] | None:

@@ -80,7 +80,8 @@ class PodPairs:
         self._columns: dict[int, int] = {}  # per class: where its ports start in a class's row
         self._alone_cells: dict[tuple[int, int], list[Cell | int]] = {}
         self._row_codes: dict[int, list[int]] = {}
-        self._numbered: dict[int, int] = {}  # codes by key number (ClassMatrix.key_number)
+        self._seen: dict[int, list[int]] = {}
+        self._numbered: list[int] = []  # codes by key number (ClassMatrix.key_number)
         self._ports: dict[str, set[tuple[int, Protocol]]] = {}
         self._port_index: dict[int, dict[tuple[int, Protocol], int]] = {}  # per class: its ports' indices
         self._planned = False
@@ -122,6 +123,17 @@ class PodPairs:
             return None
         self._plan()
         return self._codes(single[0])
+
+    def seen(self, group: str) -> list[int] | None:
+        """`row` with each code's state bits alone (`& SEEN`), and a 0 last (the state of no such port)."""
+        single = self._single.get(group)
+        if single is None:
+            return None
+        found = self._seen.get(single[0])
+        if found is None:
+            self._plan()
+            found = self._seen[single[0]] = [code & SEEN for code in self._codes(single[0])] + [0]
+        return found
 
     def columns(self, group: str) -> dict[tuple[int, Protocol], int] | None:
         """For a group of one class (and no pod at a special address): where each of its ports is in a
@@ -178,13 +190,10 @@ class PodPairs:
         found = self._row_codes.get(cls)
         if found is None:
             matrix = self.matrix
+            while len(self._numbered) < matrix.journeys:  # codes by key number, made once each
+                self._numbered.append(_code(matrix.answered(len(self._numbered))[0]))
             numbered = self._numbered
-            found = self._row_codes[cls] = [
-                (numbered[p] if p in numbered else numbered.setdefault(p, _code(matrix.answered(p)[0])))
-                if isinstance(p, int)
-                else _code(p)
-                for p in self._rows[cls]
-            ]
+            found = self._row_codes[cls] = [numbered[p] if isinstance(p, int) else _code(p) for p in self._rows[cls]]
         return found
 
     def tally(self, source: str, destination: str, port: int, protocol: Protocol) -> Tally | None:
@@ -240,16 +249,16 @@ class PodPairs:
             self._columns[cls] = offset
             self._port_index[cls] = {p: n for n, p in enumerate(matrix.ports(pods[0]))}
             offset += len(matrix.ports(pods[0]))
-        for cls, pods in firsts.items():
-            s = pods[0]
-            # to each class, its first pod other than `s` (none: the class is `s` alone, never asked)
-            targets = [
-                (d, port, protocol)
-                for others in firsts.values()
-                for d in [others[0] if others[0] != s else (others[1] if len(others) > 1 else s)]
-                for port, protocol in matrix.ports(others[0])
-            ]
-            self._rows[cls] = matrix.plan(matrix.sources[s], targets)
+        # each class's row: to each class, its first pod other than the row's (none: the class is that pod
+        # alone, a pair never asked); rows of one source role planned once (ClassMatrix.plan_rows)
+        columns = [
+            (others[0], others[1] if len(others) > 1 else others[0], port, protocol)
+            for others in firsts.values()
+            for port, protocol in matrix.ports(others[0])
+        ]
+        sources = [matrix.sources[pods[0]] for pods in firsts.values()]
+        for cls, planned in zip(firsts, matrix.plan_rows(sources, columns), strict=True):
+            self._rows[cls] = planned
         alone = [pod for pod, is_alone in enumerate(special) if is_alone]
         pairs = [(s, d) for s in range(len(matrix.pods)) for d in alone if d != s]
         pairs += [(s, d) for s in alone for d in range(len(matrix.pods)) if d != s and not special[d]]
