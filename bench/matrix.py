@@ -25,6 +25,10 @@ virtualenv (default /tmp/nca; created and installed with pip when missing and th
 netcompile's runs so that both see the same load on the machine; the ratio is its median over
 netcompile's, of wall time and of CPU time. When it cannot be installed, or runs past --nca-timeout, the row says so.
 
+`netcompile diff` (issue 16: it must meet the same times) is timed too, `--diff-runs` times per size, on
+the cluster against a copy with its first NetworkPolicy removed: both versions loaded, compiled, parsed
+and evaluated, every pod pair's change found (the bench's pods are bare: each is a group of its own).
+
 `--series` grows pods and policies together with the classes fixed (the same apps per namespace, so
 the same shapes repeated: more pods per app, more policies per app) and prints netcompile's time per
 (pods + policies): about constant when the time grows linearly with them.
@@ -116,11 +120,27 @@ def write_input(pods: int, policies: int, workdir: Path, apps: int | None = None
     return folder
 
 
+def without_first_policy(folder: Path) -> Path:
+    """A copy of the cluster's folder with its first NetworkPolicy removed (the other version of a diff)."""
+    other = folder.parent / f"{folder.name}-less-one-policy"
+    if not (other / "manifest.yaml").exists():
+        other.mkdir(parents=True, exist_ok=True)
+        docs = (folder / "manifest.yaml").read_text().split("\n---\n")
+        first = next(n for n, doc in enumerate(docs) if "kind: NetworkPolicy" in doc)
+        (other / "manifest.yaml").write_text("\n---\n".join(docs[:first] + docs[first + 1 :]))
+    return other
+
+
 def netcompile_command(folder: Path) -> list[str]:
     """`netcompile matrix FOLDER` as a user runs it: the console script beside this Python, if installed."""
     script = Path(sys.executable).parent / "netcompile"
     program = [str(script)] if script.exists() else [sys.executable, "-m", "netcompile"]
     return [*program, "matrix", str(folder)]
+
+
+def diff_command(folder: Path) -> list[str]:
+    """`netcompile diff FOLDER OTHER`, OTHER without the first policy."""
+    return [*netcompile_command(folder)[:-2], "diff", str(folder), str(without_first_policy(folder))]
 
 
 class Run(NamedTuple):
@@ -235,6 +255,15 @@ def table(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path,
         )
         if row["disagreements"]:
             print(f"  {row['disagreements']} cells where the compiled ruleset disagrees with the reference")
+    if args.diff_runs:
+        print("\n| pods x policies | netcompile diff, a policy removed (CLI, median) | peak RSS |")
+        print("|---|---|---|", flush=True)
+        for pods, policies in sizes:
+            folder = write_input(pods, policies, workdir)
+            runs = [timed(diff_command(folder)) for _ in range(args.diff_runs)]
+            if any(r.code not in (0, 1) for r in runs):
+                raise SystemExit(f"netcompile diff on {folder} failed")
+            print(f"| {pods} x {policies} | {spread(runs)} | {max(r.rss for r in runs):.0f} MiB |", flush=True)
 
 
 def series(args: argparse.Namespace, sizes: list[tuple[int, int]], workdir: Path) -> None:
@@ -267,6 +296,7 @@ def main() -> None:
     parser.add_argument("--no-nca", action="store_true", help="do not run network-config-analyzer")
     parser.add_argument("--nca-venv", type=Path, default=NCA_VENV, help="its virtualenv (default /tmp/nca)")
     parser.add_argument("--nca-timeout", type=float, default=900.0, help="seconds it may run per size (900)")
+    parser.add_argument("--diff-runs", type=int, default=3, help="netcompile diff's runs per size (3; 0: none)")
     parser.add_argument("--series", action="store_true", help="the growth series (classes fixed) instead")
     parser.add_argument("--keep", type=Path, help="write the inputs here instead of a temporary dir")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: one folder, JSON out
