@@ -301,3 +301,19 @@ def test_strings_typed_in_c_go_to_the_table_within_its_bounds() -> None:
     full: dict[str, object] = {"a": "a"}
     assert fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, full, "0123456789n", 1, 64) is not None
     assert full == {"a": "a"}
+
+
+@needs_c_reader
+def test_the_c_reader_makes_maps_and_lists_as_their_init_does() -> None:
+    """It sets the slots itself (without calling __init__ for each): every slot, as __init__ sets it."""
+    result = fastyaml.documents("a: {}\nb: []\n", "f.yaml", 3, 64, YMap, YList, {})
+    assert result is not None
+    (doc,), _ = result
+    for made, by_init in ((doc["a"], YMap("f.yaml", doc["a"].pos)), (doc["b"], YList("f.yaml", doc["b"].pos))):
+        assert type(made) is type(by_init)
+        slots = type(made).__slots__
+        assert {slot: getattr(made, slot) for slot in slots} == {slot: getattr(by_init, slot) for slot in slots}
+    assert YMap.__slots__ == ("duplicates", "file", "pos", "positions")  # those _fastyaml_yaml.c sets
+    assert YList.__slots__ == ("file", "pos", "positions")
+    with pytest.raises(TypeError):
+        fastyaml.documents("a: 1\n", "f.yaml", 1, 64, YMap, dict, {})  # a type, not of list

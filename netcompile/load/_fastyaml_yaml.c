@@ -30,7 +30,7 @@ typedef struct {
     Py_ssize_t max_known, max_text; /* strings typed so are added to the table while it holds fewer than
                                        max_known texts, when they have at most max_text characters */
     PyObject *untyped; /* [(container, key or index, text)]: plain scalars not in `known`; key None for a key */
-    PyObject *positions_name;
+    PyObject *no_args, *file_name, *pos_name, *positions_name, *duplicates_name;
     long first_line;
     long max_depth;
     int bail; /* set when the input leaves the common case: the caller falls back, no exception */
@@ -114,6 +114,24 @@ static int list_untyped(Reader *r, PyObject *container, PyObject *where, PyObjec
 
 static PyObject *node(Reader *r, long depth, int *untyped);
 
+/* An empty YMap or YList as its __init__(file, pos) makes it, without a call into Python for each: the
+ * type's __new__ (dict's, list's), then its slots file, pos, positions (a new, empty dict or list) and a
+ * YMap's duplicates (None). tests/test_fastyaml.py holds both types' slots to these. *positions: a new
+ * reference to the positions. */
+static PyObject *new_container(Reader *r, int is_map, PyObject *pos, PyObject **positions) {
+    PyTypeObject *type = (PyTypeObject *)(is_map ? r->ymap : r->ylist);
+    PyObject *out = type->tp_new(type, r->no_args, NULL);
+    *positions = out == NULL ? NULL : is_map ? PyDict_New() : PyList_New(0);
+    if (*positions == NULL || PyObject_SetAttr(out, r->file_name, r->file) < 0 ||
+        PyObject_SetAttr(out, r->pos_name, pos) < 0 || PyObject_SetAttr(out, r->positions_name, *positions) < 0 ||
+        (is_map && PyObject_SetAttr(out, r->duplicates_name, Py_None) < 0)) {
+        Py_XDECREF(*positions);
+        Py_XDECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
 static PyObject *container(Reader *r, long depth, int is_map) {
     yaml_event_t *e = &r->event;
     if ((is_map ? (e->data.mapping_start.anchor || e->data.mapping_start.tag)
@@ -125,13 +143,11 @@ static PyObject *container(Reader *r, long depth, int is_map) {
     PyObject *pos = packed(r, e->start_mark);
     if (pos == NULL)
         return NULL;
-    PyObject *out = PyObject_CallFunctionObjArgs(is_map ? r->ymap : r->ylist, r->file, pos, NULL);
+    PyObject *positions;
+    PyObject *out = new_container(r, is_map, pos, &positions);
     Py_DECREF(pos);
     if (out == NULL)
         return NULL;
-    PyObject *positions = PyObject_GetAttr(out, r->positions_name);
-    if (positions == NULL)
-        goto fail;
     for (;;) {
         if (next_event(r) < 0)
             goto fail;
@@ -251,15 +267,25 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "known must be a dict");
         return NULL;
     }
+    if (!PyType_Check(r.ymap) || !PyType_IsSubtype((PyTypeObject *)r.ymap, &PyDict_Type) || !PyType_Check(r.ylist) ||
+        !PyType_IsSubtype((PyTypeObject *)r.ylist, &PyList_Type)) {
+        PyErr_SetString(PyExc_TypeError, "YMap must be a type of dict, YList a type of list");
+        return NULL;
+    }
     Py_ssize_t size;
     const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size); /* ASCII text: its own buffer, not a copy */
     if (utf8 == NULL)
         return NULL;
+    r.no_args = PyTuple_New(0);
+    r.file_name = PyUnicode_InternFromString("file");
+    r.pos_name = PyUnicode_InternFromString("pos");
     r.positions_name = PyUnicode_InternFromString("positions");
+    r.duplicates_name = PyUnicode_InternFromString("duplicates");
     PyObject *docs = PyList_New(0);
     r.untyped = PyList_New(0);
     PyObject *result = NULL;
-    if (r.positions_name != NULL && docs != NULL && r.untyped != NULL && yaml_parser_initialize(&r.parser)) {
+    if (r.no_args != NULL && r.file_name != NULL && r.pos_name != NULL && r.positions_name != NULL &&
+        r.duplicates_name != NULL && docs != NULL && r.untyped != NULL && yaml_parser_initialize(&r.parser)) {
         yaml_parser_set_input_string(&r.parser, (const unsigned char *)utf8, (size_t)size);
         yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
         PyObject *read = read_all(&r, docs);
@@ -274,7 +300,11 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     Py_XDECREF(docs);
     Py_XDECREF(r.untyped);
+    Py_XDECREF(r.no_args);
+    Py_XDECREF(r.file_name);
+    Py_XDECREF(r.pos_name);
     Py_XDECREF(r.positions_name);
+    Py_XDECREF(r.duplicates_name);
     return result;
 }
 

@@ -109,11 +109,15 @@ def plain_labels(given: object) -> tuple[tuple[str, str], ...] | None:
         return None
     assert isinstance(given, YMap)
     for key, value in given.items():
-        if key.__class__ is not str or value.__class__ is not str:
-            return None
-        if label_key_problem(key) is not None or label_value_problem(value) is not None:
+        if key.__class__ is not str or value.__class__ is not str or _label_problem(key, value):
             return None
     return tuple(sorted(given.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_problem(key: str, value: str) -> bool:
+    """Whether a label (a key and its value, both strings) is not valid."""
+    return label_key_problem(key) is not None or label_value_problem(value) is not None
 
 
 def protocol_field(f: Field) -> Protocol | None:

@@ -224,10 +224,10 @@ def _job(spec: Field) -> tuple[PodTemplate | None, int | None, LabelSelector | N
 def parse_owned_pod(raw: RawObject, root: Field, opts: ParseOptions) -> Pod | None:
     """A Pod (`core.parse_pod`) with its ownerReferences."""
     pod = parse_pod(raw, root, opts)
-    md = root.child("metadata")
-    if pod is None or not isinstance(md.value, dict) or "ownerReferences" not in md.value:
+    md = raw.body.get("metadata")
+    if pod is None or not isinstance(md, dict) or "ownerReferences" not in md:
         return pod
-    return replace(pod, owners=owner_references(md))
+    return replace(pod, owners=owner_references(root.child("metadata")))
 
 
 def parse_service_families(raw: RawObject, root: Field, opts: ParseOptions) -> Service | None:
