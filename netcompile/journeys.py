@@ -17,7 +17,8 @@ built, with the addresses it invented for nodes that have none of a family).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
@@ -328,6 +329,16 @@ class Network:
             else:
                 found += view.compiled.output.notices
         return list(dict.fromkeys(found))
+
+    @contextmanager
+    def helping(self, wanted: bool = True) -> Iterator[None]:
+        """`start_helper` (if `wanted`) for the block, `stop_helper` after it."""
+        if wanted:
+            self.start_helper()
+        try:
+            yield
+        finally:
+            self.stop_helper()
 
     def stop_helper(self) -> None:
         if self._helper is not None:

@@ -79,11 +79,9 @@ def diff_cmd(
         # each version's interpreter side in a helper process of its own (journeys.py), forked as soon as
         # its rulesets are compiled: the old one parses while this process compiles the new one
         old_net = network(old_paths, compile_args)
-        old_net.start_helper()
-        stack.callback(old_net.stop_helper)
+        stack.enter_context(old_net.helping())
         new_net = network(new_paths, compile_args)
-        new_net.start_helper()
-        stack.callback(new_net.stop_helper)
+        stack.enter_context(new_net.helping())
         review = Review(*names)
         outside, ports = outside_destinations(old_net, new_net)
         old, new = version(old_net, externals, outside, ports), version(new_net, externals, outside, ports)

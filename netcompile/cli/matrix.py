@@ -393,107 +393,89 @@ def _matrix(
     # Every node indexed here; compiled, parsed and interpreted (the compiled side of the journeys) by a
     # helper process, forked now, while this one finds the classes and plans the cells (journeys.py)
     net = network(paths, compile_args, compiled=False)
-    if not cells:
-        net.start_helper()
-    try:
-        _show(net, paths, wanted, externals, by_pod, cells, source, dest, target, form)
-    finally:
-        net.stop_helper()
+    with net.helping(not cells):
+        if form in ("html", "svg"):  # the picture: by workload and port (review/html.py), rules in the tooltips
+            from ..review.html import grid_page, grid_svg
+            from ..review.reach import version as by_groups
+            from ..review.reach import why
 
-
-def _show(
-    net: Network,
-    paths: list[str],
-    wanted: list[tuple[int, Protocol]] | None,
-    externals: list[IPAddress],
-    by_pod: bool,
-    cells: bool,
-    source: str | None,
-    dest: str | None,
-    target: Path | None,
-    form: str,
-) -> None:
-    if form in ("html", "svg"):  # the picture: by workload and port (review/html.py), rules in the tooltips
-        from ..review.html import grid_page, grid_svg
-        from ..review.reach import version as by_groups
-        from ..review.reach import why
-
-        version = by_groups(net, externals, wanted=wanted)
-        explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
-        title = f"netcompile matrix {' '.join(paths)}"
-        page = grid_page(title, _summary(version), version, [], explain) if form == "html" else None
-        echo_compiler_notices(net)
-        emit(page if page is not None else grid_svg(title, version, explain), target)
-        return
-    pods, left = matrix_pods(net)
-    for pod, reason in left:
-        typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
-    families = {a.version for p in pods for a in net.any_cluster.pod_ips(p)}
-    if source is not None:
-        try:
-            extra = ip_address(source)
-        except ValueError:
-            extra = None
-        if extra is not None and net.pod_by_address(extra) is None and extra not in externals:
-            externals.append(extra)  # --from an outside address: that client's row
-    for address in externals:
-        if pods and address.version not in families:
-            fail(f"--external {address}: no pod of the matrix has an IPv{address.version} address to reach")
-    matrix = ClassMatrix(net, pods, externals, wanted)
-    workloads = Workloads(net.objects)
-    default, split = groups(matrix, workloads.label, by_pod=False)
-    shown = groups(matrix, workloads.label, by_pod=True)[0] if by_pod or cells else default
-    for name in [] if by_pod or cells else split:
-        rows = sum(1 for g in shown if g.workload == name)
-        how = "pod by pod" if all(len(g.pods) == 1 for g in shown if g.workload == name) else f"in {rows} rows"
-        typer.echo(f"notice: matrix shows {name} {how}: its pods do not behave alike", err=True)
-    table = Table(matrix, shown, cells=cells)
-    table.restrict(
-        _pick(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
-        _pick(net, dest, "--to", shown, pods, workloads, externals) if dest is not None else None,
-    )
-    # the compiler's notices after the matrix's own (the helper compiles while this process plans): for a
-    # table once made, before what is written as it is made
-    if form == "text":
-        text = "\n".join(render_text(table)) + "\n"
-        echo_compiler_notices(net)
-        with sink(target) as write:
-            write(text)
-    elif form == "markdown":
-        echo_compiler_notices(net)
-        with sink(target) as write:
-            stream_markdown(table, write)
-    else:
-        alike = [
-            {
-                "workload": name,
-                "pods": [pods[i].meta.key for g in default if g.workload == name for i in g.pods],
-                "alike": name not in split,
-            }
-            for name in dict.fromkeys(g.workload for g in default if g.workload is not None)
-        ]
-        echo_compiler_notices(net)
-        head = {
-            "classes": len(matrix.classes),
-            "rows": [{"label": g.label, "pods": [pods[i].meta.key for i in g.pods]} for g in shown],
-        }
-        with sink(target) as write:
-            stream_json(
-                table,
-                write,
-                head,
-                lambda: {
-                    "disagreements": table.disagreements,
-                    "journeys": matrix.journeys,
-                    "left_out": [{"pod": p.meta.key, "reason": why} for p, why in left],
-                    "workloads": alike,
-                },
-            )
-    if table.disagreements:
-        typer.echo(
-            f"netcompile: {table.disagreements} cells where the compiled ruleset disagrees with the reference", err=True
+            version = by_groups(net, externals, wanted=wanted)
+            explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
+            title = f"netcompile matrix {' '.join(paths)}"
+            page = grid_page(title, _summary(version), version, [], explain) if form == "html" else None
+            echo_compiler_notices(net)
+            emit(page if page is not None else grid_svg(title, version, explain), target)
+            return
+        pods, left = matrix_pods(net)
+        for pod, reason in left:
+            typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
+        families = {a.version for p in pods for a in net.any_cluster.pod_ips(p)}
+        if source is not None:
+            try:
+                extra = ip_address(source)
+            except ValueError:
+                extra = None
+            if extra is not None and net.pod_by_address(extra) is None and extra not in externals:
+                externals.append(extra)  # --from an outside address: that client's row
+        for address in externals:
+            if pods and address.version not in families:
+                fail(f"--external {address}: no pod of the matrix has an IPv{address.version} address to reach")
+        matrix = ClassMatrix(net, pods, externals, wanted)
+        workloads = Workloads(net.objects)
+        default, split = groups(matrix, workloads.label, by_pod=False)
+        shown = groups(matrix, workloads.label, by_pod=True)[0] if by_pod or cells else default
+        for name in [] if by_pod or cells else split:
+            rows = sum(1 for g in shown if g.workload == name)
+            how = "pod by pod" if all(len(g.pods) == 1 for g in shown if g.workload == name) else f"in {rows} rows"
+            typer.echo(f"notice: matrix shows {name} {how}: its pods do not behave alike", err=True)
+        table = Table(matrix, shown, cells=cells)
+        table.restrict(
+            _pick(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
+            _pick(net, dest, "--to", shown, pods, workloads, externals) if dest is not None else None,
         )
-        raise typer.Exit(FINDING)
+        # the compiler's notices after the matrix's own (the helper compiles while this process plans): for a
+        # table once made, before what is written as it is made
+        if form == "text":
+            text = "\n".join(render_text(table)) + "\n"
+            echo_compiler_notices(net)
+            with sink(target) as write:
+                write(text)
+        elif form == "markdown":
+            echo_compiler_notices(net)
+            with sink(target) as write:
+                stream_markdown(table, write)
+        else:
+            alike = [
+                {
+                    "workload": name,
+                    "pods": [pods[i].meta.key for g in default if g.workload == name for i in g.pods],
+                    "alike": name not in split,
+                }
+                for name in dict.fromkeys(g.workload for g in default if g.workload is not None)
+            ]
+            echo_compiler_notices(net)
+            head = {
+                "classes": len(matrix.classes),
+                "rows": [{"label": g.label, "pods": [pods[i].meta.key for i in g.pods]} for g in shown],
+            }
+            with sink(target) as write:
+                stream_json(
+                    table,
+                    write,
+                    head,
+                    lambda: {
+                        "disagreements": table.disagreements,
+                        "journeys": matrix.journeys,
+                        "left_out": [{"pod": p.meta.key, "reason": why} for p, why in left],
+                        "workloads": alike,
+                    },
+                )
+        if table.disagreements:
+            typer.echo(
+                f"netcompile: {table.disagreements} cells where the compiled ruleset disagrees with the reference",
+                err=True,
+            )
+            raise typer.Exit(FINDING)
 
 
 def _summary(version: Version) -> str:
