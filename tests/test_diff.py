@@ -341,33 +341,14 @@ def test_outside_destinations_asked_by_role_are_asked_pod_by_pod(folder: str) ->
 def test_tallies_by_blocks_are_the_tallies_cell_by_cell(
     tmp_path: Path, name: str, changes: dict[str, tuple[str, str]]
 ) -> None:
-    """`version` sums the matrix by blocks of pods (analysis `block_cells`); summed pod pair by pod pair
-    (`all_cells`), every tally (cells, open, disagreements) is the same, on each repository of CASES."""
-    from collections import Counter
-
-    from netcompile.analysis import ClassMatrix, all_cells, matrix_pods
-    from netcompile.review.reach import group_of, version
-    from netcompile.targets import Workloads
+    """`version`'s tallies (review/tallies.py: summed from the class-to-class cells) equal the matrix summed
+    pod pair by pod pair (`all_cells`): cells, open, disagreements, on each repository of CASES."""
+    from tests.test_diff_scale import tallies_pod_by_pod
 
     args = parse_compile_args([])
     completed = complete(load([str(repository(tmp_path, "new", changes))]), args.complete_options())
     opts = args.compile_options(completed.proxy_config)
-    net = Network(compile_nodes(completed, opts), opts)
-    by_blocks = {k: (t.cells, t.open, t.disagree) for k, t in version(net, []).tallies.items()}
-    pods, _ = matrix_pods(net)
-    matrix = ClassMatrix(net, pods, [], None)
-    groups = [group_of(Workloads(net.objects), pod) for pod in pods]
-    pairs: Counter[tuple[object, ...]] = Counter()
-    for row, dst, port, protocol, cell in all_cells(matrix):
-        if cell.evaluated:
-            key = (groups[row], groups[dst], port, protocol)
-            pairs[(*key, "cells")] += 1
-            pairs[(*key, "open")] += cell.delivered > 0
-            pairs[(*key, "disagree")] += not cell.agrees
-    one_by_one = {
-        k[:4]: (pairs[(*k[:4], "cells")], pairs[(*k[:4], "open")], pairs[(*k[:4], "disagree")]) for k in pairs
-    }
-    assert by_blocks == one_by_one
+    tallies_pod_by_pod(Network(compile_nodes(completed, opts), opts))
 
 
 def test_the_ruleset_of_an_input_without_nodes_is_the_nodes(tmp_path: Path) -> None:
