@@ -59,6 +59,7 @@ from ..nft.statements import (
     Match,
     Symbol,
     Types,
+    Verdict,
     goto,
     member,
     vmap,
@@ -160,12 +161,19 @@ class PolicyCompiler:
                     )
             out.append(pod)
         out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
-        # id(pod) -> the addresses it owns: (version, as a number, as text)
-        self._owned = {id(p): [(v, n, str(ip)) for v, n, ip in addresses[id(p)] if owner[(v, n)] is p] for p in out}
-        # pods of a namespace with the same labels are selected alike: their index in `_classes`, in order
-        classes: dict[tuple[str, Labels], int] = {}
-        self._class_of = [classes.setdefault((p.meta.namespace, p.meta.labels), len(classes)) for p in out]
+        # the addresses the pods own, in order (IPv4 first): version, number, text, the pod's key and id
+        self._owned = sorted(
+            (v, n, str(ip), p.meta.key, id(p)) for p in out for v, n, ip in addresses[id(p)] if owner[(v, n)] is p
+        )
+        self._versions: dict[int, set[int]] = defaultdict(set)  # id(pod) -> the families it owns addresses of
+        for version, *_, pod_id in self._owned:
+            self._versions[pod_id].add(version)
+        # pods of a namespace with the same labels are selected alike: `_classes` of them, and their pods
+        classes: dict[tuple[str, Labels], list[Pod]] = {}
+        for pod in out:
+            classes.setdefault((pod.meta.namespace, pod.meta.labels), []).append(pod)
         self._classes = list(classes)
+        self._class_pods = list(classes.values())
         return out
 
     def _isolating(self, direction: Direction) -> list[tuple[int, ...]]:
@@ -242,11 +250,11 @@ class PolicyCompiler:
 
     def _compile_direction(self, direction: Direction) -> None:
         isolating = self._isolating(direction)
-        groups: dict[tuple[str, ...], list[Pod]] = defaultdict(list)  # policies, then named port resolutions
+        groups: dict[tuple[str, ...], list[Pod]] = {}  # policies, then named port resolutions -> pods
         by_key: dict[tuple[str, ...], list[NetworkPolicy]] = {}
         # the same policies isolate many pods: their keys and named ports worked out once for them all
         by_indexes: dict[tuple[int, ...], tuple[list[NetworkPolicy], tuple[str, ...], _Names]] = {}
-        for pod, cls in zip(self.protected, self._class_of, strict=True):
+        for cls, pods in enumerate(self._class_pods):
             indexes = isolating[cls]
             if not indexes:
                 continue
@@ -255,28 +263,25 @@ class PolicyCompiler:
                 policies = [self.policies[i] for i in indexes]
                 keys = tuple(self._policy_keys[i] for i in indexes)
                 known = by_indexes[indexes] = (policies, keys, self._named(direction, policies))
-            policies, key, names = known
-            if names:
-                key += _resolution(names, pod)
-            groups[key].append(pod)
-            by_key[key] = policies
-        entries: list[tuple[int, int, str, str, str]] = []  # version, address as a number and as text, pod, chain
-        owned = self._owned
+            policies, keys, names = known
+            for pod in pods:
+                key = keys + _resolution(names, pod) if names else keys
+                groups.setdefault(key, []).append(pod)
+                by_key[key] = policies
+        goto_of: dict[int, tuple[Verdict]] = {}  # id(pod) -> the verdict to its group's chain
         for key in sorted(groups, key=lambda k: naming.hex_hash(*k)):
             pods = groups[key]
             chain = self._name(f"{direction.name}-pods", key)
             self._group_chain(direction, chain, key, by_key[key], pods)
+            value = (goto(chain),)
             for pod in pods:
-                pod_key = pod.meta.key
-                entries += [(version, number, text, pod_key, chain) for version, number, text in owned[id(pod)]]
-        entries.sort(key=lambda e: (e[0], e[1]))
+                goto_of[id(pod)] = value
+        elements: dict[int, list[Element]] = {fam.version: [] for fam in ADDRESS_FAMILIES}
+        for version, _, text, pod_key, pod_id in self._owned:  # in address order
+            if pod_id in goto_of:
+                elements[version].append(Element((text,), goto_of[pod_id], pod_key))
         for fam in ADDRESS_FAMILIES:
-            elements = [
-                Element((text,), (goto(chain),), pod_key)
-                for version, _, text, pod_key, chain in entries
-                if version == fam.version
-            ]
-            self.table.add_elements(family_name(f"{direction.name}-isolated", fam), elements)
+            self.table.add_elements(family_name(f"{direction.name}-isolated", fam), elements[fam.version])
 
     @staticmethod
     def _named(direction: Direction, policies: list[NetworkPolicy]) -> _Names:
@@ -300,7 +305,7 @@ class PolicyCompiler:
         keys, resolved = key[: len(policies)], key[len(policies) :]  # the policies', and their named ports
         ports = f" (named ports {', '.join(resolved)})" if resolved else ""
         self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(keys)}{ports}")
-        for version in sorted({address[0] for pod in pods for address in self._owned[id(pod)]}):
+        for version in sorted({version for pod in pods for version in self._versions[id(pod)]}):
             fam = family(version)
             peer = Address(fam, direction.peer)
             for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):
