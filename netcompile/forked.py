@@ -103,11 +103,14 @@ class Helper(Generic[A, R]):
 
 
 def _write_all(fd: int, data: bytes) -> None:
+    """A batch, its length first. A helper that is gone (a broken pipe) is reported by `receive`."""
     view = memoryview(data)
-    header = len(data).to_bytes(8, "little")
-    os.write(fd, header)  # 8 bytes: never split
-    while view:
-        view = view[os.write(fd, view) :]
+    try:
+        os.write(fd, len(data).to_bytes(8, "little"))  # 8 bytes: never split
+        while view:
+            view = view[os.write(fd, view) :]
+    except BrokenPipeError:
+        pass
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:

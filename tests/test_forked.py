@@ -105,14 +105,19 @@ def dying(item: int) -> int:
     return item  # pragma: no cover
 
 
-def test_a_helper_that_dies_is_an_error_not_an_empty_answer() -> None:
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_helper_that_dies_is_an_error_not_an_empty_answer(capfd: pytest.CaptureFixture[str]) -> None:
     helper: Helper[int, int] = Helper(lambda: None, dying)
     try:
         helper.send([1])
         with pytest.raises(HelperError, match="ended without answering"):
             helper.receive()
+        helper.send(list(range(200_000)))  # to a helper that is gone: a broken pipe, and no traceback of it
+        with pytest.raises(HelperError, match="ended without answering"):
+            helper.receive()
     finally:
         helper.close()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_close_reaps_the_helper_and_it_writes_nothing(capfd: pytest.CaptureFixture[str]) -> None:
