@@ -215,6 +215,19 @@ def raw_objects(
                 what = "not a Kubernetes object (no apiVersion, kind or metadata)"
                 notices.append(f"{doc.position()}: skipping a document that is {what}")
                 continue
+            kind, api_version = doc.get("kind"), doc.get("apiVersion")
+            if (
+                isinstance(kind, str)
+                and isinstance(api_version, str)
+                and kind
+                and api_version
+                and not has_duplicates
+                and not kind.endswith("List")
+            ):  # the common case, in short: one object, as `flatten` gives it
+                objects.append(RawObject(kind, api_version, doc))
+                if len(objects) > limits.max_objects:
+                    return objects  # stop reading; the caller reports the limit over all readers
+                continue
             bodies = list(flatten(doc, errors, lists))
             if has_duplicates:
                 if len(bodies) != 1 or bodies[0][0] is not doc:  # a List: its own keys, then each item as an object
