@@ -5,20 +5,22 @@
 - a name claimed twice is an error at the second object's metadata naming where the first is defined,
   the same object read twice (a file given twice) is not;
 - the fields kept for diagnostics after loading (`positions.reference_fields`, found in one walk) are
-  where the walk from the body along their paths finds them.
+  where the walk from the body along their paths finds them;
+- the quick pass over an object's fields (`schema._clean`) agrees with the walk that reports them.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netcompile.errors import InputError
-from netcompile.load import positions, source
+from netcompile.load import positions, schema, source
 from netcompile.load.manifests import load
 from netcompile.load.source import Limits, Piece, RawObject, raw_objects
 from tests.test_hostile import structural_mutations
@@ -94,3 +96,17 @@ spec:
         ["metadata.namespace", "spec.template.metadata.labels", "spec.template.spec.containers[0].env[0].name",
          "spec.template.spec.containers[0].env[1].name"],
     ]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(structural_mutations())
+def test_the_quick_pass_over_fields_agrees_with_the_walk(text: str) -> None:
+    """`schema._clean` (the quick pass, lists of objects looked at inline) says an object is clean exactly
+    when the walk that spells out the paths (`schema._walk`) finds no unknown field in it."""
+    for raw in _raw_objects(text):
+        table = schema.kind_table(raw.api_version, raw.kind)
+        if table is None:
+            continue
+        found: list[Any] = []
+        schema._walk(raw.body, table, None, found)
+        assert schema._clean(raw.body, table) == (not found)

@@ -111,6 +111,7 @@ def _did_you_mean(name: str, candidates: Mapping[str, Any]) -> str:
     return f", did you mean {json.dumps(lowered[close[0]], ensure_ascii=False)}?" if close else ""
 
 
+@cache  # asked once per object read
 def kind_table(api_version: str, kind: str) -> Table | None:
     """The compiled fields of `kind` in `api_version`, or None when the schema does not keep them."""
     definition = (kinds_of(api_version) or {}).get(kind)
@@ -218,7 +219,16 @@ def _clean(mapping: YMap, table: Table) -> bool:
     fields = table.fields
     for key, value in mapping.items():
         child = fields[key]
-        if child is not None and value is not None and not _clean_value(value, child):
+        if child is None or value is None:
+            continue
+        if child.__class__ is ListOf and child.item.__class__ is Table and isinstance(value, YList):  # inline:
+            item = child.item  # lists of objects (containers, their ports) are the most common nested fields
+            for entry in value:
+                if isinstance(entry, YMap) and not (
+                    _clean(entry, item) if item.nested else item.names.issuperset(entry)
+                ):
+                    return False
+        elif not _clean_value(value, child):
             return False
     return True
 
