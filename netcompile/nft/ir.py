@@ -232,6 +232,7 @@ class Set:
 
 
 _UNSIZED = {SetFlag.DYNAMIC, SetFlag.TIMEOUT, SetFlag.INTERVAL}
+_FLAGS = frozenset(SetFlag)
 
 
 @dataclass(slots=True)
@@ -281,7 +282,7 @@ class Table:
         check_name(item.name)
         if item.name in self.sets or item.name in self.chains:
             raise IRError(f"duplicate object name {item.name!r}")
-        unknown = set(item.flags) - set(SetFlag)
+        unknown = set(item.flags) - _FLAGS
         if unknown:
             raise IRError(f"set {item.name!r}: unknown flags {sorted(unknown)}")
         self.sets[item.name] = item
