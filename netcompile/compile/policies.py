@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from ..model import IPAddress, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
 from ..nft import names as naming
@@ -307,8 +308,8 @@ class PolicyCompiler:
         self.table.add_chain(chain, f"{direction.name} of {count} isolated by {', '.join(keys)}{ports}")
         for version in sorted({version for pod in pods for version in self._versions[id(pod)]}):
             fam = family(version)
-            peer = Address(fam, direction.peer)
-            for kind, lookup, more in ((_PORTS, Concat((peer, L4PROTO, DPORT)), _PORT_TYPES), (_ANY, peer, ())):
+            peer, ported = _lookups(direction, fam)
+            for kind, lookup, more in ((_PORTS, ported, _PORT_TYPES), (_ANY, peer, ())):
                 mine = [
                     self._grants_of_kind(direction, kind[0], p, k, version) for p, k in zip(policies, keys, strict=True)
                 ]
@@ -335,7 +336,7 @@ class PolicyCompiler:
                     )
                 name = self._shared[cache]
                 if name is not None:
-                    self.table.add_rule(chain, member(Concat((peer, L4PROTO, DPORT)), name), ACCEPT)
+                    self.table.add_rule(chain, member(ported, name), ACCEPT)
         self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
 
     def _policy_grants(self, direction: Direction, policy: NetworkPolicy, key: str, version: int) -> list[Grant]:
@@ -444,6 +445,13 @@ class PolicyCompiler:
                         point = ((int(ip), int(ip)),)
                         out.append(Grant(point, f"{where} port {name}", proto.value.lower(), (port, port)))
         return out
+
+
+@cache
+def _lookups(direction: Direction, fam: AddressFamily) -> tuple[Address, Concat]:
+    """What a group's chain looks up in its sets: the peer's address, and with the protocol and port."""
+    peer = Address(fam, direction.peer)
+    return peer, Concat((peer, L4PROTO, DPORT))
 
 
 def _resolution(names: _Names, pod: Pod) -> tuple[str, ...]:
