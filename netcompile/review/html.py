@@ -125,7 +125,8 @@ def grid_svg(title: str, version: Version, explain: Explain | None = None) -> st
     closed or partly open, each with a `<title>` (its tooltip) naming the rules that decide it."""
     sources = sorted({k[0] for k in version.tallies}, key=lambda g: (_namespace(g) == "outside", g))
     columns = sorted(
-        {(k[1], k[2], k[3]) for k in version.tallies}, key=lambda c: (_namespace(c[0]) == "outside", c[0], c[1])
+        {(k[1], k[2], k[3]) for k in version.tallies},
+        key=lambda c: (_namespace(c[0]) == "outside", c[0], c[1], c[2].value),
     )
     size, left, top = (
         18,
