@@ -11,6 +11,7 @@ Examples per run: MUTATION_EXAMPLES structural + TEXT_EXAMPLES textual (HYPOTHES
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from functools import cache
@@ -110,6 +111,12 @@ def assert_clean(output: Output | None) -> None:
     ]
 
 
+def hostile(draw: st.DrawFn) -> Any:
+    """A hostile value, copied: a later mutation of the same document may reach into it, and must not
+    change HOSTILE_VALUES for the next example (Hypothesis requires the same draws to give the same data)."""
+    return copy.deepcopy(draw(st.sampled_from(HOSTILE_VALUES)))
+
+
 @st.composite
 def structural_mutations(draw: st.DrawFn) -> str:
     scenario: Scenario = draw(scenarios(max_packets=1))
@@ -128,16 +135,16 @@ def structural_mutations(draw: st.DrawFn) -> str:
         if isinstance(node, dict) and node:
             key = draw(st.sampled_from(sorted(node)))
             if op == "replace":
-                node[key] = draw(st.sampled_from(HOSTILE_VALUES))
+                node[key] = hostile(draw)
             elif op == "delete":
                 del node[key]
             elif op == "add":
-                node[draw(st.sampled_from(EXTRA_KEYS))] = draw(st.sampled_from(HOSTILE_VALUES))
+                node[draw(st.sampled_from(EXTRA_KEYS))] = hostile(draw)
             else:
                 node[key] = [node[key]]
         elif isinstance(node, list) and node:
             index = draw(st.integers(0, len(node) - 1))
-            node[index] = draw(st.sampled_from(HOSTILE_VALUES)) if op != "delete" else None
+            node[index] = hostile(draw) if op != "delete" else None
     return yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False)
 
 
