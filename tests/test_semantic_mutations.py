@@ -15,7 +15,7 @@ behaviour (tests/test_endpointslices.py), and those mutations are checked agains
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from netcompile.compile import frontends, index, policies
+from netcompile.compile import frontends, index, peers, policies
 from netcompile.complete import endpointslices
 from netcompile.model import EndpointConditions, IPBlock, Pod, Protocol
 from netcompile.model.selectors import LabelSelector
@@ -60,18 +60,27 @@ def _every_node_is_this_one(self: index.Cluster, node_name: str | None) -> bool:
     return True
 
 
+@contextmanager
+def _both(*patches: AbstractContextManager[Any]) -> Iterator[None]:
+    with ExitStack() as stack:
+        for one in patches:
+            stack.enter_context(one)
+        yield
+
+
 COMPILER_MUTATIONS: dict[str, Callable[[], AbstractContextManager[Any]]] = {
     "compiler: usable endpoints without the terminating fallback": lambda: patch.object(
         frontends, "usable", _usable_without_fallback
     ),
-    "compiler: selectors ignore matchExpressions": lambda: patch.object(
-        policies, "selector_matches", _match_labels_only
+    "compiler: selectors ignore matchExpressions": lambda: _both(
+        patch.object(policies, "selector_matches", _match_labels_only),
+        patch.object(peers, "selector_matches", _match_labels_only),  # who peers pick (compile/peers.py)
     ),
     "compiler: named ports ignore the name": lambda: patch.object(
         policies, "named_port", _named_port_first_of_protocol
     ),
     "compiler: every endpoint is local": lambda: patch.object(index.Cluster, "is_local", _every_node_is_this_one),
-    "compiler: ipBlock excepts ignored": lambda: patch.object(policies, "block_intervals", _block_without_excepts),
+    "compiler: ipBlock excepts ignored": lambda: patch.object(peers, "block_intervals", _block_without_excepts),
 }
 
 
