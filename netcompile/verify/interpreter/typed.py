@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from functools import cache
 
 from .vocabulary import BITS, IFNAME, IPV4, IPV6, NAMED, PROTO, PROTO_NAMES, RANGEABLE, Interval
@@ -74,14 +75,7 @@ def typed_value(text: str, dtype: str) -> tuple[Interval, bool]:
         version = 4 if dtype == IPV4 else 6
         if "/" in text:
             return _prefix(text, version), True
-        if "-" in text:
-            lo_text, hi_text = text.split("-", 1)
-            lo, hi = address(lo_text, version), address(hi_text, version)
-            if lo > hi:
-                raise ValueError(text)
-            return (lo, hi), True
-        value = address(text, version)
-        return (value, value), False
+        return _span(text, lambda part: address(part, version))
     if dtype == IFNAME:
         wildcard = text.endswith("*")  # nft: a trailing `*` matches every name starting so
         name = text[:-1] if wildcard else text
@@ -96,12 +90,19 @@ def typed_value(text: str, dtype: str) -> tuple[Interval, bool]:
             raise ValueError(text)
         return (names[text], names[text]), False
     if dtype in BITS:
-        if "-" in text and dtype in RANGEABLE:
-            lo_text, hi_text = text.split("-", 1)
-            lo, hi = number(lo_text, dtype), number(hi_text, dtype)
-            if lo > hi:
-                raise ValueError(text)
-            return (lo, hi), True
+        if dtype in RANGEABLE:
+            return _span(text, lambda part: number(part, dtype))
         value = number(text, dtype)
         return (value, value), False
     raise ValueError(text)
+
+
+def _span(text: str, read: Callable[[str], int]) -> tuple[Interval, bool]:
+    """`LOW-HIGH` (LOW at most HIGH: True) or one value, each read by `read`."""
+    if "-" in text:
+        low, high = (read(part) for part in text.split("-", 1))
+        if low > high:
+            raise ValueError(text)
+        return (low, high), True
+    value = read(text)
+    return (value, value), False
