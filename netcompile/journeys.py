@@ -189,6 +189,7 @@ class Network:
         """The same nodes and rulesets (parsed once), with packets routed by `routes` (the lab's)."""
         other = copy.copy(self)
         other.routes = routes
+        other._helper = None  # a helper follows this network's routes, forked with it: not the copy's
         return other
 
     # --- naming things ---------------------------------------------------------------------------
