@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from .classes import Facts, PodClass, classes_of
 
 if TYPE_CHECKING:
-    from .matrix import Cell, ClassMatrix, Source, all_cells, block_cells, cell_by_cell, matrix_pods
+    from .matrix import SELF, Cell, ClassMatrix, Source, all_cells, block_cells, cell_by_cell, matrix_pods
     from .survey import Survey
 
 __all__ = [
+    "SELF",
     "Cell",
     "ClassMatrix",
     "Facts",
@@ -40,7 +41,17 @@ __all__ = [
 # The journeys' half (matrix.py, survey.py: both evaluators, so the compiler's rulesets) is imported when
 # first asked for, so that the reference's half (atoms, classes, cells) is usable without the compiler:
 # lint groups its questions to the reference by these classes (lint/reach.py).
-_JOURNEYS = {"Cell", "ClassMatrix", "Source", "all_cells", "block_cells", "cell_by_cell", "matrix_pods", "Survey"}
+_JOURNEYS = {
+    "SELF",
+    "Cell",
+    "ClassMatrix",
+    "Source",
+    "all_cells",
+    "block_cells",
+    "cell_by_cell",
+    "matrix_pods",
+    "Survey",
+}
 
 
 def __getattr__(name: str) -> Any:

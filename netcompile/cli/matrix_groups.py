@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..analysis import ClassMatrix, Source
+from ..analysis import SELF, Cell, ClassMatrix, Source
 from ..model import Pod, Protocol
 
 
@@ -26,34 +26,37 @@ class Group:
     workload: str | None = None
 
 
-def _mark(matrix: ClassMatrix, source: Source, members: Sequence[int], port: int, protocol: Protocol) -> str:
-    """The mark from `source` to a pod of `members` other than itself (`.` when there is none)."""
+Check = list[tuple[Source, Sequence[int], int, Protocol]]  # marks that must all be the same
+
+
+def _planned(matrix: ClassMatrix, source: Source, members: Sequence[int], port: int, protocol: Protocol) -> Cell | int:
+    """The cell from `source` to a pod of `members` other than itself, planned (ClassMatrix.plan; `.` when
+    there is none)."""
     dst = next((i for i in members if i != source.pod), None)
-    return "." if dst is None else matrix.cell(source, dst, port, protocol, exact=False).mark
+    return SELF if dst is None else matrix.plan(source, [(dst, port, protocol)])[0]
 
 
 def _alike(matrix: ClassMatrix, parts: list[tuple[int, ...]], others: list[tuple[int, ...]]) -> bool:
     """Whether the parts of a workload say the same to and from every other row (`others`, and outside
-    clients), and the same between any two of their pods."""
+    clients), and the same between any two of their pods. Every cell compared is planned first, then
+    their journeys made in one batch."""
     ports = {tuple(matrix.ports(p[0])) for p in parts}
     if len(ports) > 1:
         return False
     (mine,) = ports
     sources = [matrix.sources[p[0]] for p in parts]
     outside = matrix.sources[len(matrix.pods) :]
+    checks: list[Check] = []
     for row in [matrix.sources[o[0]] for o in others] + list(outside):
-        for port, protocol in mine:
-            if len({_mark(matrix, row, p, port, protocol) for p in parts}) > 1:
-                return False
+        checks += [[(row, p, port, protocol) for p in parts] for port, protocol in mine]
     for other in others:
-        for port, protocol in matrix.ports(other[0]):
-            if len({_mark(matrix, s, other, port, protocol) for s in sources}) > 1:
-                return False
+        checks += [[(s, other, port, protocol) for s in sources] for port, protocol in matrix.ports(other[0])]
     for port, protocol in mine:
-        inner = {_mark(matrix, s, p, port, protocol) for s in sources for p in parts if p != (s.pod,)}
-        if len(inner) > 1:
-            return False
-    return True
+        checks.append([(s, p, port, protocol) for s in sources for p in parts if p != (s.pod,)])
+    planned = [[_planned(matrix, *cell) for cell in check] for check in checks]
+    matrix.settle()
+    marks = [{c.mark if isinstance(c, Cell) else matrix.answered(c)[0].mark for c in check} for check in planned]
+    return all(len(found) <= 1 for found in marks)
 
 
 def _name(pods: Sequence[Pod], members: tuple[int, ...], workload: str | None, whole: int, labels: str) -> str:
