@@ -223,14 +223,6 @@ class ClassMatrix:
         assert found is not None, "settle() first"
         return found
 
-    def answer(self, key: tuple[Any, ...], source: Source, address: IPAddress, port: int, protocol: Protocol) -> Answer:
-        """The representative answer of `key` (its cell, address, port, and whether the evaluators disagree),
-        made now (with any other asked) by a journey from `source` to `address` if no cell of that key has
-        been asked before."""
-        number = self.key_number(key, source, address, port, protocol)
-        self.settle()
-        return self.answered(number)
-
     def cell(self, source: Source, dst: int, port: int, protocol: Protocol, *, exact: bool = True) -> Cell:
         """The cell from `source` to pod `dst` on `port`; `exact=False`: the representative's cell as it is
         (the same mark, its own addresses), which is enough to count."""

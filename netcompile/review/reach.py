@@ -142,7 +142,9 @@ def version(
             if cell.evaluated:
                 address = matrix.destination(dst, source)
                 assert address is not None  # an evaluated cell has a destination address
-                tallies[(src, groups[dst], port, protocol)].add(1, cell, (source.place, address))
+                tallies[(src, groups[dst], port, protocol)].add(
+                    1, cell.delivered > 0, cell.agrees, (source.place, address)
+                )
     return Version(net, PodPairs(matrix, groups), counts, dict(tallies))
 
 
@@ -186,15 +188,7 @@ def _to_outside(
                 cells.append(((groups[source.pod], label, port, protocol), number, (source.place, address)))
     answers = [(journey.delivered() > 0, journey.agrees) for journey in net.journeys(asks)]
     for key, number, sample in cells:
-        delivered, agrees = answers[number]
-        tally = tallies[key]
-        tally.cells += 1
-        tally.disagree += not agrees
-        if delivered:
-            tally.open += 1
-            tally.sample_open = tally.sample_open or sample
-        else:
-            tally.sample_closed = tally.sample_closed or sample
+        tallies[key].add(1, *answers[number], sample)
 
 
 @dataclass(frozen=True, slots=True)

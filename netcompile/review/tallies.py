@@ -43,12 +43,13 @@ class Tally:
             return "closed"
         return "open" if self.open == self.cells else f"partly open ({self.open} of {self.cells} pod pairs)"
 
-    def add(self, count: int, cell: Cell, sample: tuple[Place, IPAddress]) -> None:
-        """`count` pod pairs whose cell is `cell`, `sample` one of them."""
+    def add(self, count: int, delivered: bool, agrees: bool, sample: tuple[Place, IPAddress]) -> None:
+        """`count` pod pairs whose cell is delivered (with some probability) or not, on which the evaluators
+        agree or not; `sample` one of them."""
         self.cells += count
-        if not cell.agrees:
+        if not agrees:
             self.disagree += count
-        if cell.delivered > 0:
+        if delivered:
             self.open += count
             self.sample_open = self.sample_open or sample
         else:
@@ -210,7 +211,7 @@ class PodPairs:
             if cell.evaluated:
                 address = matrix.destination(d, matrix.sources[s])
                 assert address is not None  # an evaluated cell has a destination address
-                out.add(count, cell, (matrix.sources[s].place, address))
+                out.add(count, cell.delivered > 0, cell.agrees, (matrix.sources[s].place, address))
         return out if out.cells else None
 
     def _pairs(self, source: str, destination: str) -> Iterator[tuple[int, int, int]]:
