@@ -116,17 +116,10 @@ class PodPairs:
         self._plan()
         return self.matrix.disagreeing()
 
-    def row(self, group: str) -> list[int] | None:
-        """For a group of one class (and no pod at a special address): the codes of its class's cells to
-        every class's ports (`columns` says where a group's are); else None."""
-        single = self._single.get(group)
-        if single is None:
-            return None
-        self._plan()
-        return self._codes(single[0])
-
     def seen(self, group: str) -> list[int] | None:
-        """`row` with each code's state bits alone (`& SEEN`), and a 0 last (the state of no such port)."""
+        """For a group of one class (and no pod at a special address): its class's row of codes (to every
+        class's ports; `columns` says where a group's are), each code's state bits alone (`& SEEN`), and a
+        0 last (the state of no such port); else None."""
         single = self._single.get(group)
         if single is None:
             return None
@@ -138,7 +131,7 @@ class PodPairs:
 
     def columns(self, group: str) -> dict[tuple[int, Protocol], int] | None:
         """For a group of one class (and no pod at a special address): where each of its ports is in a
-        class's row (`row`); else None."""
+        class's row (`seen`); else None."""
         single = self._single.get(group)
         if single is None:
             return None
