@@ -184,12 +184,14 @@ class Network:
         self.routes: Routes = routes if routes is not None else self
         self.oracle: Oracle = oracle or (lambda cluster, packet: evaluate(cluster, packet, opts.nodeport_addresses))
         self._helper: Helper[Ask, tuple[dict[Result, Fraction], dict[Arrival, Fraction]]] | None = None
+        self._later: list[Journey] = []  # journeys whose compiled side the helper still owes (`collect`)
 
     def routed(self, routes: Routes) -> Network:
         """The same nodes and rulesets (parsed once), with packets routed by `routes` (the lab's)."""
         other = copy.copy(self)
         other.routes = routes
         other._helper = None  # a helper follows this network's routes, forked with it: not the copy's
+        other._later = []
         return other
 
     # --- naming things ---------------------------------------------------------------------------
@@ -290,22 +292,38 @@ class Network:
             self._follow(entry, journey, which, compiled, hops)
         return journey
 
-    def journeys(self, asks: Sequence[Ask]) -> list[Journey]:
+    def journeys(self, asks: Sequence[Ask], *, later: bool = False) -> list[Journey]:
         """`journey(*ask, hops=False)` of each ask: the interpreter's side in the helper process when one
-        runs (`start_helper`), while this process follows the reference's."""
+        runs (`start_helper`), while this process follows the reference's. `later=True`: the journeys are
+        returned with the reference's side alone when a helper makes the other, which `collect` then
+        fills in (meanwhile, this process can go on with the reference's answers)."""
         helper = self._helper
         if helper is None or not asks:
             return [self.journey(*ask, hops=False) for ask in asks]
+        self.collect()  # the helper answers one batch at a time
         helper.send(asks)
         out: list[Journey] = []
         for src, dst, dport, protocol in asks:
             entry, journey = self._begin(src, dst, dport, protocol)
             self._follow(entry, journey, "reference", True, False)
             out.append(journey)
-        for journey, (dist, arrivals) in zip(out, helper.receive(), strict=True):
-            journey.compiled = dist
-            journey.arrivals["compiled"] = arrivals
+        self._later = out
+        if not later:
+            self.collect()
         return out
+
+    @property
+    def owes_compiled(self) -> bool:
+        """Whether the last `journeys(..., later=True)` still waits for its compiled side (`collect`)."""
+        return bool(self._later)
+
+    def collect(self) -> None:
+        """The compiled side of the last `journeys(..., later=True)`, from the helper (waiting for it)."""
+        if self._later and self._helper is not None:
+            pending, self._later = self._later, []
+            for journey, (dist, arrivals) in zip(pending, self._helper.receive(), strict=True):
+                journey.compiled = dist
+                journey.arrivals["compiled"] = arrivals
 
     def start_helper(self, *, always: bool = False) -> None:
         """Fork a helper process for the interpreter's side of `journeys`: now, it compiles every node's
@@ -342,6 +360,7 @@ class Network:
             self.stop_helper()
 
     def stop_helper(self) -> None:
+        self._later = []  # owed and never collected: nothing read them (stopped after an error)
         if self._helper is not None:
             self._helper.close()
             self._helper = None

@@ -191,7 +191,8 @@ def test_the_same_matrix_with_a_helper_process_and_on_one_cpu(tmp_path: Path, mo
     assert [(code, out) for code, out, _ in helped] == [(code, out) for code, out, _ in alone]
     assert all(code == 0 for code, _, _ in helped)
 
-    # a broken ruleset: the helper parses it and finds its disagreements (exit 1), as in process
+    # a broken ruleset: the helper parses it and finds its disagreements (exit 1), as in process; the text
+    # table, laid out while the helper finishes (with the reference's answers), is laid out again
     from netcompile.verify.interpreter import Ruleset
 
     class Broken(Ruleset):
@@ -200,8 +201,11 @@ def test_the_same_matrix_with_a_helper_process_and_on_one_cpu(tmp_path: Path, mo
             return Ruleset.parse("".join(x for x in text.splitlines(keepends=True) if " ingress[0]" not in x))
 
     monkeypatch.setattr("netcompile.verify.interpreter.Ruleset", Broken)
-    broken_helped = matrix(EXAMPLES, "--format", "json")
+    forms = ("text", "markdown", "json")
+    broken_helped = [matrix(EXAMPLES, "--format", form) for form in forms]
     monkeypatch.setattr(netcompile.journeys, "cpus", lambda: 1)
-    broken_alone = matrix(EXAMPLES, "--format", "json")
-    assert broken_helped[:2] == broken_alone[:2]
-    assert broken_helped[0] == 1 and json.loads(broken_helped[1])["disagreements"] > 0
+    broken_alone = [matrix(EXAMPLES, "--format", form) for form in forms]
+    assert broken_helped == broken_alone
+    assert all(code == 1 for code, _, _ in broken_helped)
+    assert json.loads(broken_helped[2][1])["disagreements"] > 0
+    assert "!" in broken_helped[0][1] and "cells where the compiled ruleset disagrees" in broken_helped[0][2]

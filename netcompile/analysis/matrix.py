@@ -162,6 +162,8 @@ class ClassMatrix:
         self._asks: list[Ask] = []  # per key number: its representative journey
         self._answers: list[Answer | None] = []  # per key number: its answer (None: not made yet)
         self._pending: list[int] = []  # key numbers asked and not answered
+        self._unconfirmed: list[tuple[int, Journey]] = []  # keys answered by the reference alone so far
+        self._revised = False  # an answer given before `confirm` was not the final one
         self._looked_up: dict[tuple[Any, ...], int] = {}  # key numbers by Keys.lookup's name
         self._addresses: dict[tuple[int, int], IPAddress | None] = {}
         self._by_version: dict[int, tuple[list[IPAddress | None], list[int | None]]] = {}
@@ -202,16 +204,39 @@ class ClassMatrix:
             self._pending.append(found)
         return found
 
-    def settle(self) -> None:
-        """Make the journeys of every key asked and not answered yet, in one batch (`Network.journeys`)."""
+    def settle(self, *, later: bool = False) -> None:
+        """Make the journeys of every key asked and not answered yet, in one batch (`Network.journeys`).
+        `later=True`: when the Network's helper makes the compiled side, it is taken by `confirm` (or the
+        next batch); until then these keys' answers are provisional: the reference's, as if the compiled
+        side agreed, so that a table can be laid out while the helper finishes. Nothing may be shown
+        before `confirm`, which says whether an answer given meanwhile changed."""
         if not self._pending:
             return
+        self.confirm()  # the helper answers one batch at a time
         pending, self._pending = self._pending, []
-        journeys = self.net.journeys([self._asks[n] for n in pending])
+        journeys = self.net.journeys([self._asks[n] for n in pending], later=later)
+        owed = self.net.owes_compiled
         for n, journey in zip(pending, journeys, strict=True):
-            cell = of_journey(journey)
-            _, address, port, _ = self._asks[n]
-            self._answers[n] = (cell, address, port, not cell.agrees)
+            if owed:
+                self._unconfirmed.append((n, journey))
+                journey = replace(journey, compiled=journey.reference)
+            self._answer(n, journey)
+
+    def _answer(self, number: int, journey: Journey) -> None:
+        cell = of_journey(journey)
+        _, address, port, _ = self._asks[number]
+        self._answers[number] = (cell, address, port, not cell.agrees)
+
+    def confirm(self) -> bool:
+        """The compiled side of every key settled `later` (waiting for the helper); whether any answer
+        given before was not the final one (the evaluators disagree on its key: its cells change)."""
+        if self._unconfirmed:
+            self.net.collect()
+            for n, journey in self._unconfirmed:
+                self._answer(n, journey)
+                self._revised |= not journey.agrees
+            self._unconfirmed = []
+        return self._revised
 
     def disagreeing(self) -> bool:
         """Whether the evaluators disagree on any key made so far (`settle`)."""

@@ -106,12 +106,14 @@ class Table:
             for c, cell in enumerate(cells):
                 yield r, c, cell
 
-    def rows_of_cells(self, *, exact: bool = True) -> Iterator[tuple[int, list[Cell]]]:
+    def rows_of_cells(self, *, exact: bool = True, later: bool = False) -> Iterator[tuple[int, list[Cell]]]:
         """Every shown row's cells; counts the pod cells where the evaluators disagree. `exact=False`:
         marks are enough (the distributions may name the addresses of another cell of the same key).
         A column's cell is the source's to the group's first pod other than itself (to itself, `.`,
         when the group is that pod alone). Rows are planned a chunk at a time (ClassMatrix.plan: up to
-        CHUNK cells), then the chunk's journeys made in one batch, then its cells given out."""
+        CHUNK cells), then the chunk's journeys made in one batch, then its cells given out. `later`: the
+        cells may be provisional (`ClassMatrix.settle`): only to lay out what `ClassMatrix.confirm` then
+        confirms, or walked again."""
         picks = [(g.pods[0], g.pods[1] if len(g.pods) > 1 else g.pods[0], port, p) for _, g, port, p in self.columns]
 
         def targets(source: Source) -> list[tuple[int, int, Protocol]]:
@@ -131,7 +133,7 @@ class Table:
             chunk.append((r, planned))
             planned_cells += len(self.columns)
             if planned_cells >= CHUNK or r == len(self.rows) - 1:
-                self.matrix.settle()
+                self.matrix.settle(later=later)
                 check = self.matrix.disagreeing()  # else no cell of the chunk disagrees
                 for n, planned in chunk:
                     _, row_source, size = self.rows[n]
@@ -150,8 +152,19 @@ class Table:
 
 
 def render_text(table: Table) -> list[str]:
+    """The table as text. It is laid out while the helper process (if any) still makes the compiled side
+    of the journeys, with the reference's answers; then that side is taken and, should it disagree on
+    any cell key, the table is laid out again with the final answers."""
+    lines = _text(table, later=True)
+    if table.matrix.confirm():
+        table.disagreements = 0
+        lines = _text(table, later=False)
+    return lines
+
+
+def _text(table: Table, *, later: bool) -> list[str]:
     marks: list[list[str]] = [[] for _ in table.rows]
-    for r, cells in table.rows_of_cells(exact=False):
+    for r, cells in table.rows_of_cells(exact=False, later=later):
         marks[r] = [cell.mark for cell in cells]
     seen = {m for row in marks for m in row}
     names = [row[0] for row in table.rows]
