@@ -15,9 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .values import Value
 
-@dataclass(frozen=True, slots=True)
-class Position:
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Position(Value):
     """A place in an input file; line and column count from 1, as editors do."""
 
     file: str
@@ -41,8 +43,8 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Diagnostic(Value):
     """One problem: where it is, which object, which field, and what is wrong."""
 
     position: Position | None

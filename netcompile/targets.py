@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 
 from .model import IPAddress, Node, Objects, Pod, Service
+from .values import Value
 
 DEFAULT_NAMESPACE = "default"
 
@@ -40,8 +41,8 @@ class TargetError(ValueError):
     """A target that is malformed, names nothing, or names more than one thing."""
 
 
-@dataclass(frozen=True, slots=True)
-class Kind:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Kind(Value):
     """A kind a target may name, with the names kubectl accepts for it (lowercase)."""
 
     name: str  # "Service"
@@ -161,8 +162,8 @@ def kind_named(text: str) -> Kind | None:
     return kind
 
 
-@dataclass(frozen=True, slots=True)
-class TargetSpec:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TargetSpec(Value):
     """A target as written, parsed but not looked up: an address, or a (kind, namespace, name)."""
 
     text: str
@@ -224,8 +225,8 @@ def _unknown_kind(text: str) -> str:
     return f'unknown kind "{text}"{hint} (kinds: {shown})'
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Target(Value):
     """A resolved target: an address, or one object of the input."""
 
     spec: TargetSpec

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from hashlib import sha256
 
+from ..values import Value
+
 HASHED_ROUNDS = 64
 
 
@@ -41,8 +43,8 @@ def _first(identity: str, size: int) -> int:
     return int.from_bytes(sha256(f"{identity}#0".encode()).digest()[:16], "big") % size
 
 
-@dataclass(frozen=True, slots=True)
-class Allocation:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Allocation(Value):
     """Slots by identity (absent: the pool ran out), and the identities whose first choice was contested."""
 
     slots: dict[str, int]

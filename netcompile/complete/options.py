@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from ..model import IPNetwork
+from ..values import Value
 
 DEFAULT_SERVICE_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.96.0.0/12"), ip_network("fd00:10:96::/112"))
 DEFAULT_POD_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.244.0.0/16"),)
@@ -29,8 +30,8 @@ DEFAULT_LOAD_BALANCER_CIDRS: tuple[IPNetwork, ...] = (ip_network("172.18.255.0/2
 NODE_NAME_PREFIX = "kind-worker"
 
 
-@dataclass(frozen=True, slots=True)
-class CompleteOptions:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CompleteOptions(Value):
     """How `complete()` fills in what the input leaves to the cluster.
 
     `simulate`: None (the default) simulates only an input that needs it: workloads whose pods are not in

@@ -30,6 +30,7 @@ from hashlib import sha256
 from ..model import Labels, Meta, Node, Objects, Pod
 from ..model.naming import PodNaming
 from ..model.workloads import WORKLOAD_API_VERSIONS, OwnerReference, Workload, WorkloadKind
+from ..values import Value
 from .nodes import eligible
 
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
@@ -38,8 +39,8 @@ _SUFFIX_TABLE = bytes(ord(ALPHANUMS[b % len(ALPHANUMS)]) for b in range(256))  #
 REVISION_LABEL = "controller-revision-hash"
 
 
-@dataclass(frozen=True, slots=True)
-class Planned:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Planned(Value):
     """A pod to create: the Pod without node or address yet, and what places it."""
 
     pod: Pod

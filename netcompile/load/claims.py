@@ -8,11 +8,12 @@ from typing import NamedTuple
 
 from ..errors import Diagnostic, Position, duplicate, invalid
 from ..model import KubeObject, Meta, Service
+from ..values import Value
 from .source import RawObject
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Claim(Value):
     """Something the API server hands out once to a Service: a clusterIP, a nodePort (names: `NameClaim`).
 
     The first claimer in input order keeps it; a later one with another `holder` is an error at its

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Position
+from ..values import Value
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Limits(Value):
     """Bounds on untrusted input; each is a command-line flag (see `netcompile compile --help`)."""
 
     max_file_bytes: int = 256 * 1024 * 1024
@@ -62,8 +63,8 @@ class YList(list[Any]):
         return Position(self.file, packed >> 20, packed & 0xFFFFF)
 
 
-@dataclass(frozen=True, slots=True)
-class RawObject:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RawObject(Value):
     """One Kubernetes object as read: its kind, and its body with positions."""
 
     kind: str
@@ -75,8 +76,8 @@ class RawObject:
         return self.body.position()
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Piece(Value):
     """Whole documents of one file, decoded. Large files are cut into pieces at
     document starts, so that reading can stop past --max-objects without reading the rest (see
     `manifests.load`)."""

@@ -15,6 +15,7 @@ from ..model import (
     ServiceType,
 )
 from ..model.selectors import LabelSelector, Operator, Requirement
+from ..values import Value
 from .positions import reference_fields
 from .source import RawObject, YMap
 from .validation import (
@@ -39,8 +40,8 @@ DEFAULT_AFFINITY_TIMEOUT = 10800
 NODE_PORT_RANGE = (30000, 32767)
 
 
-@dataclass(frozen=True, slots=True)
-class ParseOptions:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ParseOptions(Value):
     """Choices that change what counts as valid input."""
 
     node_port_range: tuple[int, int] = NODE_PORT_RANGE

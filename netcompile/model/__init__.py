@@ -12,6 +12,7 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from ..errors import Position
+from ..values import Value
 from .ingress import Ingress  # it names this module's types in annotations only
 from .naming import NO_NAMING, PodNaming
 from .proxy import ProxyConfig
@@ -46,8 +47,8 @@ class PolicyType(StrEnum):
     EGRESS = "Egress"
 
 
-@dataclass(frozen=True, slots=True)
-class Meta:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Meta(Value):
     """What every object has: identity, labels, and where it was defined."""
 
     kind: str
@@ -81,19 +82,19 @@ class Meta:
         return dict(self.labels)
 
 
-@dataclass(frozen=True, slots=True)
-class Namespace:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Namespace(Value):
     meta: Meta
 
 
-@dataclass(frozen=True, slots=True)
-class NodeAddress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class NodeAddress(Value):
     type: str  # InternalIP, ExternalIP, Hostname, ...
     address: IPAddress
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Node(Value):
     meta: Meta
     pod_cidrs: tuple[IPNetwork, ...]
     addresses: tuple[NodeAddress, ...]  # IP addresses only (InternalIP and ExternalIP)
@@ -103,15 +104,15 @@ class Node:
         return self.meta.label_dict().get("topology.kubernetes.io/zone")
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerPort:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ContainerPort(Value):
     name: str | None
     port: int
     protocol: Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class Pod:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Pod(Value):
     meta: Meta
     node_name: str | None
     host_network: bool
@@ -128,8 +129,8 @@ class Pod:
         return self.phase == "Running"
 
 
-@dataclass(frozen=True, slots=True)
-class ServicePort:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServicePort(Value):
     name: str  # "" when the Service has a single unnamed port
     protocol: Protocol
     port: int
@@ -141,14 +142,14 @@ class ServicePort:
         return self.name or str(self.port)
 
 
-@dataclass(frozen=True, slots=True)
-class LoadBalancerIngress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LoadBalancerIngress(Value):
     ip: IPAddress
     ip_mode: str  # "VIP" (default) or "Proxy"
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Service(Value):
     meta: Meta
     type: ServiceType
     selector: LabelSelector | None  # None: no selector (endpoints are given by slices or Endpoints)
@@ -174,15 +175,15 @@ class Service:
         return self.selector is not None
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointPort:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EndpointPort(Value):
     name: str
     port: int
     protocol: Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointConditions:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EndpointConditions(Value):
     """EndpointSlice conditions; absent `ready`/`serving` mean true, absent `terminating` false."""
 
     ready: bool = True
@@ -190,8 +191,8 @@ class EndpointConditions:
     terminating: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SliceEndpoint:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SliceEndpoint(Value):
     addresses: tuple[IPAddress, ...]
     conditions: EndpointConditions
     node_name: str | None
@@ -200,8 +201,8 @@ class SliceEndpoint:
     hostname: str | None = None  # the endpoint's DNS name under a headless Service (cluster DNS reads it)
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointSlice:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EndpointSlice(Value):
     meta: Meta
     service_name: str | None  # the kubernetes.io/service-name label
     address_type: str  # IPv4, IPv6, FQDN
@@ -209,33 +210,33 @@ class EndpointSlice:
     endpoints: tuple[SliceEndpoint, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointAddress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EndpointAddress(Value):
     ip: IPAddress
     node_name: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointSubset:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EndpointSubset(Value):
     addresses: tuple[EndpointAddress, ...]
     not_ready_addresses: tuple[EndpointAddress, ...]
     ports: tuple[EndpointPort, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoints:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Endpoints(Value):
     meta: Meta
     subsets: tuple[EndpointSubset, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class IPBlock:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IPBlock(Value):
     cidr: IPNetwork
     except_: tuple[IPNetwork, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyPeer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PolicyPeer(Value):
     """One `from`/`to` entry: pod and/or namespace selectors, or an ipBlock."""
 
     pod_selector: LabelSelector | None
@@ -243,23 +244,23 @@ class PolicyPeer:
     ip_block: IPBlock | None
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyPort:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PolicyPort(Value):
     protocol: Protocol
     port: int | str | None  # None: every port of the protocol
     end_port: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyRule:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PolicyRule(Value):
     """An ingress or egress rule; `peers` None means every peer, `ports` None every port and protocol."""
 
     peers: tuple[PolicyPeer, ...] | None
     ports: tuple[PolicyPort, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkPolicy:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class NetworkPolicy(Value):
     meta: Meta
     pod_selector: LabelSelector
     policy_types: tuple[PolicyType, ...]
@@ -267,8 +268,8 @@ class NetworkPolicy:
     egress: tuple[PolicyRule, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceCIDR:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServiceCIDR(Value):
     """networking.k8s.io/v1 ServiceCIDR: a range the API server hands out ClusterIPs from."""
 
     meta: Meta
@@ -280,8 +281,8 @@ KubeObject = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Objects:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Objects(Value):
     """Every object of the input, by kind, in input order."""
 
     namespaces: tuple[Namespace, ...] = ()
@@ -307,8 +308,8 @@ class Objects:
 DETECT_LOCAL_MODES = ("ClusterCIDR", "NodeCIDR", "None")
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Scope(Value):
     """What both evaluators are given: the completed objects and the question's node and pod networks.
 
     `node_name` is as asked (`--node`, or None); `cluster_cidrs` as given (`--cluster-cidr` or kube-proxy's

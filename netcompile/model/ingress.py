@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from ..values import Value
+
 if TYPE_CHECKING:  # model/__init__ imports this module: its names are for annotations only here
     from ..errors import Position
     from . import Meta
@@ -24,16 +26,16 @@ class PathType(StrEnum):
     IMPLEMENTATION_SPECIFIC = "ImplementationSpecific"
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceBackend:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServiceBackend(Value):
     """`backend.service`: a Service of the Ingress's namespace, and one of its ports by number or name."""
 
     name: str
     port: int | str
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceBackend:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ResourceBackend(Value):
     """`backend.resource`: another object of the Ingress's namespace (a bucket, a CRD), not a Service."""
 
     api_group: str | None
@@ -41,8 +43,8 @@ class ResourceBackend:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class IngressBackend:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IngressBackend(Value):
     """One backend and where it is written (`spec.rules[0].http.paths[1].backend`), for notices."""
 
     service: ServiceBackend | None
@@ -51,27 +53,27 @@ class IngressBackend:
     position: Position | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class HTTPIngressPath:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class HTTPIngressPath(Value):
     path: str  # "" when absent (ImplementationSpecific only)
     path_type: PathType
     backend: IngressBackend
 
 
-@dataclass(frozen=True, slots=True)
-class IngressRule:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IngressRule(Value):
     host: str | None  # None: every host; "*.example.com": a wildcard of one label
     paths: tuple[HTTPIngressPath, ...]  # empty when the rule has no `http`
 
 
-@dataclass(frozen=True, slots=True)
-class IngressTLS:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IngressTLS(Value):
     hosts: tuple[str, ...]
     secret_name: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Ingress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Ingress(Value):
     meta: Meta
     ingress_class_name: str | None
     default_backend: IngressBackend | None

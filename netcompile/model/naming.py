@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..values import Value
 
-@dataclass(frozen=True, slots=True)
-class EnvVar:
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EnvVar(Value):
     """One `env` entry of a container: its value, or None when it comes from `valueFrom` (a ConfigMap,
     a Secret, a field of the pod: known only in the cluster)."""
 
@@ -21,8 +23,8 @@ class EnvVar:
     value_from: str | None = None  # the `valueFrom` given, as JSON (only to be written back: `get -o yaml`)
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Container(Value):
     """A container (`spec.containers`, `spec.initContainers`) as `env` reads it: its name, whether it is an
     init container, the variables it sets itself in order, and its `envFrom` sources (`configMap NAME`,
     `secret NAME`, with `prefix PREFIX` when given): their keys live in objects netcompile does not read."""
@@ -33,8 +35,8 @@ class Container:
     env_from: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class PodNaming:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PodNaming(Value):
     """`spec.hostname`, `spec.subdomain`, `spec.enableServiceLinks` (default true), the containers, and how
     the pod resolves names: `spec.dnsPolicy` (default ClusterFirst) and `spec.dnsConfig`'s searches and
     options (`ndots`, ...: (name, value) pairs)."""

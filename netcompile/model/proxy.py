@@ -13,6 +13,7 @@ from hashlib import sha1
 from ipaddress import IPv4Network, IPv6Network
 
 from ..errors import Position
+from ..values import Value
 
 PROXY_KIND = "KubeProxyConfiguration"
 PROXY_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
@@ -21,8 +22,8 @@ PROXY_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
 DEFAULT_MASQUERADE_BIT = 14
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyConfig:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ProxyConfig(Value):
     """What netcompile honours of a KubeProxyConfiguration, and where it was read.
 
     `detect_local_mode` is ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix; `cluster_cidrs` is the

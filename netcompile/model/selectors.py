@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..values import Value
+
 
 class Operator(StrEnum):
     IN = "In"
@@ -21,15 +23,15 @@ class Operator(StrEnum):
     DOES_NOT_EXIST = "DoesNotExist"
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Requirement(Value):
     key: str
     operator: Operator
     values: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class LabelSelector:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LabelSelector(Value):
     """matchLabels and matchExpressions, ANDed; `LabelSelector()` selects everything."""
 
     match_labels: tuple[tuple[str, str], ...] = ()

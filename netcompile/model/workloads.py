@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from ..values import Value
 from .naming import NO_NAMING, PodNaming
 from .selectors import LabelSelector
 
@@ -40,8 +41,8 @@ WORKLOAD_API_VERSIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerReference:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class OwnerReference(Value):
     """One `metadata.ownerReferences` entry (the owner is in the same namespace as the object)."""
 
     api_version: str
@@ -51,8 +52,8 @@ class OwnerReference:
     controller: bool
 
 
-@dataclass(frozen=True, slots=True)
-class PodTemplate:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PodTemplate(Value):
     """`spec.template` (a CronJob's `spec.jobTemplate.spec.template`), what of it reaches the network."""
 
     labels: Labels
@@ -64,8 +65,8 @@ class PodTemplate:
     naming: PodNaming = NO_NAMING  # hostname, subdomain, enableServiceLinks, containers' env (model/naming.py)
 
 
-@dataclass(frozen=True, slots=True)
-class Workload:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Workload(Value):
     """A workload, defaulted as the API server defaults it.
 
     `replicas` is how many pods run at once: `spec.replicas` (default 1) for Deployments, ReplicaSets,

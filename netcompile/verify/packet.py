@@ -17,6 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from ..model import IPAddress, Protocol
+from ..values import Value
 
 
 class Origin(StrEnum):
@@ -57,8 +58,8 @@ class Packet:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Result(Value):
     """One possible fate of a packet. For DROPPED/REJECTED, `dst`/`dport` are None and `masquerade` False."""
 
     verdict: Verdict

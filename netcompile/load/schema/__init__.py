@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any
 
 from ...errors import Position
+from ...values import Value
 from ..source import YList, YMap, key_text
 
 # The generic `kind: List` (kubectl's metav1.List), which no API group serves but every client reads.
@@ -57,21 +58,21 @@ class Table:
         self.by_nested = len(self.nested) <= 4
 
 
-@dataclass(frozen=True, slots=True)
-class ListOf:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ListOf(Value):
     item: Table | ListOf | MapOf
 
 
-@dataclass(frozen=True, slots=True)
-class MapOf:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MapOf(Value):
     value: Table | ListOf | MapOf
 
 
 Node = Table | ListOf | MapOf | None
 
 
-@dataclass(frozen=True, slots=True)
-class Schema:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Schema(Value):
     """The generated data: its Kubernetes release, where it came from, kinds and definitions."""
 
     kubernetes: str
@@ -171,8 +172,8 @@ def _node(type_: str, done: dict[str, Table]) -> Node:
 Path = tuple[Any, str | int | tuple[str]] | None
 
 
-@dataclass(frozen=True, slots=True)
-class UnknownField:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class UnknownField(Value):
     """A field the schema does not declare: where, its path (`spec.podSelector.matchLabel`), and the
     message (`unknown field "matchLabel", did you mean "matchLabels"?`)."""
 

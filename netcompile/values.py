@@ -1,0 +1,75 @@
+"""A base for frozen dataclasses that compares, hashes and prints them as dataclasses do, by methods
+written once here rather than generated (with `exec`) for every class.
+
+Declare a value as
+
+    @dataclass(frozen=True, slots=True, eq=False, repr=False)
+    class Name(Value):
+        ...
+
+and it behaves as `@dataclass(frozen=True, slots=True)` would make it: `==` only between instances of
+the same class, over the fields with `compare=True`, in order, as tuples; the hash of the tuple of the
+fields a dataclass hashes (`hash=True`, or `hash=None` and `compare=True`); the repr `Name(a=1, b='x')`
+of the fields with `repr=True`. `dataclasses.replace`, `fields`, pickling and `__match_args__` are the
+dataclass machinery's own, untouched. What is saved is import time: each generated method is a small
+`exec`, and a class that asks for `eq=False, repr=False` skips three of them (`__eq__`, `__hash__`,
+`__repr__`). tests/test_prefix_values.py checks every such class against a twin made by `dataclass`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import Field, fields
+from operator import attrgetter
+from typing import Any
+
+Getter = Callable[[Any], tuple[Any, ...]]
+
+
+class Value:
+    """Equality, hash and repr of a frozen dataclass, from its fields (see the module's docstring)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            compared = _COMPARED.get(self.__class__) or _learn(self.__class__)[0]
+            return compared(self) == compared(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        hashed = _HASHED.get(self.__class__) or _learn(self.__class__)[1]
+        return hash(hashed(self))
+
+    def __repr__(self) -> str:
+        names = _SHOWN.get(self.__class__)
+        if names is None:
+            names = _learn(self.__class__)[2]
+        shown = ", ".join([f"{name}={getattr(self, name)!r}" for name in names])
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+def _getter(chosen: list[Field[Any]]) -> Getter:
+    """What gives the values of the `chosen` fields of an instance, as a tuple (one value too: the
+    dataclass compares and hashes tuples, which differs for a value unequal to itself, as NaN)."""
+    names = [f.name for f in chosen]
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        one = attrgetter(names[0])
+        return lambda value: (one(value),)
+    return lambda value: ()
+
+
+def _learn(kind: type[Value]) -> tuple[Getter, Getter, tuple[str, ...]]:
+    """The getters of the compared and the hashed fields of `kind`, and the names it shows; kept."""
+    every = fields(kind)  # type: ignore[arg-type]  # every Value is a dataclass
+    compared = _COMPARED[kind] = _getter([f for f in every if f.compare])
+    hashed = _HASHED[kind] = _getter([f for f in every if (f.compare if f.hash is None else f.hash)])
+    shown = _SHOWN[kind] = tuple(f.name for f in every if f.repr)
+    return compared, hashed, shown
+
+
+_COMPARED: dict[type[Value], Getter] = {}
+_HASHED: dict[type[Value], Getter] = {}
+_SHOWN: dict[type[Value], tuple[str, ...]] = {}
