@@ -23,7 +23,7 @@ __all__ = ["BlockReader"]
 # A row's grammar. Inside a block every character is a word character, a blank, a comma or part of a
 # quoted string (`tokens`), so a run of characters other than blanks, commas and quotes is one word, as
 # the tokenizer reads it.
-_WORD = r'([^\s",]+)'
+_WORD = r'[^\s",]+'
 _DOT = r"[ \t]+\.[ \t]+"
 _COMMENT = r'(?:[ \t]+comment[ \t]+("[^"\n]*"))?'
 _ARROW = r"[ \t]+:[ \t]+"
@@ -33,15 +33,15 @@ _VERDICTS = {kind: Verdict(kind) for kind in ("accept", "drop", "continue", "ret
 @cache
 def _row(key_types: tuple[str, ...], value_types: tuple[str, ...] | None) -> re.Pattern[str]:
     """`KEY [comment "C"] [: VALUE],` of a set or map of these types, one a line: groups are the key's text,
-    its words, the comment (quoted), then the verdict (a bare one; or jump/goto and the chain) or the
-    value's words."""
-    key = f"({_DOT.join([_WORD] * len(key_types))})"
+    the comment (quoted), then the verdict (`accept`, or `goto CHAIN`) or the value's text. A key or value
+    of several words is `W . W . W`: its words are its text split at blanks, every other one."""
+    key = "(" + _DOT.join([_WORD] * len(key_types)) + ")"
     if value_types is None:
         value = ""
     elif value_types == (VERDICT,):
-        value = _ARROW + r"(?:(accept|drop|continue|return)|(jump|goto)[ \t]+" + _WORD + ")"
+        value = _ARROW + r"((?:jump|goto)[ \t]+" + _WORD + r"|accept|drop|continue|return)"
     else:
-        value = _ARROW + _DOT.join([_WORD] * len(value_types))
+        value = _ARROW + "(" + _DOT.join([_WORD] * len(value_types)) + ")"
     return re.compile(r"^[ \t]*" + key + _COMMENT + value + r"[ \t]*,[ \t]*$", re.MULTILINE)
 
 
@@ -50,13 +50,13 @@ class _NotHere(Exception):
 
 
 class BlockReader:
-    """Reads the blocks of one text: each distinct word of a datatype, and each distinct key text of a key
-    type, is read once (policy rulesets repeat peers from set to set)."""
+    """Reads the blocks of one text: each distinct word of a datatype, each distinct key text of a key type,
+    and each distinct verdict, is read once (policy rulesets repeat peers from set to set)."""
 
     def __init__(self) -> None:
         self.seen: dict[str, dict[str, tuple[Interval, bool]]] = {}
         self.keys: dict[tuple[str, ...], dict[str, tuple[tuple[Interval, ...], bool]]] = {}
-        self.verdicts: dict[tuple[str, str], Verdict] = {}
+        self.verdicts: dict[str, Verdict] = dict(_VERDICTS)
 
     def read(self, text: str, line: int, definition: SetDef) -> list[Element] | None:
         """The elements of a block token (`text` from `{` to `}`, the `{` on `line`), or None when the block
@@ -68,34 +68,51 @@ class BlockReader:
             return []
         inner = text[first + 1 : last]
         key_types, value_types = definition.key_types, definition.value_types
+        rows: list[tuple[str, ...]] = _row(key_types, value_types).findall(inner)
+        if len(rows) != inner.count("\n") + 1:
+            return None  # a line that is not one element (a blank one, two elements, a value after the comment)
         keys = self.keys.setdefault(key_types, {})
-        arity = len(key_types)
         out: list[Element] = []
+        append = out.append
+        number = line
         try:
-            for number, row in enumerate(_row(key_types, value_types).finditer(inner), line + 1):
-                groups = row.groups()
-                known = keys.get(groups[0])
-                if known is None:
-                    known = keys[groups[0]] = self.concat(groups[1 : arity + 1], key_types)
-                value: Verdict | tuple[int, ...] | None = None
-                if value_types == (VERDICT,):
-                    bare, kind, chain = groups[arity + 2 :]
-                    value = _VERDICTS[bare] if bare else self.verdict(kind, chain)
-                elif value_types is not None:
-                    atoms, ranged = self.concat(groups[arity + 2 :], value_types)
+            if value_types is None:
+                for key_text, comment in rows:
+                    number += 1
+                    known = keys.get(key_text)
+                    if known is None:
+                        known = keys[key_text] = self.concat(key_text, key_types)
+                    append(Element(known[0], None, comment[1:-1] if comment else None, number, known[1]))
+            elif value_types == (VERDICT,):
+                verdicts = self.verdicts
+                for key_text, comment, verdict_text in rows:
+                    number += 1
+                    known = keys.get(key_text)
+                    if known is None:
+                        known = keys[key_text] = self.concat(key_text, key_types)
+                    verdict = verdicts.get(verdict_text)
+                    if verdict is None:
+                        kind, chain = verdict_text.split()
+                        verdict = verdicts[verdict_text] = Verdict(kind, chain)
+                    append(Element(known[0], verdict, comment[1:-1] if comment else None, number, known[1]))
+            else:
+                for key_text, comment, value_text in rows:
+                    number += 1
+                    known = keys.get(key_text)
+                    if known is None:
+                        known = keys[key_text] = self.concat(key_text, key_types)
+                    atoms, ranged = self.concat(value_text, value_types)
                     if ranged:
                         return None  # a map value cannot be a range or prefix: the parser says so
                     value = tuple([lo for lo, _ in atoms])
-                comment = groups[arity + 1]
-                out.append(Element(known[0], value, comment[1:-1] if comment else None, number, known[1]))
+                    append(Element(known[0], value, comment[1:-1] if comment else None, number, known[1]))
         except _NotHere:
             return None
-        if len(out) != inner.count("\n") + 1:
-            return None  # a line that is not one element (a blank one, two elements, a value after the comment)
         return out
 
-    def concat(self, words: tuple[str, ...], types: tuple[str, ...]) -> tuple[tuple[Interval, ...], bool]:
-        """The words of `V . V . V`, typed; True when one is written as a prefix or range."""
+    def concat(self, text: str, types: tuple[str, ...]) -> tuple[tuple[Interval, ...], bool]:
+        """`W . W . W` (as the row's pattern matched it), typed; True when one is written as a prefix or range."""
+        words = text.split()[::2] if len(types) > 1 else [text]
         atoms: list[Interval] = []
         ranged = False
         for word, dtype in zip(words, types, strict=True):
@@ -111,9 +128,3 @@ class BlockReader:
             atoms.append(typed[0])
             ranged = ranged or typed[1]
         return tuple(atoms), ranged
-
-    def verdict(self, kind: str, chain: str) -> Verdict:
-        verdict = self.verdicts.get((kind, chain))
-        if verdict is None:
-            verdict = self.verdicts[kind, chain] = Verdict(kind, chain)
-        return verdict

@@ -57,6 +57,8 @@ class Linker:
         return linked
 
     def check_verdicts(self, table: Table, definition: SetDef) -> None:
+        if definition.value_types != (VERDICT,):
+            return  # only a verdict map's values are verdicts
         for element in definition.elements:
             if isinstance(element.value, Verdict) and element.value.target:
                 self.target(table, element.value.target, element.line)

@@ -2,26 +2,20 @@
 
 Prefix and range elements of a single-field interval set become a sorted list of disjoint intervals
 searched by bisection; concatenations with ranges are a short list scanned after the dict. Conflicts
-nft refuses (overlapping intervals, one key with two values) are refused here too.
+nft refuses (overlapping intervals, one key with two values) are refused here too. A lookup answers
+with the element found (its value, and its comment for the path).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .errors import InterpreterError
-from .syntax import SetDef, Verdict
+from .syntax import Element, SetDef
 from .vocabulary import Interval, Key
 
-__all__ = ["Entry", "Lookup"]
-
-
-@dataclass(slots=True)  # not frozen (nobody changes one): one per element, and a frozen __init__ costs 2x
-class Entry:
-    value: Verdict | tuple[int, ...] | None
-    comment: str | None
+__all__ = ["Lookup"]
 
 
 class Lookup:
@@ -30,40 +24,61 @@ class Lookup:
     __slots__ = ("ends", "entries", "exact", "scan", "starts")
 
     def __init__(self, definition: SetDef, error: Callable[[str, int], InterpreterError]) -> None:
-        self.exact: dict[Key, Entry] = {}
+        self.exact: dict[Key, Element] = {}
         self.starts: list[int] = []
         self.ends: list[int] = []
-        self.entries: list[Entry] = []
-        self.scan: list[tuple[tuple[Interval, ...], Entry]] = []
-        interval = "interval" in definition.flags
-        arity = len(definition.key_types)
-        ranges: list[tuple[Interval, Entry, int]] = []
-        for element in definition.elements:
-            if element.ranged and not interval:
+        self.entries: list[Element] = []
+        self.scan: list[tuple[tuple[Interval, ...], Element]] = []
+        elements = definition.elements
+        if "interval" not in definition.flags:
+            self._points(definition, elements, error, ranges_refused=True)
+        elif len(definition.key_types) == 1:
+            self._intervals(definition, error)
+        else:
+            points = []
+            for element in elements:
+                if not element.ranged or all(lo == hi for lo, hi in element.key):  # a point (unranged: always)
+                    points.append(element)
+                else:
+                    self.scan.append((element.key, element))
+            self._points(definition, points, error, ranges_refused=False)
+
+    def _points(
+        self,
+        definition: SetDef,
+        elements: list[Element],
+        error: Callable[[str, int], InterpreterError],
+        ranges_refused: bool,
+    ) -> None:
+        """Elements whose every field is one value, in the dict (a key given twice must keep its value); in a
+        set without `flags interval` (`ranges_refused`), an element written as a prefix or range is refused
+        in its turn."""
+        exact = self.exact
+        single = len(definition.key_types) == 1
+        for element in elements:
+            if element.ranged and ranges_refused:
                 raise error(f"set {definition.name!r}: prefix or range element needs 'flags interval'", element.line)
-            entry = Entry(element.value, element.comment)
-            if arity == 1 and interval:
-                ranges.append((element.key[0], entry, element.line))
-            elif not element.ranged or all(lo == hi for lo, hi in element.key):  # a point (unranged: always)
-                key: Key = element.key[0][0] if arity == 1 else tuple([lo for lo, _ in element.key])
-                old = self.exact.get(key)
-                if old is not None and old.value != entry.value:
-                    raise error(f"set {definition.name!r}: element given twice with different values", element.line)
-                if old is None:
-                    self.exact[key] = entry
-            else:
-                self.scan.append((element.key, entry))
-        ranges.sort(key=lambda r: r[0])
-        for (lo, hi), entry, line in ranges:
+            key: Key = element.key[0][0] if single else tuple([lo for lo, _ in element.key])
+            old = exact.get(key)
+            if old is None:
+                exact[key] = element
+            elif old.value != element.value:
+                raise error(f"set {definition.name!r}: element given twice with different values", element.line)
+
+    def _intervals(self, definition: SetDef, error: Callable[[str, int], InterpreterError]) -> None:
+        """A single-field interval set: disjoint intervals, sorted (an element given twice is merged, as nft does)."""
+        ranges = sorted(definition.elements, key=lambda e: e.key[0])
+        for element in ranges:
+            lo, hi = element.key[0]
             if self.starts and lo <= self.ends[-1]:
-                if (lo, hi) == (self.starts[-1], self.ends[-1]) and self.entries[-1].value == entry.value:
+                if (lo, hi) == (self.starts[-1], self.ends[-1]) and self.entries[-1].value == element.value:
                     continue  # nft merges an element given twice
-                raise error(f"set {definition.name!r}: conflicting intervals specified", line)
+                raise error(f"set {definition.name!r}: conflicting intervals specified", element.line)
             self.starts.append(lo)
             self.ends.append(hi)
-            self.entries.append(entry)
+            self.entries.append(element)
 
-    def get(self, key: Key) -> Entry | None:
+    def get(self, key: Key) -> Element | None:
         entry = self.exact.get(key)
         if entry is not None:
             return entry
