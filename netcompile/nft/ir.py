@@ -1,11 +1,11 @@
 """A small typed object model of nftables: table, chains, rules, sets, maps, elements, comments.
 
 The compiler builds a `Table` whose rules are typed statements (`statements.py`); `render.py` turns it
-into nftables text through the Jinja2 templates, which call `syntax.py` for the statements, declarations
-and elements. Objects are validated when they are added (cf. knftables): names are nftables identifiers,
-a base chain has a type, a hook and a priority, a verdict ends its rule, element atoms cannot end an
-element or a statement, and every `@set`, `jump`/`goto` and verdict-map target a rule or element refers
-to exists by the time the table is finished. Comments are made safe when quoted (`syntax.quote`). The IR
+into nftables text, with `syntax.py` for the statements, declarations and elements. Objects are
+validated when they are added (cf. knftables): names are nftables identifiers, a base chain has a type,
+a hook and a priority, a verdict ends its rule, element atoms cannot end an element or a statement, and
+every `@set`, `jump`/`goto` and verdict-map target a rule or element refers to exists by the time the
+table is finished. Comments are made safe when quoted (`syntax.quote`). The IR
 knows nothing of Kubernetes; it only carries comments that cite the source objects.
 """
 

@@ -1,4 +1,4 @@
-"""Reading back a ruleset netcompile wrote (`render`, templates/ruleset.nft.j2), as written, for deltas.
+"""Reading back a ruleset netcompile wrote (`render.script`), as written, for deltas.
 
 A delta (`nft/delta.py`) compares two rulesets object by object: sets and maps by their declaration lines,
 size and element lines; chains by their head (comment, base chain line) and rule lines. This module reads

@@ -1,13 +1,18 @@
-"""Rendering the IR to nftables text, only through the Jinja2 templates in `templates/`.
+"""Rendering the IR to nftables text: the layout of the table, its sets and its chains.
 
-The templates lay out the table, its sets and chains; what goes inside them (statements, declarations,
-elements, quoted comments) they get from `syntax.py`, as the filters registered here. Jinja2 is imported
-when the first template is rendered, not with this module: the verbs that render nothing start faster.
+`render` writes the whole script: the header, the table's replacement, each set and map, then each chain
+(`script`); what goes inside them (statements, declarations, elements, quoted comments) comes from
+`syntax.py`. `templates/ruleset.nft.j2` is the same layout as a Jinja2 template, kept as its reference:
+tests/test_compile_render.py proves the two write the same text. The script is written here rather than
+through the template because `matrix` and `diff` compile in a helper process whose time they wait for,
+and importing Jinja2 there costs as much as writing the whole ruleset of 1 000 pods and 200 policies.
 
-The templates ship with the package and do not change while it runs: they are not checked for changes
-(`auto_reload`), and their compiled code is kept in Jinja2's bytecode cache (a directory of the user's
-own in the system's temporary directory, keyed by each template's source), so that a process does not
-compile them again; where that directory cannot be used, they are compiled in each process.
+Jinja2 lays out the other scripts (`transaction.py`, `delta.py`: `environment`), imported when the first
+template is rendered, not with this module. The templates ship with the package and do not change while
+it runs: they are not checked for changes (`auto_reload`), and their compiled code is kept in Jinja2's
+bytecode cache (a directory of the user's own in the system's temporary directory, keyed by each
+template's source), so that a process does not compile them again; where that directory cannot be used,
+they are compiled in each process.
 """
 
 from __future__ import annotations
@@ -19,12 +24,64 @@ from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from . import fingerprint, syntax
-from .ir import Element, Elements, Table
+from .ir import Element, Elements, Set, Table
 
 if TYPE_CHECKING:
     import jinja2
 
 _INDENT = "\t\t\t"  # an element's indentation in `elements = { ... }`
+
+
+def render(table: Table, header: list[str]) -> str:
+    """The nftables script for `table`: byte-identical for the same IR. The table gets its fingerprint
+    (nft/fingerprint.py: the set a delta from this ruleset checks first) as the text is written."""
+    fingerprint.stamp(table)
+    return fingerprint.seal(table, script(table, header))
+
+
+def script(table: Table, header: list[str]) -> str:
+    """The whole script, as templates/ruleset.nft.j2 lays it out: replace netcompile's table (and nothing
+    else) in one transaction. Create-then-delete makes the delete safe when the table does not exist yet;
+    all three commands are one transaction, so the old table is replaced atomically or not at all."""
+    where = f"{table.family} {table.name}"
+    lines = ["#!/usr/sbin/nft -f", *[f"# {line}" for line in header], "", f"table {where}", f"delete table {where}"]
+    lines.append(f"table {where} {{")
+    if table.comment:
+        lines.append(f"\tcomment {syntax.quote(table.comment)}")
+    for item in table.sets.values():
+        _set_lines(lines, item, table.keep_lines)
+    # Each chain: a base chain states type, hook, priority (a number: older nft refuses some names) and
+    # policy first; each rule's statements and comment come from syntax.py.
+    rule = syntax.rule
+    for chain in table.chains.values():
+        lines += ("", f"\tchain {chain.name} {{")
+        if chain.comment:
+            lines.append(f"\t\tcomment {syntax.quote(chain.comment)}")
+        base = chain.base
+        if base is not None:
+            lines.append(f"\t\ttype {base.type} hook {base.hook} priority {base.priority_value}; policy {base.policy};")
+        lines += [f"\t\t{rule(r)}" for r in chain.rules]
+        lines.append("\t}")
+    lines.append("}\n")
+    return "\n".join(lines)
+
+
+def _set_lines(lines: list[str], item: Set, keep: bool) -> None:
+    """A named set or map: its declaration, then its elements, one per line (so a diff shows exactly what
+    changed)."""
+    lines += ("", f"\t{'map' if item.is_map else 'set'} {item.name} {{", f"\t\t{syntax.declaration(item)}")
+    if item.flags:
+        lines.append(f"\t\tflags {', '.join(item.flags)}")
+    if item.timeout:
+        lines.append(f"\t\ttimeout {item.timeout}s")
+    size = item.size
+    if size:
+        lines.append(f"\t\tsize {size}")
+    if item.comment:
+        lines.append(f"\t\tcomment {syntax.quote(item.comment)}")
+    if item.elements:
+        lines += ("\t\telements = {", element_lines(item.elements, keep=keep), "\t\t}")
+    lines.append("\t}")
 
 
 @cache
@@ -122,11 +179,3 @@ def _lines(elements: Iterable[Element]) -> str:
             line = item.line = f"{_INDENT}{syntax.element(item, quoted)},"
         lines.append(line)
     return "\n".join(lines)
-
-
-def render(table: Table, header: list[str]) -> str:
-    """The nftables script for `table`: byte-identical for the same IR. The table gets its fingerprint
-    (nft/fingerprint.py: the set a delta from this ruleset checks first) as the text is written."""
-    fingerprint.stamp(table)
-    text = environment().get_template("ruleset.nft.j2").render(table=table, header=header)
-    return fingerprint.seal(table, text)

@@ -1,10 +1,11 @@
 """nftables syntax: the one place where the typed IR becomes text.
 
-The templates (`templates/*.nft.j2`) lay out the table, its sets and its chains, and call this module
-(as Jinja2 filters, see `render.py`) for what goes inside them: a rule's statements, a set's
-declaration, its elements, a quoted comment. It dispatches on the type of each node; a node it does not
-know is an error, never dropped. Element lines are written here rather than in a template loop: 10k
-Services make 230k elements, and a template loop costs as much again as the rest of the rendering.
+`render.py` lays out the table, its sets and its chains (and the templates, `templates/*.nft.j2`, the
+other scripts), and calls this module (the templates: as Jinja2 filters) for what goes inside them: a
+rule's statements, a set's declaration, its elements, a quoted comment. It dispatches on the type of
+each node; a node it does not know is an error, never dropped. Element lines are written here rather than
+in a template loop: 10k Services make 230k elements, and a template loop costs as much again as the rest
+of the rendering.
 """
 
 from __future__ import annotations
