@@ -28,13 +28,12 @@ from typing import Protocol as Interface
 from .compile.index import Cluster
 from .compile.options import CompileOptions
 from .forked import Helper, cpus
-from .model import IPAddress, Node, Objects, Pod, Protocol, Service
+from .model import IPAddress, IPNetwork, Node, Objects, Pod, Protocol, Service
 from .model.proxy import pod_interface
 from .pipeline import Compiled, compile_indexed
 from .targets import TargetError
 from .targets import resolve as resolve_target
 from .verify.packet import Origin, Outcome, Packet, Result, Verdict
-from .verify.reference import evaluate
 
 if TYPE_CHECKING:
     from .verify.interpreter import Ruleset
@@ -146,6 +145,14 @@ class NodeView:
         return Ruleset.parse(self.compiled.output.text)
 
 
+def _reference(cluster: Cluster, packet: Packet, nodeport_addresses: tuple[IPNetwork, ...]) -> Outcome:
+    """The reference evaluator's outcome. It is imported where it runs: `matrix` forks its helper process
+    (the compiled side) before it follows any packet, and the helper never imports it."""
+    from .verify.reference import evaluate
+
+    return evaluate(cluster, packet, nodeport_addresses)
+
+
 def _compile_and_parse(views: Mapping[str | None, NodeView]) -> dict[str | None, list[str]]:
     """The helper's warm-up: every node's ruleset compiled (where it is not yet) and parsed; the notices
     of those it compiled."""
@@ -182,7 +189,7 @@ class Network:
         self.any_cluster = self.views[self.default_node].cluster
         self.objects: Objects = self.any_cluster.objects  # the completed objects
         self.routes: Routes = routes if routes is not None else self
-        self.oracle: Oracle = oracle or (lambda cluster, packet: evaluate(cluster, packet, opts.nodeport_addresses))
+        self.oracle: Oracle = oracle or (lambda cluster, packet: _reference(cluster, packet, opts.nodeport_addresses))
         self._helper: Helper[Ask, tuple[dict[Result, Fraction], dict[Arrival, Fraction]]] | None = None
         self._later: list[Journey] = []  # journeys whose compiled side the helper still owes (`collect`)
 

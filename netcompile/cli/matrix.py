@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..analysis import Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
 from ..gcpause import paused_gc
 from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
@@ -34,13 +33,16 @@ from . import (
     with_compile_options,
 )
 from . import app as root
-from .matrix_groups import Group, groups
 from .results import distribution_json
 
 if TYPE_CHECKING:
+    from ..analysis import Cell, ClassMatrix, Source
     from ..review.reach import Version
+    from .matrix_groups import Group
 
 # The pictures (review/) and DNS names (dns/) are imported where they are used: the table does not need them.
+# So is the analysis (classes, cells: analysis/): only this process uses it, after it has forked the helper
+# process that compiles, so that the helper does not wait for its import.
 
 CHUNK = 1 << 20  # cells a walk plans before it makes their journeys, in one batch (and gives them out)
 PICTURE_REASONS = 3000  # cells whose tooltips name their rules (a journey each); beyond, the verdict alone
@@ -120,6 +122,8 @@ class Table:
             return [(second if first == source.pod else first, port, p) for first, second, port, p in picks]
 
         if self.by_cell:
+            from ..analysis import cell_by_cell
+
             net, pods = self.matrix.net, self.matrix.pods
             for r, (_, source, size) in enumerate(self.rows):
                 cells = [cell_by_cell(net, source, pods, *target) for target in targets(source)]
@@ -419,6 +423,9 @@ def _matrix(
             echo_compiler_notices(net)
             emit(page if page is not None else grid_svg(title, version, explain), target)
             return
+        from ..analysis import ClassMatrix, matrix_pods
+        from .matrix_groups import groups
+
         pods, left = matrix_pods(net)
         for pod, reason in left:
             typer.echo(f"notice: matrix leaves out pod {pod.meta.key}: {reason}", err=True)
