@@ -17,7 +17,7 @@ from typing import Any, cast
 from ..journeys import Ask, EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
 from ..verify.packet import Result, Verdict
-from ..verify.reference.view import View
+from ..verify.reference.view import view_of
 from .cells import Keys, Rules
 from .classes import Facts, classes_of
 from .survey import Survey, survey
@@ -150,7 +150,7 @@ class ClassMatrix:
         self.pods = list(pods)
         self.externals = list(externals)
         self.wanted = list(ports) if ports else None
-        self.facts = Facts(View(net.any_cluster), net.opts.cluster_cidrs, net.pod_node)
+        self.facts = Facts(view_of(net.any_cluster), net.opts.cluster_cidrs, net.pod_node)
         self.classes, self.class_of = classes_of(self.facts, self.pods)
         self.rules = Rules(self.facts, self.pods, self.classes, self.externals)
         self.keys = Keys(self.facts, self.rules, self.pods, self.classes, self.class_of)

@@ -17,7 +17,7 @@ from ...model import IPNetwork, Scope
 from ..packet import Outcome, Packet, Result, Verdict
 from .policy import PolicyStage
 from .services import ServiceStage, Target, hostport
-from .view import HasScope, View
+from .view import HasScope, view_of
 
 
 class Reference:
@@ -25,7 +25,7 @@ class Reference:
     packets evaluated many times). `source` is a `model.Scope`, or anything carrying one as `.scope`."""
 
     def __init__(self, source: Scope | HasScope, nodeport_addresses: tuple[IPNetwork, ...] = ()) -> None:
-        cluster = View(source)
+        cluster = view_of(source)
         self.cluster = cluster
         self.nodeport_addresses = nodeport_addresses
         self.services = ServiceStage(cluster, nodeport_addresses)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network, collapse_addresses, ip_network
+from ipaddress import IPv4Address, IPv6Address, summarize_address_range
 from typing import Protocol as TypingProtocol
+from weakref import WeakKeyDictionary
 
 from ...model import (
     IPAddress,
@@ -72,12 +73,26 @@ class Endpoint:
 
 
 def _merged(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
-    by_family: dict[int, list[IPNetwork]] = {4: [], 6: []}
-    for net in networks:
-        by_family[net.version].append(net)
-    v4 = [n for n in by_family[4] if isinstance(n, IPv4Network)]
-    v6 = [n for n in by_family[6] if isinstance(n, IPv6Network)]
-    return (*collapse_addresses(v4), *collapse_addresses(v6))
+    """The fewest CIDRs that hold exactly the addresses of `networks`, IPv4 first, each family in address
+    order (what `ipaddress.collapse_addresses` gives per family)."""
+    return _cover((n.version, int(n.network_address), int(n.broadcast_address)) for n in networks)
+
+
+def _cover(spans: Iterable[tuple[int, int, int]]) -> tuple[IPNetwork, ...]:
+    """`_merged` of address ranges (IP version, first, last), as integers: the ranges sorted and joined
+    where they overlap or touch, then each cut into CIDRs."""
+    out: list[IPNetwork] = []
+    ordered = sorted(spans)
+    for version, address in ((4, IPv4Address), (6, IPv6Address)):
+        joined: list[list[int]] = []
+        for _, first, last in (s for s in ordered if s[0] == version):
+            if joined and first <= joined[-1][1] + 1:
+                joined[-1][1] = max(joined[-1][1], last)
+            else:
+                joined.append([first, last])
+        for first, last in joined:
+            out += summarize_address_range(address(first), address(last))
+    return tuple(out)
 
 
 class View:
@@ -137,7 +152,7 @@ class View:
         if cidrs:
             return _merged(cidrs)
         running = [p for p in self.objects.pods if p.phase == "Running" and not p.host_network]
-        return _merged(ip_network(address) for pod in running for address in pod.ips)
+        return _cover((a.version, int(a), int(a)) for pod in running for a in pod.ips)
 
     def is_local(self, node_name: str | None) -> bool:
         """With no Node objects every pod is local; otherwise a pod on this node's name is."""
@@ -217,3 +232,17 @@ class View:
                                     self._pod_at.get(a.ip, str(a.ip)),
                                 )
         return sorted(seen.values(), key=lambda e: (e.address.version, int(e.address), e.port))
+
+
+_views: WeakKeyDictionary[HasScope, View] = WeakKeyDictionary()
+
+
+def view_of(source: Scope | HasScope) -> View:
+    """The View of a scope's holder (e.g. the compiler's index of a node), built on first use and kept as
+    long as the holder lives: what reads the same node reads one View (a bare Scope is not cached)."""
+    if isinstance(source, Scope):
+        return View(source)
+    found = _views.get(source)
+    if found is None:
+        found = _views[source] = View(source)
+    return found
