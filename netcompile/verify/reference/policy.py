@@ -65,17 +65,23 @@ class PolicyStage:
         self.policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
         for policy in sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name)):
             self.policies_by_ns[policy.meta.namespace].append(policy)
+        # `selecting`'s answers, by what they depend on: the pod's namespace and labels, and the direction
+        self._selecting: dict[tuple[str, tuple[tuple[str, str], ...], PolicyType], list[NetworkPolicy]] = {}
 
     # --- selection -------------------------------------------------------------------------------------
 
     def selecting(self, pod: Pod, direction: PolicyType) -> list[NetworkPolicy]:
         """The policies of the pod's namespace that select it and have `direction` among their types."""
-        labels = pod.meta.label_dict()
-        return [
-            p
-            for p in self.policies_by_ns.get(pod.meta.namespace, ())
-            if direction in p.policy_types and labels_select(p.pod_selector, labels)
-        ]
+        key = (pod.meta.namespace, pod.meta.labels, direction)
+        found = self._selecting.get(key)
+        if found is None:
+            labels = pod.meta.label_dict()
+            found = self._selecting[key] = [
+                p
+                for p in self.policies_by_ns.get(pod.meta.namespace, ())
+                if direction in p.policy_types and labels_select(p.pod_selector, labels)
+            ]
+        return found
 
     def peer_selects(self, policy: NetworkPolicy, peer: PolicyPeer, pod: Pod) -> bool:
         """Does a selector peer (podSelector and/or namespaceSelector) pick `pod`?"""
