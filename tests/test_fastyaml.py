@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from netcompile.errors import Diagnostic
 from netcompile.load import pyyaml_reader, source
 from netcompile.load import scalars as yaml_scalars
+from netcompile.load.documents import COMPOSABLE_DEPTH
 from netcompile.load.source import Limits, Piece, YList, YMap
 from tests.conftest import IN_CI
 from tests.test_hostile import SCALE, structural_mutations, text_mutations
@@ -203,7 +204,7 @@ def test_deep_nesting_is_left_to_python_whatever_the_limit(tmp_path: Path) -> No
 )
 @pytest.mark.parametrize("max_depth", [0, 2, 64, 511])
 def test_nesting_is_measured_alike_in_c_and_from_pyyaml_events(text: str, max_depth: int) -> None:
-    assert fastyaml.nesting(text, max_depth, pyyaml_reader.COMPOSABLE_DEPTH) == pyyaml_reader.nesting(text, max_depth)
+    assert fastyaml.nesting(text, max_depth, COMPOSABLE_DEPTH) == pyyaml_reader.nesting(text, max_depth)
 
 
 @needs_c_reader

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,21 @@ class Limits(Value):
     max_objects: int = 1_000_000
     max_alias_nodes: int = 100_000  # nodes reached through YAML aliases, per document ("billion laughs")
     max_depth: int = 64  # nesting of mappings and sequences
+
+
+# PyYAML's C composer recurses once per level, on the C stack: 30k levels crash the process (and libyaml
+# slows down with depth). And libyaml itself refuses more than 1 000 nested
+# collections since 2024 ("exceeded maximum nesting depth"), which PyYAML's wheels bundle from 6.0.4 on,
+# while Debian 12's libyaml 0.2.5 has no limit. Pieces that could nest that deep are measured first, from
+# parser events (no recursion), and refused past this, so that what is read, and the message for what is
+# not, are the same whichever libyaml PyYAML was built with. Python's own recursion limit (1 000 frames)
+# bounds the converter too: 512 keeps clear of both.
+COMPOSABLE_DEPTH = 512
+
+
+def c_depth(limits: Limits) -> int:
+    """--max-depth as the C reader takes it: a C long."""
+    return min(limits.max_depth, sys.maxsize)
 
 
 def pack(line: int, col: int) -> int:

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Diagnostic, Position
-from .documents import Limits, Piece, YList, YMap
-from .pyyaml_reader import COMPOSABLE_DEPTH, c_depth
+from .documents import COMPOSABLE_DEPTH, Limits, Piece, YList, YMap, c_depth
 
 try:  # netcompile's C readers: optional (see pyyaml_reader.py)
     from . import _fastyaml

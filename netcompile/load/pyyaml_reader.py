@@ -6,7 +6,6 @@ here."""
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ import yaml
 from yaml.nodes import ScalarNode, SequenceNode
 
 from ..errors import Diagnostic, Position, invalid
-from .documents import Limits, Piece, YList, YMap, pack
+from .documents import COMPOSABLE_DEPTH, Limits, Piece, YList, YMap, c_depth, pack
 from .scalars import (
     OTHER,
     PLAIN,
@@ -245,20 +244,7 @@ def read_yaml_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) 
     return docs
 
 
-# PyYAML's C composer recurses once per level, on the C stack: 30k levels crash the process (and libyaml
-# slows down with depth). And libyaml itself refuses more than 1 000 nested
-# collections since 2024 ("exceeded maximum nesting depth"), which PyYAML's wheels bundle from 6.0.4 on,
-# while Debian 12's libyaml 0.2.5 has no limit. Pieces that could nest that deep are measured first, from
-# parser events (no recursion), and refused past this, so that what is read, and the message for what is
-# not, are the same whichever libyaml PyYAML was built with. Python's own recursion limit (1 000 frames)
-# bounds the converter too: 512 keeps clear of both.
-COMPOSABLE_DEPTH = 512
 _INDENT_RE = re.compile(r"^[ ]+", re.MULTILINE)
-
-
-def c_depth(limits: Limits) -> int:
-    """--max-depth as the C reader takes it: a C long."""
-    return min(limits.max_depth, sys.maxsize)
 
 
 def _too_deep_to_compose(piece: Piece, limits: Limits) -> Diagnostic | None:

@@ -1,36 +1,63 @@
 """The values of YAML scalars, as PyYAML's safe loader makes them (YAML 1.1), resolved by netcompile
-rather than by PyYAML's resolver: plain scalars by their text, once per distinct text (`plain_value`)."""
+rather than by PyYAML's resolver: plain scalars by their text, once per distinct text (`plain_value`).
+
+The texts whose value their shape alone tells (a word of YAML 1.1's booleans or nulls, a decimal
+integer, a string that no implicit type can start like) are read here without PyYAML (`quick_value`),
+so that reading plain documents with the C reader does not import it; PyYAML's resolver and
+constructor answer the rest (tests/test_prefix_scalars.py checks that both agree).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from yaml.nodes import ScalarNode, SequenceNode
+if TYPE_CHECKING:
+    import re
 
-IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+    import yaml
+    from yaml.nodes import ScalarNode
+
 # The characters an implicitly typed plain scalar (int, bool, null, ...) can start with: a plain scalar
-# starting with any other is a string (`plain_tag`), which the C reader knows without asking.
-PLAIN_STARTS = "".join(sorted(start for start in IMPLICIT if start))
+# starting with any other is a string (`plain_tag`), which the C reader knows without asking. They are
+# the first characters of PyYAML's implicit resolvers (tests/test_prefix_scalars.py).
+PLAIN_STARTS = "!&*+-.0123456789<=FNOTYfnoty~"
 STR = "tag:yaml.org,2002:str"
 # What `_Loader.resolve` leaves in place of a tag: resolution happens in the converter.
 PLAIN = "?plain"  # a plain scalar: int, bool, null, ... or str, by its text
 OTHER = "?other"  # a quoted or block scalar (str), or a mapping or sequence
 PLAIN_IMPLICIT = (True, False)
 SCALAR_TAGS_AS_TEXT = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
-CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+@cache
+def _constructor() -> yaml.constructor.SafeConstructor:
+    """PyYAML's safe constructor, imported on first use (plain documents of the usual shapes never ask)."""
+    import yaml
+
+    return yaml.constructor.SafeConstructor()
+
+
+def _implicit() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    """PyYAML's implicit resolvers by first character, imported on first use."""
+    import yaml
+
+    return yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 def construct(tag: str, node: ScalarNode) -> Any:
     """A scalar as PyYAML's safe constructor makes it for `tag`; its text where it cannot (`!!int x`)."""
+    import yaml
+
+    constructor = _constructor()
     node.tag = tag  # the constructor dispatches on it
     try:
-        return CONSTRUCTOR.construct_object(node, deep=True)
+        return constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, OverflowError):
         return node.value
     finally:  # it remembers every node it made; scalars share nothing
-        CONSTRUCTOR.constructed_objects.clear()
-        CONSTRUCTOR.recursive_objects.clear()
+        constructor.constructed_objects.clear()
+        constructor.recursive_objects.clear()
 
 
 def plain_tag(value: str) -> str:
@@ -39,7 +66,7 @@ def plain_tag(value: str) -> str:
     or timestamp has two dots (an IPv4 address, a version, a domain name)."""
     if value.count(".") > 1:
         return STR
-    for candidate, regexp in IMPLICIT.get(value[0] if value else "", ()):
+    for candidate, regexp in _implicit().get(value[0] if value else "", ()):
         if regexp.match(value):
             return str(candidate)
     return STR
@@ -52,16 +79,45 @@ PLAIN_VALUES_MAX = 1 << 18  # texts plain_values holds at most
 PLAIN_TEXT_MAX = 64  # the longest text it holds
 
 
+# YAML 1.1's words for booleans and null (PyYAML's resolver and constructor), and the letters they start
+# with: the only implicit types a plain scalar starting with a letter can have.
+WORDS: dict[str, object] = {
+    **dict.fromkeys(("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+    **dict.fromkeys(("~", "null", "Null", "NULL", ""), None),
+}
+WORD_STARTS = frozenset("FNOTYfnoty")
+_DIGITS = frozenset("0123456789")
+
+
+def quick_value(text: str) -> object:
+    """The value of an untagged plain scalar when its shape alone tells (a word of WORDS, a string that
+    starts like no implicit type or with a letter, or has two dots, a decimal integer), else SLOW."""
+    if text in WORDS:
+        return WORDS[text]
+    first = text[0]  # "" is in WORDS
+    if first not in PLAIN_STARTS or first in WORD_STARTS or text.count(".") > 1:
+        return text
+    digits = text[1:] if first in "+-" else text
+    if digits and digits[0] in _DIGITS and (digits[0] != "0" or len(digits) == 1) and _DIGITS.issuperset(digits):
+        return int(text)
+    return SLOW
+
+
 def plain_value(text: str) -> object:
     """The value of an untagged plain scalar, as PyYAML's safe loader constructs it: `80` is 80, `true` is
     True, `~` is None, a timestamp stays text (as Kubernetes reads it). Computed once per distinct text:
     the values are immutable, and the same few (`true`, `TCP`, port numbers) make up most of an input."""
     value = plain_values.get(text, SLOW)
     if value is SLOW:
+        value = quick_value(text)
+    if value is SLOW:
         tag = plain_tag(text)
         if tag in SCALAR_TAGS_AS_TEXT:
             value = text
         elif tag in CONSTANT_TAGS:
+            from yaml.nodes import ScalarNode
+
             value = construct(tag, ScalarNode(tag, text))
         else:
             return SLOW
@@ -72,6 +128,8 @@ def plain_value(text: str) -> object:
 
 def resolved_tag(node: yaml.Node) -> str:
     """The resolved tag of a node composed by `_Loader`."""
+    from yaml.nodes import ScalarNode, SequenceNode
+
     tag = str(node.tag)
     if tag == PLAIN:
         return plain_tag(node.value)

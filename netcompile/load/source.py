@@ -20,8 +20,7 @@ from typing import Any
 
 from ..errors import Diagnostic, Position, duplicate, invalid, required
 from . import jsonread
-from .documents import Limits, Piece, RawObject, YList, YMap, duplicate_keys, key_text, object_ref
-from .pyyaml_reader import c_depth, read_yaml_documents
+from .documents import Limits, Piece, RawObject, YList, YMap, c_depth, duplicate_keys, key_text, object_ref
 from .scalars import PLAIN_STARTS, PLAIN_TEXT_MAX, PLAIN_VALUES_MAX, plain_values, type_plain_scalars
 
 try:  # netcompile's own C reader of plain documents: built at install when a C compiler and libyaml are there
@@ -134,6 +133,8 @@ def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
         fast = _fastyaml.documents(*where, YMap, YList, plain_values, PLAIN_STARTS, PLAIN_VALUES_MAX, PLAIN_TEXT_MAX)
         if fast is not None and type_plain_scalars(fast[1]):
             return [(doc, False) for doc in fast[0]]
+    from .pyyaml_reader import read_yaml_documents  # PyYAML, imported only when a piece needs it
+
     return read_yaml_documents(piece, limits, errors)
 
 
