@@ -16,8 +16,6 @@ Names come from `nft.names.object_name`, as kube-proxy's: a hash of the identity
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..nft.ir import Set, Table
 from ..nft.names import object_name
 from ..nft.statements import (
@@ -44,15 +42,17 @@ from .index import Endpoint
 _Rule = tuple[tuple[Statement, ...], str]  # statements, comment
 
 
-@dataclass(slots=True)
 class Affinity:
     """The affinity chains and sets of one table. Sets are added as they are made; the chains wait for
     `finish`, so that they follow the shared chains in the output."""
 
-    table: Table
-    lists: dict[tuple[object, ...], str] = field(default_factory=dict)  # list identity -> chain
-    endpoints: dict[tuple[object, ...], tuple[str, str]] = field(default_factory=dict)  # -> chain, set
-    pending: list[tuple[str, str, list[_Rule]]] = field(default_factory=list)  # chain, comment, rules
+    __slots__ = ("endpoints", "lists", "pending", "table")
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.lists: dict[tuple[object, ...], str] = {}  # list identity -> chain
+        self.endpoints: dict[tuple[object, ...], tuple[str, str]] = {}  # -> chain, set
+        self.pending: list[tuple[str, str, list[_Rule]]] = []  # chain, comment, rules
 
     def chain(self, fe: Frontend, endpoints: tuple[Endpoint, ...], tail_suffix: str) -> str:
         """The chain that keeps known clients on their endpoint and balances new ones over `endpoints`.

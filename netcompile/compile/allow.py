@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from ..model import IPBlock
 from ..nft.ir import Element
+from ..values import Value
 
 Interval = tuple[int, int]  # inclusive
 ALL_PORTS: Interval = (0, 65535)
@@ -30,8 +31,8 @@ _BITS = {4: 32, 6: 128}
 _PROTO_ORDER = {"tcp": 0, "udp": 1, "sctp": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Grant(Value):
     """Boxes a rule allows: each of `peers` (addresses, never none) x `proto` `ports` (every port when
     `proto` is None)."""
 

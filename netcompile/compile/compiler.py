@@ -7,8 +7,6 @@ lookup per address family plus one map lookup for the DNAT target, whatever the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .. import __version__
 from ..gcpause import paused_gc
 from ..nft.ir import BaseChain, Table
@@ -23,13 +21,15 @@ from .services import family_sets
 __all__ = ["MASQUERADE_MARK", "CompileOptions", "Output", "compile_cluster", "skeleton"]
 
 
-@dataclass(slots=True)
 class Output:
     """A compiled ruleset and what the user should be told about it."""
 
-    table: Table
-    text: str
-    notices: list[str] = field(default_factory=list)
+    __slots__ = ("notices", "table", "text")
+
+    def __init__(self, table: Table, text: str, notices: list[str] | None = None) -> None:
+        self.table = table
+        self.text = text
+        self.notices = [] if notices is None else notices
 
 
 def skeleton(cluster: Cluster, opts: CompileOptions) -> Table:

@@ -19,6 +19,7 @@ from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, Tra
 from ..nft.names import family_name
 from ..nft.statements import IIFNAME, InterfaceName, Match, Op, member, not_member, saddr
 from ..nft.types import ADDRESS_FAMILIES
+from ..values import Value
 from .index import Cluster, Endpoint
 from .options import CompileOptions
 
@@ -37,8 +38,8 @@ class Kind(StrEnum):
         return self is not Kind.CLUSTER_IP
 
 
-@dataclass(frozen=True, slots=True)
-class Frontend:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Frontend(Value):
     """One (address, protocol, port) a Service port answers on."""
 
     address: IPAddress
@@ -76,8 +77,8 @@ def usable(endpoints: Iterable[Endpoint]) -> tuple[Endpoint, ...]:
     return tuple(e for e in endpoints if e.serving and e.terminating)
 
 
-@dataclass(frozen=True, slots=True)
-class Lists:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Lists(Value):
     """The endpoint lists of one Service port in one address family."""
 
     usable: tuple[Endpoint, ...]
@@ -176,8 +177,8 @@ def service_frontends(service: Service, node_addresses: Sequence[IPAddress]) -> 
 # --- pods' traffic (§1) ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class LocalDetector:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LocalDetector(Value):
     """How the ruleset tells a pod's traffic, as kube-proxy's local detector of its detectLocalMode
     (pkg/proxy/util/localdetector.go: IfLocalNFT / IfNotLocalNFT): by source address, in the `pod-cidrs`
     sets (ClusterCIDR, NodeCIDR: one rule per family), or by the interface a packet arrives on

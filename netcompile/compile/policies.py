@@ -66,6 +66,7 @@ from ..nft.statements import (
     vmap,
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, SetFlag, family
+from ..values import Value
 from .allow import (
     Grant,
     any_port_elements,
@@ -89,8 +90,8 @@ _Names = tuple[tuple[Protocol, str], ...]  # named ports (`ports.named_ports`)
 Labels = tuple[tuple[str, str], ...]  # a pod's (`Meta.labels`)
 
 
-@dataclass(frozen=True, slots=True)
-class Direction:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Direction(Value):
     """Ingress or egress: which address is the protected pod's and which the peer's."""
 
     name: str  # "ingress" / "egress": chain prefixes and comments

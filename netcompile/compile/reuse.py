@@ -32,11 +32,12 @@ of a kept Fragment are shared by every node's table; each is written once (`nft/
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from ..model import IPAddress, Pod, Service, ServiceType, TrafficPolicy
 from ..model.selectors import LabelSelector
 from ..nft.ir import Block, Element
+from ..values import Value
 from .allow import Grant, Interval
 from .frontends import Frontend
 from .index import Cluster, Shared
@@ -45,14 +46,16 @@ from .options import CompileOptions
 __all__ = ["Fragment", "NodeInputs", "Part", "PeerKey", "PolicyReuse", "Reuse", "Run", "has_external", "reuse_for"]
 
 
-@dataclass(slots=True)
 class Fragment:
     """What one Service adds to the Service part of a table, in the order it adds it."""
 
-    frontends: list[Frontend] = field(default_factory=list)  # each programmed (none lost a collision)
-    maps: list[tuple[str, int]] = field(default_factory=list)  # (endpoint list role, length): the maps it uses
-    elements: list[tuple[str, list[Element]]] = field(default_factory=list)  # set name, elements added
-    hairpin: dict[tuple[str, str, str], IPAddress] = field(default_factory=dict)  # its endpoints (services.py)
+    __slots__ = ("elements", "frontends", "hairpin", "maps")
+
+    def __init__(self) -> None:
+        self.frontends: list[Frontend] = []  # each programmed (none lost a collision)
+        self.maps: list[tuple[str, int]] = []  # (endpoint list role, length): the maps it uses
+        self.elements: list[tuple[str, list[Element]]] = []  # set name, elements added
+        self.hairpin: dict[tuple[str, str, str], IPAddress] = {}  # its endpoints (services.py)
 
 
 # One part of the Service stage, in order: a Service, why it is not programmed (None: it is), and which of
@@ -60,17 +63,19 @@ class Fragment:
 Part = tuple[Service, str | None, bool]
 
 
-@dataclass(slots=True)
 class Run:
     """Consecutive parts that read nothing of the node, their Fragments merged into one (and the notices
     of the Services among them that are not programmed), so that a node replays them at once."""
 
-    fragment: Fragment = field(default_factory=Fragment)
-    notices: list[str] = field(default_factory=list)
-    parts: list[Part] = field(default_factory=list)  # to compile one by one where a frontend is taken
-    blocks: list[tuple[str, Block]] = field(default_factory=list)  # its elements, by set (`seal`)
-    _keys: set[tuple[str, str, str]] = field(default_factory=set)
-    _sets: dict[str, list[Element]] = field(default_factory=dict)
+    __slots__ = ("_keys", "_sets", "blocks", "fragment", "notices", "parts")
+
+    def __init__(self) -> None:
+        self.fragment = Fragment()
+        self.notices: list[str] = []
+        self.parts: list[Part] = []  # to compile one by one where a frontend is taken
+        self.blocks: list[tuple[str, Block]] = []  # its elements, by set (`seal`)
+        self._keys: set[tuple[str, str, str]] = set()
+        self._sets: dict[str, list[Element]] = {}
 
     def add(self, fragment: Fragment) -> bool:
         """Merge `fragment` (False, leaving the run as it was, when one of its frontends is already one of
@@ -94,8 +99,8 @@ class Run:
         return self
 
 
-@dataclass(frozen=True, slots=True)
-class _Reads:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _Reads(Value):
     """Which of the node's inputs a Service's Fragment depends on (whatever the node)."""
 
     node_ports: bool
@@ -108,8 +113,8 @@ class _Reads:
         return not (self.node_ports or self.primary or self.zone) and self.endpoint_nodes is None
 
 
-@dataclass(frozen=True, slots=True)
-class NodeInputs:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class NodeInputs(Value):
     """The inputs of one node a Fragment can depend on."""
 
     node_ports: tuple[IPAddress, ...]
@@ -121,19 +126,31 @@ class NodeInputs:
 PeerKey = tuple[str | None, LabelSelector | None, LabelSelector]
 
 
-@dataclass(slots=True)
 class PolicyReuse:
     """The policy compiler's caches of what does not depend on the node (`policies.PolicyCompiler`)."""
 
-    peer_addresses: dict[tuple[PeerKey, int], tuple[Interval, ...]] = field(default_factory=dict)
-    grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
-    kind_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
-    named_grants: dict[tuple[str, ...], list[Grant]] = field(default_factory=dict)
-    elements: dict[tuple[str, ...], list[Element]] = field(default_factory=dict)
-    peer_pods: dict[PeerKey, list[Pod]] = field(default_factory=dict)
-    label_index: dict[str, dict[tuple[str, str], list[Pod]]] = field(default_factory=dict)
-    matching: dict[tuple[str, LabelSelector], list[Pod]] = field(default_factory=dict)
-    pods_at: dict[IPAddress, list[Pod]] | None = None
+    __slots__ = (
+        "elements",
+        "grants",
+        "kind_grants",
+        "label_index",
+        "matching",
+        "named_grants",
+        "peer_addresses",
+        "peer_pods",
+        "pods_at",
+    )
+
+    def __init__(self) -> None:
+        self.peer_addresses: dict[tuple[PeerKey, int], tuple[Interval, ...]] = {}
+        self.grants: dict[tuple[str, ...], list[Grant]] = {}
+        self.kind_grants: dict[tuple[str, ...], list[Grant]] = {}
+        self.named_grants: dict[tuple[str, ...], list[Grant]] = {}
+        self.elements: dict[tuple[str, ...], list[Element]] = {}
+        self.peer_pods: dict[PeerKey, list[Pod]] = {}
+        self.label_index: dict[str, dict[tuple[str, str], list[Pod]]] = {}
+        self.matching: dict[tuple[str, LabelSelector], list[Pod]] = {}
+        self.pods_at: dict[IPAddress, list[Pod]] | None = None
 
 
 class Reuse:

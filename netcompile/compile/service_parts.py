@@ -12,7 +12,6 @@ next nodes replay at once. `services.Builder` writes the elements, whichever way
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from ..model import IPAddress, Service
 from ..nft.ir import Element, Table
@@ -70,17 +69,19 @@ def _not_programmed(service: Service, why: str) -> str:
     return f"{service.meta.ref}: {why}"
 
 
-@dataclass(slots=True)
 class _Node:
     """One node's compile of the Service stage: a part at a time (`Reuse.parts`), or a Run of them."""
 
-    cluster: Cluster
-    builder: Builder
-    reuse: Reuse
-    inputs: NodeInputs
-    keep: bool  # several nodes are compiled: each part is replayed or kept (`Shared.several_nodes`)
-    notices: list[str] = field(default_factory=list)
-    winners: dict[tuple[str, str, str], Frontend] = field(default_factory=dict)
+    __slots__ = ("builder", "cluster", "inputs", "keep", "notices", "reuse", "winners")
+
+    def __init__(self, cluster: Cluster, builder: Builder, reuse: Reuse, inputs: NodeInputs, keep: bool) -> None:
+        self.cluster = cluster
+        self.builder = builder
+        self.reuse = reuse
+        self.inputs = inputs
+        self.keep = keep  # several nodes are compiled: each part is replayed or kept (`Shared.several_nodes`)
+        self.notices: list[str] = []
+        self.winners: dict[tuple[str, str, str], Frontend] = {}
 
     def run(self, run: Run) -> None:
         """Parts that read nothing of the node: replayed at once, unless a frontend of theirs is taken."""

@@ -42,7 +42,7 @@ port-unreachable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 from ..model import IPAddress, IPNetwork, TrafficPolicy
@@ -82,6 +82,7 @@ from ..nft.statements import (
     vmap,
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, DataType, SetFlag, family_of
+from ..values import Value
 from .affinity import Affinity
 from .frontends import (
     Frontend,
@@ -113,8 +114,8 @@ DROP_CHAIN = "service-drop"
 MASQUERADING = "masquerading"
 
 
-@dataclass(frozen=True, slots=True)
-class ListRole:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ListRole(Value):
     """One kind of endpoint list a frontend draws from: the primary one or, for external clients of an
     externalTrafficPolicy Local frontend, the local one. Each has its own maps and endpoints-N chains."""
 
@@ -198,23 +199,20 @@ def family_sets(table: Table, name: str, comment: str, networks: tuple[IPNetwork
         table.add_elements(family_set, [Element((str(net),)) for net in networks if net.version == fam.version])
 
 
-@dataclass(slots=True)
 class Builder:
-    cluster: Cluster
-    table: Table
-    opts: CompileOptions
-    affinity: Affinity = field(init=False)
-    mark: Mark = field(init=False)
-    counts: dict[str, set[int]] = field(default_factory=dict)  # chain prefix -> list lengths used
-    # every endpoint as DNAT leaves its packets: (address, protocol, port) as text -> address
-    hairpin: dict[tuple[str, str, str], IPAddress] = field(default_factory=dict)
-    primary: tuple[IPAddress, ...] = field(init=False)  # the node's primary address of each family
-    recording: Fragment | None = None  # what the Service being compiled adds, to replay it (`reuse.py`)
+    __slots__ = ("affinity", "cluster", "counts", "hairpin", "mark", "opts", "primary", "recording", "table")
 
-    def __post_init__(self) -> None:
-        self.mark = Mark(self.opts.masquerade_mark)
-        self.affinity = Affinity(self.table)
-        self.primary = primary_addresses(self.cluster)
+    def __init__(self, cluster: Cluster, table: Table, opts: CompileOptions) -> None:
+        self.cluster = cluster
+        self.table = table
+        self.opts = opts
+        self.affinity = Affinity(table)
+        self.mark = Mark(opts.masquerade_mark)
+        self.counts: dict[str, set[int]] = {}  # chain prefix -> list lengths used
+        # every endpoint as DNAT leaves its packets: (address, protocol, port) as text -> address
+        self.hairpin: dict[tuple[str, str, str], IPAddress] = {}
+        self.primary = primary_addresses(cluster)  # the node's primary address of each family
+        self.recording: Fragment | None = None  # what the Service being compiled adds, to replay it (`reuse.py`)
 
     # --- the fixed skeleton ----------------------------------------------------------------------
 
