@@ -10,16 +10,15 @@ results into one `Outcome`, keeping the path of the first branch of each.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from .packet import Outcome, Result
 
 __all__ = ["Branch", "Pass", "branches", "outcome"]
 
 
-@dataclass(frozen=True, slots=True)
-class Branch:
+class Branch(NamedTuple):
     """One way the packet can go: the choices' probability, the result, the rules matched."""
 
     probability: Fraction
@@ -27,8 +26,7 @@ class Branch:
     path: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Pass:
+class Pass(NamedTuple):
     """What one walk with given choices did: the choices it made (replayed ones first), the number of
     options of each, the probability of those choices, the result and the rules matched."""
 
@@ -58,9 +56,10 @@ def outcome(every: Iterable[Branch]) -> Outcome:
     """The distribution of results, with the path of each (the first branch that gave it)."""
     distribution: dict[Result, Fraction] = {}
     paths: dict[Result, tuple[str, ...]] = {}
-    for branch in every:
-        distribution[branch.result] = distribution.get(branch.result, Fraction(0)) + branch.probability
-        paths.setdefault(branch.result, branch.path)
+    for probability, result, path in every:
+        before = distribution.get(result)
+        distribution[result] = probability if before is None else before + probability
+        paths.setdefault(result, path)
     found = Outcome(distribution)
     if len(distribution) == 1:
         found.path = list(next(iter(paths.values())))

@@ -29,6 +29,8 @@ from .vocabulary import HOOKS, NEW
 
 __all__ = ["Branch", "Ruleset"]
 
+CERTAIN = Fraction(1)  # the probability of a walk that made no choice
+
 
 class Ruleset:
     """A parsed, linked ruleset: parse once, evaluate many packets."""
@@ -60,7 +62,8 @@ class Ruleset:
         def walk(choices: list[int]) -> Pass:
             run = Run(packet, local, choices)
             result = self._walk(packet, run)
-            return Pass(run.choices, run.sizes, Fraction(1, prod(run.sizes)), result, tuple(run.path))
+            probability = Fraction(1, prod(run.sizes)) if run.sizes else CERTAIN
+            return Pass(run.choices, run.sizes, probability, result, tuple(run.path))
 
         return branches(walk)
 
@@ -104,6 +107,7 @@ class Ruleset:
         table = self._tables[base.table]
         stack: list[tuple[LinkedChain, int]] = []
         chain, index = base, 0
+        path, notes = run.path, run.notes
         while True:
             rules = chain.rules
             if index >= len(rules):
@@ -113,10 +117,22 @@ class Ruleset:
                 return self._policy(base, run)
             rule = rules[index]
             index += 1
-            verdict = self._rule(chain, rule, run)
-            if verdict is None or verdict.kind == "continue":
+            # the rule: its steps in order, until one does not match (BREAK) or gives a verdict
+            if notes:
+                notes.clear()
+            verdict = None
+            for fn in rule.fns:
+                verdict = fn(run)
+                if verdict is not None:
+                    break
+            if verdict is BREAK:
+                continue
+            path.append(_label(rule, notes) if notes else rule.label)
+            if verdict is None:
                 continue
             kind = verdict.kind
+            if kind == "continue":
+                continue
             if kind == "return":
                 if stack:
                     chain, index = stack.pop()
@@ -137,22 +153,7 @@ class Ruleset:
             return DROP
         return ACCEPT
 
-    @staticmethod
-    def _rule(chain: LinkedChain, rule: LinkedRule, run: Run) -> Verdict | None:
-        del run.notes[:]
-        for fn in rule.fns:
-            verdict = fn(run)
-            if verdict is None:
-                continue
-            if verdict is BREAK:
-                return None
-            run.path.append(_label(rule, run.notes))
-            return verdict
-        run.path.append(_label(rule, run.notes))
-        return None
-
 
 def _label(rule: LinkedRule, notes: list[str]) -> str:
-    if not notes:
-        return rule.label
+    """How the path names a rule that matched, with the comments of the elements it found."""
     return f"{rule.label}; {'; '.join(notes)}" if rule.comment else f"{rule.label}  # {'; '.join(notes)}"

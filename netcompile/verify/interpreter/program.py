@@ -9,9 +9,9 @@ rule does not match: nft adds that dependency in front of such an expression.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .lookup import Lookup
+from .records import Record
 from .state import Run
 from .syntax import ACCEPT, BREAK, REJECT, Expr, Step, Verdict
 from .vocabulary import BITMASK, CT_STATUSES, FIBTYPES, NFPROTOS, PROTO_NAMES, Key
@@ -40,26 +40,34 @@ KeyFn = Callable[[Run], Key | None]
 StepFn = Callable[[Run], Verdict | None]
 
 
-@dataclass(frozen=True, slots=True)
-class LinkedRule:
+class LinkedRule(Record):
     """A rule ready to run: its steps as functions, and how a path names it."""
 
-    fns: tuple[StepFn, ...]
-    label: str  # "chain: rule text  # comment"
-    comment: str | None
+    _fields = ("fns", "label", "comment")
+    __slots__ = _fields
+
+    def __init__(self, fns: tuple[StepFn, ...], label: str, comment: str | None) -> None:
+        self.fns = fns
+        self.label = label  # "chain: rule text  # comment"
+        self.comment = comment
 
 
-@dataclass(slots=True)
-class LinkedChain:
+class LinkedChain(Record):
     """A chain ready to run; regular chains have no hook."""
 
-    name: str
-    table: str
-    type: str
-    hook: str
-    priority: int
-    policy: str
-    rules: list[LinkedRule]
+    _fields = ("name", "table", "type", "hook", "priority", "policy", "rules")
+    __slots__ = _fields
+
+    def __init__(
+        self, name: str, table: str, type: str, hook: str, priority: int, policy: str, rules: list[LinkedRule]
+    ) -> None:
+        self.name = name
+        self.table = table
+        self.type = type
+        self.hook = hook
+        self.priority = priority
+        self.policy = policy
+        self.rules = rules
 
     @property
     def is_base(self) -> bool:

@@ -14,20 +14,25 @@ line and column) gives the tokens it stands for.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from .errors import InterpreterError
+from .records import Record
 
 __all__ = ["Token", "TokenStream", "tokenize"]
 
 
-@dataclass(slots=True)  # not frozen: a frozen __init__ costs a third of the tokenizer's time (nobody mutates one)
-class Token:
-    kind: str  # "word", "string", "op" (one of != == = { } ; , & | ^ +), "nl", "block", "eof"
-    text: str
-    line: int
-    start: int  # column span on that line, 0-based, end exclusive (a block: its `{` alone)
-    end: int
+class Token(Record):
+    """One token (a plain record: `records`; nobody changes one)."""
+
+    _fields = ("kind", "text", "line", "start", "end")
+    __slots__ = _fields
+
+    def __init__(self, kind: str, text: str, line: int, start: int, end: int) -> None:
+        self.kind = kind  # "word", "string", "op" (one of != == = { } ; , & | ^ +), "nl", "block", "eof"
+        self.text = text
+        self.line = line
+        self.start = start  # column span on that line, 0-based, end exclusive (a block: its `{` alone)
+        self.end = end
 
 
 _SCANNER = re.compile(
