@@ -139,3 +139,36 @@ def test_reading_plain_manifests_does_not_import_pyyaml(tmp_path: Path) -> None:
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["InputError", "False"]
+
+
+WORDISH = [
+    *sorted(w for w in WORDS if w),
+    *("tRUE", "nope", "Nothing", "onion", "Off-peak", "yess", "n", "y", "Y", "N", "t0", "frontend", "TCP", "Never"),
+    *("8080", "-1", "007", "1.5", "10.0.0.1", ".5", "~x", "<x", "=x", "+1", "1e3"),
+]
+
+
+@pytest.mark.skipif(_fastyaml is None, reason="the C reader is not built")
+@pytest.mark.parametrize("known", ["seeded", "empty-then-typed"])
+def test_the_c_reader_with_typed_starts_reads_as_pyyaml(known: str) -> None:
+    """The C reader lists for typing only texts starting with TYPED_STARTS, the table holding WORDS: the
+    values are PyYAML's, in keys and values, whether the table was seeded or typed as it went."""
+    from netcompile.load.documents import YList, YMap
+    from netcompile.load.scalars import TYPED_STARTS, plain_values, type_plain_scalars
+
+    assert set(TYPED_STARTS) == set(PLAIN_STARTS) - WORD_STARTS
+    assert all(plain_values[word] is value for word, value in WORDS.items())
+    text = "".join(f"k{index}: {word}\nl{index}: [{word}]\n" for index, word in enumerate(WORDISH))
+    text += "".join(f"{word}: 1\n" for word in ("nope", "tRUE", "frontend", "TCP"))
+    table = dict(plain_values) if known == "seeded" else dict(WORDS)
+    fast = _fastyaml.documents(text, "f.yaml", 1, 64, YMap, YList, table, TYPED_STARTS, 1 << 18, 64)
+    assert fast is not None
+    docs, untyped = fast
+    assert all(entry[2][:1] in TYPED_STARTS for entry in untyped)  # what was listed: only those
+    assert type_plain_scalars(untyped)
+    expected = yaml.safe_load(text)
+    assert len(docs) == 1 and dict(docs[0]) == expected
+    for key, value in expected.items():
+        got = docs[0][key]
+        pairs = zip(got, value, strict=True) if isinstance(value, list) else [(got, value)]
+        assert all(type(g) is type(v) for g, v in pairs), key

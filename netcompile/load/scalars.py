@@ -74,7 +74,6 @@ def plain_tag(value: str) -> str:
 
 SLOW = object()  # `plain_value`: a plain scalar the converter constructs node by node (`<<`, `=`)
 CONSTANT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "null"))
-plain_values: dict[str, object] = {}  # plain scalar text -> its value; short texts, 256k at most
 PLAIN_VALUES_MAX = 1 << 18  # texts plain_values holds at most
 PLAIN_TEXT_MAX = 64  # the longest text it holds
 
@@ -88,6 +87,11 @@ WORDS: dict[str, object] = {
 }
 WORD_STARTS = frozenset("FNOTYfnoty")
 _DIGITS = frozenset("0123456789")
+# Plain scalar text -> its value; short texts, 256k at most. It holds WORDS from the start, so that the C
+# reader, which looks a text up here first, needs to list for typing only the texts that start with one
+# of TYPED_STARTS (PLAIN_STARTS less the letters): any other is a string.
+plain_values: dict[str, object] = dict(WORDS)
+TYPED_STARTS = "".join(c for c in PLAIN_STARTS if c not in WORD_STARTS)
 
 
 def quick_value(text: str) -> object:
@@ -111,16 +115,16 @@ def plain_value(text: str) -> object:
     value = plain_values.get(text, SLOW)
     if value is SLOW:
         value = quick_value(text)
-    if value is SLOW:
-        tag = plain_tag(text)
-        if tag in SCALAR_TAGS_AS_TEXT:
-            value = text
-        elif tag in CONSTANT_TAGS:
-            from yaml.nodes import ScalarNode
+        if value is SLOW:
+            tag = plain_tag(text)
+            if tag in SCALAR_TAGS_AS_TEXT:
+                value = text
+            elif tag in CONSTANT_TAGS:
+                from yaml.nodes import ScalarNode
 
-            value = construct(tag, ScalarNode(tag, text))
-        else:
-            return SLOW
+                value = construct(tag, ScalarNode(tag, text))
+            else:
+                return SLOW
         if len(plain_values) < PLAIN_VALUES_MAX and len(text) <= PLAIN_TEXT_MAX:
             plain_values[text] = value
     return value

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import Diagnostic, Position, duplicate, invalid, required
 from . import jsonread
 from .documents import Limits, Piece, RawObject, YList, YMap, c_depth, duplicate_keys, key_text, object_ref
-from .scalars import PLAIN_STARTS, PLAIN_TEXT_MAX, PLAIN_VALUES_MAX, plain_values, type_plain_scalars
+from .scalars import PLAIN_TEXT_MAX, PLAIN_VALUES_MAX, TYPED_STARTS, plain_values, type_plain_scalars
 
 try:  # netcompile's own C reader of plain documents: built at install when a C compiler and libyaml are there
     from . import _fastyaml
@@ -130,7 +130,7 @@ def read_documents(piece: Piece, limits: Limits, errors: list[Diagnostic]) -> li
         return json_docs
     if _fastyaml is not None:
         where = piece.text, piece.file, piece.first_line, c_depth(limits)
-        fast = _fastyaml.documents(*where, YMap, YList, plain_values, PLAIN_STARTS, PLAIN_VALUES_MAX, PLAIN_TEXT_MAX)
+        fast = _fastyaml.documents(*where, YMap, YList, plain_values, TYPED_STARTS, PLAIN_VALUES_MAX, PLAIN_TEXT_MAX)
         if fast is not None and type_plain_scalars(fast[1]):
             return [(doc, False) for doc in fast[0]]
     from .pyyaml_reader import read_yaml_documents  # PyYAML, imported only when a piece needs it
