@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+import sys
 from ipaddress import ip_address, ip_network
 from pathlib import Path
 
@@ -370,3 +371,88 @@ def test_nodes_compare_hash_and_print_as_generated_dataclasses_do() -> None:
     assert Integer(5) != Mark(5)  # the same fields, another class
     assert member(L4PROTO, "s") != member(L4PROTO, "t")
     assert len({Integer(1), Integer(1), Mark(1)}) == 2
+
+
+def _every_node_class() -> list[type]:
+    from netcompile.nft import expressions
+
+    found: list[type] = []
+    pending: list[type] = [expressions.Node]
+    while pending:
+        kind = pending.pop()
+        pending += kind.__subclasses__()
+        if kind is not expressions.Node and getattr(sys.modules[kind.__module__], kind.__name__, None) is kind:
+            found.append(kind)
+    return sorted(found, key=lambda k: k.__name__)
+
+
+def test_every_node_is_a_frozen_dataclass_in_all_but_name() -> None:
+    """Nodes are `dataclass(init=False, eq=False, repr=False)`, not frozen, with their own __init__ (fewer
+    generated methods: the IR imports faster): each still behaves as the frozen dataclass of its fields
+    would: no field assigned or deleted, `__match_args__`, `dataclasses.replace`, pickling and copying by
+    its fields, and its __init__ takes its fields by name, in order, with their defaults."""
+    import copy
+    import dataclasses
+    import inspect
+    import pickle
+
+    from netcompile.nft.statements import InputInterface, Masquerade, Node, TypeOf
+
+    samples: dict[str, Node] = {
+        type(n).__name__: n
+        for n in [
+            member(Concat((saddr(IPV4), L4PROTO, DPORT)), "s"),
+            Concat((saddr(IPV4), L4PROTO, DPORT)),
+            saddr(IPV4),
+            L4PROTO,
+            DPORT,
+            Integer(5),
+            Mark(5),
+            Range(1, 2),
+            Symbol("tcp"),
+            Network(ip_network("10.0.0.0/8")),
+            SetRef("s"),
+            BitAnd(META_MARK, Mark(4)),
+            AnonSet((Integer(1),)),
+            InputInterface(),
+            goto("c"),
+            AnonVmap(((Integer(0), goto("a")),)),
+            Vmap(L4PROTO, SetRef("m")),
+            MarkSet(MarkOp.OR, Mark(1)),
+            Dnat(IPV6, ip_address("fd00::1"), 80),
+            DnatMap(IPV4, daddr(IPV4), SetRef("m")),
+            Masquerade(True),
+            Reject(True),
+            SetUpdate(SetRef("s"), saddr(IPV4)),
+            Types((DataType.IPV4_ADDR,)),
+            TypeOf(daddr(IPV4)),
+        ]
+    }
+    from netcompile.nft.expressions import Ct, CtKey, Flags, InterfaceName, Numgen
+
+    for extra in (Ct(CtKey.STATE), Flags(("established",)), InterfaceName("eth0", True), Numgen(2)):
+        samples[type(extra).__name__] = extra
+    kinds = _every_node_class()
+    assert {k.__name__ for k in kinds} == set(samples), "a sample of every Node class"
+    for kind in kinds:
+        node = samples[kind.__name__]
+        names = [f.name for f in dataclasses.fields(node)]  # type: ignore[arg-type]
+        assert kind.__match_args__ == tuple(names)  # type: ignore[attr-defined]
+        params = inspect.signature(kind).parameters
+        assert list(params) == names
+        assert [p.default for p in params.values()] == [
+            f.default if f.default is not dataclasses.MISSING else inspect.Parameter.empty
+            for f in dataclasses.fields(node)  # type: ignore[arg-type]
+        ]
+        assert not hasattr(node, "__dict__")
+        for name in names:
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(node, name, 1)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                delattr(node, name)
+        for again in (pickle.loads(pickle.dumps(node)), copy.deepcopy(node), copy.copy(node)):
+            assert type(again) is kind and again == node and hash(again) == hash(node)
+        assert dataclasses.replace(node) == node  # type: ignore[type-var]
+    assert dataclasses.replace(Integer(5), value=6) == Integer(6)
+    with pytest.raises(IRError):
+        dataclasses.replace(Integer(5), value=-1)  # replacing checks the values as building does
