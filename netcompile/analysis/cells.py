@@ -194,9 +194,11 @@ class Keys:
     ) -> None:
         self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._pairs: dict[tuple[int, int, int], tuple[int, int, int]] = {}  # per classes and family: see _pair
+        self._source_sides: dict[tuple[int, int], tuple[tuple[Any, ...], bool, int, int]] = {}  # see pair
+        self._target_sides: dict[tuple[int, int], tuple[int, int, bool, int, int]] = {}
         self._parts: dict[tuple[Any, ...], int] = {}  # the port-independent parts of keys, numbered
         self._port_atoms: dict[int, int] = {}
+        self._columns: dict[tuple[int, int, Protocol], tuple[int, int]] = {}  # see column
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._place_ids: dict[tuple[int, int], int] = {}
         self._places_seen: dict[tuple[Any, ...], int] = {}
@@ -316,29 +318,65 @@ class Keys:
         # whose peers pick the destination, and those of the destination's ingress rules that pick the source.
         # What does not depend on the port is worked out once per pair of classes (and family), and named
         # in the key by a small number (equal numbers for equal parts).
-        pair = self._pairs.get((src, dst, version))
-        if pair is None:
-            pair = self._pair(src, dst, src_address)
-        part, out_rules, in_rules = pair
-        matching = self.rules.port_bits(self.classes[dst], port, protocol)
-        atom = self._port_atoms.get(port)
-        if atom is None:
-            atom = self._port_atoms[port] = self.rules.port_atoms.atom(port)
+        part, out_rules, in_rules = self.pair(src, dst, src_address)
+        matching, atom = self.column(dst, port, protocol)
         return (part, protocol, atom, out_rules & matching, in_rules & matching)
 
-    def _pair(self, src: int, dst: int, src_address: IPAddress) -> tuple[int, int, int]:
+    def column(self, dst: int, port: int, protocol: Protocol) -> tuple[int, int]:
+        """`class_key`'s part that depends on the destination class and the port alone: the rules (a bit
+        mask) whose ports match there (`Rules.port_bits`), and the port's atom."""
+        found = self._columns.get((dst, port, protocol))
+        if found is None:
+            atom = self._port_atoms.get(port)
+            if atom is None:
+                atom = self._port_atoms[port] = self.rules.port_atoms.atom(port)
+            matching = self.rules.port_bits(self.classes[dst], port, protocol)
+            found = self._columns[(dst, port, protocol)] = (matching, atom)
+        return found
+
+    def pair(self, src: int, dst: int, src_address: IPAddress) -> tuple[int, int, int]:
         """`class_key`'s part that is the same on every port: the number of (where the source and the
         destination are, the destination's container ports, whether each side is isolated), and (bit masks)
         the source's egress rules whose peers pick the destination and the destination's ingress rules
-        that pick the source."""
-        version, rules = src_address.version, self.rules
+        that pick the source. All of it is in the source's role and the destination's (`source_role`,
+        `target_role`): classes of equal roles have equal pairs. Each side's part is worked out once."""
+        version = src_address.version
+        source = self._source_sides.get((src, version))
+        if source is None:
+            source = self._source_side(src, src_address)
+        target = self._target_sides.get((dst, version))
+        if target is None:
+            target = self._target_side(dst, version)
+        where, out_isolated, egress_bits, picking_source = source
+        place, ports, in_isolated, ingress_bits, picking_target = target
+        part = (where, place, ports, out_isolated, in_isolated)
+        return (
+            self._parts.setdefault(part, len(self._parts)),
+            egress_bits & picking_target,
+            ingress_bits & picking_source,
+        )
+
+    def _source_side(self, src: int, src_address: IPAddress) -> tuple[tuple[Any, ...], bool, int, int]:
+        """What `pair` reads of its source: where it is, whether it is isolated for egress, its egress rules,
+        and the rules that pick it (`Rules.reach`)."""
+        version = src_address.version
         if src >= 0:
             where: tuple[Any, ...] = ("pod", self.place_id(src, version))
-            out_isolated, out_rules = self.egress[src][0], self._egress_bits[src] & rules.reach(party(dst, version))
-        else:
-            where, out_isolated, out_rules = ("outside", self.facts.address_key(src_address)), False, 0
-        in_rules = self._ingress_bits[dst] & rules.reach(party(src, version))
-        part = (where, self.place_id(dst, version), rules.port_ids[dst], out_isolated, self.ingress[dst][0])
-        pair = (self._parts.setdefault(part, len(self._parts)), out_rules, in_rules)
-        self._pairs[(src, dst, version)] = pair
-        return pair
+            side = (where, self.egress[src][0], self._egress_bits[src], self.rules.reach(party(src, version)))
+        else:  # an outside client: it has no egress rules
+            side = (("outside", self.facts.address_key(src_address)), False, 0, self.rules.reach(party(src, version)))
+        self._source_sides[(src, version)] = side
+        return side
+
+    def _target_side(self, dst: int, version: int) -> tuple[int, int, bool, int, int]:
+        """What `pair` reads of its destination: where it is, its container ports, whether it is isolated
+        for ingress, its ingress rules, and the rules that pick it."""
+        side = (
+            self.place_id(dst, version),
+            self.rules.port_ids[dst],
+            self.ingress[dst][0],
+            self._ingress_bits[dst],
+            self.rules.reach(party(dst, version)),
+        )
+        self._target_sides[(dst, version)] = side
+        return side

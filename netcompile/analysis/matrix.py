@@ -358,20 +358,26 @@ class ClassMatrix:
         src = self.class_of[me] if me is not None else -1 - source.outside
         role = self.source_role(source)
         addresses, roles = self._targets(version)
-        class_of, looked_up = self.class_of, self._looked_up
+        class_of, ids = self.class_of, self._ids
+        pairs: dict[int, tuple[int, int, int]] = {}  # Keys.pair, per destination role (what it depends on)
         out: list[Cell | int] = []
         for dst, port, protocol in targets:
             target = roles[dst]
             if role is None or target is None or dst == me:
                 out.append(self._plan_cell(source, dst, port, protocol))
                 continue
-            found = looked_up.get((role, target, port, protocol))
+            # the cell's key, as Keys.class_key makes it, from what the row and the column share
+            cls = class_of[dst]
+            pair = pairs.get(target)
+            if pair is None:
+                pair = pairs[target] = keys.pair(src, cls, here)
+            matching, atom = keys.column(cls, port, protocol)
+            key = (pair[0], protocol, atom, pair[1] & matching, pair[2] & matching)
+            found = ids.get(key)
             if found is None:
                 address = addresses[dst]
                 assert address is not None  # a pod without an address of the family has no role
-                key = keys.class_key(src, class_of[dst], here, port, protocol, cache=False)
                 found = self.key_number(key, source, address, port, protocol)
-                looked_up[(role, target, port, protocol)] = found
             out.append(found)
         return out
 
