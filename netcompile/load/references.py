@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from ..errors import Diagnostic
-from ..model import ContainerPort, Meta, NetworkPolicy, Objects, PolicyRule, Protocol, Service, ServiceType
+from ..model import ContainerPort, Labels, Meta, NetworkPolicy, Objects, PolicyRule, Protocol, Service, ServiceType
 from ..model.selectors import LabelSelector, Operator
 
 BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -148,16 +148,27 @@ class _Pod(NamedTuple):
 
 class _Pods:
     """The input's pods and workloads' pod templates by namespace, and what selectors pick of them
-    (remembered: policies and Services share selectors, and a large input has thousands of them)."""
+    (remembered: policies and Services share selectors, and a large input has thousands of them). A
+    selector is asked once per distinct set of labels of a namespace, as most pods share theirs with
+    others (a workload's, an app's)."""
 
     def __init__(self, objects: Objects) -> None:
-        self.by_ns: dict[str, list[tuple[_Pod, dict[str, str]]]] = defaultdict(list)
-        for pod in objects.pods:
-            self.by_ns[pod.meta.namespace].append((_Pod(pod.meta.key, pod.ports), pod.meta.label_dict()))
+        # per namespace: its members in input order, each with the index of its label set in `label_sets`
+        self.by_ns: dict[str, list[tuple[_Pod, int]]] = defaultdict(list)
+        self.label_sets: dict[str, list[dict[str, str]]] = defaultdict(list)
+        indices: dict[tuple[str, Labels], int] = {}
+        members = [(pod.meta.namespace, _Pod(pod.meta.key, pod.ports), pod.meta.labels) for pod in objects.pods]
         for workload in objects.workloads:
             meta, template = workload.meta, workload.template
             member = _Pod(f"{meta.namespace}/{meta.kind}/{meta.name}", template.ports, f'{meta.kind} "{meta.key}"')
-            self.by_ns[meta.namespace].append((member, dict(template.labels)))
+            members.append((meta.namespace, member, template.labels))
+        for namespace, member, given in members:
+            index = indices.get((namespace, given))
+            if index is None:
+                sets = self.label_sets[namespace]
+                index = indices[namespace, given] = len(sets)
+                sets.append(dict(given))
+            self.by_ns[namespace].append((member, index))
         self.all: list[_Pod] = [member for members in self.by_ns.values() for member, _ in members]
         labels = {n.meta.name: n.meta.label_dict() for n in objects.namespaces}
         self.ns_labels = {ns: labels.get(ns) or {NAMESPACE_NAME_LABEL: ns} for ns in self.by_ns}
@@ -165,12 +176,12 @@ class _Pods:
         self._namespaces: dict[LabelSelector, list[str]] = {}
 
     def select(self, namespace: str, selector: LabelSelector) -> list[_Pod]:
+        """The members of `namespace` that `selector` selects, in input order."""
         key = (namespace, selector)
         found = self._selected.get(key)
         if found is None:
-            found = self._selected[key] = [
-                p for p, labels in self.by_ns.get(namespace, ()) if _selects(selector, labels)
-            ]
+            chosen = [_selects(selector, labels) for labels in self.label_sets.get(namespace, ())]
+            found = self._selected[key] = [p for p, index in self.by_ns.get(namespace, ()) if chosen[index]]
         return found
 
     def namespaces(self, selector: LabelSelector) -> list[str]:
