@@ -48,7 +48,7 @@ class Linker:
                     fns = tuple(self.step(table, step) for step in rule.steps)
                     label = f"{chain.name}: {rule.text}"
                     label = f"{label}  # {rule.comment}" if rule.comment else label
-                    rules.append(LinkedRule(fns, label, rule.comment))
+                    rules.append(LinkedRule(fns, label, rule.comment, program.only_version(rule.steps)))
                 chains[chain.name] = LinkedChain(
                     chain.name, chain.table, chain.type, chain.hook, chain.priority, chain.policy, rules
                 )

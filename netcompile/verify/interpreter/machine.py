@@ -107,9 +107,9 @@ class Ruleset:
         table = self._tables[base.table]
         stack: list[tuple[LinkedChain, int]] = []
         chain, index = base, 0
-        path, notes = run.path, run.notes
+        path, notes, version = run.path, run.notes, run.version
         while True:
-            rules = chain.rules
+            rules = chain.runs[version]
             if index >= len(rules):
                 if stack:
                     chain, index = stack.pop()

@@ -29,6 +29,7 @@ __all__ = [
     "mark",
     "masquerade",
     "member",
+    "only_version",
     "primary_fn",
     "reject",
     "update",
@@ -41,21 +42,24 @@ StepFn = Callable[[Run], Verdict | None]
 
 
 class LinkedRule(Record):
-    """A rule ready to run: its steps as functions, and how a path names it."""
+    """A rule ready to run: its steps as functions, how a path names it, and the IP version of the only
+    packets it can match (0: any; `only_version`)."""
 
-    _fields = ("fns", "label", "comment")
+    _fields = ("fns", "label", "comment", "version")
     __slots__ = _fields
 
-    def __init__(self, fns: tuple[StepFn, ...], label: str, comment: str | None) -> None:
+    def __init__(self, fns: tuple[StepFn, ...], label: str, comment: str | None, version: int = 0) -> None:
         self.fns = fns
         self.label = label  # "chain: rule text  # comment"
         self.comment = comment
+        self.version = version
 
 
 class LinkedChain(Record):
-    """A chain ready to run; regular chains have no hook."""
+    """A chain ready to run; regular chains have no hook. `runs[4]` and `runs[6]` are its rules that a packet
+    of that IP version can match (the others end at their first step for it, and are left out)."""
 
-    _fields = ("name", "table", "type", "hook", "priority", "policy", "rules")
+    _fields = ("name", "table", "type", "hook", "priority", "policy", "rules", "runs")
     __slots__ = _fields
 
     def __init__(
@@ -68,10 +72,28 @@ class LinkedChain(Record):
         self.priority = priority
         self.policy = policy
         self.rules = rules
+        self.runs = {version: [r for r in rules if r.version in (0, version)] for version in (4, 6)}
 
     @property
     def is_base(self) -> bool:
         return bool(self.hook)
+
+
+_VERSION_OF = {"ip_saddr": 4, "ip_daddr": 4, "ip6_saddr": 6, "ip6_daddr": 6}
+
+
+def only_version(steps: list[Step]) -> int:
+    """4 or 6 when a rule cannot match a packet of the other IP version, else 0: its first step matches or
+    looks up a key that starts with `ip saddr/daddr` (`ip6 ...`). For the other version that expression is
+    None (nft's implicit `meta nfproto` dependency), so the step ends the rule at once (BREAK), before any
+    other expression is evaluated (a numgen's choice) and without a trace in the path: leaving the rule out
+    changes nothing (tests/test_interp_machine.py runs rulesets both ways)."""
+    if not steps:
+        return 0
+    first = steps[0]
+    if first.kind not in ("compare", "lookup", "vmap") or not first.expr:
+        return 0
+    return _VERSION_OF.get(first.expr[0].kind, 0)
 
 
 def primary_fn(expr: Expr) -> ExprFn:
