@@ -84,17 +84,23 @@ class Meta(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Namespace(Value):
+    """A Namespace: its name and labels (what namespaceSelectors see)."""
+
     meta: Meta
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NodeAddress(Value):
+    """One of a Node's `status.addresses` that is an IP address."""
+
     type: str  # InternalIP, ExternalIP, Hostname, ...
     address: IPAddress
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Node(Value):
+    """A Node: its pod networks (`spec.podCIDRs`) and its IP addresses."""
+
     meta: Meta
     pod_cidrs: tuple[IPNetwork, ...]
     addresses: tuple[NodeAddress, ...]  # IP addresses only (InternalIP and ExternalIP)
@@ -106,6 +112,8 @@ class Node(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ContainerPort(Value):
+    """A container's `ports[]` entry: what named ports resolve to."""
+
     name: str | None
     port: int
     protocol: Protocol
@@ -113,6 +121,8 @@ class ContainerPort(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Pod(Value):
+    """A Pod as the network sees it: where it runs, its addresses, its ports, whether it is ready."""
+
     meta: Meta
     node_name: str | None
     host_network: bool
@@ -131,6 +141,8 @@ class Pod(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ServicePort(Value):
+    """One of a Service's `spec.ports`, defaulted."""
+
     name: str  # "" when the Service has a single unnamed port
     protocol: Protocol
     port: int
@@ -144,12 +156,16 @@ class ServicePort(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LoadBalancerIngress(Value):
+    """One of a LoadBalancer Service's `status.loadBalancer.ingress` addresses."""
+
     ip: IPAddress
     ip_mode: str  # "VIP" (default) or "Proxy"
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Service(Value):
+    """A Service, defaulted as the API server defaults it."""
+
     meta: Meta
     type: ServiceType
     selector: LabelSelector | None  # None: no selector (endpoints are given by slices or Endpoints)
@@ -177,6 +193,8 @@ class Service(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EndpointPort(Value):
+    """A port of an EndpointSlice (or of an Endpoints subset)."""
+
     name: str
     port: int
     protocol: Protocol
@@ -193,6 +211,8 @@ class EndpointConditions(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SliceEndpoint(Value):
+    """One endpoint of an EndpointSlice: its addresses, conditions, node and zone hints."""
+
     addresses: tuple[IPAddress, ...]
     conditions: EndpointConditions
     node_name: str | None
@@ -203,6 +223,8 @@ class SliceEndpoint(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EndpointSlice(Value):
+    """An EndpointSlice (discovery.k8s.io/v1), given or derived from pods."""
+
     meta: Meta
     service_name: str | None  # the kubernetes.io/service-name label
     address_type: str  # IPv4, IPv6, FQDN
@@ -212,12 +234,16 @@ class EndpointSlice(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EndpointAddress(Value):
+    """An address of an Endpoints subset (core/v1 Endpoints)."""
+
     ip: IPAddress
     node_name: str | None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EndpointSubset(Value):
+    """A subset of core/v1 Endpoints: ready and not-ready addresses, and their ports."""
+
     addresses: tuple[EndpointAddress, ...]
     not_ready_addresses: tuple[EndpointAddress, ...]
     ports: tuple[EndpointPort, ...]
@@ -225,12 +251,16 @@ class EndpointSubset(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Endpoints(Value):
+    """core/v1 Endpoints: the older form of a Service's endpoints (read when it has no EndpointSlice)."""
+
     meta: Meta
     subsets: tuple[EndpointSubset, ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class IPBlock(Value):
+    """A policy peer's `ipBlock`: a CIDR less its exceptions."""
+
     cidr: IPNetwork
     except_: tuple[IPNetwork, ...]
 
@@ -246,6 +276,8 @@ class PolicyPeer(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PolicyPort(Value):
+    """One of a policy rule's `ports`: a protocol, and a port (number, name or none) or a range."""
+
     protocol: Protocol
     port: int | str | None  # None: every port of the protocol
     end_port: int | None
@@ -261,6 +293,8 @@ class PolicyRule(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NetworkPolicy(Value):
+    """A NetworkPolicy (networking.k8s.io/v1), defaulted (`policyTypes`)."""
+
     meta: Meta
     pod_selector: LabelSelector
     policy_types: tuple[PolicyType, ...]

@@ -55,6 +55,8 @@ class IngressBackend(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class HTTPIngressPath(Value):
+    """One `http.paths` entry of an Ingress rule."""
+
     path: str  # "" when absent (ImplementationSpecific only)
     path_type: PathType
     backend: IngressBackend
@@ -62,18 +64,24 @@ class HTTPIngressPath(Value):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class IngressRule(Value):
+    """One of an Ingress's `spec.rules`: a host and its paths."""
+
     host: str | None  # None: every host; "*.example.com": a wildcard of one label
     paths: tuple[HTTPIngressPath, ...]  # empty when the rule has no `http`
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class IngressTLS(Value):
+    """One of an Ingress's `spec.tls` entries."""
+
     hosts: tuple[str, ...]
     secret_name: str | None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Ingress(Value):
+    """An Ingress (networking.k8s.io/v1), validated, not compiled."""
+
     meta: Meta
     ingress_class_name: str | None
     default_backend: IngressBackend | None

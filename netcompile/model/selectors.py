@@ -25,6 +25,8 @@ class Operator(StrEnum):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Requirement(Value):
+    """One of `matchExpressions`: a key, an operator and values."""
+
     key: str
     operator: Operator
     values: frozenset[str]

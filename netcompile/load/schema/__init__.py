@@ -60,11 +60,15 @@ class Table:
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ListOf(Value):
+    """A list field whose items are looked into."""
+
     item: Table | ListOf | MapOf
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MapOf(Value):
+    """A map field whose values are looked into."""
+
     value: Table | ListOf | MapOf
 
 
