@@ -112,7 +112,7 @@ class TokenStream:
 
     def at(self, text: str, ahead: int = 0) -> bool:
         token = self.tokens[self.i] if not ahead else self.peek(ahead)
-        return token.kind in ("word", "op") and token.text == text
+        return token.text == text and token.kind in ("word", "op")
 
     def expect(self, text: str) -> Token:
         token = self.next()
