@@ -137,12 +137,15 @@ def _naming(spec: YMap, containers: list[YMap], init_containers: list[YMap]) -> 
     if policy not in _DNS_POLICIES or policy == "None" or spec.get("dnsConfig") is not None:
         raise _Off
     groups = ((init_containers, True), (containers, False))
-    if any("env" in item or "envFrom" in item for group, _ in groups for item in group):
-        read = tuple(_container(item, init) for group, init in groups for item in group)
-    else:  # the common case: containers that set no variables, made once for each such pod spec
-        names = tuple((_string(item.get("name")) or "", init) for group, init in groups for item in group)
-        return _naming_without_env(hostname, subdomain, links, names, policy)
-    return PodNaming(hostname, subdomain, links, read, policy, (), ())
+    names: list[tuple[str, bool]] = []
+    for group, init in groups:
+        for item in group:
+            if "env" in item or "envFrom" in item:
+                read = tuple(_container(c, in_init) for members, in_init in groups for c in members)
+                return PodNaming(hostname, subdomain, links, read, policy, (), ())
+            names.append((_string(item.get("name")) or "", init))
+    # the common case: containers that set no variables, made once for each such pod spec
+    return _naming_without_env(hostname, subdomain, links, tuple(names), policy)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -147,7 +147,11 @@ def _fields(kind: str, body: YMap) -> list[tuple[str, int]]:
         template = template.get(step) if template.__class__ is YMap else None
     if template.__class__ is YMap:  # a pod's labels and containers (lint: pods without DNS, their env)
         prefix, labels = _TEMPLATE_PATHS.get(kind, _SPEC_PATHS)
-        fields.append((labels, packed_position(body, labels)))
+        metadata = body.get("metadata") if labels == _POD_LABELS else None
+        if metadata.__class__ is YMap:  # a pod's own labels, the common case: one step from its metadata
+            fields.append((labels, _child(metadata, "labels")))
+        else:
+            fields.append((labels, packed_position(body, labels)))
         for group in ("initContainers", "containers"):
             containers = template.get(group)
             if containers.__class__ is not YList:
@@ -201,6 +205,7 @@ _TEMPLATE_PATHS: dict[str, tuple[str, str]] = {
     for prefix in [".".join(("spec", *steps))]
 }
 _SPEC_PATHS = ("spec", "metadata.labels")  # any other kind: its spec is looked at as a pod spec
+_POD_LABELS = "metadata.labels"
 
 
 def reference_fields(raw: RawObject) -> tuple[tuple[str, int], ...]:
