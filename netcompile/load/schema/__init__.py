@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import pathlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ...errors import Position
@@ -87,8 +87,9 @@ class Schema(Value):
 
 @cache
 def schema() -> Schema:
-    """The schema shipped with netcompile (one `k8s-v*.json`)."""
-    here = resources.files(__package__)
+    """The schema shipped with netcompile (one `k8s-v*.json`, beside this module in the wheel as in a
+    checkout: read from there, which spares start-up importlib.resources' readers and zipfile)."""
+    here = pathlib.Path(__file__).parent
     files = [f for f in here.iterdir() if f.name.startswith("k8s-v") and f.name.endswith(".json")]
     if len(files) != 1:  # pragma: no cover - a packaging mistake
         raise RuntimeError(f"netcompile.schema: expected one k8s-v*.json, found {sorted(f.name for f in files)}")
