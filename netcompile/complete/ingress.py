@@ -13,9 +13,12 @@ the objects but their notices: HTTP routing is L7 and is not compiled.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..model import Objects, Service, ServicePort, ServiceType
-from ..model.ingress import Ingress, IngressBackend
+
+if TYPE_CHECKING:
+    from ..model.ingress import Ingress, IngressBackend
 
 Ready = set[tuple[str, str, str]]  # (namespace, Service name, Service port name) with a ready endpoint
 

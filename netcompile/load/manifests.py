@@ -12,6 +12,7 @@ import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from ..errors import Diagnostic, InputError, unsupported
 from ..gcpause import paused_gc
@@ -27,13 +28,11 @@ from ..model import (
     Service,
     ServiceCIDR,
 )
-from ..model.ingress import Ingress
 from ..model.proxy import PROXY_KIND, PROXY_VERSION, ProxyConfig
 from ..model.workloads import WORKLOAD_API_VERSIONS, Workload
 from .claims import Claim, Claims, NameClaim, claims_of
 from .core import parse_namespace, parse_node
 from .endpoints import parse_endpoint_slice, parse_endpoints
-from .ingress import parse_ingress
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
 from .proxy import config_map_text, parse_proxy_config, proxy_summary, read_embedded
@@ -43,9 +42,21 @@ from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_piec
 from .validation import Field, Report
 from .workloads import parse_owned_pod, parse_service_families, parse_workload
 
+if TYPE_CHECKING:
+    from ..model.ingress import Ingress
+
 __all__ = ["KINDS", "NODE_PORT_RANGE", "ParseOptions", "load"]
 
-Parser = Callable[[RawObject, Field, ParseOptions], KubeObject | None]
+Parser: TypeAlias = "Callable[[RawObject, Field, ParseOptions], KubeObject | None]"
+
+
+def _parse_ingress(raw: RawObject, root: Field, opts: ParseOptions) -> Ingress | None:
+    """load/ingress.py's parser, with its model (model/ingress.py), both imported with the first Ingress:
+    an input without one does not pay for them."""
+    from .ingress import parse_ingress
+
+    return parse_ingress(raw, root, opts)
+
 
 # kind -> (apiVersion, parser)
 KINDS: dict[str, tuple[str, Parser]] = {
@@ -56,7 +67,7 @@ KINDS: dict[str, tuple[str, Parser]] = {
     "EndpointSlice": ("discovery.k8s.io/v1", parse_endpoint_slice),
     "Endpoints": ("v1", parse_endpoints),
     "NetworkPolicy": ("networking.k8s.io/v1", parse_network_policy),
-    "Ingress": ("networking.k8s.io/v1", parse_ingress),  # load/ingress.py: validated, not compiled (L7)
+    "Ingress": ("networking.k8s.io/v1", _parse_ingress),  # load/ingress.py: validated, not compiled (L7)
     "ServiceCIDR": ("networking.k8s.io/v1", parse_service_cidr),
     **{kind: (version, parse_workload) for kind, version in WORKLOAD_API_VERSIONS.items()},
 }
@@ -207,7 +218,7 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         endpoints=tuple(o for o in by_kind["Endpoints"] if isinstance(o, Endpoints)),
         network_policies=tuple(o for o in by_kind["NetworkPolicy"] if isinstance(o, NetworkPolicy)),
         workloads=tuple(o for kind in WORKLOAD_API_VERSIONS for o in by_kind[kind] if isinstance(o, Workload)),
-        ingresses=tuple(o for o in by_kind["Ingress"] if isinstance(o, Ingress)),
+        ingresses=cast("tuple[Ingress, ...]", tuple(by_kind["Ingress"])),  # what _parse_ingress made
         proxy_config=proxy,
         service_cidr_objects=tuple(o for o in by_kind["ServiceCIDR"] if isinstance(o, ServiceCIDR)),
         notices=tuple(notices),

@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import TYPE_CHECKING, TypeAlias
 
 from ..errors import Position
 from ..values import Value
-from .ingress import Ingress  # it names this module's types in annotations only
 from .naming import NO_NAMING, PodNaming
 from .proxy import ProxyConfig
 from .selectors import LabelSelector
 from .workloads import OwnerReference, Workload  # it names this module's types in annotations only
+
+if TYPE_CHECKING:  # imported with the first Ingress read (load/manifests.py): only inputs with Ingresses need it
+    from .ingress import Ingress
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -310,8 +313,9 @@ class ServiceCIDR(Value):
     cidrs: tuple[IPNetwork, ...]
 
 
-KubeObject = (
-    Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload | Ingress | ServiceCIDR
+# For annotations only (model/ingress.py is imported when an input has an Ingress).
+KubeObject: TypeAlias = (
+    "Namespace | Node | Pod | Service | EndpointSlice | Endpoints | NetworkPolicy | Workload | Ingress | ServiceCIDR"
 )
 
 
