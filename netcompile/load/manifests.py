@@ -35,7 +35,6 @@ from .core import parse_namespace, parse_node
 from .endpoints import parse_endpoint_slice, parse_endpoints
 from .parse_common import NODE_PORT_RANGE, ParseOptions
 from .policies import parse_network_policy
-from .proxy import config_map_text, parse_proxy_config, proxy_summary, read_embedded
 from .schema.check import check_fields, check_list, other_policy, skip_or_refuse, skipped_notice
 from .services import parse_service_cidr
 from .source import Limits, Piece, RawObject, object_ref, raw_objects, read_pieces
@@ -128,6 +127,8 @@ def _proxy_config(
 ) -> bool:
     """A KubeProxyConfiguration, or the kube-proxy ConfigMap of kube-system holding one (load/proxy.py), to
     `proxies` when valid; False for any other ConfigMap (read as any object of a kind netcompile skips)."""
+    from .proxy import config_map_text, parse_proxy_config, read_embedded  # only inputs with a ConfigMap need it
+
     report = Report(functools.partial(_ref, raw), problems)
     if raw.kind == PROXY_KIND:
         if raw.api_version != PROXY_VERSION:
@@ -205,6 +206,8 @@ def _read(pieces: list[Piece], limits: Limits, opts: ParseOptions, errors: list[
         )  # fmt: skip
     proxy = proxies[0] if proxies else None
     if proxy is not None:  # what changes the rules is said, never applied quietly
+        from .proxy import proxy_summary
+
         notices.append(f"{proxy.position}: {proxy.source}: kube-proxy's configuration read: {proxy_summary(proxy)}")
     if proxy is not None and proxy.ignored:
         ignored = "; ".join(proxy.ignored)
