@@ -14,6 +14,10 @@ of the fields with `repr=True`. `dataclasses.replace`, `fields`, pickling and `_
 dataclass machinery's own, untouched. What is saved is import time: each generated method is a small
 `exec`, and a class that asks for `eq=False, repr=False` skips three of them (`__eq__`, `__hash__`,
 `__repr__`). tests/test_prefix_values.py checks every such class against a twin made by `dataclass`.
+
+The methods here cost a little more per call than generated ones (a look-up of the class's getters):
+classes compared or hashed in volume at run time (the evaluators' results, selectors, policy ports) keep
+the generated methods.
 """
 
 from __future__ import annotations
@@ -33,12 +37,18 @@ class Value:
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            compared = _COMPARED.get(self.__class__) or _learn(self.__class__)[0]
+            try:
+                compared = _COMPARED[self.__class__]
+            except KeyError:
+                compared = _learn(self.__class__)[0]
             return compared(self) == compared(other)
         return NotImplemented
 
     def __hash__(self) -> int:
-        hashed = _HASHED.get(self.__class__) or _learn(self.__class__)[1]
+        try:
+            hashed = _HASHED[self.__class__]
+        except KeyError:
+            hashed = _learn(self.__class__)[1]
         return hash(hashed(self))
 
     def __repr__(self) -> str:

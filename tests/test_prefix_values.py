@@ -38,7 +38,6 @@ MODULES = (
     "netcompile.complete.options",
     "netcompile.complete.workloads",
     "netcompile.targets",
-    "netcompile.verify.packet",
 )
 for _module in MODULES:
     importlib.import_module(_module)

@@ -277,8 +277,8 @@ class PolicyPeer(Value):
     ip_block: IPBlock | None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PolicyPort(Value):
+@dataclass(frozen=True, slots=True)  # hashed and compared in volume: generated methods (values.py)
+class PolicyPort:
     """One of a policy rule's `ports`: a protocol, and a port (number, name or none) or a range."""
 
     protocol: Protocol

@@ -32,8 +32,8 @@ class Requirement(Value):
     values: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LabelSelector(Value):
+@dataclass(frozen=True, slots=True)  # hashed and compared in volume: generated methods (values.py)
+class LabelSelector:
     """matchLabels and matchExpressions, ANDed; `LabelSelector()` selects everything."""
 
     match_labels: tuple[tuple[str, str], ...] = ()

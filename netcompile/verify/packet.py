@@ -17,7 +17,6 @@ from enum import StrEnum
 from fractions import Fraction
 
 from ..model import IPAddress, Protocol
-from ..values import Value
 
 
 class Origin(StrEnum):
@@ -58,8 +57,8 @@ class Packet:
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Result(Value):
+@dataclass(frozen=True, slots=True)  # hashed and compared in volume: generated methods (values.py)
+class Result:
     """One possible fate of a packet. For DROPPED/REJECTED, `dst`/`dport` are None and `masquerade` False."""
 
     verdict: Verdict
