@@ -296,7 +296,7 @@ def test_a_kubectl_json_list_compiles_like_the_yaml(tmp_path: Path) -> None:
 
 
 def test_the_python_reader_alone_reads_it_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the C extension (it is optional), JSON is read by `_PyReader`: the same ruleset."""
+    """Without the C extension (it is optional), JSON is read by `json_python.PyReader`: the same ruleset."""
     (tmp_path / "examples.json").write_text(examples_as_json_list())
     with_c = compile_paths([str(tmp_path)], CompileOptions())[1]
     monkeypatch.setattr(jsonread, "_fastyaml", None)
