@@ -456,3 +456,18 @@ def test_every_node_is_a_frozen_dataclass_in_all_but_name() -> None:
     assert dataclasses.replace(Integer(5), value=6) == Integer(6)
     with pytest.raises(IRError):
         dataclasses.replace(Integer(5), value=-1)  # replacing checks the values as building does
+
+
+def test_the_leaves_references_skips_hold_no_node() -> None:
+    """`references` does not look inside `expressions.LEAVES`: none of their fields may hold a node (or a
+    tuple of them), by its declared type."""
+    import dataclasses
+
+    from netcompile.nft.expressions import LEAVES
+
+    node_names = {kind.__name__ for kind in _every_node_class()} | {"Node", "Expr", "Statement"}
+    for kind in LEAVES:
+        for f in dataclasses.fields(kind):  # type: ignore[arg-type]
+            words = set(re.findall(r"\w+", str(f.type)))
+            assert not words & node_names, f"{kind.__name__}.{f.name}: {f.type}"
+    assert {"Concat", "AnonSet", "AnonVmap", "BitAnd", "Match", "Vmap"}.isdisjoint(k.__name__ for k in LEAVES)

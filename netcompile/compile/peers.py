@@ -27,6 +27,9 @@ class Peers:
     def __init__(self, cluster: Cluster, kept: PolicyReuse) -> None:
         self.cluster = cluster
         self._kept = kept
+        # a peer's addresses by the peer object itself (id: the policies outlive the compile), before the
+        # kept ones by what decides them (whose selectors hash and compare as values, field by field)
+        self._of_peer: dict[tuple[int, str, int], tuple[Interval, ...]] = {}
 
     @property
     def pods_at(self) -> dict[IPAddress, list[Pod]]:
@@ -79,12 +82,17 @@ class Peers:
             return (everything(version),)
         if peer.ip_block is not None:
             return block_intervals(peer.ip_block) if peer.ip_block.cidr.version == version else ()
+        mine = (id(peer), namespace, version)
+        found = self._of_peer.get(mine)
+        if found is not None:
+            return found
         key = (self._key(namespace, peer), version)
         cached = self._kept.peer_addresses.get(key)
         if cached is None:
             pods = self.pods(namespace, peer)
             points = sorted({int(ip) for pod in pods for ip in self.cluster.pod_ips(pod) if ip.version == version})
             cached = self._kept.peer_addresses[key] = tuple((p, p) for p in points)
+        self._of_peer[mine] = cached
         return cached
 
     def egress_targets(self, namespace: str, peer: PolicyPeer | None) -> list[tuple[IPAddress, Pod]]:

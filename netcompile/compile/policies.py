@@ -69,6 +69,7 @@ from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Ho
 from ..values import Value
 from .allow import (
     Grant,
+    address_text,
     any_port_elements,
     grant_kind,
     port_elements,
@@ -87,6 +88,7 @@ _ANY: _Kind = ("any", any_port_elements, "peers a policy allows on every port (t
 _POD_PORTS: _Kind = ("named", port_elements, "peer . protocol . named port, as these pods resolve it, a policy allows")
 _PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)
 _Names = tuple[tuple[Protocol, str], ...]  # named ports (`ports.named_ports`)
+_Spans = tuple[tuple[str, tuple[int, int]], ...]  # numeric ports (`ports.numeric_spans`)
 Labels = tuple[tuple[str, str], ...]  # a pod's (`Meta.labels`)
 
 
@@ -133,6 +135,7 @@ class PolicyCompiler:
         self._selected: dict[int, list[Labels]] = {}  # index of the policy -> labels
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
+        self._ports: dict[int, tuple[_Spans, _Names]] = {}  # id of a rule -> its numeric and named ports
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self._policy_keys = [p.meta.key for p in self.policies]
         self.protected = self._protected_pods()
@@ -165,7 +168,10 @@ class PolicyCompiler:
         out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
         # the addresses the pods own, in order (IPv4 first): version, number, text, the pod's key and id
         self._owned = sorted(
-            (v, n, str(ip), p.meta.key, id(p)) for p in out for v, n, ip in addresses[id(p)] if owner[(v, n)] is p
+            (v, n, address_text((n, n), v), p.meta.key, id(p))
+            for p in out
+            for v, n, _ in addresses[id(p)]
+            if owner[(v, n)] is p
         )
         self._versions: dict[int, set[int]] = defaultdict(set)  # id(pod) -> the families it owns addresses of
         for version, *_, pod_id in self._owned:
@@ -418,8 +424,10 @@ class PolicyCompiler:
         allows on the protected pods, resolved as `pod` (and its group) does (ingress); without, the rest."""
         label = f"{policy.meta.key} {direction.name}[{index}]"
         ports = rule.ports or ()
-        spans = numeric_spans(ports)
-        names = named_ports(ports)
+        known = self._ports.get(id(rule))
+        if known is None:  # (the rule's ports hash as values: looked up once per rule)
+            known = self._ports[id(rule)] = (numeric_spans(ports), named_ports(ports))
+        spans, names = known
         out: list[Grant] = []
         peers: Sequence[PolicyPeer | None] = rule.peers or (None,)
         for peer_index, peer in enumerate(peers):

@@ -341,6 +341,13 @@ Expr = (
 )
 
 
+# The expressions whose fields hold no node (addresses, numbers, names, enumerations): `references` does
+# not look inside them (tests/test_ir.py checks that their fields' types name no node).
+LEAVES: frozenset[type[Node]] = frozenset(
+    {Address, Meta, Ct, Port, Numgen, Integer, Mark, Range, Symbol, Flags, Network, InputInterface, InterfaceName}
+)
+
+
 def walk(node: Node) -> Iterator[Node]:
     """`node` and every node inside it, depth first."""
     pending: list[object] = [node]  # what is left to visit, the next on top
@@ -362,11 +369,12 @@ def references(node: Node) -> list[SetRef | Verdict]:
 
 
 def _collect(value: object, found: list[SetRef | Verdict]) -> None:
-    if isinstance(value, SetRef | Verdict):
-        found.append(value)
-    elif isinstance(value, Node):
-        for item in _values_of(value.__class__)(value):
-            _collect(item, found)
+    if isinstance(value, Node):
+        if isinstance(value, SetRef | Verdict):
+            found.append(value)
+        elif value.__class__ not in LEAVES:
+            for item in _values_of(value.__class__)(value):
+                _collect(item, found)
     elif isinstance(value, tuple):
         for item in value:
             _collect(item, found)

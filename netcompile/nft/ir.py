@@ -301,11 +301,12 @@ class Table:
             if is_map != (value is not None):
                 raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
             # Atoms repeat (addresses, ports, indexes): each distinct one is checked once per table.
-            for atom in element.key:
-                if atom not in good:
-                    if type(atom) is not str or not atom or _BAD_ATOM_RE.search(atom):
-                        raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
-                    good.add(atom)
+            if not good.issuperset(element.key):
+                for atom in element.key:
+                    if atom not in good:
+                        if type(atom) is not str or not atom or _BAD_ATOM_RE.search(atom):
+                            raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
+                        good.add(atom)
             if value is not None:
                 if verdicts:
                     if len(value) != 1 or type(value[0]) is not Verdict:
