@@ -15,10 +15,10 @@ from dataclasses import replace
 
 from ..gcpause import paused_gc
 from ..model import Objects
-from .cluster import needs_simulation, simulate
 from .endpointslices import complete_endpoint_slices
 from .ingress import with_ingress_notices
 from .options import CompleteOptions
+from .wanted import needs_simulation
 
 DEFAULTS = CompleteOptions()
 
@@ -29,6 +29,8 @@ def complete(objects: Objects, options: CompleteOptions = DEFAULTS) -> Objects:
         wanted = needs_simulation(objects) if options.simulate is None else options.simulate
         without = {s.meta.key for s in objects.services if not s.cluster_ips}
         if wanted:
+            from .cluster import simulate  # the simulation and what it uses: only for an input that needs it
+
             objects = simulate(objects, options)
         completed = complete_endpoint_slices(objects)
     # The ranges ClusterIPs come from: the input's ServiceCIDRs, else --service-cidr, else the simulated

@@ -22,38 +22,17 @@ from .services import (
     cluster_ips,
     load_balancer_ingress,
     node_ports,
-    wants_cluster_ip,
-    wants_node_ports,
 )
+from .wanted import unstarted
 from .workloads import Planned, planned_pods, represented
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
-def _unstarted(pod: Pod) -> bool:
-    """A Pod as written in a repository: no status (no phase, no address)."""
-    return not pod.phase and not pod.ips
-
-
-def needs_simulation(objects: Objects) -> bool:
-    """Whether the input leaves anything to the cluster (a snapshot of a running one leaves nothing)."""
-    if any(_unstarted(p) for p in objects.pods):
-        return True
-    skip = represented(objects)
-    if any((w.meta.namespace, w.meta.kind, w.meta.name) not in skip for w in objects.workloads):
-        return True
-    for s in objects.services:
-        if wants_cluster_ip(s) and not s.cluster_ips:
-            return True
-        if wants_node_ports(s) and any(p.node_port is None for p in s.ports):
-            return True
-    return False
-
-
 def simulate(objects: Objects, options: CompleteOptions) -> Objects:
     notices: list[str] = []
     nodes = objects.nodes
-    bare = [p for p in objects.pods if _unstarted(p)]
+    bare = [p for p in objects.pods if unstarted(p)]
     skip = represented(objects)
     has_workloads = any((w.meta.namespace, w.meta.kind, w.meta.name) not in skip for w in objects.workloads)
     if not nodes and (bare or has_workloads) and options.nodes > 0:
@@ -70,10 +49,10 @@ def simulate(objects: Objects, options: CompleteOptions) -> Objects:
     made = len(planned)
     planned += [Planned(_started(p), f"Pod/{p.meta.namespace}/{p.meta.name}", ()) for p in bare]
     placed = _place(planned, nodes, notices)
-    given_ips = [a for p in objects.pods if not _unstarted(p) for a in p.ips]
+    given_ips = [a for p in objects.pods if not unstarted(p) for a in p.ips]
     pods = _pod_ips(placed, nodes, given_ips, notices)
     started = iter(pods[made:])  # the bare Pods, in input order
-    out_pods = [next(started) if _unstarted(p) else p for p in objects.pods] + pods[:made]
+    out_pods = [next(started) if unstarted(p) else p for p in objects.pods] + pods[:made]
     check_cluster_ips(objects.services, options, notices)
     services = cluster_ips(objects.services, options, notices)
     services = node_ports(services, options, notices)

@@ -24,19 +24,9 @@ from ..errors import Diagnostic, InputError, invalid
 from ..model import IPAddress, IPNetwork, LoadBalancerIngress, Node, Service, ServicePort, ServiceType
 from .allocate import allocate
 from .options import CompleteOptions
+from .wanted import wants_cluster_ip, wants_node_ports
 
 NODE_PORT_TYPES = (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
-
-
-def wants_cluster_ip(service: Service) -> bool:
-    return service.type != ServiceType.EXTERNAL_NAME and not service.headless
-
-
-def wants_node_ports(service: Service) -> bool:
-    """A NodePort Service, or a LoadBalancer Service that does not turn allocateLoadBalancerNodePorts off."""
-    if service.type == ServiceType.LOAD_BALANCER:
-        return service.allocate_load_balancer_node_ports
-    return service.type == ServiceType.NODE_PORT
 
 
 def wants_load_balancer_ingress(service: Service) -> bool:
