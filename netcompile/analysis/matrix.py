@@ -389,7 +389,8 @@ class ClassMatrix:
         *,
         exact: bool,
     ) -> list[Cell]:
-        """The cells `plan(source, targets)` planned, their journeys made (`settle`) if need be."""
+        """The cells `plan(source, targets)` planned, their journeys made (`settle`) if need be (`exact=False`:
+        as their keys' representatives give them, which needs no targets)."""
         self.settle()
         answers = self._answers
         if not exact:

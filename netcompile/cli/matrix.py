@@ -141,7 +141,8 @@ class Table:
                 check = self.matrix.disagreeing()  # else no cell of the chunk disagrees
                 for n, planned in chunk:
                     _, row_source, size = self.rows[n]
-                    cells = self.matrix.cells(row_source, targets(row_source), planned, exact=exact)
+                    row_targets = targets(row_source) if exact else ()  # (the representatives' cells need none)
+                    cells = self.matrix.cells(row_source, row_targets, planned, exact=exact)
                     if check:
                         self._count(row_source, size, cells)
                     yield n, cells
