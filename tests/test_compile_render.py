@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netcompile.golden import Case, discover
+from netcompile.nft import fingerprint
 from netcompile.nft import render as rendering
 from netcompile.nft.ir import BaseChain, Block, Element, Set, Table
 from netcompile.nft.statements import (
@@ -113,3 +114,18 @@ def test_generated_tables_are_written_as_the_template_lays_them_out(made: tuple[
     expected = through_template(table, header)
     assert rendering.script(table, header) == expected
     assert rendering.script(table, header) == expected  # again: with keep_lines, from the kept lines
+
+
+@settings(max_examples=50, deadline=None)
+@given(tables())
+def test_the_fingerprint_sealed_on_lines_is_the_one_sealed_on_the_text(made: tuple[Table, list[str]]) -> None:
+    """`render` hashes and joins the lines once (`fingerprint.seal_lines`): the same text, and the same
+    fingerprint element left on the table, as `fingerprint.seal` of the joined text."""
+    table, header = made
+    fingerprint.stamp(table)
+    by_text = fingerprint.seal(table, rendering.script(table, header))
+    element = table.sets[fingerprint.NAME].elements[0]
+    fingerprint.stamp(table)
+    assert rendering.render(table, header) == by_text
+    assert table.sets[fingerprint.NAME].elements[0].key == element.key
+    assert by_text.count(" . ".join(element.key)) == 1 and " . ".join(fingerprint.PLACEHOLDER) not in by_text

@@ -27,7 +27,7 @@ from .ir import Element, Set, Table
 from .statements import Types
 from .types import DataType
 
-__all__ = ["NAME", "PLACEHOLDER", "digest", "digest_in_place", "seal", "stamp"]
+__all__ = ["NAME", "PLACEHOLDER", "digest", "digest_in_place", "seal", "seal_lines", "stamp"]
 
 NAME = "fingerprint"
 PLACEHOLDER = ("0x00000000", "0x00000000")
@@ -73,6 +73,22 @@ def table_start(text: str, family: str, name: str) -> int:
     if start < 0:
         raise ValueError(f"no `table {family} {name}` line")
     return start + 1
+
+
+def seal_lines(table: Table, lines: list[str]) -> str:
+    """`seal` of the text `"\\n".join(lines)`, made once: `lines` (the table rendered after `stamp`, its
+    fingerprint's element a line of its own) are hashed with the placeholder, then joined with the
+    fingerprint in its place (`lines` is changed so)."""
+    try:
+        start = lines.index(f"table {table.family} {table.name}")
+        at = lines.index(_PLACEHOLDER_LINE[:-1], lines.index(f"\tset {NAME} {{", start))
+    except ValueError:
+        raise ValueError("the ruleset has no fingerprint placeholder: stamp the table before rendering") from None
+    body = "\n".join(lines[start:])
+    value = digest(body, 0)
+    table.sets[NAME].elements[:] = [Element(value)]
+    lines[at] = "\t\t\t" + " . ".join(value) + ","
+    return "\n".join(lines)
 
 
 def seal(table: Table, text: str) -> str:

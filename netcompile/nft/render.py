@@ -36,13 +36,19 @@ def render(table: Table, header: list[str]) -> str:
     """The nftables script for `table`: byte-identical for the same IR. The table gets its fingerprint
     (nft/fingerprint.py: the set a delta from this ruleset checks first) as the text is written."""
     fingerprint.stamp(table)
-    return fingerprint.seal(table, script(table, header))
+    return fingerprint.seal_lines(table, script_lines(table, header))
 
 
 def script(table: Table, header: list[str]) -> str:
     """The whole script, as templates/ruleset.nft.j2 lays it out: replace netcompile's table (and nothing
     else) in one transaction. Create-then-delete makes the delete safe when the table does not exist yet;
     all three commands are one transaction, so the old table is replaced atomically or not at all."""
+    return "\n".join(script_lines(table, header))
+
+
+def script_lines(table: Table, header: list[str]) -> list[str]:
+    """`script`'s lines (a block of elements kept on a `Block`, `Table.keep_lines`, as one), unjoined: the
+    text is made once, when its fingerprint is known (`fingerprint.seal_lines`)."""
     where = f"{table.family} {table.name}"
     lines = ["#!/usr/sbin/nft -f", *[f"# {line}" for line in header], "", f"table {where}", f"delete table {where}"]
     lines.append(f"table {where} {{")
@@ -63,7 +69,7 @@ def script(table: Table, header: list[str]) -> str:
         lines += [f"\t\t{rule(r)}" for r in chain.rules]
         lines.append("\t}")
     lines.append("}\n")
-    return "\n".join(lines)
+    return lines
 
 
 def _set_lines(lines: list[str], item: Set, keep: bool) -> None:
@@ -80,7 +86,12 @@ def _set_lines(lines: list[str], item: Set, keep: bool) -> None:
     if item.comment:
         lines.append(f"\t\tcomment {syntax.quote(item.comment)}")
     if item.elements:
-        lines += ("\t\telements = {", element_lines(item.elements, keep=keep), "\t\t}")
+        lines.append("\t\telements = {")
+        if keep:
+            lines.append(element_lines(item.elements, keep=True))
+        else:
+            lines += syntax.element_line_list(item.elements)
+        lines.append("\t\t}")
     lines.append("\t}")
 
 

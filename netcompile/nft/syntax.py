@@ -232,5 +232,10 @@ def element_lines(elements: Iterable[Element], indent: str = "\t\t\t", keys_only
     here rather than looped over in a template: 10k Services make 230k elements."""
     if keys_only:
         return "\n".join([f"{indent}{' . '.join(e.key)}," for e in elements])
+    return "\n".join(element_line_list(elements, indent))
+
+
+def element_line_list(elements: Iterable[Element], indent: str = "\t\t\t") -> list[str]:
+    """The lines of `element_lines` (not keys only), each element's as `element` writes it."""
     quoted: dict[str, str] = {}  # comments repeat: the rules of a policy set, a Service's port
-    return "\n".join([f"{indent}{element(e, quoted)}," for e in elements])
+    return [f"{indent}{element(e, quoted)}," for e in elements]
