@@ -35,6 +35,12 @@ def party(index: int, version: int) -> Party:
     return index * 2 + (1 if version == 6 else 0)
 
 
+# `Keys.pair`'s parts: of a source (where, isolated for egress, its egress rules, the rules picking it) and of
+# a destination (where, its container ports' number, isolated for ingress, its ingress rules, the rules picking it)
+SourceSide = tuple[tuple[Any, ...], bool, int, int]
+TargetSide = tuple[int, int, bool, int, int]
+
+
 class Rules:
     """The NetworkPolicies' rules as sets of parties their peers pick, and the rules selecting each class."""
 
@@ -194,11 +200,11 @@ class Keys:
     ) -> None:
         self.facts, self.rules, self.pods, self.classes, self.class_of = facts, rules, pods, classes, class_of
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._source_sides: dict[tuple[int, int], tuple[tuple[Any, ...], bool, int, int]] = {}  # see pair
-        self._target_sides: dict[tuple[int, int], tuple[int, int, bool, int, int]] = {}
+        self._source_sides: dict[tuple[int, int], SourceSide] = {}  # per class and IP version: see pair
+        self._target_sides: dict[tuple[int, int], TargetSide] = {}
         self._parts: dict[tuple[Any, ...], int] = {}  # the port-independent parts of keys, numbered
         self._port_atoms: dict[int, int] = {}
-        self._columns: dict[tuple[int, int, Protocol], tuple[int, int]] = {}  # see column
+        self.columns: dict[tuple[int, int, Protocol], tuple[int, int]] = {}  # `column`'s answers so far
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._place_ids: dict[tuple[int, int], int] = {}
         self._places_seen: dict[tuple[Any, ...], int] = {}
@@ -325,13 +331,13 @@ class Keys:
     def column(self, dst: int, port: int, protocol: Protocol) -> tuple[int, int]:
         """`class_key`'s part that depends on the destination class and the port alone: the rules (a bit
         mask) whose ports match there (`Rules.port_bits`), and the port's atom."""
-        found = self._columns.get((dst, port, protocol))
+        found = self.columns.get((dst, port, protocol))
         if found is None:
             atom = self._port_atoms.get(port)
             if atom is None:
                 atom = self._port_atoms[port] = self.rules.port_atoms.atom(port)
             matching = self.rules.port_bits(self.classes[dst], port, protocol)
-            found = self._columns[(dst, port, protocol)] = (matching, atom)
+            found = self.columns[(dst, port, protocol)] = (matching, atom)
         return found
 
     def pair(self, src: int, dst: int, src_address: IPAddress) -> tuple[int, int, int]:
@@ -339,14 +345,12 @@ class Keys:
         destination are, the destination's container ports, whether each side is isolated), and (bit masks)
         the source's egress rules whose peers pick the destination and the destination's ingress rules
         that pick the source. All of it is in the source's role and the destination's (`source_role`,
-        `target_role`): classes of equal roles have equal pairs. Each side's part is worked out once."""
-        version = src_address.version
-        source = self._source_sides.get((src, version))
-        if source is None:
-            source = self._source_side(src, src_address)
-        target = self._target_sides.get((dst, version))
-        if target is None:
-            target = self._target_side(dst, version)
+        `target_role`): classes of equal roles have equal pairs. Each side's part is worked out once
+        (`source_side`, `target_side`)."""
+        return self.joined(self.source_side(src, src_address), self.target_side(dst, src_address.version))
+
+    def joined(self, source: SourceSide, target: TargetSide) -> tuple[int, int, int]:
+        """`pair` of the source and the destination with these sides."""
         where, out_isolated, egress_bits, picking_source = source
         place, ports, in_isolated, ingress_bits, picking_target = target
         part = (where, place, ports, out_isolated, in_isolated)
@@ -356,27 +360,31 @@ class Keys:
             ingress_bits & picking_source,
         )
 
-    def _source_side(self, src: int, src_address: IPAddress) -> tuple[tuple[Any, ...], bool, int, int]:
+    def source_side(self, src: int, src_address: IPAddress) -> SourceSide:
         """What `pair` reads of its source: where it is, whether it is isolated for egress, its egress rules,
         and the rules that pick it (`Rules.reach`)."""
         version = src_address.version
-        if src >= 0:
-            where: tuple[Any, ...] = ("pod", self.place_id(src, version))
-            side = (where, self.egress[src][0], self._egress_bits[src], self.rules.reach(party(src, version)))
-        else:  # an outside client: it has no egress rules
-            side = (("outside", self.facts.address_key(src_address)), False, 0, self.rules.reach(party(src, version)))
-        self._source_sides[(src, version)] = side
-        return side
+        found = self._source_sides.get((src, version))
+        if found is None:
+            if src >= 0:
+                where: tuple[Any, ...] = ("pod", self.place_id(src, version))
+                found = (where, self.egress[src][0], self._egress_bits[src], self.rules.reach(party(src, version)))
+            else:  # an outside client: it has no egress rules
+                where = ("outside", self.facts.address_key(src_address))
+                found = (where, False, 0, self.rules.reach(party(src, version)))
+            self._source_sides[(src, version)] = found
+        return found
 
-    def _target_side(self, dst: int, version: int) -> tuple[int, int, bool, int, int]:
+    def target_side(self, dst: int, version: int) -> TargetSide:
         """What `pair` reads of its destination: where it is, its container ports, whether it is isolated
         for ingress, its ingress rules, and the rules that pick it."""
-        side = (
-            self.place_id(dst, version),
-            self.rules.port_ids[dst],
-            self.ingress[dst][0],
-            self._ingress_bits[dst],
-            self.rules.reach(party(dst, version)),
-        )
-        self._target_sides[(dst, version)] = side
-        return side
+        found = self._target_sides.get((dst, version))
+        if found is None:
+            found = self._target_sides[(dst, version)] = (
+                self.place_id(dst, version),
+                self.rules.port_ids[dst],
+                self.ingress[dst][0],
+                self._ingress_bits[dst],
+                self.rules.reach(party(dst, version)),
+            )
+        return found

@@ -327,11 +327,18 @@ class ClassMatrix:
             first, second, port, protocol = columns[c]
             return (second if first == pod else first, port, protocol)
 
+        firsts = [(first, port, protocol) for first, _, port, protocol in columns]  # a row's targets, but its own
+
         for source in sources:
             role = self.source_role(source)
             found = by_role.get(role) if role is not None else None
             if found is None:
-                planned = self.plan(source, [target(c, source.pod) for c in range(len(columns))])
+                targets = firsts
+                if source.pod in own:
+                    targets = list(firsts)
+                    for c in own[source.pod]:
+                        targets[c] = target(c, source.pod)
+                planned = self.plan(source, targets)
                 if role is not None:
                     by_role[role] = (planned, source.pod)
                 yield planned
@@ -347,31 +354,35 @@ class ClassMatrix:
 
     def plan(self, source: Source, targets: Iterable[tuple[int, int, Protocol]]) -> list[Cell | int]:
         """Per target, the cell from `source` when it needs no journey, else its key's number (the journey
-        asked, made by the next `settle`), with what a row shares (the source's role) and what a column
-        does (the destination's role) worked out once: a cell whose key is known costs a lookup by
-        `Keys.lookup`'s name. In a row not keyed alone, a destination not keyed alone is at the source's
-        address only when it is the source pod itself (an address two running pods share, or an outside
-        client at a pod's address, is keyed alone), so `dst == source.pod` finds the cells of a pod to
-        itself."""
+        asked, made by the next `settle`). A key is made as `Keys.class_key` makes it, from what the row
+        shares (the source's side of `Keys.pair`), what a destination role does (the pair), and what a
+        column does (`Keys.column`), each worked out once. In a row not keyed alone, a destination not
+        keyed alone is at the source's address only when it is the source pod itself (an address two
+        running pods share, or an outside client at a pod's address, is keyed alone), so
+        `dst == source.pod` finds the cells of a pod to itself."""
         keys, here, me = self.keys, source.place.address, source.pod
         version = here.version
         src = self.class_of[me] if me is not None else -1 - source.outside
         role = self.source_role(source)
         addresses, roles = self._targets(version)
-        class_of, ids = self.class_of, self._ids
+        class_of, ids, columns = self.class_of, self._ids, keys.columns
+        side = keys.source_side(src, here) if role is not None else None
         pairs: dict[int, tuple[int, int, int]] = {}  # Keys.pair, per destination role (what it depends on)
         out: list[Cell | int] = []
         for dst, port, protocol in targets:
             target = roles[dst]
-            if role is None or target is None or dst == me:
+            if side is None or target is None or dst == me:
                 out.append(self._plan_cell(source, dst, port, protocol))
                 continue
             # the cell's key, as Keys.class_key makes it, from what the row and the column share
             cls = class_of[dst]
             pair = pairs.get(target)
             if pair is None:
-                pair = pairs[target] = keys.pair(src, cls, here)
-            matching, atom = keys.column(cls, port, protocol)
+                pair = pairs[target] = keys.joined(side, keys.target_side(cls, version))
+            column = columns.get((cls, port, protocol))
+            if column is None:
+                column = keys.column(cls, port, protocol)
+            matching, atom = column
             key = (pair[0], protocol, atom, pair[1] & matching, pair[2] & matching)
             found = ids.get(key)
             if found is None:
