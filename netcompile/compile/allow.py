@@ -112,23 +112,47 @@ def _united(items: list[tuple[Interval, str]]) -> list[tuple[Interval, tuple[str
     return joined
 
 
+Part = tuple[tuple[Interval, ...], str]  # a grant's peers, and its label
+
+
+def united_parts(parts: list[Part]) -> list[tuple[Interval, tuple[str, ...]]]:
+    """`_united` of each peer of `parts` with its part's label. Grants of one set of peers and ports mostly
+    have the same peers, in order and disjoint (a selector's pods, an ipBlock's pieces: as `Peers.intervals`
+    gives them): then they are its elements at once, each named by every label, neighbours joined."""
+    first = parts[0][0] if parts else ()
+    if all(peers == first for peers, _ in parts):
+        joined: list[Interval] = []
+        last = -2  # the end of the last interval (none yet: before every address)
+        for low, high in first:
+            if low <= last:  # not in order, or overlapping: the general way
+                break
+            if low == last + 1:
+                joined[-1] = (joined[-1][0], high)
+            else:
+                joined.append((low, high))
+            last = high
+        else:
+            labels = tuple(sorted({label for _, label in parts}))
+            return [(interval, labels) for interval in joined]
+    return _united([(peer, label) for peers, label in parts for peer in peers])
+
+
 def _comment(labels: tuple[str, ...]) -> str:
     return ", ".join(labels)
 
 
 def any_port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer` elements: the peers allowed on every port."""
-    united = _united([(peer, g.label) for g in grants if g.proto is None for peer in g.peers])
+    united = united_parts([(g.peers, g.label) for g in grants if g.proto is None])
     return [Element((address_text(peer, version),), None, _comment(labels)) for peer, labels in united]
 
 
 def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer . protocol . ports` elements, disjoint, for the grants with a protocol."""
-    boxes: dict[str, dict[Interval, list[tuple[Interval, str]]]] = {}  # protocol -> ports -> peers, labels
+    boxes: dict[str, dict[Interval, list[Part]]] = {}  # protocol -> ports -> the grants' peers, labels
     for grant in grants:
         if grant.proto is not None:
-            peers = boxes.setdefault(grant.proto, {}).setdefault(grant.ports, [])
-            peers += [(peer, grant.label) for peer in grant.peers]
+            boxes.setdefault(grant.proto, {}).setdefault(grant.ports, []).append((grant.peers, grant.label))
     # peer, the protocol's rank and name, ports, labels
     out: list[tuple[Interval, int, str, Interval, tuple[str, ...]]] = []
     joined: dict[tuple[str, Interval, tuple[str, ...]], list[Interval]] = defaultdict(list)
@@ -136,10 +160,10 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
         if len(by_ports) == 1:  # one port range: one piece, nothing to cut or join again
             [(ports, peers)] = by_ports.items()
             rank = _PROTO_ORDER.get(proto, 9)
-            out += [(peer, rank, proto, ports, labels) for peer, labels in _united(peers)]
+            out += [(peer, rank, proto, ports, labels) for peer, labels in united_parts(peers)]
             continue
         cuts = sorted({p[0] for p in by_ports} | {p[1] + 1 for p in by_ports})
-        pieces: dict[int, list[tuple[Interval, str]]] = defaultdict(list)  # index of the piece's start
+        pieces: dict[int, list[Part]] = defaultdict(list)  # index of the piece's start
         for ports, peers in by_ports.items():
             index = bisect_left(cuts, ports[0])
             while cuts[index] <= ports[1]:
@@ -147,7 +171,7 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
                 index += 1
         for index in sorted(pieces):
             piece = (cuts[index], cuts[index + 1] - 1)
-            for peer, labels in _united(pieces[index]):
+            for peer, labels in united_parts(pieces[index]):
                 runs = joined[(proto, peer, labels)]
                 if runs and runs[-1][1] + 1 == piece[0]:
                     runs[-1] = (runs[-1][0], piece[1])
