@@ -8,7 +8,9 @@ them. A character outside this alphabet is an error here, before any parsing.
 elements as netcompile writes them, the bulk of a large ruleset) becomes the word, the `=` and one
 "block" token of the braces' text, read by `blocks` without a token per word. Every character of such a
 block is one the tokenizer accepts, so handing it over changes no error; `tokenize` of its text (at its
-line and column) gives the tokens it stands for.
+line and column) gives the tokens it stands for. Where such a block ends is found without reading it
+character by character (`_block_end`; tests/test_interp_tokens.py holds it to the regular expression
+`_BRACES`), since `blocks` reads its rows again.
 """
 
 from __future__ import annotations
@@ -41,12 +43,31 @@ _SCANNER = re.compile(
       | (?P<nl>\n)
       | (?P<string>"[^"\n]*")
       | (?P<op>!=|==|[{};,=&|^+])
-      | (?P<block>(?P<keyword>elements)[ \t\r]*(?P<equals>=)[ \t\r]*
-          (?P<braces>\{(?:[A-Za-z0-9_.:/\[\]@ \t,\n-]++|"[^"\n]*+")*+\}))
+      | (?P<block>(?P<keyword>elements)[ \t\r]*(?P<equals>=)[ \t\r]*(?=\{))
       | (?P<word>[A-Za-z0-9_.:/\[\]@-]+)
       | (?P<bad>.) )""",
     re.VERBOSE,
 )
+# The braces of a block: runs of word characters, blanks, commas and newlines, and quoted strings.
+_BRACES = re.compile(r'\{(?:[A-Za-z0-9_.:/\[\]@ \t,\n-]++|"[^"\n]*+")*+\}')
+_IN_BRACES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/[]@ \t,\n-"  # outside strings
+
+
+def _block_end(text: str, brace: int) -> int:
+    """Where the block whose `{` is at `brace` ends (after its `}`), as `_BRACES` matches it; -1 when the
+    braces hold anything else. Tried first, with string methods: the braces end at the first `}`, when it
+    is first on its line (so in no string: a string ends on its line) and what lies before it, split at its
+    quotes, is strings without newlines (a quote left open would hold the newline before that `}`) and,
+    around them, only the characters `_BRACES` takes outside a string."""
+    close = text.find("}", brace)
+    line = text.rfind("\n", brace, close) if close > 0 else -1
+    if line >= 0 and not text[line + 1 : close].strip(" \t"):
+        parts = text[brace + 1 : close].split('"')
+        outside = "".join(parts[0::2])
+        if "\n" not in "".join(parts[1::2]) and outside.isascii() and not outside.encode().translate(None, _IN_BRACES):
+            return close + 1
+    braces = _BRACES.match(text, brace)
+    return -1 if braces is None else braces.end()
 
 
 def tokenize(text: str, lines: list[str], line: int = 1, column: int = 0) -> list[Token]:
@@ -57,30 +78,39 @@ def tokenize(text: str, lines: list[str], line: int = 1, column: int = 0) -> lis
     tokens: list[Token] = []
     append = tokens.append
     line_start = -column
-    for m in _SCANNER.finditer(text):
-        kind = m.lastgroup
-        if kind == "word" or kind == "op" or kind == "string":
-            start, end = m.span(kind)
-            append(Token(kind, text[start:end], line, start - line_start, end - line_start))
-        elif kind == "block":
-            start = m.start("keyword")
-            append(Token("word", "elements", line, start - line_start, start + 8 - line_start))
-            start = m.start("equals")
-            append(Token("op", "=", line, start - line_start, start + 1 - line_start))
-            start, end = m.span("braces")
-            append(Token("block", text[start:end], line, start - line_start, start + 1 - line_start))
-            newlines = text.count("\n", start, end)
-            if newlines:
-                line += newlines
-                line_start = text.rindex("\n", start, end) + 1
-        elif kind == "nl":
-            end = m.end()
-            append(Token("nl", "\n", line, end - 1 - line_start, end - line_start))
-            line += 1
-            line_start = end
-        elif kind == "bad":
-            start = m.start(kind)
-            raise InterpreterError(f"unexpected character {text[start]!r}", line, lines[line - 1])
+    at = 0  # where the scanner starts (again, after each `elements =`)
+    while at >= 0:
+        matches, at = _SCANNER.finditer(text, at), -1
+        for m in matches:
+            kind = m.lastgroup
+            if kind == "word" or kind == "op" or kind == "string":
+                start, end = m.span(kind)
+                append(Token(kind, text[start:end], line, start - line_start, end - line_start))
+            elif kind == "block":
+                start = m.start("keyword")
+                append(Token("word", "elements", line, start - line_start, start + 8 - line_start))
+                start = m.start("equals")
+                append(Token("op", "=", line, start - line_start, start + 1 - line_start))
+                start = m.end()
+                end = _block_end(text, start)
+                if end < 0:
+                    at = start  # not a block: the `{` and what follows, token by token
+                    break
+                append(Token("block", text[start:end], line, start - line_start, start + 1 - line_start))
+                newlines = text.count("\n", start, end)
+                if newlines:
+                    line += newlines
+                    line_start = text.rindex("\n", start, end) + 1
+                at = end
+                break
+            elif kind == "nl":
+                end = m.end()
+                append(Token("nl", "\n", line, end - 1 - line_start, end - line_start))
+                line += 1
+                line_start = end
+            elif kind == "bad":
+                start = m.start(kind)
+                raise InterpreterError(f"unexpected character {text[start]!r}", line, lines[line - 1])
     tokens.append(Token("eof", "", line, 0, 0))
     return tokens
 
