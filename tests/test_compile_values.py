@@ -1,7 +1,7 @@
-"""The compiler's frozen values built on `values.Value` (eq=False, repr=False: fewer generated methods, so
-the compiler imports faster in matrix's helper process) compare, hash and print as the same classes made
-by `dataclass(frozen=True, slots=True)` do: each against its twin, as tests/test_prefix_values.py checks
-the model's."""
+"""The compiler's and its IR's frozen values built on `values.Value` (eq=False, repr=False: fewer generated
+methods, so they import faster) compare, hash and print as the same classes made by
+`dataclass(frozen=True, slots=True)` do: each against its twin, as tests/test_prefix_values.py checks the
+model's."""
 
 from __future__ import annotations
 
@@ -19,10 +19,15 @@ from netcompile.compile.frontends import Frontend, Lists, LocalDetector
 from netcompile.compile.policies import Direction
 from netcompile.compile.reuse import NodeInputs, _Reads
 from netcompile.compile.services import ListRole
+from netcompile.nft.ir import BaseChain, Rule
+from netcompile.nft.types import AddressFamily
 from netcompile.values import Value
 from tests.test_prefix_values import ATOMS, _make, _twin
 
-CLASSES: list[type[Any]] = [Grant, Frontend, Lists, LocalDetector, Direction, NodeInputs, _Reads, ListRole]
+CLASSES: list[type[Any]] = [
+    *(Grant, Frontend, Lists, LocalDetector, Direction, NodeInputs, _Reads, ListRole),
+    *(BaseChain, Rule, AddressFamily),  # nft/
+]
 TWINS = {kind: _twin(kind) for kind in CLASSES}
 
 

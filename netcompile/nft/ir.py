@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..values import Value
 from . import syntax
 from .statements import (
     STATEMENT_TYPES,
@@ -65,8 +66,8 @@ def check_name(name: str) -> str:
 _NAME_HOOKS = {"dstnat": {"prerouting"}, "srcnat": {"postrouting"}}
 
 
-@dataclass(frozen=True, slots=True)
-class BaseChain:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BaseChain(Value):
     """What makes a chain a base chain: attached to a hook with a type and a priority."""
 
     type: ChainType
@@ -95,8 +96,8 @@ class BaseChain:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Rule(Value):
     """A rule: typed statements (`statements.py`), the last of them a verdict if any is."""
 
     statements: tuple[Statement, ...]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
+from ..values import Value
+
 
 class IRError(ValueError):
     """A compiler bug: the IR refused an object. Never caused by user input (names are sanitized)."""
@@ -69,8 +71,8 @@ class SetFlag(StrEnum):
     CONSTANT = "constant"
 
 
-@dataclass(frozen=True, slots=True)
-class AddressFamily:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AddressFamily(Value):
     """IPv4 or IPv6, as the ruleset spells it; use `IPV4`, `IPV6` and `family_of`, never build one."""
 
     version: int  # 4 or 6, as `ipaddress` objects' `.version`
