@@ -112,19 +112,26 @@ class BlockReader:
 
     def concat(self, text: str, types: tuple[str, ...]) -> tuple[tuple[Interval, ...], bool]:
         """`W . W . W` (as the row's pattern matched it), typed; True when one is written as a prefix or range."""
-        words = text.split()[::2] if len(types) > 1 else [text]
+        if len(types) == 1:
+            interval, ranged = self.typed(text, types[0])
+            return (interval,), ranged
         atoms: list[Interval] = []
         ranged = False
-        for word, dtype in zip(words, types, strict=True):
-            seen = self.seen.get(dtype)
-            if seen is None:
-                seen = self.seen[dtype] = {}
-            typed = seen.get(word)
-            if typed is None:
-                try:
-                    typed = seen[word] = typed_value(word, dtype)
-                except ValueError:
-                    raise _NotHere from None  # the parser words the error
-            atoms.append(typed[0])
-            ranged = ranged or typed[1]
+        for word, dtype in zip(text.split()[::2], types, strict=True):
+            interval, was_ranged = self.typed(word, dtype)
+            atoms.append(interval)
+            ranged = ranged or was_ranged
         return tuple(atoms), ranged
+
+    def typed(self, word: str, dtype: str) -> tuple[Interval, bool]:
+        """One word of a datatype, typed once."""
+        seen = self.seen.get(dtype)
+        if seen is None:
+            seen = self.seen[dtype] = {}
+        typed = seen.get(word)
+        if typed is None:
+            try:
+                typed = seen[word] = typed_value(word, dtype)
+            except ValueError:
+                raise _NotHere from None  # the parser words the error
+        return typed

@@ -97,13 +97,14 @@ class Parser(StatementParser):
         while True:
             self.skip_separators()
             token = self.peek()
-            if self.at("}"):
+            keyword = token.text if token.kind in ("word", "op") else ""  # what self.at() compares
+            if keyword == "}":
                 self.next()
                 break
-            if self.at("type") or self.at("typeof"):
+            if keyword in ("type", "typeof"):
                 self.next()
                 self.set_type(definition, token.text == "typeof", token)
-            elif self.at("flags"):
+            elif keyword == "flags":
                 self.next()
                 while True:
                     flag = self.word("a set flag")
@@ -113,19 +114,19 @@ class Parser(StatementParser):
                     if not self.at(","):
                         break
                     self.next()
-            elif self.at("timeout"):
+            elif keyword == "timeout":
                 self.next()
                 self.duration()
-            elif self.at("size"):
+            elif keyword == "size":
                 self.next()
                 size = self.word("a set size")
                 if not size.text.isdigit() or int(size.text) == 0:
                     raise self.error(f"invalid set size {size.text!r}", size)
                 definition.size = int(size.text)
-            elif self.at("comment"):
+            elif keyword == "comment":
                 self.next()
                 definition.comment = self.string()
-            elif self.at("elements"):
+            elif keyword == "elements":
                 self.next()
                 self.expect("=")
                 start = self.i
@@ -183,17 +184,18 @@ class Parser(StatementParser):
         while True:
             self.skip_separators()
             token = self.peek()
-            if self.at("}"):
+            keyword = token.text if token.kind in ("word", "op") else ""  # what self.at() compares
+            if keyword == "}":
                 self.next()
                 return
-            if self.at("comment") and self.peek(1).kind == "string":
+            if keyword == "comment" and self.peek(1).kind == "string":
                 self.next()
                 chain.comment = self.string()
                 self.finish_statement()
-            elif self.at("type"):
+            elif keyword == "type":
                 self.next()
                 self.base_chain(chain, token)
-            elif self.at("policy"):
+            elif keyword == "policy":
                 self.next()
                 policy = self.word("a policy")
                 if policy.text not in ("accept", "drop"):
