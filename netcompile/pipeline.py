@@ -16,7 +16,6 @@ turns them into messages and exit codes.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from collections.abc import Sequence
@@ -192,6 +191,8 @@ def parse_compile_args(words: Sequence[str], where: str = "compile flags") -> Co
     """CompileArgs from words (a golden case's args file, split as a shell does), with the command line's
     flags (COMPILE_FLAGS); OptionError on an unknown flag or a flag without its value. The values are
     checked later, by `CompileArgs.check`, as the command line's are."""
+    import argparse  # (golden args files alone: the command line is Typer's)
+
     parser = argparse.ArgumentParser(prog=where, exit_on_error=False, allow_abbrev=False, add_help=False)
     for name, flag, takes in COMPILE_FLAGS:
         if takes == "many":
