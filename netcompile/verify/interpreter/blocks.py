@@ -33,8 +33,9 @@ _VERDICTS = {kind: Verdict(kind) for kind in ("accept", "drop", "continue", "ret
 @cache
 def _row(key_types: tuple[str, ...], value_types: tuple[str, ...] | None) -> re.Pattern[str]:
     """`KEY [comment "C"] [: VALUE],` of a set or map of these types, one a line: groups are the key's text,
-    the comment (quoted), then the verdict (`accept`, or `goto CHAIN`) or the value's text. A key or value
-    of several words is `W . W . W`: its words are its text split at blanks, every other one."""
+    the comment (quoted; `read` empties it), then the verdict (`accept`, or `goto CHAIN`) or the value's
+    text. A key or value of several words is `W . W . W`: its words are its text split at blanks, every
+    other one."""
     key = "(" + _DOT.join([_WORD] * len(key_types)) + ")"
     if value_types is None:
         value = ""
@@ -67,6 +68,14 @@ class BlockReader:
         if first == last:
             return []
         inner = text[first + 1 : last]
+        # The rows are matched with every quoted string emptied: the pattern takes a string only as a comment,
+        # so when every row matches, the strings are the comments in order (`said`).
+        pieces = inner.split('"')
+        said = iter(pieces[1::2])
+        if len(pieces) > 1:
+            if not len(pieces) % 2 or "\n" in "".join(pieces[1::2]):
+                return None  # a quote left open, or a string across lines (no block token has one): no row holds it
+            inner = '""'.join(pieces[0::2])
         key_types, value_types = definition.key_types, definition.value_types
         rows: list[tuple[str, ...]] = _row(key_types, value_types).findall(inner)
         if len(rows) != inner.count("\n") + 1:
@@ -82,7 +91,7 @@ class BlockReader:
                     known = keys.get(key_text)
                     if known is None:
                         known = keys[key_text] = self.concat(key_text, key_types)
-                    append(Element(known[0], None, comment[1:-1] if comment else None, number, known[1]))
+                    append(Element(known[0], None, next(said) if comment else None, number, known[1]))
             elif value_types == (VERDICT,):
                 verdicts = self.verdicts
                 for key_text, comment, verdict_text in rows:
@@ -94,7 +103,7 @@ class BlockReader:
                     if verdict is None:
                         kind, chain = verdict_text.split()
                         verdict = verdicts[verdict_text] = Verdict(kind, chain)
-                    append(Element(known[0], verdict, comment[1:-1] if comment else None, number, known[1]))
+                    append(Element(known[0], verdict, next(said) if comment else None, number, known[1]))
             else:
                 for key_text, comment, value_text in rows:
                     number += 1
@@ -105,7 +114,7 @@ class BlockReader:
                     if ranged:
                         return None  # a map value cannot be a range or prefix: the parser says so
                     value = tuple([lo for lo, _ in atoms])
-                    append(Element(known[0], value, comment[1:-1] if comment else None, number, known[1]))
+                    append(Element(known[0], value, next(said) if comment else None, number, known[1]))
         except _NotHere:
             return None
         return out
