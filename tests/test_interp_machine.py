@@ -1,5 +1,6 @@
-"""The machine leaves out the rules a packet's IP version cannot match (program.only_version): the same
-outcomes, paths included, as running every rule.
+"""The machine leaves out the rules a packet's IP version cannot match (program.only_version), and
+`evaluate` takes a packet's one walk as its outcome when it meets no numgen: the same outcomes, paths
+included, as running every rule and summing every branch (`branches.outcome`).
 
 A rule whose first step matches or looks up a key starting with `ip saddr/daddr` (or `ip6 ...`) ends at
 that step (BREAK) for a packet of the other version, before anything else is evaluated and without a
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netcompile.model import IPAddress, Protocol
+from netcompile.verify.branches import outcome
 from netcompile.verify.interpreter import Ruleset, program
 from netcompile.verify.packet import Origin, Outcome, Packet
 from tests.conftest import ROOT
@@ -87,6 +89,7 @@ def test_golden_rulesets_give_the_same_outcomes_with_and_without_the_rules_left_
     )
     local = data.draw(st.lists(st.sampled_from(addresses(path)[4] + addresses(path)[6]), max_size=2), "local")
     same(fast.evaluate(packet, local), plain.evaluate(packet, local))
+    same(fast.evaluate(packet, local), outcome(fast.branches(packet, local)))  # evaluate's shortcut
 
 
 def test_the_golden_rulesets_do_leave_rules_out() -> None:
@@ -143,6 +146,7 @@ def test_numgen_choices_and_set_updates_give_the_same_outcomes(src: str, dst: st
     local = [ip_address(dst)]
     packet = Packet(ip_address(src), ip_address(dst), protocol, 80)
     same(fast.evaluate(packet, local), plain.evaluate(packet, local))
+    same(fast.evaluate(packet, local), outcome(fast.branches(packet, local)))
     assert len(list(fast.branches(packet, local))) == len(list(plain.branches(packet, local)))
 
 

@@ -58,17 +58,23 @@ class Ruleset:
     def branches(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Iterator[Branch]:
         """Every numgen branch of the packet's path, in order, with its exact probability."""
         local = frozenset((a.version, int(a)) for a in local_addresses)
-
-        def walk(choices: list[int]) -> Pass:
-            run = Run(packet, local, choices)
-            result = self._walk(packet, run)
-            probability = Fraction(1, prod(run.sizes)) if run.sizes else CERTAIN
-            return Pass(run.choices, run.sizes, probability, result, tuple(run.path))
-
-        return branches(walk)
+        return branches(lambda choices: self._pass(packet, local, choices))
 
     def evaluate(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Outcome:
-        return outcome(self.branches(packet, local_addresses))
+        """The outcome of every branch (`branches.outcome`). Most packets meet no numgen: their one walk is
+        the outcome (what `outcome` makes of one branch of probability 1); the others go on from it."""
+        local = frozenset((a.version, int(a)) for a in local_addresses)
+        first = self._pass(packet, local, [])
+        if not first.sizes:
+            return Outcome({first.result: CERTAIN}, path=list(first.path))
+        return outcome(branches(lambda choices: self._pass(packet, local, choices) if choices else first))
+
+    def _pass(self, packet: Packet, local: frozenset[tuple[int, int]], choices: list[int]) -> Pass:
+        """One walk, replaying `choices` (and choosing 0 after them)."""
+        run = Run(packet, local, choices)
+        result = self._walk(packet, run)
+        probability = Fraction(1, prod(run.sizes)) if run.sizes else CERTAIN
+        return Pass(run.choices, run.sizes, probability, result, tuple(run.path))
 
     # the walk
     def _walk(self, packet: Packet, run: Run) -> Result:
