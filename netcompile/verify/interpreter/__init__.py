@@ -18,7 +18,8 @@ The pipeline, one module per phase:
 - `machine`: the base chains of the packet's path in hook and priority order, every numgen branch with
   its exact probability.
 
-`vocabulary` holds the constants of the closed vocabulary; `errors` the one error, `InterpreterError`.
+`vocabulary` holds the constants of the closed vocabulary; `errors` the one error, `InterpreterError`;
+`records` the plain record (a dataclass's repr and equality) the syntax tree, tokens and program are made of.
 """
 
 from __future__ import annotations
