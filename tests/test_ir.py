@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netcompile.host.nftlib import check
 from netcompile.nft.ir import BaseChain, Element, IRError, Rule, Set, Table
@@ -471,3 +473,54 @@ def test_the_leaves_references_skips_hold_no_node() -> None:
             words = set(re.findall(r"\w+", str(f.type)))
             assert not words & node_names, f"{kind.__name__}.{f.name}: {f.type}"
     assert {"Concat", "AnonSet", "AnonVmap", "BitAnd", "Match", "Vmap"}.isdisjoint(k.__name__ for k in LEAVES)
+
+
+def _safe_comment_char_by_char(text: str) -> str:
+    """safe_comment's rule, character by character (its slow path), for any text."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if ch == '"':
+            out.append("'")
+        elif ch == "\\":
+            out.append("/")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ch in "\t\r\n" or unicodedata.category(ch).startswith("C"):
+            out.append(" ")
+        else:
+            out.append(f"<U+{ord(ch):04X}>")
+    result = "".join(out)
+    return result if len(result) <= 128 else result[:125] + "..."
+
+
+_PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.text(_PRINTABLE, max_size=300),
+        st.text(_PRINTABLE, min_size=120, max_size=300),  # around and past the limit of 128
+        st.text(st.characters(min_codepoint=33, max_codepoint=33), min_size=120, max_size=140),
+    )
+)
+def test_safe_comment_is_the_rule_character_by_character(text: str) -> None:
+    """Its fast path (printable ASCII without quote or backslash, cut to 128 when longer) writes what the
+    rule applied character by character writes, for short and long comments."""
+    assert safe_comment(text) == _safe_comment_char_by_char(text)
+
+
+def test_element_lines_write_each_element_as_element_does() -> None:
+    from netcompile.nft.syntax import element, element_line_list
+
+    elements = [
+        Element(("10.0.0.1", "tcp", "80"), None, "a"),
+        Element(("10.0.0.2",), None, "a"),
+        Element(("10.0.0.3",), None, None),
+        Element(("tcp", "80"), (goto("c"),), 'b "quoted"'),
+        Element(("10.0.0.4",), ("10.1.0.1", "8080"), "a"),
+    ]
+    assert element_line_list(elements, "\t") == [f"\t{element(e)}," for e in elements]

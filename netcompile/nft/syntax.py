@@ -67,8 +67,8 @@ def safe_comment(text: str) -> str:
     would end the statement. Non-ASCII characters are written as `<U+XXXX>` so the meaning
     survives in review.
     """
-    if len(text) <= COMMENT_MAX and _PLAIN_COMMENT_RE.fullmatch(text):
-        return text  # the common case: printable ASCII without quote or backslash
+    if _PLAIN_COMMENT_RE.fullmatch(text):  # the common case: printable ASCII without quote or backslash
+        return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 3] + "..."
     out = []
     for ch in text:
         if ch == '"':
@@ -236,6 +236,19 @@ def element_lines(elements: Iterable[Element], indent: str = "\t\t\t", keys_only
 
 
 def element_line_list(elements: Iterable[Element], indent: str = "\t\t\t") -> list[str]:
-    """The lines of `element_lines` (not keys only), each element's as `element` writes it."""
+    """The lines of `element_lines` (not keys only), each element's as `element` writes it (inline here:
+    a large cluster has 100k elements)."""
     quoted: dict[str, str] = {}  # comments repeat: the rules of a policy set, a Service's port
-    return [f"{indent}{element(e, quoted)}," for e in elements]
+    lines = []
+    for item in elements:
+        text = " . ".join(item.key)
+        comment = item.comment
+        if comment:
+            said = quoted.get(comment)
+            if said is None:
+                said = quoted[comment] = " comment " + quote(comment)
+            text += said
+        if item.value is not None:
+            text += " : " + element_value(item.value)
+        lines.append(f"{indent}{text},")
+    return lines
