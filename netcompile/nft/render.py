@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from functools import cache
-from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from . import fingerprint, syntax
@@ -103,6 +102,8 @@ def environment() -> jinja2.Environment:
 def make_environment(cache: jinja2.BytecodeCache | None) -> jinja2.Environment:
     """The templates' environment, with their compiled code kept in `cache` (None: compiled by each
     process)."""
+    from importlib.resources import files
+
     import jinja2  # here, not at the top: see the module docstring
 
     env = jinja2.Environment(
