@@ -80,6 +80,15 @@ def _learn(kind: type[Value]) -> tuple[Getter, Getter, tuple[str, ...]]:
     return compared, hashed, shown
 
 
+def field_values(kind: type[Value]) -> Getter:
+    """What gives an instance of `kind` the values of all its fields, in order (a tuple); kept."""
+    found = _ALL.get(kind)
+    if found is None:
+        found = _ALL[kind] = _getter(list(fields(kind)))  # type: ignore[arg-type]  # every Value is a dataclass
+    return found
+
+
+_ALL: dict[type[Value], Getter] = {}
 _COMPARED: dict[type[Value], Getter] = {}
 _HASHED: dict[type[Value], Getter] = {}
 _SHOWN: dict[type[Value], tuple[str, ...]] = {}

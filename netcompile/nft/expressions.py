@@ -15,43 +15,29 @@ them from.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import FrozenInstanceError, dataclass, fields
+from collections.abc import Iterator
+from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from operator import attrgetter
 
+from ..values import Value, field_values
 from .types import AddressFamily, IRError
 
 _SYMBOL_RE = re.compile(r"[a-z][a-z0-9-]*")  # protocol names, ct states and statuses
 _set = object.__setattr__  # how a node's __init__ sets its fields (`Node.__setattr__` refuses)
 
 
-class Node:
+class Node(Value):
     """Base of every expression and statement: `walk` and `references` look through their fields.
 
     Nodes are dataclasses (`fields`, `dataclasses.replace`, `__match_args__`) that behave as frozen ones:
-    `==` for the same class and equal fields, the hash of the fields' tuple, `Name(field=value, ...)`,
-    no field assigned or deleted once made (`FrozenInstanceError`), pickled and copied by their fields.
-    Each class writes its own `__init__` (checking its values, then setting its fields with `_set`) and
-    these methods are written once here: a frozen dataclass generates five methods per class with `exec`,
-    which made importing the IR cost about 10 ms (`init=False, eq=False, repr=False` and not `frozen`:
-    none is generated)."""
+    `==` for the same class and equal fields, the hash of the fields' tuple, `Name(field=value, ...)`
+    (`values.Value`), no field assigned or deleted once made (`FrozenInstanceError`), pickled and copied
+    by their fields. Each class writes its own `__init__` (checking its values, then setting its fields
+    with `_set`): a frozen dataclass generates five methods per class with `exec`, which made importing
+    the IR cost about 10 ms (`init=False, eq=False, repr=False` and not `frozen`: none is generated)."""
 
     __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            values = _values_of(self.__class__)
-            return values(self) == values(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(_values_of(self.__class__)(self))
-
-    def __repr__(self) -> str:
-        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
-        return f"{type(self).__qualname__}({values})"
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -60,7 +46,7 @@ class Node:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __reduce__(self) -> tuple[type[Node], tuple[object, ...]]:
-        return self.__class__, _values_of(self.__class__)(self)
+        return self.__class__, field_values(self.__class__)(self)
 
 
 # --- expressions --------------------------------------------------------------------------------------
@@ -355,7 +341,7 @@ def walk(node: Node) -> Iterator[Node]:
         item = pending.pop()
         if isinstance(item, Node):
             yield item
-            pending.extend(reversed(_values_of(item.__class__)(item)))
+            pending.extend(reversed(field_values(item.__class__)(item)))
         elif isinstance(item, tuple):
             pending.extend(reversed(item))
 
@@ -373,35 +359,8 @@ def _collect(value: object, found: list[SetRef | Verdict]) -> None:
         if isinstance(value, SetRef | Verdict):
             found.append(value)
         elif value.__class__ not in LEAVES:
-            for item in _values_of(value.__class__)(value):
+            for item in field_values(value.__class__)(value):
                 _collect(item, found)
     elif isinstance(value, tuple):
         for item in value:
             _collect(item, found)
-
-
-def _field_names(kind: type[Node]) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:  # every Node is a dataclass
-        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))  # type: ignore[arg-type]
-    return names
-
-
-def _values_of(kind: type[Node]) -> Callable[[Node], tuple[object, ...]]:
-    """What gives a node of `kind` the values of its fields, in order."""
-    found = _VALUES.get(kind)
-    if found is None:
-        names = _field_names(kind)
-        if len(names) > 1:
-            found = attrgetter(*names)
-        elif names:
-            one = attrgetter(names[0])
-            found = lambda node: (one(node),)  # noqa: E731
-        else:
-            found = lambda node: ()  # noqa: E731
-        _VALUES[kind] = found
-    return found
-
-
-_FIELDS: dict[type[Node], tuple[str, ...]] = {}  # the names of each Node type's fields, in order
-_VALUES: dict[type[Node], Callable[[Node], tuple[object, ...]]] = {}
