@@ -38,6 +38,13 @@ MODULES = (
     "netcompile.complete.options",
     "netcompile.complete.workloads",
     "netcompile.targets",
+    "netcompile.compile.allow",
+    "netcompile.compile.frontends",
+    "netcompile.compile.policies",
+    "netcompile.compile.reuse",
+    "netcompile.compile.services",
+    "netcompile.nft.ir",
+    "netcompile.nft.types",
 )
 for _module in MODULES:
     importlib.import_module(_module)
