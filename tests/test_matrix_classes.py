@@ -209,3 +209,37 @@ def test_the_same_matrix_with_a_helper_process_and_on_one_cpu(tmp_path: Path, mo
     assert all(code == 1 for code, _, _ in broken_helped)
     assert json.loads(broken_helped[2][1])["disagreements"] > 0
     assert "!" in broken_helped[0][1] and "cells where the compiled ruleset disagrees" in broken_helped[0][2]
+
+
+def test_a_table_of_many_chunks_with_a_helper_is_the_table_on_one_cpu(monkeypatch: MonkeyPatch) -> None:
+    """The text table is laid out chunk by chunk with the reference's answers while the helper makes the
+    compiled side (settle(later=True)): each chunk's compiled side is taken before the next chunk's asks,
+    and a disagreement found in any of them lays the table out again. With chunks of a few cells and a
+    broken ruleset, the bytes, the exit code and the count of disagreements are the ones made on one CPU."""
+    import netcompile.cli.matrix
+    import netcompile.journeys
+    from netcompile.verify.interpreter import Ruleset
+
+    class Broken(Ruleset):
+        @classmethod
+        def parse(cls, text: str) -> Any:
+            return Ruleset.parse("".join(x for x in text.splitlines(keepends=True) if " ingress[0]" not in x))
+
+    monkeypatch.setattr("netcompile.verify.interpreter.Ruleset", Broken)
+    monkeypatch.setattr(netcompile.cli.matrix, "CHUNK", 8)  # a row or two per batch of journeys
+    monkeypatch.setattr(netcompile.journeys, "cpus", lambda: 2)
+    batches: list[int] = []
+    journeys = netcompile.journeys.Network.journeys
+
+    def counted(self: netcompile.journeys.Network, asks: Any, *, later: bool = False) -> Any:
+        batches.append(later and self._helper is not None)
+        return journeys(self, asks, later=later)
+
+    monkeypatch.setattr(netcompile.journeys.Network, "journeys", counted)
+    helped = [matrix(EXAMPLES, *extra) for extra in ((), ("--pods",))]
+    assert sum(batches) > 4  # batches whose compiled side the helper gave later
+    monkeypatch.setattr(netcompile.journeys, "cpus", lambda: 1)
+    alone = [matrix(EXAMPLES, *extra) for extra in ((), ("--pods",))]
+    assert helped == alone
+    for code, out, err in helped:
+        assert code == 1 and "!" in out and "cells where the compiled ruleset disagrees" in err
