@@ -322,8 +322,8 @@ class Keys:
             return found
         # The rules allowing the cell, as bit masks: those of the source's egress rules whose ports match and
         # whose peers pick the destination, and those of the destination's ingress rules that pick the source.
-        # What does not depend on the port is worked out once per pair of classes (and family), and named
-        # in the key by a small number (equal numbers for equal parts).
+        # What does not depend on the port is made from each side's part, worked out once per class (and
+        # family), and named in the key by a small number (equal numbers for equal parts).
         part, out_rules, in_rules = self.pair(src, dst, src_address)
         matching, atom = self.column(dst, port, protocol)
         return (part, protocol, atom, out_rules & matching, in_rules & matching)
