@@ -7,6 +7,7 @@ evaluators, through `journeys`) per class of cells, not per cell:
     classes.py  pods into classes (what selectors see, node, addresses, named ports, endpoints)
     cells.py    the key of a cell (a source, a destination pod, a port): what decides its journey
     matrix.py   the matrix by classes, or cell by cell (the reference the classes are proven against)
+    walks.py    every cell pod by pod, one at a time or summed up by blocks of pods
     survey.py   every key once (source and destination roles), cells and disagreements counted pod by pod
 
 The classes are computed from the completed model objects with the reference evaluator's own selector
@@ -20,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from .classes import Facts, PodClass, classes_of
 
 if TYPE_CHECKING:
-    from .matrix import SELF, Cell, ClassMatrix, Source, all_cells, block_cells, cell_by_cell, matrix_pods
+    from .matrix import SELF, Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
     from .survey import Survey
+    from .walks import all_cells, block_cells
 
 __all__ = [
     "SELF",
@@ -38,7 +40,7 @@ __all__ = [
     "matrix_pods",
 ]
 
-# The journeys' half (matrix.py, survey.py: both evaluators, so the compiler's rulesets) is imported when
+# The journeys' half (matrix.py, survey.py, walks.py: both evaluators, so the compiler's rulesets) is imported when
 # first asked for, so that the reference's half (atoms, classes, cells) is usable without the compiler:
 # lint groups its questions to the reference by these classes (lint/reach.py).
 _JOURNEYS = {
@@ -57,6 +59,6 @@ _JOURNEYS = {
 def __getattr__(name: str) -> Any:
     if name not in _JOURNEYS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import matrix, survey
+    from . import matrix, survey, walks
 
-    return getattr(survey if name == "Survey" else matrix, name)
+    return getattr(survey if name == "Survey" else walks if name in ("all_cells", "block_cells") else matrix, name)
