@@ -1,5 +1,6 @@
-"""A base for frozen dataclasses that compares, hashes and prints them as dataclasses do, by methods
-written once here rather than generated (with `exec`) for every class.
+"""Bases of value classes that compare, hash and print as dataclasses do, by methods written once here
+rather than generated (with `exec`) for every class: `Value` for frozen dataclasses, `Record` for plain
+classes.
 
 Declare a value as
 
@@ -18,6 +19,12 @@ dataclass machinery's own, untouched. What is saved is import time: each generat
 The methods here cost a little more per call than generated ones (a look-up of the class's getters):
 classes compared or hashed in volume at run time (the evaluators' results, selectors, policy ports) keep
 the generated methods.
+
+`Record` is the same idea for plain classes that are not dataclasses at all (the interpreter's syntax
+tree, tokens and linked chains, made in volume and imported on `matrix`'s critical path): a class names
+its fields in order in `_fields` (which are also its `__slots__`) and writes its own `__init__`; its repr
+is a dataclass's, two records are equal when they are of the same class with equal fields, and a record
+is not hashable unless its class says how.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import Field, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
 
 Getter = Callable[[Any], tuple[Any, ...]]
 
@@ -92,3 +99,21 @@ _ALL: dict[type[Value], Getter] = {}
 _COMPARED: dict[type[Value], Getter] = {}
 _HASHED: dict[type[Value], Getter] = {}
 _SHOWN: dict[type[Value], tuple[str, ...]] = {}
+
+
+class Record:
+    """A base of plain classes whose `_fields` name their fields, in order (see the module's docstring)."""
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._fields)
+
+    # (defining __eq__ leaves __hash__ None, as in a dataclass with eq that is not frozen)

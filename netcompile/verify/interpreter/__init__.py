@@ -19,7 +19,7 @@ The pipeline, one module per phase:
   its exact probability.
 
 `vocabulary` holds the constants of the closed vocabulary; `errors` the one error, `InterpreterError`;
-`records` the plain record (a dataclass's repr and equality) the syntax tree, tokens and program are made of.
+The syntax tree, tokens and program are plain records (`values.Record`: a dataclass's repr and equality).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ...values import Record
 from .lookup import Lookup
-from .records import Record
 from .state import Run
 from .syntax import ACCEPT, BREAK, REJECT, Expr, Step, Verdict
 from .vocabulary import BITMASK, CT_STATUSES, FIBTYPES, NFPROTOS, PROTO_NAMES, Key

@@ -2,13 +2,13 @@
 
 Values are already typed (closed integer intervals) because the parser knows the datatype of the
 expression or set each value belongs to. Nothing here is resolved: `@set` and `jump` targets are names
-until the linker looks them up. The classes are plain records (`records`: a dataclass's repr and
+until the linker looks them up. The classes are plain records (`values.Record`: a dataclass's repr and
 equality); nobody changes a Verdict, an Expr or an Element once made.
 """
 
 from __future__ import annotations
 
-from .records import Record
+from ...values import Record
 from .vocabulary import Interval
 
 __all__ = [

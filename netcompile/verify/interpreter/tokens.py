@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import re
 
+from ...values import Record
 from .errors import InterpreterError
-from .records import Record
 
 __all__ = ["Token", "TokenStream", "tokenize"]
 
 
 class Token(Record):
-    """One token (a plain record: `records`; nobody changes one)."""
+    """One token (a plain record: `values.Record`; nobody changes one)."""
 
     _fields = ("kind", "text", "line", "start", "end")
     __slots__ = _fields
