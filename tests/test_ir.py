@@ -56,7 +56,7 @@ from netcompile.nft.statements import (
     saddr,
     vmap,
 )
-from netcompile.nft.syntax import safe_comment, statements
+from netcompile.nft.syntax import cut_comment, safe_char, safe_comment, statements
 from netcompile.nft.types import IPV4, IPV6, ChainType, DataType, Hook, SetFlag
 from tests.conftest import ROOT
 
@@ -475,26 +475,6 @@ def test_the_leaves_references_skips_hold_no_node() -> None:
     assert {"Concat", "AnonSet", "AnonVmap", "BitAnd", "Match", "Vmap"}.isdisjoint(k.__name__ for k in LEAVES)
 
 
-def _safe_comment_char_by_char(text: str) -> str:
-    """safe_comment's rule, character by character (its slow path), for any text."""
-    import unicodedata
-
-    out = []
-    for ch in text:
-        if ch == '"':
-            out.append("'")
-        elif ch == "\\":
-            out.append("/")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        elif ch in "\t\r\n" or unicodedata.category(ch).startswith("C"):
-            out.append(" ")
-        else:
-            out.append(f"<U+{ord(ch):04X}>")
-    result = "".join(out)
-    return result if len(result) <= 128 else result[:125] + "..."
-
-
 _PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
 
 
@@ -510,7 +490,7 @@ _PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
 def test_safe_comment_is_the_rule_character_by_character(text: str) -> None:
     """Its fast path (printable ASCII without quote or backslash, cut to 128 when longer) writes what the
     rule applied character by character writes, for short and long comments."""
-    assert safe_comment(text) == _safe_comment_char_by_char(text)
+    assert safe_comment(text) == cut_comment("".join(safe_char(ch) for ch in text))
 
 
 def test_element_lines_write_each_element_as_element_does() -> None:

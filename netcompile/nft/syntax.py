@@ -68,23 +68,26 @@ def safe_comment(text: str) -> str:
     survives in review.
     """
     if _PLAIN_COMMENT_RE.fullmatch(text):  # the common case: printable ASCII without quote or backslash
-        return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 3] + "..."
-    out = []
-    for ch in text:
-        if ch == '"':
-            out.append("'")
-        elif ch == "\\":
-            out.append("/")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        elif ch in "\t\r\n" or unicodedata.category(ch).startswith("C"):
-            out.append(" ")
-        else:
-            out.append(f"<U+{ord(ch):04X}>")
-    result = "".join(out)
-    if len(result) > COMMENT_MAX:
-        result = result[: COMMENT_MAX - 3] + "..."
-    return result
+        return cut_comment(text)
+    return cut_comment("".join(map(safe_char, text)))
+
+
+def safe_char(ch: str) -> str:
+    """One character of a comment as `safe_comment` writes it."""
+    if ch == '"':
+        return "'"
+    if ch == "\\":
+        return "/"
+    if " " <= ch <= "~":
+        return ch
+    if ch in "\t\r\n" or unicodedata.category(ch).startswith("C"):
+        return " "
+    return f"<U+{ord(ch):04X}>"
+
+
+def cut_comment(text: str) -> str:
+    """A comment of safe characters, cut to what nft accepts (COMMENT_MAX), with `...` when cut."""
+    return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 3] + "..."
 
 
 def quote(text: str) -> str:
