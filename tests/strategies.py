@@ -14,7 +14,7 @@ ports collide often:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 import yaml
@@ -98,6 +98,20 @@ class Scenario:
             f"{' --masquerade-all' if self.masquerade_all else ''}) ---\n{self.yaml}# --- packets ---\n{packets}\n"
             f"#   (and {len(self.probes) - len(self.packets)} systematic probes)\n"
         )
+
+
+def crowded_networks(
+    bases: list[int], offsets: int, shortest: int, version: int = 4
+) -> st.SearchStrategy[IPv4Network | IPv6Network]:
+    """Networks of IP `version` starting within `offsets` addresses of one of `bases`, prefixes from `shortest`
+    to the host's: crowded into a few small stretches, so that they overlap, nest and touch."""
+    kind, longest = (IPv4Network, 32) if version == 4 else (IPv6Network, 128)
+    return st.builds(
+        lambda base, offset, prefix: kind((base + offset, prefix), strict=False),
+        st.sampled_from(bases),
+        st.integers(0, offsets),
+        st.integers(shortest, longest),
+    )
 
 
 def _labels(draw: st.DrawFn, keys: tuple[str, ...] = ("app", "tier")) -> dict[str, str]:

@@ -3,25 +3,18 @@ which CIDRs hold it, as asking each CIDR says."""
 
 from __future__ import annotations
 
-from ipaddress import ip_address, ip_network
+from ipaddress import ip_address
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from netcompile.analysis.atoms import AddressAtoms
 from netcompile.model import IPAddress, IPNetwork
+from tests.strategies import crowded_networks
 
 # Networks and addresses crowded into small stretches of each family: they overlap, nest and touch.
-v4_networks = st.builds(
-    lambda offset, prefix: ip_network(f"{ip_address(0x0A000000 + offset)}/{prefix}", strict=False),
-    st.integers(0, 80),
-    st.integers(25, 32),
-)
-v6_networks = st.builds(
-    lambda offset, prefix: ip_network(f"{ip_address((0xFD00 << 112) + offset)}/{prefix}", strict=False),
-    st.integers(0, 80),
-    st.integers(121, 128),
-)
+v4_networks = crowded_networks([0x0A000000], 80, 25)
+v6_networks = crowded_networks([0xFD00 << 112], 80, 121, version=6)
 networks = st.lists(st.one_of(v4_networks, v6_networks), max_size=12)
 addresses = st.lists(
     st.one_of(

@@ -11,6 +11,7 @@ from netcompile.model import IPNetwork
 from netcompile.pipeline import CompileArgs, complete, load, node_clusters
 from netcompile.verify.reference import reference_for
 from netcompile.verify.reference.view import _cover, _merged, view_of
+from tests.strategies import crowded_networks
 
 EXAMPLES = "examples"
 
@@ -23,17 +24,8 @@ def collapsed(networks: list[IPNetwork]) -> tuple[IPNetwork, ...]:
 
 
 # Networks crowded into a few small stretches of each family, so that they overlap, nest and touch.
-v4_networks = st.builds(
-    lambda base, offset, prefix: ip_network(f"{ip_address(base + offset)}/{prefix}", strict=False),
-    st.sampled_from([0x0A000000, 0x0A0000F0, 0xC0A80100]),
-    st.integers(0, 40),
-    st.integers(24, 32),
-)
-v6_networks = st.builds(
-    lambda offset, prefix: ip_network(f"{ip_address((0x20010DB8 << 96) + offset)}/{prefix}", strict=False),
-    st.integers(0, 600),
-    st.integers(118, 128),
-)
+v4_networks = crowded_networks([0x0A000000, 0x0A0000F0, 0xC0A80100], 40, 24)
+v6_networks = crowded_networks([0x20010DB8 << 96], 600, 118, version=6)
 
 
 @given(st.lists(st.one_of(v4_networks, v6_networks), max_size=30))
