@@ -131,6 +131,28 @@ def test_python_dash_m_and_installed_templates() -> None:
     assert result.stdout == (ROOT / "golden" / "basic-clusterip" / "expected.nft").read_text()
 
 
+def test_console_runs_without_the_cyclic_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console script (pyproject's `netcompile`, and `python -m netcompile`) runs a command with the cyclic
+    collector off (console.py says why), and leaves it as Python has it for library use."""
+    import gc
+    import tomllib
+
+    import netcompile.cli
+    from netcompile import console
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"netcompile": "netcompile.console:main"}
+    assert "from .console import main" in (ROOT / "netcompile" / "__main__.py").read_text()
+    seen: list[bool] = []
+    monkeypatch.setattr(netcompile.cli, "main", lambda: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    try:
+        console.main()
+    finally:
+        gc.enable()
+    assert seen == [False]
+
+
 @pytest.mark.kernel
 def test_compile_then_check_from_stdin(tmp_path: Path) -> None:
     compiled = subprocess.run(

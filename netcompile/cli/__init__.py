@@ -20,6 +20,7 @@ import typer
 from .. import __version__
 from ..atomic import write_atomically
 from ..errors import InputError
+from ..gcpause import paused_gc
 from ..journeys import EndpointError, Network
 from ..load.references import dangling_references
 from ..load.source import Limits
@@ -69,7 +70,8 @@ class _Verbs(typer.core.TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         """The verb `cmd_name`, its module imported now if it was not yet (VERBS)."""
         if cmd_name not in self.commands and cmd_name in VERBS:
-            importlib.import_module(f"{__name__}.{VERBS[cmd_name]}")
+            with paused_gc():  # long-lived classes and functions (library use; console.main has it off)
+                importlib.import_module(f"{__name__}.{VERBS[cmd_name]}")
             for info in app.registered_commands:
                 if info.name == cmd_name:
                     self.commands[cmd_name] = typer.main.get_command_from_info(
