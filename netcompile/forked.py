@@ -40,6 +40,7 @@ class Helper(Generic[A, R]):
     each item of each batch sent."""
 
     def __init__(self, warm_up: Callable[[], object], work: Callable[[A], R]) -> None:
+        reap()
         requests_read, self._requests = os.pipe()
         self._answers, answers_write = os.pipe()
         self._sender: threading.Thread | None = None
@@ -88,18 +89,36 @@ class Helper(Generic[A, R]):
         return message
 
     def close(self) -> None:
-        """End the helper (it exits when its requests pipe closes) and wait for it."""
+        """End the helper: it exits when its requests pipe closes. It is reaped once it has ended (`reap`),
+        without waiting here for the kernel to take down its memory (3 ms at 1 000 pods)."""
         if self._pid:
             self._join()
             os.close(self._requests)
             self._reader.close()
-            os.waitpid(self._pid, 0)
+            _ending.add(self._pid)
             self._pid = 0
+            reap()
 
     def _join(self) -> None:
         if self._sender is not None:
             self._sender.join()
             self._sender = None
+
+
+_ending: set[int] = set()  # helpers told to end, not reaped yet
+
+
+def reap() -> set[int]:
+    """Reap the helpers that have ended since they were closed; the ones still ending are left for the next
+    `reap` (each new helper and each close reaps), or for init once this process is gone. Returns them."""
+    for pid in list(_ending):
+        try:
+            ended, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere
+            ended = pid
+        if ended:
+            _ending.discard(pid)
+    return set(_ending)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
-from netcompile.forked import Helper, HelperError
+from netcompile.forked import Helper, HelperError, reap
 
 WARMED: list[str] = []  # what the warm-up did: in the helper's copy of this module only
 
@@ -126,8 +127,12 @@ def test_close_reaps_the_helper_and_it_writes_nothing(capfd: pytest.CaptureFixtu
     helper.send([1])
     helper.receive()
     helper.close()
+    deadline = time.monotonic() + 30
+    while pid in reap():  # it ends on its own, and is reaped once it has
+        assert time.monotonic() < deadline, "the closed helper did not end"
+        time.sleep(0.01)
     with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left
+        os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left
     helper.close()  # twice is harmless
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
