@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 MAX_HOPS = 4  # nodes a packet is followed through after the first (a routing loop ends there)
 _T = TypeVar("_T")
+ONE = Fraction(1)  # certainty: where a result ends, when it ends at one place
 IMPLIED_NODE = "(single node)"  # the node of an input without Node objects, as compile names it
 
 
@@ -405,7 +406,8 @@ class Network:
         journey.arrivals[which] = arrivals
         dist: dict[Result, Fraction] = {}
         for arrival, p in arrivals.items():
-            dist[arrival.result] = dist.get(arrival.result, Fraction(0)) + p
+            before = dist.get(arrival.result)
+            dist[arrival.result] = p if before is None else before + p
         setattr(journey, which, dist)
 
     def _travel(
@@ -429,7 +431,9 @@ class Network:
         out: dict[Arrival, Fraction] = {}
         for result, p in outcome.distribution.items():
             for arrival, q in self._onwards(node, packet, result, which, journey, depth, compiled, hops).items():
-                out[arrival] = out.get(arrival, Fraction(0)) + p * q
+                share = p if q is ONE else p * q  # (most results end at this node: a Fraction product saved)
+                before = out.get(arrival)
+                out[arrival] = share if before is None else before + share
         return out
 
     def _onwards(
@@ -445,13 +449,13 @@ class Network:
     ) -> dict[Arrival, Fraction]:
         """Where one result of `node` ends: here, or (delivered to an address behind another node) there."""
         if result.verdict != Verdict.DELIVERED or result.dst is None or result.dport is None:
-            return {Arrival(result, node, None): Fraction(1)}
+            return {Arrival(result, node, None): ONE}
         source = self.routes.masquerade_source(node, result.dst.version) if result.masquerade else packet.src
         next_node = self.routes.next_node(node, result.dst)
         if next_node is None:
-            return {Arrival(result, node, source): Fraction(1)}
+            return {Arrival(result, node, source): ONE}
         if source is None or depth >= MAX_HOPS:
-            return {Arrival(result, node, source, followed=False): Fraction(1)}
+            return {Arrival(result, node, source, followed=False): ONE}
         forwarded = Packet(source, result.dst, packet.protocol, result.dport, packet.sport, Origin.NETWORK)
         final = self._travel(next_node, forwarded, which, journey, depth + 1, compiled, hops)
         if not result.masquerade:
