@@ -15,16 +15,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .values import Value
+from .values import Frozen, set_field
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Position(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Position(Frozen):
     """A place in an input file; line and column count from 1, as editors do."""
 
     file: str
     line: int
     col: int
+
+    def __init__(self, file: str, line: int, col: int) -> None:
+        set_field(self, "file", file)
+        set_field(self, "line", line)
+        set_field(self, "col", col)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
@@ -43,14 +48,20 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Diagnostic(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Diagnostic(Frozen):
     """One problem: where it is, which object, which field, and what is wrong."""
 
     position: Position | None
     obj: str  # 'Service "ns/name"', or "" when the problem precedes any object
     path: str  # 'spec.ports[0].port', or "" for the object or document as a whole
     message: str  # 'Invalid value: 0: must be between 1 and 65535'
+
+    def __init__(self, position: Position | None, obj: str, path: str, message: str) -> None:
+        set_field(self, "position", position)
+        set_field(self, "obj", obj)
+        set_field(self, "path", path)
+        set_field(self, "message", message)
 
     def __str__(self) -> str:
         parts = [str(self.position) if self.position else "<input>"]

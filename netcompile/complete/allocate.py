@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from hashlib import sha256
 
-from ..values import Value
+from ..values import Frozen, set_field
 
 HASHED_ROUNDS = 64
 
@@ -43,12 +43,16 @@ def _first(identity: str, size: int) -> int:
     return int.from_bytes(sha256(f"{identity}#0".encode()).digest()[:16], "big") % size
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Allocation(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Allocation(Frozen):
     """Slots by identity (absent: the pool ran out), and the identities whose first choice was contested."""
 
     slots: dict[str, int]
     contested: frozenset[str]
+
+    def __init__(self, slots: dict[str, int], contested: frozenset[str]) -> None:
+        set_field(self, "slots", slots)
+        set_field(self, "contested", contested)
 
 
 def allocate(size: int, taken: Iterable[int], identities: Iterable[str]) -> Allocation:

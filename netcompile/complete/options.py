@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from ..model import IPNetwork
-from ..values import Value
+from ..values import Frozen, set_field
 
 DEFAULT_SERVICE_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.96.0.0/12"), ip_network("fd00:10:96::/112"))
 DEFAULT_POD_CIDRS: tuple[IPNetwork, ...] = (ip_network("10.244.0.0/16"),)
@@ -30,8 +30,8 @@ DEFAULT_LOAD_BALANCER_CIDRS: tuple[IPNetwork, ...] = (ip_network("172.18.255.0/2
 NODE_NAME_PREFIX = "kind-worker"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class CompleteOptions(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class CompleteOptions(Frozen):
     """How `complete()` fills in what the input leaves to the cluster.
 
     `simulate`: None (the default) simulates only an input that needs it: workloads whose pods are not in
@@ -52,6 +52,27 @@ class CompleteOptions(Value):
     simulate: bool | None = None
     load_balancer_cidrs: tuple[IPNetwork, ...] = DEFAULT_LOAD_BALANCER_CIDRS
     service_cidrs_configured: bool = False
+
+    def __init__(
+        self,
+        nodes: int = 1,
+        service_cidrs: tuple[IPNetwork, ...] = DEFAULT_SERVICE_CIDRS,
+        pod_cidrs: tuple[IPNetwork, ...] = DEFAULT_POD_CIDRS,
+        node_network: IPv4Network | IPv6Network = DEFAULT_NODE_NETWORK,
+        node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE,
+        simulate: bool | None = None,
+        load_balancer_cidrs: tuple[IPNetwork, ...] = DEFAULT_LOAD_BALANCER_CIDRS,
+        service_cidrs_configured: bool = False,
+    ) -> None:
+        set_field(self, "nodes", nodes)
+        set_field(self, "service_cidrs", service_cidrs)
+        set_field(self, "pod_cidrs", pod_cidrs)
+        set_field(self, "node_network", node_network)
+        set_field(self, "node_port_range", node_port_range)
+        set_field(self, "simulate", simulate)
+        set_field(self, "load_balancer_cidrs", load_balancer_cidrs)
+        set_field(self, "service_cidrs_configured", service_cidrs_configured)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         """A ValueError (a usage error for the CLI) for options no cluster could have."""

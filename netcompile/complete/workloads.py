@@ -30,7 +30,7 @@ from hashlib import sha256
 from ..model import Labels, Meta, Node, Objects, Pod
 from ..model.naming import PodNaming
 from ..model.workloads import WORKLOAD_API_VERSIONS, OwnerReference, Workload, WorkloadKind
-from ..values import Value
+from ..values import Frozen, set_field
 from .nodes import eligible
 
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
@@ -39,14 +39,20 @@ _SUFFIX_TABLE = bytes(ord(ALPHANUMS[b % len(ALPHANUMS)]) for b in range(256))  #
 REVISION_LABEL = "controller-revision-hash"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Planned(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Planned(Frozen):
     """A pod to create: the Pod without node or address yet, and what places it."""
 
     pod: Pod
     identity: str  # stable across edits of the workload's template: where it goes and which IP it gets
     node_selector: Labels
     point: int | None = None  # the identity's point on the placement ring (nodes.py), when hashed already
+
+    def __init__(self, pod: Pod, identity: str, node_selector: Labels, point: int | None = None) -> None:
+        set_field(self, "pod", pod)
+        set_field(self, "identity", identity)
+        set_field(self, "node_selector", node_selector)
+        set_field(self, "point", point)
 
 
 def safe_encode(text: str) -> str:

@@ -8,12 +8,12 @@ from typing import NamedTuple
 
 from ..errors import Diagnostic, Position, duplicate, invalid
 from ..model import KubeObject, Meta, Service
-from ..values import Value
+from ..values import Frozen, set_field
 from .source import RawObject
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Claim(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Claim(Frozen):
     """Something the API server hands out once to a Service: a clusterIP, a nodePort (names: `NameClaim`).
 
     The first claimer in input order keeps it; a later one with another `holder` is an error at its
@@ -27,6 +27,16 @@ class Claim(Value):
     ref: str  # Kind "ns/name" of the claimer
     path: str
     value: object  # what is claimed, as the message shows it: the address, the port
+
+    def __init__(
+        self, key: tuple[str, object], holder: str, position: Position | None, ref: str, path: str, value: object
+    ) -> None:
+        set_field(self, "key", key)
+        set_field(self, "holder", holder)
+        set_field(self, "position", position)
+        set_field(self, "ref", ref)
+        set_field(self, "path", path)
+        set_field(self, "value", value)
 
     def message(self, first: Claim) -> str:
         """This claim's error, `first` having been first."""

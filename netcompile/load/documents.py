@@ -11,17 +11,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Position
-from ..values import Value
+from ..values import Frozen, set_field
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Limits(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Limits(Frozen):
     """Bounds on untrusted input; each is a command-line flag (see `netcompile compile --help`)."""
 
     max_file_bytes: int = 256 * 1024 * 1024
     max_objects: int = 1_000_000
     max_alias_nodes: int = 100_000  # nodes reached through YAML aliases, per document ("billion laughs")
     max_depth: int = 64  # nesting of mappings and sequences
+
+    def __init__(
+        self,
+        max_file_bytes: int = 256 * 1024 * 1024,
+        max_objects: int = 1_000_000,
+        max_alias_nodes: int = 100_000,
+        max_depth: int = 64,
+    ) -> None:
+        set_field(self, "max_file_bytes", max_file_bytes)
+        set_field(self, "max_objects", max_objects)
+        set_field(self, "max_alias_nodes", max_alias_nodes)
+        set_field(self, "max_depth", max_depth)
 
 
 # PyYAML's C composer recurses once per level, on the C stack: 30k levels crash the process (and libyaml
@@ -79,21 +91,26 @@ class YList(list[Any]):
         return Position(self.file, packed >> 20, packed & 0xFFFFF)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class RawObject(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class RawObject(Frozen):
     """One Kubernetes object as read: its kind, and its body with positions."""
 
     kind: str
     api_version: str
     body: YMap
 
+    def __init__(self, kind: str, api_version: str, body: YMap) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "api_version", api_version)
+        set_field(self, "body", body)
+
     @property
     def position(self) -> Position:
         return self.body.position()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Piece(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Piece(Frozen):
     """Whole documents of one file, decoded. Large files are cut into pieces at
     document starts, so that reading can stop past --max-objects without reading the rest (see
     `manifests.load`)."""
@@ -101,6 +118,11 @@ class Piece(Value):
     file: str  # as shown in messages
     text: str
     first_line: int = 1  # the line number, in the file, of the text's first line
+
+    def __init__(self, file: str, text: str, first_line: int = 1) -> None:
+        set_field(self, "file", file)
+        set_field(self, "text", text)
+        set_field(self, "first_line", first_line)
 
 
 _KIND_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")

@@ -15,7 +15,7 @@ from ..model import (
     ServiceType,
 )
 from ..model.selectors import LabelSelector, Operator, Requirement
-from ..values import Value
+from ..values import Frozen, set_field
 from .positions import reference_fields
 from .source import RawObject, YMap
 from .validation import (
@@ -40,13 +40,17 @@ DEFAULT_AFFINITY_TIMEOUT = 10800
 NODE_PORT_RANGE = (30000, 32767)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ParseOptions(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ParseOptions(Frozen):
     """Choices that change what counts as valid input."""
 
     node_port_range: tuple[int, int] = NODE_PORT_RANGE
     # Fields the API schema does not declare, as kubectl's --validate: "strict" (errors), "warn", "ignore".
     validate: str = "strict"
+
+    def __init__(self, node_port_range: tuple[int, int] = NODE_PORT_RANGE, validate: str = "strict") -> None:
+        set_field(self, "node_port_range", node_port_range)
+        set_field(self, "validate", validate)
 
 
 def meta_field(raw: RawObject, root: Field, namespaced: bool, name_check: Callable[[str], str | None]) -> Meta | None:

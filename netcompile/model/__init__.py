@@ -2,6 +2,7 @@
 
 Objects are built (and validated) by `load/`, completed by `complete/`; the compiler and the reference
 evaluator each index them and answer questions of them on their own. Nothing here knows nftables.
+Endpoints are in `endpoints`, NetworkPolicies in `policies`, workloads in `workloads` (all named here too).
 Addresses are `ipaddress` objects, normalized as Kubernetes normalizes them.
 """
 
@@ -13,14 +14,32 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, TypeAlias
 
 from ..errors import Position
-from ..values import Value
+from ..values import Frozen, set_field
+from .endpoints import (
+    EndpointAddress,
+    EndpointConditions,
+    EndpointPort,
+    Endpoints,
+    EndpointSlice,
+    EndpointSubset,
+    SliceEndpoint,
+)
 from .naming import NO_NAMING, PodNaming
+from .policies import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PolicyType
 from .proxy import ProxyConfig
 from .selectors import LabelSelector
 from .workloads import OwnerReference, Workload  # it names this module's types in annotations only
 
 if TYPE_CHECKING:  # imported with the first Ingress read (load/manifests.py): only inputs with Ingresses need it
     from .ingress import Ingress
+
+__all__ = [
+    "DETECT_LOCAL_MODES", "ContainerPort", "EndpointAddress", "EndpointConditions", "EndpointPort", "EndpointSlice",
+    "EndpointSubset", "Endpoints", "IPAddress", "IPBlock", "IPNetwork", "KubeObject", "Labels", "LoadBalancerIngress",
+    "Meta", "Namespace", "NetworkPolicy", "Node", "NodeAddress", "Objects", "Pod", "PolicyPeer", "PolicyPort",
+    "PolicyRule", "PolicyType", "Protocol", "Scope", "Service", "ServiceCIDR", "ServicePort", "ServiceType",
+    "SliceEndpoint", "TrafficPolicy",
+]  # fmt: skip
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -45,13 +64,8 @@ class TrafficPolicy(StrEnum):
     LOCAL = "Local"
 
 
-class PolicyType(StrEnum):
-    INGRESS = "Ingress"
-    EGRESS = "Egress"
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Meta(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Meta(Frozen):
     """What every object has: identity, labels, and where it was defined."""
 
     kind: str
@@ -63,6 +77,22 @@ class Meta(Value):
     # found them (load/positions.py), for the fields that diagnostics after loading point at (a
     # namespace, a selector, a targetPort). Not part of the object's value: equality ignores it.
     fields: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+
+    def __init__(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        labels: Labels,
+        position: Position,
+        fields: tuple[tuple[str, int], ...] = (),
+    ) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "namespace", namespace)
+        set_field(self, "name", name)
+        set_field(self, "labels", labels)
+        set_field(self, "position", position)
+        set_field(self, "fields", fields)
 
     def field_position(self, path: str) -> Position:
         """Where the field `path` (`spec.ports[0].targetPort`) is, or the nearest enclosing field the
@@ -85,45 +115,62 @@ class Meta(Value):
         return dict(self.labels)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Namespace(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Namespace(Frozen):
     """A Namespace: its name and labels (what namespaceSelectors see)."""
 
     meta: Meta
 
+    def __init__(self, meta: Meta) -> None:
+        set_field(self, "meta", meta)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class NodeAddress(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class NodeAddress(Frozen):
     """One of a Node's `status.addresses` that is an IP address."""
 
     type: str  # InternalIP, ExternalIP, Hostname, ...
     address: IPAddress
 
+    def __init__(self, type: str, address: IPAddress) -> None:
+        set_field(self, "type", type)
+        set_field(self, "address", address)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Node(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Node(Frozen):
     """A Node: its pod networks (`spec.podCIDRs`) and its IP addresses."""
 
     meta: Meta
     pod_cidrs: tuple[IPNetwork, ...]
     addresses: tuple[NodeAddress, ...]  # IP addresses only (InternalIP and ExternalIP)
 
+    def __init__(self, meta: Meta, pod_cidrs: tuple[IPNetwork, ...], addresses: tuple[NodeAddress, ...]) -> None:
+        set_field(self, "meta", meta)
+        set_field(self, "pod_cidrs", pod_cidrs)
+        set_field(self, "addresses", addresses)
+
     @property
     def zone(self) -> str | None:
         return self.meta.label_dict().get("topology.kubernetes.io/zone")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ContainerPort(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ContainerPort(Frozen):
     """A container's `ports[]` entry: what named ports resolve to."""
 
     name: str | None
     port: int
     protocol: Protocol
 
+    def __init__(self, name: str | None, port: int, protocol: Protocol) -> None:
+        set_field(self, "name", name)
+        set_field(self, "port", port)
+        set_field(self, "protocol", protocol)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Pod(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Pod(Frozen):
     """A Pod as the network sees it: where it runs, its addresses, its ports, whether it is ready."""
 
     meta: Meta
@@ -137,13 +184,37 @@ class Pod(Value):
     owners: tuple[OwnerReference, ...] = ()  # metadata.ownerReferences (model/workloads.py)
     naming: PodNaming = NO_NAMING  # hostname, subdomain, enableServiceLinks, containers' env (model/naming.py)
 
+    def __init__(
+        self,
+        meta: Meta,
+        node_name: str | None,
+        host_network: bool,
+        phase: str,
+        ips: tuple[IPAddress, ...],
+        ports: tuple[ContainerPort, ...],
+        terminating: bool,
+        ready: bool,
+        owners: tuple[OwnerReference, ...] = (),
+        naming: PodNaming = NO_NAMING,
+    ) -> None:
+        set_field(self, "meta", meta)
+        set_field(self, "node_name", node_name)
+        set_field(self, "host_network", host_network)
+        set_field(self, "phase", phase)
+        set_field(self, "ips", ips)
+        set_field(self, "ports", ports)
+        set_field(self, "terminating", terminating)
+        set_field(self, "ready", ready)
+        set_field(self, "owners", owners)
+        set_field(self, "naming", naming)
+
     @property
     def running(self) -> bool:
         return self.phase == "Running"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServicePort(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ServicePort(Frozen):
     """One of a Service's `spec.ports`, defaulted."""
 
     name: str  # "" when the Service has a single unnamed port
@@ -152,21 +223,32 @@ class ServicePort(Value):
     target_port: int | str  # number, or the name of a container port
     node_port: int | None
 
+    def __init__(self, name: str, protocol: Protocol, port: int, target_port: int | str, node_port: int | None) -> None:
+        set_field(self, "name", name)
+        set_field(self, "protocol", protocol)
+        set_field(self, "port", port)
+        set_field(self, "target_port", target_port)
+        set_field(self, "node_port", node_port)
+
     @property
     def label(self) -> str:
         return self.name or str(self.port)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LoadBalancerIngress(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class LoadBalancerIngress(Frozen):
     """One of a LoadBalancer Service's `status.loadBalancer.ingress` addresses."""
 
     ip: IPAddress
     ip_mode: str  # "VIP" (default) or "Proxy"
 
+    def __init__(self, ip: IPAddress, ip_mode: str) -> None:
+        set_field(self, "ip", ip)
+        set_field(self, "ip_mode", ip_mode)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Service(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Service(Frozen):
     """A Service, defaulted as the API server defaults it."""
 
     meta: Meta
@@ -189,128 +271,63 @@ class Service(Value):
     load_balancer_ip: IPAddress | None = None  # spec.loadBalancerIP (deprecated): the ingress IP it asks for
     allocate_load_balancer_node_ports: bool = True  # spec.allocateLoadBalancerNodePorts (LoadBalancer only)
 
+    def __init__(
+        self,
+        meta: Meta,
+        type: ServiceType,
+        selector: LabelSelector | None,
+        cluster_ips: tuple[IPAddress, ...],
+        headless: bool,
+        ports: tuple[ServicePort, ...],
+        external_ips: tuple[IPAddress, ...],
+        load_balancer_ingress: tuple[LoadBalancerIngress, ...],
+        load_balancer_source_ranges: tuple[IPNetwork, ...],
+        external_traffic_policy: TrafficPolicy,
+        internal_traffic_policy: TrafficPolicy,
+        session_affinity_timeout: int | None,
+        external_name: str | None,
+        traffic_distribution: str | None,
+        publish_not_ready_addresses: bool = False,
+        ip_families: tuple[str, ...] = (),
+        ip_family_policy: str | None = None,
+        load_balancer_ip: IPAddress | None = None,
+        allocate_load_balancer_node_ports: bool = True,
+    ) -> None:
+        set_field(self, "meta", meta)
+        set_field(self, "type", type)
+        set_field(self, "selector", selector)
+        set_field(self, "cluster_ips", cluster_ips)
+        set_field(self, "headless", headless)
+        set_field(self, "ports", ports)
+        set_field(self, "external_ips", external_ips)
+        set_field(self, "load_balancer_ingress", load_balancer_ingress)
+        set_field(self, "load_balancer_source_ranges", load_balancer_source_ranges)
+        set_field(self, "external_traffic_policy", external_traffic_policy)
+        set_field(self, "internal_traffic_policy", internal_traffic_policy)
+        set_field(self, "session_affinity_timeout", session_affinity_timeout)
+        set_field(self, "external_name", external_name)
+        set_field(self, "traffic_distribution", traffic_distribution)
+        set_field(self, "publish_not_ready_addresses", publish_not_ready_addresses)
+        set_field(self, "ip_families", ip_families)
+        set_field(self, "ip_family_policy", ip_family_policy)
+        set_field(self, "load_balancer_ip", load_balancer_ip)
+        set_field(self, "allocate_load_balancer_node_ports", allocate_load_balancer_node_ports)
+
     @property
     def has_selector(self) -> bool:
         return self.selector is not None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class EndpointPort(Value):
-    """A port of an EndpointSlice (or of an Endpoints subset)."""
-
-    name: str
-    port: int
-    protocol: Protocol
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class EndpointConditions(Value):
-    """EndpointSlice conditions; absent `ready`/`serving` mean true, absent `terminating` false."""
-
-    ready: bool = True
-    serving: bool = True
-    terminating: bool = False
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class SliceEndpoint(Value):
-    """One endpoint of an EndpointSlice: its addresses, conditions, node and zone hints."""
-
-    addresses: tuple[IPAddress, ...]
-    conditions: EndpointConditions
-    node_name: str | None
-    zone: str | None
-    hint_zones: tuple[str, ...] | None  # hints.forZones; None when there are no hints
-    hostname: str | None = None  # the endpoint's DNS name under a headless Service (cluster DNS reads it)
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class EndpointSlice(Value):
-    """An EndpointSlice (discovery.k8s.io/v1), given or derived from pods."""
-
-    meta: Meta
-    service_name: str | None  # the kubernetes.io/service-name label
-    address_type: str  # IPv4, IPv6, FQDN
-    ports: tuple[EndpointPort, ...]
-    endpoints: tuple[SliceEndpoint, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class EndpointAddress(Value):
-    """An address of an Endpoints subset (core/v1 Endpoints)."""
-
-    ip: IPAddress
-    node_name: str | None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class EndpointSubset(Value):
-    """A subset of core/v1 Endpoints: ready and not-ready addresses, and their ports."""
-
-    addresses: tuple[EndpointAddress, ...]
-    not_ready_addresses: tuple[EndpointAddress, ...]
-    ports: tuple[EndpointPort, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Endpoints(Value):
-    """core/v1 Endpoints: the older form of a Service's endpoints (read when it has no EndpointSlice)."""
-
-    meta: Meta
-    subsets: tuple[EndpointSubset, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class IPBlock(Value):
-    """A policy peer's `ipBlock`: a CIDR less its exceptions."""
-
-    cidr: IPNetwork
-    except_: tuple[IPNetwork, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PolicyPeer(Value):
-    """One `from`/`to` entry: pod and/or namespace selectors, or an ipBlock."""
-
-    pod_selector: LabelSelector | None
-    namespace_selector: LabelSelector | None
-    ip_block: IPBlock | None
-
-
-@dataclass(frozen=True, slots=True)  # hashed and compared in volume: generated methods (values.py)
-class PolicyPort:
-    """One of a policy rule's `ports`: a protocol, and a port (number, name or none) or a range."""
-
-    protocol: Protocol
-    port: int | str | None  # None: every port of the protocol
-    end_port: int | None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PolicyRule(Value):
-    """An ingress or egress rule; `peers` None means every peer, `ports` None every port and protocol."""
-
-    peers: tuple[PolicyPeer, ...] | None
-    ports: tuple[PolicyPort, ...] | None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class NetworkPolicy(Value):
-    """A NetworkPolicy (networking.k8s.io/v1), defaulted (`policyTypes`)."""
-
-    meta: Meta
-    pod_selector: LabelSelector
-    policy_types: tuple[PolicyType, ...]
-    ingress: tuple[PolicyRule, ...]
-    egress: tuple[PolicyRule, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServiceCIDR(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ServiceCIDR(Frozen):
     """networking.k8s.io/v1 ServiceCIDR: a range the API server hands out ClusterIPs from."""
 
     meta: Meta
     cidrs: tuple[IPNetwork, ...]
+
+    def __init__(self, meta: Meta, cidrs: tuple[IPNetwork, ...]) -> None:
+        set_field(self, "meta", meta)
+        set_field(self, "cidrs", cidrs)
 
 
 # For annotations only (model/ingress.py is imported when an input has an Ingress).
@@ -319,8 +336,8 @@ KubeObject: TypeAlias = (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Objects(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Objects(Frozen):
     """Every object of the input, by kind, in input order."""
 
     namespaces: tuple[Namespace, ...] = ()
@@ -340,14 +357,46 @@ class Objects(Value):
     notices: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # problems --validate=warn lets through
 
+    def __init__(
+        self,
+        namespaces: tuple[Namespace, ...] = (),
+        nodes: tuple[Node, ...] = (),
+        pods: tuple[Pod, ...] = (),
+        services: tuple[Service, ...] = (),
+        endpoint_slices: tuple[EndpointSlice, ...] = (),
+        endpoints: tuple[Endpoints, ...] = (),
+        network_policies: tuple[NetworkPolicy, ...] = (),
+        workloads: tuple[Workload, ...] = (),
+        ingresses: tuple[Ingress, ...] = (),
+        proxy_config: ProxyConfig | None = None,
+        service_cidr_objects: tuple[ServiceCIDR, ...] = (),
+        service_cidrs: tuple[IPNetwork, ...] = (),
+        notices: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        set_field(self, "namespaces", namespaces)
+        set_field(self, "nodes", nodes)
+        set_field(self, "pods", pods)
+        set_field(self, "services", services)
+        set_field(self, "endpoint_slices", endpoint_slices)
+        set_field(self, "endpoints", endpoints)
+        set_field(self, "network_policies", network_policies)
+        set_field(self, "workloads", workloads)
+        set_field(self, "ingresses", ingresses)
+        set_field(self, "proxy_config", proxy_config)
+        set_field(self, "service_cidr_objects", service_cidr_objects)
+        set_field(self, "service_cidrs", service_cidrs)
+        set_field(self, "notices", notices)
+        set_field(self, "warnings", warnings)
+
 
 # kube-proxy's ways to tell local (pod) traffic, as netcompile reads them: its detectLocalMode values
 # ClusterCIDR and NodeCIDR, and None, where it has no way (a mode without its CIDRs).
 DETECT_LOCAL_MODES = ("ClusterCIDR", "NodeCIDR", "None")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Scope(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Scope(Frozen):
     """What both evaluators are given: the completed objects and the question's node and pod networks.
 
     `node_name` is as asked (`--node`, or None); `cluster_cidrs` as given (`--cluster-cidr` or kube-proxy's
@@ -363,3 +412,19 @@ class Scope(Value):
     detect_local_mode: str = "ClusterCIDR"
     masquerade_all: bool = False
     nodeport_primary: bool = False  # NodePorts on the node's primary address of each family only
+
+    def __init__(
+        self,
+        objects: Objects,
+        node_name: str | None = None,
+        cluster_cidrs: tuple[IPNetwork, ...] = (),
+        detect_local_mode: str = "ClusterCIDR",
+        masquerade_all: bool = False,
+        nodeport_primary: bool = False,
+    ) -> None:
+        set_field(self, "objects", objects)
+        set_field(self, "node_name", node_name)
+        set_field(self, "cluster_cidrs", cluster_cidrs)
+        set_field(self, "detect_local_mode", detect_local_mode)
+        set_field(self, "masquerade_all", masquerade_all)
+        set_field(self, "nodeport_primary", nodeport_primary)

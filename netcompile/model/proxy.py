@@ -13,7 +13,7 @@ from hashlib import sha1
 from ipaddress import IPv4Network, IPv6Network
 
 from ..errors import Position
-from ..values import Value
+from ..values import Frozen, set_field
 
 PROXY_KIND = "KubeProxyConfiguration"
 PROXY_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
@@ -22,8 +22,8 @@ PROXY_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
 DEFAULT_MASQUERADE_BIT = 14
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ProxyConfig(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ProxyConfig(Frozen):
     """What netcompile honours of a KubeProxyConfiguration, and where it was read.
 
     `detect_local_mode` is ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix; `cluster_cidrs` is the
@@ -47,6 +47,34 @@ class ProxyConfig(Value):
     ignored: tuple[str, ...] = ()
     bridge_interface: str = ""
     interface_name_prefix: str = ""
+
+    def __init__(
+        self,
+        position: Position,
+        source: str,
+        mode: str,
+        cluster_cidrs: tuple[IPv4Network | IPv6Network, ...] = (),
+        detect_local_mode: str = "ClusterCIDR",
+        nodeport_addresses: tuple[IPv4Network | IPv6Network, ...] = (),
+        nodeport_primary: bool = False,
+        masquerade_all: bool = False,
+        masquerade_bit: int = DEFAULT_MASQUERADE_BIT,
+        ignored: tuple[str, ...] = (),
+        bridge_interface: str = "",
+        interface_name_prefix: str = "",
+    ) -> None:
+        set_field(self, "position", position)
+        set_field(self, "source", source)
+        set_field(self, "mode", mode)
+        set_field(self, "cluster_cidrs", cluster_cidrs)
+        set_field(self, "detect_local_mode", detect_local_mode)
+        set_field(self, "nodeport_addresses", nodeport_addresses)
+        set_field(self, "nodeport_primary", nodeport_primary)
+        set_field(self, "masquerade_all", masquerade_all)
+        set_field(self, "masquerade_bit", masquerade_bit)
+        set_field(self, "ignored", ignored)
+        set_field(self, "bridge_interface", bridge_interface)
+        set_field(self, "interface_name_prefix", interface_name_prefix)
 
 
 # The detectLocalMode values that tell pods' traffic by the interface it arrives on.

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from ..values import Value
+from ..values import Frozen, set_field
 
 
 class Operator(StrEnum):
@@ -23,21 +24,43 @@ class Operator(StrEnum):
     DOES_NOT_EXIST = "DoesNotExist"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Requirement(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Requirement(Frozen):
     """One of `matchExpressions`: a key, an operator and values."""
 
     key: str
     operator: Operator
     values: frozenset[str]
 
+    def __init__(self, key: str, operator: Operator, values: frozenset[str]) -> None:
+        set_field(self, "key", key)
+        set_field(self, "operator", operator)
+        set_field(self, "values", values)
 
-@dataclass(frozen=True, slots=True)  # hashed and compared in volume: generated methods (values.py)
-class LabelSelector:
-    """matchLabels and matchExpressions, ANDed; `LabelSelector()` selects everything."""
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class LabelSelector(Frozen):
+    """matchLabels and matchExpressions, ANDed; `LabelSelector()` selects everything.
+
+    Hashed and compared in volume: its own `__eq__` and `__hash__`, as a dataclass generates them (a call
+    quicker than Value's; tests/test_prefix_values.py checks them against its twin's)."""
 
     match_labels: tuple[tuple[str, str], ...] = ()
     match_expressions: tuple[Requirement, ...] = ()
+
+    def __init__(
+        self, match_labels: tuple[tuple[str, str], ...] = (), match_expressions: tuple[Requirement, ...] = ()
+    ) -> None:
+        set_field(self, "match_labels", match_labels)
+        set_field(self, "match_expressions", match_expressions)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.match_labels, self.match_expressions) == (other.match_labels, other.match_expressions)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.match_labels, self.match_expressions))
 
     @property
     def is_empty(self) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ..values import Value
+from ..values import Frozen, set_field
 from .naming import NO_NAMING, PodNaming
 from .selectors import LabelSelector
 
@@ -41,8 +41,8 @@ WORKLOAD_API_VERSIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class OwnerReference(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class OwnerReference(Frozen):
     """One `metadata.ownerReferences` entry (the owner is in the same namespace as the object)."""
 
     api_version: str
@@ -51,9 +51,16 @@ class OwnerReference(Value):
     uid: str | None
     controller: bool
 
+    def __init__(self, api_version: str, kind: str, name: str, uid: str | None, controller: bool) -> None:
+        set_field(self, "api_version", api_version)
+        set_field(self, "kind", kind)
+        set_field(self, "name", name)
+        set_field(self, "uid", uid)
+        set_field(self, "controller", controller)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PodTemplate(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class PodTemplate(Frozen):
     """`spec.template` (a CronJob's `spec.jobTemplate.spec.template`), what of it reaches the network."""
 
     labels: Labels
@@ -64,9 +71,27 @@ class PodTemplate(Value):
     digest: int  # FNV-1a (32 bits) of the template as written, canonical JSON: what pod-template-hash encodes
     naming: PodNaming = NO_NAMING  # hostname, subdomain, enableServiceLinks, containers' env (model/naming.py)
 
+    def __init__(
+        self,
+        labels: Labels,
+        host_network: bool,
+        node_name: str | None,
+        node_selector: Labels,
+        ports: tuple[ContainerPort, ...],
+        digest: int,
+        naming: PodNaming = NO_NAMING,
+    ) -> None:
+        set_field(self, "labels", labels)
+        set_field(self, "host_network", host_network)
+        set_field(self, "node_name", node_name)
+        set_field(self, "node_selector", node_selector)
+        set_field(self, "ports", ports)
+        set_field(self, "digest", digest)
+        set_field(self, "naming", naming)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Workload(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Workload(Frozen):
     """A workload, defaulted as the API server defaults it.
 
     `replicas` is how many pods run at once: `spec.replicas` (default 1) for Deployments, ReplicaSets,
@@ -83,6 +108,28 @@ class Workload(Value):
     indexed: bool = False  # Job completionMode: Indexed
     uid: str | None = None  # metadata.uid, when the input has it (a dump of a live cluster)
     ordinal_start: int = 0  # StatefulSet spec.ordinals.start
+
+    def __init__(
+        self,
+        meta: Meta,
+        owners: tuple[OwnerReference, ...],
+        selector: LabelSelector | None,
+        template: PodTemplate,
+        replicas: int | None,
+        service_name: str | None = None,
+        indexed: bool = False,
+        uid: str | None = None,
+        ordinal_start: int = 0,
+    ) -> None:
+        set_field(self, "meta", meta)
+        set_field(self, "owners", owners)
+        set_field(self, "selector", selector)
+        set_field(self, "template", template)
+        set_field(self, "replicas", replicas)
+        set_field(self, "service_name", service_name)
+        set_field(self, "indexed", indexed)
+        set_field(self, "uid", uid)
+        set_field(self, "ordinal_start", ordinal_start)
 
     @property
     def kind(self) -> WorkloadKind:

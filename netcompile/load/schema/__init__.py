@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from ...errors import Position
-from ...values import Value
+from ...values import Frozen, set_field
 from ..source import YList, YMap, key_text
 
 # The generic `kind: List` (kubectl's metav1.List), which no API group serves but every client reads.
@@ -58,31 +58,49 @@ class Table:
         self.by_nested = len(self.nested) <= 4
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ListOf(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ListOf(Frozen):
     """A list field whose items are looked into."""
 
     item: Table | ListOf | MapOf
 
+    def __init__(self, item: Table | ListOf | MapOf) -> None:
+        set_field(self, "item", item)
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class MapOf(Value):
+
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class MapOf(Frozen):
     """A map field whose values are looked into."""
 
     value: Table | ListOf | MapOf
+
+    def __init__(self, value: Table | ListOf | MapOf) -> None:
+        set_field(self, "value", value)
 
 
 Node = Table | ListOf | MapOf | None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Schema(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Schema(Frozen):
     """The generated data: its Kubernetes release, where it came from, kinds and definitions."""
 
     kubernetes: str
     source: str
     kinds: Mapping[str, Mapping[str, str]]  # apiVersion -> kind -> definition ("" when not kept)
     definitions: Mapping[str, Mapping[str, str]]  # definition -> field -> type
+
+    def __init__(
+        self,
+        kubernetes: str,
+        source: str,
+        kinds: Mapping[str, Mapping[str, str]],
+        definitions: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        set_field(self, "kubernetes", kubernetes)
+        set_field(self, "source", source)
+        set_field(self, "kinds", kinds)
+        set_field(self, "definitions", definitions)
 
 
 @cache
@@ -177,14 +195,19 @@ def _node(type_: str, done: dict[str, Table]) -> Node:
 Path = tuple[Any, str | int | tuple[str]] | None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class UnknownField(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class UnknownField(Frozen):
     """A field the schema does not declare: where, its path (`spec.podSelector.matchLabel`), and the
     message (`unknown field "matchLabel", did you mean "matchLabels"?`)."""
 
     position: Position
     path: str
     message: str
+
+    def __init__(self, position: Position, path: str, message: str) -> None:
+        set_field(self, "position", position)
+        set_field(self, "path", path)
+        set_field(self, "message", message)
 
 
 def unknown_fields(body: YMap, table: Table) -> list[UnknownField]:
