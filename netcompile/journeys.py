@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 from typing import Protocol as Interface
 
 from .compile.index import Cluster
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from .verify.interpreter import Ruleset
 
 MAX_HOPS = 4  # nodes a packet is followed through after the first (a routing loop ends there)
-_T = TypeVar("_T")
 ONE = Fraction(1)  # certainty: where a result ends, when it ends at one place
 IMPLIED_NODE = "(single node)"  # the node of an input without Node objects, as compile names it
 
@@ -155,11 +154,6 @@ def _reference(cluster: Cluster, packet: Packet, nodeport_addresses: tuple[IPNet
     return evaluate(cluster, packet, nodeport_addresses)
 
 
-def _one(parts: dict[object, object], value: _T) -> _T:
-    """`value`, or the equal one met first (`parts` keeps them)."""
-    return cast(_T, parts.setdefault(value, value))
-
-
 def _compile_and_parse(views: Mapping[str | None, NodeView]) -> dict[str | None, list[str]]:
     """The helper's warm-up: every node's ruleset compiled (where it is not yet) and parsed; the notices
     of those it compiled."""
@@ -199,7 +193,6 @@ class Network:
         self.oracle: Oracle = oracle or (lambda cluster, packet: _reference(cluster, packet, opts.nodeport_addresses))
         self._helper: Helper[Ask, tuple[dict[Result, Fraction], dict[Arrival, Fraction]]] | None = None
         self._later: list[Journey] = []  # journeys whose compiled side the helper still owes (`collect`)
-        self._parts: dict[object, object] = {}  # the parts of the helper's answers, each once (`_one`)
 
     def routed(self, routes: Routes) -> Network:
         """The same nodes and rulesets (parsed once), with packets routed by `routes` (the lab's)."""
@@ -381,17 +374,9 @@ class Network:
             self._helper = None
 
     def _compiled_side(self, ask: Ask) -> tuple[dict[Result, Fraction], dict[Arrival, Fraction]]:
-        """The helper's answer to one ask. Its results, arrivals and probabilities are the same few objects
-        from answer to answer (most cells drop), so equal ones are made one (`_one`): the answers' pickle
-        then holds each once and refers to it after: half the bytes, written and read in half the time at
-        1 000 pods."""
         entry, journey = self._begin(*ask)
         self._follow(entry, journey, "compiled", True, False)
-        parts = self._parts
-        return (
-            {_one(parts, r): _one(parts, p) for r, p in journey.compiled.items()},
-            {_one(parts, a): _one(parts, p) for a, p in journey.arrivals["compiled"].items()},
-        )
+        return journey.compiled, journey.arrivals["compiled"]
 
     def _begin(self, src: Place, dst: IPAddress, dport: int, protocol: Protocol) -> tuple[str | None, Journey]:
         """The packet's first node, and its journey not yet followed."""
