@@ -22,21 +22,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
 from typing import Protocol as Interface
+from typing import cast
 
 from .compile.index import Cluster
 from .compile.options import CompileOptions
 from .forked import Helper, cpus
-from .model import IPAddress, IPNetwork, Node, Objects, Pod, Protocol, Service
+from .model import IPAddress, Node, Objects, Pod, Protocol, Service
 from .model.proxy import pod_interface
-from .pipeline import Compiled, compile_indexed
+from .nodeview import NodeView, compile_and_parse, reference_outcome
+from .pipeline import Compiled
 from .targets import TargetError
 from .targets import resolve as resolve_target
 from .verify.packet import Origin, Outcome, Packet, Result, Verdict
-
-if TYPE_CHECKING:
-    from .verify.interpreter import Ruleset
 
 MAX_HOPS = 4  # nodes a packet is followed through after the first (a routing loop ends there)
 ONE = Fraction(1)  # certainty: where a result ends, when it ends at one place
@@ -123,46 +121,6 @@ class Place:
 Ask = tuple[Place, IPAddress, int, Protocol]
 
 
-class NodeView:
-    """One node: its Cluster (the compiler's index, and the reference's scope) and its compiled ruleset,
-    given or compiled on first use (`pipeline.compile_indexed`: in the helper process, when one compiles)."""
-
-    def __init__(self, node: Compiled | Cluster, opts: CompileOptions) -> None:
-        self.cluster: Cluster = node.cluster if isinstance(node, Compiled) else node
-        self.opts = opts  # for this node
-        if isinstance(node, Compiled):
-            self.compiled = node
-
-    @cached_property
-    def compiled(self) -> Compiled:
-        return compile_indexed(self.cluster, self.opts)
-
-    @cached_property
-    def ruleset(self) -> Ruleset:
-        """The interpreter's program of the node's ruleset text (parsed on first use). The interpreter is
-        imported here: with a helper process (`Network.start_helper`) only the helper parses, and imports it."""
-        from .verify.interpreter import Ruleset
-
-        return Ruleset.parse(self.compiled.output.text)
-
-
-def _reference(cluster: Cluster, packet: Packet, nodeport_addresses: tuple[IPNetwork, ...]) -> Outcome:
-    """The reference evaluator's outcome. It is imported where it runs: `matrix` forks its helper process
-    (the compiled side) before it follows any packet, and the helper never imports it."""
-    from .verify.reference import evaluate
-
-    return evaluate(cluster, packet, nodeport_addresses)
-
-
-def _compile_and_parse(views: Mapping[str | None, NodeView]) -> dict[str | None, list[str]]:
-    """The helper's warm-up: every node's ruleset compiled (where it is not yet) and parsed; the notices
-    of those it compiled."""
-    compiled_here = {name for name, view in views.items() if "compiled" not in view.__dict__}
-    for view in views.values():
-        view.ruleset  # noqa: B018 - compiled and parsed now
-    return {name: views[name].compiled.output.notices for name in compiled_here}
-
-
 class Network:
     """Every node's cluster view and compiled ruleset; packets travel between them."""
 
@@ -190,7 +148,9 @@ class Network:
         self.any_cluster = self.views[self.default_node].cluster
         self.objects: Objects = self.any_cluster.objects  # the completed objects
         self.routes: Routes = routes if routes is not None else self
-        self.oracle: Oracle = oracle or (lambda cluster, packet: _reference(cluster, packet, opts.nodeport_addresses))
+        self.oracle: Oracle = oracle or (
+            lambda cluster, packet: reference_outcome(cluster, packet, opts.nodeport_addresses)
+        )
         self._helper: Helper[Ask, tuple[dict[Result, Fraction], dict[Arrival, Fraction]]] | None = None
         self._later: list[Journey] = []  # journeys whose compiled side the helper still owes (`collect`)
 
@@ -340,7 +300,7 @@ class Network:
         end). A node compiled by the helper is compiled again here only if its text is asked for here."""
         if self._helper is None and (always or cpus() > 1):
             views = self.views
-            self._helper = Helper(lambda: _compile_and_parse(views), self._compiled_side)
+            self._helper = Helper(lambda: compile_and_parse(views), self._compiled_side)
 
     def compiler_notices(self) -> list[str]:
         """The compiler's notices (Services without DNAT, frontend collisions), as compile prints them:
