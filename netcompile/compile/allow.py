@@ -71,6 +71,8 @@ def block_intervals(block: IPBlock) -> tuple[Interval, ...]:
 def address_text(interval: Interval, version: int) -> str:
     """`10.0.0.1`, `10.0.0.0/8` when the interval is a prefix, else `10.0.0.1-10.0.0.5`."""
     low, high = interval
+    if low == high and version == 4 and 0 <= low < 1 << 32:  # (most elements: a pod's address)
+        return ipv4_text(low)
     make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
     if low == high:
         return str(make(low))
@@ -78,6 +80,12 @@ def address_text(interval: Interval, version: int) -> str:
     if size & (size - 1) == 0 and low % size == 0:
         return f"{make(low)}/{_BITS[version] - size.bit_length() + 1}"
     return f"{make(low)}-{make(high)}"
+
+
+def ipv4_text(number: int) -> str:
+    """`str(ipaddress.IPv4Address(number))` (dotted decimal) of a number in 0 .. 2**32 - 1, without making
+    the address object (tests/test_compile7_text.py holds the two to the same text)."""
+    return f"{number >> 24}.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
 
 
 @lru_cache(maxsize=1 << 12)  # a few ranges, in many elements
@@ -137,14 +145,20 @@ def united_parts(parts: list[Part]) -> list[tuple[Interval, tuple[str, ...]]]:
     return _united([(peer, label) for peers, label in parts for peer in peers])
 
 
-def _comment(labels: tuple[str, ...]) -> str:
-    return ", ".join(labels)
+def _comment(labels: tuple[str, ...], made: dict[tuple[str, ...], str]) -> str:
+    """An element's comment: the labels of the rules that allow it. The elements of a set mostly share one
+    set of labels: `made` keeps the text of each, so that they share one string (hashed once, rendered)."""
+    text = made.get(labels)
+    if text is None:
+        text = made[labels] = ", ".join(labels)
+    return text
 
 
 def any_port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
     """`peer` elements: the peers allowed on every port."""
     united = united_parts([(g.peers, g.label) for g in grants if g.proto is None])
-    return [Element((address_text(peer, version),), None, _comment(labels)) for peer, labels in united]
+    made: dict[tuple[str, ...], str] = {}
+    return [Element((address_text(peer, version),), None, _comment(labels, made)) for peer, labels in united]
 
 
 def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
@@ -183,7 +197,8 @@ def port_elements(grants: Iterable[Grant], version: int) -> list[Element]:
         for ports in runs
     ]
     out.sort()  # by peer, protocol and ports (never equal for two elements: the labels are not compared)
+    made: dict[tuple[str, ...], str] = {}
     return [
-        Element((address_text(peer, version), proto, _port_text(ports)), None, _comment(labels))
+        Element((address_text(peer, version), proto, _port_text(ports)), None, _comment(labels, made))
         for peer, _, proto, ports, labels in out
     ]

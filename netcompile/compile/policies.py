@@ -44,7 +44,7 @@ from functools import cache
 
 from ..model import IPAddress, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
 from ..nft import names as naming
-from ..nft.ir import BaseChain, Element, Set, Table
+from ..nft.ir import BaseChain, Element, Rule, Set, Table
 from ..nft.names import family_name
 from ..nft.statements import (
     ACCEPT,
@@ -88,6 +88,8 @@ _ANY: _Kind = ("any", any_port_elements, "peers a policy allows on every port (t
 _POD_PORTS: _Kind = ("named", port_elements, "peer . protocol . named port, as these pods resolve it, a policy allows")
 _PORT_TYPES = (DataType.INET_PROTO, DataType.INET_SERVICE)
 _Names = tuple[tuple[Protocol, str], ...]  # named ports (`ports.named_ports`)
+_Numbers = tuple[int | None, ...]  # the numbers a pod gives named ports (None: it has no such port)
+_Key = tuple[str, ...]  # a group of pods: the policies isolating them, and how they resolve named ports
 _Spans = tuple[tuple[str, tuple[int, int]], ...]  # numeric ports (`ports.numeric_spans`)
 Labels = tuple[tuple[str, str], ...]  # a pod's (`Meta.labels`)
 
@@ -136,6 +138,9 @@ class PolicyCompiler:
         self._shared: dict[tuple[str, ...], str | None] = {}  # direction, kind, version, policies -> set
         self._names: dict[str, tuple[str, ...]] = {}  # generated name -> the key it was made from
         self._ports: dict[int, tuple[_Spans, _Names]] = {}  # id of a rule -> its numeric and named ports
+        # the rules the groups' chains share (`_accept_members`, `_drop_rest`): by set name, by direction
+        self._accepts: dict[str, Rule] = {}
+        self._drops: dict[str, Rule] = {}
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self._policy_keys = [p.meta.key for p in self.policies]
         self.protected = self._protected_pods()
@@ -151,8 +156,11 @@ class PolicyCompiler:
         owner: dict[tuple[int, int], Pod] = {}  # by version and number
         out: list[Pod] = []
         addresses: dict[int, list[tuple[int, int, IPAddress]]] = {}  # id(pod) -> its, with version and number
+        every_pod_local, is_local = self.cluster.single_node, self.cluster.is_local
         for pod in self.cluster.objects.pods:
-            if not pod.running or pod.host_network or not pod.ips or not self.cluster.is_local(pod.node_name):
+            if not pod.running or pod.host_network or not pod.ips:
+                continue
+            if not every_pod_local and not is_local(pod.node_name):
                 continue
             mine = addresses[id(pod)] = [(ip.version, int(ip), ip) for ip in pod.ips]
             for version, number, ip in mine:
@@ -166,9 +174,10 @@ class PolicyCompiler:
                     )
             out.append(pod)
         out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
-        # the addresses the pods own, in order (IPv4 first): version, number, text, the pod's key and id
+        # the addresses the pods own, in order (IPv4 first): version, number, (text,) (an element's key), the
+        # pod's key and id
         self._owned = sorted(
-            (v, n, address_text((n, n), v), p.meta.key, id(p))
+            (v, n, (address_text((n, n), v),), p.meta.key, id(p))
             for p in out
             for v, n, _ in addresses[id(p)]
             if owner[(v, n)] is p
@@ -209,10 +218,12 @@ class PolicyCompiler:
             found = self._selected[index] = [k for k, v in known.items() if selector_matches(policy.pod_selector, v)]
         return found
 
-    def _name(self, prefix: str, key: tuple[str, ...]) -> str:
-        """`<prefix>-<hash of key>`, stable across runs; on a collision with another key, more digits."""
-        for length in range(naming.HEX_WIDTH, 65, 2):
-            name = f"{prefix}-{naming.hex_hash(*key, length=length)}"
+    def _name(self, prefix: str, key: tuple[str, ...], digest: str | None = None) -> str:
+        """`<prefix>-<hash of key>`, stable across runs; on a collision with another key, more digits.
+        `digest`: the key's hash (`hex_hash(*key, length=DIGEST_WIDTH)`), when it is known already."""
+        digest = digest or naming.hex_hash(*key, length=naming.DIGEST_WIDTH)
+        for length in range(naming.HEX_WIDTH, naming.DIGEST_WIDTH + 1, 2):
+            name = f"{prefix}-{digest[:length]}"
             if self._names.setdefault(name, key) == key:
                 return name
         raise AssertionError(f"sha256 collision for {key}")  # pragma: no cover
@@ -260,8 +271,10 @@ class PolicyCompiler:
         isolating = self._isolating(direction)
         groups: dict[tuple[str, ...], list[Pod]] = {}  # policies, then named port resolutions -> pods
         by_key: dict[tuple[str, ...], list[NetworkPolicy]] = {}
-        # the same policies isolate many pods: their keys and named ports worked out once for them all
-        by_indexes: dict[tuple[int, ...], tuple[list[NetworkPolicy], tuple[str, ...], _Names]] = {}
+        # the same policies isolate many pods: their keys and named ports worked out once for them all, and
+        # the group key of each way of resolving those named ports (the ports' numbers: `_resolution`)
+        by_indexes: dict[tuple[int, ...], tuple[list[NetworkPolicy], tuple[str, ...], _Names, dict[_Numbers, _Key]]]
+        by_indexes = {}
         for cls, pods in enumerate(self._class_pods):
             indexes = isolating[cls]
             if not indexes:
@@ -270,24 +283,34 @@ class PolicyCompiler:
             if known is None:
                 policies = [self.policies[i] for i in indexes]
                 keys = tuple(self._policy_keys[i] for i in indexes)
-                known = by_indexes[indexes] = (policies, keys, self._named(direction, policies))
-            policies, keys, names = known
+                known = by_indexes[indexes] = (policies, keys, self._named(direction, policies), {})
+            policies, keys, names, resolved = known
             for pod in pods:
-                key = keys + _resolution(names, pod) if names else keys
-                groups.setdefault(key, []).append(pod)
-                by_key[key] = policies
+                key = keys
+                if names:
+                    numbers = tuple([named_port(pod, name, proto) for proto, name in names])
+                    known_key = resolved.get(numbers)
+                    if known_key is None:
+                        known_key = resolved[numbers] = keys + _resolution(names, numbers)
+                    key = known_key
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                    by_key[key] = policies
+                group.append(pod)
         goto_of: dict[int, tuple[Verdict]] = {}  # id(pod) -> the verdict to its group's chain
-        for key in sorted(groups, key=lambda k: naming.hex_hash(*k)):
+        digests = {key: naming.hex_hash(*key, length=naming.DIGEST_WIDTH) for key in groups}
+        for key in sorted(groups, key=lambda k: digests[k][: naming.HEX_WIDTH]):
             pods = groups[key]
-            chain = self._name(f"{direction.name}-pods", key)
+            chain = self._name(f"{direction.name}-pods", key, digests[key])
             self._group_chain(direction, chain, key, by_key[key], pods)
             value = (goto(chain),)
             for pod in pods:
                 goto_of[id(pod)] = value
         elements: dict[int, list[Element]] = {fam.version: [] for fam in ADDRESS_FAMILIES}
-        for version, _, text, pod_key, pod_id in self._owned:  # in address order
+        for version, _, atoms, pod_key, pod_id in self._owned:  # in address order
             if pod_id in goto_of:
-                elements[version].append(Element((text,), goto_of[pod_id], pod_key))
+                elements[version].append(Element(atoms, goto_of[pod_id], pod_key))
         for fam in ADDRESS_FAMILIES:
             self.table.add_elements(family_name(f"{direction.name}-isolated", fam), elements[fam.version])
 
@@ -327,7 +350,7 @@ class PolicyCompiler:
                     self._shared[cache] = self._allow_set(direction, kind, contributing, fam, more, grants, cache)
                 name = self._shared[cache]
                 if name is not None:
-                    self.table.add_rule(chain, member(lookup, name), ACCEPT)  # the element says which rule
+                    self._accept_members(chain, lookup, name)  # the element says which rule
             if direction is INGRESS:  # the named ports, as these pods resolve them
                 named = [
                     self._named_port_grants(direction, p, k, version, pods[0], resolved)
@@ -343,8 +366,27 @@ class PolicyCompiler:
                     )
                 name = self._shared[cache]
                 if name is not None:
-                    self.table.add_rule(chain, member(ported, name), ACCEPT)
-        self.table.add_rule(chain, DROP, comment=f"{direction.name} not allowed by any policy selecting these pods")
+                    self._accept_members(chain, ported, name)
+        self._drop_rest(chain, direction)
+
+    def _accept_members(self, chain: str, lookup: Address | Concat, name: str) -> None:
+        """`<lookup> @name accept` at the end of `chain`: one rule for every group's chain that looks up
+        the set `name` (each set is looked up one way: its kind says how)."""
+        rule = self._accepts.get(name)
+        if rule is None:
+            self._accepts[name] = self.table.add_rule(chain, member(lookup, name), ACCEPT)
+        else:
+            self.table.append_rule(chain, rule)
+
+    def _drop_rest(self, chain: str, direction: Direction) -> None:
+        """The end of a group's chain: what no lookup accepted is dropped (one rule for every group's chain of
+        `direction`)."""
+        rule = self._drops.get(direction.name)
+        if rule is None:
+            comment = f"{direction.name} not allowed by any policy selecting these pods"
+            self._drops[direction.name] = self.table.add_rule(chain, DROP, comment=comment)
+        else:
+            self.table.append_rule(chain, rule)
 
     def _policy_grants(self, direction: Direction, policy: NetworkPolicy, key: str, version: int) -> list[Grant]:
         """What a policy (`key`: its namespace/name) allows in one direction and family, but named ports on
@@ -463,11 +505,13 @@ def _lookups(direction: Direction, fam: AddressFamily) -> tuple[Address, Concat]
     return peer, Concat((peer, L4PROTO, DPORT))
 
 
-def _resolution(names: _Names, pod: Pod) -> tuple[str, ...]:
-    """The pod's numbers for the named ports `names` of the policies isolating it (`TCP/http=8080`): pods
+def _resolution(names: _Names, numbers: _Numbers) -> tuple[str, ...]:
+    """A pod's numbers for the named ports `names` of the policies isolating it (`TCP/http=8080`): pods
     isolated by the same policies share a chain when these agree too."""
-    numbers = ((proto, name, named_port(pod, name, proto)) for proto, name in names)
-    return tuple(f"{proto.value}/{name}={'none' if port is None else port}" for proto, name, port in numbers)
+    return tuple(
+        f"{proto.value}/{name}={'none' if port is None else port}"
+        for (proto, name), port in zip(names, numbers, strict=True)
+    )
 
 
 def compile_policies(cluster: Cluster, table: Table, opts: CompileOptions) -> list[str]:

@@ -11,6 +11,7 @@ knows nothing of Kubernetes; it only carries comments that cite the source objec
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -266,9 +267,10 @@ class Table:
         """The regular chain `name`, created on first use."""
         return self.chains.get(name) or self.add_chain(name, comment)
 
-    def add_rule(self, chain: str, *statements: Statement, comment: str | None = None) -> None:
+    def add_rule(self, chain: str, *statements: Statement, comment: str | None = None) -> Rule:
         """A rule of `statements` at the end of `chain`; the sets and chains it names must be valid names
-        (that they exist is checked by `finish`, since a rule may be added before its target)."""
+        (that they exist is checked by `finish`, since a rule may be added before its target). Returns
+        the rule, which other chains may end with too (`append_rule`)."""
         if chain not in self.chains:
             raise IRError(f"rule for unknown chain {chain!r}")
         rule = Rule(statements, comment)
@@ -278,6 +280,15 @@ class Table:
             elif node.chain is not None:
                 check_name(node.chain)
         self.chains[chain].rules.append(rule)
+        return rule
+
+    def append_rule(self, chain: str, rule: Rule) -> None:
+        """`rule`, made by `add_rule` for another chain of this table, at the end of `chain` too: a rule is
+        a value, which several chains may share (the chains of groups of pods that look up the same set)."""
+        target = self.chains.get(chain)
+        if target is None:
+            raise IRError(f"rule for unknown chain {chain!r}")
+        target.rules.append(rule)
 
     def add_set(self, item: Set) -> Set:
         check_name(item.name)
@@ -293,22 +304,33 @@ class Table:
         self.add_elements(set_name, (element,))
 
     def add_elements(self, set_name: str, elements: Iterable[Element]) -> None:
+        """`elements` at the end of the set `set_name`, checked as a batch (IRError, and none added, when
+        one does not fit the set, or has an atom that would end an element or a statement)."""
         target = self.sets.get(set_name)
         if target is None:
             raise IRError(f"element for unknown set {set_name!r}")
-        is_map, verdicts, good = target.is_map, target.is_verdict_map, self._good_atoms
-        for element in elements:
-            value = element.value
-            if is_map != (value is not None):
-                raise IRError(f"element {element.key_text!r} does not fit {set_name!r}")
-            # Atoms repeat (addresses, ports, indexes): each distinct one is checked once per table.
-            if not good.issuperset(element.key):
-                for atom in element.key:
+        items = list(elements)
+        values = [element.value for element in items]
+        is_map = target.is_map
+        without = values.count(None)  # elements without a value: a set's
+        if without if is_map else without != len(values):
+            misfit = next(e for e in items if (e.value is not None) != is_map)
+            raise IRError(f"element {misfit.key_text!r} does not fit {set_name!r}")
+        # Atoms repeat (addresses, ports, indexes): each distinct one is checked once per table.
+        good = self._good_atoms
+        keys = [element.key for element in items]
+        if not good.issuperset(itertools.chain.from_iterable(keys)):
+            for key in keys:
+                for atom in key:
                     if atom not in good:
                         if type(atom) is not str or not atom or _BAD_ATOM_RE.search(atom):
-                            raise IRError(f"invalid element key {element.key!r} in {set_name!r}")
+                            raise IRError(f"invalid element key {key!r} in {set_name!r}")
                         good.add(atom)
-            if value is not None:
+        if is_map:
+            verdicts = target.is_verdict_map
+            for value in {id(value): value for value in values}.values():  # (elements share values: verdicts)
+                if value is None:  # (none is: checked above)
+                    continue
                 if verdicts:
                     if len(value) != 1 or type(value[0]) is not Verdict:
                         raise IRError(f"invalid verdict {value!r} in {set_name!r}")
@@ -318,7 +340,7 @@ class Table:
                             if type(item) is not str or not item or _BAD_ATOM_RE.search(item):
                                 raise IRError(f"invalid element value {value!r} in {set_name!r}")
                             good.add(item)
-            target.elements.append(element)
+        target.elements += items
 
     def extend_elements(self, set_name: str, elements: list[Element]) -> None:
         """Elements `add_elements` has checked already, into a set of the same name and kind in another
@@ -340,8 +362,12 @@ class Table:
 
     def finish(self) -> Table:
         """Check cross references; returns self so `render(table.finish())` reads well."""
+        checked_rules: set[int] = set()  # (chains share rules: `append_rule`)
         for chain in self.chains.values():
             for rule in chain.rules:
+                if id(rule) in checked_rules:
+                    continue
+                checked_rules.add(id(rule))
                 for node in rule.references:
                     if isinstance(node, SetRef):
                         self._check_set(node.name, f"chain {chain.name!r}")

@@ -38,6 +38,7 @@ from .types import AddressFamily
 
 HASH_WIDTH = 8
 HEX_WIDTH = 10  # hex digits of policy state names, before a collision asks for more
+DIGEST_WIDTH = 64  # every hex digit of SHA-256: `hex_hash(..., length=DIGEST_WIDTH)` holds every shorter one
 _UNSAFE = re.compile(r"[^a-z0-9_./-]")
 
 

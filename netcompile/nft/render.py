@@ -53,11 +53,13 @@ def script_lines(table: Table, header: list[str]) -> list[str]:
     lines.append(f"table {where} {{")
     if table.comment:
         lines.append(f"\tcomment {syntax.quote(table.comment)}")
+    quoted: dict[str, str] = {}  # the elements' comments, quoted once for every set (`syntax.element_line_list`)
     for item in table.sets.values():
-        _set_lines(lines, item, table.keep_lines)
+        _set_lines(lines, item, table.keep_lines, quoted)
     # Each chain: a base chain states type, hook, priority (a number: older nft refuses some names) and
-    # policy first; each rule's statements and comment come from syntax.py.
-    rule = syntax.rule
+    # policy first; each rule's statements and comment come from syntax.py, once for a rule that ends
+    # several chains (rules are values: the policy groups' chains share theirs).
+    written: dict[int, str] = {}  # id of a rule (each is the table's while it is written) -> its line
     for chain in table.chains.values():
         lines += ("", f"\tchain {chain.name} {{")
         if chain.comment:
@@ -65,13 +67,17 @@ def script_lines(table: Table, header: list[str]) -> list[str]:
         base = chain.base
         if base is not None:
             lines.append(f"\t\ttype {base.type} hook {base.hook} priority {base.priority_value}; policy {base.policy};")
-        lines += [f"\t\t{rule(r)}" for r in chain.rules]
+        for rule in chain.rules:
+            line = written.get(id(rule))
+            if line is None:
+                line = written[id(rule)] = f"\t\t{syntax.rule(rule)}"
+            lines.append(line)
         lines.append("\t}")
     lines.append("}\n")
     return lines
 
 
-def _set_lines(lines: list[str], item: Set, keep: bool) -> None:
+def _set_lines(lines: list[str], item: Set, keep: bool, quoted: dict[str, str]) -> None:
     """A named set or map: its declaration, then its elements, one per line (so a diff shows exactly what
     changed)."""
     lines += ("", f"\t{'map' if item.is_map else 'set'} {item.name} {{", f"\t\t{syntax.declaration(item)}")
@@ -89,7 +95,7 @@ def _set_lines(lines: list[str], item: Set, keep: bool) -> None:
         if keep:
             lines.append(element_lines(item.elements, keep=True))
         else:
-            lines += syntax.element_line_list(item.elements)
+            lines += syntax.element_line_list(item.elements, _INDENT, quoted)
         lines.append("\t\t}")
     lines.append("\t}")
 

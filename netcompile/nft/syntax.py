@@ -238,10 +238,17 @@ def element_lines(elements: Iterable[Element], indent: str = "\t\t\t", keys_only
     return "\n".join(element_line_list(elements, indent))
 
 
-def element_line_list(elements: Iterable[Element], indent: str = "\t\t\t") -> list[str]:
+def element_line_list(
+    elements: Iterable[Element], indent: str = "\t\t\t", quoted: dict[str, str] | None = None
+) -> list[str]:
     """The lines of `element_lines` (not keys only), each element's as `element` writes it (inline here:
-    a large cluster has 100k elements)."""
-    quoted: dict[str, str] = {}  # comments repeat: the rules of a policy set, a Service's port
+    a large cluster has 100k elements). `quoted`: the comments quoted so far (` comment "..."`), which
+    repeat (the rules of a policy set, a Service's port, a pod's name in each direction's map): given,
+    it is kept for the next sets."""
+    if quoted is None:
+        quoted = {}
+    # an element's value as written (` : goto c`) by the value, which elements share (a group's verdict)
+    values: dict[int, tuple[tuple[str, ...] | tuple[Verdict], str]] = {}
     lines = []
     for item in elements:
         text = " . ".join(item.key)
@@ -251,7 +258,11 @@ def element_line_list(elements: Iterable[Element], indent: str = "\t\t\t") -> li
             if said is None:
                 said = quoted[comment] = " comment " + quote(comment)
             text += said
-        if item.value is not None:
-            text += " : " + element_value(item.value)
+        value = item.value
+        if value is not None:
+            known = values.get(id(value))
+            if known is None or known[0] is not value:
+                known = values[id(value)] = (value, " : " + element_value(value))
+            text += known[1]
         lines.append(f"{indent}{text},")
     return lines
