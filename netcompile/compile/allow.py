@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from ..model import IPBlock
 from ..nft.ir import Element
-from ..values import Value
+from ..values import Frozen, set_field
 
 Interval = tuple[int, int]  # inclusive
 ALL_PORTS: Interval = (0, 65535)
@@ -31,8 +31,8 @@ _BITS = {4: 32, 6: 128}
 _PROTO_ORDER = {"tcp": 0, "udp": 1, "sctp": 2}
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Grant(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Grant(Frozen):
     """Boxes a rule allows: each of `peers` (addresses, never none) x `proto` `ports` (every port when
     `proto` is None)."""
 
@@ -40,6 +40,14 @@ class Grant(Value):
     label: str
     proto: str | None = None
     ports: Interval = ALL_PORTS
+
+    def __init__(
+        self, peers: tuple[Interval, ...], label: str, proto: str | None = None, ports: Interval = ALL_PORTS
+    ) -> None:
+        set_field(self, "peers", peers)
+        set_field(self, "label", label)
+        set_field(self, "proto", proto)
+        set_field(self, "ports", ports)
 
 
 def grant_kind(grant: Grant) -> str:

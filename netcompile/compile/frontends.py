@@ -19,7 +19,7 @@ from ..model import IPAddress, IPNetwork, Service, ServicePort, ServiceType, Tra
 from ..nft.names import family_name
 from ..nft.statements import IIFNAME, InterfaceName, Match, Op, member, not_member, saddr
 from ..nft.types import ADDRESS_FAMILIES
-from ..values import Value
+from ..values import Frozen, set_field
 from .index import Cluster, Endpoint
 from .options import CompileOptions
 
@@ -38,8 +38,8 @@ class Kind(StrEnum):
         return self is not Kind.CLUSTER_IP
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Frontend(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Frontend(Frozen):
     """One (address, protocol, port) a Service port answers on."""
 
     address: IPAddress
@@ -51,10 +51,27 @@ class Frontend(Value):
     key: tuple[str, str, str] = field(init=False)  # the map key atoms: address . protocol . port
     label: str = field(init=False)  # `ns/name:port` as cited in comments
 
+    def __init__(
+        self,
+        address: IPAddress,
+        port: int,
+        kind: Kind,
+        service: Service,
+        service_port: ServicePort,
+        source_ranges: tuple[IPNetwork, ...] = (),
+    ) -> None:
+        set_field(self, "address", address)
+        set_field(self, "port", port)
+        set_field(self, "kind", kind)
+        set_field(self, "service", service)
+        set_field(self, "service_port", service_port)
+        set_field(self, "source_ranges", source_ranges)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         protocol = self.service_port.protocol.value.lower()
-        object.__setattr__(self, "key", (str(self.address), protocol, str(self.port)))
-        object.__setattr__(self, "label", f"{self.service.meta.key}:{self.service_port.label}")
+        set_field(self, "key", (str(self.address), protocol, str(self.port)))
+        set_field(self, "label", f"{self.service.meta.key}:{self.service_port.label}")
 
     @property
     def element_comment(self) -> str:
@@ -77,14 +94,26 @@ def usable(endpoints: Iterable[Endpoint]) -> tuple[Endpoint, ...]:
     return tuple(e for e in endpoints if e.serving and e.terminating)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Lists(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Lists(Frozen):
     """The endpoint lists of one Service port in one address family."""
 
     usable: tuple[Endpoint, ...]
     cluster: tuple[Endpoint, ...]  # usable, filtered by topology hints
     local: tuple[Endpoint, ...]  # usable among the endpoints on this node
     internal: tuple[Endpoint, ...]  # local under internalTrafficPolicy Local, else cluster
+
+    def __init__(
+        self,
+        usable: tuple[Endpoint, ...],
+        cluster: tuple[Endpoint, ...],
+        local: tuple[Endpoint, ...],
+        internal: tuple[Endpoint, ...],
+    ) -> None:
+        set_field(self, "usable", usable)
+        set_field(self, "cluster", cluster)
+        set_field(self, "local", local)
+        set_field(self, "internal", internal)
 
 
 def endpoint_lists(cluster: Cluster, service: Service, endpoints: Sequence[Endpoint], zone: str | None) -> Lists:
@@ -177,14 +206,17 @@ def service_frontends(service: Service, node_addresses: Sequence[IPAddress]) -> 
 # --- pods' traffic (§1) ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LocalDetector(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class LocalDetector(Frozen):
     """How the ruleset tells a pod's traffic, as kube-proxy's local detector of its detectLocalMode
     (pkg/proxy/util/localdetector.go: IfLocalNFT / IfNotLocalNFT): by source address, in the `pod-cidrs`
     sets (ClusterCIDR, NodeCIDR: one rule per family), or by the interface a packet arrives on
     (BridgeInterface: `iifname "cbr0"`; InterfaceNamePrefix: `iifname "veth*"`: one rule for both)."""
 
     interface: InterfaceName | None  # None: by source address
+
+    def __init__(self, interface: InterfaceName | None) -> None:
+        set_field(self, "interface", interface)
 
     def if_local(self) -> list[tuple[Match, ...]]:
         """The matches of a pod's packet: one rule's worth per entry."""

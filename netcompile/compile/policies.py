@@ -66,7 +66,7 @@ from ..nft.statements import (
     vmap,
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Hook, SetFlag, family
-from ..values import Value
+from ..values import Frozen, set_field
 from .allow import (
     Grant,
     address_text,
@@ -94,8 +94,8 @@ _Spans = tuple[tuple[str, tuple[int, int]], ...]  # numeric ports (`ports.numeri
 Labels = tuple[tuple[str, str], ...]  # a pod's (`Meta.labels`)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Direction(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Direction(Frozen):
     """Ingress or egress: which address is the protected pod's and which the peer's."""
 
     name: str  # "ingress" / "egress": chain prefixes and comments
@@ -105,6 +105,24 @@ class Direction(Value):
     peers_field: str  # "from" / "to"
     base_chain: str
     priority: str
+
+    def __init__(
+        self,
+        name: str,
+        policy_type: PolicyType,
+        own: AddrField,
+        peer: AddrField,
+        peers_field: str,
+        base_chain: str,
+        priority: str,
+    ) -> None:
+        set_field(self, "name", name)
+        set_field(self, "policy_type", policy_type)
+        set_field(self, "own", own)
+        set_field(self, "peer", peer)
+        set_field(self, "peers_field", peers_field)
+        set_field(self, "base_chain", base_chain)
+        set_field(self, "priority", priority)
 
     def rules(self, policy: NetworkPolicy) -> tuple[PolicyRule, ...]:
         return policy.ingress if self.policy_type == PolicyType.INGRESS else policy.egress

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from ..model import IPAddress, Pod, Service, ServiceType, TrafficPolicy
 from ..model.selectors import LabelSelector
 from ..nft.ir import Block, Element
-from ..values import Value
+from ..values import Frozen, set_field
 from .allow import Grant, Interval
 from .frontends import Frontend
 from .index import Cluster, Shared
@@ -99,8 +99,8 @@ class Run:
         return self
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class _Reads(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class _Reads(Frozen):
     """Which of the node's inputs a Service's Fragment depends on (whatever the node)."""
 
     node_ports: bool
@@ -108,18 +108,31 @@ class _Reads(Value):
     zone: bool
     endpoint_nodes: tuple[str | None, ...] | None  # its endpoints' nodes, when their locality matters
 
+    def __init__(
+        self, node_ports: bool, primary: bool, zone: bool, endpoint_nodes: tuple[str | None, ...] | None
+    ) -> None:
+        set_field(self, "node_ports", node_ports)
+        set_field(self, "primary", primary)
+        set_field(self, "zone", zone)
+        set_field(self, "endpoint_nodes", endpoint_nodes)
+
     @property
     def nothing(self) -> bool:
         return not (self.node_ports or self.primary or self.zone) and self.endpoint_nodes is None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class NodeInputs(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class NodeInputs(Frozen):
     """The inputs of one node a Fragment can depend on."""
 
     node_ports: tuple[IPAddress, ...]
     primary: tuple[IPAddress, ...]
     zone: str | None
+
+    def __init__(self, node_ports: tuple[IPAddress, ...], primary: tuple[IPAddress, ...], zone: str | None) -> None:
+        set_field(self, "node_ports", node_ports)
+        set_field(self, "primary", primary)
+        set_field(self, "zone", zone)
 
 
 # A selector peer's namespace (without a namespace selector), or its namespace selector; its pod selector.

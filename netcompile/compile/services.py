@@ -82,7 +82,7 @@ from ..nft.statements import (
     vmap,
 )
 from ..nft.types import ADDRESS_FAMILIES, AddressFamily, DataType, SetFlag, family_of
-from ..values import Value
+from ..values import Frozen, set_field
 from .affinity import Affinity
 from .frontends import (
     Frontend,
@@ -114,8 +114,8 @@ DROP_CHAIN = "service-drop"
 MASQUERADING = "masquerading"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ListRole(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class ListRole(Frozen):
     """One kind of endpoint list a frontend draws from: the primary one or, for external clients of an
     externalTrafficPolicy Local frontend, the local one. Each has its own maps and endpoints-N chains."""
 
@@ -123,6 +123,12 @@ class ListRole(Value):
     endpoints: str  # map stem: frontend . index -> endpoint
     chain_prefix: str  # endpoints-N chains
     affinity_tail: str  # suffix of affinity chain tails
+
+    def __init__(self, picks: str, endpoints: str, chain_prefix: str, affinity_tail: str) -> None:
+        set_field(self, "picks", picks)
+        set_field(self, "endpoints", endpoints)
+        set_field(self, "chain_prefix", chain_prefix)
+        set_field(self, "affinity_tail", affinity_tail)
 
 
 PRIMARY = ListRole("service-picks", "service-endpoints", "endpoints", "")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..values import Value
+from ..values import Frozen, Record, set_field
 from . import syntax
 from .statements import (
     STATEMENT_TYPES,
@@ -67,14 +67,21 @@ def check_name(name: str) -> str:
 _NAME_HOOKS = {"dstnat": {"prerouting"}, "srcnat": {"postrouting"}}
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class BaseChain(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class BaseChain(Frozen):
     """What makes a chain a base chain: attached to a hook with a type and a priority."""
 
     type: ChainType
     hook: Hook
     priority: str  # "dstnat", "filter - 10", or a number such as "-100"
     policy: Policy = Policy.ACCEPT
+
+    def __init__(self, type: ChainType, hook: Hook, priority: str, policy: Policy = Policy.ACCEPT) -> None:
+        set_field(self, "type", type)
+        set_field(self, "hook", hook)
+        set_field(self, "priority", priority)
+        set_field(self, "policy", policy)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if re.fullmatch(r"-?\d+", self.priority):
@@ -97,14 +104,19 @@ class BaseChain(Value):
         return value
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Rule(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class Rule(Frozen):
     """A rule: typed statements (`statements.py`), the last of them a verdict if any is."""
 
     statements: tuple[Statement, ...]
     comment: str | None = None
     # the sets and verdicts its statements name, in order (`statements.references`): what the table checks
     references: tuple[SetRef | Verdict, ...] = field(init=False, repr=False, compare=False)
+
+    def __init__(self, statements: tuple[Statement, ...], comment: str | None = None) -> None:
+        set_field(self, "statements", statements)
+        set_field(self, "comment", comment)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not self.statements:
@@ -116,7 +128,7 @@ class Rule(Value):
             if isinstance(item, TERMINAL_TYPES) and index != len(self.statements) - 1:
                 raise IRError(f"a statement after the verdict of {syntax.statements(self.statements)!r}")
             found += references(item)
-        object.__setattr__(self, "references", tuple(found))
+        set_field(self, "references", tuple(found))
 
     @property
     def text(self) -> str:
@@ -124,16 +136,33 @@ class Rule(Value):
         return syntax.statements(self.statements)
 
 
-@dataclass(slots=True)
-class Chain:
+# The containers of the IR (Chain, Element, Set, Table) are classes on `values.Record` (its repr, and equality
+# of the fields it names) that write their own `__init__`, rather than dataclasses that generate them: the
+# compiler is imported on `matrix`'s critical path, and a dataclass generates its methods with `exec`
+# (about 0.4 ms a class).
+
+
+class Chain(Record):
+    """A chain: regular, or a base chain (`base`); its rules in order."""
+
+    _fields = ("name", "comment", "base", "rules")
+    __slots__ = _fields
     name: str
-    comment: str | None = None
-    base: BaseChain | None = None
-    rules: list[Rule] = field(default_factory=list)
+    comment: str | None
+    base: BaseChain | None
+    rules: list[Rule]
+
+    def __init__(
+        self, name: str, comment: str | None = None, base: BaseChain | None = None, rules: list[Rule] | None = None
+    ) -> None:
+        self.name = name
+        self.comment = comment
+        self.base = base
+        self.rules = [] if rules is None else rules
 
 
-@dataclass(slots=True)  # not frozen: a frozen __init__ is 3x slower, and 10k Services make 230k elements
-class Element:
+@dataclass(init=False, slots=True, eq=False, repr=False)  # (a dataclass: `dataclasses.replace` makes variants)
+class Element(Record):  # not frozen: 10k Services make 230k elements
     """A set element (`key`) or a map element (`key : value`); keys are concatenations of atoms.
 
     Atoms are strings (addresses, prefixes, protocols, ports, indexes) written as they are, so that an
@@ -141,6 +170,7 @@ class Element:
     `Verdict`.
     """
 
+    _fields = ("key", "value", "comment")  # compared and shown (`Record`)
     key: tuple[str, ...]
     value: tuple[str, ...] | tuple[Verdict] | None = None
     comment: str | None = None
@@ -148,6 +178,14 @@ class Element:
     # made, and a part of the ruleset every node shares (`compile/reuse.py`) holds the same elements in
     # every node's table, so each is written once for them all.
     line: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(
+        self, key: tuple[str, ...], value: tuple[str, ...] | tuple[Verdict] | None = None, comment: str | None = None
+    ) -> None:
+        self.key = key
+        self.value = value
+        self.comment = comment
+        self.line = None
 
     @property
     def key_text(self) -> str:
@@ -185,17 +223,36 @@ class Elements(list[Element]):
         self.blocks: list[tuple[int, Block]] = []
 
 
-@dataclass(slots=True)
-class Set:
+class Set(Record):
     """A named set, or a map when it has a `value_type`. Keys and values are typed (`Types`, `TypeOf`)."""
 
+    _fields = ("name", "key_type", "value_type", "flags", "comment", "timeout", "elements")
+    __slots__ = _fields
     name: str
     key_type: SetType  # e.g. Types((IPV4_ADDR,)), TypeOf(ip daddr . meta l4proto . th dport)
-    value_type: SetType | None = None  # maps: VERDICTS, or the data the key maps to
-    flags: tuple[SetFlag, ...] = ()
-    comment: str | None = None
-    timeout: int | None = None  # seconds, for dynamic sets
-    elements: list[Element] = field(default_factory=Elements)
+    value_type: SetType | None  # maps: VERDICTS, or the data the key maps to
+    flags: tuple[SetFlag, ...]
+    comment: str | None
+    timeout: int | None  # seconds, for dynamic sets
+    elements: list[Element]  # an `Elements` unless given
+
+    def __init__(
+        self,
+        name: str,
+        key_type: SetType,
+        value_type: SetType | None = None,
+        flags: tuple[SetFlag, ...] = (),
+        comment: str | None = None,
+        timeout: int | None = None,
+        elements: list[Element] | None = None,
+    ) -> None:
+        self.name = name
+        self.key_type = key_type
+        self.value_type = value_type
+        self.flags = flags
+        self.comment = comment
+        self.timeout = timeout
+        self.elements = Elements() if elements is None else elements
 
     @property
     def key(self) -> str:
@@ -237,23 +294,37 @@ _UNSIZED = {SetFlag.DYNAMIC, SetFlag.TIMEOUT, SetFlag.INTERVAL}
 _FLAGS = frozenset(SetFlag)
 
 
-@dataclass(slots=True)
-class Table:
+class Table(Record):
     """netcompile's own table: everything the compiler emits lives in it."""
 
+    _fields = ("name", "family", "comment", "chains", "sets")
+    __slots__ = (*_fields, "_good_atoms", "keep_lines")
     name: str
-    family: TableFamily = TableFamily.INET
-    comment: str | None = None
-    chains: dict[str, Chain] = field(default_factory=dict)
-    sets: dict[str, Set] = field(default_factory=dict)
-    _good_atoms: set[str] = field(default_factory=set, repr=False, compare=False)  # checked element atoms
+    family: TableFamily
+    comment: str | None
+    chains: dict[str, Chain]
+    sets: dict[str, Set]
+    _good_atoms: set[str]  # checked element atoms
     # Its elements' lines are kept on them once written (render.py): set when other nodes' tables hold the
     # same elements (compile/reuse.py), so that each is written once for all; else the kept lines would
     # only cost memory.
-    keep_lines: bool = field(default=False, repr=False, compare=False)
+    keep_lines: bool
 
-    def __post_init__(self) -> None:
-        check_name(self.name)
+    def __init__(
+        self,
+        name: str,
+        family: TableFamily = TableFamily.INET,
+        comment: str | None = None,
+        chains: dict[str, Chain] | None = None,
+        sets: dict[str, Set] | None = None,
+    ) -> None:
+        self.name = check_name(name)
+        self.family = family
+        self.comment = comment
+        self.chains = {} if chains is None else chains
+        self.sets = {} if sets is None else sets
+        self._good_atoms = set()
+        self.keep_lines = False
 
     def add_chain(self, name: str, comment: str | None = None, base: BaseChain | None = None) -> Chain:
         check_name(name)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from ..values import Value
+from ..values import Frozen, set_field
 
 
 class IRError(ValueError):
@@ -71,14 +71,20 @@ class SetFlag(StrEnum):
     CONSTANT = "constant"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class AddressFamily(Value):
+@dataclass(init=False, slots=True, eq=False, repr=False)
+class AddressFamily(Frozen):
     """IPv4 or IPv6, as the ruleset spells it; use `IPV4`, `IPV6` and `family_of`, never build one."""
 
     version: int  # 4 or 6, as `ipaddress` objects' `.version`
     suffix: str  # per-family sets and maps end in -v4 / -v6
     keyword: str  # the payload protocol: `ip` / `ip6` (`ip saddr`, `dnat ip6 to`)
     addr_type: DataType  # the datatype of one address
+
+    def __init__(self, version: int, suffix: str, keyword: str, addr_type: DataType) -> None:
+        set_field(self, "version", version)
+        set_field(self, "suffix", suffix)
+        set_field(self, "keyword", keyword)
+        set_field(self, "addr_type", addr_type)
 
 
 IPV4 = AddressFamily(4, "v4", "ip", DataType.IPV4_ADDR)
