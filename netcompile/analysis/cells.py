@@ -35,10 +35,11 @@ def party(index: int, version: int) -> Party:
     return index * 2 + (1 if version == 6 else 0)
 
 
-# `Keys.pair`'s parts: of a source (where, isolated for egress, its egress rules, the rules picking it) and of
-# a destination (where, its container ports' number, isolated for ingress, its ingress rules, the rules picking it)
-SourceSide = tuple[tuple[Any, ...], bool, int, int]
-TargetSide = tuple[int, int, bool, int, int]
+# `Keys.pair`'s parts: of a source (where and whether isolated for egress, as a number shifted 32 bits left; its
+# egress rules; the rules picking it) and of a destination (where, its container ports and whether isolated for
+# ingress, as a number; its ingress rules; the rules picking it). Rules are bit masks (`Rules`).
+SourceSide = tuple[int, int, int]
+TargetSide = tuple[int, int, int]
 
 
 class Rules:
@@ -202,7 +203,7 @@ class Keys:
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._source_sides: dict[tuple[int, int], SourceSide] = {}  # per class and IP version: see pair
         self._target_sides: dict[tuple[int, int], TargetSide] = {}
-        self._parts: dict[tuple[Any, ...], int] = {}  # the port-independent parts of keys, numbered
+        self._parts: dict[tuple[Any, ...], int] = {}  # each side's part that is not its rules, numbered
         self._port_atoms: dict[int, int] = {}
         self.columns: dict[tuple[int, int, Protocol], tuple[int, int]] = {}  # `column`'s answers so far
         self._places: dict[tuple[int, int], tuple[Any, ...]] = {}
@@ -228,6 +229,11 @@ class Keys:
 
     def _role(self, signature: tuple[Any, ...]) -> int:
         return self._roles.setdefault(signature, len(self._roles))
+
+    @property
+    def roles(self) -> int:
+        """How many roles (source, destination, egress) are numbered so far: each is below this."""
+        return len(self._roles)
 
     def source_role(self, src: int, version: int) -> int:
         """The source role of class `src` (< 0: outside client number -1 - src) sending from IP `version`."""
@@ -350,41 +356,41 @@ class Keys:
         return self.joined(self.source_side(src, src_address), self.target_side(dst, src_address.version))
 
     def joined(self, source: SourceSide, target: TargetSide) -> tuple[int, int, int]:
-        """`pair` of the source and the destination with these sides."""
-        where, out_isolated, egress_bits, picking_source = source
-        place, ports, in_isolated, ingress_bits, picking_target = target
-        part = (where, place, ports, out_isolated, in_isolated)
-        return (
-            self._parts.setdefault(part, len(self._parts)),
-            egress_bits & picking_target,
-            ingress_bits & picking_source,
-        )
+        """`pair` of the source and the destination with these sides. The part that is neither side's rules is
+        one number: the source's part number in the high bits, the destination's in the low ones (equal
+        numbers for equal parts)."""
+        where, egress_bits, picking_source = source
+        place, ingress_bits, picking_target = target
+        return (where | place, egress_bits & picking_target, ingress_bits & picking_source)
 
     def source_side(self, src: int, src_address: IPAddress) -> SourceSide:
-        """What `pair` reads of its source: where it is, whether it is isolated for egress, its egress rules,
-        and the rules that pick it (`Rules.reach`)."""
+        """What `pair` reads of its source: where it is and whether it is isolated for egress (as a number,
+        `_part`), its egress rules, and the rules that pick it (`Rules.reach`)."""
         version = src_address.version
         found = self._source_sides.get((src, version))
         if found is None:
             if src >= 0:
-                where: tuple[Any, ...] = ("pod", self.place_id(src, version))
-                found = (where, self.egress[src][0], self._egress_bits[src], self.rules.reach(party(src, version)))
+                where: tuple[Any, ...] = ("pod", self.place_id(src, version), self.egress[src][0])
+                found = (self._part(where) << 32, self._egress_bits[src], self.rules.reach(party(src, version)))
             else:  # an outside client: it has no egress rules
-                where = ("outside", self.facts.address_key(src_address))
-                found = (where, False, 0, self.rules.reach(party(src, version)))
+                where = ("outside", self.facts.address_key(src_address), False)
+                found = (self._part(where) << 32, 0, self.rules.reach(party(src, version)))
             self._source_sides[(src, version)] = found
         return found
 
     def target_side(self, dst: int, version: int) -> TargetSide:
-        """What `pair` reads of its destination: where it is, its container ports, whether it is isolated
-        for ingress, its ingress rules, and the rules that pick it."""
+        """What `pair` reads of its destination: where it is, its container ports and whether it is isolated
+        for ingress (as a number, `_part`), its ingress rules, and the rules that pick it."""
         found = self._target_sides.get((dst, version))
         if found is None:
+            where = ("target", self.place_id(dst, version), self.rules.port_ids[dst], self.ingress[dst][0])
             found = self._target_sides[(dst, version)] = (
-                self.place_id(dst, version),
-                self.rules.port_ids[dst],
-                self.ingress[dst][0],
+                self._part(where),
                 self._ingress_bits[dst],
                 self.rules.reach(party(dst, version)),
             )
         return found
+
+    def _part(self, part: tuple[Any, ...]) -> int:
+        """A side's part that is not its rules as a small number (below 2**32): equal numbers for equal parts."""
+        return self._parts.setdefault(part, len(self._parts))

@@ -18,7 +18,7 @@ from ..journeys import Ask, EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
 from ..verify.packet import Result, Verdict
 from ..verify.reference.view import view_of
-from .cells import Keys, Rules
+from .cells import Keys, Rules, SourceSide, TargetSide
 from .classes import Facts, classes_of
 from .survey import Survey, survey
 
@@ -60,6 +60,26 @@ OTHER_FAMILY = Cell("n/a")
 
 # A cell key's answer: its representative's cell, address and port, and whether the evaluators disagree.
 Answer = tuple[Cell, IPAddress, int, bool]
+_NO_ROLE = (-1, Protocol.TCP, -1, 0)  # `Targets.entries` of a target without a role (planned one by one)
+
+
+class Targets:
+    """A row's targets (pod, port, protocol) and what a cell's key takes from each whatever the row
+    (`ClassMatrix.targets`): `entries`, per target, (its destination role, protocol, port atom, the rules
+    whose ports match there: `Keys.column`), `_NO_ROLE` for the targets `alone` has (no role: planned one
+    by one); `sides`, each destination role's side (`Keys.target_side`); `by_pod`, the targets of each pod."""
+
+    __slots__ = ("alone", "by_pod", "entries", "listed", "sides")
+
+    def __init__(
+        self,
+        listed: list[tuple[int, int, Protocol]],
+        entries: list[tuple[int, Protocol, int, int]],
+        alone: list[int],
+        sides: dict[int, TargetSide],
+        by_pod: dict[int, list[int]],
+    ) -> None:
+        self.listed, self.entries, self.alone, self.sides, self.by_pod = listed, entries, alone, sides, by_pod
 
 
 def left_out_because(net: Network, pod: Pod) -> str | None:
@@ -315,7 +335,8 @@ class ClassMatrix:
         the same, port, protocol), the first pod unless it is the row's own, then the other. Rows of one
         source role plan alike but in a few columns, so a role's first row is planned whole and the
         others are copied from it, but for the columns that can differ: those whose first pod is either
-        row's own pod, or is keyed alone (its cells are per source pod)."""
+        row's own pod, or is keyed alone (its cells are per source pod). What a key takes from each
+        column (`targets`) is worked out once per IP family of the rows."""
         special = self.keys.special
         own: dict[int, list[int]] = {}  # columns by their first pod
         for c, (first, _, _, _) in enumerate(columns):
@@ -328,17 +349,18 @@ class ClassMatrix:
             return (second if first == pod else first, port, protocol)
 
         firsts = [(first, port, protocol) for first, _, port, protocol in columns]  # a row's targets, but its own
+        shared: dict[int, Targets] = {}  # per IP version: the firsts as `targets` gives them
 
         for source in sources:
             role = self.source_role(source)
             found = by_role.get(role) if role is not None else None
             if found is None:
-                targets = firsts
-                if source.pod in own:
-                    targets = list(firsts)
-                    for c in own[source.pod]:
-                        targets[c] = target(c, source.pod)
-                planned = self.plan(source, targets)
+                version = source.place.address.version
+                targets = shared.get(version)
+                if targets is None:
+                    targets = shared[version] = self.targets(firsts, version)
+                mine = own.get(source.pod, []) if source.pod is not None else []
+                planned = self.plan_row(source, targets, {c: target(c, source.pod) for c in mine})
                 if role is not None:
                     by_role[role] = (planned, source.pod)
                 yield planned
@@ -354,43 +376,128 @@ class ClassMatrix:
 
     def plan(self, source: Source, targets: Iterable[tuple[int, int, Protocol]]) -> list[Cell | int]:
         """Per target, the cell from `source` when it needs no journey, else its key's number (the journey
-        asked, made by the next `settle`). A key is made as `Keys.class_key` makes it, from what the row
-        shares (the source's side of `Keys.pair`), what a destination role does (the pair), and what a
-        column does (`Keys.column`), each worked out once. In a row not keyed alone, a destination not
-        keyed alone is at the source's address only when it is the source pod itself (an address two
-        running pods share, or an outside client at a pod's address, is keyed alone), so
-        `dst == source.pod` finds the cells of a pod to itself."""
-        keys, here, me = self.keys, source.place.address, source.pod
-        version = here.version
-        src = self.class_of[me] if me is not None else -1 - source.outside
-        role = self.source_role(source)
+        asked, made by the next `settle`), as `_plan_one` makes them."""
+        here = source.place.address
+        if self.source_role(source) is None:  # keyed alone: cell by cell
+            return [self._plan_cell(source, *target) for target in targets]
+        me = source.pod
+        side = self.keys.source_side(self.class_of[me] if me is not None else -1 - source.outside, here)
+        pairs: dict[int, tuple[int, int, int]] = {}
+        return [self._plan_one(source, side, dst, port, protocol, pairs) for dst, port, protocol in targets]
+
+    def _plan_one(
+        self,
+        source: Source,
+        side: SourceSide,
+        dst: int,
+        port: int,
+        protocol: Protocol,
+        pairs: dict[int, tuple[int, int, int]],
+    ) -> Cell | int:
+        """The cell from `source` (not keyed alone; `side`: its source side) to `dst` when it needs no
+        journey, else its key's number. A key is made as `Keys.class_key` makes it, from what the row shares
+        (the source's side of `Keys.pair`), what a destination role does (the pair: kept in `pairs`, per
+        destination role) and what a column does (`Keys.column`), each worked out once. In a row not keyed
+        alone, a destination not keyed alone is at the source's address only when it is the source pod
+        itself (an address two running pods share, or an outside client at a pod's address, is keyed
+        alone), so `dst == source.pod` finds the cells of a pod to itself."""
+        version = source.place.address.version
         addresses, roles = self._targets(version)
-        class_of, ids, columns = self.class_of, self._ids, keys.columns
-        side = keys.source_side(src, here) if role is not None else None
-        pairs: dict[int, tuple[int, int, int]] = {}  # Keys.pair, per destination role (what it depends on)
-        out: list[Cell | int] = []
-        for dst, port, protocol in targets:
-            target = roles[dst]
-            if side is None or target is None or dst == me:
-                out.append(self._plan_cell(source, dst, port, protocol))
+        role = roles[dst]
+        if role is None or dst == source.pod:
+            return self._plan_cell(source, dst, port, protocol)
+        keys, cls = self.keys, self.class_of[dst]
+        pair = pairs.get(role)
+        if pair is None:
+            pair = pairs[role] = keys.joined(side, keys.target_side(cls, version))
+        column = keys.columns.get((cls, port, protocol))
+        if column is None:
+            column = keys.column(cls, port, protocol)
+        matching, atom = column
+        key = (pair[0], protocol, atom, pair[1] & matching, pair[2] & matching)
+        found = self._ids.get(key)
+        if found is None:
+            address = addresses[dst]
+            assert address is not None  # a pod without an address of the family has no role
+            found = self.key_number(key, source, address, port, protocol)
+        return found
+
+    def targets(self, listed: list[tuple[int, int, Protocol]], version: int) -> Targets:
+        """Targets (pod, port, protocol) of rows of IP `version`, with what each cell's key takes from its
+        target whatever the row (`Targets`), for `plan_row`."""
+        roles_of = self._targets(version)[1]
+        class_of, keys, columns = self.class_of, self.keys, self.keys.columns
+        entries: list[tuple[int, Protocol, int, int]] = []
+        alone: list[int] = []
+        roles: dict[int, int] = {}
+        by_pod: dict[int, list[int]] = {}
+        for c, (dst, port, protocol) in enumerate(listed):
+            by_pod.setdefault(dst, []).append(c)
+            role = roles_of[dst]
+            if role is None:
+                alone.append(c)
+                entries.append(_NO_ROLE)
                 continue
-            # the cell's key, as Keys.class_key makes it, from what the row and the column share
             cls = class_of[dst]
-            pair = pairs.get(target)
-            if pair is None:
-                pair = pairs[target] = keys.joined(side, keys.target_side(cls, version))
+            roles.setdefault(role, cls)
             column = columns.get((cls, port, protocol))
             if column is None:
                 column = keys.column(cls, port, protocol)
-            matching, atom = column
-            key = (pair[0], protocol, atom, pair[1] & matching, pair[2] & matching)
-            found = ids.get(key)
+            entries.append((role, protocol, column[1], column[0]))
+        return Targets(
+            listed, entries, alone, {role: keys.target_side(cls, version) for role, cls in roles.items()}, by_pod
+        )
+
+    def plan_row(
+        self, source: Source, targets: Targets, instead: Mapping[int, tuple[int, int, Protocol]] | None = None
+    ) -> list[Cell | int]:
+        """`plan(source, targets.listed)`, but for the targets `instead` replaces (by position); the same
+        cells and key numbers, made faster for a long row: every target's key is made from its `Targets`
+        entry and looked up at once, as if each had a role and were not the source pod; then, in order (so
+        that keys are numbered as `plan` numbers them), the others are planned one by one (`_plan_one`),
+        and the keys not met before this row are numbered."""
+        listed = targets.listed
+        if instead:
+            listed = list(listed)
+            for c, target in instead.items():
+                listed[c] = target
+        if self.source_role(source) is None:  # keyed alone: cell by cell
+            return [self._plan_cell(source, *target) for target in listed]
+        keys, here, me = self.keys, source.place.address, source.pod
+        version = here.version
+        side = keys.source_side(self.class_of[me] if me is not None else -1 - source.outside, here)
+        # Keys.joined, per destination role, inline: where both are, and the rules each side has that pick the other
+        where, egress, picking_source = side
+        parts, outs, ins = {-1: -1}, {-1: -1}, {-1: -1}  # (what `_NO_ROLE` entries read)
+        for role, (place, ingress, picking_target) in targets.sides.items():
+            parts[role], outs[role], ins[role] = where | place, egress & picking_target, ingress & picking_source
+        wanted = [(parts[r], p, a, outs[r] & m, ins[r] & m) for r, p, a, m in targets.entries]
+        ids = self._ids
+        made: list[Cell | int | None] = list(map(ids.get, wanted))
+        one_by_one = {*targets.alone, *(targets.by_pod.get(me, ()) if me is not None else ()), *(instead or ())}
+        later = set(one_by_one)
+        if None in made:  # keys not met before this row
+            c = made.index(None)
+            while True:
+                later.add(c)
+                try:
+                    c = made.index(None, c + 1)
+                except ValueError:
+                    break
+        addresses = self._targets(version)[0]
+        pairs: dict[int, tuple[int, int, int]] = {}
+        for c in sorted(later):
+            dst, port, protocol = listed[c]
+            if c in one_by_one:
+                made[c] = self._plan_one(source, side, dst, port, protocol, pairs)
+                continue
+            found = ids.get(wanted[c])  # (met in this row, maybe)
             if found is None:
                 address = addresses[dst]
                 assert address is not None  # a pod without an address of the family has no role
-                found = self.key_number(key, source, address, port, protocol)
-            out.append(found)
-        return out
+                found = self.key_number(wanted[c], source, address, port, protocol)
+            made[c] = found
+        return cast(list[Cell | int], made)
 
     def cells(
         self,

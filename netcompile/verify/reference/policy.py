@@ -14,6 +14,9 @@ from ...model import IPAddress, IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyP
 from ..packet import Origin
 from .view import View, container_port, labels_select
 
+_WORDS = {PolicyType.INGRESS: "ingress", PolicyType.EGRESS: "egress"}  # a direction as the reasons say it
+_NOBODY: list[Pod] = []  # no pod stands for an address (never changed)
+
 
 @dataclass(slots=True)
 class Judgement:
@@ -67,6 +70,8 @@ class PolicyStage:
             self.policies_by_ns[policy.meta.namespace].append(policy)
         # `selecting`'s answers, by what they depend on: the pod's namespace and labels, and the direction
         self._selecting: dict[tuple[str, tuple[tuple[str, str], ...], PolicyType], list[NetworkPolicy]] = {}
+        self._ns_labels: dict[str, dict[str, str]] = {}
+        self._label_dicts: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
 
     # --- selection -------------------------------------------------------------------------------------
 
@@ -75,7 +80,7 @@ class PolicyStage:
         key = (pod.meta.namespace, pod.meta.labels, direction)
         found = self._selecting.get(key)
         if found is None:
-            labels = pod.meta.label_dict()
+            labels = self._labels(pod.meta.labels)
             found = self._selecting[key] = [
                 p
                 for p in self.policies_by_ns.get(pod.meta.namespace, ())
@@ -87,12 +92,27 @@ class PolicyStage:
         """Does a selector peer (podSelector and/or namespaceSelector) pick `pod`?"""
         if peer.pod_selector is None and peer.namespace_selector is None:
             return False
+        meta = pod.meta
         if peer.namespace_selector is None:
-            if pod.meta.namespace != policy.meta.namespace:
+            if meta.namespace != policy.meta.namespace:
                 return False
-        elif not labels_select(peer.namespace_selector, self.cluster.namespace_labels(pod.meta.namespace)):
+        elif not labels_select(peer.namespace_selector, self._namespace_labels(meta.namespace)):
             return False
-        return peer.pod_selector is None or labels_select(peer.pod_selector, pod.meta.label_dict())
+        return peer.pod_selector is None or labels_select(peer.pod_selector, self._labels(meta.labels))
+
+    def _namespace_labels(self, namespace: str) -> dict[str, str]:
+        """`View.namespace_labels`, read once per namespace (not to be changed: it is kept)."""
+        found = self._ns_labels.get(namespace)
+        if found is None:
+            found = self._ns_labels[namespace] = self.cluster.namespace_labels(namespace)
+        return found
+
+    def _labels(self, labels: tuple[tuple[str, str], ...]) -> dict[str, str]:
+        """A pod's labels as a mapping, made once per set of labels (not to be changed: it is kept)."""
+        found = self._label_dicts.get(labels)
+        if found is None:
+            found = self._label_dicts[labels] = dict(labels)
+        return found
 
     def peer_match(self, policy: NetworkPolicy, rule: PolicyRule, address: IPAddress) -> tuple[bool, list[Pod]]:
         """Does some peer of `rule` match `address`, and through which pods at that address?
@@ -100,7 +120,12 @@ class PolicyStage:
         No peers: every address (and every pod at it). An ipBlock matches by address alone (pods at the
         address included); a selector peer matches when it selects a running pod standing for the address.
         """
-        here = self.pods_at.get(address, [])
+        return self._peer_match(policy, rule, address, self.pods_at.get(address, _NOBODY))
+
+    def _peer_match(
+        self, policy: NetworkPolicy, rule: PolicyRule, address: IPAddress, here: list[Pod]
+    ) -> tuple[bool, list[Pod]]:
+        """`peer_match`, with the pods standing for the address (`pods_at`) given."""
         if not rule.peers:
             return True, list(here)
         matched = False
@@ -117,6 +142,18 @@ class PolicyStage:
                 through.extend(p for p in picked if p not in through)
         return matched, through
 
+    def _picked(self, policy: NetworkPolicy, rule: PolicyRule, address: IPAddress, here: list[Pod]) -> bool:
+        """`peer_match`'s first answer alone: whether some peer of `rule` matches `address`."""
+        if not rule.peers:
+            return True
+        for peer in rule.peers:
+            if peer.ip_block is not None:
+                if in_block(address, peer.ip_block):
+                    return True
+            elif any(self.peer_selects(policy, peer, p) for p in here):
+                return True
+        return False
+
     def rule_matches(
         self,
         policy: NetworkPolicy,
@@ -128,13 +165,32 @@ class PolicyStage:
     ) -> bool:
         """Ingress: `protected` is the destination pod (named ports resolve on it). Egress: None, and named
         ports resolve on the pods at the destination address that the rule's peers matched."""
-        matched, through = self.peer_match(policy, rule, peer_address)
-        if not matched:
-            return False
-        if not rule.ports:
-            return True
-        destination_pods = [protected] if protected is not None else through
-        return any(port_matches(entry, protocol, port, destination_pods) for entry in rule.ports)
+        here = self.pods_at.get(peer_address, _NOBODY)
+        return self._rule_matches(policy, rule, peer_address, here, protocol, port, protected)
+
+    def _rule_matches(
+        self,
+        policy: NetworkPolicy,
+        rule: PolicyRule,
+        peer_address: IPAddress,
+        here: list[Pod],
+        protocol: Protocol,
+        port: int,
+        protected: Pod | None,
+    ) -> bool:
+        """`rule_matches`, with the pods standing for the peer's address (`pods_at`) given. Both the peers
+        and the ports must match: the ports are judged first when they need no peer's pods (no ports, or
+        ingress, where they resolve on the protected pod)."""
+        entries = rule.ports
+        if not entries:
+            return self._picked(policy, rule, peer_address, here)
+        if protected is not None:
+            pods = [protected]
+            return any(port_matches(e, protocol, port, pods) for e in entries) and self._picked(
+                policy, rule, peer_address, here
+            )
+        matched, through = self._peer_match(policy, rule, peer_address, here)
+        return matched and any(port_matches(entry, protocol, port, through) for entry in entries)
 
     # --- judgement -------------------------------------------------------------------------------------
 
@@ -142,16 +198,17 @@ class PolicyStage:
         self, pod: Pod, direction: PolicyType, peer: IPAddress, protocol: Protocol, port: int, what: str
     ) -> Judgement:
         """Judge one direction for one protected pod; `what` describes the packet for the reasons."""
-        word = direction.value.lower()
+        word = _WORDS[direction]
         policies = self.selecting(pod, direction)
         if not policies:
             return Judgement(True, [f"pod {pod.meta.key} is not isolated for {word}"])
+        ingress = direction == PolicyType.INGRESS
+        protected = pod if ingress else None
+        here = self.pods_at.get(peer, _NOBODY)  # the pods standing for the peer's address, looked up once
         allowing: list[str] = []
         for policy in policies:
-            rules = policy.ingress if direction == PolicyType.INGRESS else policy.egress
-            for index, rule in enumerate(rules):
-                protected = pod if direction == PolicyType.INGRESS else None
-                if self.rule_matches(policy, rule, peer, protocol, port, protected):
+            for index, rule in enumerate(policy.ingress if ingress else policy.egress):
+                if self._rule_matches(policy, rule, peer, here, protocol, port, protected):
                     allowing.append(f"{policy.meta.ref} {word}[{index}] allows {what}")
         if allowing:
             return Judgement(True, allowing)
