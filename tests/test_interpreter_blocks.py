@@ -57,8 +57,10 @@ def counting_blocks() -> Iterator[list[bool]]:
     taken: list[bool] = []
     read = BlockReader.read
 
-    def spy(self: BlockReader, text: str, line: int, definition: SetDef) -> list[Element] | None:
-        result = read(self, text, line, definition)
+    def spy(
+        self: BlockReader, text: str, line: int, definition: SetDef, emptied: tuple[str, list[str]] | None = None
+    ) -> list[Element] | None:
+        result = read(self, text, line, definition, emptied)
         taken.append(result is not None)
         return result
 

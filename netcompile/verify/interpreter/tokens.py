@@ -10,7 +10,8 @@ elements as netcompile writes them, the bulk of a large ruleset) becomes the wor
 block is one the tokenizer accepts, so handing it over changes no error; `tokenize` of its text (at its
 line and column) gives the tokens it stands for. Where such a block ends is found without reading it
 character by character (`_block_end`; tests/test_interp_tokens.py holds it to the regular expression
-`_BRACES`), since `blocks` reads its rows again.
+`_BRACES`), since `blocks` reads its rows again; the braces' text with its quoted strings emptied, which
+that search makes, is kept for `blocks` (`TokenStream.emptied`).
 """
 
 from __future__ import annotations
@@ -50,30 +51,49 @@ _SCANNER = re.compile(
 )
 # The braces of a block: runs of word characters, blanks, commas and newlines, and quoted strings.
 _BRACES = re.compile(r'\{(?:[A-Za-z0-9_.:/\[\]@ \t,\n-]++|"[^"\n]*+")*+\}')
-_IN_BRACES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/[]@ \t,\n-"  # outside strings
+# What `_BRACES` takes outside a string, and a quote (the braces' text with its strings emptied holds `""`).
+_IN_BRACES = b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/[]@ \t,\n-"'
 
 
-def _block_end(text: str, brace: int) -> int:
+def _block_end(text: str, brace: int) -> tuple[int, int, tuple[str, list[str]] | None]:
     """Where the block whose `{` is at `brace` ends (after its `}`), as `_BRACES` matches it; -1 when the
     braces hold anything else. Tried first, with string methods: the braces end at the first `}`, when it
     is first on its line (so in no string: a string ends on its line) and what lies before it, split at its
     quotes, is strings without newlines (a quote left open would hold the newline before that `}`) and,
-    around them, only the characters `_BRACES` takes outside a string."""
+    around them, only the characters `_BRACES` takes outside a string. With the end come the newlines up
+    to it and, from the string methods, the braces' text with every quoted string emptied (`""`) and the
+    strings (without their quotes) in order: what `blocks` reads."""
     close = text.find("}", brace)
     line = text.rfind("\n", brace, close) if close > 0 else -1
     if line >= 0 and not text[line + 1 : close].strip(" \t"):
         parts = text[brace + 1 : close].split('"')
-        outside = "".join(parts[0::2])
-        if "\n" not in "".join(parts[1::2]) and outside.isascii() and not outside.encode().translate(None, _IN_BRACES):
-            return close + 1
+        said = parts[1::2]
+        emptied = '""'.join(parts[0::2])
+        newlines = emptied.count("\n")
+        if (
+            emptied.isascii()
+            and not emptied.encode().translate(None, _IN_BRACES)
+            and newlines == text.count("\n", brace, close)  # no string holds a newline
+        ):
+            return close + 1, newlines, (emptied, said)
     braces = _BRACES.match(text, brace)
-    return -1 if braces is None else braces.end()
+    if braces is None:
+        return -1, 0, None
+    return braces.end(), text.count("\n", brace, braces.end()), None
 
 
-def tokenize(text: str, lines: list[str], line: int = 1, column: int = 0) -> list[Token]:
+def tokenize(
+    text: str,
+    lines: list[str],
+    line: int = 1,
+    column: int = 0,
+    emptied: dict[int, tuple[str, list[str]]] | None = None,
+) -> list[Token]:
     """The tokens of `text`, ending with "eof"; `lines` (the text split on newlines) word the errors.
 
-    `text` may be a piece of a larger text starting at `line` and `column` (a block's braces).
+    `text` may be a piece of a larger text starting at `line` and `column` (a block's braces). `emptied`, when
+    given, gets the text between the braces of blocks with their strings emptied, and the strings, by the index
+    of the block's token (`_block_end`: for the blocks it read with string methods).
     """
     tokens: list[Token] = []
     append = tokens.append
@@ -92,12 +112,13 @@ def tokenize(text: str, lines: list[str], line: int = 1, column: int = 0) -> lis
                 start = m.start("equals")
                 append(Token("op", "=", line, start - line_start, start + 1 - line_start))
                 start = m.end()
-                end = _block_end(text, start)
+                end, newlines, cut = _block_end(text, start)
                 if end < 0:
                     at = start  # not a block: the `{` and what follows, token by token
                     break
+                if cut is not None and emptied is not None:
+                    emptied[len(tokens)] = cut
                 append(Token("block", text[start:end], line, start - line_start, start + 1 - line_start))
-                newlines = text.count("\n", start, end)
                 if newlines:
                     line += newlines
                     line_start = text.rindex("\n", start, end) + 1
@@ -120,7 +141,8 @@ class TokenStream:
 
     def __init__(self, text: str) -> None:
         self.lines = text.split("\n")
-        self.tokens = tokenize(text, self.lines)
+        self.emptied: dict[int, tuple[str, list[str]]] = {}  # blocks' braces, strings emptied (`tokenize`)
+        self.tokens = tokenize(text, self.lines, emptied=self.emptied)
         self.i = 0
 
     # token helpers

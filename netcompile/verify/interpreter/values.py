@@ -36,8 +36,8 @@ class ValueParser(TokenStream):
         """`{ key [comment "c"] [: value], ... }`: typed by the set declaration or the matched expression."""
         block = self.peek()
         if block.kind == "block":  # a named set's elements, in one token (tokens, blocks)
+            fast = self.blocks.read(block.text, block.line, definition, self.emptied.get(self.i))
             self.next()
-            fast = self.blocks.read(block.text, block.line, definition)
             if fast is not None:
                 return fast
             outer, after = self.tokens, self.i
