@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..values import Frozen, Record, set_field
 from . import syntax
+from .identifiers import NAME_MAX, IRError, check_name
 from .statements import (
     STATEMENT_TYPES,
     TERMINAL_TYPES,
@@ -29,7 +30,7 @@ from .statements import (
     VerdictKind,
     references,
 )
-from .types import ChainType, Hook, IRError, Policy, SetFlag, TableFamily
+from .types import ChainType, Hook, Policy, SetFlag, TableFamily
 
 __all__ = [
     "NAME_MAX",
@@ -51,15 +52,7 @@ __all__ = [
 # Standard priority names (nft(8), "PRIORITY"): base chains are rendered with these plus an offset.
 PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 
-NAME_MAX = 64  # our own bound; the kernel allows 256. Every name we emit is far shorter.
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_./-]*$")
 _BAD_ATOM_RE = re.compile(r'[\s"#{};,@]')  # would end an element, a statement, a string or the set; @set
-
-
-def check_name(name: str) -> str:
-    if len(name) > NAME_MAX or not _NAME_RE.fullmatch(name):
-        raise IRError(f"invalid nftables name {name!r}: must match {_NAME_RE.pattern}, at most {NAME_MAX} bytes")
-    return name
 
 
 # Where nft(8) allows each standard priority name (family inet): dstnat only at prerouting, srcnat only

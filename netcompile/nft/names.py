@@ -29,11 +29,10 @@ Namespaces and policy names are DNS-1123 (lowercase letters, digits, `-`, `.`), 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 
-from .ir import NAME_MAX
+from .identifiers import NAME_MAX
 from .types import AddressFamily
 
 HASH_WIDTH = 8
@@ -49,6 +48,8 @@ def family_name(stem: str, family: AddressFamily) -> str:
 
 def short_hash(identity: str) -> str:
     """8 lowercase base32 characters of SHA-256(identity)."""
+    import base64  # (here: only per-Service state, session affinity, has such names)
+
     digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).digest()
     return base64.b32encode(digest).decode("ascii")[:HASH_WIDTH].lower()
 

@@ -16,10 +16,23 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from ..values import Frozen, set_field
+from .identifiers import IRError
 
-
-class IRError(ValueError):
-    """A compiler bug: the IR refused an object. Never caused by user input (names are sanitized)."""
+__all__ = [
+    "ADDRESS_FAMILIES",
+    "IPV4",
+    "IPV6",
+    "AddressFamily",
+    "ChainType",
+    "DataType",
+    "Hook",
+    "IRError",
+    "Policy",
+    "SetFlag",
+    "TableFamily",
+    "family",
+    "family_of",
+]
 
 
 class TableFamily(StrEnum):
