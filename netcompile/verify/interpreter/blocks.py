@@ -22,9 +22,10 @@ word of a datatype, key text and value text is typed once, and the elements are 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from itertools import repeat
+from operator import itemgetter
 
 from .syntax import Element, SetDef, Verdict
 from .typed import typed_value
@@ -118,7 +119,8 @@ class BlockReader:
 
     def __init__(self) -> None:
         self.seen: dict[str, dict[str, tuple[Interval, bool]]] = {}
-        self.keys: dict[tuple[str, ...], dict[str, tuple[tuple[Interval, ...], bool]]] = {}
+        # by key types: each key text's intervals, and whether one of its words is a prefix or range
+        self.keys: dict[tuple[str, ...], tuple[dict[str, tuple[Interval, ...]], dict[str, bool]]] = {}
         self.values: dict[tuple[str, ...], dict[str, Verdict | tuple[int, ...]]] = {(VERDICT,): dict(_VERDICTS)}
 
     def read(
@@ -146,14 +148,15 @@ class BlockReader:
         key_types, value_types = definition.key_types, definition.value_types
         keys = self.keys.get(key_types)
         if keys is None:
-            keys = self.keys[key_types] = {}
+            keys = self.keys[key_types] = ({}, {})
+        atoms, ranged = keys
         values: dict[str, Verdict | tuple[int, ...]] = {}
         if value_types is not None:
             values = self.values.get(value_types) or self.values.setdefault(value_types, values)
         columns = _cut(inner, rows, said, value_types is not None) if self.split and len(said) in (0, rows) else None
         if columns is not None:
             key_texts, comments, value_texts = columns
-            new_keys, new_values = set(key_texts).difference(keys), set(value_texts or ()).difference(values)
+            new_keys, new_values = set(key_texts).difference(atoms), set(value_texts or ()).difference(values)
             # the texts between the cuts are keys and values only when they are in a row's grammar
             if not all(map(_text(key_types).fullmatch, new_keys)) or (
                 value_types is not None and not all(map(_text(value_types).fullmatch, new_values))
@@ -164,57 +167,64 @@ class BlockReader:
             if columns is None:
                 return None  # a line that is not one element (a blank one, two elements, a value after the comment)
             key_texts, comments, value_texts = columns
-            new_keys, new_values = set(key_texts).difference(keys), set(value_texts or ()).difference(values)
+            new_keys, new_values = set(key_texts).difference(atoms), set(value_texts or ()).difference(values)
         try:
-            for key_text in new_keys:
-                keys[key_text] = self.concat(key_text, key_types)
-            if value_types is not None:
-                for value_text in new_values:
-                    values[value_text] = self.value(value_text, value_types)
+            if new_keys:
+                texts = list(new_keys)
+                typed, written = self.concat(texts, key_types)
+                atoms.update(zip(texts, typed, strict=True))
+                ranged.update(zip(texts, written, strict=True))
+            if new_values:
+                assert value_types is not None
+                values.update(self.values_of(list(new_values), value_types))
         except _NotHere:
             return None
-        known = map(keys.__getitem__, key_texts)
         given: Iterable[Verdict | tuple[int, ...] | None] = (
             [None] * rows if value_texts is None else map(values.__getitem__, value_texts)
         )
-        numbers = range(line + 1, line + 1 + rows)
-        return [
-            Element(atoms, value, comment, number, ranged)
-            for (atoms, ranged), value, comment, number in zip(known, given, comments, numbers, strict=True)
-        ]
+        return list(
+            map(
+                Element,
+                map(atoms.__getitem__, key_texts),
+                given,
+                comments,
+                range(line + 1, line + 1 + rows),
+                map(ranged.__getitem__, key_texts),
+            )
+        )
 
-    def value(self, text: str, types: tuple[str, ...]) -> Verdict | tuple[int, ...]:
-        """A verdict map's verdict, or a data map's value (never a range or prefix: the parser words that)."""
+    def values_of(self, texts: list[str], types: tuple[str, ...]) -> Iterator[tuple[str, Verdict | tuple[int, ...]]]:
+        """Each verdict of a verdict map, or value of a data map (never a range or prefix: the parser words that),
+        with its text."""
         if types == (VERDICT,):
-            kind, chain = text.split()
-            return Verdict(kind, chain)
-        atoms, ranged = self.concat(text, types)
-        if ranged:
+            for text in texts:
+                kind, chain = text.split()
+                yield text, Verdict(kind, chain)
+            return
+        typed, written = self.concat(texts, types)
+        if any(written):
             raise _NotHere
-        return tuple([lo for lo, _ in atoms])
+        for text, intervals in zip(texts, typed, strict=True):
+            yield text, tuple([lo for lo, _ in intervals])
 
-    def concat(self, text: str, types: tuple[str, ...]) -> tuple[tuple[Interval, ...], bool]:
-        """`W . W . W` (as the row's pattern matched it), typed; True when one is written as a prefix or range."""
-        if len(types) == 1:
-            interval, ranged = self.typed(text, types[0])
-            return (interval,), ranged
-        atoms: list[Interval] = []
-        ranged = False
-        for word, dtype in zip(text.split()[::2], types, strict=True):
-            interval, was_ranged = self.typed(word, dtype)
-            atoms.append(interval)
-            ranged = ranged or was_ranged
-        return tuple(atoms), ranged
-
-    def typed(self, word: str, dtype: str) -> tuple[Interval, bool]:
-        """One word of a datatype, typed once."""
-        seen = self.seen.get(dtype)
-        if seen is None:
-            seen = self.seen[dtype] = {}
-        typed = seen.get(word)
-        if typed is None:
-            try:
-                typed = seen[word] = typed_value(word, dtype)
-            except ValueError:
-                raise _NotHere from None  # the parser words the error
-        return typed
+    def concat(self, texts: list[str], types: tuple[str, ...]) -> tuple[list[tuple[Interval, ...]], list[bool]]:
+        """Each text `W . W . W` (as the row's grammar takes it) typed, and whether one of its words is written as
+        a prefix or range. The words of all the texts are typed column by column, each distinct word once."""
+        count = len(types)
+        words = " ".join(texts).split() if count > 1 else texts  # each text's words, with ` . ` between them
+        intervals: list[Iterator[Interval]] = []
+        ranges: list[Iterator[bool]] = []
+        for position, dtype in enumerate(types):
+            column = words[2 * position :: 2 * count - 1]
+            seen = self.seen.get(dtype)
+            if seen is None:
+                seen = self.seen[dtype] = {}
+            for word in set(column).difference(seen):
+                try:
+                    seen[word] = typed_value(word, dtype)
+                except ValueError:
+                    raise _NotHere from None  # the parser words the error
+            typed = list(map(seen.__getitem__, column))
+            intervals.append(map(itemgetter(0), typed))
+            ranges.append(map(itemgetter(1), typed))
+        return list(zip(*intervals, strict=True)), list(map(any, zip(*ranges, strict=True)))
