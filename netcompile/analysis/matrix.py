@@ -181,6 +181,7 @@ class ClassMatrix:
         self._ids: dict[tuple[Any, ...], int] = {}
         self._asks: list[Ask] = []  # per key number: its representative journey
         self._answers: list[Answer | None] = []  # per key number: its answer (None: not made yet)
+        self._marks: list[str] = []  # per key number: its answer's mark ("": not made yet)
         self._pending: list[int] = []  # key numbers asked and not answered
         self._unconfirmed: list[tuple[int, Journey]] = []  # keys answered by the reference alone so far
         self._revised = False  # an answer given before `confirm` was not the final one
@@ -221,6 +222,7 @@ class ClassMatrix:
             found = self._ids[key] = len(self._asks)
             self._asks.append((source.place, address, port, protocol))
             self._answers.append(None)
+            self._marks.append("")
             self._pending.append(found)
         return found
 
@@ -246,6 +248,7 @@ class ClassMatrix:
         cell = of_journey(journey)
         _, address, port, _ = self._asks[number]
         self._answers[number] = (cell, address, port, not cell.agrees)
+        self._marks[number] = cell.mark
 
     def confirm(self) -> bool:
         """The compiled side of every key settled `later` (waiting for the helper); whether any answer
@@ -524,6 +527,13 @@ class ClassMatrix:
                 assert address is not None
                 out.append(self._made(p, address, port, True))
         return out
+
+    def marks(self, planned: Sequence[Cell | int]) -> list[str]:
+        """The marks of the cells `plan` planned, their journeys made (`settle`): `cells(..., exact=False)`'s
+        marks."""
+        self.settle()
+        marks = self._marks
+        return [marks[p] if isinstance(p, int) else p.mark for p in planned]
 
     def row(self, source: Source, targets: Sequence[tuple[int, int, Protocol]], *, exact: bool = True) -> list[Cell]:
         """`cell(source, dst, port, protocol)` for each target in turn (`plan`, then `cells`)."""

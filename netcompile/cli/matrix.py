@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..gcpause import paused_gc
-from ..journeys import EndpointError, Network
-from ..model import IPAddress, Pod, Protocol
+from ..model import IPAddress, Protocol
 from ..targets import Workloads
-from ..targets import resolve as resolve_target
 from . import (
     FINDING,
     CompileArgs,
@@ -130,6 +128,37 @@ class Table:
                 self._count(source, size, cells)
                 yield r, cells
             return
+        for chunk, check in self._chunks(later):
+            for n, planned in chunk:
+                _, row_source, size = self.rows[n]
+                row_targets = targets(row_source) if exact else ()  # (the representatives' cells need none)
+                cells = self.matrix.cells(row_source, row_targets, planned, exact=exact)
+                if check:  # else no cell of the chunk disagrees
+                    self._count(row_source, size, cells)
+                yield n, cells
+
+    def rows_of_marks(self, *, later: bool = False) -> Iterator[tuple[int, list[str]]]:
+        """The marks of `rows_of_cells(exact=False, later=later)`'s cells, counting the disagreements as it
+        does; made from the cells' keys (`ClassMatrix.marks`) where no cell of a chunk disagrees."""
+        if self.by_cell:
+            for r, cells in self.rows_of_cells(exact=False, later=later):
+                yield r, [cell.mark for cell in cells]
+            return
+        for chunk, check in self._chunks(later):
+            for n, planned in chunk:
+                if not check:
+                    yield n, self.matrix.marks(planned)
+                    continue
+                _, row_source, size = self.rows[n]
+                cells = self.matrix.cells(row_source, (), planned, exact=False)
+                self._count(row_source, size, cells)
+                yield n, [cell.mark for cell in cells]
+
+    def _chunks(self, later: bool) -> Iterator[tuple[list[tuple[int, list[Cell | int]]], bool]]:
+        """The rows planned a chunk at a time (ClassMatrix.plan_rows: up to CHUNK cells), then the chunk's
+        journeys made in one batch (`later`: ClassMatrix.settle): each chunk (row, planned cells), and
+        whether the evaluators disagree on any key made so far."""
+        picks = [(g.pods[0], g.pods[1] if len(g.pods) > 1 else g.pods[0], port, p) for _, g, port, p in self.columns]
         chunk: list[tuple[int, list[Cell | int]]] = []
         planned_cells = 0
         plans = self.matrix.plan_rows((source for _, source, _ in self.rows), picks)
@@ -138,14 +167,7 @@ class Table:
             planned_cells += len(self.columns)
             if planned_cells >= CHUNK or r == len(self.rows) - 1:
                 self.matrix.settle(later=later)
-                check = self.matrix.disagreeing()  # else no cell of the chunk disagrees
-                for n, planned in chunk:
-                    _, row_source, size = self.rows[n]
-                    row_targets = targets(row_source) if exact else ()  # (the representatives' cells need none)
-                    cells = self.matrix.cells(row_source, row_targets, planned, exact=exact)
-                    if check:
-                        self._count(row_source, size, cells)
-                    yield n, cells
+                yield chunk, self.matrix.disagreeing()
                 chunk, planned_cells = [], 0
 
     def _count(self, source: Source, size: int, cells: list[Cell]) -> None:
@@ -169,9 +191,10 @@ def render_text(table: Table) -> list[str]:
 
 def _text(table: Table, *, later: bool) -> list[str]:
     marks: list[list[str]] = [[] for _ in table.rows]
-    for r, cells in table.rows_of_cells(exact=False, later=later):
-        marks[r] = [cell.mark for cell in cells]
-    seen = {m for row in marks for m in row}
+    seen: set[str] = set()
+    for r, row in table.rows_of_marks(later=later):
+        marks[r] = row
+        seen.update(row)
     names = [row[0] for row in table.rows]
     width = max((len(r) for r in names), default=4) + 2
     cw = max([4, *(len(m) + 1 for m in seen)])
@@ -190,9 +213,9 @@ def _text(table: Table, *, later: bool) -> list[str]:
 def stream_markdown(table: Table, write: Callable[[str], Any]) -> None:
     write("| from \\ to | " + " | ".join(f"`{c[0]}`" for c in table.columns) + " |\n")
     write("|---|" + "---|" * len(table.columns) + "\n")
-    for r, cells in table.rows_of_cells(exact=False):
-        if cells:
-            write(f"| `{table.rows[r][0]}` | " + " | ".join(c.mark.replace("!", "**!**") for c in cells) + " |\n")
+    for r, marks in table.rows_of_marks():
+        if marks:
+            write(f"| `{table.rows[r][0]}` | " + " | ".join(m.replace("!", "**!**") for m in marks) + " |\n")
     if not table.columns:
         for name, _, _ in table.rows:
             write(f"| `{name}` |\n")
@@ -258,77 +281,6 @@ def sink(target: Path | None) -> Iterator[Callable[[str], Any]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _pick(
-    net: Network,
-    text: str,
-    flag: str,
-    shown: list[Group],
-    pods: list[Pod],
-    workloads: Workloads,
-    externals: list[IPAddress],
-) -> set[int]:
-    """The rows (groups; outside clients after them) that --from/--to `text` names: a target as trace
-    takes it, or a DNS name (`web.shop`, `web.shop.svc.cluster.local`: a Service's pods, its endpoints;
-    a headless Service's or a pod's name: those pods)."""
-    from ..dns import DEFAULT_DOMAIN, UnresolvedName, looks_like_name, resolve_name
-
-    where = {id(p): n for n, p in enumerate(pods)}
-    if looks_like_name(text):
-        named = None
-        for candidate in (text, f"{text.rstrip('.')}.svc.{DEFAULT_DOMAIN}"):  # as any pod's search path does
-            try:
-                named = resolve_name(net.objects, candidate)
-                break
-            except UnresolvedName as exc:
-                problem = str(exc)
-        if named is None:
-            fail(f"{flag} {text}: {problem}")
-        chosen = [
-            where[id(p)] for a in _behind(net, named.addresses) if (p := net.pod_by_address(a)) and id(p) in where
-        ]
-        if not chosen:
-            fail(f"{flag} {text}: resolves to {', '.join(map(str, named.addresses))}, no pod of the matrix")
-        return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
-    try:
-        target = resolve_target(text, net.objects)
-    except EndpointError as exc:
-        fail(f"{flag} {exc}")
-    if target.address is not None:
-        pod = net.pod_by_address(target.address)
-        if pod is None or id(pod) not in where:
-            if flag == "--from" and target.address in externals:
-                return {len(shown) + externals.index(target.address)}
-            fail(
-                f"{flag} {text}: no pod of the matrix has this address"
-                + (" (add it as an outside client: --external)" if flag == "--from" else "")
-            )
-        chosen = [where[id(pod)]]
-    elif isinstance(target.obj, Pod):
-        if target.workload:
-            chosen = [where[id(p)] for p in pods if workloads.label(p) == target.workload]
-        else:
-            chosen = [where[id(target.obj)]] if id(target.obj) in where else []
-        if not chosen:
-            fail(f"{flag} {text}: not in the matrix (see its notices: the matrix leaves that pod out)")
-    else:
-        fail(f"{flag} {text}: rows and columns of the matrix are pods and outside clients, not a {target.kind}")
-    return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
-
-
-def _behind(net: Network, addresses: tuple[IPAddress, ...]) -> list[IPAddress]:
-    """Addresses as pods have them: a ClusterIP stands for its Service's endpoints."""
-    out: list[IPAddress] = []
-    for address in addresses:
-        service = next((s for s in net.objects.services if address in s.cluster_ips), None)
-        if service is None:
-            out.append(address)
-            continue
-        for eps in net.objects.endpoint_slices:
-            if eps.meta.namespace == service.meta.namespace and eps.service_name == service.meta.name:
-                out += [e.addresses[0] for e in eps.endpoints if e.addresses]
-    return out
 
 
 @root.command("matrix")
@@ -425,7 +377,7 @@ def _matrix(
             emit(page if page is not None else grid_svg(title, version, explain), target)
             return
         from ..analysis import ClassMatrix, matrix_pods
-        from .matrix_groups import groups
+        from .matrix_groups import groups, picked
 
         pods, left = matrix_pods(net)
         for pod, reason in left:
@@ -451,8 +403,8 @@ def _matrix(
             typer.echo(f"notice: matrix shows {name} {how}: its pods do not behave alike", err=True)
         table = Table(matrix, shown, cells=cells)
         table.restrict(
-            _pick(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
-            _pick(net, dest, "--to", shown, pods, workloads, externals) if dest is not None else None,
+            picked(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
+            picked(net, dest, "--to", shown, pods, workloads, externals) if dest is not None else None,
         )
         # the compiler's notices after the matrix's own (the helper compiles while this process plans): for a
         # table once made, before what is written as it is made

@@ -5,7 +5,7 @@ input tells apart) split by workload, and the parts of a workload whose cells al
 from everything else, and between its pods) are joined again. A row is labelled `ns/kind/name (N pods)`
 when it holds a whole workload, the pod's name for one pod, `N pods of ns/kind/name` for part of a
 workload, and `N pods of ns/key=value,...` (the labels selectors see) for pods no workload owns.
-`matrix --pods` shows every pod.
+`matrix --pods` shows every pod. `picked` finds the rows (or columns) that --from (--to) name.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..analysis import SELF, Cell, ClassMatrix, Source
-from ..model import Pod, Protocol
+from ..journeys import EndpointError, Network
+from ..model import IPAddress, Pod, Protocol
+from ..targets import Workloads
+from ..targets import resolve as resolve_target
+from . import fail
 
 
 @dataclass(frozen=True)
@@ -137,3 +141,74 @@ def _apart(matrix: ClassMatrix, rows: list[Group]) -> list[Group]:
         if k > 1:
             rows[n] = Group(f"{g.label} [{k}]", g.pods, g.workload)
     return rows
+
+
+def picked(
+    net: Network,
+    text: str,
+    flag: str,
+    shown: list[Group],
+    pods: list[Pod],
+    workloads: Workloads,
+    externals: list[IPAddress],
+) -> set[int]:
+    """The rows (groups; outside clients after them) that --from/--to `text` names: a target as trace
+    takes it, or a DNS name (`web.shop`, `web.shop.svc.cluster.local`: a Service's pods, its endpoints;
+    a headless Service's or a pod's name: those pods)."""
+    from ..dns import DEFAULT_DOMAIN, UnresolvedName, looks_like_name, resolve_name
+
+    where = {id(p): n for n, p in enumerate(pods)}
+    if looks_like_name(text):
+        named = None
+        for candidate in (text, f"{text.rstrip('.')}.svc.{DEFAULT_DOMAIN}"):  # as any pod's search path does
+            try:
+                named = resolve_name(net.objects, candidate)
+                break
+            except UnresolvedName as exc:
+                problem = str(exc)
+        if named is None:
+            fail(f"{flag} {text}: {problem}")
+        chosen = [
+            where[id(p)] for a in _behind(net, named.addresses) if (p := net.pod_by_address(a)) and id(p) in where
+        ]
+        if not chosen:
+            fail(f"{flag} {text}: resolves to {', '.join(map(str, named.addresses))}, no pod of the matrix")
+        return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
+    try:
+        target = resolve_target(text, net.objects)
+    except EndpointError as exc:
+        fail(f"{flag} {exc}")
+    if target.address is not None:
+        pod = net.pod_by_address(target.address)
+        if pod is None or id(pod) not in where:
+            if flag == "--from" and target.address in externals:
+                return {len(shown) + externals.index(target.address)}
+            fail(
+                f"{flag} {text}: no pod of the matrix has this address"
+                + (" (add it as an outside client: --external)" if flag == "--from" else "")
+            )
+        chosen = [where[id(pod)]]
+    elif isinstance(target.obj, Pod):
+        if target.workload:
+            chosen = [where[id(p)] for p in pods if workloads.label(p) == target.workload]
+        else:
+            chosen = [where[id(target.obj)]] if id(target.obj) in where else []
+        if not chosen:
+            fail(f"{flag} {text}: not in the matrix (see its notices: the matrix leaves that pod out)")
+    else:
+        fail(f"{flag} {text}: rows and columns of the matrix are pods and outside clients, not a {target.kind}")
+    return {n for n, g in enumerate(shown) if set(g.pods) & set(chosen)}
+
+
+def _behind(net: Network, addresses: tuple[IPAddress, ...]) -> list[IPAddress]:
+    """Addresses as pods have them: a ClusterIP stands for its Service's endpoints."""
+    out: list[IPAddress] = []
+    for address in addresses:
+        service = next((s for s in net.objects.services if address in s.cluster_ips), None)
+        if service is None:
+            out.append(address)
+            continue
+        for eps in net.objects.endpoint_slices:
+            if eps.meta.namespace == service.meta.namespace and eps.service_name == service.meta.name:
+                out += [e.addresses[0] for e in eps.endpoints if e.addresses]
+    return out
