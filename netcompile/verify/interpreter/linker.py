@@ -59,9 +59,8 @@ class Linker:
     def check_verdicts(self, table: Table, definition: SetDef) -> None:
         if definition.value_types != (VERDICT,):
             return  # only a verdict map's values are verdicts
-        for element in definition.elements:
-            if isinstance(element.value, Verdict) and element.value.target:
-                self.target(table, element.value.target, element.line)
+        for target, line in _targets(definition):
+            self.target(table, target, line)
 
     def target(self, table: Table, name: str, line: int) -> Chain:
         chain = table.chains.get(name)
@@ -165,9 +164,7 @@ class Linker:
                     if step.kind == "vmap":
                         definition = self.named(table, step.ref, step.line) if isinstance(step.ref, str) else step.ref
                         assert definition is not None
-                        for element in definition.elements:
-                            if isinstance(element.value, Verdict) and element.value.target:
-                                out.append((element.value.target, step.line))
+                        out += [(target, step.line) for target, _ in _targets(definition)]
                     if step.kind in ("dnat", "dnat_map", "masquerade", "reject"):
                         need.append((step.kind, step.line))
             edges[chain.name] = out
@@ -189,3 +186,14 @@ class Linker:
             raise self.error(f"dnat needs a nat chain at prerouting or output: {where}", line)
         if kind == "masquerade" and (base.type != "nat" or base.hook != "postrouting"):
             raise self.error(f"masquerade needs a nat chain at postrouting: {where}", line)
+
+
+def _targets(definition: SetDef) -> list[tuple[str, int]]:
+    """The chains a verdict map's elements jump or go to, each once, with the line of its first element (the
+    first element that names a chain not to be jumped to is the one an error names)."""
+    first: dict[str, int] = {}
+    for element in definition.elements:
+        value = element.value
+        if isinstance(value, Verdict) and value.target and value.target not in first:
+            first[value.target] = element.line
+    return list(first.items())

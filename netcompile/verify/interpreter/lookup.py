@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
+from operator import attrgetter
 
 from .errors import InterpreterError
 from .syntax import Element, SetDef
 from .vocabulary import Interval, Key
 
 __all__ = ["Lookup"]
+
+_KEY, _RANGED = attrgetter("key"), attrgetter("ranged")
+
+
+def _lows(elements: list[Element], arity: int) -> list[Key]:
+    """Each element's key as the low ends of its fields (a point's values: an int for one field)."""
+    keys = map(_KEY, elements)
+    if arity == 1:
+        return [low for ((low, _),) in keys]
+    if arity == 3:  # peer . protocol . port: the bulk of a policy ruleset's sets, unpacked in place
+        return [(a, b, c) for (a, _), (b, _), (c, _) in keys]
+    return [tuple([low for low, _ in key]) for key in keys]
 
 
 class Lookup:
@@ -52,13 +65,17 @@ class Lookup:
     ) -> None:
         """Elements whose every field is one value, in the dict (a key given twice must keep its value); in a
         set without `flags interval` (`ranges_refused`), an element written as a prefix or range is refused
-        in its turn."""
+        in its turn. Made at once when every key is given once and none is refused; else element by element,
+        so the first error in the elements' order is the one raised."""
+        keys = _lows(elements, len(definition.key_types))
+        exact = dict(zip(keys, elements, strict=True))
+        if len(exact) == len(keys) and not (ranges_refused and any(map(_RANGED, elements))):
+            self.exact = exact  # every key once, and no element to refuse
+            return
         exact = self.exact
-        single = len(definition.key_types) == 1
-        for element in elements:
+        for element, key in zip(elements, keys, strict=True):
             if element.ranged and ranges_refused:
                 raise error(f"set {definition.name!r}: prefix or range element needs 'flags interval'", element.line)
-            key: Key = element.key[0][0] if single else tuple([lo for lo, _ in element.key])
             old = exact.get(key)
             if old is None:
                 exact[key] = element
@@ -67,7 +84,7 @@ class Lookup:
 
     def _intervals(self, definition: SetDef, error: Callable[[str, int], InterpreterError]) -> None:
         """A single-field interval set: disjoint intervals, sorted (an element given twice is merged, as nft does)."""
-        ranges = sorted(definition.elements, key=lambda e: e.key[0])
+        ranges = sorted(definition.elements, key=_KEY)  # by its one interval
         for element in ranges:
             lo, hi = element.key[0]
             if self.starts and lo <= self.ends[-1]:
