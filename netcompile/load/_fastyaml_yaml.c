@@ -1,4 +1,5 @@
-/* The common case of reading YAML, in C: plain Kubernetes documents straight from libyaml's events to
+/* The common case of reading YAML, in C: plain Kubernetes documents straight from parser events (those of
+ * netcompile's own scanner of the commonest YAML, scan() below, else libyaml's) to
  * netcompile's YMap/YList, with the same values and positions as source._Converter makes from
  * PyYAML's nodes (tests/test_loading.py compares them).
  *
@@ -20,6 +21,392 @@
  * Python reader) whatever the --max-depth it is given. */
 #define MAX_NESTING 256
 
+/* --- netcompile's own scanner of the commonest YAML -----------------------------------------------------
+ *
+ * libyaml's scanner and parser take about two thirds of reading a large input (a token, an event and a
+ * copy of each scalar's text, each malloc'd). Most Kubernetes manifests use a small part of YAML: block
+ * mappings and sequences (a sequence also at its key's indentation, as kubectl writes them), flow
+ * mappings and sequences on one line, plain scalars on one line, quoted scalars on one line without
+ * escapes, comments, `---` between documents. scan() turns a text of only that into the events libyaml's
+ * parser gives for it (the same types, styles and start marks: all container() and scalar() read), into
+ * one array, the scalars' texts pointing into the text itself. At anything else -- a tab, a carriage
+ * return, a non-ASCII byte, an anchor, a tag, a block scalar, an escape, a multi-line scalar or flow
+ * collection, a complex or quoted key, an empty or next-line sequence item, any indentation it does not
+ * expect -- it gives up, and libyaml reads the text. What it takes is valid YAML that libyaml reads to
+ * the same events (tests/test_load7_scanner.py compares both on generated and mutated texts).
+ */
+
+typedef struct {
+    const unsigned char *s;
+    size_t n, i;         /* the text, its length, the cursor */
+    size_t line, lstart; /* the cursor's line (0-based) and where it starts */
+    long col;            /* the indentation of the content line at the cursor; -1 at a document's end */
+    yaml_event_t *events;
+    size_t count, cap;
+} Scan;
+
+static const unsigned char EMPTY[1] = {0};
+
+#define AT(sc, k) ((sc)->i + (k) < (sc)->n ? (sc)->s[(sc)->i + (k)] : '\0')
+/* Characters that may not start a plain scalar here (YAML's indicators; '-' is allowed before a non-blank). */
+#define INDICATOR(c) (strchr("?:,[]{}#&*!|>'\"%@`", (c)) != NULL)
+
+static yaml_event_t *emit(Scan *sc, yaml_event_type_t type, size_t at) {
+    if (sc->count == sc->cap) {
+        size_t cap = sc->cap ? sc->cap * 2 : 1024;
+        yaml_event_t *grown = PyMem_Realloc(sc->events, cap * sizeof(yaml_event_t));
+        if (grown == NULL)
+            return NULL;
+        sc->events = grown;
+        sc->cap = cap;
+    }
+    yaml_event_t *e = &sc->events[sc->count++];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    e->start_mark.index = at;
+    e->start_mark.line = sc->line;
+    e->start_mark.column = at - sc->lstart;
+    return e;
+}
+
+static int emit_scalar(Scan *sc, size_t at, const unsigned char *value, size_t length, yaml_scalar_style_t style) {
+    yaml_event_t *e = emit(sc, YAML_SCALAR_EVENT, at);
+    if (e == NULL)
+        return -1;
+    e->data.scalar.value = (yaml_char_t *)value;
+    e->data.scalar.length = length;
+    e->data.scalar.style = style;
+    e->data.scalar.plain_implicit = style == YAML_PLAIN_SCALAR_STYLE;
+    e->data.scalar.quoted_implicit = style != YAML_PLAIN_SCALAR_STYLE;
+    return 0;
+}
+
+static int emit_start(Scan *sc, yaml_event_type_t type, int flow) {
+    yaml_event_t *e = emit(sc, type, sc->i);
+    if (e == NULL)
+        return -1;
+    if (type == YAML_MAPPING_START_EVENT) {
+        e->data.mapping_start.implicit = 1;
+        e->data.mapping_start.style = flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE;
+    } else {
+        e->data.sequence_start.implicit = 1;
+        e->data.sequence_start.style = flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE;
+    }
+    return 0;
+}
+
+static int emit_end(Scan *sc, yaml_event_type_t type) { return emit(sc, type, sc->i) == NULL ? -1 : 0; }
+
+/* Moves to the first character of the next content line (blank and comment lines skipped) from the start
+ * of a line, and sets col: its indentation, or -1 at the end of the text or at a `---` or `...` line. */
+static void content(Scan *sc) {
+    for (;;) {
+        size_t start = sc->i;
+        while (sc->i < sc->n && sc->s[sc->i] == ' ')
+            sc->i++;
+        if (sc->i >= sc->n) {
+            sc->col = -1;
+            return;
+        }
+        unsigned char c = sc->s[sc->i];
+        if (c == '\n' || c == '#') {
+            while (sc->i < sc->n && sc->s[sc->i] != '\n')
+                sc->i++;
+            if (sc->i < sc->n) {
+                sc->i++;
+                sc->line++;
+                sc->lstart = sc->i;
+            }
+            continue;
+        }
+        sc->col = (long)(sc->i - start);
+        if (sc->col == 0 && (c == '-' || c == '.') && AT(sc, 1) == c && AT(sc, 2) == c &&
+            (AT(sc, 3) == ' ' || AT(sc, 3) == '\n' || AT(sc, 3) == '\0'))
+            sc->col = -1;
+        return;
+    }
+}
+
+/* After a node, the rest of its line: blanks, then a comment (after a blank) or the end of the line; 0, or
+ * -1 for anything else. */
+static int end_of_line(Scan *sc) {
+    size_t start = sc->i;
+    while (sc->i < sc->n && sc->s[sc->i] == ' ')
+        sc->i++;
+    if (sc->i < sc->n && sc->s[sc->i] == '#' && sc->i > start)
+        while (sc->i < sc->n && sc->s[sc->i] != '\n')
+            sc->i++;
+    if (sc->i >= sc->n)
+        return 0;
+    if (sc->s[sc->i] != '\n')
+        return -1;
+    sc->i++;
+    sc->line++;
+    sc->lstart = sc->i;
+    return 0;
+}
+
+/* A plain scalar of a block from the cursor, to the end of its line: *end is where its text ends (blanks
+ * trimmed); the answer is where it stops: at a ': ' (or ':' ending the line), at ' #', or at the end. */
+static size_t block_plain(Scan *sc, size_t *end) {
+    size_t j = sc->i, last = sc->i;
+    while (j < sc->n && sc->s[j] != '\n') {
+        unsigned char c = sc->s[j];
+        if (c == ':' && (j + 1 >= sc->n || sc->s[j + 1] == ' ' || sc->s[j + 1] == '\n'))
+            break;
+        if (c == ' ' && j + 1 < sc->n && sc->s[j + 1] == '#')
+            break;
+        j++;
+        if (c != ' ')
+            last = j;
+    }
+    *end = last;
+    return j;
+}
+
+static int plain_start(Scan *sc, int flow) {
+    unsigned char c = AT(sc, 0), next = AT(sc, 1);
+    if (c == '-')
+        return flow ? (next >= '0' && next <= '9') : (next != ' ' && next != '\n' && next != '\0');
+    return c != '\0' && c != ' ' && c != '\n' && !INDICATOR(c);
+}
+
+/* A quoted scalar on one line, without escapes. */
+static int quoted(Scan *sc) {
+    unsigned char q = sc->s[sc->i];
+    size_t j = sc->i + 1;
+    while (j < sc->n && sc->s[j] != q && sc->s[j] != '\n' && sc->s[j] != '\\')
+        j++;
+    if (j >= sc->n || sc->s[j] != q || (q == '\'' && j + 1 < sc->n && sc->s[j + 1] == '\''))
+        return -1;
+    if (emit_scalar(sc, sc->i, sc->s + sc->i + 1, j - sc->i - 1,
+                    q == '"' ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_SINGLE_QUOTED_SCALAR_STYLE) < 0)
+        return -1;
+    sc->i = j + 1;
+    return 0;
+}
+
+static void blanks(Scan *sc) {
+    while (sc->i < sc->n && sc->s[sc->i] == ' ')
+        sc->i++;
+}
+
+static int flow_node(Scan *sc, int depth);
+
+/* A plain scalar in a flow collection: to a flow indicator or ': '; `key` says which ends it. */
+static int flow_plain(Scan *sc, int key) {
+    if (!plain_start(sc, 1))
+        return -1;
+    size_t j = sc->i, last = sc->i;
+    for (; j < sc->n; j++) {
+        unsigned char c = sc->s[j];
+        if (c == ',' || c == '[' || c == ']' || c == '{' || c == '}')
+            break;
+        if (c == ':') {
+            if (j + 1 < sc->n && sc->s[j + 1] == ' ')
+                break;
+            return -1;
+        }
+        if (c == '#' || c == '\n' || c == '?')
+            return -1;
+        if (c != ' ')
+            last = j + 1;
+    }
+    if (j >= sc->n || (sc->s[j] == ':') != key || (key && last != j))
+        return -1;
+    if (emit_scalar(sc, sc->i, sc->s + sc->i, last - sc->i, YAML_PLAIN_SCALAR_STYLE) < 0)
+        return -1;
+    sc->i = j;
+    return 0;
+}
+
+static int flow_collection(Scan *sc, int depth) {
+    int is_map = sc->s[sc->i] == '{';
+    unsigned char close = is_map ? '}' : ']';
+    if (depth > MAX_NESTING || emit_start(sc, is_map ? YAML_MAPPING_START_EVENT : YAML_SEQUENCE_START_EVENT, 1) < 0)
+        return -1;
+    sc->i++;
+    blanks(sc);
+    if (AT(sc, 0) == close) {
+        sc->i++;
+        return emit_end(sc, is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT);
+    }
+    for (;;) {
+        if (is_map) {
+            if (flow_plain(sc, 1) < 0)
+                return -1;
+            sc->i++; /* the ':' */
+            blanks(sc);
+        }
+        if (flow_node(sc, depth + 1) < 0)
+            return -1;
+        blanks(sc);
+        unsigned char c = AT(sc, 0);
+        sc->i++;
+        if (c == close)
+            break;
+        if (c != ',')
+            return -1;
+        blanks(sc);
+        if (AT(sc, 0) == '}' || AT(sc, 0) == ']')
+            return -1;
+    }
+    return emit_end(sc, is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT);
+}
+
+static int flow_node(Scan *sc, int depth) {
+    unsigned char c = AT(sc, 0);
+    if (c == '{' || c == '[')
+        return flow_collection(sc, depth);
+    if (c == '"' || c == '\'')
+        return quoted(sc);
+    return flow_plain(sc, 0);
+}
+
+static int block_mapping(Scan *sc, long indent, int depth);
+static int block_sequence(Scan *sc, long indent, int indentless, int depth);
+
+/* A node that starts on its key's or its entry's line, other than a block mapping; then the next content
+ * line, which may not be deeper than `indent`. */
+static int inline_node(Scan *sc, long indent, int depth) {
+    unsigned char c = AT(sc, 0);
+    if (c == '{' || c == '[') {
+        if (flow_collection(sc, depth) < 0)
+            return -1;
+    } else if (c == '"' || c == '\'') {
+        if (quoted(sc) < 0)
+            return -1;
+    } else {
+        size_t end, stop;
+        if (!plain_start(sc, 0) || ((stop = block_plain(sc, &end)) < sc->n && sc->s[stop] == ':'))
+            return -1;
+        if (emit_scalar(sc, sc->i, sc->s + sc->i, end - sc->i, YAML_PLAIN_SCALAR_STYLE) < 0)
+            return -1;
+        sc->i = end;
+    }
+    if (end_of_line(sc) < 0)
+        return -1;
+    content(sc);
+    return sc->col > indent ? -1 : 0;
+}
+
+static int is_entry(Scan *sc) { return AT(sc, 0) == '-' && (AT(sc, 1) == ' ' || AT(sc, 1) == '\n' || AT(sc, 1) == '\0'); }
+
+static int block_mapping(Scan *sc, long indent, int depth) {
+    if (depth > MAX_NESTING || emit_start(sc, YAML_MAPPING_START_EVENT, 0) < 0)
+        return -1;
+    for (;;) {
+        size_t end, stop;
+        if (!plain_start(sc, 0) || (stop = block_plain(sc, &end)) >= sc->n || sc->s[stop] != ':' ||
+            end - sc->i > 1000)
+            return -1;
+        if (emit_scalar(sc, sc->i, sc->s + sc->i, end - sc->i, YAML_PLAIN_SCALAR_STYLE) < 0)
+            return -1;
+        sc->i = stop + 1;
+        size_t after = sc->i; /* an empty value's mark: right after the ':' */
+        blanks(sc);
+        unsigned char c = AT(sc, 0);
+        if (c == '\0' || c == '\n' || c == '#') {
+            size_t line = sc->line, lstart = sc->lstart;
+            sc->i = after; /* a comment after blanks */
+            if (end_of_line(sc) < 0)
+                return -1;
+            content(sc);
+            if (sc->col > indent) {
+                if (is_entry(sc) ? block_sequence(sc, sc->col, 0, depth + 1) < 0
+                                 : block_mapping(sc, sc->col, depth + 1) < 0)
+                    return -1;
+            } else if (sc->col == indent && is_entry(sc)) {
+                if (block_sequence(sc, indent, 1, depth + 1) < 0)
+                    return -1;
+            } else {
+                size_t here = sc->line, here_start = sc->lstart;
+                sc->line = line, sc->lstart = lstart;
+                int failed = emit_scalar(sc, after, EMPTY, 0, YAML_PLAIN_SCALAR_STYLE);
+                sc->line = here, sc->lstart = here_start;
+                if (failed)
+                    return -1;
+            }
+        } else if (inline_node(sc, indent, depth + 1) < 0) {
+            return -1;
+        }
+        if (sc->col < indent)
+            break;
+        if (sc->col > indent || is_entry(sc))
+            return -1;
+    }
+    return emit_end(sc, YAML_MAPPING_END_EVENT);
+}
+
+static int block_sequence(Scan *sc, long indent, int indentless, int depth) {
+    if (depth > MAX_NESTING || emit_start(sc, YAML_SEQUENCE_START_EVENT, 0) < 0)
+        return -1;
+    for (;;) {
+        if (AT(sc, 1) != ' ')
+            return -1; /* an entry empty on its line */
+        sc->i++;
+        blanks(sc);
+        unsigned char c = AT(sc, 0);
+        if (c == '\0' || c == '\n' || c == '#' || is_entry(sc))
+            return -1;
+        size_t end, stop = sc->i;
+        if (c != '{' && c != '[' && c != '"' && c != '\'' && plain_start(sc, 0))
+            stop = block_plain(sc, &end);
+        if (stop < sc->n && sc->s[stop] == ':') { /* a mapping in the entry */
+            if (block_mapping(sc, (long)(sc->i - sc->lstart), depth + 1) < 0)
+                return -1;
+        } else if (inline_node(sc, indent, depth + 1) < 0) {
+            return -1;
+        }
+        if (sc->col == indent && is_entry(sc))
+            continue;
+        if (sc->col < indent || (sc->col == indent && indentless))
+            break;
+        return -1;
+    }
+    return emit_end(sc, YAML_SEQUENCE_END_EVENT);
+}
+
+/* The events of `text` (of `length` bytes) into sc->events; -1 where it gives up. */
+static int scan(Scan *sc, const unsigned char *text, size_t length) {
+    memset(sc, 0, sizeof *sc);
+    sc->s = text;
+    sc->n = length;
+    for (size_t k = 0; k < length; k++) {
+        unsigned char c = text[k];
+        if (c >= 0x7F || (c < ' ' && c != '\n'))
+            return -1;
+    }
+    if (emit(sc, YAML_STREAM_START_EVENT, 0) == NULL)
+        return -1;
+    for (int first = 1;; first = 0) {
+        content(sc);
+        if (sc->i >= sc->n)
+            break;
+        if (sc->col == -1) { /* a --- line (... ends here too) */
+            if (AT(sc, 0) != '-')
+                return -1;
+            sc->i += 3;
+            if (emit(sc, YAML_DOCUMENT_START_EVENT, sc->i) == NULL || end_of_line(sc) < 0)
+                return -1;
+            content(sc);
+        } else if (!first || emit(sc, YAML_DOCUMENT_START_EVENT, sc->i) == NULL) {
+            return -1;
+        }
+        if (sc->col == -1) { /* an empty document */
+            if (emit_scalar(sc, sc->i, EMPTY, 0, YAML_PLAIN_SCALAR_STYLE) < 0)
+                return -1;
+        } else if (sc->col != 0 || is_entry(sc) || block_mapping(sc, 0, 1) < 0 || sc->col != -1) {
+            return -1;
+        }
+        if (emit(sc, YAML_DOCUMENT_END_EVENT, sc->i) == NULL)
+            return -1;
+    }
+    return emit(sc, YAML_STREAM_END_EVENT, sc->i) == NULL ? -1 : 0;
+}
+
+/* --- the reader: events (libyaml's, or scan()'s) to YMaps and YLists ------------------------------------ */
+
 typedef struct {
     yaml_parser_t parser;
     yaml_event_t event;
@@ -34,9 +421,19 @@ typedef struct {
     long first_line;
     long max_depth;
     int bail; /* set when the input leaves the common case: the caller falls back, no exception */
+    Scan *scanned; /* scan()'s events, taken in turn (NULL: libyaml's) */
+    size_t next;
 } Reader;
 
 static int next_event(Reader *r) {
+    if (r->scanned != NULL) {
+        if (r->next >= r->scanned->count) {
+            r->bail = 1;
+            return -1;
+        }
+        r->event = r->scanned->events[r->next++];
+        return 0;
+    }
     yaml_event_delete(&r->event);
     if (!yaml_parser_parse(&r->parser, &r->event)) {
         r->bail = 1;
@@ -248,9 +645,10 @@ static PyObject *read_all(Reader *r, PyObject *docs) {
 PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     Reader r;
     PyObject *text, *starts = NULL;
+    int mode = 1; /* 1: scan() first, libyaml where it gives up; 0: libyaml only; 2: scan() only (None where it gives up) */
     memset(&r, 0, sizeof r);
-    if (!PyArg_ParseTuple(args, "UUllOOO|Unn", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
-                          &r.known, &starts, &r.max_known, &r.max_text))
+    if (!PyArg_ParseTuple(args, "UUllOOO|Unni", &text, &r.file, &r.first_line, &r.max_depth, &r.ymap, &r.ylist,
+                          &r.known, &starts, &r.max_known, &r.max_text, &mode))
         return NULL;
     /* Without `starts`, every plain scalar not in the table is listed. */
     r.typing_text = starts != NULL;
@@ -284,8 +682,31 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *docs = PyList_New(0);
     r.untyped = PyList_New(0);
     PyObject *result = NULL;
-    if (r.no_args != NULL && r.file_name != NULL && r.pos_name != NULL && r.positions_name != NULL &&
-        r.duplicates_name != NULL && docs != NULL && r.untyped != NULL && yaml_parser_initialize(&r.parser)) {
+    int ready = r.no_args != NULL && r.file_name != NULL && r.pos_name != NULL && r.positions_name != NULL &&
+                r.duplicates_name != NULL && docs != NULL && r.untyped != NULL;
+    if (ready && mode != 0) {
+        Scan sc;
+        if (scan(&sc, (const unsigned char *)utf8, (size_t)size) == 0) {
+            r.scanned = &sc;
+            PyObject *read = read_all(&r, docs);
+            r.scanned = NULL;
+            if (read != NULL)
+                result = PyTuple_Pack(2, docs, r.untyped);
+            else if (PyErr_Occurred())
+                ready = 0;
+            else if (PyList_SetSlice(docs, 0, PyList_GET_SIZE(docs), NULL) < 0 ||
+                     PyList_SetSlice(r.untyped, 0, PyList_GET_SIZE(r.untyped), NULL) < 0)
+                ready = 0; /* else given up as libyaml would (a repeated key, nesting): libyaml reads it */
+            r.bail = 0;
+            memset(&r.event, 0, sizeof r.event); /* a copy of scan()'s, whose text is not libyaml's to free */
+        }
+        PyMem_Free(sc.events);
+        if (result == NULL && ready && mode == 2)
+            result = Py_NewRef(Py_None);
+    }
+    if (result != NULL || !ready) {
+        /* read by scan(), or an error */
+    } else if (yaml_parser_initialize(&r.parser)) {
         yaml_parser_set_input_string(&r.parser, (const unsigned char *)utf8, (size_t)size);
         yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
         PyObject *read = read_all(&r, docs);

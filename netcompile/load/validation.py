@@ -315,7 +315,10 @@ def _ipv4_int(text: str) -> int | None:
     for part in parts:
         if not (part and part.isdigit() and part.isascii()):
             return None
-        octet = int(part)
+        digits = part.lstrip("0")  # zeros without end are still zero, and more digits than int() reads too many
+        if len(digits) > 3:
+            return None
+        octet = int(digits) if digits else 0
         if octet > 255:
             return None
         value = (value << 8) | octet
@@ -380,7 +383,10 @@ def parse_cidr(text: str) -> IPNetwork | None:
     addr = parse_ip(addr_text)
     if addr is None or not bits.isdigit():  # leading zeros in the length too, as ParseCIDRSloppy (dtoi)
         return None
-    prefix = int(bits)
+    digits = bits.lstrip("0")
+    if len(digits) > 3:  # no prefix length (and more digits than int() reads)
+        return None
+    prefix = int(digits) if digits else 0
     if isinstance(addr, IPv4Address) and ":" in addr_text:  # IPv4-mapped: ::ffff:a.b.c.d/120 is a.b.c.d/24
         prefix -= 96
         if prefix < 0:
