@@ -59,6 +59,7 @@ _JOURNEYS = {
 def __getattr__(name: str) -> Any:
     if name not in _JOURNEYS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import matrix, survey, walks
+    from importlib import import_module
 
-    return getattr(survey if name == "Survey" else walks if name in ("all_cells", "block_cells") else matrix, name)
+    module = "survey" if name == "Survey" else "walks" if name in ("all_cells", "block_cells") else "matrix"
+    return getattr(import_module(f".{module}", __name__), name)

@@ -61,6 +61,10 @@ class Rules:
         for cls in classes:
             if not cls.special:
                 self.classes_by_ns[cls.namespace].append(cls)
+        # read once: each class's labels as a mapping and its parties, each namespace's labels
+        self._labels = [dict(cls.labels) for cls in classes]
+        self._parties = [[party(cls.index, a.version) for a in pods[cls.pods[0]].ips] for cls in classes]
+        self._ns_labels = {ns: facts.view.namespace_labels(ns) for ns in self.classes_by_ns}
         # parties by atom, for ipBlocks: an atom is inside or outside every block as a whole
         self.by_atom: dict[tuple[int, tuple[bool, ...]], tuple[IPAddress, list[Party]]] = {}
         for cls in classes:
@@ -117,20 +121,18 @@ class Rules:
                 namespaces = [policy.meta.namespace]
             else:
                 selector = peer.namespace_selector
-                namespaces = [
-                    ns for ns in self.classes_by_ns if labels_select(selector, self.facts.view.namespace_labels(ns))
-                ]
+                namespaces = [ns for ns, labels in self._ns_labels.items() if labels_select(selector, labels)]
             for ns in namespaces:
                 for cls in self.classes_by_ns.get(ns, ()):
-                    if peer.pod_selector is None or labels_select(peer.pod_selector, dict(cls.labels)):
-                        out.update(party(cls.index, a.version) for a in self.pods[cls.pods[0]].ips)
+                    if peer.pod_selector is None or labels_select(peer.pod_selector, self._labels[cls.index]):
+                        out.update(self._parties[cls.index])
         return frozenset(out)
 
     def selecting(self, cls: PodClass, direction: PolicyType) -> tuple[int, ...]:
         """The rules (indices into `rules`) of the policies that select the class for `direction`."""
         found = self._selecting.get((cls.index, direction))
         if found is None:
-            labels = dict(cls.labels)
+            labels = self._labels[cls.index]
             chosen = {
                 i
                 for i in self.by_ns.get(cls.namespace, ())

@@ -20,14 +20,15 @@ from typing import Any
 
 from ..model import IPAddress, IPNetwork, Pod
 from ..model.selectors import LabelSelector
+from ..values import Value
 from ..verify.reference.view import View
 from .atoms import AddressAtoms
 
 PortKey = tuple[tuple[str, int, str], ...]  # a pod's container ports: (name, number, protocol), sorted
 
 
-@dataclass(frozen=True, slots=True)
-class PodClass:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PodClass(Value):
     """One class: its pods (in input order of the matrix) and what its members share."""
 
     index: int
@@ -102,7 +103,8 @@ class Facts:
         self.atoms = AddressAtoms(cidrs, self.view.cluster_cidrs)
 
     def address_key(self, address: IPAddress) -> tuple[Any, ...]:
-        return (address.version, self.atoms.atom(address), address if address in self.special else None)
+        special = address if self.special and address in self.special else None
+        return (address.version, self.atoms.atom(address), special)
 
 
 def port_key(pod: Pod) -> PortKey:
@@ -113,8 +115,12 @@ def classes_of(facts: Facts, pods: Sequence[Pod]) -> tuple[list[PodClass], list[
     """The classes of `pods` (ordered by their first pod) and, for each pod, the index of its class."""
     by_key: dict[tuple[Any, ...], list[int]] = {}
     labels_of: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+    seen: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}  # a pod's labels: those selectors see
+    endpoints, no_endpoints = facts.endpoints, ((),)
     for i, pod in enumerate(pods):
-        labels = tuple(sorted((k, v) for k, v in pod.meta.labels if k in facts.seen_keys))
+        labels = seen.get(pod.meta.labels)
+        if labels is None:
+            labels = seen[pod.meta.labels] = tuple(sorted((k, v) for k, v in pod.meta.labels if k in facts.seen_keys))
         addresses = tuple(facts.address_key(a) for a in pod.ips)
         key = (
             pod.meta.namespace,
@@ -125,7 +131,9 @@ def classes_of(facts: Facts, pods: Sequence[Pod]) -> tuple[list[PodClass], list[
             pod.terminating,
             port_key(pod),
             addresses,
-            tuple(tuple(sorted(facts.endpoints.get(a, ()), key=repr)) for a in pod.ips),
+            tuple(tuple(sorted(endpoints.get(a, ()), key=repr)) for a in pod.ips)
+            if endpoints or len(pod.ips) != 1
+            else no_endpoints,
             tuple(facts.view.pod_ips(pod)) if any(a[2] is not None for a in addresses) else None,
         )
         by_key.setdefault(key, []).append(i)

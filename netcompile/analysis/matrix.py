@@ -12,21 +12,24 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..journeys import Ask, EndpointError, Journey, Network, Place
 from ..model import IPAddress, Pod, Protocol
+from ..values import Value
 from ..verify.packet import Result, Verdict
 from ..verify.reference.view import view_of
 from .cells import Keys, Rules, SourceSide, TargetSide
 from .classes import Facts, classes_of
-from .survey import Survey, survey
+
+if TYPE_CHECKING:
+    from .survey import Survey
 
 Distribution = Mapping[Result, Fraction]
 
 
-@dataclass(frozen=True)
-class Source:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Source(Value):
     """A row: a pod (its index among the matrix's pods) or an outside client (pod None)."""
 
     place: Place
@@ -208,6 +211,9 @@ class ClassMatrix:
 
     def address(self, dst: int, version: int) -> IPAddress | None:
         """Pod `dst`'s address of IP `version` (None: it has none)."""
+        first = self.sources[dst].place.address  # the pod's first address: its address of that family, if it is one
+        if first.version == version:
+            return first
         key = (dst, version)
         if key not in self._addresses:
             self._addresses[key] = address_of(self.net, self.pods[dst], version)
@@ -541,4 +547,6 @@ class ClassMatrix:
 
     def survey(self) -> Survey:
         """Every cell's key evaluated, cells and disagreements counted pod by pod (survey.py)."""
+        from .survey import survey  # (the table does not need it)
+
         return survey(self)

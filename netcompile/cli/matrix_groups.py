@@ -18,11 +18,12 @@ from ..journeys import EndpointError, Network
 from ..model import IPAddress, Pod, Protocol
 from ..targets import Workloads
 from ..targets import resolve as resolve_target
+from ..values import Value
 from . import fail
 
 
-@dataclass(frozen=True)
-class Group:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Group(Value):
     """A row of the matrix: pods (indices into the matrix's pods) that behave alike."""
 
     label: str

@@ -13,6 +13,7 @@ from enum import StrEnum
 from ipaddress import IPv4Address
 
 from ...model import IPAddress, IPNetwork, Protocol, Service, ServicePort, ServiceType, TrafficPolicy
+from ...values import Value
 from ..packet import Origin, Packet, Verdict
 from .view import Endpoint, View
 
@@ -70,8 +71,8 @@ class FrontendKind(StrEnum):
         return self != FrontendKind.CLUSTER_IP
 
 
-@dataclass(frozen=True, slots=True)
-class Frontend:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Frontend(Value):
     """One (address, protocol, port) a Service answers on."""
 
     address: IPAddress
@@ -138,8 +139,8 @@ def service_frontends(cluster: View, service: Service, nodeport_addresses: tuple
 # --- endpoint lists (§2.2) ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointLists:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EndpointLists(Value):
     """The endpoints of one Service port in one IP family, as §2.2 defines the lists."""
 
     usable: tuple[Endpoint, ...]
@@ -184,8 +185,8 @@ def endpoint_lists(cluster: View, service: Service, sp: ServicePort, version: in
 # --- the decision (§2.3, §2.4) ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Target(Value):
     """One DNAT target of a new connection (each of n targets has probability 1/n)."""
 
     address: IPAddress

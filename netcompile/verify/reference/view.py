@@ -26,6 +26,7 @@ from ...model import (
     ServicePort,
 )
 from ...model.selectors import LabelSelector, Operator
+from ...values import Value
 
 NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -39,8 +40,11 @@ class HasScope(TypingProtocol):
 
 def labels_select(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
     """A label selector: every matchLabels pair and every matchExpressions requirement holds."""
-    pairs_hold = all(key in labels and labels[key] == value for key, value in selector.match_labels)
-    return pairs_hold and all(_holds(r.operator, r.key, r.values, labels) for r in selector.match_expressions)
+    for key, value in selector.match_labels:
+        if labels.get(key) != value:  # (a value is a string: a missing key never holds)
+            return False
+    expressions = selector.match_expressions
+    return not expressions or all(_holds(r.operator, r.key, r.values, labels) for r in expressions)
 
 
 def _holds(operator: Operator, key: str, values: frozenset[str], labels: Mapping[str, str]) -> bool:
@@ -58,8 +62,8 @@ def container_port(pod: Pod, name: str, protocol: Protocol) -> int | None:
     return numbers[0] if numbers else None
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Endpoint(Value):
     """One endpoint of one Service port, with the conditions its EndpointSlice states."""
 
     address: IPAddress
