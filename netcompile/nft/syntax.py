@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from re import compile as regex
 from typing import TYPE_CHECKING
 
 from .statements import (
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
     from .ir import Element, Rule, Set
 
 COMMENT_MAX = 128  # nft(8) refuses longer comments
-_PLAIN_COMMENT_RE = regex(r"[ !#-\[\]-~]*")  # printable ASCII except `"` and `\`
 
 
 # --- strings --------------------------------------------------------------------------------------------
@@ -67,8 +65,9 @@ def safe_comment(text: str) -> str:
     would end the statement. Non-ASCII characters are written as `<U+XXXX>` so the meaning
     survives in review.
     """
-    if _PLAIN_COMMENT_RE.fullmatch(text):  # the common case: printable ASCII without quote or backslash
-        return cut_comment(text)
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        # the common case, printable ASCII (" " to "~") without quote or backslash: as it is
+        return text if len(text) <= COMMENT_MAX else cut_comment(text)
     return cut_comment("".join(map(safe_char, text)))
 
 
@@ -249,20 +248,22 @@ def element_line_list(
         quoted = {}
     # an element's value as written (` : goto c`) by the value, which elements share (a group's verdict)
     values: dict[int, tuple[tuple[str, ...] | tuple[Verdict], str]] = {}
-    lines = []
+    lines: list[str] = []
+    append = lines.append
     for item in elements:
-        text = " . ".join(item.key)
         comment = item.comment
         if comment:
             said = quoted.get(comment)
             if said is None:
                 said = quoted[comment] = " comment " + quote(comment)
-            text += said
+        else:
+            said = ""
         value = item.value
-        if value is not None:
-            known = values.get(id(value))
-            if known is None or known[0] is not value:
-                known = values[id(value)] = (value, " : " + element_value(value))
-            text += known[1]
-        lines.append(f"{indent}{text},")
+        if value is None:
+            append(f"{indent}{' . '.join(item.key)}{said},")
+            continue
+        known = values.get(id(value))
+        if known is None or known[0] is not value:
+            known = values[id(value)] = (value, " : " + element_value(value))
+        append(f"{indent}{' . '.join(item.key)}{said}{known[1]},")
     return lines
