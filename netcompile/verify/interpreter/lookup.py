@@ -34,7 +34,7 @@ def _lows(elements: list[Element], arity: int) -> list[Key]:
 class Lookup:
     """A set or map ready for lookups: exact keys in a dict, single-field intervals bisected, the rest scanned."""
 
-    __slots__ = ("ends", "entries", "exact", "scan", "starts")
+    __slots__ = ("ends", "entries", "exact", "find", "scan", "starts")
 
     def __init__(self, definition: SetDef, error: Callable[[str, int], InterpreterError]) -> None:
         self.exact: dict[Key, Element] = {}
@@ -55,6 +55,7 @@ class Lookup:
                 else:
                     self.scan.append((element.key, element))
             self._points(definition, points, error, ranges_refused=False)
+        self.find: Callable[[Key], Element | None] = self.get if self.starts or self.scan else self.exact.get
 
     def _points(
         self,
@@ -96,6 +97,7 @@ class Lookup:
             self.entries.append(element)
 
     def get(self, key: Key) -> Element | None:
+        """The element that holds `key` (`find`: the same, by the dict alone when it holds every element)."""
         entry = self.exact.get(key)
         if entry is not None:
             return entry
@@ -106,6 +108,12 @@ class Lookup:
                 return self.entries[index]
         if self.scan:
             assert isinstance(key, tuple)
+            if len(key) == 3:  # peer . protocol . port: each field against its interval, unpacked in place
+                k0, k1, k2 = key
+                for ((lo0, hi0), (lo1, hi1), (lo2, hi2)), entry in self.scan:
+                    if lo0 <= k0 <= hi0 and lo1 <= k1 <= hi1 and lo2 <= k2 <= hi2:
+                        return entry
+                return None
             for intervals, entry in self.scan:
                 if all(lo <= k <= hi for k, (lo, hi) in zip(key, intervals, strict=True)):
                     return entry

@@ -30,6 +30,7 @@ from .vocabulary import HOOKS, NEW
 __all__ = ["Branch", "Ruleset"]
 
 CERTAIN = Fraction(1)  # the probability of a walk that made no choice
+_DROPPED, _REJECTED = Result.dropped(), Result.rejected()  # (frozen: one of each serves every packet)
 
 
 class Ruleset:
@@ -37,6 +38,7 @@ class Ruleset:
 
     def __init__(self, tables: dict[str, dict[str, LinkedChain]]) -> None:
         self._tables = tables
+        self._local: tuple[object, frozenset[tuple[int, int]]] = ((), frozenset())  # the last local addresses
         self._hooks: dict[str, list[LinkedChain]] = {hook: [] for hook in HOOKS}
         for table in tables.values():
             for chain in table.values():
@@ -57,24 +59,33 @@ class Ruleset:
 
     def branches(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Iterator[Branch]:
         """Every numgen branch of the packet's path, in order, with its exact probability."""
-        local = frozenset((a.version, int(a)) for a in local_addresses)
+        local = self._local_set(local_addresses)
         return branches(lambda choices: self._pass(packet, local, choices))
 
     def evaluate(self, packet: Packet, local_addresses: Collection[IPAddress]) -> Outcome:
         """The outcome of every branch (`branches.outcome`). Most packets meet no numgen: their one walk is
         the outcome (what `outcome` makes of one branch of probability 1); the others go on from it."""
-        local = frozenset((a.version, int(a)) for a in local_addresses)
-        first = self._pass(packet, local, [])
-        if not first.sizes:
-            return Outcome({first.result: CERTAIN}, path=list(first.path))
+        local = self._local_set(local_addresses)
+        run = Run(packet, local, [])
+        result = self._walk(packet, run)
+        if not run.sizes:
+            return Outcome({result: CERTAIN}, path=run.path)
+        first = _passed(run, result)
         return outcome(branches(lambda choices: self._pass(packet, local, choices) if choices else first))
+
+    def _local_set(self, local_addresses: Collection[IPAddress]) -> frozenset[tuple[int, int]]:
+        """The node's addresses as (version, integer) pairs; kept for the tuple last given (a node's own,
+        given for every packet: a tuple, so the same one holds the same addresses)."""
+        given, local = self._local
+        if local_addresses is not given or type(local_addresses) is not tuple:
+            local = frozenset((a.version, int(a)) for a in local_addresses)
+            self._local = (local_addresses, local)
+        return local
 
     def _pass(self, packet: Packet, local: frozenset[tuple[int, int]], choices: list[int]) -> Pass:
         """One walk, replaying `choices` (and choosing 0 after them)."""
         run = Run(packet, local, choices)
-        result = self._walk(packet, run)
-        probability = Fraction(1, prod(run.sizes)) if run.sizes else CERTAIN
-        return Pass(run.choices, run.sizes, probability, result, tuple(run.path))
+        return _passed(run, self._walk(packet, run))
 
     # the walk
     def _walk(self, packet: Packet, run: Run) -> Result:
@@ -104,9 +115,9 @@ class Ruleset:
                     continue  # NAT is set up: later nat chains of this hook are skipped
             verdict = self._chain(chain, run)
             if verdict.kind == "drop":
-                return Result.dropped()
+                return _DROPPED
             if verdict.kind == "reject":
-                return Result.rejected()
+                return _REJECTED
         return None
 
     def _chain(self, base: LinkedChain, run: Run) -> Verdict:
@@ -120,7 +131,7 @@ class Ruleset:
                 if stack:
                     chain, index = stack.pop()
                     continue
-                return self._policy(base, run)
+                break  # the base chain's policy
             rule = rules[index]
             index += 1
             # the rule: its steps in order, until one does not match (BREAK) or gives a verdict
@@ -143,7 +154,7 @@ class Ruleset:
                 if stack:
                     chain, index = stack.pop()
                     continue
-                return self._policy(base, run)
+                break  # the base chain's policy
             if kind == "jump":
                 stack.append((chain, index))
                 chain, index = table[verdict.target], 0
@@ -151,11 +162,8 @@ class Ruleset:
                 chain, index = table[verdict.target], 0
             else:
                 return verdict
-
-    @staticmethod
-    def _policy(base: LinkedChain, run: Run) -> Verdict:
         if base.policy == "drop":
-            run.path.append(f"{base.name}: policy drop")
+            path.append(f"{base.name}: policy drop")
             return DROP
         return ACCEPT
 
@@ -163,3 +171,9 @@ class Ruleset:
 def _label(rule: LinkedRule, notes: list[str]) -> str:
     """How the path names a rule that matched, with the comments of the elements it found."""
     return f"{rule.label}; {'; '.join(notes)}" if rule.comment else f"{rule.label}  # {'; '.join(notes)}"
+
+
+def _passed(run: Run, result: Result) -> Pass:
+    """What a walk did: its choices, their sizes and probability, its result and path."""
+    probability = Fraction(1, prod(run.sizes)) if run.sizes else CERTAIN
+    return Pass(run.choices, run.sizes, probability, result, tuple(run.path))

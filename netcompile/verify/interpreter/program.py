@@ -9,6 +9,7 @@ rule does not match: nft adds that dependency in front of such an expression.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from ...values import Record
 from .lookup import Lookup
@@ -23,6 +24,7 @@ __all__ = [
     "LinkedRule",
     "StepFn",
     "compare",
+    "concatenation",
     "dnat",
     "key_fn",
     "map_target",
@@ -97,6 +99,7 @@ def only_version(steps: list[Step]) -> int:
 
 
 def primary_fn(expr: Expr) -> ExprFn:
+    """What an expression reads of the state (an attribute as it is: by attrgetter)."""
     kind = expr.kind
     fn: ExprFn
     if kind in ("ip_saddr", "ip6_saddr", "ip_daddr", "ip6_daddr"):
@@ -106,28 +109,28 @@ def primary_fn(expr: Expr) -> ExprFn:
         else:
             fn = lambda r: r.dst if r.version == version else None  # noqa: E731
     elif kind == "l4proto":
-        fn = lambda r: r.proto  # noqa: E731
+        fn = attrgetter("proto")
     elif kind == "nfproto":
         fn = lambda r: NFPROTOS["ipv4"] if r.version == 4 else NFPROTOS["ipv6"]  # noqa: E731
     elif kind == "mark":
-        fn = lambda r: r.mark  # noqa: E731
+        fn = attrgetter("mark")
     elif kind == "th_dport":
-        fn = lambda r: r.dport  # noqa: E731
+        fn = attrgetter("dport")
     elif kind == "th_sport":
-        fn = lambda r: r.sport  # noqa: E731
+        fn = attrgetter("sport")
     elif kind in ("tcp_dport", "udp_dport", "sctp_dport"):
         proto = PROTO_NAMES[kind.split("_")[0]]
         fn = lambda r: r.dport if r.proto == proto else None  # noqa: E731
     elif kind == "ct_state":
-        fn = lambda r: r.ct_state  # noqa: E731
+        fn = attrgetter("ct_state")
     elif kind == "ct_status":
-        fn = lambda r: r.ct_status  # noqa: E731
+        fn = attrgetter("ct_status")
     elif kind == "fib_saddr":
         fn = lambda r: FIBTYPES["local"] if (r.version, r.src) in r.local else FIBTYPES["unicast"]  # noqa: E731
     elif kind == "fib_daddr":
         fn = lambda r: FIBTYPES["local"] if (r.version, r.dst) in r.local else FIBTYPES["unicast"]  # noqa: E731
     elif kind == "iifname":
-        fn = lambda r: r.iif  # noqa: E731
+        fn = attrgetter("iif")
     elif kind == "numgen":
         modulus = expr.arg
         fn = lambda r: r.choose(modulus)  # noqa: E731
@@ -144,10 +147,42 @@ def primary_fn(expr: Expr) -> ExprFn:
     return lambda r: None if (v := inner(r)) is None else v ^ operand
 
 
+# The expressions that read one attribute of the state as it is, and the IP version they need (0: any).
+_FIELDS = {
+    "ip_saddr": ("src", 4),
+    "ip_daddr": ("dst", 4),
+    "ip6_saddr": ("src", 6),
+    "ip6_daddr": ("dst", 6),
+    "l4proto": ("proto", 0),
+    "th_dport": ("dport", 0),
+    "th_sport": ("sport", 0),
+    "ct_state": ("ct_state", 0),
+    "ct_status": ("ct_status", 0),
+    "iifname": ("iif", 0),
+    "mark": ("mark", 0),
+}
+
+
 def key_fn(exprs: tuple[Expr, ...]) -> KeyFn:
+    """The key of a lookup: one expression's value, or a concatenation's (None when one is None). A
+    concatenation of attributes of one IP version, or of none (`ip daddr . meta l4proto . th dport`), is
+    read with one attrgetter (tests/test_interp7_keys.py holds it to `concatenation`)."""
+    if len(exprs) == 1:
+        return primary_fn(exprs[0])
+    fields = [_FIELDS.get(e.kind) if e.binop is None else None for e in exprs]
+    versions = {field[1] for field in fields if field is not None and field[1]}
+    if None in fields or len(versions) > 1:
+        return concatenation(exprs)
+    get = attrgetter(*[field[0] for field in fields if field is not None])
+    if not versions:
+        return get
+    (version,) = versions
+    return lambda r: get(r) if r.version == version else None
+
+
+def concatenation(exprs: tuple[Expr, ...]) -> KeyFn:
+    """A concatenation's key, expression by expression (None at the first that is None)."""
     fns = [primary_fn(e) for e in exprs]
-    if len(fns) == 1:
-        return fns[0]
 
     def concat(r: Run) -> Key | None:
         out: list[int] = []
@@ -183,12 +218,13 @@ def compare(step: Step) -> StepFn:
 
 def member(lookup: Lookup, ident: int, keys: KeyFn, negate: bool) -> StepFn:
     """`KEY @set` / `KEY != @set`, counting the keys `update` added to the set `ident` in this pass."""
+    find = lookup.find
 
     def member(r: Run) -> Verdict | None:
         key = keys(r)
         if key is None:
             return BREAK
-        entry = lookup.get(key)
+        entry = find(key)
         added = r.dynamic.get(ident)
         found = entry is not None or (added is not None and key in added)
         if found == negate:
@@ -201,9 +237,11 @@ def member(lookup: Lookup, ident: int, keys: KeyFn, negate: bool) -> StepFn:
 
 
 def vmap(lookup: Lookup, keys: KeyFn) -> StepFn:
+    find = lookup.find
+
     def vmap(r: Run) -> Verdict:
         key = keys(r)
-        entry = None if key is None else lookup.get(key)
+        entry = None if key is None else find(key)
         if entry is None:
             return BREAK
         if entry.comment:
@@ -265,10 +303,11 @@ def masquerade(r: Run) -> Verdict:
 
 def map_target(lookup: Lookup, keys: KeyFn) -> Callable[[Run], tuple[int, int | None] | None]:
     """The `addr [. port]` a data map gives the packet, for `dnat ... to KEY map @m`."""
+    find = lookup.find
 
     def target(r: Run) -> tuple[int, int | None] | None:
         key = keys(r)
-        entry = None if key is None else lookup.get(key)
+        entry = None if key is None else find(key)
         if entry is None:
             return None
         if entry.comment:

@@ -41,9 +41,9 @@ class Run:
     )
 
     def __init__(self, packet: Packet, local: frozenset[tuple[int, int]], choices: list[int]) -> None:
-        if packet.src.version != packet.dst.version:
+        self.version = version = packet.dst.version
+        if packet.src.version != version:
             raise ValueError(f"packet {packet}: source and destination of different IP versions")
-        self.version = packet.dst.version
         self.src = int(packet.src)
         self.dst = int(packet.dst)
         self.proto = PACKET_PROTO[packet.protocol]
