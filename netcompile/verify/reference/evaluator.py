@@ -16,8 +16,10 @@ from weakref import WeakKeyDictionary
 from ...model import IPNetwork, Scope
 from ..packet import Outcome, Packet, Result, Verdict
 from .policy import PolicyStage
-from .services import ServiceStage, Target, hostport
+from .services import ServiceStage, hostport
 from .view import HasScope, view_of
+
+_ONE = Fraction(1)  # (a Fraction is immutable: one for every certain result)
 
 
 class Reference:
@@ -40,29 +42,31 @@ class Reference:
         if packet.ct_state != "new":
             raise ValueError(f"unknown ct_state {packet.ct_state!r}: expected 'new' or 'established'")
 
-        reasons: list[str] = []
         decision = self.services.decide(packet)
-        if decision is None:
-            targets: tuple[Target, ...] = (Target(packet.dst, packet.dport, False, str(packet.dst)),)
-            reasons.append(
-                f"{packet.protocol.value} {hostport(packet.dst, packet.dport)} is no Service frontend: no DNAT"
-            )
-        elif decision.verdict is not None:
-            return Outcome({Result(decision.verdict): Fraction(1)}, decision.reasons)
-        else:
-            targets = decision.targets
-            reasons += decision.reasons
+        if decision is None:  # no DNAT: the packet's own destination, judged by the policies alone
+            reasons = [f"{packet.protocol.value} {hostport(packet.dst, packet.dport)} is no Service frontend: no DNAT"]
+            judgement = self.policies.judge(packet.src, packet.origin, packet.dst, packet.protocol, packet.dport)
+            if judgement.allowed:
+                result = Result(Verdict.DELIVERED, packet.dst, packet.dport, False)
+            else:
+                result = Result.dropped()
+            reasons += [r for r in judgement.reasons if r not in reasons]
+            return Outcome({result: _ONE}, reasons)
+        if decision.verdict is not None:
+            return Outcome({Result(decision.verdict): _ONE}, decision.reasons)
 
+        reasons = list(decision.reasons)
         distribution: dict[Result, Fraction] = {}
-        share = Fraction(1, len(targets))
-        for target in targets:
+        share = _ONE if len(decision.targets) == 1 else Fraction(1, len(decision.targets))
+        for target in decision.targets:
             judgement = self.policies.judge(packet.src, packet.origin, target.address, packet.protocol, target.port)
             if judgement.allowed:
                 result = Result(Verdict.DELIVERED, target.address, target.port, target.masquerade)
             else:
                 result = Result.dropped()
-            distribution[result] = distribution.get(result, Fraction(0)) + share
-            prefix = f"{hostport(target.address, target.port)} ({target.name}): " if decision is not None else ""
+            found = distribution.get(result)
+            distribution[result] = share if found is None else found + share
+            prefix = f"{hostport(target.address, target.port)} ({target.name}): "
             reasons += [prefix + r for r in judgement.reasons if prefix + r not in reasons]
         return Outcome(distribution, reasons)
 

@@ -219,7 +219,7 @@ class PolicyStage:
 
     def judge(self, src: IPAddress, origin: Origin, dst: IPAddress, protocol: Protocol, dport: int) -> Judgement:
         """Both directions for a packet from `src` to its final (post-DNAT) destination `dst`:`dport`."""
-        if dst in self.node_addresses:
+        if self.node_addresses and dst in self.node_addresses:
             return Judgement(True, [f"{dst} is this node's address: not filtered by NetworkPolicy"])
         target = self.local_pods.get(dst)
         if origin == Origin.NODE:

@@ -268,17 +268,18 @@ class ServiceStage:
     def decide(self, packet: Packet) -> ServiceDecision | None:
         """None when the packet is no business of the Service stage (not a frontend, not a ClusterIP)."""
         service_ranges = self.cluster.objects.service_cidrs
-        if packet.dst not in self.cluster_ips and any(packet.dst in net for net in service_ranges):
+        held = bool(self.cluster_ips) and packet.dst in self.cluster_ips  # (an address hashes slowly: not in vain)
+        if not held and service_ranges and any(packet.dst in net for net in service_ranges):
             shown = ", ".join(str(net) for net in service_ranges)
             return ServiceDecision(
                 Verdict.DROPPED,
                 reasons=[f"{packet.dst} is in the Service range ({shown}) but no Service holds it: dropped"],
             )
-        frontend = self.frontends.get((packet.dst, packet.protocol, packet.dport))
+        frontend = self.frontends.get((packet.dst, packet.protocol, packet.dport)) if self.frontends else None
         if frontend is None:
-            service = self.cluster_ips.get(packet.dst)
-            if service is None:
+            if not held:
                 return None
+            service = self.cluster_ips[packet.dst]
             return ServiceDecision(
                 Verdict.REJECTED,
                 reasons=[
