@@ -38,14 +38,16 @@ class Token(Record):
         self.end = end
 
 
+# The kinds of tokens begin with different characters (a block's `elements` begins a word: it is tried first),
+# so their order is only how often each comes: words, then newlines.
 _SCANNER = re.compile(
     r"""[ \t\r]*
-    (?: (?P<comment>\#[^\n]*)
+    (?: (?P<block>(?P<keyword>elements)[ \t\r]*(?P<equals>=)[ \t\r]*(?=\{))
+      | (?P<word>[A-Za-z0-9_.:/\[\]@-]++)
       | (?P<nl>\n)
-      | (?P<string>"[^"\n]*")
       | (?P<op>!=|==|[{};,=&|^+])
-      | (?P<block>(?P<keyword>elements)[ \t\r]*(?P<equals>=)[ \t\r]*(?=\{))
-      | (?P<word>[A-Za-z0-9_.:/\[\]@-]+)
+      | (?P<string>"[^"\n]*+")
+      | (?P<comment>\#[^\n]*+)
       | (?P<bad>.) )""",
     re.VERBOSE,
 )
