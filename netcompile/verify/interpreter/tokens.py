@@ -168,16 +168,23 @@ class TokenStream:
         token = self.tokens[self.i] if not ahead else self.peek(ahead)
         return token.text == text and token.kind in ("word", "op")
 
+    # (the helpers below read the cursor in place rather than through peek() and next(): the parser calls
+    # them for every token)
     def expect(self, text: str) -> Token:
-        token = self.next()
+        token = self.tokens[self.i]
+        if token.kind != "eof":
+            self.i += 1
         if token.text != text or token.kind not in ("word", "op"):
             raise self.error(f"expected {text!r}, found {token.text or 'end of input'!r}", token)
         return token
 
     def word(self, what: str) -> Token:
-        token = self.next()
+        token = self.tokens[self.i]
         if token.kind != "word":
+            if token.kind != "eof":
+                self.i += 1
             raise self.error(f"expected {what}, found {token.text or 'end of input'!r}", token)
+        self.i += 1
         return token
 
     def string(self) -> str:
@@ -187,18 +194,27 @@ class TokenStream:
         return token.text[1:-1]
 
     def end_of_statement(self) -> bool:
-        token = self.peek()
+        token = self.tokens[self.i]
         return token.kind in ("nl", "eof") or (token.kind == "op" and token.text in (";", "}"))
 
     def finish_statement(self) -> None:
-        if not self.end_of_statement():
-            raise self.error(f"unexpected {self.peek().text!r}")
-        if self.at(";"):
-            self.next()
+        token = self.tokens[self.i]
+        kind = token.kind
+        if kind == "nl" or kind == "eof":
+            return
+        if kind != "op" or token.text not in (";", "}"):
+            raise self.error(f"unexpected {token.text!r}")
+        if token.text == ";":
+            self.i += 1
 
     def skip_separators(self) -> None:
-        while self.peek().kind == "nl" or self.at(";"):
-            self.next()
+        tokens, i = self.tokens, self.i
+        while True:
+            token = tokens[i]
+            if token.kind != "nl" and (token.text != ";" or token.kind not in ("word", "op")):
+                break
+            i += 1  # (neither is "eof")
+        self.i = i
 
     def skip_braces(self) -> None:
         if self.peek().kind == "block":
