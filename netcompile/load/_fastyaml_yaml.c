@@ -15,6 +15,7 @@
  * back into Python.
  */
 #include "_fastyaml.h"
+#include <structmember.h>
 #include <yaml.h>
 
 /* Containers in containers: the reader recurses once per level, so it gives deeper documents up (to the
@@ -418,6 +419,9 @@ typedef struct {
                                        max_known texts, when they have at most max_text characters */
     PyObject *untyped; /* [(container, key or index, text)]: plain scalars not in `known`; key None for a key */
     PyObject *no_args, *file_name, *pos_name, *positions_name, *duplicates_name;
+    /* Where each type's slots file, pos, positions (and duplicates) are in an instance, found from the
+     * slots' member descriptors; -1 where a slot is not such a member (then set by PyObject_SetAttr). */
+    Py_ssize_t map_slots[4], list_slots[4];
     long first_line;
     long max_depth;
     int bail; /* set when the input leaves the common case: the caller falls back, no exception */
@@ -515,13 +519,41 @@ static PyObject *node(Reader *r, long depth, int *untyped);
  * type's __new__ (dict's, list's), then its slots file, pos, positions (a new, empty dict or list) and a
  * YMap's duplicates (None). tests/test_fastyaml.py holds both types' slots to these. *positions: a new
  * reference to the positions. */
+/* Where the slot `name` of `type` is in its instances: a member descriptor's offset, or -1. */
+static Py_ssize_t slot_offset(PyObject *type, PyObject *name) {
+    PyObject *descr = PyObject_GetAttr(type, name);
+    Py_ssize_t offset = -1;
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type == T_OBJECT_EX && !(member->flags & READONLY))
+            offset = member->offset;
+    }
+    Py_XDECREF(descr);
+    PyErr_Clear();
+    return offset;
+}
+
+/* Sets a slot of a new instance at its offset (empty until now), else by its name. */
+static int set_slot(PyObject *out, Py_ssize_t offset, PyObject *name, PyObject *value) {
+    if (offset < 0)
+        return PyObject_SetAttr(out, name, value);
+    PyObject **slot = (PyObject **)((char *)out + offset);
+    Py_XSETREF(*slot, Py_NewRef(value));
+    return 0;
+}
+
+/* An empty YMap or YList as its __init__(file, pos) makes it, without a call into Python for each: the
+ * type's __new__ (dict's, list's), then its slots file, pos, positions (a new, empty dict or list) and a
+ * YMap's duplicates (None), each set where its member descriptor says. tests/test_fastyaml.py holds both
+ * types' slots to these. *positions: a new reference to the positions. */
 static PyObject *new_container(Reader *r, int is_map, PyObject *pos, PyObject **positions) {
     PyTypeObject *type = (PyTypeObject *)(is_map ? r->ymap : r->ylist);
+    Py_ssize_t *at = is_map ? r->map_slots : r->list_slots;
     PyObject *out = type->tp_new(type, r->no_args, NULL);
     *positions = out == NULL ? NULL : is_map ? PyDict_New() : PyList_New(0);
-    if (*positions == NULL || PyObject_SetAttr(out, r->file_name, r->file) < 0 ||
-        PyObject_SetAttr(out, r->pos_name, pos) < 0 || PyObject_SetAttr(out, r->positions_name, *positions) < 0 ||
-        (is_map && PyObject_SetAttr(out, r->duplicates_name, Py_None) < 0)) {
+    if (*positions == NULL || set_slot(out, at[0], r->file_name, r->file) < 0 ||
+        set_slot(out, at[1], r->pos_name, pos) < 0 || set_slot(out, at[2], r->positions_name, *positions) < 0 ||
+        (is_map && set_slot(out, at[3], r->duplicates_name, Py_None) < 0)) {
         Py_XDECREF(*positions);
         Py_XDECREF(out);
         return NULL;
@@ -684,6 +716,13 @@ PyObject *fy_documents(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *result = NULL;
     int ready = r.no_args != NULL && r.file_name != NULL && r.pos_name != NULL && r.positions_name != NULL &&
                 r.duplicates_name != NULL && docs != NULL && r.untyped != NULL;
+    if (ready) {
+        PyObject *names[4] = {r.file_name, r.pos_name, r.positions_name, r.duplicates_name};
+        for (int k = 0; k < 4; k++) {
+            r.map_slots[k] = slot_offset(r.ymap, names[k]);
+            r.list_slots[k] = k < 3 ? slot_offset(r.ylist, names[k]) : -1;
+        }
+    }
     if (ready && mode != 0) {
         Scan sc;
         if (scan(&sc, (const unsigned char *)utf8, (size_t)size) == 0) {

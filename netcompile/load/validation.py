@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from socket import AF_INET, inet_pton
 from typing import Any
 
 from ..errors import Diagnostic, Position, invalid, required, too_long, unsupported
 from ..model import IPAddress, IPNetwork
+from ..values import Record
 from .documents import YList, YMap, key_text
 
 
@@ -40,20 +40,32 @@ class Report:
         self.errors.append(Diagnostic(position, self.obj, path, message))
 
 
-@dataclass(slots=True)
-class Field:
+class Field(Record):
     """The value reached from `up` by `step` (a key, or `[index]`/`[key]`), held by `parent[key]`.
 
     The field path (`spec.ports[0].port`) is only spelled out when an error needs it: reading a large
-    input walks millions of fields and reports, usually, none.
+    input walks millions of fields and reports, usually, none. (A `values.Record`: a dataclass's repr and
+    equality, without the methods a dataclass generates at import.)
     """
 
-    report: Report
-    value: Any
-    up: Field | None = None
-    step: str = ""
-    parent: YMap | YList | None = None
-    key: str | int | None = None
+    _fields = ("report", "value", "up", "step", "parent", "key")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        report: Report,
+        value: Any,
+        up: Field | None = None,
+        step: str = "",
+        parent: YMap | YList | None = None,
+        key: str | int | None = None,
+    ) -> None:
+        self.report = report
+        self.value = value
+        self.up = up
+        self.step = step
+        self.parent = parent
+        self.key = key
 
     @property
     def path(self) -> str:
