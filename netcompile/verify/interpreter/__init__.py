@@ -9,8 +9,8 @@ The pipeline, one module per phase:
     text ──tokens──▶ tokens ──parser──▶ syntax tree ──linker──▶ program ──machine──▶ Outcome
 
 - `tokens`: words, strings, newlines and punctuation; a cursor over them. A named set's elements in
-  netcompile's layout come as one block token, which `blocks` reads a row at a time (anything else in
-  it, the parser reads token by token).
+  netcompile's layout come as one block token, which `blocks` cuts into rows and reads column by column
+  (anything else in it, the parser reads token by token).
 - `parser` (on `statements`, on `values`): the syntax tree of `syntax` (tables, sets and maps, chains,
   rules as steps), with every value typed by its expression or set (`typed`: one word as a value).
 - `linker`: resolves names, checks datatypes and reachability as nft and the kernel do, and builds the
