@@ -144,7 +144,7 @@ def classes_of(facts: Facts, pods: Sequence[Pod]) -> tuple[list[PodClass], list[
         first = pods[members[0]]
         special = key[-1] is not None
         classes.append(
-            PodClass(len(classes), key, tuple(members), first.meta.namespace, labels_of[key], port_key(first), special)
+            PodClass(len(classes), key, tuple(members), first.meta.namespace, labels_of[key], key[6], special)
         )
         for i in members:
             class_of[i] = len(classes) - 1
