@@ -232,11 +232,6 @@ class Keys:
     def _role(self, signature: tuple[Any, ...]) -> int:
         return self._roles.setdefault(signature, len(self._roles))
 
-    @property
-    def roles(self) -> int:
-        """How many roles (source, destination, egress) are numbered so far: each is below this."""
-        return len(self._roles)
-
     def source_role(self, src: int, version: int) -> int:
         """The source role of class `src` (< 0: outside client number -1 - src) sending from IP `version`."""
         found = self._source_roles.get((src, version))
