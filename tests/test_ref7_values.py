@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netcompile.analysis.classes import PodClass
-from netcompile.analysis.matrix import Source
+from netcompile.analysis.rows import Source
 from netcompile.cli.matrix_groups import Group
 from netcompile.values import Value
 from netcompile.verify.reference.services import EndpointLists, Frontend, Target

@@ -6,6 +6,7 @@ evaluators, through `journeys`) per class of cells, not per cell:
     atoms.py    addresses cut by every CIDR of the input, ports cut by every port number of the input
     classes.py  pods into classes (what selectors see, node, addresses, named ports, endpoints)
     cells.py    the key of a cell (a source, a destination pod, a port): what decides its journey
+    rows.py     the matrix's pods and sources (rows), and the pods' addresses
     matrix.py   the matrix by classes, or cell by cell (the reference the classes are proven against)
     walks.py    every cell pod by pod, one at a time or summed up by blocks of pods
     survey.py   every key once (source and destination roles), cells and disagreements counted pod by pod
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .classes import Facts, PodClass, classes_of
 
 if TYPE_CHECKING:
-    from .matrix import SELF, Cell, ClassMatrix, Source, cell_by_cell, matrix_pods
+    from .matrix import SELF, Cell, ClassMatrix, cell_by_cell
+    from .rows import Source, matrix_pods
     from .survey import Survey
     from .walks import all_cells, block_cells
 
@@ -55,11 +57,13 @@ _JOURNEYS = {
     "Survey",
 }
 
+_MODULES = {"Survey": "survey", "all_cells": "walks", "block_cells": "walks", "Source": "rows", "matrix_pods": "rows"}
+
 
 def __getattr__(name: str) -> Any:
     if name not in _JOURNEYS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module
 
-    module = "survey" if name == "Survey" else "walks" if name in ("all_cells", "block_cells") else "matrix"
+    module = _MODULES.get(name, "matrix")
     return getattr(import_module(f".{module}", __name__), name)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .classes import PodClass
-    from .matrix import Cell, ClassMatrix, Source
+    from .matrix import Cell, ClassMatrix
+    from .rows import Source
 
 
 @dataclass
