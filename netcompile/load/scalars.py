@@ -9,6 +9,7 @@ constructor answer the rest (tests/test_prefix_scalars.py checks that both agree
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,7 @@ WORDS: dict[str, object] = {
 }
 WORD_STARTS = frozenset("FNOTYfnoty")
 _DIGITS = frozenset("0123456789")
+_INT_DIGITS_FLOOR = 640  # the least sys.set_int_max_str_digits takes (0: no limit): texts this long always convert
 # Plain scalar text -> its value; short texts, 256k at most. It holds WORDS from the start, so that the C
 # reader, which looks a text up here first, needs to list for typing only the texts that start with one
 # of TYPED_STARTS (PLAIN_STARTS less the letters): any other is a string.
@@ -104,6 +106,8 @@ def quick_value(text: str) -> object:
         return text
     digits = text[1:] if first in "+-" else text
     if digits and digits[0] in _DIGITS and (digits[0] != "0" or len(digits) == 1) and _DIGITS.issuperset(digits):
+        if len(digits) > _INT_DIGITS_FLOOR and len(digits) > (sys.get_int_max_str_digits() or len(digits)):
+            return SLOW  # more digits than int() reads: `construct` gives its text, as for any int it cannot make
         return int(text)
     return SLOW
 
