@@ -16,6 +16,7 @@ from .view import View, container_port, labels_select
 
 _WORDS = {PolicyType.INGRESS: "ingress", PolicyType.EGRESS: "egress"}  # a direction as the reasons say it
 _NOBODY: list[Pod] = []  # no pod stands for an address (never changed)
+_Selected = tuple[list[NetworkPolicy], list[str]]  # policies selecting a pod, and their `meta.ref`s
 
 
 @dataclass(slots=True)
@@ -69,7 +70,7 @@ class PolicyStage:
         for policy in sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name)):
             self.policies_by_ns[policy.meta.namespace].append(policy)
         # `selecting`'s answers, by what they depend on: the pod's namespace and labels, and the direction
-        self._selecting: dict[tuple[str, tuple[tuple[str, str], ...], PolicyType], list[NetworkPolicy]] = {}
+        self._selecting: dict[tuple[str, tuple[tuple[str, str], ...], PolicyType], _Selected] = {}
         self._ns_labels: dict[str, dict[str, str]] = {}
         self._label_dicts: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
 
@@ -77,15 +78,20 @@ class PolicyStage:
 
     def selecting(self, pod: Pod, direction: PolicyType) -> list[NetworkPolicy]:
         """The policies of the pod's namespace that select it and have `direction` among their types."""
+        return self._selected(pod, direction)[0]
+
+    def _selected(self, pod: Pod, direction: PolicyType) -> _Selected:
+        """`selecting`, and each policy's `meta.ref` (as the reasons name it), worked out once."""
         key = (pod.meta.namespace, pod.meta.labels, direction)
         found = self._selecting.get(key)
         if found is None:
             labels = self._labels(pod.meta.labels)
-            found = self._selecting[key] = [
+            chosen = [
                 p
                 for p in self.policies_by_ns.get(pod.meta.namespace, ())
                 if direction in p.policy_types and labels_select(p.pod_selector, labels)
             ]
+            found = self._selecting[key] = (chosen, [p.meta.ref for p in chosen])
         return found
 
     def peer_selects(self, policy: NetworkPolicy, peer: PolicyPeer, pod: Pod) -> bool:
@@ -199,17 +205,17 @@ class PolicyStage:
     ) -> Judgement:
         """Judge one direction for one protected pod; `what` describes the packet for the reasons."""
         word = _WORDS[direction]
-        policies = self.selecting(pod, direction)
+        policies, refs = self._selected(pod, direction)
         if not policies:
             return Judgement(True, [f"pod {pod.meta.key} is not isolated for {word}"])
         ingress = direction == PolicyType.INGRESS
         protected = pod if ingress else None
         here = self.pods_at.get(peer, _NOBODY)  # the pods standing for the peer's address, looked up once
         allowing: list[str] = []
-        for policy in policies:
+        for policy, ref in zip(policies, refs, strict=True):
             for index, rule in enumerate(policy.ingress if ingress else policy.egress):
                 if self._rule_matches(policy, rule, peer, here, protocol, port, protected):
-                    allowing.append(f"{policy.meta.ref} {word}[{index}] allows {what}")
+                    allowing.append(f"{ref} {word}[{index}] allows {what}")
         if allowing:
             return Judgement(True, allowing)
         return Judgement(
