@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from typing import NamedTuple
 
+from ..values import Record
 from .packet import Outcome, Result
 
 __all__ = ["Branch", "Pass", "branches", "outcome"]
@@ -26,15 +27,22 @@ class Branch(NamedTuple):
     path: tuple[str, ...]
 
 
-class Pass(NamedTuple):
+class Pass(Record):
     """What one walk with given choices did: the choices it made (replayed ones first), the number of
-    options of each, the probability of those choices, the result and the rules matched."""
+    options of each, the probability of those choices, the result and the rules matched (a plain record,
+    `values.Record`: the interpreters' helper process imports it on matrix's critical path)."""
 
-    choices: list[int]
-    sizes: list[int]
-    probability: Fraction
-    result: Result
-    path: tuple[str, ...]
+    _fields = ("choices", "sizes", "probability", "result", "path")
+    __slots__ = _fields
+
+    def __init__(
+        self, choices: list[int], sizes: list[int], probability: Fraction, result: Result, path: tuple[str, ...]
+    ) -> None:
+        self.choices = choices
+        self.sizes = sizes
+        self.probability = probability
+        self.result = result
+        self.path = path
 
 
 def branches(walk: Callable[[list[int]], Pass]) -> Iterator[Branch]:
