@@ -6,7 +6,7 @@
 static PyMethodDef methods[] = {
     {"nesting", fy_nesting, METH_VARARGS, "nesting(text, max_depth, stop) -> (line | None, column | None, deeper)"},
     {"documents", fy_documents, METH_VARARGS,
-     "documents(text, file, first_line, max_depth, YMap, YList, known[, starts, max_known, max_text, mode]) -> "
+     "documents(text, file, first_line, max_depth, YMap, YList, known[, starts, max_known, max_text]) -> "
      "(documents, untyped) | None"},
     {"json_documents", fy_json_documents, METH_VARARGS,
      "json_documents(text, file, first_line, max_depth, YMap, YList) -> (documents, problems, syntax error)"},

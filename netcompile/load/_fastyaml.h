@@ -14,8 +14,7 @@ static inline long long fy_pack(long long line, long long column) {
     return (line << 20) | (column < 0xFFFFF ? column : 0xFFFFF);
 }
 
-/* documents(text, file, first_line, max_depth, YMap, YList, known[, starts, max_known, max_text, mode]):
- * _fastyaml_yaml.c */
+/* documents(text, file, first_line, max_depth, YMap, YList, known[, starts, max_known, max_text]): _fastyaml_yaml.c */
 PyObject *fy_documents(PyObject *module, PyObject *args);
 /* nesting(text, max_depth, stop): _fastyaml_yaml.c */
 PyObject *fy_nesting(PyObject *module, PyObject *args);

@@ -13,7 +13,6 @@ def documents(
     starts: str = ...,
     max_known: int = ...,
     max_text: int = ...,
-    mode: int = ...,  # 1: its own scanner, then libyaml where it gives up; 0: libyaml only; 2: the scanner only
     /,
 ) -> tuple[list[Any], list[tuple[Any, Any, str]]] | None: ...
 def nesting(text: str, max_depth: int, stop: int, /) -> tuple[int | None, int | None, bool]: ...
