@@ -125,3 +125,9 @@ def test_a_batch_with_one_bad_element_is_refused_whole(set_name: str, bad: Eleme
     assert table.sets[set_name].elements == []
     table.add_elements(set_name, good)
     assert table.sets[set_name].elements == good
+
+
+def test_ipv4_text_refuses_what_is_no_address() -> None:
+    for number in (-1, 1 << 32, 1 << 40):
+        with pytest.raises(ValueError):
+            ipv4_text(number)

@@ -79,21 +79,29 @@ def block_intervals(block: IPBlock) -> tuple[Interval, ...]:
 def address_text(interval: Interval, version: int) -> str:
     """`10.0.0.1`, `10.0.0.0/8` when the interval is a prefix, else `10.0.0.1-10.0.0.5`."""
     low, high = interval
-    if low == high and version == 4 and 0 <= low < 1 << 32:  # (most elements: a pod's address)
-        return ipv4_text(low)
-    make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    text = ipv4_text if version == 4 else _ipv6_text
     if low == high:
-        return str(make(low))
+        return text(low)
     size = high - low + 1
     if size & (size - 1) == 0 and low % size == 0:
-        return f"{make(low)}/{_BITS[version] - size.bit_length() + 1}"
-    return f"{make(low)}-{make(high)}"
+        return f"{text(low)}/{_BITS[version] - size.bit_length() + 1}"
+    return f"{text(low)}-{text(high)}"
+
+
+_OCTETS = [str(octet) for octet in range(256)]
 
 
 def ipv4_text(number: int) -> str:
-    """`str(ipaddress.IPv4Address(number))` (dotted decimal) of a number in 0 .. 2**32 - 1, without making
-    the address object (tests/test_compile7_text.py holds the two to the same text)."""
-    return f"{number >> 24}.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
+    """`str(ipaddress.IPv4Address(number))` (dotted decimal) of a number in 0 .. 2**32 - 1, without making the
+    address object (tests/test_compile7_text.py holds the two to the same text)."""
+    if not 0 <= number <= 0xFFFFFFFF:
+        raise ValueError(f"not an IPv4 address: {number}")
+    octets = _OCTETS
+    return f"{octets[number >> 24]}.{octets[number >> 16 & 255]}.{octets[number >> 8 & 255]}.{octets[number & 255]}"
+
+
+def _ipv6_text(number: int) -> str:
+    return str(ipaddress.IPv6Address(number))
 
 
 @lru_cache(maxsize=1 << 12)  # a few ranges, in many elements

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from ..model import IPAddress, NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
+from ..model import NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType, Protocol
 from ..nft import names as naming
 from ..nft.ir import BaseChain, Element, Rule, Set, Table
 from ..nft.names import family_name
@@ -172,19 +172,20 @@ class PolicyCompiler:
         the reference evaluator decides) and the other is told about in a notice.
         """
         owner: dict[tuple[int, int], Pod] = {}  # by version and number
+        claims: list[tuple[int, int, Pod]] = []  # each address with the pod that owns it: version, number, pod
         out: list[Pod] = []
-        addresses: dict[int, list[tuple[int, int, IPAddress]]] = {}  # id(pod) -> its, with version and number
         every_pod_local, is_local = self.cluster.single_node, self.cluster.is_local
         for pod in self.cluster.objects.pods:
             if not pod.running or pod.host_network or not pod.ips:
                 continue
             if not every_pod_local and not is_local(pod.node_name):
                 continue
-            mine = addresses[id(pod)] = [(ip.version, int(ip), ip) for ip in pod.ips]
-            for version, number, ip in mine:
-                first = owner.get((version, number))
+            for ip in pod.ips:
+                address = (ip.version, int(ip))
+                first = owner.get(address)
                 if first is None:
-                    owner[(version, number)] = pod
+                    owner[address] = pod
+                    claims.append((*address, pod))
                 else:
                     self.notices.append(
                         f"{pod.meta.ref}: address {ip} is also pod {first.meta.key}'s: "
@@ -194,12 +195,8 @@ class PolicyCompiler:
         out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
         # the addresses the pods own, in order (IPv4 first): version, number, (text,) (an element's key), the
         # pod's key and id
-        self._owned = sorted(
-            (v, n, (address_text((n, n), v),), p.meta.key, id(p))
-            for p in out
-            for v, n, _ in addresses[id(p)]
-            if owner[(v, n)] is p
-        )
+        claims.sort(key=_version_and_number)
+        self._owned = [(v, n, (address_text((n, n), v),), p.meta.key, id(p)) for v, n, p in claims]
         self._versions: dict[int, set[int]] = defaultdict(set)  # id(pod) -> the families it owns addresses of
         for version, *_, pod_id in self._owned:
             self._versions[pod_id].add(version)
@@ -521,6 +518,10 @@ def _lookups(direction: Direction, fam: AddressFamily) -> tuple[Address, Concat]
     """What a group's chain looks up in its sets: the peer's address, and with the protocol and port."""
     peer = Address(fam, direction.peer)
     return peer, Concat((peer, L4PROTO, DPORT))
+
+
+def _version_and_number(claim: tuple[int, int, Pod]) -> tuple[int, int]:
+    return claim[0], claim[1]
 
 
 def _resolution(names: _Names, numbers: _Numbers) -> tuple[str, ...]:
