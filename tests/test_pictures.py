@@ -110,20 +110,49 @@ def png_colours(data: bytes) -> Counter[tuple[int, int, int]]:
 
 
 def test_the_matrix_as_a_picture(tmp_path: Path) -> None:
-    """`matrix --format html`: every source and destination workload and port, each tooltip with the rules
-    that decide it (the reference's reasons)."""
+    """`matrix --format html`: the text table's rows (classes of pods, by workload), a column per row and
+    port, each tooltip with the rules that decide it (the reference's reasons)."""
     folder = repository(tmp_path, "repo")
     result = runner.invoke(app, ["matrix", str(folder), "--format", "html"])
     assert result.exit_code == 0, result.output
     html = result.stdout
+    table = runner.invoke(app, ["matrix", str(folder)]).stdout
+    rows = [line.rsplit(")", 1)[0] + ")" for line in table.splitlines()[1:] if line.endswith(("--", "ok"))]
+    assert re.findall(r'<th class="row">([^<]*)</th>', html) == rows
+    assert rows[-1] == "frontend/deployment/web (2 pods)"
     cell = re.search(
-        r'<td class="open" title="frontend/deployment/web → backend/deployment/api TCP 8080: open\n([^"]*)"', html
+        r'<td class="open" title="frontend/deployment/web \(2 pods\) → backend/deployment/api \(2 pods\) TCP 8080: '
+        r'open\n([^"]*)"',
+        html,
     )
     assert cell is not None and "NetworkPolicy &quot;backend/allow-web&quot; ingress[0] allows" in cell.group(1)
     denied = re.search(
-        r'<td class="closed" title="frontend/deployment/admin → backend/deployment/api TCP 8080[^"]*"', html
+        r'<td class="closed" title="frontend/deployment/admin \(1 pod\) → backend/deployment/api \(2 pods\) TCP '
+        r'8080[^"]*"',
+        html,
     )
     assert denied is not None and "no rule allows" in denied.group(0)
+
+
+def test_the_picture_of_many_bare_pods_has_a_row_per_class(tmp_path: Path) -> None:
+    """Bare pods (no workload) that nothing tells apart are one row of the picture, as of the table: the
+    bench's 200 pods are 41 rows (it was a row and a column per pod), `--pods` draws every pod; `--from` and
+    `--to` pick rows of the tables only, and say so."""
+    from bench.policies import manifest
+
+    (tmp_path / "in.yaml").write_text(manifest(200, 40))
+    table = runner.invoke(app, ["matrix", str(tmp_path)])
+    html = runner.invoke(app, ["matrix", str(tmp_path), "--format", "html"])
+    assert table.exit_code == html.exit_code == 0, html.output
+    rows = re.findall(r'<th class="row">([^<]*)</th>', html.stdout)
+    lines = table.stdout.splitlines()
+    labels = [re.split(r"\s{2,}", line)[0] for line in lines[1 : lines.index("")]]  # the table's rows
+    assert sorted(rows) == sorted(labels) and len(rows) == len(set(rows)) == 41
+    assert sum(int(row.split()[0]) for row in rows if re.match(r"\d+ pods of ns-", row)) == 200  # bare pods, by class
+    every = runner.invoke(app, ["matrix", str(tmp_path), "--format", "svg", "--pods"])
+    assert every.exit_code == 0 and every.stdout.count('text-anchor="end"') == 201  # a row per pod
+    picked = runner.invoke(app, ["matrix", str(tmp_path), "--format", "html", "--from", "ns-00/pod-00000"])
+    assert picked.exit_code == 2 and "--from and --to pick the rows and columns of the text" in picked.stderr
 
 
 def test_the_matrix_as_svg(tmp_path: Path) -> None:
@@ -133,10 +162,13 @@ def test_the_matrix_as_svg(tmp_path: Path) -> None:
     svg = result.stdout
     assert svg.startswith("<svg xmlns=") and svg.rstrip().endswith("</svg>")
     rect = re.search(
-        r'data-state="open"><title>frontend/deployment/web → backend/deployment/api TCP 8080: open\n([^<]*)', svg
+        r'data-state="open"><title>frontend/deployment/web \(2 pods\) → backend/deployment/api \(2 pods\) TCP '
+        r"8080: open\n([^<]*)",
+        svg,
     )
     assert rect is not None and "NetworkPolicy &quot;backend/allow-web&quot; ingress[0] allows" in rect.group(1)
-    assert 'data-state="closed"><title>frontend/deployment/admin → backend/deployment/api TCP 8080' in svg
+    closed = 'data-state="closed"><title>frontend/deployment/admin (1 pod) → backend/deployment/api (2 pods) TCP 8080'
+    assert closed in svg
 
 
 @pytest.mark.parametrize("form", ["svg", "html"])

@@ -35,6 +35,7 @@ from .results import distribution_json
 
 if TYPE_CHECKING:
     from ..analysis import Cell, ClassMatrix, Source
+    from ..journeys import Network
     from ..review.reach import Version
     from .matrix_groups import Group
 
@@ -360,22 +361,12 @@ def _matrix(
 ) -> None:
     wanted = parse_ports(ports)
     externals = parse_externals(external)
+    if form in ("html", "svg") and (source is not None or dest is not None):
+        fail("--from and --to pick the rows and columns of the text, markdown and json tables, not of a picture")
     # Every node indexed here; compiled, parsed and interpreted (the compiled side of the journeys) by a
     # helper process, forked now, while this one finds the classes and plans the cells (journeys.py)
     net = network(paths, compile_args, compiled=False)
     with net.helping(not cells):
-        if form in ("html", "svg"):  # the picture: by workload and port (review/html.py), rules in the tooltips
-            from ..review.html import grid_page, grid_svg
-            from ..review.reach import version as by_groups
-            from ..review.reach import why
-
-            version = by_groups(net, externals, wanted=wanted)
-            explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
-            title = f"netcompile matrix {' '.join(paths)}"
-            page = grid_page(title, _summary(version), version, [], explain) if form == "html" else None
-            echo_compiler_notices(net)
-            emit(page if page is not None else grid_svg(title, version, explain), target)
-            return
         from ..analysis import ClassMatrix, matrix_pods
         from .matrix_groups import groups, picked
 
@@ -401,6 +392,9 @@ def _matrix(
             rows = sum(1 for g in shown if g.workload == name)
             how = "pod by pod" if all(len(g.pods) == 1 for g in shown if g.workload == name) else f"in {rows} rows"
             typer.echo(f"notice: matrix shows {name} {how}: its pods do not behave alike", err=True)
+        if form in ("html", "svg"):
+            _picture(net, matrix, shown, f"netcompile matrix {' '.join(paths)}", form, target)
+            return
         table = Table(matrix, shown, cells=cells)
         table.restrict(
             picked(net, source, "--from", shown, pods, workloads, externals) if source is not None else None,
@@ -449,6 +443,25 @@ def _matrix(
                 err=True,
             )
             raise typer.Exit(FINDING)
+
+
+def _picture(net: Network, matrix: ClassMatrix, shown: list[Group], title: str, form: str, target: Path | None) -> None:
+    """The matrix as a picture (review/html.py): the table's rows, and a column per row and port, coloured
+    open, closed or partly open; each cell's tooltip names the policy rules that decide it, up to
+    PICTURE_REASONS cells (a journey each)."""
+    from ..review.html import grid_page, grid_svg
+    from ..review.reach import version as by_rows
+    from ..review.reach import why
+
+    rows = [""] * len(matrix.pods)
+    for group in shown:
+        for pod in group.pods:
+            rows[pod] = group.label
+    version = by_rows(net, matrix.externals, shown=(matrix, rows))
+    explain = (lambda key: why(version, key)) if len(version.tallies) <= PICTURE_REASONS else None
+    page = grid_page(title, _summary(version), version, [], explain) if form == "html" else None
+    echo_compiler_notices(net)
+    emit(page if page is not None else grid_svg(title, version, explain), target)
 
 
 def _summary(version: Version) -> str:

@@ -35,7 +35,11 @@ td.changed { outline: 3px solid #ef6c00; outline-offset: -3px; font-weight: 700;
 
 
 def _namespace(group: str) -> str:
-    return group.split("/", 1)[0] if not group.startswith("outside") else "outside"
+    """A group's namespace: `shop` of `shop/deployment/web`, of `shop/web-1` and of a class of pods
+    (`matrix`'s rows: `12 pods of shop/app=web`); `outside` for outside clients and addresses."""
+    if group.startswith("outside"):
+        return "outside"
+    return group.split("/", 1)[0].rsplit(" pods of ", 1)[-1]
 
 
 def grid_page(title: str, summary: str, version: Version, changes: list[Change], explain: Explain | None = None) -> str:

@@ -119,13 +119,21 @@ def version(
     outside: Sequence[Outside] = (),
     ports: Sequence[tuple[int, Protocol]] = (),
     wanted: Sequence[tuple[int, Protocol]] | None = None,
+    shown: tuple[ClassMatrix, Sequence[str]] | None = None,
 ) -> Version:
     """The matrix of `net` by groups and ports (declared container ports), outside clients included; and
-    each group's pods' connections to the `outside` addresses on `ports` (one journey per class of pods)."""
-    pods, _ = matrix_pods(net)
-    matrix = ClassMatrix(net, pods, externals, wanted)
-    workloads = Workloads(net.objects)
-    groups = [group_of(workloads, pod) for pod in pods]
+    each group's pods' connections to the `outside` addresses on `ports` (one journey per class of pods).
+    A group is a workload or a pod no controller owns (names that stay from version to version, as `diff`
+    compares them), unless `shown` gives the matrix already made and each of its pods' group (`matrix`'s
+    picture: its rows, classes of pods labelled by workload, as its text has them)."""
+    if shown is None:
+        pods, _ = matrix_pods(net)
+        matrix = ClassMatrix(net, pods, externals, wanted)
+        workloads = Workloads(net.objects)
+        groups = [group_of(workloads, pod) for pod in pods]
+    else:
+        matrix, named = shown
+        pods, groups = matrix.pods, list(named)
     counts: dict[str, int] = {}
     for name in groups:
         counts[name] = counts.get(name, 0) + 1
