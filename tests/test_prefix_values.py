@@ -50,6 +50,11 @@ MODULES = (
     "netcompile.compile.services",
     "netcompile.nft.ir",
     "netcompile.nft.types",
+    "netcompile.verify.reference.view",
+    "netcompile.verify.reference.services",
+    "netcompile.analysis.classes",
+    "netcompile.analysis.rows",
+    "netcompile.cli.matrix_groups",
 )
 for _module in MODULES:
     importlib.import_module(_module)
