@@ -69,7 +69,6 @@ from ..nft.types import ADDRESS_FAMILIES, AddressFamily, ChainType, DataType, Ho
 from ..values import Frozen, set_field
 from .allow import (
     Grant,
-    address_text,
     any_port_elements,
     grant_kind,
     port_elements,
@@ -78,6 +77,7 @@ from .index import Cluster, named_port, selector_matches
 from .options import CompileOptions
 from .peers import Peers
 from .ports import named_ports, numeric_spans
+from .protected import Protected
 from .reuse import reuse_for
 
 # The sets of a group of pods, in the order its chain looks them up: the name's middle, the elements,
@@ -161,52 +161,15 @@ class PolicyCompiler:
         self._drops: dict[str, Rule] = {}
         self.policies = sorted(cluster.policies, key=lambda p: (p.meta.namespace, p.meta.name))
         self._policy_keys = [p.meta.key for p in self.policies]
-        self.protected = self._protected_pods()
+        protected = Protected(cluster)
+        self.notices += protected.notices
+        self.protected = protected.pods
+        self._owned = protected.owned  # version, number, (text,), the pod's key and id: in address order
+        self._versions = protected.versions  # id(pod) -> the families it owns addresses of
+        self._classes = protected.classes  # a namespace and labels: pods a podSelector picks alike
+        self._class_pods = protected.class_pods  # the pods of each class
 
     # --- who is protected, and by what ---------------------------------------------------------------
-
-    def _protected_pods(self) -> list[Pod]:
-        """This node's pods that policies can isolate: running, with an address, not hostNetwork.
-
-        Sorted by namespace/name. When two pods claim one address, the first in the input owns it (as
-        the reference evaluator decides) and the other is told about in a notice.
-        """
-        owner: dict[tuple[int, int], Pod] = {}  # by version and number
-        claims: list[tuple[int, int, Pod]] = []  # each address with the pod that owns it: version, number, pod
-        out: list[Pod] = []
-        every_pod_local, is_local = self.cluster.single_node, self.cluster.is_local
-        for pod in self.cluster.objects.pods:
-            if not pod.running or pod.host_network or not pod.ips:
-                continue
-            if not every_pod_local and not is_local(pod.node_name):
-                continue
-            for ip in pod.ips:
-                address = (ip.version, int(ip))
-                first = owner.get(address)
-                if first is None:
-                    owner[address] = pod
-                    claims.append((*address, pod))
-                else:
-                    self.notices.append(
-                        f"{pod.meta.ref}: address {ip} is also pod {first.meta.key}'s: "
-                        f"policies isolating {first.meta.key} apply to it"
-                    )
-            out.append(pod)
-        out.sort(key=lambda p: (p.meta.namespace, p.meta.name))
-        # the addresses the pods own, in order (IPv4 first): version, number, (text,) (an element's key), the
-        # pod's key and id
-        claims.sort(key=_version_and_number)
-        self._owned = [(v, n, (address_text((n, n), v),), p.meta.key, id(p)) for v, n, p in claims]
-        self._versions: dict[int, set[int]] = defaultdict(set)  # id(pod) -> the families it owns addresses of
-        for version, *_, pod_id in self._owned:
-            self._versions[pod_id].add(version)
-        # pods of a namespace with the same labels are selected alike: `_classes` of them, and their pods
-        classes: dict[tuple[str, Labels], list[Pod]] = {}
-        for pod in out:
-            classes.setdefault((pod.meta.namespace, pod.meta.labels), []).append(pod)
-        self._classes = list(classes)
-        self._class_pods = list(classes.values())
-        return out
 
     def _isolating(self, direction: Direction) -> list[tuple[int, ...]]:
         """For each of `_classes` (a namespace, and labels of protected pods there), the indexes in
@@ -518,10 +481,6 @@ def _lookups(direction: Direction, fam: AddressFamily) -> tuple[Address, Concat]
     """What a group's chain looks up in its sets: the peer's address, and with the protocol and port."""
     peer = Address(fam, direction.peer)
     return peer, Concat((peer, L4PROTO, DPORT))
-
-
-def _version_and_number(claim: tuple[int, int, Pod]) -> tuple[int, int]:
-    return claim[0], claim[1]
 
 
 def _resolution(names: _Names, numbers: _Numbers) -> tuple[str, ...]:
