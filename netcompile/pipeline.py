@@ -259,7 +259,7 @@ def node_port_range(text: str) -> tuple[int, int]:
 
 def table_name(table: str) -> str:
     """A --table the compiler can emit and `apply`/`delete` accept (OptionError otherwise)."""
-    from .nft.ir import IRError, check_name  # (the IR: only where a --table is given or compiled)
+    from .nft.identifiers import IRError, check_name  # (not the IR: options are checked before matrix forks)
 
     try:
         return check_name(check_table_name(table))
