@@ -93,7 +93,7 @@ _OCTETS = [str(octet) for octet in range(256)]
 
 def ipv4_text(number: int) -> str:
     """`str(ipaddress.IPv4Address(number))` (dotted decimal) of a number in 0 .. 2**32 - 1, without making the
-    address object (tests/test_compile7_text.py holds the two to the same text)."""
+    address object (tests/test_compile_shortcuts.py holds the two to the same text)."""
     if not 0 <= number <= 0xFFFFFFFF:
         raise ValueError(f"not an IPv4 address: {number}")
     octets = _OCTETS

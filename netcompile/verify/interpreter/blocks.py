@@ -15,7 +15,7 @@ read, the strings are the comments in order):
 A block laid out otherwise, or holding anything this reader does not take (a quoted interface name, a
 comment after the value, a value outside its datatype), gives None: the parser then reads the block
 token by token, as any other text, so the elements and the errors are the same every way
-(tests/test_interpreter_blocks.py and tests/test_interp7_blocks.py compare the readers). Each distinct
+(tests/test_interpreter_blocks.py and tests/test_interp_block_split.py compare the readers). Each distinct
 word of a datatype, key text and value text is typed once, and the elements are made from the rows' columns.
 """
 

@@ -166,7 +166,7 @@ _FIELDS = {
 def key_fn(exprs: tuple[Expr, ...]) -> KeyFn:
     """The key of a lookup: one expression's value, or a concatenation's (None when one is None). A
     concatenation of attributes of one IP version, or of none (`ip daddr . meta l4proto . th dport`), is
-    read with one attrgetter (tests/test_interp7_keys.py holds it to `concatenation`)."""
+    read with one attrgetter (tests/test_interp_concat_keys.py holds it to `concatenation`)."""
     if len(exprs) == 1:
         return primary_fn(exprs[0])
     fields = [_FIELDS.get(e.kind) if e.binop is None else None for e in exprs]
