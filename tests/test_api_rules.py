@@ -135,7 +135,7 @@ def _protocol_default_udp() -> Iterator[None]:
 
     def udp_by_default(f: Any) -> Any:
         if f.value is None:
-            f = replace(f, value="UDP")
+            f = validation.Field(f.report, "UDP", f.up, f.step, f.parent, f.key)
         return original(f)
 
     with patch.object(services, "protocol_field", udp_by_default):
