@@ -153,6 +153,25 @@ def test_console_runs_without_the_cyclic_collector(monkeypatch: pytest.MonkeyPat
     assert seen == [False]
 
 
+def test_a_reader_that_goes_away_is_no_internal_error(tmp_path: Path) -> None:
+    """`netcompile matrix ... | head`: the pipe closes while the JSON (1.4 MB, past any pipe's buffer) is
+    written; the command ends quietly with Python's own status for output it cannot flush, not as a bug."""
+    from bench.policies import manifest
+
+    (tmp_path / "in.yaml").write_text(manifest(200, 40))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netcompile", "matrix", str(tmp_path), "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == b'{\n  "class'
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 120, err
+    assert "internal error" not in err and "Traceback" not in err
+
+
 @pytest.mark.kernel
 def test_compile_then_check_from_stdin(tmp_path: Path) -> None:
     compiled = subprocess.run(

@@ -87,6 +87,8 @@ class _Verbs(typer.core.TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits, and usage errors (exit 2)
             raise
+        except BrokenPipeError:  # the output's reader went away (`| head`): not a bug; the exit status
+            raise typer.Exit(BROKEN_PIPE) from None  # of Python's own exit when its output cannot be flushed
         except Exception as exc:  # every other exception is a bug, reported as one
             report_internal_error(exc)
             raise typer.Exit(INTERNAL_ERROR) from None
@@ -120,6 +122,7 @@ app = typer.Typer(
 )
 
 BAD_INPUT = 2
+BROKEN_PIPE = 120  # what Python's own exit returns when stdout cannot be flushed (main does the same)
 DEFAULT_LIMITS = Limits()
 FINDING = 1
 
@@ -413,7 +416,7 @@ def main() -> None:
         try:
             stream.flush()
         except OSError:  # e.g. `| head` closed the pipe: as Python's own exit says it
-            code = code or 120
+            code = code or BROKEN_PIPE
     os._exit(code)
 
 
