@@ -6,7 +6,6 @@ disagree), on a golden case and on the examples, by classes and pod by pod.
 
 from __future__ import annotations
 
-from ipaddress import ip_address
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -17,16 +16,12 @@ from netcompile.analysis import ClassMatrix, matrix_pods
 from netcompile.cli.matrix import Table
 from netcompile.cli.matrix_groups import groups
 from netcompile.journeys import Network
-from netcompile.model import IPAddress, Protocol
-from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
+from netcompile.model import Protocol
+from netcompile.pipeline import CompileArgs
 from netcompile.targets import Workloads
 from tests.conftest import ROOT
+from tests.matrices import externals, network
 from tests.strategies import OUTSIDE, Scenario, scenarios
-
-
-def network(paths: list[str], args: CompileArgs) -> Network:
-    opts, parse = args.check()
-    return Network(compile_nodes(complete(load(paths, parse=parse), args.complete_options()), opts), opts)
 
 
 def broken(net: Network, text: str) -> Network:
@@ -41,11 +36,10 @@ def broken(net: Network, text: str) -> Network:
 def check(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] | None = None) -> int:
     """Assert that the marks equal the cells' marks; the marks compared."""
     pods, _ = matrix_pods(net)
-    families = {a.version for p in pods for a in p.ips}
-    externals: list[IPAddress] = [ip_address(a) for a in outside if ip_address(a).version in families]
+    outsiders = externals(pods, outside)
     compared = 0
     for by_pod in (False, True):
-        matrix = ClassMatrix(net, pods, externals, ports)
+        matrix = ClassMatrix(net, pods, outsiders, ports)
         shown = groups(matrix, Workloads(net.objects).label, by_pod=by_pod)[0]
         by_marks, by_cells = Table(matrix, shown, cells=False), Table(matrix, shown, cells=False)
         marks = list(by_marks.rows_of_marks())

@@ -9,7 +9,6 @@ does not make them.
 from __future__ import annotations
 
 import os
-from ipaddress import ip_address
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -19,18 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from netcompile.analysis import ClassMatrix, Source, matrix_pods
 from netcompile.golden import Case, discover
 from netcompile.journeys import Network
-from netcompile.model import IPAddress, Protocol
-from netcompile.pipeline import CompileArgs, complete, load, node_clusters
+from netcompile.model import Protocol
+from netcompile.pipeline import CompileArgs
 from tests.conftest import ROOT
+from tests.matrices import externals, network
 from tests.strategies import OUTSIDE, Scenario, scenarios
 
 EXAMPLES = {"ci": 120, "dev": 30, "long": 2000}.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), 120)
-
-
-def indexed(paths: list[str], args: CompileArgs) -> Network:
-    """Every node indexed, none compiled (planning needs no ruleset)."""
-    opts, parse = args.check()
-    return Network(node_clusters(complete(load(paths, parse=parse), args.complete_options()), opts), opts)
 
 
 def columns(matrix: ClassMatrix, pairs: bool) -> list[tuple[int, int, int, Protocol]]:
@@ -49,12 +43,11 @@ def columns(matrix: ClassMatrix, pairs: bool) -> list[tuple[int, int, int, Proto
 def check(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] | None = None) -> int:
     """Assert that plan_rows plans as plan does, from fresh matrices; the cells planned."""
     pods, _ = matrix_pods(net)
-    families = {a.version for p in pods for a in p.ips}
-    externals: list[IPAddress] = [ip_address(a) for a in outside if ip_address(a).version in families]
+    outsiders = externals(pods, outside)
     planned = 0
     for pairs in (False, True):
-        fast = ClassMatrix(net, pods, externals, ports)
-        slow = ClassMatrix(net, pods, externals, ports)
+        fast = ClassMatrix(net, pods, outsiders, ports)
+        slow = ClassMatrix(net, pods, outsiders, ports)
         table = columns(fast, pairs)
         rows = list(fast.plan_rows(fast.sources, table))
         for source, row in zip(slow.sources, rows, strict=True):
@@ -80,7 +73,7 @@ def targets(source: Source, table: list[tuple[int, int, int, Protocol]]) -> list
 def test_plan_rows_plan_as_plan_does(scenario: Scenario) -> None:
     with TemporaryDirectory() as tmp:
         (Path(tmp) / "cluster.yaml").write_text(scenario.yaml)
-        net = indexed([tmp], CompileArgs(node="node-a"))
+        net = network([tmp], CompileArgs(node="node-a"), compiled=False)
         check(net, list(OUTSIDE), [(8080, Protocol.TCP), (53, Protocol.UDP), (9100, Protocol.TCP)])
         check(net, list(OUTSIDE))
 
@@ -91,7 +84,7 @@ GOLDEN = list(discover(ROOT / "golden"))
 @pytest.mark.parametrize("case", GOLDEN, ids=[c.name for c in GOLDEN])
 def test_plan_rows_plan_as_plan_does_on_golden_cases(case: Case) -> None:
     try:
-        net = indexed([str(case.directory)], case.args())
+        net = network([str(case.directory)], case.args(), compiled=False)
     except Exception as exc:  # a case that proves an error message: nothing to plan
         pytest.skip(f"not indexed: {type(exc).__name__}")
     check(net, ["203.0.113.200", "100.64.0.1", "2001:db8::200", "10.244.0.9"])
@@ -99,4 +92,5 @@ def test_plan_rows_plan_as_plan_does_on_golden_cases(case: Case) -> None:
 
 @pytest.mark.parametrize(("folder", "nodes"), [("examples", "1"), ("examples-repo/manifests", "3")])
 def test_plan_rows_plan_as_plan_does_on_the_examples(folder: str, nodes: str) -> None:
-    assert check(indexed([str(ROOT / folder)], CompileArgs(nodes=nodes)), ["198.51.100.7", "10.0.0.99"]) > 100
+    net = network([str(ROOT / folder)], CompileArgs(nodes=nodes), compiled=False)
+    assert check(net, ["198.51.100.7", "10.0.0.99"]) > 100

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
-from ipaddress import ip_address
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -24,9 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from netcompile.analysis import ClassMatrix, all_cells, block_cells, matrix_pods
 from netcompile.golden import discover
 from netcompile.journeys import Network
-from netcompile.model import IPAddress, Protocol
-from netcompile.pipeline import CompileArgs, compile_nodes, complete, load
+from netcompile.model import Protocol
+from netcompile.pipeline import CompileArgs
 from tests.conftest import ROOT
+from tests.matrices import externals, network
 from tests.strategies import OUTSIDE, Scenario, scenarios
 
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -35,19 +35,12 @@ settings.register_profile("long", max_examples=5000, deadline=None, suppress_hea
 EXAMPLES = {"ci": 120, "dev": 30, "long": 2000}.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), 120)
 
 
-def network(paths: list[str], args: CompileArgs) -> Network:
-    opts, parse = args.check()
-    completed = complete(load(paths, parse=parse), args.complete_options())
-    return Network(compile_nodes(completed, opts), opts)
-
-
 def compare(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] | None = None) -> tuple[int, int]:
     """Assert that every cell by classes equals the cell by its own journey; (cells, journeys by classes)."""
     pods, _ = matrix_pods(net)
-    families = {a.version for p in pods for a in p.ips}
-    externals: list[IPAddress] = [ip_address(a) for a in outside if ip_address(a).version in families]
-    by_classes = ClassMatrix(net, pods, externals, ports)
-    by_cells = ClassMatrix(net, pods, externals, ports)
+    outsiders = externals(pods, outside)
+    by_classes = ClassMatrix(net, pods, outsiders, ports)
+    by_cells = ClassMatrix(net, pods, outsiders, ports)
     cells = 0
     disagreements = 0
     for (r, dst, port, protocol, cell), (*_, expected) in zip(
@@ -80,7 +73,7 @@ def compare(net: Network, outside: list[str], ports: list[tuple[int, Protocol]] 
     # the same with the interpreter's side in a helper process (journeys in batches: forked.py)
     net.start_helper(always=True)
     try:
-        helped = ClassMatrix(net, pods, externals, ports)
+        helped = ClassMatrix(net, pods, outsiders, ports)
         assert list(all_cells(helped)) == list(all_cells(by_classes))
         assert helped.survey() == survey
     finally:
